@@ -1,0 +1,301 @@
+"""Assemble a :class:`~graphcrm.core.graph.SocialGraph` from tables in external ids.
+
+The loaders parse files into columns and hand them to :class:`GraphBuilder`;
+it owns the id map (one for all layers and node tables), turns
+``(actor, target)`` rows into influence edges by each layer's direction,
+aggregates duplicates and builds CSR + CSC in linear time.
+
+Memory: the builder keeps the columns it is given until :meth:`build`; while
+building it holds the int32 codes of the edge ends, the weights and one
+temporary copy of a layer (see :func:`graphcrm.core._kernels._build_layer`),
+so the peak stays below three times the finished graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graphcrm.core import _kernels
+from graphcrm.core.errors import InvalidInputError, ParameterError
+from graphcrm.core.graph import EventLog, Layer, SocialGraph, _layer_from_events
+from graphcrm.core.idmap import INDEX_DTYPE, IdMap
+from graphcrm.core.layers import SELF_LOOP_POLICIES, LayerSpec, spec_for
+
+
+@dataclass
+class _Part:
+    spec: LayerSpec
+    actor: object
+    target: object
+    weight: np.ndarray | None
+    time: np.ndarray | None
+    sentiment: np.ndarray | None
+    source: str
+
+
+@dataclass
+class _NodePart:
+    ids: object
+    table: pd.DataFrame
+    source: str
+
+
+def _id_kind(ids) -> str:
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        t = ids.type
+        return "int" if pa.types.is_integer(t) else "str"
+    arr = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
+    if arr.dtype.kind in "iu":
+        return "int"
+    if arr.dtype.kind == "O" and len(arr) and all(isinstance(x, (int, np.integer)) for x in arr[:1000]):
+        if all(isinstance(x, (int, np.integer)) for x in arr):
+            return "int"
+    return "str"
+
+
+def _as_int64(ids) -> np.ndarray:
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        return np.ascontiguousarray(ids.to_numpy(), dtype=np.int64) if isinstance(ids, pa.Array) else (
+            np.ascontiguousarray(ids.combine_chunks().to_numpy(), dtype=np.int64)
+        )
+    arr = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes int32, uniques)``: ``uniques[codes]`` reproduces ``ids``."""
+    if kind == "int":
+        return _kernels._factorize_int64(_as_int64(ids))
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
+            ids = pc.cast(ids, pa.string())
+        enc = pc.dictionary_encode(ids)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.unify_dictionaries().combine_chunks() if enc.num_chunks > 1 else enc.chunk(0)
+        codes = np.ascontiguousarray(enc.indices.to_numpy(zero_copy_only=False), dtype=INDEX_DTYPE)
+        return codes, np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    arr = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
+    if arr.dtype.kind != "O":
+        arr = arr.astype(str).astype(object)
+    else:
+        arr = np.array([str(x) for x in arr], dtype=object)
+    codes, uniques = pd.factorize(arr)
+    return codes.astype(INDEX_DTYPE), np.asarray(uniques, dtype=object)
+
+
+class GraphBuilder:
+    """Collect edges, events and node tables; build one :class:`SocialGraph`.
+
+    Parameters
+    ----------
+    self_loops : {"drop", "keep"}, default "drop"
+        What to do with rows whose actor and target are the same account.
+        Dropped self-loops are counted in each layer's ``build_report``.
+
+    Examples
+    --------
+    >>> g = (GraphBuilder()
+    ...      .add_edges("follows", [1, 2, 2], [2, 3, 3])      # 1 follows 2, 2 follows 3 (twice)
+    ...      .add_events("mentions", [3], [1], time=[1341100972])
+    ...      .build())
+    >>> g
+    SocialGraph(3 nodes; follows: 2 edges; mentions: 1 edges)
+    >>> g.layer("follows").build_report["duplicates_aggregated"]
+    1
+    """
+
+    def __init__(self, *, self_loops: str = "drop"):
+        if self_loops not in ("drop", "keep"):
+            raise ParameterError(
+                f"self_loops must be 'drop' or 'keep' here, got {self_loops!r} "
+                f"(the loaders also accept 'error'; policies: {SELF_LOOP_POLICIES})"
+            )
+        self.self_loops = self_loops
+        self._parts: list[_Part] = []
+        self._nodes: list[_NodePart] = []
+        self._specs: dict[str, LayerSpec] = {}
+
+    def add_edges(
+        self,
+        layer: str,
+        actor,
+        target,
+        weight=None,
+        *,
+        time=None,
+        sentiment=None,
+        direction: str | None = None,
+        aggregate: str | None = None,
+        signed: bool | None = None,
+        source: str = "<edges>",
+    ) -> "GraphBuilder":
+        """Add rows ``(actor, target[, weight][, time])`` to ``layer``.
+
+        Parameters
+        ----------
+        layer : str
+            Layer name; its conventional :class:`LayerSpec` applies.
+        actor, target : array-like
+            External ids of the row ends, in the source's meaning ("actor
+            follows / retweets / mentions target").
+        weight : array-like of float, optional
+            Per-row weight; omitted means each row counts 1.
+        time : array-like of int, optional
+            Unix seconds; given times keep an event log for the layer.
+        sentiment : array-like of float, optional
+            Per-row sentiment or sign (requires ``time``).
+        direction, aggregate, signed : optional
+            Override the layer's conventional spec.
+        source : str
+            A label for messages (usually the file name).
+        """
+        spec = self._specs.get(layer) or spec_for(layer)
+        spec = spec.with_overrides(direction=direction, aggregate=aggregate, signed=signed)
+        if layer in self._specs and self._specs[layer] != spec:
+            raise ParameterError(f"layer '{layer}' was added with {self._specs[layer]} and now with {spec}")
+        self._specs[layer] = spec
+        n = len(actor)
+        if len(target) != n:
+            raise InvalidInputError(f"{source}: {n} actors but {len(target)} targets")
+
+        def column(values, dtype, what):
+            if values is None:
+                return None
+            arr = values.to_numpy() if isinstance(values, (pd.Series, pa.Array, pa.ChunkedArray)) else values
+            arr = np.ascontiguousarray(arr, dtype=dtype)
+            if len(arr) != n:
+                raise InvalidInputError(f"{source}: {len(arr)} {what} values for {n} rows")
+            return arr
+
+        if sentiment is not None and time is None:
+            raise InvalidInputError(f"{source}: sentiment needs timestamps (an event log)")
+        self._parts.append(
+            _Part(
+                spec,
+                actor,
+                target,
+                column(weight, np.float64, "weight"),
+                column(time, np.int64, "time"),
+                column(sentiment, np.float64, "sentiment"),
+                source,
+            )
+        )
+        return self
+
+    def add_events(self, layer: str, actor, target, *, time, weight=None, sentiment=None, **kwargs) -> "GraphBuilder":
+        """Add timestamped interaction events (see :meth:`add_edges`)."""
+        return self.add_edges(layer, actor, target, weight, time=time, sentiment=sentiment, **kwargs)
+
+    def add_nodes(self, ids, attributes: pd.DataFrame | None = None, *, source: str = "<nodes>") -> "GraphBuilder":
+        """Add accounts (possibly without edges) and their attributes.
+
+        ``attributes`` has one row per id, in the same order.  A column seen
+        in an earlier node table is overwritten where the later one has a
+        value.
+        """
+        attributes = pd.DataFrame(index=range(len(ids))) if attributes is None else attributes.reset_index(drop=True)
+        if len(attributes) != len(ids):
+            raise InvalidInputError(f"{source}: {len(ids)} ids but {len(attributes)} attribute rows")
+        self._nodes.append(_NodePart(ids, attributes, source))
+        return self
+
+    # -- building ----------------------------------------------------------------
+    def build(self, metadata: dict | None = None) -> SocialGraph:
+        """Build the graph; the builder is emptied (its memory released)."""
+        id_columns = [(p, "actor") for p in self._parts] + [(p, "target") for p in self._parts]
+        kinds = {_id_kind(getattr(p, a)) for p, a in id_columns} | {_id_kind(np_.ids) for np_ in self._nodes}
+        kind = "str" if "str" in kinds else "int"
+
+        # 1. factorise every id column locally, then rank all distinct ids globally
+        local = []
+        for part in self._parts:
+            ca, ua = _factorize(part.actor, kind)
+            ct, ut = _factorize(part.target, kind)
+            part.actor = part.target = None  # release the external-id columns
+            local.append((ca, ua, ct, ut))
+        node_codes = []
+        for npart in self._nodes:
+            c, u = _factorize(npart.ids, kind)
+            node_codes.append((c, u))
+        uniques = [u for t in local for u in (t[1], t[3])] + [u for _, u in node_codes]
+        if kind == "int":
+            all_ids = np.unique(np.concatenate(uniques)) if uniques else np.empty(0, np.int64)
+        else:
+            all_ids = np.unique(np.concatenate(uniques).astype(str)).astype(object) if uniques else np.empty(0, object)
+        id_map = IdMap(all_ids)
+        n = len(id_map)
+
+        def to_dense(codes, uniq):
+            rank = np.searchsorted(all_ids, uniq if kind == "int" else uniq.astype(str)).astype(INDEX_DTYPE)
+            return _kernels._remap_codes(codes, rank)
+
+        # 2. one layer at a time: influence direction, then CSR/CSC
+        by_layer: dict[str, list] = {}
+        for part, (ca, ua, ct, ut) in zip(self._parts, local):
+            actor, target = to_dense(ca, ua), to_dense(ct, ut)
+            src, dst = (actor, target) if part.spec.direction == "forward" else (target, actor)
+            by_layer.setdefault(part.spec.name, []).append((src, dst, part))
+        local.clear()
+        layers = {}
+        for name in sorted(by_layer):
+            layers[name] = self._build_one(n, self._specs[name], by_layer.pop(name))
+        nodes = self._node_table(n, node_codes, to_dense)
+        sources = sorted({p.source for p in self._parts} | {p.source for p in self._nodes})
+        self._parts, self._nodes = [], []
+        meta = {"sources": sources, **(metadata or {})}
+        return SocialGraph(id_map, layers, nodes, meta)
+
+    def _build_one(self, n, spec, pieces) -> Layer:
+        timed = [p.time is not None for _, _, p in pieces]
+        if any(timed) and not all(timed):
+            raise InvalidInputError(
+                f"layer '{spec.name}': some sources have timestamps and some do not "
+                f"({', '.join(p.source for _, _, p in pieces)}); load them into separate layers"
+            )
+        weighted = any(p.weight is not None for _, _, p in pieces) or all(timed)
+        cat = (lambda xs: xs[0] if len(xs) == 1 else np.concatenate(xs))  # noqa: E731
+        src = cat([s for s, _, _ in pieces])
+        dst = cat([d for _, d, _ in pieces])
+        weight = None
+        if weighted:
+            weight = cat([p.weight if p.weight is not None else np.ones(len(s)) for s, _, p in pieces])
+        if not all(timed):
+            return Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops)
+        time = cat([p.time for _, _, p in pieces])
+        has_sent = any(p.sentiment is not None for _, _, p in pieces)
+        sentiment = cat([p.sentiment if p.sentiment is not None else np.full(len(s), np.nan) for s, _, p in pieces]) if has_sent else None
+        n_rows = len(src)
+        if self.self_loops == "drop":
+            keep = src != dst
+            if not keep.all():
+                src, dst, time = src[keep], dst[keep], time[keep]
+                weight = weight[keep] if weight is not None else None
+                sentiment = sentiment[keep] if sentiment is not None else None
+        keys = [k for k in (sentiment, weight) if k is not None] + [dst, src, time]
+        order = np.lexsort(keys)
+        pick = lambda a: None if a is None else a[order]  # noqa: E731
+        all_ones = weight is not None and bool((weight == 1.0).all())
+        events = EventLog(src[order], dst[order], time[order], None if all_ones else pick(weight), pick(sentiment))
+        layer = _layer_from_events(n, spec, events, weighted=True)
+        report = dict(layer.build_report, rows=n_rows, self_loops=n_rows - len(src) + layer.build_report["self_loops"],
+                      self_loops_dropped=n_rows - len(src))
+        return Layer(spec, layer.out_indptr, layer.out_indices, layer.out_weights, layer.in_indptr,
+                     layer.in_indices, layer.in_weights, events, report)
+
+    def _node_table(self, n, node_codes, to_dense) -> pd.DataFrame:
+        table = pd.DataFrame(index=pd.RangeIndex(n))
+        for npart, (codes, uniq) in zip(self._nodes, node_codes):
+            dense = to_dense(codes, uniq)
+            if len(np.unique(dense)) != len(dense):
+                raise InvalidInputError(f"{npart.source}: the same account id appears on several rows")
+            attrs = npart.table.copy()
+            attrs.index = dense
+            attrs = attrs.reindex(pd.RangeIndex(n))
+            for col in attrs.columns:
+                table[col] = attrs[col].combine_first(table[col]) if col in table else attrs[col]
+        return table

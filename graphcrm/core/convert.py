@@ -1,0 +1,156 @@
+"""Conversions between :class:`SocialGraph` and scipy, networkx and igraph.
+
+All conversions keep the influence direction: an edge ``u -> v`` of a layer
+becomes ``u -> v`` in the other library, with external ids as node names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.core.errors import InvalidInputError, ParameterError
+from graphcrm.core.graph import SocialGraph
+
+
+def to_scipy(graph: SocialGraph, layer: str, *, direction: str = "out") -> sp.csr_array:
+    """The adjacency matrix of ``layer`` as a ``scipy.sparse.csr_array``.
+
+    Parameters
+    ----------
+    direction : {"out", "in"}
+        ``"out"``: ``A[u, v]`` is the weight of ``u -> v`` (rows = sources);
+        ``"in"``: the transpose (rows = targets), built from the stored CSC
+        without a transpose.
+
+    Notes
+    -----
+    The index and weight arrays are shared with the graph (read-only); for
+    fewer than 2**31 edges the row pointer is narrowed to int32 so scipy does
+    not copy the indices.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("votes", [1, 1], [2, 3]).build()
+    >>> to_scipy(g, "votes").toarray().tolist()
+    [[0.0, 1.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    lay = graph.layer(layer)
+    if direction not in ("out", "in"):
+        raise ParameterError(f"direction must be 'out' or 'in', got {direction!r}")
+    indptr, indices, data = (
+        (lay.out_indptr, lay.out_indices, lay.out_data())
+        if direction == "out"
+        else (lay.in_indptr, lay.in_indices, lay.in_data())
+    )
+    if lay.n_edges < np.iinfo(np.int32).max:
+        indptr = indptr.astype(np.int32)
+    n = graph.n_nodes
+    return sp.csr_array((data, indices, indptr), shape=(n, n))
+
+
+def from_scipy(matrix, *, layer: str = "edges", ids=None, weighted: bool = True, self_loops: str = "drop") -> SocialGraph:
+    """A one-layer graph from a square sparse matrix (``A[u, v]`` = weight of ``u -> v``).
+
+    Parameters
+    ----------
+    ids : array-like, optional
+        External id of each row; defaults to ``0..n-1``.
+    weighted : bool, default True
+        Keep the matrix values as weights; otherwise an unweighted layer.
+    """
+    coo = sp.coo_array(matrix)
+    if coo.shape[0] != coo.shape[1]:
+        raise InvalidInputError(f"adjacency matrix must be square, got shape {coo.shape}")
+    n = coo.shape[0]
+    ids = np.arange(n) if ids is None else np.asarray(ids)
+    if len(ids) != n:
+        raise InvalidInputError(f"{len(ids)} ids for a {n} x {n} matrix")
+    b = GraphBuilder(self_loops=self_loops)
+    b.add_edges(layer, ids[coo.row], ids[coo.col], coo.data if weighted else None, direction="forward",
+                source="<scipy matrix>")
+    b.add_nodes(ids, source="<scipy matrix>")
+    return b.build()
+
+
+def to_networkx(graph: SocialGraph, layer: str | None = None):
+    """``networkx.DiGraph`` of one layer, nodes named by external id with their attributes.
+
+    ``layer`` may be omitted when the graph has exactly one layer.
+    """
+    import networkx as nx
+
+    if layer is None:
+        if len(graph.layers) != 1:
+            raise ParameterError(f"name the layer to convert (layers: {', '.join(graph.layer_names)})")
+        layer = graph.layer_names[0]
+    frame = graph.edges(layer)
+    g = nx.DiGraph()
+    attrs = graph.node_attributes
+    ids = graph.id_map.ids.tolist()
+    if attrs.shape[1]:
+        records = attrs.to_dict("records")
+        g.add_nodes_from((i, {k: v for k, v in r.items() if v is not None and v == v}) for i, r in zip(ids, records))
+    else:
+        g.add_nodes_from(ids)
+    g.add_weighted_edges_from(zip(frame["src"].tolist(), frame["dst"].tolist(), frame["weight"].tolist()))
+    return g
+
+
+def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weight", self_loops: str = "drop") -> SocialGraph:
+    """A one-layer graph from a networkx graph; undirected edges become both directions.
+
+    Node names must be ints or strings; ``weight`` names the edge attribute
+    to keep (``None`` for an unweighted layer; missing values count 1).
+    """
+    nodes = list(nx_graph.nodes)
+    src, dst, w = [], [], []
+    for u, v, data in nx_graph.edges(data=True):
+        val = float(data.get(weight, 1.0)) if weight is not None else 1.0
+        src.append(u)
+        dst.append(v)
+        w.append(val)
+        if not nx_graph.is_directed() and u != v:
+            src.append(v)
+            dst.append(u)
+            w.append(val)
+    ids = np.array(nodes, dtype=object if any(isinstance(x, str) for x in nodes) else np.int64)
+    b = GraphBuilder(self_loops=self_loops)
+    b.add_edges(layer, np.array(src, dtype=ids.dtype), np.array(dst, dtype=ids.dtype),
+                w if weight is not None else None, direction="forward", source="<networkx graph>")
+    b.add_nodes(ids, source="<networkx graph>")
+    return b.build()
+
+
+def to_igraph(graph: SocialGraph, layer: str):
+    """``igraph.Graph`` (directed) of one layer; vertex ``name`` = external id, edge ``weight``."""
+    import igraph as ig
+
+    lay = graph.layer(layer)
+    src, dst, w = lay.edge_arrays()
+    g = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src, dst]), directed=True)
+    g.vs["name"] = graph.id_map.ids.tolist()
+    g.es["weight"] = w.tolist()
+    return g
+
+
+def from_igraph(ig_graph, *, layer: str = "edges", weight: str | None = "weight", name: str = "name",
+                self_loops: str = "drop") -> SocialGraph:
+    """A one-layer graph from an ``igraph.Graph``; ids from vertex attribute ``name`` if present."""
+    n = ig_graph.vcount()
+    if name in ig_graph.vs.attributes():
+        ids = np.asarray(ig_graph.vs[name])
+    else:
+        ids = np.arange(n)
+    edges = np.asarray(ig_graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    w = np.asarray(ig_graph.es[weight], dtype=float) if weight and weight in ig_graph.es.attributes() else None
+    src, dst = edges[:, 0], edges[:, 1]
+    if not ig_graph.is_directed():
+        src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+        w = np.concatenate([w, w]) if w is not None else None
+    b = GraphBuilder(self_loops=self_loops)
+    b.add_edges(layer, ids[src], ids[dst], w, direction="forward", source="<igraph graph>")
+    b.add_nodes(ids, source="<igraph graph>")
+    return b.build()

@@ -1,0 +1,81 @@
+"""The one exception hierarchy of graphcrm.
+
+Every error a user can cause derives from :class:`GraphCRMError`; the CLI turns
+these into one readable line and exit code 1 (domain errors) or 2 (usage /
+configuration errors).  Anything else that escapes is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class GraphCRMError(Exception):
+    """Base class of every error graphcrm raises on purpose."""
+
+    exit_code = 1
+
+
+class InvalidInputError(GraphCRMError, ValueError):
+    """Input data does not have the shape, type or values expected."""
+
+
+class InputFileError(InvalidInputError):
+    """A bad row, field or encoding in an input file.
+
+    Parameters
+    ----------
+    path : str
+        The file being read.
+    line : int or None
+        1-based line number in the file (row number for Parquet / DataFrames).
+    field : str or None
+        The column whose value is bad.
+    message : str
+        What was found and what was expected.
+    unit : str
+        ``"line"`` for text files, ``"row"`` for tables.
+    """
+
+    def __init__(self, path, line, field, message, unit="line"):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = self.path
+        if line is not None:
+            where += f", {unit} {line}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+class NodeNotFoundError(GraphCRMError, KeyError):
+    """An external account id is not in the graph."""
+
+    def __str__(self):  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class LayerNotFoundError(GraphCRMError, KeyError):
+    """A layer name is not in the graph."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class ParameterError(GraphCRMError, ValueError):
+    """A parameter value is out of range or inconsistent with others."""
+
+    exit_code = 2
+
+
+class ConvergenceError(GraphCRMError, RuntimeError):
+    """An iterative algorithm did not converge within ``max_iter``."""
+
+
+class SnapshotError(GraphCRMError):
+    """A snapshot directory is missing, incomplete or of an unknown format."""
+
+
+class ConnectionError(GraphCRMError):  # noqa: A001 - deliberate, scoped name
+    """A graph store (e.g. Neo4j) could not be reached or refused a request."""

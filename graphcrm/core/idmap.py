@@ -1,0 +1,129 @@
+"""External account ids <-> dense ``int32`` node indices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.core.errors import InvalidInputError, NodeNotFoundError
+
+INDEX_DTYPE = np.int32
+MAX_NODES = np.iinfo(np.int32).max
+
+
+class IdMap:
+    """A sorted, immutable list of external ids; position = dense index.
+
+    Ids are either all integers (stored as ``int64``) or all strings.  The
+    dense index of an account is its rank in sorted order, so the map does
+    not depend on the order in which sources listed the accounts.
+
+    Parameters
+    ----------
+    ids : array-like
+        Distinct external ids, sorted ascending.
+
+    Examples
+    --------
+    >>> m = IdMap.from_unsorted([30, 10, 20, 10])
+    >>> len(m), m.kind
+    (3, 'int')
+    >>> m.to_dense([20, 30]).tolist()
+    [1, 2]
+    >>> m.to_external([0]).tolist()
+    [10]
+    """
+
+    __slots__ = ("_ids", "_index", "kind")
+
+    def __init__(self, ids):
+        ids = np.asarray(ids)
+        if ids.dtype.kind in "iu":
+            ids = ids.astype(np.int64, copy=False)
+            self.kind = "int"
+        elif ids.dtype.kind in "OUT" or len(ids) == 0:
+            ids = ids.astype(object) if len(ids) else np.empty(0, dtype=np.int64)
+            self.kind = "str" if len(ids) else "int"
+        else:
+            raise InvalidInputError(
+                f"account ids must be integers or strings, got dtype {ids.dtype}; "
+                "convert them with .astype(str) or .astype('int64')"
+            )
+        if len(ids) > MAX_NODES:
+            raise InvalidInputError(f"{len(ids)} accounts exceed the int32 index limit {MAX_NODES}")
+        ids.flags.writeable = False
+        self._ids = ids
+        self._index = None
+
+    @classmethod
+    def from_unsorted(cls, ids) -> "IdMap":
+        """Build from ids in any order, with repeats."""
+        return cls(np.unique(np.asarray(ids)))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, IdMap) and self.kind == other.kind and np.array_equal(self._ids, other._ids)
+
+    def __repr__(self) -> str:
+        return f"IdMap(n={len(self)}, kind={self.kind!r})"
+
+    @property
+    def ids(self) -> np.ndarray:
+        """External ids in dense-index order (read-only)."""
+        return self._ids
+
+    @property
+    def nbytes(self) -> int:
+        if self.kind == "int":
+            return int(self._ids.nbytes)
+        return int(self._ids.nbytes + sum(len(s) + 49 for s in self._ids[:1000]) * max(1, len(self) / 1000))
+
+    def _pandas_index(self) -> pd.Index:
+        if self._index is None:
+            self._index = pd.Index(self._ids)
+        return self._index
+
+    def lookup(self, external) -> np.ndarray:
+        """Dense indices of ``external`` ids, ``-1`` where an id is unknown."""
+        ext = np.asarray(external)
+        if ext.ndim == 0:
+            ext = ext.reshape(1)
+        if self.kind == "int":
+            if ext.dtype.kind not in "iu":
+                try:
+                    ext = ext.astype(np.int64)
+                except (ValueError, TypeError):
+                    return np.full(len(ext), -1, dtype=INDEX_DTYPE)
+            pos = np.searchsorted(self._ids, ext)
+            pos = np.minimum(pos, max(len(self._ids) - 1, 0))
+            found = (len(self._ids) > 0) & (self._ids[pos] == ext) if len(self._ids) else np.zeros(len(ext), bool)
+            return np.where(found, pos, -1).astype(INDEX_DTYPE)
+        ext = ext.astype(str).astype(object) if ext.dtype.kind != "O" else np.array([str(x) for x in ext], dtype=object)
+        return self._pandas_index().get_indexer(ext).astype(INDEX_DTYPE)
+
+    def to_dense(self, external) -> np.ndarray:
+        """Dense indices of ``external`` ids; unknown ids raise.
+
+        Raises
+        ------
+        NodeNotFoundError
+            Naming up to five unknown ids.
+        """
+        dense = self.lookup(external)
+        if (dense < 0).any():
+            ext = np.asarray(external).reshape(-1)
+            missing = ext[dense < 0]
+            shown = ", ".join(repr(x.item() if hasattr(x, "item") else x) for x in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise NodeNotFoundError(f"account id(s) not in the graph: {shown}{more}")
+        return dense
+
+    def to_external(self, dense) -> np.ndarray:
+        """External ids of dense indices."""
+        return self._ids[np.asarray(dense, dtype=np.int64)]
+
+    def take(self, dense_sorted) -> "IdMap":
+        """The id map of a subset of nodes (dense indices, ascending)."""
+        return IdMap(self._ids[np.asarray(dense_sorted, dtype=np.int64)])

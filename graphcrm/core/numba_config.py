@@ -1,0 +1,44 @@
+"""The one place numba is configured.
+
+Every kernel in graphcrm is declared with :func:`jit` so flags live here only:
+``cache=True`` (compiled machine code is stored next to the module and reused
+by later processes), ``nogil=True`` and ``nopython`` mode.  Each kernel module
+(named ``_kernels.py`` by convention) defines ``_warmup()``, which calls its
+kernels on tiny inputs; ``graphcrm warmup`` (see :mod:`graphcrm.warmup`) runs
+them all so a batch job does not pay compile time in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import numba
+
+JIT_OPTIONS = {"cache": True, "nogil": True}
+
+def jit(func=None, *, parallel: bool = False, **overrides):
+    """Compile ``func`` with the project's numba options.
+
+    Parameters
+    ----------
+    func : callable
+        The kernel: arrays and scalars in, arrays and scalars out.
+    parallel : bool, default False
+        Enable ``prange``.  Parallel kernels must give results that do not
+        depend on the number of threads.
+    **overrides
+        Rarely needed extra options for :func:`numba.njit`.
+
+    Examples
+    --------
+    >>> from graphcrm.core.numba_config import jit
+    >>> @jit
+    ... def add(a, b):
+    ...     return a + b
+    >>> add(1, 2)
+    3
+    """
+    options = dict(JIT_OPTIONS, parallel=parallel, **overrides)
+
+    def wrap(f):
+        return numba.njit(**options)(f)
+
+    return wrap(func) if func is not None else wrap
