@@ -1,0 +1,143 @@
+"""Opening text sources: compression, encoding, comment lines, delimiter and header sniffing."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from graphcrm.core.errors import InputFileError, InvalidInputError
+
+COMMENT_CHARS = ("#", "%")
+SNIFF_LINES = 50
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """What sniffing found out about a delimited text file."""
+
+    path: Path
+    compressed: bool
+    encoding: str
+    delimiter: str | None  # None: runs of whitespace
+    leading_skip: int  # comment / blank lines before the first data (or header) line
+    header: list[str] | None
+    first_data_line: int  # 1-based line number of the first data row
+    n_fields: int
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def open_binary(path: Path):
+    """A binary stream of the decompressed content."""
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+
+
+def check_exists(path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InvalidInputError(f"{p}: is a directory, expected a file")
+    return p
+
+
+def _decode_head(path: Path, raw: bytes, encoding: str) -> str:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not encoding.lower().startswith("utf-16"):
+        raise InputFileError(path, None, None, "the file is UTF-16 encoded; convert it to UTF-8 or pass encoding='utf-16'")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        # the head may end in the middle of a multi-byte character
+        if exc.start >= len(raw) - 4 and exc.reason in ("unexpected end of data",):
+            return raw[: exc.start].decode(encoding)
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise InputFileError(
+            path, line, None,
+            f"not valid {encoding} (byte 0x{bad}); the file has another encoding: pass encoding='latin-1' "
+            "(or the right one) or re-encode it as UTF-8",
+        ) from None
+
+
+def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto", header="auto",
+               header_aliases=()) -> TextLayout:
+    """Look at the first lines of a delimited text file.
+
+    Parameters
+    ----------
+    delimiter : str, None or "auto"
+        ``"auto"``: tab if the first data line has one, else comma if it has
+        one, else whitespace.  ``None`` means runs of whitespace.
+    header : bool or "auto"
+        ``"auto"``: the first non-comment line is a header when one of its
+        fields is a known column name (``header_aliases``) or none of its
+        fields is a number while the next line has one.
+    """
+    path = check_exists(path)
+    try:
+        with open_binary(path) as fh:
+            raw = fh.read(1 << 16)
+    except (OSError, EOFError) as exc:
+        raise InputFileError(path, None, None, f"cannot read the file: {exc} (truncated or not really gzip?)") from None
+    text = _decode_head(path, raw, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.splitlines()
+    if len(raw) == 1 << 16 and lines:
+        lines = lines[:-1]  # possibly cut in the middle
+    skip = 0
+    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith(COMMENT_CHARS)):
+        skip += 1
+    data = [ln for ln in lines[skip : skip + SNIFF_LINES] if ln.strip() and not ln.lstrip().startswith(COMMENT_CHARS)]
+    if not data:
+        raise InputFileError(path, None, None, "the file has no data rows")
+    first = data[0]
+    if delimiter == "auto":
+        delimiter = "\t" if "\t" in first else ("," if "," in first else None)
+    split = (lambda s: s.split()) if delimiter is None else (lambda s: [f.strip().strip('"') for f in s.split(delimiter)])
+    fields = split(first)
+    if header == "auto":
+        aliases = {a.lower() for a in header_aliases}
+        known = any(f.lower() in aliases for f in fields)
+        numeric_now = any(_is_number(f) for f in fields)
+        numeric_next = len(data) > 1 and any(_is_number(f) for f in split(data[1]))
+        header = known or (not numeric_now and numeric_next)
+    hdr = fields if header else None
+    first_data_line = skip + 1 + (1 if header else 0)
+    return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, hdr, first_data_line, len(fields))
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def iter_lines(layout: TextLayout):
+    """Yield ``(line_number, text)`` for every line; decoding errors raise ``InputFileError``.
+
+    Used by the precise (line-by-line) reader only.
+    """
+    path = layout.path
+    number = 0
+    try:
+        with open_binary(path) as fh:
+            for number, raw in enumerate(io.BufferedReader(fh) if not layout.compressed else fh, start=1):
+                try:
+                    line = raw.decode(layout.encoding)
+                except UnicodeDecodeError as exc:
+                    yield number, exc
+                    continue
+                if number == 1 and line.startswith("\ufeff"):
+                    line = line[1:]
+                yield number, line.rstrip("\r\n")
+    except (OSError, EOFError) as exc:
+        raise InputFileError(path, number + 1, None, f"cannot read past this line: {exc} (truncated gzip?)") from None

@@ -1,0 +1,525 @@
+"""Reading and validating tables: one fast path, one precise path, one validator.
+
+* **Fast path** (text files): pyarrow's multithreaded CSV reader with typed
+  columns.  It is taken whenever the file is clean, i.e. almost always.
+* **Precise path**: if pyarrow refuses the file (a row with too many fields,
+  a word where a number belongs, a comment in the middle...), the file is
+  tokenised line by line in Python so every problem is tied to its line.
+* **Validation** is columnar and shared by both paths and by Parquet and
+  DataFrame inputs: missing values, numbers, timestamps, interaction types.
+
+In *strict* mode the first bad row (by line) raises
+:class:`~graphcrm.core.errors.InputFileError` naming file, line, field and
+what was expected.  In *lenient* mode bad rows are left out and described in
+a :class:`LoadReport` (counts per error class, and a rejects table that can be
+written to a file).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+
+from graphcrm.core.errors import InputFileError, ParameterError
+from loaders._source import COMMENT_CHARS, TextLayout, iter_lines
+
+MODES = ("strict", "lenient")
+MAX_KEPT_REJECTS = 100_000
+
+#: error classes reported in lenient mode
+ERROR_CLASSES = {
+    "column_count": "wrong number of fields",
+    "missing_value": "empty or missing value",
+    "bad_id": "account id is not usable",
+    "bad_number": "not a finite number",
+    "bad_timestamp": "not a timestamp",
+    "unknown_type": "unknown interaction type",
+    "encoding": "bytes not valid in the file's encoding",
+    "self_loop": "actor and target are the same account",
+    "duplicate_id": "account listed twice",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column a loader needs.
+
+    Parameters
+    ----------
+    role : str
+        Name the loader uses (``actor``, ``target``, ``weight``, ``time``, ...).
+    kind : {"id", "float", "time", "category", "auto"}
+        How values are parsed; ``auto`` keeps numbers as numbers and the rest
+        as text (node attributes).
+    required : bool
+        Whether a missing value is an error.
+    categories : dict, optional
+        For ``category``: accepted spellings (lower case) -> canonical value.
+    expected : str
+        Words for messages ("an integer or text account id", ...).
+    """
+
+    role: str
+    kind: str
+    required: bool = True
+    categories: dict | None = None
+    expected: str = ""
+
+
+@dataclass
+class LoadReport:
+    """What a load read, kept and rejected.
+
+    Attributes
+    ----------
+    source : str
+    rows_read : int
+        Data rows seen (comments, blank lines and headers excluded).
+    rows_loaded : int
+    rejected : collections.Counter
+        Rejected rows per error class (see ``ERROR_CLASSES``).
+    rejects : pandas.DataFrame
+        ``source, line, field, error, message, text`` of rejected rows (the
+        first 100,000; the counts are always complete).
+    path_taken : str
+        ``"fast"`` or ``"precise"`` (which reader parsed the file).
+    """
+
+    source: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    rejects: pd.DataFrame | None = None
+    path_taken: str = "fast"
+    layer: str | None = None
+    build: dict = field(default_factory=dict)
+
+    @property
+    def n_rejected(self) -> int:
+        return int(sum(self.rejected.values()))
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "layer": self.layer,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rejected": dict(sorted(self.rejected.items())),
+            "reader": self.path_taken,
+            **({"build": self.build} if self.build else {}),
+        }
+
+
+def write_rejects(reports, path) -> Path:
+    """Write the rejected rows of ``reports`` to one CSV file, atomically."""
+    path = Path(path)
+    frames = [r.rejects for r in reports if r.rejects is not None and len(r.rejects)]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["source", "line", "field", "error", "message", "text"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+class _Problems:
+    """Bad rows found so far: (line, field, error class, message, text)."""
+
+    def __init__(self, source: str, unit: str):
+        self.source, self.unit = source, unit
+        self.rows: list[tuple] = []
+
+    def add(self, line, fld, cls, message, text=""):
+        self.rows.append((int(line), fld, cls, message, text))
+
+    def add_many(self, lines, fld, cls, messages, texts=None):
+        texts = texts if texts is not None else [""] * len(lines)
+        for ln, msg, t in zip(lines, messages, texts):
+            self.rows.append((int(ln), fld, cls, msg, t))
+
+    def first_error(self) -> InputFileError:
+        line, fld, _, message, _ = min(self.rows, key=lambda r: r[0])
+        return InputFileError(self.source, line, fld, message, unit=self.unit)
+
+    def lines(self) -> set:
+        return {r[0] for r in self.rows}
+
+    def fill(self, report: LoadReport) -> None:
+        by_line: dict[int, tuple] = {}
+        for row in sorted(self.rows, key=lambda r: r[0]):
+            by_line.setdefault(row[0], row)  # one class per rejected row: the first problem found
+        report.rejected.update(Counter(r[2] for r in by_line.values()))
+        kept = list(by_line.values())[:MAX_KEPT_REJECTS]
+        report.rejects = pd.DataFrame(
+            [(self.source, *r) for r in kept], columns=["source", "line", "field", "error", "message", "text"]
+        )
+
+
+def _as_text(values) -> np.ndarray:
+    """Strings of an arrow/numpy column, '' for nulls, stripped."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pc.fill_null(pc.cast(values, pa.string()), "").to_numpy(zero_copy_only=False)
+    arr = np.asarray(values, dtype=object)
+    return np.array(["" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v).strip() for v in arr],
+                    dtype=object)
+
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def _validate(columns: dict, specs: list[ColumnSpec], lines: np.ndarray, problems: _Problems) -> dict:
+    """Parse and check every column; record problems; return parsed columns (bad rows still present)."""
+    out = {}
+    for spec in specs:
+        if spec.role not in columns:
+            continue
+        col = columns[spec.role]
+        out[spec.role] = _validate_column(col, spec, lines, problems)
+    return out
+
+
+def _null_mask(col) -> np.ndarray:
+    if isinstance(col, (pa.Array, pa.ChunkedArray)):
+        return np.asarray(pc.is_null(col, nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
+    return pd.isna(np.asarray(col, dtype=object) if np.asarray(col).dtype.kind == "O" else np.asarray(col))
+
+
+def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
+    role = spec.role
+    arrow = isinstance(col, (pa.Array, pa.ChunkedArray))
+    typ = col.type if arrow else None
+    is_text = (arrow and (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_dictionary(typ))) or (
+        not arrow and np.asarray(col).dtype.kind in "OUS")
+
+    if spec.kind == "id" and arrow and is_text:
+        return _arrow_ids(col, role, lines, problems)
+
+    if spec.kind == "category" and arrow and pa.types.is_dictionary(typ):
+        return _arrow_categories(col, spec, lines, problems)
+
+    if spec.kind == "id":
+        if not is_text:
+            if arrow and not pa.types.is_integer(typ):
+                col = _as_text(col)
+                is_text = True
+            else:
+                nulls = _null_mask(col)
+                if nulls.any():
+                    problems.add_many(lines[nulls], role, "missing_value", ["missing account id"] * int(nulls.sum()))
+                arr = col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
+                if arr.dtype.kind == "f":  # pandas int column with NaN became float
+                    arr = np.where(nulls, 0, arr)
+                    frac = (arr != np.floor(arr)) & ~nulls
+                    if frac.any():
+                        problems.add_many(lines[frac], role, "bad_id", [f"account id {v} is not an integer" for v in arr[frac]])
+                return np.where(nulls, 0, arr).astype(np.int64)
+        text = _as_text(col)
+        empty = text == ""
+        if empty.any():
+            problems.add_many(lines[empty], role, "missing_value", ["missing account id"] * int(empty.sum()))
+        if all(_INT_RE.match(t) for t in text[~empty][:1000]) and all(_INT_RE.match(t) for t in text[~empty]):
+            return np.array([int(t) if t else 0 for t in text], dtype=np.int64)
+        return text
+
+    if spec.kind == "float":
+        if is_text:
+            text = _as_text(col)
+            vals = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
+            empty = text == ""
+        else:
+            vals = (col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)).astype(np.float64)
+            empty = _null_mask(col)
+            text = None
+        bad = ~np.isfinite(vals) & ~empty
+        if spec.required and empty.any():
+            problems.add_many(lines[empty], role, "missing_value", [f"missing {role}, expected {spec.expected}"] * int(empty.sum()))
+        if bad.any():
+            shown = text[bad] if text is not None else vals[bad]
+            problems.add_many(lines[bad], role, "bad_number", [f"{v!r} is not {spec.expected}" for v in shown])
+        return vals
+
+    if spec.kind == "time":
+        return _parse_times(col, is_text, arrow, spec, lines, problems)
+
+    if spec.kind == "category":
+        text = _as_text(col)
+        lowered = np.char.lower(text.astype(str))
+        mapped = pd.Series(lowered).map(spec.categories)
+        unknown = mapped.isna().to_numpy()
+        if unknown.any():
+            accepted = ", ".join(sorted(set(spec.categories)))
+            problems.add_many(lines[unknown], role, "unknown_type",
+                              [f"unknown {role} {t!r}; expected one of: {accepted}" for t in text[unknown]])
+        return mapped.fillna("").to_numpy(dtype=object)
+
+    # auto: numbers stay numbers, text stays text
+    if is_text:
+        text = _as_text(col)
+        nums = pd.to_numeric(pd.Series(text).replace("", np.nan), errors="coerce")
+        if nums.notna().sum() == (text != "").sum():
+            return nums.to_numpy()
+        return pd.Series(text).replace("", None).to_numpy(dtype=object)
+    return col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
+
+
+def _arrow_ids(col, role, lines, problems):
+    """Text ids from arrow: kept as an arrow string array, or int64 if every id is an integer."""
+    if pa.types.is_dictionary(col.type):
+        col = pc.cast(col, pa.string())
+    col = pc.fill_null(pc.utf8_trim_whitespace(col), "")
+    empty = np.asarray(pc.equal(col, "").to_numpy(zero_copy_only=False), dtype=bool)
+    if empty.any():
+        problems.add_many(lines[empty], role, "missing_value", ["missing account id"] * int(empty.sum()))
+    is_int = pc.match_substring_regex(col, r"^[+-]?[0-9]+$")
+    if pc.all(pc.or_(is_int, pc.equal(col, ""))).as_py():
+        return np.asarray(pc.cast(pc.if_else(pc.equal(col, ""), "0", col), pa.int64()).to_numpy(), dtype=np.int64)
+    return col
+
+
+def _arrow_categories(col, spec, lines, problems):
+    names = [None if v is None else spec.categories.get(v.strip().lower()) for v in col.dictionary.to_pylist()]
+    lookup = np.array(names + [None], dtype=object)
+    idx = pc.fill_null(col.indices, len(names)).to_numpy(zero_copy_only=False)
+    mapped = lookup[idx]
+    unknown = pd.isna(mapped)
+    if unknown.any():
+        accepted = ", ".join(sorted(set(spec.categories)))
+        raw = np.array(col.dictionary.to_pylist() + [""], dtype=object)[idx[unknown]]
+        problems.add_many(lines[unknown], spec.role, "unknown_type",
+                          [f"unknown {spec.role} {t!r}; expected one of: {accepted}" for t in raw])
+    return np.where(unknown, "", mapped).astype(object)
+
+
+def _parse_times(col, is_text, arrow, spec, lines, problems):
+    role = spec.role
+    if arrow and pa.types.is_timestamp(col.type):
+        nulls = _null_mask(col)
+        secs = pc.cast(pc.cast(col, pa.timestamp("s")), pa.int64()).to_numpy(zero_copy_only=False) if not nulls.any() else None
+        if secs is None:
+            problems.add_many(lines[nulls], role, "missing_value", ["missing timestamp"] * int(nulls.sum()))
+            secs = np.array([0 if n else v.timestamp() for n, v in zip(nulls, col.to_pylist())], dtype=np.int64)
+        return secs.astype(np.int64)
+    if not is_text:
+        vals = (col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col))
+        if vals.dtype.kind == "M":
+            nat = pd.isna(vals)
+            secs = (vals.astype("datetime64[s]").astype(np.int64))
+            if nat.any():
+                problems.add_many(lines[nat], role, "missing_value", ["missing timestamp"] * int(nat.sum()))
+            return np.where(nat, 0, secs)
+        vals = vals.astype(np.float64)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            problems.add_many(lines[bad], role, "missing_value" if np.isnan(vals[bad]).all() else "bad_timestamp",
+                              ["missing timestamp"] * int(bad.sum()))
+        return np.floor(np.where(bad, 0, vals)).astype(np.int64)
+    text = _as_text(col)
+    nums = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
+    need = ~np.isfinite(nums) & (text != "")
+    secs = np.floor(np.where(np.isfinite(nums), nums, 0)).astype(np.int64)
+    if need.any():
+        parsed = pd.to_datetime(pd.Series(text[need]), errors="coerce", utc=True, format="ISO8601")
+        ok = parsed.notna().to_numpy()
+        idx = np.flatnonzero(need)
+        secs[idx[ok]] = (parsed[ok].astype("int64") // 10**9).to_numpy() if parsed.dtype.unit == "ns" else (
+            parsed[ok].map(lambda t: int(t.timestamp())).to_numpy())
+        bad = idx[~ok]
+        if len(bad):
+            problems.add_many(lines[bad], role, "bad_timestamp",
+                              [f"{t!r} is not a timestamp; expected Unix seconds or ISO-8601 like 2012-07-04T09:00:00Z"
+                               for t in text[bad]])
+    empty = text == ""
+    if empty.any():
+        problems.add_many(lines[empty], role, "missing_value", ["missing timestamp"] * int(empty.sum()))
+    return secs
+
+
+def finish(parsed: dict, problems: _Problems, lines: np.ndarray, report: LoadReport, mode: str, extra_check=None) -> dict:
+    """Apply the mode: raise on the first problem, or drop bad rows and fill the report."""
+    if extra_check is not None:
+        extra_check(parsed, lines, problems)
+    report.rows_read = max(report.rows_read, len(lines))
+    if problems.rows:
+        if mode == "strict":
+            raise problems.first_error()
+        problems.fill(report)
+        bad_lines = np.fromiter(problems.lines(), dtype=np.int64)
+        keep = ~np.isin(lines, bad_lines)
+        parsed = {k: (v[keep] if isinstance(v, np.ndarray) else v.filter(pa.array(keep))) for k, v in parsed.items()}
+    report.rows_loaded = len(next(iter(parsed.values()))) if parsed else 0
+    return parsed
+
+
+# ---------------------------------------------------------------- text files
+def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, mode: str,
+              report: LoadReport, extra_check=None) -> dict:
+    """Read a delimited text file whose fields are ``roles`` in order (``None`` = ignore)."""
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
+    fast = _read_fast(layout, roles, specs)
+    if fast is not None:
+        columns, n = fast
+        lines = np.arange(layout.first_data_line, layout.first_data_line + n, dtype=np.int64)
+        problems = _Problems(str(layout.path), "line")
+        parsed = _validate(columns, specs, lines, problems)
+        report.path_taken = "fast"
+        report.rows_read = n
+        return finish(parsed, problems, lines, report, mode, extra_check)
+    report.path_taken = "precise"
+    return _read_precise(layout, roles, specs, mode=mode, report=report, extra_check=extra_check)
+
+
+def _read_fast(layout: TextLayout, roles, specs):
+    """pyarrow read; ``None`` when the file needs the precise reader."""
+    if layout.leading_skip and not _leading_block_is_comments(layout):
+        return None
+    by_role = {s.role: s for s in specs}
+    names = [f"c{i}" for i in range(len(roles))]
+    types = {}
+    include = []
+    for name, role in zip(names, roles):
+        if role is None:
+            continue
+        include.append(name)
+        kind = by_role[role].kind
+        if kind == "float":
+            types[name] = pa.float64()
+        elif kind == "category":
+            types[name] = pa.dictionary(pa.int32(), pa.string())
+        elif kind in ("id", "time", "auto"):
+            types[name] = None  # let arrow infer: int64, float64, timestamp or string
+    try:
+        table = pv.read_csv(
+            layout.path,
+            read_options=pv.ReadOptions(
+                skip_rows=layout.leading_skip + (1 if layout.header else 0),
+                column_names=names,
+                encoding=layout.encoding,
+                block_size=1 << 22,
+            ),
+            parse_options=pv.ParseOptions(
+                delimiter=layout.delimiter or " ",
+                quote_char='"' if layout.delimiter == "," else False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types={k: v for k, v in types.items() if v is not None},
+                include_columns=include,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
+        return None
+    columns = {}
+    for name, role in zip(names, roles):
+        if role is None:
+            continue
+        col = table.column(name)
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        if by_role[role].kind == "id" and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            if pc.any(pc.starts_with(col, COMMENT_CHARS[0])).as_py() or pc.any(pc.starts_with(col, COMMENT_CHARS[1])).as_py():
+                return None  # a comment line in the middle of the file
+        columns[role] = col
+    return columns, table.num_rows
+
+
+def _leading_block_is_comments(layout: TextLayout) -> bool:
+    """pyarrow's ``skip_rows`` is safe only when the skipped lines are non-empty."""
+    count = 0
+    for _, text in iter_lines(layout):
+        if count >= layout.leading_skip:
+            return True
+        if isinstance(text, Exception) or not text.strip():
+            return False
+        count += 1
+    return True
+
+
+def _split_line(text: str, delimiter: str | None) -> list[str]:
+    if delimiter is None:
+        return text.split()
+    if '"' in text:
+        return [f.strip() for f in next(csv.reader([text], delimiter=delimiter))]
+    return [f.strip() for f in text.split(delimiter)]
+
+
+def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check) -> dict:
+    path = str(layout.path)
+    problems = _Problems(path, "line")
+    n_fields = len(roles)
+    wanted = [(i, r) for i, r in enumerate(roles) if r is not None]
+    values = {r: [] for _, r in wanted}
+    lines = []
+    header_line = layout.first_data_line - 1 if layout.header else None
+    first_fatal = None
+    role_names = " ".join(r or "_" for r in roles)
+    for number, text in iter_lines(layout):
+        if isinstance(text, UnicodeDecodeError):
+            msg = (f"bytes not valid {layout.encoding} (0x{text.object[text.start:text.start + 1].hex()} at "
+                   f"column {text.start + 1}); pass the file's encoding, e.g. encoding='latin-1', or re-encode it as UTF-8")
+            problems.add(number, None, "encoding", msg)
+            report.rows_read += 1
+            if mode == "strict":
+                first_fatal = number
+                break
+            continue
+        stripped = text.strip()
+        if number == header_line or not stripped or stripped.startswith(COMMENT_CHARS):
+            continue
+        report.rows_read += 1
+        fields = _split_line(text, layout.delimiter)
+        if len(fields) != n_fields:
+            problems.add(number, None, "column_count",
+                         f"expected {n_fields} fields ({role_names}), found {len(fields)}", text[:200])
+            if mode == "strict":
+                first_fatal = number
+                break
+            continue
+        for i, r in wanted:
+            values[r].append(fields[i])
+        lines.append(number)
+    lines_arr = np.asarray(lines, dtype=np.int64)
+    columns = {r: np.asarray(v, dtype=object) for r, v in values.items()}
+    parsed = _validate(columns, specs, lines_arr, problems)
+    if first_fatal is not None:
+        # strict: the fatal row ends the read; report it unless an earlier row was already bad
+        raise problems.first_error()
+    read_rows = report.rows_read
+    parsed = finish(parsed, problems, lines_arr, report, mode, extra_check)
+    report.rows_read = read_rows
+    return parsed
+
+
+# ---------------------------------------------------------- tables (Parquet / DataFrame)
+def read_frame(frame, roles: dict[str, str], specs: list[ColumnSpec], *, source: str, mode: str,
+               report: LoadReport, extra_check=None) -> dict:
+    """Validate a pandas DataFrame or pyarrow Table; ``roles`` maps role -> column name."""
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
+    columns = {}
+    for role, name in roles.items():
+        if isinstance(frame, pa.Table):
+            col = frame.column(name)
+            columns[role] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        else:
+            columns[role] = frame[name].to_numpy()
+    n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+    lines = np.arange(1, n + 1, dtype=np.int64)
+    problems = _Problems(source, "row")
+    parsed = _validate(columns, specs, lines, problems)
+    report.path_taken = "table"
+    report.rows_read = n
+    return finish(parsed, problems, lines, report, mode, extra_check)

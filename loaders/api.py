@@ -1,0 +1,519 @@
+"""Public loaders: edge lists, interaction events, signed trust edges, node tables.
+
+Every ``read_*`` function parses and validates one source into a
+:class:`ParsedSource` (columns + :class:`~loaders._tables.LoadReport`);
+:func:`build_graph` combines any number of them into one
+:class:`~graphcrm.core.graph.SocialGraph` with one id map.  The ``load_*``
+functions do both for the common one-source case.
+
+Row meaning: every row is ``(actor, target)`` in the source's words ("actor
+follows / retweets / mentions / rates target"); the layer's convention turns
+it into an influence edge (see :mod:`graphcrm.core.layers`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.core.errors import InputFileError, InvalidInputError, ParameterError
+from graphcrm.core.graph import SocialGraph
+from graphcrm.core.layers import SELF_LOOP_POLICIES
+from loaders._source import check_exists, open_binary, sniff_text
+from loaders._tables import (
+    ColumnSpec,
+    LoadReport,
+    _Problems,
+    finish,
+    read_frame,
+    read_text,
+)
+
+ALIASES = {
+    "actor": ("actor", "source", "src", "from", "u", "user", "user_a", "usera", "follower", "rater", "node1",
+              "from_id", "source_id", "fromnodeid"),
+    "target": ("target", "dst", "to", "v", "target_id", "user_b", "userb", "followee", "ratee", "node2", "to_id",
+               "tonodeid"),
+    "weight": ("weight", "w", "count", "rating", "value"),
+    "time": ("time", "timestamp", "ts", "date", "datetime", "created_at", "unix_ts"),
+    "type": ("type", "interaction", "interaction_type", "kind", "action", "event"),
+    "sentiment": ("sentiment", "polarity", "sign"),
+    "id": ("id", "account_id", "account", "user_id", "node", "node_id", "user"),
+}
+
+#: accepted spellings of interaction types -> layer name
+INTERACTION_TYPE_NAMES = {
+    **{k: "retweets" for k in ("rt", "retweet", "retweets", "repost", "share")},
+    **{k: "mentions" for k in ("mt", "mention", "mentions")},
+    **{k: "replies" for k in ("re", "reply", "replies", "comment")},
+    **{k: "likes" for k in ("lk", "like", "likes", "fav", "favorite", "favourite")},
+}
+
+ID_SPEC = "an integer or text account id"
+EDGE_FORMATS = ("snap", "csv", "tsv", "parquet")
+EVENT_FORMATS = ("higgs", "csv", "tsv", "jsonl", "parquet")
+
+
+@dataclass
+class ParsedSource:
+    """One parsed and validated source, ready to add to a :class:`GraphBuilder`.
+
+    Attributes
+    ----------
+    kind : {"edges", "events", "nodes"}
+    layer : str or None
+        Target layer (edges); events are split by their type column.
+    columns : dict
+        Parsed columns by role.
+    report : LoadReport
+    options : dict
+        ``direction``, ``aggregate`` ... overrides for the builder.
+    """
+
+    kind: str
+    layer: str | None
+    columns: dict
+    report: LoadReport
+    options: dict
+
+    def add_to(self, builder: GraphBuilder) -> GraphBuilder:
+        c, src = self.columns, self.report.source
+        if self.kind == "nodes":
+            attrs = pd.DataFrame({k: v for k, v in c.items() if k != "id"})
+            return builder.add_nodes(c["id"], attrs, source=src)
+        if self.kind == "edges":
+            return builder.add_edges(self.layer, c["actor"], c["target"], c.get("weight"), time=c.get("time"),
+                                     sentiment=c.get("sentiment"), source=src, **self.options)
+        types = c["type"]
+        for layer in sorted(set(types.tolist()) - {""}):
+            mask = types == layer
+            pick = lambda k: None if c.get(k) is None else _take(c[k], mask)  # noqa: E731
+            builder.add_events(layer, _take(c["actor"], mask), _take(c["target"], mask), time=pick("time"),
+                               weight=pick("weight"), sentiment=pick("sentiment"), source=src,
+                               direction=self.options.get("direction", {}).get(layer))
+        return builder
+
+
+def _take(col, mask):
+    return col.filter(pa.array(mask)) if isinstance(col, (pa.Array, pa.ChunkedArray)) else col[mask]
+
+
+def _format_of(path: Path, given: str | None, allowed) -> str:
+    if given is not None:
+        if given not in allowed:
+            raise ParameterError(f"format must be one of {', '.join(allowed)}, got {given!r}")
+        return given
+    name = path.name.lower().removesuffix(".gz")
+    for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
+                     (".json", "jsonl"), (".csv", "csv"), (".tsv", "tsv")):
+        if name.endswith(ext) and fmt in allowed:
+            return fmt
+    return allowed[0]
+
+
+def _match_roles(names, wanted, explicit, source) -> dict:
+    """role -> column name, from explicit mapping or aliases."""
+    lower = {str(n).strip().lower(): n for n in names}
+    out = {}
+    for role in wanted:
+        if explicit and role in explicit:
+            if explicit[role] not in names:
+                raise InvalidInputError(f"{source}: no column {explicit[role]!r} (columns: {', '.join(map(str, names))})")
+            out[role] = explicit[role]
+            continue
+        for alias in ALIASES.get(role, (role,)):
+            if alias in lower and lower[alias] not in out.values():
+                out[role] = lower[alias]
+                break
+    return out
+
+
+def _require(mapping, required, names, source):
+    missing = [r for r in required if r not in mapping]
+    if missing:
+        hint = "; ".join(f"{r}: one of {', '.join(ALIASES.get(r, (r,))[:6])}" for r in missing)
+        raise InvalidInputError(
+            f"{source}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, names))}); "
+            f"name them ({hint}) or pass columns={{'role': 'column name'}}"
+        )
+
+
+def _self_loop_check(policy):
+    if policy not in SELF_LOOP_POLICIES:
+        raise ParameterError(f"self_loops must be one of {SELF_LOOP_POLICIES}, got {policy!r}")
+    if policy != "error":
+        return None
+
+    def check(parsed, lines, problems: _Problems):
+        a, t = parsed["actor"], parsed["target"]
+        if isinstance(a, pa.Array) or isinstance(t, pa.Array):
+            a, t = np.asarray(a, dtype=object), np.asarray(t, dtype=object)
+        loops = np.flatnonzero(np.asarray(a == t))
+        problems.add_many(lines[loops], "target", "self_loop",
+                          ["actor and target are the same account (self_loops='error')"] * len(loops))
+    return check
+
+
+def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, allowed, header, delimiter,
+              encoding, mode, extra_check, aliases_for_header) -> tuple[dict, LoadReport]:
+    """Dispatch one source (path or table) to the right reader."""
+    wanted = [s.role for s in specs]
+    if isinstance(source, (pd.DataFrame, pa.Table)):
+        label = "<DataFrame>" if isinstance(source, pd.DataFrame) else "<arrow table>"
+        names = list(source.columns) if isinstance(source, pd.DataFrame) else source.column_names
+        roles = _match_roles(names, wanted, columns if isinstance(columns, dict) else None, label)
+        _require(roles, required, names, label)
+        report = LoadReport(label)
+        return read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=extra_check), report
+    path = check_exists(source)
+    fmt = _format_of(path, fmt, allowed)
+    report = LoadReport(str(path))
+    if fmt in ("parquet", "jsonl"):
+        table = _read_parquet(path) if fmt == "parquet" else _read_jsonl(path, encoding, mode, report)
+        roles = _match_roles(table.column_names, wanted, columns if isinstance(columns, dict) else None, str(path))
+        _require(roles, required, table.column_names, str(path))
+        return read_frame(table, roles, specs, source=str(path), mode=mode, report=report, extra_check=extra_check), report
+    if delimiter == "auto":
+        delimiter = {"csv": ",", "tsv": "\t"}.get(fmt, "auto")
+    layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header)
+    if layout.header is not None:
+        roles_by_name = _match_roles(layout.header, wanted, columns if isinstance(columns, dict) else None, str(path))
+        _require(roles_by_name, required, layout.header, str(path))
+        by_name = {v: k for k, v in roles_by_name.items()}
+        field_roles = [by_name.get(h) for h in layout.header]
+    else:
+        if isinstance(columns, dict):
+            raise ParameterError(f"{path}: the file has no header; pass columns as a list of roles in file order")
+        field_roles = list(columns) if columns is not None else positional_roles(layout.n_fields, str(path))
+        field_roles = [None if r in (None, "_", "") else r for r in field_roles]
+        unknown = [r for r in field_roles if r is not None and r not in wanted]
+        if unknown:
+            raise ParameterError(f"unknown column role(s) {unknown}; roles are {', '.join(wanted)} or None to skip")
+        _require({r: r for r in field_roles if r}, required, field_roles, str(path))
+    active = [s for s in specs if s.role in field_roles]
+    return read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check), report
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(path, None, None, f"not a readable Parquet file ({exc})") from None
+
+
+def _read_jsonl(path: Path, encoding: str, mode: str, report: LoadReport) -> pa.Table:
+    if encoding.lower().replace("-", "") == "utf8":
+        try:
+            return pj.read_json(path)
+        except (pa.ArrowInvalid, OSError):
+            pass
+    problems = _Problems(str(path), "line")
+    records, lines = [], []
+    with open_binary(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                problems.add(number, None, "encoding", f"bytes not valid {encoding} (0x{raw[exc.start:exc.start + 1].hex()}); "
+                             "pass encoding='latin-1' (or the right one) or re-encode the file as UTF-8")
+                continue
+            if not text.strip():
+                continue
+            try:
+                rec = json.loads(text)
+                if not isinstance(rec, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                problems.add(number, None, "column_count", f"not a JSON object ({exc})", text[:200])
+                continue
+            records.append(rec)
+            lines.append(number)
+    if problems.rows:
+        if mode == "strict":
+            raise problems.first_error()
+        problems.fill(report)
+    report.path_taken = "precise"
+    frame = pd.DataFrame.from_records(records)
+    # keep ids as text when they are mixed; the validator decides
+    return pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+
+
+# ------------------------------------------------------------------------------------- edges
+def _edge_roles(n_fields, source):
+    if n_fields == 2:
+        return ["actor", "target"]
+    if n_fields == 3:
+        return ["actor", "target", "weight"]
+    if n_fields == 4:
+        return ["actor", "target", "weight", "time"]
+    raise InvalidInputError(
+        f"{source}: {n_fields} fields per row and no header; pass columns=['actor', 'target', 'weight', ...] "
+        "naming each field (None to skip one)"
+    )
+
+
+def read_edges(source, *, layer: str = "follows", format: str | None = None, columns=None, header="auto",
+               delimiter="auto", direction: str | None = None, aggregate: str | None = None,
+               self_loops: str = "drop", mode: str = "strict", encoding: str = "utf-8") -> ParsedSource:
+    """Parse an edge list into a :class:`ParsedSource` for layer ``layer``.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame or pyarrow.Table
+        SNAP-style whitespace text (``#`` / ``%`` comments), CSV, TSV, any of
+        them gzipped, Parquet, or a table.
+    layer : str, default "follows"
+        Layer name; its convention gives the direction (``follows``: row
+        ``a b`` = a follows b = influence ``b -> a``; unknown names: ``a -> b``).
+    format : {"snap", "csv", "tsv", "parquet"}, optional
+        Default: from the file extension (``snap`` otherwise).
+    columns : list or dict, optional
+        Headerless text: roles in file order, e.g. ``["actor", "target",
+        "weight"]`` (``None`` skips a field).  Header / tables: ``{"actor":
+        "from_id", ...}``.  Default: by position (2-4 fields: actor, target,
+        weight, time) or by header names (``source/target/weight/...``).
+    header : bool or "auto"
+    delimiter : str, None or "auto"
+    direction, aggregate : optional
+        Override the layer's conventions.
+    self_loops : {"drop", "keep", "error"}, default "drop"
+    mode : {"strict", "lenient"}, default "strict"
+    encoding : str, default "utf-8"
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parsed = read_edges(pd.DataFrame({"source": [1, 2], "target": [2, 3]}), layer="votes")
+    >>> parsed.report.rows_loaded
+    2
+    """
+    specs = [
+        ColumnSpec("actor", "id", expected=ID_SPEC),
+        ColumnSpec("target", "id", expected=ID_SPEC),
+        ColumnSpec("weight", "float", expected="a finite number (edge weight)"),
+        ColumnSpec("time", "time", expected="Unix seconds or ISO-8601"),
+        ColumnSpec("sentiment", "float", expected="a number in [-1, 1]"),
+    ]
+    cols, report = _read_any(source, kind="edges", positional_roles=_edge_roles, specs=specs,
+                             required=["actor", "target"], columns=columns, fmt=format, allowed=EDGE_FORMATS,
+                             header=header, delimiter=delimiter, encoding=encoding, mode=mode,
+                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
+    report.layer = layer
+    opts = {"direction": direction, "aggregate": aggregate}
+    return ParsedSource("edges", layer, cols, report, {k: v for k, v in opts.items() if v is not None})
+
+
+def _header_words():
+    return tuple(a for aliases in ALIASES.values() for a in aliases if len(a) > 2)
+
+
+# ------------------------------------------------------------------------------------ events
+def _event_roles(n_fields, source):
+    if n_fields == 4:
+        return ["actor", "target", "time", "type"]
+    if n_fields == 5:
+        return ["actor", "target", "time", "type", "sentiment"]
+    raise InvalidInputError(
+        f"{source}: {n_fields} fields per row and no header; interaction rows are 'actor target unix_time type "
+        "[sentiment]' (the higgs-twitter layout) or need a header naming the columns"
+    )
+
+
+def read_interactions(source, *, format: str | None = None, columns=None, header="auto", delimiter="auto",
+                      direction: dict | None = None, self_loops: str = "drop", mode: str = "strict",
+                      encoding: str = "utf-8") -> ParsedSource:
+    """Parse interaction events ``(actor, target, type, time[, sentiment])``.
+
+    Types (case-insensitive): ``RT``/``retweet``, ``MT``/``mention``,
+    ``RE``/``reply``, ``LK``/``like`` (see ``INTERACTION_TYPE_NAMES``); each
+    goes to its layer (``retweets``, ``mentions``, ``replies``, ``likes``).
+    Unknown types and unparseable timestamps are errors.
+
+    Parameters
+    ----------
+    format : {"higgs", "csv", "tsv", "jsonl", "parquet"}, optional
+        ``higgs``: ``userA userB unix_ts RT|MT|RE``, space separated, no
+        header (the SNAP higgs-activity file).
+    direction : dict, optional
+        Per-type direction overrides, e.g. ``{"mentions": "reverse"}``.
+
+    Other parameters are as in :func:`read_edges`.
+    """
+    specs = [
+        ColumnSpec("actor", "id", expected=ID_SPEC),
+        ColumnSpec("target", "id", expected=ID_SPEC),
+        ColumnSpec("time", "time", expected="Unix seconds or ISO-8601"),
+        ColumnSpec("type", "category", categories=INTERACTION_TYPE_NAMES, expected="an interaction type"),
+        ColumnSpec("sentiment", "float", expected="a number (sentiment)"),
+        ColumnSpec("weight", "float", expected="a finite number (weight)"),
+    ]
+    cols, report = _read_any(source, kind="events", positional_roles=_event_roles, specs=specs,
+                             required=["actor", "target", "time", "type"], columns=columns, fmt=format,
+                             allowed=EVENT_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
+                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
+    report.layer = "interactions"
+    return ParsedSource("events", None, cols, report, {"direction": dict(direction or {})})
+
+
+# ------------------------------------------------------------------------------------ signed
+def read_signed(source, *, layer: str = "trust", format: str | None = None, columns=None, header="auto",
+                delimiter="auto", direction: str | None = None, self_loops: str = "drop", mode: str = "strict",
+                encoding: str = "utf-8") -> ParsedSource:
+    """Parse signed trust edges ``actor, target, rating[, time]`` (bitcoin OTC / alpha format).
+
+    The rating is the edge weight (its sign says trust or distrust); with a
+    time column the ratings are kept as an event log.  A header line is
+    detected automatically.
+    """
+    def roles(n_fields, src):
+        if n_fields in (3, 4):
+            return ["actor", "target", "weight", "time"][:n_fields]
+        raise InvalidInputError(f"{src}: signed rows are 'actor,target,rating[,time]'; found {n_fields} fields")
+
+    specs = [
+        ColumnSpec("actor", "id", expected=ID_SPEC),
+        ColumnSpec("target", "id", expected=ID_SPEC),
+        ColumnSpec("weight", "float", expected="a signed number (rating)"),
+        ColumnSpec("time", "time", expected="Unix seconds or ISO-8601"),
+    ]
+    cols, report = _read_any(source, kind="edges", positional_roles=roles, specs=specs,
+                             required=["actor", "target", "weight"], columns=columns, fmt=format,
+                             allowed=EDGE_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
+                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
+    report.layer = layer
+    if "time" in cols:
+        w = cols["weight"]
+        cols["sentiment"] = np.sign(w)
+    opts = {"signed": True, **({"direction": direction} if direction else {})}
+    return ParsedSource("edges", layer, cols, report, opts)
+
+
+# ------------------------------------------------------------------------------------- nodes
+NODE_ATTRIBUTE_ALIASES = {
+    "followers": ("followers", "follower_count", "followers_count", "audience"),
+    "cost": ("cost", "price", "fee"),
+}
+
+
+def read_nodes(source, *, id_column: str | None = None, format: str | None = None, mode: str = "strict",
+               encoding: str = "utf-8", delimiter="auto") -> ParsedSource:
+    """Parse a node table: one row per account, an id column and any attributes.
+
+    Well-known attributes are renamed: ``followers`` (follower count) and
+    ``cost`` (per-person cost for budgeted campaigns); both must be
+    non-negative numbers.  Other columns are kept as they are (numbers or
+    text).  An account listed twice is an error.
+    """
+    if isinstance(source, (pd.DataFrame, pa.Table)):
+        names = list(source.columns) if isinstance(source, pd.DataFrame) else source.column_names
+        label = "<DataFrame>"
+    else:
+        path = check_exists(source)
+        fmt = _format_of(path, format, ("csv", "tsv", "parquet", "jsonl"))
+        label = str(path)
+        if fmt == "parquet":
+            source = _read_parquet(path)
+            names = source.column_names
+        elif fmt == "jsonl":
+            source = _read_jsonl(path, encoding, mode, LoadReport(label))
+            names = source.column_names
+        else:
+            layout = sniff_text(path, encoding=encoding, delimiter={"tsv": "\t"}.get(fmt, delimiter), header=True)
+            names = layout.header
+    id_name = id_column or _match_roles(names, ["id"], None, label).get("id")
+    if id_name is None or id_name not in names:
+        raise InvalidInputError(f"{label}: no account id column (found: {', '.join(map(str, names))}); "
+                                "name it 'id' / 'account_id' or pass id_column=")
+    renamed = {}
+    for canon, aliases in NODE_ATTRIBUTE_ALIASES.items():
+        for n in names:
+            if str(n).lower() in aliases and n != id_name:
+                renamed[canon] = n
+                break
+    specs = [ColumnSpec("id", "id", expected=ID_SPEC)]
+    roles = {"id": id_name}
+    for n in names:
+        if n == id_name:
+            continue
+        canon = next((c for c, orig in renamed.items() if orig == n), str(n))
+        kind = "float" if canon in NODE_ATTRIBUTE_ALIASES else "auto"
+        specs.append(ColumnSpec(canon, kind, required=False, expected="a non-negative number"))
+        roles[canon] = n
+
+    def check(parsed, lines, problems):
+        ids = parsed["id"]
+        ids = np.asarray(ids, dtype=object) if isinstance(ids, pa.Array) else ids
+        dup = pd.Series(ids).duplicated().to_numpy()
+        problems.add_many(lines[dup], "id", "duplicate_id",
+                          [f"account {v!r} is listed more than once" for v in ids[dup]])
+        for canon in NODE_ATTRIBUTE_ALIASES:
+            if canon in parsed:
+                neg = np.asarray(parsed[canon]) < 0
+                problems.add_many(lines[neg], canon, "bad_number", [f"{canon} must be >= 0"] * int(neg.sum()))
+
+    report = LoadReport(label)
+    if isinstance(source, (pd.DataFrame, pa.Table)):
+        cols = read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=check)
+    else:
+        field_roles = [next((r for r, n in roles.items() if n == h), None) for h in names]
+        cols = read_text(layout, field_roles, specs, mode=mode, report=report, extra_check=check)
+    report.layer = "nodes"
+    return ParsedSource("nodes", None, cols, report, {})
+
+
+# ------------------------------------------------------------------------------ graph builds
+def build_graph(*sources: ParsedSource, self_loops: str = "drop") -> tuple[SocialGraph, list[LoadReport]]:
+    """One graph from several parsed sources (one id map for all of them).
+
+    ``self_loops="error"`` was already enforced by the readers; here
+    ``"keep"`` keeps self-loops and anything else drops them (counted in
+    each layer's ``build_report``).
+    """
+    builder = GraphBuilder(self_loops="keep" if self_loops == "keep" else "drop")
+    for s in sources:
+        s.add_to(builder)
+    graph = builder.build(metadata={"loads": [s.report.as_dict() for s in sources]})
+    reports = [s.report for s in sources]
+    for r in reports:
+        if r.layer in graph.layers:
+            r.build = dict(graph.layer(r.layer).build_report)
+    return graph, reports
+
+
+def load_edges(source, **kwargs) -> SocialGraph:
+    """Read an edge list (see :func:`read_edges`) and build a graph.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> g = load_edges(pd.DataFrame({"src": ["ann", "bob"], "dst": ["bob", "cat"]}))
+    >>> g.edges("follows").values.tolist()    # ann follows bob: bob influences ann
+    [['bob', 'ann', 1.0], ['cat', 'bob', 1.0]]
+    """
+    policy = kwargs.get("self_loops", "drop")
+    return build_graph(read_edges(source, **kwargs), self_loops=policy)[0]
+
+
+def load_interactions(source, **kwargs) -> SocialGraph:
+    """Read interaction events (see :func:`read_interactions`) and build a graph."""
+    policy = kwargs.get("self_loops", "drop")
+    return build_graph(read_interactions(source, **kwargs), self_loops=policy)[0]
+
+
+def load_signed(source, **kwargs) -> SocialGraph:
+    """Read signed trust edges (see :func:`read_signed`) and build a graph."""
+    policy = kwargs.get("self_loops", "drop")
+    return build_graph(read_signed(source, **kwargs), self_loops=policy)[0]
+
+
+def load_nodes(source, **kwargs) -> SocialGraph:
+    """A graph of accounts and attributes only (no layers); combine with :func:`build_graph`."""
+    return build_graph(read_nodes(source, **kwargs))[0]
