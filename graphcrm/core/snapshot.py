@@ -284,6 +284,8 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
         else:
             ids = pq.read_table(root / "ids.parquet").column("account_id").to_numpy(zero_copy_only=False).astype(object)
         nodes = pq.read_table(root / "nodes.parquet").to_pandas()
+        if nodes.shape[1] == 0:  # Parquet keeps no row count for a table without columns
+            nodes = pd.DataFrame(index=pd.RangeIndex(manifest["n_nodes"]))
         layers = {}
         for name, info in manifest["layers"].items():
             ldir = root / "layers" / name

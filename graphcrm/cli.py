@@ -1,0 +1,175 @@
+"""The ``graphcrm`` command line.
+
+Exit codes: 0 ok, 1 domain error (bad input data, missing snapshot ...),
+2 usage or configuration error.  Errors print as one line on stderr; only
+real bugs show a traceback.  ``--json`` prints a machine-readable summary on
+stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from graphcrm.core.errors import GraphCRMError
+from graphcrm.progress import step
+
+app = typer.Typer(
+    name="graphcrm",
+    help="Social-graph influence analytics for social CRM.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+class Mode(str, Enum):
+    strict = "strict"
+    lenient = "lenient"
+
+
+class SelfLoops(str, Enum):
+    drop = "drop"
+    keep = "keep"
+    error = "error"
+
+
+def _emit(summary: dict, as_json: bool, human: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        typer.echo(human)
+
+
+@app.command()
+def load(
+    out: Path = typer.Option(..., "--out", help="Snapshot directory to write (replaced atomically)."),
+    edges: List[Path] = typer.Option([], "--edges", help="Edge list (SNAP text, CSV, TSV, gz, Parquet). Repeatable."),
+    layer: List[str] = typer.Option([], "--layer", help="Layer of each --edges file (one for all, or one each). Default: follows."),
+    interactions: List[Path] = typer.Option([], "--interactions", help="Interaction events (higgs, CSV, JSONL, Parquet). Repeatable."),
+    signed: List[Path] = typer.Option([], "--signed", help="Signed trust edges (bitcoin OTC/alpha format). Repeatable."),
+    nodes: List[Path] = typer.Option([], "--nodes", help="Node table (id + attributes, follower counts, cost). Repeatable."),
+    format: Optional[str] = typer.Option(None, "--format", help="Force the format of --edges/--interactions files: snap|csv|tsv|parquet|higgs|jsonl."),
+    mode: Mode = typer.Option(Mode.strict, "--mode", help="strict: stop at the first bad row; lenient: skip bad rows, write rejects."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient mode). Default: OUT.rejects.csv."),
+    self_loops: SelfLoops = typer.Option(SelfLoops.drop, "--self-loops", help="drop (default), keep, or error."),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Load follows / interactions / signed edges / node tables into a graph snapshot."""
+    from graphcrm.core.errors import ParameterError
+    from graphcrm.core.snapshot import save_snapshot
+    from graphcrm.info import graph_info
+    from loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed, write_rejects
+
+    if not (edges or interactions or signed or nodes):
+        raise ParameterError("nothing to load: give at least one of --edges, --interactions, --signed, --nodes")
+    if layer and len(layer) not in (1, len(edges)):
+        raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
+    started = time.perf_counter()
+    common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding}
+    parsed = []
+    for i, path in enumerate(edges):
+        name = (layer[i] if len(layer) == len(edges) else layer[0]) if layer else "follows"
+        with step(f"reading {path.name}"):
+            parsed.append(read_edges(path, layer=name, format=format, **common))
+    for path in interactions:
+        with step(f"reading {path.name}"):
+            parsed.append(read_interactions(path, format=format, **common))
+    for path in signed:
+        with step(f"reading {path.name}"):
+            parsed.append(read_signed(path, **common))
+    for path in nodes:
+        with step(f"reading {path.name}"):
+            parsed.append(read_nodes(path, mode=mode.value, encoding=encoding))
+    with step("building the graph"):
+        graph, reports = build_graph(*parsed, self_loops=self_loops.value)
+    with step(f"writing {out}"):
+        save_snapshot(graph, out)
+    rejects_path = None
+    n_rejected = sum(r.n_rejected for r in reports)
+    if mode is Mode.lenient:
+        rejects_path = write_rejects(reports, rejects or out.with_name(out.name + ".rejects.csv"))
+    info = graph_info(graph)
+    summary = {
+        "snapshot": str(out),
+        "nodes": graph.n_nodes,
+        "edges": {k: v["edges"] for k, v in info["layers"].items()},
+        "sources": [r.as_dict() for r in reports],
+        "rejected_rows": n_rejected,
+        "rejects_file": str(rejects_path) if rejects_path else None,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    lines = [f"wrote {out}: {graph.n_nodes:,} nodes"]
+    lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
+    for r in reports:
+        lines.append(f"  {r.source}: {r.rows_loaded:,} of {r.rows_read:,} rows loaded")
+        for cls, count in sorted(r.rejected.items()):
+            lines.append(f"    rejected {count:,} rows: {cls}")
+    if rejects_path:
+        lines.append(f"rejects: {rejects_path} ({n_rejected:,} rows)")
+    _emit(summary, as_json, "\n".join(lines))
+
+
+@app.command()
+def info(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Nodes, edges per layer, degree and weight stats, time span, memory."""
+    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.info import format_info, graph_info
+
+    summary = graph_info(load_snapshot(snapshot))
+    summary["snapshot"] = str(snapshot)
+    _emit(summary, as_json, f"snapshot {snapshot}\n" + format_info(summary))
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("graphcrm-demo-output"), "--out", help="Directory for the demo's outputs."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """The main job on the bundled real sample (one hour of the Higgs announcement on Twitter)."""
+    from graphcrm.demo import format_demo, run_demo
+
+    summary = run_demo(out)
+    _emit(summary, as_json, format_demo(summary))
+
+
+@app.command()
+def warmup(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Compile every numba kernel now (it is cached on disk for later runs)."""
+    from graphcrm.warmup import warmup as run
+
+    with step("compiling kernels"):
+        timings = run()
+    total = sum(timings.values())
+    _emit({"kernel_modules": timings, "seconds": round(total, 3)}, as_json,
+          f"compiled {len(timings)} kernel modules in {total:.1f} s")
+
+
+def main(argv=None) -> int:
+    """Entry point: run the app; graphcrm errors become one line and an exit code.
+
+    Usage errors are reported by typer itself (exit code 2).
+    """
+    try:
+        app(args=argv, prog_name="graphcrm")
+    except GraphCRMError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("aborted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

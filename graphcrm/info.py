@@ -1,0 +1,88 @@
+"""Summaries of a graph: what ``graphcrm info`` prints."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from graphcrm.core.graph import SocialGraph
+
+
+def _stats(values: np.ndarray) -> dict:
+    if len(values) == 0:
+        return {"min": 0, "mean": 0.0, "max": 0}
+    return {"min": float(values.min()), "mean": round(float(values.mean()), 4), "max": float(values.max())}
+
+
+def graph_info(graph: SocialGraph) -> dict:
+    """Nodes, edges per layer, degree and weight statistics, time span, memory.
+
+    Returns
+    -------
+    dict
+        JSON-ready; ``layers`` is keyed by layer name.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
+    >>> info = graph_info(g)
+    >>> info["nodes"], info["layers"]["follows"]["edges"]
+    (3, 2)
+    """
+    layers = {}
+    for name, lay in graph.layers.items():
+        entry = {
+            "edges": lay.n_edges,
+            "direction": lay.spec.direction,
+            "weighted": lay.weighted,
+            "signed": lay.spec.signed,
+            "out_degree": _stats(lay.out_degree()),
+            "in_degree": _stats(lay.in_degree()),
+            "bytes": lay.nbytes,
+            "bytes_per_edge": round(lay.nbytes / lay.n_edges, 2) if lay.n_edges else None,
+        }
+        if lay.weighted:
+            entry["weight"] = _stats(lay.out_weights) | {"sum": float(lay.out_weights.sum())}
+        if lay.events is not None:
+            entry["events"] = len(lay.events)
+        entry["build"] = dict(lay.build_report)
+        layers[name] = entry
+    span = graph.time_span()
+    iso = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")  # noqa: E731
+    return {
+        "nodes": graph.n_nodes,
+        "id_kind": graph.id_map.kind,
+        "layers": layers,
+        "node_attributes": list(graph.node_attributes.columns),
+        "time_span": None if span is None else {"start": iso(span[0]), "end": iso(span[1]),
+                                                "start_unix": span[0], "end_unix": span[1]},
+        "memory_bytes": graph.nbytes,
+    }
+
+
+def format_info(info: dict) -> str:
+    """Human-readable text of :func:`graph_info`."""
+    out = [f"nodes: {info['nodes']:,} (ids: {info['id_kind']})"]
+    for name, lay in info["layers"].items():
+        w = "weighted" if lay["weighted"] else "unweighted"
+        line = f"layer {name}: {lay['edges']:,} edges, {w}, direction {lay['direction']}"
+        if "events" in lay:
+            line += f", {lay['events']:,} events"
+        out.append(line)
+        out.append(f"  out-degree mean {lay['out_degree']['mean']:.2f} max {lay['out_degree']['max']:.0f}; "
+                   f"in-degree max {lay['in_degree']['max']:.0f}")
+        if "weight" in lay:
+            ws = lay["weight"]
+            out.append(f"  weight min {ws['min']:g} mean {ws['mean']:g} max {ws['max']:g} sum {ws['sum']:g}")
+        b = lay["build"]
+        if b:
+            out.append(f"  built from {b.get('rows', 0):,} rows: {b.get('duplicates_aggregated', 0):,} duplicates "
+                       f"aggregated, {b.get('self_loops_dropped', 0):,} self-loops dropped")
+    if info["node_attributes"]:
+        out.append("node attributes: " + ", ".join(info["node_attributes"]))
+    if info["time_span"]:
+        out.append(f"time span: {info['time_span']['start']} .. {info['time_span']['end']}")
+    out.append(f"memory: {info['memory_bytes'] / 2**20:,.1f} MiB")
+    return "\n".join(out)
