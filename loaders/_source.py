@@ -50,19 +50,8 @@ def check_exists(path) -> Path:
 def _decode_head(path: Path, raw: bytes, encoding: str) -> str:
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not encoding.lower().startswith("utf-16"):
         raise InputFileError(path, None, None, "the file is UTF-16 encoded; convert it to UTF-8 or pass encoding='utf-16'")
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        # the head may end in the middle of a multi-byte character
-        if exc.start >= len(raw) - 4 and exc.reason in ("unexpected end of data",):
-            return raw[: exc.start].decode(encoding)
-        line = raw[: exc.start].count(b"\n") + 1
-        bad = raw[exc.start : exc.start + 1].hex()
-        raise InputFileError(
-            path, line, None,
-            f"not valid {encoding} (byte 0x{bad}); the file has another encoding: pass encoding='latin-1' "
-            "(or the right one) or re-encode it as UTF-8",
-        ) from None
+    # bytes that do not decode are reported with their line by the reader itself
+    return raw.decode(encoding, errors="replace")
 
 
 def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto", header="auto",

@@ -429,6 +429,8 @@ def _read_fast(layout: TextLayout, roles, specs):
         col = table.column(name)
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
+        if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            return None  # bytes that are not valid in the encoding: the precise reader names the line
         if by_role[role].kind == "id" and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             if pc.any(pc.starts_with(col, COMMENT_CHARS[0])).as_py() or pc.any(pc.starts_with(col, COMMENT_CHARS[1])).as_py():
                 return None  # a comment line in the middle of the file

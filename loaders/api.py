@@ -453,7 +453,7 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
         ids = np.asarray(ids, dtype=object) if isinstance(ids, pa.Array) else ids
         dup = pd.Series(ids).duplicated().to_numpy()
         problems.add_many(lines[dup], "id", "duplicate_id",
-                          [f"account {v!r} is listed more than once" for v in ids[dup]])
+                          [f"account {v!r} is listed more than once" for v in ids[dup].tolist()])
         for canon in NODE_ATTRIBUTE_ALIASES:
             if canon in parsed:
                 neg = np.asarray(parsed[canon]) < 0

@@ -77,7 +77,7 @@ def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
         enc = pc.dictionary_encode(ids)
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.unify_dictionaries().combine_chunks() if enc.num_chunks > 1 else enc.chunk(0)
-        codes = np.ascontiguousarray(enc.indices.to_numpy(zero_copy_only=False), dtype=INDEX_DTYPE)
+        codes = np.array(enc.indices.to_numpy(zero_copy_only=False), dtype=INDEX_DTYPE)  # writable copy
         return codes, np.asarray(enc.dictionary.to_pylist(), dtype=object)
     arr = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
     if arr.dtype.kind != "O":

@@ -1,0 +1,194 @@
+"""Every bad-input class: strict errors name file, line, field and what was expected; lenient mode reports."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.core.errors import InputFileError, InvalidInputError
+from loaders import (
+    build_graph,
+    load_edges,
+    load_interactions,
+    read_edges,
+    read_interactions,
+    read_nodes,
+    read_signed,
+    write_rejects,
+)
+
+
+def write(tmp_path, name, text, *, encoding="utf-8", gz=False):
+    path = tmp_path / name
+    data = text.encode(encoding) if isinstance(text, str) else text
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+GOOD_EVENTS = "1 2 1341100972 RT\n2 3 1341100973 MT\n3 1 1341100974 RE\n"
+
+
+@pytest.mark.parametrize("text, line, field, words", [
+    ("1 2 1341100972 RT\n1 2 1341100973\n", 2, None, "expected 4 fields"),
+    ("1 2 1341100972 RT\n1 2 1341100973 XX\n", 2, "type", "unknown type 'XX'; expected one of"),
+    ("1 2 1341100972 RT\n1 2 yesterday RT\n", 2, "time", "'yesterday' is not a timestamp"),
+    ("1 2 1341100972 RT\n2 2 1341100973 RT\n", 2, "target", "same account"),
+])
+def test_event_errors_strict(tmp_path, text, line, field, words):
+    path = write(tmp_path, "events.txt", text)
+    with pytest.raises(InputFileError) as err:
+        read_interactions(path, self_loops="error")
+    e = err.value
+    assert (e.path, e.line, e.field) == (str(path), line, field)
+    assert words in str(e)
+    assert str(e).startswith(f"{path}, line {line}")
+
+
+def test_error_line_counts_comments_and_header(tmp_path):
+    path = write(tmp_path, "edges.csv", "# exported 2026\nsource,target,weight\n1,2,1.5\n2,3,heavy\n")
+    with pytest.raises(InputFileError, match=r"line 4, field 'weight': 'heavy' is not a finite number"):
+        read_edges(path)
+
+
+def test_first_bad_row_wins_across_classes(tmp_path):
+    # line 2 has a bad number (found by column validation), line 3 a wrong field count (found while tokenising)
+    path = write(tmp_path, "e.txt", "1 2 1.0\n1 3 x\n1 2 3 4 5\n")
+    with pytest.raises(InputFileError, match="line 2, field 'weight'"):
+        read_edges(path)
+
+
+def test_lenient_mode_rejects_with_counts(tmp_path):
+    text = GOOD_EVENTS + "1 2 1341100975\n4 5 never RT\n5 6 1341100976 ZZ\n6 7 1341100977 RT\n7 7 1341100978 RT\n"
+    path = write(tmp_path, "events.txt.gz", text, gz=True)
+    parsed = read_interactions(path, mode="lenient", self_loops="error")
+    r = parsed.report
+    assert (r.rows_read, r.rows_loaded) == (8, 4)
+    assert dict(r.rejected) == {"column_count": 1, "bad_timestamp": 1, "unknown_type": 1, "self_loop": 1}
+    assert r.rejects.line.tolist() == [4, 5, 6, 8]
+    out = write_rejects([r], tmp_path / "rejects.csv")
+    frame = pd.read_csv(out)
+    assert frame.error.tolist() == ["column_count", "bad_timestamp", "unknown_type", "self_loop"]
+    g, _ = build_graph(parsed)
+    assert sum(len(g.layer(n).events) for n in g.layer_names) == 4
+
+
+def test_wrong_encoding_is_reported_not_crashed(tmp_path):
+    path = write(tmp_path, "names.csv", "source,target\nzoë,bob\nbob,amélie\n", encoding="latin-1")
+    with pytest.raises(InputFileError, match=r"line 2: bytes not valid utf-8 \(0xeb at column 4\).*encoding='latin-1'"):
+        read_edges(path)
+    g = load_edges(path, encoding="latin-1")
+    assert sorted(g.id_map.ids.tolist()) == ["amélie", "bob", "zoë"]
+
+
+def test_bad_bytes_later_in_file(tmp_path):
+    good = "".join(f"u{i},u{i + 1}\n" for i in range(5000))
+    path = write(tmp_path, "late.csv", good.encode() + b"caf\xe9,bob\n" + b"x,y\n")
+    with pytest.raises(InputFileError, match="line 5001: bytes not valid utf-8"):
+        read_edges(path, header=False)
+    parsed = read_edges(path, header=False, mode="lenient")
+    assert parsed.report.rejected == {"encoding": 1} and parsed.report.rows_loaded == 5001
+
+
+def test_utf16_file(tmp_path):
+    path = write(tmp_path, "u16.csv", "\ufeffsource,target\n1,2\n", encoding="utf-16-le")
+    with pytest.raises(InputFileError, match="UTF-16"):
+        read_edges(path)
+
+
+def test_missing_file_empty_file_and_truncated_gzip(tmp_path):
+    with pytest.raises(InvalidInputError, match="no such file"):
+        read_edges(tmp_path / "nope.txt")
+    with pytest.raises(InputFileError, match="no data rows"):
+        read_edges(write(tmp_path, "empty.txt", "# only a comment\n\n"))
+    full = gzip.compress(("".join(f"{i} {i + 1}\n" for i in range(200_000))).encode())
+    path = write(tmp_path, "cut.txt.gz", full[: len(full) // 2])
+    with pytest.raises(InputFileError, match="truncated"):
+        read_edges(path)
+
+
+def test_missing_columns_in_header(tmp_path):
+    path = write(tmp_path, "e.csv", "who,whom_else\n1,2\n")
+    with pytest.raises(InvalidInputError, match="missing column"):
+        read_edges(path, header=True)
+    g = load_edges(path, columns={"actor": "who", "target": "whom_else"}, layer="x")
+    assert g.layer("x").n_edges == 1
+
+
+def test_missing_values_and_non_finite_weights(tmp_path):
+    path = write(tmp_path, "e.csv", "source,target,weight\n1,2,1\n1,,2\n3,4,inf\n")
+    parsed = read_edges(path, mode="lenient")
+    assert dict(parsed.report.rejected) == {"missing_value": 1, "bad_number": 1}
+    with pytest.raises(InputFileError, match="line 3, field 'target': missing account id"):
+        read_edges(path)
+
+
+def test_parquet_jsonl_dataframe_sources(tmp_path):
+    frame = pd.DataFrame({"actor": [1, 2, 3], "target": [2, 3, 1], "type": ["RT", "reply", "MT"],
+                          "timestamp": ["2012-07-04T07:00:00Z", "2012-07-04T07:01:00Z", "1341385300"]})
+    frame.to_parquet(tmp_path / "ev.parquet")
+    with open(tmp_path / "ev.jsonl", "w") as fh:
+        for rec in frame.to_dict("records"):
+            fh.write(json.dumps(rec) + "\n")
+    graphs = [load_interactions(s) for s in (frame, tmp_path / "ev.parquet", tmp_path / "ev.jsonl")]
+    assert graphs[0].equals(graphs[1]) and graphs[0].equals(graphs[2])
+    assert graphs[0].layer("retweets").events.time.tolist() == [1341385200]
+    bad = frame.assign(type=["RT", "boo", "MT"])
+    with pytest.raises(InputFileError, match=r"<DataFrame>, row 2, field 'type': unknown type 'boo'"):
+        load_interactions(bad)
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(InputFileError, match=r"bad.parquet, row 2"):
+        load_interactions(tmp_path / "bad.parquet")
+    with open(tmp_path / "bad.jsonl", "w") as fh:
+        fh.write(json.dumps(frame.iloc[0].to_dict()) + "\n{not json\n")
+    with pytest.raises(InputFileError, match=r"bad.jsonl, line 2: not a JSON object"):
+        load_interactions(tmp_path / "bad.jsonl")
+
+
+def test_node_table(tmp_path):
+    path = write(tmp_path, "nodes.csv", "account_id,handle,follower_count,price\n1,@ann,100,5.5\n2,@bob,7,1\n")
+    parsed = read_nodes(path)
+    edges = read_edges(pd.DataFrame({"src": [1, 3], "dst": [2, 1]}))
+    g, _ = build_graph(parsed, edges)
+    nodes = g.nodes.set_index("account_id")
+    assert nodes.loc[1, "handle"] == "@ann" and nodes.loc[1, "followers"] == 100 and nodes.loc[2, "cost"] == 1
+    assert pd.isna(nodes.loc[3, "cost"])
+    dup = write(tmp_path, "dup.csv", "id,cost\n1,2\n2,3\n1,4\n")
+    with pytest.raises(InputFileError, match="line 4, field 'id': account 1 is listed more than once"):
+        read_nodes(dup)
+    neg = write(tmp_path, "neg.csv", "id,cost\n1,-2\n")
+    with pytest.raises(InputFileError, match="line 2, field 'cost': cost must be >= 0"):
+        read_nodes(neg)
+
+
+def test_signed_with_and_without_header(tmp_path):
+    a = write(tmp_path, "a.csv", "source,target,rating,time\n1,2,-5,1289241911.7\n2,1,10,1289241912\n")
+    b = write(tmp_path, "b.csv", "1,2,-5,1289241911.7\n2,1,10,1289241912\n")
+    ga, gb = (build_graph(read_signed(p))[0] for p in (a, b))
+    assert ga.equals(gb)
+    assert ga.edges("trust").weight.tolist() == [10.0, -5.0]
+    with pytest.raises(InputFileError, match="line 2, field 'weight'"):
+        read_signed(write(tmp_path, "c.csv", "source,target,rating\n1,2,good\n"))
+
+
+def test_snap_whitespace_runs_and_mid_file_comments(tmp_path):
+    path = write(tmp_path, "s.txt", "# header\n1   2\n  2\t3\n# middle\n3 4\n\n")
+    parsed = read_edges(path, layer="x")
+    assert parsed.report.path_taken == "precise" and parsed.report.rows_loaded == 3
+    g, _ = build_graph(parsed)
+    assert g.edges("x")[["src", "dst"]].values.tolist() == [[1, 2], [2, 3], [3, 4]]
+
+
+def test_string_ids_with_mid_file_comment_take_the_precise_path(tmp_path):
+    path = write(tmp_path, "s.txt", "ann bob\n# note here\nbob cat\n")
+    g = load_edges(path, layer="x")
+    assert g.id_map.ids.tolist() == ["ann", "bob", "cat"]
+
+
+def test_large_integer_ids_never_sized_by_value(tmp_path):
+    path = write(tmp_path, "big.txt", f"{2**62} 5\n5 {10**15}\n")
+    g = load_edges(path, layer="x")
+    assert g.n_nodes == 3 and g.id_map.ids.tolist() == [5, 10**15, 2**62]
