@@ -78,7 +78,7 @@ def test_lenient_mode_rejects_with_counts(tmp_path):
 
 def test_wrong_encoding_is_reported_not_crashed(tmp_path):
     path = write(tmp_path, "names.csv", "source,target\nzoë,bob\nbob,amélie\n", encoding="latin-1")
-    with pytest.raises(InputFileError, match=r"line 2: bytes not valid utf-8 \(0xeb at column 4\).*encoding='latin-1'"):
+    with pytest.raises(InputFileError, match=r"line 2: bytes not valid utf-8 \(0xeb at column 3\).*encoding='latin-1'"):
         read_edges(path)
     g = load_edges(path, encoding="latin-1")
     assert sorted(g.id_map.ids.tolist()) == ["amélie", "bob", "zoë"]

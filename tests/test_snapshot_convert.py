@@ -1,0 +1,135 @@
+"""Snapshots (exact round trip, atomic replace) and conversions to scipy / networkx / igraph."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import igraph as ig
+import networkx as nx
+import numpy as np
+import pytest
+
+from graphcrm.core import GraphBuilder, SnapshotError
+from graphcrm.core.convert import from_igraph, from_networkx, from_scipy, to_igraph, to_networkx, to_scipy
+from graphcrm.core.snapshot import FORMAT_VERSION, load_snapshot, read_manifest, save_snapshot
+from loaders import build_graph, read_nodes, read_signed
+from tests.conftest import dataset
+
+
+def test_round_trip_real_higgs(tmp_path, higgs_graph):
+    path = save_snapshot(higgs_graph, tmp_path / "higgs")
+    for mmap in (True, False):
+        back = load_snapshot(path, mmap=mmap)
+        assert back.equals(higgs_graph)
+    assert read_manifest(path)["format_version"] == FORMAT_VERSION
+    assert load_snapshot(path).layer("retweets").out_indices.flags.writeable is False
+
+
+def test_round_trip_string_ids_attributes_and_signed(tmp_path):
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("id,handle,cost\nann,@ann,2.5\nbob,@bob,1\n")
+    signed = tmp_path / "s.csv"
+    signed.write_text("ann,bob,-3,1700000000\nbob,cat,5,1700000100\n")
+    g, _ = build_graph(read_nodes(nodes), read_signed(signed))
+    back = load_snapshot(save_snapshot(g, tmp_path / "snap"))
+    assert back.equals(g) and back.id_map.kind == "str"
+    assert back.nodes.set_index("account_id").loc["ann", "handle"] == "@ann"
+
+
+def test_replacing_keeps_only_the_new_snapshot(tmp_path):
+    a = GraphBuilder().add_edges("x", [1], [2]).build()
+    b = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
+    save_snapshot(a, tmp_path / "s")
+    save_snapshot(b, tmp_path / "s")
+    assert load_snapshot(tmp_path / "s").equals(b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_refuses_to_replace_a_foreign_directory(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "thesis.tex").write_text("precious")
+    with pytest.raises(SnapshotError, match="not a graphcrm snapshot; refusing"):
+        save_snapshot(GraphBuilder().add_edges("x", [1], [2]).build(), tmp_path / "docs")
+    assert (tmp_path / "docs" / "thesis.tex").read_text() == "precious"
+
+
+def test_damaged_or_newer_snapshots_are_reported(tmp_path):
+    path = save_snapshot(GraphBuilder().add_edges("x", [1], [2], [2.0]).build(), tmp_path / "s")
+    with open(path / "layers" / "x" / "out_weights.npy", "ab") as fh:
+        fh.write(b"junk")
+    with pytest.raises(SnapshotError, match="out_weights.npy has .* bytes"):
+        load_snapshot(path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["format_version"] = FORMAT_VERSION + 1
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SnapshotError, match="newer than this graphcrm reads"):
+        load_snapshot(path)
+    with pytest.raises(SnapshotError, match="no such snapshot"):
+        load_snapshot(tmp_path / "missing")
+
+
+SAVER = """
+import sys
+from loaders import load_edges
+from graphcrm.core.snapshot import save_snapshot
+g = load_edges(sys.argv[1], layer="edges")
+print("ready", flush=True)
+while True:
+    save_snapshot(g, sys.argv[2])
+"""
+
+
+def test_interrupted_save_leaves_the_previous_snapshot_intact(tmp_path):
+    """Kill a process in the middle of saving (repeatedly) and open what is left."""
+    small = GraphBuilder().add_edges("edges", [1], [2]).build()
+    target = tmp_path / "snap"
+    save_snapshot(small, target)
+    rmat = dataset("synthetic/rmat17.txt.gz")
+    proc = subprocess.Popen([sys.executable, "-c", SAVER, str(rmat), str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".snap.tmp-*")) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert list(tmp_path.glob(".snap.tmp-*")), "the save was not caught mid-way"
+    back = load_snapshot(target)   # the previous snapshot, or a complete new one: never a mix
+    assert back.equals(small) or back.layer("edges").n_edges == 999_647
+    save_snapshot(small, target)   # the next save cleans up what the killed one left behind
+    assert not list(tmp_path.glob(".snap.tmp-*"))
+
+
+def test_scipy_round_trip(wiki_graph):
+    a = to_scipy(wiki_graph, "votes")
+    assert a.shape == (7115, 7115) and a.nnz == 103_689
+    back = from_scipy(a, layer="votes", ids=wiki_graph.id_map.ids)
+    np.testing.assert_array_equal(back.layer("votes").out_indices, wiki_graph.layer("votes").out_indices)
+    np.testing.assert_array_equal(to_scipy(wiki_graph, "votes", direction="in").toarray(), a.T.toarray())
+
+
+def test_networkx_round_trip_and_cross_check(wiki_graph):
+    nxg = to_networkx(wiki_graph, "votes")
+    assert nxg.number_of_nodes() == 7115 and nxg.number_of_edges() == 103_689
+    back = from_networkx(nxg, layer="votes")
+    assert back.edges("votes").equals(wiki_graph.edges("votes"))
+    undirected = from_networkx(nx.karate_club_graph(), layer="friends")
+    assert undirected.layer("friends").n_edges == 2 * 78
+
+
+def test_igraph_round_trip_and_cross_check(higgs_graph):
+    g = to_igraph(higgs_graph, "retweets")
+    assert g.vcount() == 304_691 and g.ecount() == 328_132
+    lay = higgs_graph.layer("retweets")
+    np.testing.assert_array_equal(np.array(g.degree(mode="out")), lay.out_degree())
+    np.testing.assert_allclose(np.array(g.strength(mode="in", weights="weight")), lay.in_strength())
+    back = from_igraph(g, layer="retweets")
+    assert back.edges("retweets").equals(higgs_graph.edges("retweets"))
+    assert from_igraph(ig.Graph.Famous("Zachary"), layer="k").layer("k").n_edges == 156
