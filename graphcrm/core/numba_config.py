@@ -29,12 +29,14 @@ def jit(func=None, *, parallel: bool = False, **overrides):
 
     Examples
     --------
-    >>> from graphcrm.core.numba_config import jit
-    >>> @jit
-    ... def add(a, b):
-    ...     return a + b
-    >>> add(1, 2)
-    3
+    Kernels live in modules (numba caches by source file)::
+
+        @jit
+        def _add(a, b):
+            return a + b
+
+    >>> JIT_OPTIONS["cache"], JIT_OPTIONS["nogil"]
+    (True, True)
     """
     options = dict(JIT_OPTIONS, parallel=parallel, **overrides)
 

@@ -1,0 +1,100 @@
+"""The CLI as a user runs it: a real `graphcrm` process, exit codes, one-line errors, --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from tests.conftest import dataset
+
+EXE = shutil.which("graphcrm")
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ, CI="true")
+    proc = subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _installed():
+    if EXE is None:
+        pytest.fail("the graphcrm command is not on PATH: install the package (pip install -e '.[test]')")
+
+
+def test_demo_runs_on_the_bundled_sample(tmp_path):
+    code, out, err = run("demo", "--out", tmp_path / "demo", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["nodes"] == 25_623 and summary["events"] == 35_030
+    leaders = pd.read_csv(summary["outputs"]["top_accounts"])
+    assert len(leaders) == 10 and leaders.interaction_strength.is_monotonic_decreasing
+    code, out, _ = run("info", summary["snapshot"], "--json")
+    assert code == 0 and json.loads(out)["layers"]["retweets"]["events"] == 23_683
+
+
+def test_load_and_info_on_real_files(tmp_path):
+    snap = tmp_path / "g"
+    code, out, err = run("load", "--interactions", dataset("higgs-twitter/higgs-activity_time.txt.gz"),
+                         "--edges", dataset("wiki-Vote/wiki-Vote.txt.gz"), "--layer", "votes",
+                         "--signed", dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"),
+                         "--out", snap, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["edges"]["votes"] == 103_689 and summary["edges"]["trust"] == 24_186
+    code, out, _ = run("info", snap)
+    assert code == 0 and "layer retweets:" in out and "time span: 2010-11-08" in out
+
+
+def test_lenient_load_writes_rejects(tmp_path):
+    src = tmp_path / "events.txt"
+    src.write_text("1 2 1341100972 RT\n2 3 oops MT\n3 4 1341100974 XX\n")
+    code, out, err = run("load", "--interactions", src, "--mode", "lenient", "--out", tmp_path / "g", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["rejected_rows"] == 2
+    rejects = pd.read_csv(summary["rejects_file"])
+    assert rejects.line.tolist() == [2, 3]
+
+
+def test_bad_input_is_one_line_and_exit_1(tmp_path):
+    src = tmp_path / "events.txt"
+    src.write_text("1 2 1341100972 RT\n2 3 oops MT\n")
+    snap = tmp_path / "g"
+    code, _, err = run("load", "--interactions", src, "--out", snap)
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert err.startswith(f"error: {src}, line 2, field 'time': 'oops' is not a timestamp")
+    assert not snap.exists()   # nothing half-written
+
+
+def test_failed_load_keeps_the_existing_snapshot(tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("1 2\n2 3\n")
+    snap = tmp_path / "g"
+    assert run("load", "--edges", good, "--out", snap)[0] == 0
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 2\n2 x y\n")
+    assert run("load", "--edges", bad, "--out", snap)[0] == 1
+    code, out, _ = run("info", snap, "--json")
+    assert code == 0 and json.loads(out)["layers"]["follows"]["edges"] == 2
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("load", "--no-such-flag")[0] == 2
+    assert run("load", "--out", tmp_path / "g")[0] == 2          # nothing to load
+    assert run("load", "--edges", "a", "--edges", "b", "--layer", "x", "--layer", "y", "--layer", "z",
+               "--out", tmp_path / "g")[0] == 2
+    code, _, err = run("info", tmp_path / "missing")
+    assert code == 1 and "no such snapshot directory" in err
+
+
+def test_warmup_compiles_every_kernel():
+    code, out, err = run("warmup", "--json")
+    assert code == 0, err
+    assert "graphcrm.core._kernels" in json.loads(out)["kernel_modules"]

@@ -1,0 +1,40 @@
+"""Architecture contract (imports point down) and the docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import shutil
+import subprocess
+
+import pytest
+
+import algorithms
+import graphcrm
+import loaders
+from tests.conftest import REPO
+
+
+def test_import_contracts_hold():
+    exe = shutil.which("lint-imports")
+    assert exe, "import-linter is a test dependency: pip install -e '.[test]'"
+    proc = subprocess.run([exe], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 kept, 0 broken" in proc.stdout
+
+
+def _modules():
+    for pkg in (graphcrm, loaders, algorithms):
+        yield pkg.__name__
+        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            if info.name != "graphcrm.cli":
+                yield info.name
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
