@@ -191,6 +191,8 @@ def _validate(columns: dict, specs: list[ColumnSpec], lines: np.ndarray, problem
 
 def _null_mask(col) -> np.ndarray:
     if isinstance(col, (pa.Array, pa.ChunkedArray)):
+        if col.null_count == 0 and not pa.types.is_floating(col.type):
+            return np.zeros(len(col), dtype=bool)
         return np.asarray(pc.is_null(col, nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
     return pd.isna(np.asarray(col, dtype=object) if np.asarray(col).dtype.kind == "O" else np.asarray(col))
 
@@ -215,9 +217,11 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                 is_text = True
             else:
                 nulls = _null_mask(col)
+                arr = col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
+                if not nulls.any() and arr.dtype.kind in "iu":
+                    return np.ascontiguousarray(arr, dtype=np.int64)  # the common case: no copy
                 if nulls.any():
                     problems.add_many(lines[nulls], role, "missing_value", ["missing account id"] * int(nulls.sum()))
-                arr = col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
                 if arr.dtype.kind == "f":  # pandas int column with NaN became float
                     arr = np.where(nulls, 0, arr)
                     frac = (arr != np.floor(arr)) & ~nulls
