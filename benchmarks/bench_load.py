@@ -67,6 +67,7 @@ class Dataset:
     n_nodes: int  # expected after load_edges (self-loops dropped, duplicates aggregated)
     n_edges: int
     reps: int  # best-of-N repetitions
+    igraph_reps: int | None = None  # fewer rounds for the slow igraph reference (None: reps)
 
     @property
     def skip_rows(self) -> int:
@@ -102,7 +103,7 @@ def datasets(quick: bool) -> list[Dataset]:
     if quick:
         big = Dataset("rmat17", DATASETS / "synthetic" / "rmat17.txt.gz", 77_410, 999_647, reps=3)
     else:
-        big = Dataset("rmat20", ensure_rmat20(), 646_786, 16_085_580, reps=2)
+        big = Dataset("rmat20", ensure_rmat20(), 646_786, 16_085_580, reps=3, igraph_reps=2)
     return [wiki, big]
 
 
@@ -120,6 +121,7 @@ def decompress_for_igraph(ds: Dataset, tmpdir: Path) -> Path:
             for _ in range(ds.skip_rows):
                 src.readline()
             shutil.copyfileobj(src, dst, 1 << 24)
+        os.sync()  # flush now, so background writeback does not disturb the timed runs
     return out
 
 
@@ -163,13 +165,18 @@ def timed(fn, *args):
     return elapsed, result
 
 
-def race(contenders: dict, reps: int) -> dict[str, list[float]]:
-    """Run every contender ``reps`` times, alternating the order each round; all samples."""
+def race(contenders: dict, reps: int, limit: dict[str, int] | None = None) -> dict[str, list[float]]:
+    """Run every contender ``reps`` times, alternating the order each round; all samples.
+
+    ``limit`` caps the rounds of slow reference contenders (they sit out later rounds).
+    """
     names = list(contenders)
     samples = {n: [] for n in names}
     for r in range(reps):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
+            if limit and len(samples[name]) >= limit.get(name, reps):
+                continue
             fn, args = contenders[name]
             t, result = timed(fn, *args)
             samples[name].append(t)
@@ -203,17 +210,34 @@ def bench_load(ds: Dataset, tmpdir: Path) -> dict:
             "igraph Read_Edgelist": (igraph_load, (txt,)),
         },
         ds.reps,
+        limit={"igraph Read_Edgelist": ds.igraph_reps or ds.reps},
     )
     return {"rows": rows, "skip_rows": skip, "samples": samples, "best": {k: min(v) for k, v in samples.items()}}
 
 
-def profile_load_edges(ds: Dataset) -> dict[str, float]:
+def _union_seconds(intervals) -> float:
+    """Wall-clock length covered by possibly overlapping ``(start, end)`` intervals."""
+    total, cur_start, cur_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if cur_end is None or start > cur_end:
+            if cur_end is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = start, end
+        else:
+            cur_end = max(cur_end, end)
+    return total + (cur_end - cur_start if cur_end is not None else 0.0)
+
+
+def profile_load_edges(ds: Dataset) -> dict:
     """Split one ``load_edges`` call into stages by wrapping the functions it calls.
 
     The wrappers are module attributes swapped for the duration of one call (numpy's
     ``unique``/``searchsorted`` included: the builder calls them once per load to rank the
-    distinct ids).  "other" is the remainder: mostly ``combine_chunks`` of the parsed
-    columns, numpy copies and the checks in ``Layer.from_edges``.
+    distinct ids).  Each stage reports its *wall-clock* time (the union of its calls'
+    intervals: the builder factorises the actor and target columns on two threads, so
+    those two calls overlap) and the summed time of its calls.  "other" is the wall time
+    covered by no wrapped stage: ``combine_chunks`` of the parsed columns, numpy copies,
+    the checks in ``Layer.from_edges`` ...
     """
     import pyarrow.csv as pcsv
 
@@ -221,39 +245,46 @@ def profile_load_edges(ds: Dataset) -> dict[str, float]:
     import loaders.api as api
     from graphcrm.core import _kernels
 
-    spent: dict[str, float] = {}
+    calls: dict[str, list[tuple[float, float]]] = {}
     patches = [
         (api, "sniff_text", "sniff header/delimiter"),
         (pcsv, "read_csv", "pyarrow read_csv"),
         (tables, "_validate", "validate columns (loaders._tables._validate)"),
-        (_kernels, "_factorize_int64", "factorize ids (_factorize_int64, x2)"),
+        (_kernels, "_factorize_int64", "factorize ids (_factorize_int64)"),
         (np, "unique", "rank distinct ids (np.unique)"),
-        (np, "searchsorted", "rank distinct ids (np.searchsorted, x2)"),
-        (_kernels, "_remap_codes", "remap to dense ids (_remap_codes, x2)"),
+        (np, "searchsorted", "rank distinct ids (np.searchsorted)"),
+        (_kernels, "_remap_codes", "remap to dense ids (_remap_codes)"),
         (_kernels, "_build_layer", "CSR + CSC (_build_layer)"),
     ]
     originals = []
     for module, attr, label in patches:
         original = getattr(module, attr)
         originals.append((module, attr, original))
+        calls[label] = []
 
         def wrapper(*a, __f=original, __label=label, **kw):
             t0 = time.perf_counter()
             try:
                 return __f(*a, **kw)
             finally:
-                spent[__label] = spent.get(__label, 0.0) + time.perf_counter() - t0
+                calls[__label].append((t0, time.perf_counter()))  # list.append is thread-safe
 
         setattr(module, attr, wrapper)
     try:
-        total, g = timed(graphcrm_load, ds.path)
+        gc.collect()
+        start = time.perf_counter()
+        g = graphcrm_load(ds.path)
+        end = time.perf_counter()
     finally:
         for module, attr, original in originals:
             setattr(module, attr, original)
     del g
-    spent["other (combine_chunks, copies, checks, ...)"] = total - sum(spent.values())
-    spent["total"] = total
-    return spent
+    stages = {label: {"wall": _union_seconds(iv), "summed": sum(b - a for a, b in iv), "calls": len(iv)}
+              for label, iv in calls.items()}
+    covered = _union_seconds([x for iv in calls.values() for x in iv])
+    stages["other (combine_chunks, copies, checks, ...)"] = {"wall": (end - start) - covered, "summed": None,
+                                                            "calls": None}
+    return {"total": end - start, "stages": stages}
 
 
 # --------------------------------------------------------------------------- 2. snapshot
@@ -429,7 +460,7 @@ def versions() -> dict:
     import numba
 
     out = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-           "pyarrow": pa.__version__}
+           "pyarrow": pa.__version__, "arrow_pool": pa.default_memory_pool().backend_name}
     try:
         import igraph
 
@@ -473,7 +504,7 @@ def build_rows(results: dict) -> list[dict]:
                            ("snapshot mmap=False+touch", "mmap=False + touch")):
             speedup = b["load_edges"] / b[key]
             rows.append(row(f"2. snapshot {label} vs re-parse (load_edges), {name}", fmt_s(b[key]),
-                            fmt_s(b["load_edges"]), f"{speedup:,.1f}x faster" if speedup < 100 else f"{speedup:,.0f}x faster", ">= 5x faster", speedup >= 5))
+                            fmt_s(b["load_edges"]), f"{speedup:.2f}x faster" if speedup < 10 else f"{speedup:,.0f}x faster", ">= 5x faster", speedup >= 5))
     for name, m in results["memory"].items():
         parse, load, build = m["parse"], m["load"], m["build"]
         rows.append(row(f"3. peak RSS above baseline: load_edges vs pyarrow parse to numpy, {name}",
@@ -523,10 +554,11 @@ def details_md(results: dict) -> str:
     for name, prof in results["profile"].items():
         total = prof["total"]
         out.append(f"**{name}** (total {fmt_s(total)}):\n")
-        out.append("| stage | time | share |\n|---|---:|---:|")
-        for stage, t in prof.items():
-            if stage != "total":
-                out.append(f"| {stage} | {fmt_s(t)} | {100 * t / total:.0f}% |")
+        out.append("| stage | wall time | share | calls | summed call time |\n|---|---:|---:|---:|---:|")
+        for stage, st in prof["stages"].items():
+            summed = "" if st["summed"] is None else fmt_s(st["summed"])
+            out.append(f"| {stage} | {fmt_s(st['wall'])} | {100 * st['wall'] / total:.0f}% | "
+                       f"{'' if st['calls'] is None else st['calls']} | {summed} |")
         out.append("")
     out.append("### 2. Snapshot\n")
     for name, r in results["snapshot"].items():
@@ -567,8 +599,8 @@ Generated by `python benchmarks/bench_load.py{' --quick' if quick else ''}` on {
 Do not edit by hand; re-run the script to refresh. How to read it: see `benchmarks/README.md`.
 
 - machine: nproc {mach['nproc']}, {mach['cpu']}, {mach['ram_gib']} GiB RAM, {mach['os']}
-- python {vers['python']}, numpy {vers['numpy']}, numba {vers['numba']}, pyarrow {vers['pyarrow']}, igraph {vers['igraph']}
-- times are the best of N runs (wiki-Vote N={results['reps']['wiki-Vote']}, {results['big']} N={results['reps'][results['big']]}), contenders alternating order; every ratio compares two numbers from this same run
+- python {vers['python']}, numpy {vers['numpy']}, numba {vers['numba']}, pyarrow {vers['pyarrow']} (memory pool: {vers['arrow_pool']}), igraph {vers['igraph']}
+- times are the best of N runs (wiki-Vote N={results['reps']['wiki-Vote']}, {results['big']} N={results['reps'][results['big']]}; igraph on {results['big']}: N={results['igraph_reps'][results['big']]}), contenders alternating order, after one untimed run of load_edges and pyarrow; every ratio compares two numbers from this same run
 - memory rows put MiB / bytes in the "time" columns; "peer" there is the comparison figure named in the row
 
 {table_md(rows)}
@@ -611,6 +643,7 @@ def main(argv=None) -> int:
     warmup()
     results = {"date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
                "versions": versions(), "big": sets[-1].name, "reps": {d.name: d.reps for d in sets},
+               "igraph_reps": {d.name: d.igraph_reps or d.reps for d in sets},
                "load": {}, "profile": {}, "snapshot": {}, "memory": {}}
     with tempfile.TemporaryDirectory(prefix="graphcrm-bench-") as tmp:
         tmpdir = Path(tmp)
