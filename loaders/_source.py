@@ -23,6 +23,7 @@ class TextLayout:
     encoding: str
     delimiter: str | None  # None: runs of whitespace
     leading_skip: int  # comment / blank lines before the first data (or header) line
+    leading_blank: bool  # whether blank lines are among them (pyarrow's skip_rows would miscount)
     header: list[str] | None
     first_data_line: int  # 1-based line number of the first data row
     n_fields: int
@@ -99,7 +100,8 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         header = known or (not numeric_now and numeric_next)
     hdr = fields if header else None
     first_data_line = skip + 1 + (1 if header else 0)
-    return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, hdr, first_data_line, len(fields))
+    leading_blank = any(not ln.strip() for ln in lines[:skip])
+    return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, leading_blank, hdr, first_data_line, len(fields))
 
 
 def _is_number(s: str) -> bool:

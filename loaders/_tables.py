@@ -216,10 +216,12 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                 col = _as_text(col)
                 is_text = True
             else:
+                if arrow and col.null_count == 0 and pa.types.is_integer(typ):
+                    return col  # the common case: arrow integers, no copy (possibly chunked)
                 nulls = _null_mask(col)
                 arr = col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
                 if not nulls.any() and arr.dtype.kind in "iu":
-                    return np.ascontiguousarray(arr, dtype=np.int64)  # the common case: no copy
+                    return np.ascontiguousarray(arr, dtype=np.int64)
                 if nulls.any():
                     problems.add_many(lines[nulls], role, "missing_value", ["missing account id"] * int(nulls.sum()))
                 if arr.dtype.kind == "f":  # pandas int column with NaN became float
@@ -361,6 +363,7 @@ def finish(parsed: dict, problems: _Problems, lines: np.ndarray, report: LoadRep
         bad_lines = np.fromiter(problems.lines(), dtype=np.int64)
         keep = ~np.isin(lines, bad_lines)
         parsed = {k: (v[keep] if isinstance(v, np.ndarray) else v.filter(pa.array(keep))) for k, v in parsed.items()}
+    pa.default_memory_pool().release_unused()  # hand pyarrow's freed parse buffers back to the system
     report.rows_loaded = len(next(iter(parsed.values()))) if parsed else 0
     return parsed
 
@@ -386,7 +389,7 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
 
 def _read_fast(layout: TextLayout, roles, specs):
     """pyarrow read; ``None`` when the file needs the precise reader."""
-    if layout.leading_skip and not _leading_block_is_comments(layout):
+    if layout.leading_blank:
         return None
     by_role = {s.role: s for s in specs}
     names = [f"c{i}" for i in range(len(roles))]
@@ -431,8 +434,8 @@ def _read_fast(layout: TextLayout, roles, specs):
         if role is None:
             continue
         col = table.column(name)
-        if isinstance(col, pa.ChunkedArray):
-            col = col.combine_chunks()
+        if not (by_role[role].kind == "id" and pa.types.is_integer(col.type)):
+            col = col.combine_chunks()  # integer ids stay chunked: the builder reads them chunk by chunk
         if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
             return None  # bytes that are not valid in the encoding: the precise reader names the line
         if by_role[role].kind == "id" and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
@@ -440,18 +443,6 @@ def _read_fast(layout: TextLayout, roles, specs):
                 return None  # a comment line in the middle of the file
         columns[role] = col
     return columns, table.num_rows
-
-
-def _leading_block_is_comments(layout: TextLayout) -> bool:
-    """pyarrow's ``skip_rows`` is safe only when the skipped lines are non-empty."""
-    count = 0
-    for _, text in iter_lines(layout):
-        if count >= layout.leading_skip:
-            return True
-        if isinstance(text, Exception) or not text.strip():
-            return False
-        count += 1
-    return True
 
 
 def _split_line(text: str, delimiter: str | None) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
@@ -154,9 +155,14 @@ def _self_loop_check(policy):
 
     def check(parsed, lines, problems: _Problems):
         a, t = parsed["actor"], parsed["target"]
-        if isinstance(a, pa.Array) or isinstance(t, pa.Array):
-            a, t = np.asarray(a, dtype=object), np.asarray(t, dtype=object)
-        loops = np.flatnonzero(np.asarray(a == t))
+        arrow = (pa.Array, pa.ChunkedArray)
+        if isinstance(a, arrow) and isinstance(t, arrow) and a.type == t.type:
+            same = np.asarray(pc.equal(a, t).to_numpy(zero_copy_only=False), dtype=bool)
+        else:
+            def plain(x):
+                return np.asarray(x.to_pylist(), dtype=object) if isinstance(x, arrow) else x
+            same = np.asarray(plain(a) == plain(t), dtype=bool)
+        loops = np.flatnonzero(same)
         problems.add_many(lines[loops], "target", "self_loop",
                           ["actor and target are the same account (self_loops='error')"] * len(loops))
     return check
@@ -450,7 +456,7 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
 
     def check(parsed, lines, problems):
         ids = parsed["id"]
-        ids = np.asarray(ids, dtype=object) if isinstance(ids, pa.Array) else ids
+        ids = ids.to_pandas().to_numpy() if isinstance(ids, (pa.Array, pa.ChunkedArray)) else ids
         dup = pd.Series(ids).duplicated().to_numpy()
         problems.add_many(lines[dup], "id", "duplicate_id",
                           [f"account {v!r} is listed more than once" for v in ids[dup].tolist()])

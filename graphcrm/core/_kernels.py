@@ -31,22 +31,41 @@ def _hash_slot(key, mask):
     return np.int64((h >> np.uint64(20)) ^ h) & mask
 
 
-@jit
-def _factorize_int64(keys):
-    """First-seen codes of ``keys`` and the distinct keys in first-seen order.
+class FactorizeState:
+    """Hash-table state carried between calls of :func:`_factorize_chunk`.
 
-    An open-addressing hash table that grows by doubling; memory is about
-    24 bytes per *distinct* key, independent of how large the keys are.
+    Lets a column that arrives in chunks (pyarrow's parse) be factorised
+    without first concatenating it.
     """
-    n = keys.shape[0]
-    cap = 1024
-    table_keys = np.empty(cap, dtype=np.int64)
-    table_vals = np.full(cap, -1, dtype=np.int32)
-    uniques = np.empty(1024, dtype=np.int64)
-    n_unique = 0
-    codes = np.empty(n, dtype=np.int32)
+
+    __slots__ = ("table_keys", "table_vals", "uniques", "n_unique")
+
+    def __init__(self):
+        self.table_keys = np.empty(1024, dtype=np.int64)
+        self.table_vals = np.full(1024, -1, dtype=np.int32)
+        self.uniques = np.empty(1024, dtype=np.int64)
+        self.n_unique = 0
+
+    def feed(self, keys, codes_out):
+        """Factorise ``keys`` into ``codes_out`` (same length), updating the table."""
+        self.table_keys, self.table_vals, self.uniques, self.n_unique = _factorize_chunk(
+            keys, codes_out, self.table_keys, self.table_vals, self.uniques, self.n_unique)
+
+    def distinct(self):
+        """Distinct keys in first-seen order."""
+        return self.uniques[: self.n_unique].copy()
+
+
+@jit
+def _factorize_chunk(keys, codes, table_keys, table_vals, uniques, n_unique):
+    """Open-addressing hash factorisation of one chunk; returns the updated state.
+
+    The table doubles when half full; memory is about 24-48 bytes per
+    *distinct* key, independent of how large the keys are.
+    """
+    cap = table_keys.shape[0]
     mask = cap - 1
-    for i in range(n):
+    for i in range(keys.shape[0]):
         key = keys[i]
         slot = _hash_slot(key, mask)
         while True:
@@ -77,7 +96,55 @@ def _factorize_int64(keys):
                 codes[i] = val
                 break
             slot = (slot + 1) & mask
-    return codes, uniques[:n_unique].copy()
+    return table_keys, table_vals, uniques, n_unique
+
+
+def _factorize_int64(keys):
+    """First-seen ``int32`` codes of ``keys`` and the distinct keys in first-seen order."""
+    state = FactorizeState()
+    codes = np.empty(len(keys), dtype=np.int32)
+    state.feed(np.ascontiguousarray(keys, dtype=np.int64), codes)
+    return codes, state.distinct()
+
+
+@jit
+def _merge_unique(a, b):
+    """Sorted union of two sorted arrays of distinct values (linear merge)."""
+    out = np.empty(a.shape[0] + b.shape[0], dtype=a.dtype)
+    i = j = k = 0
+    while i < a.shape[0] and j < b.shape[0]:
+        if a[i] < b[j]:
+            out[k] = a[i]
+            i += 1
+        elif b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+        else:
+            out[k] = a[i]
+            i += 1
+            j += 1
+        k += 1
+    while i < a.shape[0]:
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < b.shape[0]:
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out[:k].copy()
+
+
+@jit
+def _rank_in(sorted_values, order, universe):
+    """``rank[order[i]]`` = position of ``sorted_values[i]`` in the sorted ``universe`` (a superset)."""
+    rank = np.empty(sorted_values.shape[0], dtype=np.int32)
+    j = 0
+    for i in range(sorted_values.shape[0]):
+        while universe[j] != sorted_values[i]:
+            j += 1
+        rank[order[i]] = j
+    return rank
 
 
 @jit
@@ -274,4 +341,6 @@ def _warmup():
         _induced_subgraph(ip, ix, wt, has_w, np.array([0, -1, 1], dtype=np.int32))
     codes, uniq = _factorize_int64(np.array([5, 3, 5], dtype=np.int64))
     _remap_codes(codes, np.array([1, 0], dtype=np.int32))
+    universe = _merge_unique(np.array([3, 5], dtype=np.int64), np.array([4, 5], dtype=np.int64))
+    _rank_in(np.array([3, 5], dtype=np.int64), np.array([1, 0], dtype=np.int64), universe)
     _decayed_values(np.array([0, 10], dtype=np.int64), w[:2], 10, 5.0)

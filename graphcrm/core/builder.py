@@ -59,19 +59,26 @@ def _id_kind(ids) -> str:
     return "str"
 
 
-def _as_int64(ids) -> np.ndarray:
-    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
-        return np.ascontiguousarray(ids.to_numpy(), dtype=np.int64) if isinstance(ids, pa.Array) else (
-            np.ascontiguousarray(ids.combine_chunks().to_numpy(), dtype=np.int64)
-        )
+def _int_chunks(ids) -> list[np.ndarray]:
+    """int64 numpy views of an id column, chunk by chunk (no concatenation of arrow chunks)."""
+    if isinstance(ids, pa.ChunkedArray):
+        return [np.ascontiguousarray(c.to_numpy(), dtype=np.int64) for c in ids.chunks if len(c)]
+    if isinstance(ids, pa.Array):
+        return [np.ascontiguousarray(ids.to_numpy(), dtype=np.int64)]
     arr = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return [np.ascontiguousarray(arr, dtype=np.int64)]
 
 
 def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """``(codes int32, uniques)``: ``uniques[codes]`` reproduces ``ids``."""
     if kind == "int":
-        return _kernels._factorize_int64(_as_int64(ids))
+        state = _kernels.FactorizeState()
+        codes = np.empty(len(ids), dtype=INDEX_DTYPE)
+        offset = 0
+        for chunk in _int_chunks(ids):
+            state.feed(chunk, codes[offset : offset + len(chunk)])
+            offset += len(chunk)
+        return codes, state.distinct()
     if isinstance(ids, (pa.Array, pa.ChunkedArray)):
         if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
             ids = pc.cast(ids, pa.string())
@@ -87,6 +94,28 @@ def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
         arr = np.array([str(x) for x in arr], dtype=object)
     codes, uniques = pd.factorize(arr)
     return codes.astype(INDEX_DTYPE), np.asarray(uniques, dtype=object)
+
+
+def _global_ranks(uniques: list[np.ndarray], kind: str, pool) -> tuple[np.ndarray, list[np.ndarray]]:
+    """All distinct ids sorted, and for each local uniques array the rank of each entry.
+
+    Integers: sort each local array (on the pool's threads), merge them
+    linearly, then rank by a linear walk -- no random-access binary search.
+    """
+    if not uniques:
+        return np.empty(0, dtype=np.int64 if kind == "int" else object), []
+    if kind == "int":
+        orders = list(pool.map(lambda u: np.argsort(u, kind="stable"), uniques))
+        sorted_parts = [u[o] for u, o in zip(uniques, orders)]
+        universe = sorted_parts[0]
+        for part in sorted_parts[1:]:
+            universe = _kernels._merge_unique(universe, part)
+        ranks = [_kernels._rank_in(sp, o, universe) for sp, o in zip(sorted_parts, orders)]
+        return universe, ranks
+    texts = [u.astype(str) for u in uniques]
+    universe = np.unique(np.concatenate(texts))
+    ranks = [np.searchsorted(universe, t).astype(INDEX_DTYPE) for t in texts]
+    return universe.astype(object), ranks
 
 
 class GraphBuilder:
@@ -213,35 +242,34 @@ class GraphBuilder:
         kind = "str" if "str" in kinds else "int"
 
         # 1. factorise every id column locally, then rank all distinct ids globally
-        local = []
         # the int kernel releases the GIL: actor and target columns factorise on two threads
         with ThreadPoolExecutor(max_workers=2) as pool:
+            local = []
             for part in self._parts:
                 fa = pool.submit(_factorize, part.actor, kind)
                 ct, ut = _factorize(part.target, kind)
                 ca, ua = fa.result()
                 part.actor = part.target = None  # release the external-id columns
-                local.append((ca, ua, ct, ut))
-        node_codes = []
-        for npart in self._nodes:
-            c, u = _factorize(npart.ids, kind)
-            node_codes.append((c, u))
-        uniques = [u for t in local for u in (t[1], t[3])] + [u for _, u in node_codes]
-        if kind == "int":
-            all_ids = np.unique(np.concatenate(uniques)) if uniques else np.empty(0, np.int64)
-        else:
-            all_ids = np.unique(np.concatenate(uniques).astype(str)).astype(object) if uniques else np.empty(0, object)
+                local.append([ca, ua, ct, ut])
+            node_codes = [list(_factorize(npart.ids, kind)) for npart in self._nodes]
+            uniques = [u for t in local for u in (t[1], t[3])] + [u for _, u in node_codes]
+            all_ids, ranks = _global_ranks(uniques, kind, pool)
         id_map = IdMap(all_ids)
         n = len(id_map)
+        rank_iter = iter(ranks)
+        for entry in local:  # replace each local uniques array by its global ranks
+            entry[1] = next(rank_iter)
+            entry[3] = next(rank_iter)
+        for entry in node_codes:
+            entry[1] = next(rank_iter)
 
-        def to_dense(codes, uniq):
-            rank = np.searchsorted(all_ids, uniq if kind == "int" else uniq.astype(str)).astype(INDEX_DTYPE)
+        def to_dense(codes, rank):
             return _kernels._remap_codes(codes, rank)
 
         # 2. one layer at a time: influence direction, then CSR/CSC
         by_layer: dict[str, list] = {}
-        for part, (ca, ua, ct, ut) in zip(self._parts, local):
-            actor, target = to_dense(ca, ua), to_dense(ct, ut)
+        for part, (actor_codes, actor_rank, target_codes, target_rank) in zip(self._parts, local):
+            actor, target = to_dense(actor_codes, actor_rank), to_dense(target_codes, target_rank)
             src, dst = (actor, target) if part.spec.direction == "forward" else (target, actor)
             by_layer.setdefault(part.spec.name, []).append((src, dst, part))
         local.clear()
