@@ -3,15 +3,18 @@
 Kernels take arrays and scalars only; validation and id mapping live in the
 callers (:mod:`graphcrm.core.builder`, :mod:`graphcrm.core.graph`).
 
-Construction is two stable counting sorts (by target, then by source), so each
+Construction is stable counting sorts (by target, then by source), so each
 CSR row comes out sorted by column without a comparison sort, in O(E + n)
 time and with one temporary copy of the edges.  Duplicates then sit next to
-each other and are aggregated in place.
+each other and are aggregated in place.  The sorts run in parallel chunks and
+give the same arrays whatever the number of threads.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from numba import prange
 
 from graphcrm.core.numba_config import jit
 
@@ -165,9 +168,164 @@ def _sorted_sum(values):
     return total
 
 
+@jit(parallel=True)
+def _chunk_offsets(counts, n_buckets, n_chunks):
+    """Turn per-chunk bucket counts into per-chunk write positions; return the bucket indptr.
+
+    Chunk ``c`` writes bucket ``v`` after every earlier chunk, so the scatter
+    is stable whatever the number of chunks (and threads).
+    """
+    indptr = np.zeros(n_buckets + 1, dtype=np.int64)
+    for v in prange(n_buckets):
+        s = 0
+        for c in range(n_chunks):
+            s += counts[c, v]
+        indptr[v + 1] = s
+    for v in range(n_buckets):
+        indptr[v + 1] += indptr[v]
+    for v in prange(n_buckets):
+        run = indptr[v]
+        for c in range(n_chunks):
+            t = counts[c, v]
+            counts[c, v] = run
+            run += t
+    return indptr
+
+
+@jit(parallel=True)
+def _scatter_flat(keys, values, weights, has_weights, n_buckets, skip_equal, n_chunks):
+    """Stable counting sort of ``(values, weights)`` by ``keys``; entries with key == value skipped if asked.
+
+    Returns ``indptr, values_sorted, weights_sorted``.
+    """
+    m = keys.shape[0]
+    counts = np.zeros((n_chunks, n_buckets), dtype=np.int64)
+    for c in prange(n_chunks):
+        for e in range(m * c // n_chunks, m * (c + 1) // n_chunks):
+            if skip_equal and keys[e] == values[e]:
+                continue
+            counts[c, keys[e]] += 1
+    indptr = _chunk_offsets(counts, n_buckets, n_chunks)
+    total = indptr[n_buckets]
+    out_v = np.empty(total, dtype=np.int32)
+    out_w = np.empty(total if has_weights else 0, dtype=np.float64)
+    for c in prange(n_chunks):
+        for e in range(m * c // n_chunks, m * (c + 1) // n_chunks):
+            if skip_equal and keys[e] == values[e]:
+                continue
+            k = keys[e]
+            pos = counts[c, k]
+            out_v[pos] = values[e]
+            if has_weights:
+                out_w[pos] = weights[e]
+            counts[c, k] = pos + 1
+    return indptr, out_v, out_w
+
+
+@jit(parallel=True)
+def _transpose_chunked(n_buckets, indptr, indices, weights, has_weights, n_chunks):
+    """CSR of the transpose (rows of the result come out sorted), by row chunks in parallel."""
+    n_rows = indptr.shape[0] - 1
+    m = indptr[n_rows]
+    bounds = np.empty(n_chunks + 1, dtype=np.int64)
+    for c in range(n_chunks + 1):
+        bounds[c] = np.searchsorted(indptr, m * c // n_chunks)
+    bounds[0] = 0
+    bounds[n_chunks] = n_rows
+    counts = np.zeros((n_chunks, n_buckets), dtype=np.int64)
+    for c in prange(n_chunks):
+        for u in range(bounds[c], bounds[c + 1]):
+            for k in range(indptr[u], indptr[u + 1]):
+                counts[c, indices[k]] += 1
+    t_indptr = _chunk_offsets(counts, n_buckets, n_chunks)
+    t_indices = np.empty(m, dtype=np.int32)
+    t_w = np.empty(m if has_weights else 0, dtype=np.float64)
+    for c in prange(n_chunks):
+        for u in range(bounds[c], bounds[c + 1]):
+            for k in range(indptr[u], indptr[u + 1]):
+                v = indices[k]
+                pos = counts[c, v]
+                t_indices[pos] = u
+                if has_weights:
+                    t_w[pos] = weights[k]
+                counts[c, v] = pos + 1
+    return t_indptr, t_indices, t_w
+
+
 @jit
+def _aggregate(values, aggregate):
+    size = values.shape[0]
+    if size == 1:
+        return values[0]
+    if aggregate == AGG_SUM:
+        return _sorted_sum(values)
+    if aggregate == AGG_MEAN:
+        return _sorted_sum(values) / size
+    if aggregate == AGG_MAX:
+        return values.max()
+    return values.min()
+
+
+@jit(parallel=True)
+def _dedup_sorted_rows(indptr, indices, weights, has_weights, aggregate, n_chunks):
+    """Merge equal neighbours within each sorted row (in place per chunk, then packed)."""
+    n = indptr.shape[0] - 1
+    m = indptr[n]
+    bounds = np.empty(n_chunks + 1, dtype=np.int64)
+    for c in range(n_chunks + 1):
+        bounds[c] = np.searchsorted(indptr, m * c // n_chunks)
+    bounds[0] = 0
+    bounds[n_chunks] = n
+    row_len = np.empty(n, dtype=np.int64)
+    kept = np.zeros(n_chunks, dtype=np.int64)
+    for c in prange(n_chunks):
+        write = indptr[bounds[c]]
+        for u in range(bounds[c], bounds[c + 1]):
+            k = indptr[u]
+            end = indptr[u + 1]
+            row_start = write
+            while k < end:
+                j = indices[k]
+                g_end = k + 1
+                while g_end < end and indices[g_end] == j:
+                    g_end += 1
+                if has_weights:
+                    val = _aggregate(weights[k:g_end], aggregate)
+                    weights[write] = val
+                indices[write] = j
+                write += 1
+                k = g_end
+            row_len[u] = write - row_start
+        kept[c] = write - indptr[bounds[c]]
+    total = kept.sum()
+    if total == m:
+        return indptr, indices, weights, 0
+    new_indptr = np.zeros(n + 1, dtype=np.int64)
+    for u in range(n):
+        new_indptr[u + 1] = new_indptr[u] + row_len[u]
+    out_idx = np.empty(total, dtype=np.int32)
+    out_w = np.empty(total if has_weights else 0, dtype=np.float64)
+    for c in prange(n_chunks):
+        src = indptr[bounds[c]]
+        dst = new_indptr[bounds[c]]
+        for i in range(kept[c]):
+            out_idx[dst + i] = indices[src + i]
+            if has_weights:
+                out_w[dst + i] = weights[src + i]
+    return new_indptr, out_idx, out_w, m - total
+
+
+def _n_chunks():
+    return max(1, numba.get_num_threads())
+
+
 def _build_layer(n, src, dst, weights, has_weights, aggregate, keep_self_loops):
     """Build deduplicated CSR (out-edges) and CSC (in-edges) arrays.
+
+    Three stable counting sorts (by target; by source, scanning targets in
+    order so every row comes out sorted; the final transpose), each split in
+    chunks that run in parallel.  The output does not depend on the number of
+    threads: chunk ``c`` always writes after chunks ``< c``.
 
     Parameters
     ----------
@@ -187,105 +345,29 @@ def _build_layer(n, src, dst, weights, has_weights, aggregate, keep_self_loops):
     out_indptr, out_indices, out_weights, in_indptr, in_indices, in_weights,
     n_duplicates, n_self_loops
     """
-    m = src.shape[0]
-    # pass 1: counting sort by target -> temporary in-lists holding sources
-    in_count = np.zeros(n + 1, dtype=np.int64)
-    n_self = 0
-    for e in range(m):
-        if src[e] == dst[e]:
-            n_self += 1
-            if not keep_self_loops:
-                continue
-        in_count[dst[e] + 1] += 1
-    for v in range(n):
-        in_count[v + 1] += in_count[v]
-    kept = in_count[n]
-    tmp_src = np.empty(kept, dtype=np.int32)
-    tmp_w = np.empty(kept if has_weights else 0, dtype=np.float64)
-    fill = in_count[:-1].copy()
-    for e in range(m):
-        if src[e] == dst[e] and not keep_self_loops:
-            continue
-        pos = fill[dst[e]]
-        tmp_src[pos] = src[e]
-        if has_weights:
-            tmp_w[pos] = weights[e]
-        fill[dst[e]] = pos + 1
-    # pass 2: counting sort by source, scanning targets in order -> sorted rows
-    out_indptr = np.zeros(n + 1, dtype=np.int64)
-    for k in range(kept):
-        out_indptr[tmp_src[k] + 1] += 1
-    for u in range(n):
-        out_indptr[u + 1] += out_indptr[u]
-    out_indices = np.empty(kept, dtype=np.int32)
-    out_w = np.empty(kept if has_weights else 0, dtype=np.float64)
-    fill = out_indptr[:-1].copy()
-    for v in range(n):
-        for k in range(in_count[v], in_count[v + 1]):
-            u = tmp_src[k]
-            pos = fill[u]
-            out_indices[pos] = v
-            if has_weights:
-                out_w[pos] = tmp_w[k]
-            fill[u] = pos + 1
-    # pass 3: aggregate duplicates (adjacent within each sorted row), compacting
-    write = 0
-    start = 0
-    for u in range(n):
-        end = out_indptr[u + 1]
-        k = start
-        while k < end:
-            j = out_indices[k]
-            g_end = k + 1
-            while g_end < end and out_indices[g_end] == j:
-                g_end += 1
-            out_indices[write] = j
-            if has_weights:
-                size = g_end - k
-                if size == 1:
-                    val = out_w[k]
-                elif aggregate == AGG_SUM:
-                    val = _sorted_sum(out_w[k:g_end])
-                elif aggregate == AGG_MEAN:
-                    val = _sorted_sum(out_w[k:g_end]) / size
-                elif aggregate == AGG_MAX:
-                    val = out_w[k:g_end].max()
-                else:
-                    val = out_w[k:g_end].min()
-                out_w[write] = val
-            write += 1
-            k = g_end
-        start = end
-        out_indptr[u + 1] = write
-    n_dup = kept - write
-    out_indices = out_indices[:write].copy()
-    if has_weights:
-        out_w = out_w[:write].copy()
-    in_indptr, in_indices, in_w = _transpose(n, out_indptr, out_indices, out_w, has_weights)
-    return out_indptr, out_indices, out_w, in_indptr, in_indices, in_w, n_dup, n_self
+    chunks = _n_chunks()
+    n_self = _count_equal(src, dst)
+    tmp_indptr, tmp_src, tmp_w = _scatter_flat(dst, src, weights, has_weights, n, not keep_self_loops, chunks)
+    out_indptr, out_indices, out_w = _transpose_chunked(n, tmp_indptr, tmp_src, tmp_w, has_weights, chunks)
+    del tmp_indptr, tmp_src, tmp_w
+    out_indptr, out_indices, out_w, n_dup = _dedup_sorted_rows(out_indptr, out_indices, out_w, has_weights,
+                                                               aggregate, chunks)
+    in_indptr, in_indices, in_w = _transpose_chunked(n, out_indptr, out_indices, out_w, has_weights, chunks)
+    return out_indptr, out_indices, out_w, in_indptr, in_indices, in_w, int(n_dup), int(n_self)
 
 
-@jit
+@jit(parallel=True)
+def _count_equal(a, b):
+    total = 0
+    for i in prange(a.shape[0]):
+        if a[i] == b[i]:
+            total += 1
+    return total
+
+
 def _transpose(n, indptr, indices, weights, has_weights):
     """CSR of the transpose; rows of the result come out sorted."""
-    m = indices.shape[0]
-    t_indptr = np.zeros(n + 1, dtype=np.int64)
-    for k in range(m):
-        t_indptr[indices[k] + 1] += 1
-    for v in range(n):
-        t_indptr[v + 1] += t_indptr[v]
-    t_indices = np.empty(m, dtype=np.int32)
-    t_w = np.empty(m if has_weights else 0, dtype=np.float64)
-    fill = t_indptr[:-1].copy()
-    for u in range(n):
-        for k in range(indptr[u], indptr[u + 1]):
-            v = indices[k]
-            pos = fill[v]
-            t_indices[pos] = u
-            if has_weights:
-                t_w[pos] = weights[k]
-            fill[v] = pos + 1
-    return t_indptr, t_indices, t_w
+    return _transpose_chunked(n, indptr, indices, weights, has_weights, _n_chunks())
 
 
 @jit

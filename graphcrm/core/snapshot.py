@@ -214,6 +214,7 @@ def _write_contents(graph: SocialGraph, root: Path) -> None:
         "format_version": FORMAT_VERSION,
         "n_nodes": graph.n_nodes,
         "id_kind": graph.id_map.kind,
+        "node_columns": [str(c) for c in graph.node_attributes.columns],
         "layers": layers,
         "metadata": _jsonable(dict(graph.metadata)),
         "files": files,
@@ -283,8 +284,9 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
             ids = np.load(root / "ids.npy", mmap_mode=None, allow_pickle=False)
         else:
             ids = pq.read_table(root / "ids.parquet").column("account_id").to_numpy(zero_copy_only=False).astype(object)
-        nodes = pq.read_table(root / "nodes.parquet").to_pandas()
-        if nodes.shape[1] == 0:  # Parquet keeps no row count for a table without columns
+        if manifest.get("node_columns", True):
+            nodes = pq.read_table(root / "nodes.parquet").to_pandas()
+        else:  # no attributes (and Parquet keeps no row count for a table without columns)
             nodes = pd.DataFrame(index=pd.RangeIndex(manifest["n_nodes"]))
         layers = {}
         for name, info in manifest["layers"].items():
