@@ -48,13 +48,11 @@ import pyarrow.csv as pv
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-# Import graphcrm/loaders from this checkout.  (The editable install here maps ``loaders`` as a
-# namespace package, so without the repository root on sys.path ``from loaders import load_edges``
-# fails when the script is started as ``python benchmarks/bench_load.py``.)
+# Import graphcrm/loaders from this checkout, whatever copy is installed.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 CACHE = HERE / ".cache"
-DATASETS = Path(os.environ.get("GRAPHCRM_DATASETS", "/work/shared/datasets"))
+DATASETS = Path(os.environ.get("GRAPHCRM_DATASETS", REPO.parent / "shared" / "datasets"))
 GEN_RMAT = DATASETS / "synthetic" / "gen_rmat.py"
 MiB = 1024 * 1024
 
@@ -232,8 +230,7 @@ def profile_load_edges(ds: Dataset) -> dict:
     """Split one ``load_edges`` call into stages by wrapping the functions it calls.
 
     The wrappers are module attributes swapped for the duration of one call (numpy's
-    ``unique``/``searchsorted`` included: the builder calls them once per load to rank the
-    distinct ids).  Each stage reports its *wall-clock* time (the union of its calls'
+    ``argsort`` included: the builder sorts the distinct ids of each column once per load).  Each stage reports its *wall-clock* time (the union of its calls'
     intervals: the builder factorises the actor and target columns on two threads, so
     those two calls overlap) and the summed time of its calls.  "other" is the wall time
     covered by no wrapped stage: ``combine_chunks`` of the parsed columns, numpy copies,
@@ -250,9 +247,10 @@ def profile_load_edges(ds: Dataset) -> dict:
         (api, "sniff_text", "sniff header/delimiter"),
         (pcsv, "read_csv", "pyarrow read_csv"),
         (tables, "_validate", "validate columns (loaders._tables._validate)"),
-        (_kernels, "_factorize_int64", "factorize ids (_factorize_int64)"),
-        (np, "unique", "rank distinct ids (np.unique)"),
-        (np, "searchsorted", "rank distinct ids (np.searchsorted)"),
+        (_kernels, "_factorize_chunk", "factorize ids (_factorize_chunk, per arrow chunk)"),
+        (np, "argsort", "rank distinct ids (np.argsort)"),
+        (_kernels, "_merge_unique", "rank distinct ids (_merge_unique)"),
+        (_kernels, "_rank_in", "rank distinct ids (_rank_in)"),
         (_kernels, "_remap_codes", "remap to dense ids (_remap_codes)"),
         (_kernels, "_build_layer", "CSR + CSC (_build_layer)"),
     ]

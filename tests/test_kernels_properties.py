@@ -103,3 +103,21 @@ def test_relabelling_permutes_the_graph(case):
     key = ["src", "dst"]
     pd.testing.assert_frame_equal(e1.sort_values(key).reset_index(drop=True),
                                   g2.edges("x").sort_values(key).reset_index(drop=True))
+
+
+def test_build_does_not_depend_on_thread_count():
+    import numba
+
+    rng = np.random.default_rng(3)
+    n, m = 5_000, 200_000
+    src, dst, w = rng.integers(0, n, m), rng.integers(0, n, m), rng.random(m).round(2)
+    before = numba.get_num_threads()
+    layers = []
+    try:
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            layers.append(GraphBuilder().add_edges("x", src, dst, w).build().layer("x"))
+    finally:
+        numba.set_num_threads(before)
+    assert all(layer.equals(layers[0]) for layer in layers)
+    assert layers[0].build_report["duplicates_aggregated"] > 0

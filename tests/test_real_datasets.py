@@ -97,3 +97,17 @@ def test_higgs_through_the_precise_reader_gives_the_same_graph(tmp_path, higgs_g
     assert a.report.path_taken == "fast" and b.report.path_taken == "precise"
     from loaders import build_graph
     assert build_graph(a)[0].equals(build_graph(b)[0])
+
+
+def test_shuffled_file_rows_give_the_same_graph(tmp_path):
+    """Row order of a real file does not change the graph (ids, edges, weights, events)."""
+    src = dataset("higgs-twitter/higgs-activity_time.txt.gz")
+    with gzip.open(src, "rt") as fh:
+        lines = [next(fh) for _ in range(50_000)]
+    shuffled = list(lines)
+    np.random.default_rng(11).shuffle(shuffled)
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("".join(lines))
+    b.write_text("".join(shuffled))
+    from loaders import load_interactions
+    assert load_interactions(a).equals(load_interactions(b))
