@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
+
+from isal import igzip
 
 from graphcrm.core.errors import InputFileError, InvalidInputError
 
@@ -35,8 +36,13 @@ def _is_gzip(path: Path) -> bool:
 
 
 def open_binary(path: Path):
-    """A binary stream of the decompressed content."""
-    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+    """A binary stream of the decompressed content.
+
+    gzip goes through ISA-L (``isal``), which decompresses about twice as
+    fast as zlib; decompression is most of the time spent reading a
+    compressed edge list.
+    """
+    return igzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
 
 
 def check_exists(path) -> Path:

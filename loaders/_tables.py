@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from graphcrm.core.errors import InputFileError, ParameterError
-from loaders._source import COMMENT_CHARS, TextLayout, iter_lines
+from loaders._source import COMMENT_CHARS, TextLayout, iter_lines, open_binary
 
 MODES = ("strict", "lenient")
 MAX_KEPT_REJECTS = 100_000
@@ -430,28 +430,36 @@ def _read_fast(layout: TextLayout, roles, specs):
         elif kind in ("id", "time", "auto"):
             types[name] = None  # let arrow infer: int64, float64, timestamp or string
     try:
-        table = pv.read_csv(
-            layout.path,
-            read_options=pv.ReadOptions(
-                skip_rows=layout.leading_skip + (1 if layout.header else 0),
-                column_names=names,
-                encoding=layout.encoding,
-                block_size=1 << 22,
-            ),
-            parse_options=pv.ParseOptions(
-                delimiter=layout.delimiter or " ",
-                quote_char='"' if layout.delimiter == "," else False,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pv.ConvertOptions(
-                column_types={k: v for k, v in types.items() if v is not None},
-                include_columns=include,
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        with open_binary(layout.path) as stream:
+            table = _read_csv(stream, layout, names, types, include)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
         return None
+    return _collect_columns(table, names, roles, by_role)
+
+
+def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
+    return pv.read_csv(
+        stream,
+        read_options=pv.ReadOptions(
+            skip_rows=layout.leading_skip + (1 if layout.header else 0),
+            column_names=names,
+            encoding=layout.encoding,
+        ),
+        parse_options=pv.ParseOptions(
+            delimiter=layout.delimiter or " ",
+            quote_char='"' if layout.delimiter == "," else False,
+            ignore_empty_lines=False,
+        ),
+        convert_options=pv.ConvertOptions(
+            column_types={k: v for k, v in types.items() if v is not None},
+            include_columns=include,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _collect_columns(table: pa.Table, names, roles, by_role):
     columns = {}
     for name, role in zip(names, roles):
         if role is None:
