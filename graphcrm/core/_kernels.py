@@ -150,10 +150,10 @@ def _rank_in(sorted_values, order, universe):
     return rank
 
 
-@jit
+@jit(parallel=True)
 def _remap_codes(codes, new_of_old):
     """In place: ``codes[i] = new_of_old[codes[i]]``."""
-    for i in range(codes.shape[0]):
+    for i in prange(codes.shape[0]):
         codes[i] = new_of_old[codes[i]]
     return codes
 
@@ -196,14 +196,17 @@ def _chunk_offsets(counts, n_buckets, n_chunks):
 def _scatter_flat(keys, values, weights, has_weights, n_buckets, skip_equal, n_chunks):
     """Stable counting sort of ``(values, weights)`` by ``keys``; entries with key == value skipped if asked.
 
-    Returns ``indptr, values_sorted, weights_sorted``.
+    Returns ``indptr, values_sorted, weights_sorted, n_equal`` (entries with key == value).
     """
     m = keys.shape[0]
     counts = np.zeros((n_chunks, n_buckets), dtype=np.int64)
+    equal = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
         for e in range(m * c // n_chunks, m * (c + 1) // n_chunks):
-            if skip_equal and keys[e] == values[e]:
-                continue
+            if keys[e] == values[e]:
+                equal[c] += 1
+                if skip_equal:
+                    continue
             counts[c, keys[e]] += 1
     indptr = _chunk_offsets(counts, n_buckets, n_chunks)
     total = indptr[n_buckets]
@@ -219,7 +222,7 @@ def _scatter_flat(keys, values, weights, has_weights, n_buckets, skip_equal, n_c
             if has_weights:
                 out_w[pos] = weights[e]
             counts[c, k] = pos + 1
-    return indptr, out_v, out_w
+    return indptr, out_v, out_w, equal.sum()
 
 
 @jit(parallel=True)
@@ -346,23 +349,14 @@ def _build_layer(n, src, dst, weights, has_weights, aggregate, keep_self_loops):
     n_duplicates, n_self_loops
     """
     chunks = _n_chunks()
-    n_self = _count_equal(src, dst)
-    tmp_indptr, tmp_src, tmp_w = _scatter_flat(dst, src, weights, has_weights, n, not keep_self_loops, chunks)
+    tmp_indptr, tmp_src, tmp_w, n_self = _scatter_flat(dst, src, weights, has_weights, n, not keep_self_loops,
+                                                       chunks)
     out_indptr, out_indices, out_w = _transpose_chunked(n, tmp_indptr, tmp_src, tmp_w, has_weights, chunks)
     del tmp_indptr, tmp_src, tmp_w
     out_indptr, out_indices, out_w, n_dup = _dedup_sorted_rows(out_indptr, out_indices, out_w, has_weights,
                                                                aggregate, chunks)
     in_indptr, in_indices, in_w = _transpose_chunked(n, out_indptr, out_indices, out_w, has_weights, chunks)
     return out_indptr, out_indices, out_w, in_indptr, in_indices, in_w, int(n_dup), int(n_self)
-
-
-@jit(parallel=True)
-def _count_equal(a, b):
-    total = 0
-    for i in prange(a.shape[0]):
-        if a[i] == b[i]:
-            total += 1
-    return total
 
 
 def _transpose(n, indptr, indices, weights, has_weights):

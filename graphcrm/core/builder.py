@@ -297,7 +297,7 @@ class GraphBuilder:
         if weighted:
             weight = cat([p.weight if p.weight is not None else np.ones(len(s)) for s, _, p in pieces])
         if not all(timed):
-            return Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops)
+            return Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops, check_ids=False)
         time = cat([p.time for _, _, p in pieces])
         has_sent = any(p.sentiment is not None for _, _, p in pieces)
         sentiment = cat([p.sentiment if p.sentiment is not None else np.full(len(s), np.nan) for s, _, p in pieces]) if has_sent else None

@@ -237,6 +237,7 @@ class Layer:
         spec: LayerSpec | str,
         self_loops: str = "drop",
         events: EventLog | None = None,
+        check_ids: bool = True,
     ) -> "Layer":
         """Build a layer from dense-id edge arrays already in influence direction.
 
@@ -254,6 +255,9 @@ class Layer:
             Self-loop policy (``"error"`` is enforced by the loaders).
         events : EventLog, optional
             The timestamped rows behind the edges.
+        check_ids : bool, default True
+            Check that every id is in ``[0, n_nodes)`` (the builder, which
+            makes the ids itself, skips this pass).
 
         Examples
         --------
@@ -266,7 +270,7 @@ class Layer:
         dst = np.ascontiguousarray(dst, dtype=INDEX_DTYPE)
         if len(src) != len(dst):
             raise InvalidInputError(f"layer '{spec.name}': {len(src)} sources but {len(dst)} targets")
-        if len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n_nodes):
+        if check_ids and len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n_nodes):
             raise InvalidInputError(f"layer '{spec.name}': edge ends must be dense ids in [0, {n_nodes})")
         has_w = weights is not None
         w = np.ascontiguousarray(weights, dtype=WEIGHT_DTYPE) if has_w else _kernels._EMPTY_F64
