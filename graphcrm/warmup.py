@@ -8,6 +8,7 @@ import time
 #: every module holding ``@jit`` kernels; each defines ``_warmup()``
 KERNEL_MODULES = (
     "graphcrm.core._kernels",
+    "algorithms._centrality_kernels",
 )
 
 
@@ -23,7 +24,7 @@ def warmup() -> dict[str, float]:
     --------
     >>> timings = warmup()
     >>> sorted(timings)
-    ['graphcrm.core._kernels']
+    ['algorithms._centrality_kernels', 'graphcrm.core._kernels']
     """
     timings = {}
     for name in KERNEL_MODULES:

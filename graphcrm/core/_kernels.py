@@ -408,15 +408,24 @@ def _decayed_values(times, values, reference_time, half_life):
     return out
 
 
+def _readonly(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
 def _warmup():
+    # graph arrays are read-only and numba types them apart from writable ones: compile both
     src = np.array([0, 1, 1, 2], dtype=np.int32)
     dst = np.array([1, 2, 2, 2], dtype=np.int32)
     w = np.ones(4, dtype=np.float64)
-    for has_w in (True, False):
-        ip, ix, wt, *_ = _build_layer(3, src, dst, w if has_w else _EMPTY_F64, has_w, AGG_SUM, False)
-        _induced_subgraph(ip, ix, wt, has_w, np.array([0, -1, 1], dtype=np.int32))
+    for prep in (lambda a: a, _readonly):
+        for has_w in (True, False):
+            weights = prep(w) if has_w else _EMPTY_F64
+            ip, ix, wt, *_ = _build_layer(3, prep(src), prep(dst), weights, has_w, AGG_SUM, False)
+            _induced_subgraph(prep(ip), prep(ix), prep(wt), has_w, np.array([0, -1, 1], dtype=np.int32))
+        _decayed_values(prep(np.array([0, 10], dtype=np.int64)), prep(w[:2]), 10, 5.0)
     codes, uniq = _factorize_int64(np.array([5, 3, 5], dtype=np.int64))
     _remap_codes(codes, np.array([1, 0], dtype=np.int32))
     universe = _merge_unique(np.array([3, 5], dtype=np.int64), np.array([4, 5], dtype=np.int64))
     _rank_in(np.array([3, 5], dtype=np.int64), np.array([1, 0], dtype=np.int64), universe)
-    _decayed_values(np.array([0, 10], dtype=np.int64), w[:2], 10, 5.0)

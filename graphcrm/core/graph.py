@@ -81,7 +81,7 @@ class EventLog:
     @property
     def values(self) -> np.ndarray:
         """Per-event weight (ones when the log has none)."""
-        return self.weight if self.weight is not None else np.ones(len(self), dtype=WEIGHT_DTYPE)
+        return self.weight if self.weight is not None else _frozen(np.ones(len(self)), WEIGHT_DTYPE)
 
     @property
     def nbytes(self) -> int:
@@ -169,11 +169,11 @@ class Layer:
 
     def out_data(self) -> np.ndarray:
         """Out-edge weights, ones for an unweighted layer (allocated on call)."""
-        return self.out_weights if self.weighted else np.ones(self.n_edges, dtype=WEIGHT_DTYPE)
+        return self.out_weights if self.weighted else _frozen(np.ones(self.n_edges), WEIGHT_DTYPE)
 
     def in_data(self) -> np.ndarray:
         """In-edge weights, ones for an unweighted layer (allocated on call)."""
-        return self.in_weights if self.weighted else np.ones(self.n_edges, dtype=WEIGHT_DTYPE)
+        return self.in_weights if self.weighted else _frozen(np.ones(self.n_edges), WEIGHT_DTYPE)
 
     def out_degree(self) -> np.ndarray:
         return np.diff(self.out_indptr)
