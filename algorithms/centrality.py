@@ -106,7 +106,7 @@ def pagerank(
     >>> pr = pagerank(g, layer="follows")      # everyone follows the hub: it gets the attention
     >>> pr.to_frame().account_id[0]
     'hub'
-    >>> round(sum(pr.values), 12)
+    >>> round(float(pr.values.sum()), 12)
     1.0
     """
     if not 0.0 <= damping < 1.0:
