@@ -46,57 +46,104 @@ def _chunked_sum(a):
     return total
 
 
+@jit
+def _n_chunks(n):
+    """Chunks of a node loop: a function of ``n`` only, so sums never depend on the thread count."""
+    return max(1, min(1024, n // 4096 + 1))
+
+
 @jit(parallel=True)
-def _pagerank(indptr, indices, weights, has_weights, out_strength, teleport, dangling_to, damping, tol, max_iter,
-              x0):
-    """Power iteration of PageRank, pulling along in-edges.
+def _pagerank(indptr, indices, weights, has_weights, inv_strength, teleport, uniform, uniform_p, iso_teleport,
+              damping, tol, max_iter, x_start):
+    """Power iteration of PageRank, pulling along in-edges, one fused pass per iteration.
+
+    Nodes without any edge in the layer ("isolated") are not iterated one by
+    one: each such node ``v`` always holds ``teleport[v] * c`` with
+    ``c = (1 - damping) + damping * dangling_mass`` (after the first step),
+    so the class is carried as one scalar -- same result, far less memory
+    traffic on a layer that touches few of the graph's accounts.
 
     Parameters
     ----------
-    indptr, indices, weights : CSR of the *in*-edges of the walk graph
+    indptr, indices, weights : CSR of the *in*-edges of the walk graph over the active nodes
         (row ``v`` lists the ``u`` with an edge ``u -> v``).
-    out_strength : float64 array
-        Sum of out-edge weights of each node in the walk graph (0: dangling).
-    teleport, dangling_to : float64 arrays summing to 1
-        Where the random surfer jumps, and where dangling nodes' mass goes.
+    inv_strength : float64 array
+        1 / (sum of out-edge weights) of each active node; 0 marks a dangling node.
+    teleport : float64 array
+        Teleport (= dangling) probability of each active node (unused if ``uniform``).
+    uniform, uniform_p : bool, float
+        Teleport is ``uniform_p`` (1 / total nodes) everywhere.
+    iso_teleport : float64 array
+        Teleport probability of each isolated node.
     damping, tol, max_iter : float, float, int
-        Stop when the L1 change of one iteration is below ``tol``.
-    x0 : float64 array
-        Start vector.
+        Stop when the L1 change of one iteration (over all nodes) is below ``tol``.
+    x_start : float
+        Start value of every node (1 / total nodes).
 
     Returns
     -------
-    scores, iterations, converged, last_error
+    scores of the active nodes, c (isolated node v scores ``iso_teleport[v] * c``), iterations, converged,
+    last_error
     """
-    n = teleport.shape[0]
-    x = x0.copy()
+    n = inv_strength.shape[0]
+    chunks = _n_chunks(n)
+    x = np.full(n, x_start)
     new = np.empty(n, dtype=np.float64)
     contrib = np.empty(n, dtype=np.float64)
-    dangling_x = np.empty(n, dtype=np.float64)
+    contrib_next = np.empty(n, dtype=np.float64)
+    iso_mass = 0.0   # teleport mass of the isolated class
+    for v in range(iso_teleport.shape[0]):
+        iso_mass += iso_teleport[v]
+    dangling = x_start * iso_teleport.shape[0]
+    for v in range(n):
+        contrib[v] = x[v] * inv_strength[v]
+        if inv_strength[v] == 0.0:
+            dangling += x[v]
+    err_part = np.zeros(chunks, dtype=np.float64)
+    dang_part = np.zeros(chunks, dtype=np.float64)
+    c_prev = 0.0
+    c = 0.0
     err = np.inf
     for it in range(max_iter):
-        for u in prange(n):
-            if out_strength[u] > 0.0:
-                contrib[u] = x[u] / out_strength[u]
-                dangling_x[u] = 0.0
-            else:
-                contrib[u] = 0.0
-                dangling_x[u] = x[u]
-        dangling = _chunked_sum(dangling_x)
-        for v in prange(n):
-            acc = 0.0
-            if has_weights:
-                for k in range(indptr[v], indptr[v + 1]):
-                    acc += contrib[indices[k]] * weights[k]
-            else:
-                for k in range(indptr[v], indptr[v + 1]):
-                    acc += contrib[indices[k]]
-            new[v] = damping * (acc + dangling * dangling_to[v]) + (1.0 - damping) * teleport[v]
-        err = _chunked_abs_diff(new, x)
+        for ch in prange(chunks):
+            e = 0.0
+            d = 0.0
+            for v in range(n * ch // chunks, n * (ch + 1) // chunks):
+                acc = 0.0
+                if has_weights:
+                    for k in range(indptr[v], indptr[v + 1]):
+                        acc += contrib[indices[k]] * weights[k]
+                else:
+                    for k in range(indptr[v], indptr[v + 1]):
+                        acc += contrib[indices[k]]
+                tp = uniform_p if uniform else teleport[v]
+                nv = damping * (acc + dangling * tp) + (1.0 - damping) * tp
+                new[v] = nv
+                e += abs(nv - x[v])
+                w = inv_strength[v]
+                contrib_next[v] = nv * w
+                if w == 0.0:
+                    d += nv
+            err_part[ch] = e
+            dang_part[ch] = d
+        c = (1.0 - damping) + damping * dangling
+        if it == 0:
+            iso_err = 0.0
+            for v in range(iso_teleport.shape[0]):
+                iso_err += abs(iso_teleport[v] * c - x_start)
+        else:
+            iso_err = abs(c - c_prev) * iso_mass
+        err = iso_err
+        dangling = iso_mass * c
+        for ch in range(chunks):
+            err += err_part[ch]
+            dangling += dang_part[ch]
+        c_prev = c
         x, new = new, x
+        contrib, contrib_next = contrib_next, contrib
         if err < tol:
-            return x, it + 1, True, err
-    return x, max_iter, False, err
+            return x, c, it + 1, True, err
+    return x, c, max_iter, False, err
 
 
 @jit(parallel=True)
@@ -238,6 +285,7 @@ def _warmup():
     strength = np.array([1.0, 1.0, 0.0])
     for has_w in (True, False):
         weights = w if has_w else empty
-        _pagerank(indptr, indices, weights, has_w, strength, p, p, 0.85, 1e-10, 5, p)
+        for uniform in (True, False):
+            _pagerank(indptr, indices, weights, has_w, strength, p, uniform, 1 / 3, p[:1], 0.85, 1e-10, 5, 1 / 3)
         _hits(indptr, indices, weights, indptr, indices, weights, has_w, 1e-10, 5, np.ones(3))
     _coreness(indptr, indices, indptr, indices, True, True)

@@ -121,13 +121,10 @@ def pagerank(
     if use_w and (walk.out_weights < 0).any():
         raise ParameterError(f"layer '{walk.name}' has negative weights; PageRank needs weight=False or a "
                              "non-negative layer")
-    teleport = _distribution(graph, personalization, "personalization")
-    out_strength = walk.out_strength() if use_w else walk.out_degree().astype(np.float64)
-    in_w = walk.in_weights if use_w else np.empty(0)
     started = time.perf_counter()
-    x, iterations, converged, err = _k._pagerank(
-        walk.in_indptr, walk.in_indices, in_w, use_w, out_strength, teleport, teleport, float(damping),
-        float(tol), int(max_iter), np.full(n, 1.0 / n))
+    teleport = _distribution(graph, personalization, "personalization")
+    x = _pagerank_compressed(walk, use_w, teleport, personalization is None, damping, tol, max_iter)
+    x, iterations, converged, err = x
     info = {"layer": walk.name, "direction": direction, "weighted": use_w, "damping": damping,
             "personalized": personalization is not None, "tol": tol, "iterations": int(iterations),
             "converged": bool(converged), "error": float(err), "seconds": time.perf_counter() - started}
@@ -135,6 +132,44 @@ def pagerank(
         raise ConvergenceError(f"PageRank did not reach L1 change {tol} in {max_iter} iterations "
                                f"(last change {err:.3g}); raise max_iter or tol")
     return NodeScores("pagerank", x, graph.id_map, info)
+
+
+def _pagerank_compressed(walk: Layer, use_w: bool, teleport, uniform: bool, damping, tol, max_iter):
+    """Run the kernel on the nodes that have an edge in ``walk``; isolated nodes ride along as one class."""
+    n = walk.n_nodes
+    active = (walk.out_degree() > 0) | (walk.in_degree() > 0)
+    if active.all():
+        sub, index = walk, None
+    else:
+        index = np.flatnonzero(active)
+        sub = _restrict(walk, index)
+    out_strength = sub.out_strength() if use_w else sub.out_degree().astype(np.float64)
+    inv_strength = np.divide(1.0, out_strength, out=np.zeros(len(out_strength)), where=out_strength > 0)
+    iso_teleport = np.empty(0) if index is None else teleport[~active]
+    sub_teleport = teleport if index is None else teleport[index]
+    xa, c, iterations, converged, err = _k._pagerank(
+        sub.in_indptr, sub.in_indices, sub.in_weights if use_w else np.empty(0), use_w, inv_strength,
+        sub_teleport, uniform, 1.0 / n, iso_teleport, float(damping), float(tol), int(max_iter), 1.0 / n)
+    if index is None:
+        return xa, iterations, converged, err
+    x = teleport * c
+    x[index] = xa
+    return x, iterations, converged, err
+
+
+def _restrict(layer: Layer, index: np.ndarray) -> Layer:
+    """The layer on the nodes ``index`` (which hold every edge), relabelled ``0..len(index)-1``."""
+    new_id = np.full(layer.n_nodes, -1, dtype=np.int64)
+    new_id[index] = np.arange(len(index))
+
+    def side(indptr, indices, weights):
+        counts = np.diff(indptr)[index]
+        sub_indptr = np.concatenate([[0], np.cumsum(counts)])
+        return sub_indptr, new_id[indices].astype(np.int32), weights
+
+    oi, ox, ow = side(layer.out_indptr, layer.out_indices, layer.out_weights)
+    ii, ix, iw = side(layer.in_indptr, layer.in_indices, layer.in_weights)
+    return Layer(layer.spec, oi, ox, ow, ii, ix, iw)
 
 
 def personalized_pagerank(graph: SocialGraph, seeds, **kwargs) -> NodeScores:
