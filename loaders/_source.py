@@ -9,7 +9,7 @@ from pathlib import Path
 
 from isal import igzip
 
-from graphcrm.core.errors import InputFileError, InvalidInputError
+from graphcrm.core.errors import InputFileError, InvalidInputError, ParameterError
 
 COMMENT_CHARS = ("#", "%")
 SNIFF_LINES = 50
@@ -28,6 +28,7 @@ class TextLayout:
     header: list[str] | None
     first_data_line: int  # 1-based line number of the first data row
     n_fields: int
+    sample: tuple = ()  # fields of the first data rows (up to SNIFF_LINES)
 
 
 def _is_gzip(path: Path) -> bool:
@@ -77,8 +78,19 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     """
     path = check_exists(path)
     try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ParameterError(f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
+    if delimiter not in ("auto", None) and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise ParameterError(f"delimiter must be one character, None (whitespace) or 'auto', got {delimiter!r}")
+    try:
         with open_binary(path) as fh:
             raw = fh.read(1 << 16)
+            while len(raw) < (1 << 24) and _only_comments(raw):
+                more = fh.read(len(raw))
+                if not more:
+                    break
+                raw += more
     except (OSError, EOFError) as exc:
         raise InputFileError(path, None, None, f"cannot read the file: {exc} (truncated or not really gzip?)") from None
     text = _decode_head(path, raw, encoding)
@@ -107,7 +119,18 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     hdr = fields if header else None
     first_data_line = skip + 1 + (1 if header else 0)
     leading_blank = any(not ln.strip() for ln in lines[:skip])
-    return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, leading_blank, hdr, first_data_line, len(fields))
+    sample = tuple(tuple(split(ln)) for ln in (data[1:] if header else data))
+    return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, leading_blank, hdr, first_data_line,
+                      len(fields), sample)
+
+
+def _only_comments(raw: bytes) -> bool:
+    """Whether every complete line of ``raw`` is blank or a comment (read on to find data)."""
+    for line in raw.split(b"\n")[:-1]:
+        stripped = line.strip()
+        if stripped and not stripped.startswith((b"#", b"%")):
+            return False
+    return True
 
 
 def _is_number(s: str) -> bool:

@@ -47,6 +47,7 @@ ERROR_CLASSES = {
     "encoding": "bytes not valid in the file's encoding",
     "self_loop": "actor and target are the same account",
     "duplicate_id": "account listed twice",
+    "malformed_row": "row is not a flat record (JSON lines)",
 }
 
 
@@ -194,11 +195,35 @@ def _as_text(values) -> np.ndarray:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = pc.fill_null(pc.cast(values, pa.string()), "").to_numpy(zero_copy_only=False)
     arr = np.asarray(values, dtype=object)
-    return np.array(["" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v).strip() for v in arr],
-                    dtype=object)
+    return np.array(["" if _missing(v) else str(v).strip() for v in arr], dtype=object)
 
 
-_INT_RE = re.compile(r"^[+-]?\d+$")
+def _missing(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # list-like values
+        return False
+
+
+#: ids that are read as integers: optional minus, no leading zeros (so "007" stays text), int64 range
+_INT_RE = re.compile(r"^-?(0|[1-9][0-9]{0,18})$")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _as_int_ids(text: np.ndarray) -> np.ndarray | None:
+    """int64 ids if every non-empty value is a plain integer in range, else None (keep as text)."""
+    values = []
+    for t in text:
+        if t == "":
+            values.append(0)
+            continue
+        if not _INT_RE.match(t):
+            return None
+        v = int(t)
+        if v < _INT64_MIN or v > _INT64_MAX:
+            return None
+        values.append(v)
+    return np.array(values, dtype=np.int64)
 
 
 def _validate(columns: dict, specs: list[ColumnSpec], lines: np.ndarray, problems: _Problems) -> dict:
@@ -235,6 +260,9 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
 
     if spec.kind == "id":
         if not is_text:
+            if arrow and pa.types.is_floating(typ):
+                col = col.to_numpy(zero_copy_only=False)  # NaN for nulls; checked below as numbers
+                arrow = False
             if arrow and not pa.types.is_integer(typ):
                 col = _as_text(col)
                 is_text = True
@@ -247,19 +275,25 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                     return np.ascontiguousarray(arr, dtype=np.int64)
                 if nulls.any():
                     problems.add_many(lines[nulls], role, "missing_value", ["missing account id"] * int(nulls.sum()))
-                if arr.dtype.kind == "f":  # pandas int column with NaN became float
+                if arr.dtype.kind == "f":  # an int column with missing values became float
                     arr = np.where(nulls, 0, arr)
-                    frac = (arr != np.floor(arr)) & ~nulls
+                    frac = ((arr != np.floor(arr)) | (np.abs(arr) >= 2.0**63)) & ~nulls
                     if frac.any():
-                        problems.add_many(lines[frac], role, "bad_id", [f"account id {v} is not an integer" for v in arr[frac]])
+                        problems.add_many(lines[frac], role, "bad_id",
+                                          [f"account id {v!r} is not an integer" for v in arr[frac].tolist()])
+                        arr = np.where(frac, 0, arr)
+                elif arr.dtype.kind == "u" and len(arr) and arr.max() > _INT64_MAX:
+                    big = arr > _INT64_MAX
+                    problems.add_many(lines[big], role, "bad_id",
+                                      [f"account id {v} does not fit in int64" for v in arr[big].tolist()])
+                    arr = np.where(big, 0, arr)
                 return np.where(nulls, 0, arr).astype(np.int64)
         text = _as_text(col)
         empty = text == ""
         if empty.any():
             problems.add_many(lines[empty], role, "missing_value", ["missing account id"] * int(empty.sum()))
-        if all(_INT_RE.match(t) for t in text[~empty][:1000]) and all(_INT_RE.match(t) for t in text[~empty]):
-            return np.array([int(t) if t else 0 for t in text], dtype=np.int64)
-        return text
+        ints = _as_int_ids(text)
+        return ints if ints is not None else text
 
     if spec.kind == "float":
         if is_text:
@@ -310,9 +344,12 @@ def _arrow_ids(col, role, lines, problems):
     empty = np.asarray(pc.equal(col, "").to_numpy(zero_copy_only=False), dtype=bool)
     if empty.any():
         problems.add_many(lines[empty], role, "missing_value", ["missing account id"] * int(empty.sum()))
-    is_int = pc.match_substring_regex(col, r"^[+-]?[0-9]+$")
+    is_int = pc.match_substring_regex(col, _INT_RE.pattern)
     if pc.all(pc.or_(is_int, pc.equal(col, ""))).as_py():
-        return np.asarray(pc.cast(pc.if_else(pc.equal(col, ""), "0", col), pa.int64()).to_numpy(), dtype=np.int64)
+        try:
+            return np.asarray(pc.cast(pc.if_else(pc.equal(col, ""), "0", col), pa.int64()).to_numpy(), dtype=np.int64)
+        except pa.ArrowInvalid:  # beyond int64: keep them as text ids
+            pass
     return col
 
 
@@ -330,44 +367,60 @@ def _arrow_categories(col, spec, lines, problems):
     return np.where(unknown, "", mapped).astype(object)
 
 
+#: accepted range of timestamps: years 1 to 9999
+MIN_TIME, MAX_TIME = -62_135_596_800, 253_402_300_799
+_TIME_HINT = "expected Unix seconds or ISO-8601 like 2012-07-04T09:00:00Z"
+
+
 def _parse_times(col, is_text, arrow, spec, lines, problems):
+    """Unix seconds (int64, fractions floored) from numbers, datetimes or ISO-8601 text."""
     role = spec.role
-    if arrow and pa.types.is_timestamp(col.type):
-        nulls = _null_mask(col)
-        secs = pc.cast(pc.cast(col, pa.timestamp("s")), pa.int64()).to_numpy(zero_copy_only=False) if not nulls.any() else None
-        if secs is None:
-            problems.add_many(lines[nulls], role, "missing_value", ["missing timestamp"] * int(nulls.sum()))
-            secs = np.array([0 if n else v.timestamp() for n, v in zip(nulls, col.to_pylist())], dtype=np.int64)
-        return secs.astype(np.int64)
+    if arrow and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
+        col = col.to_pandas()  # datetime64 of the column's unit (nulls: NaT), tz-aware stays UTC-correct
+        arrow = False
+    if arrow and not is_text:
+        col = col.to_numpy(zero_copy_only=False)
+        arrow = False
     if not is_text:
-        vals = (col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col))
-        if vals.dtype.kind == "M":
-            nat = pd.isna(vals)
-            secs = (vals.astype("datetime64[s]").astype(np.int64))
+        vals = np.asarray(col)
+        if isinstance(col, pd.Series) or vals.dtype.kind == "M":
+            series = pd.Series(col)
+            if getattr(series.dtype, "tz", None) is not None:
+                series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            nat = series.isna().to_numpy()
             if nat.any():
                 problems.add_many(lines[nat], role, "missing_value", ["missing timestamp"] * int(nat.sum()))
-            return np.where(nat, 0, secs)
+            ns = series.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64(0, "ns")).astype(np.int64)
+            return np.floor_divide(ns, 10**9)
         vals = vals.astype(np.float64)
-        bad = ~np.isfinite(vals)
+        nan = np.isnan(vals)
+        bad = ~nan & ~((vals >= MIN_TIME) & (vals <= MAX_TIME))
+        if nan.any():
+            problems.add_many(lines[nan], role, "missing_value", ["missing timestamp"] * int(nan.sum()))
         if bad.any():
-            problems.add_many(lines[bad], role, "missing_value" if np.isnan(vals[bad]).all() else "bad_timestamp",
-                              ["missing timestamp"] * int(bad.sum()))
-        return np.floor(np.where(bad, 0, vals)).astype(np.int64)
+            problems.add_many(lines[bad], role, "bad_timestamp",
+                              [f"{v!r} is out of range; {_TIME_HINT}" for v in vals[bad].tolist()])
+        return np.floor(np.where(nan | bad, 0, vals)).astype(np.int64)
     text = _as_text(col)
     nums = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
-    need = ~np.isfinite(nums) & (text != "")
-    secs = np.floor(np.where(np.isfinite(nums), nums, 0)).astype(np.int64)
+    numeric = np.isfinite(nums)
+    in_range = numeric & (nums >= MIN_TIME) & (nums <= MAX_TIME)
+    secs = np.floor(np.where(in_range, nums, 0)).astype(np.int64)
+    out_of_range = numeric & ~in_range
+    if out_of_range.any():
+        problems.add_many(lines[out_of_range], role, "bad_timestamp",
+                          [f"{t!r} is out of range; {_TIME_HINT}" for t in text[out_of_range]])
+    need = ~numeric & (text != "")
     if need.any():
-        parsed = pd.to_datetime(pd.Series(text[need]), errors="coerce", utc=True, format="ISO8601")
-        ok = parsed.notna().to_numpy()
         idx = np.flatnonzero(need)
-        secs[idx[ok]] = (parsed[ok].astype("int64") // 10**9).to_numpy() if parsed.dtype.unit == "ns" else (
-            parsed[ok].map(lambda t: int(t.timestamp())).to_numpy())
+        parsed = pd.to_datetime(pd.Series(text[idx]), errors="coerce", utc=True, format="ISO8601")
+        ok = parsed.notna().to_numpy()
+        ns = parsed[ok].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        secs[idx[ok]] = np.floor_divide(ns, 10**9)
         bad = idx[~ok]
         if len(bad):
             problems.add_many(lines[bad], role, "bad_timestamp",
-                              [f"{t!r} is not a timestamp; expected Unix seconds or ISO-8601 like 2012-07-04T09:00:00Z"
-                               for t in text[bad]])
+                              [f"{t!r} is not a timestamp; {_TIME_HINT}" for t in text[bad]])
     empty = text == ""
     if empty.any():
         problems.add_many(lines[empty], role, "missing_value", ["missing timestamp"] * int(empty.sum()))
@@ -399,8 +452,8 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
         raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
     fast = _read_fast(layout, roles, specs)
     if fast is not None:
-        columns, n = fast
-        lines = LineNumbers(layout.first_data_line, n)
+        columns, n, lines = fast
+        lines = LineNumbers(layout.first_data_line, n) if lines is None else lines
         problems = _Problems(str(layout.path), "line")
         parsed = _validate(columns, specs, lines, problems)
         report.path_taken = "fast"
@@ -411,14 +464,20 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
 
 
 def _read_fast(layout: TextLayout, roles, specs):
-    """pyarrow read; ``None`` when the file needs the precise reader."""
+    """pyarrow read; ``None`` when the file needs the precise reader.
+
+    Id columns are read as int64 when the first rows hold plain integers (no
+    leading zeros), else as text; if a later row breaks that, the file is
+    read again with text ids before giving up to the precise reader.
+    """
     if layout.leading_blank:
         return None
     by_role = {s.role: s for s in specs}
     names = [f"c{i}" for i in range(len(roles))]
     types = {}
     include = []
-    for name, role in zip(names, roles):
+    id_columns = []
+    for i, (name, role) in enumerate(zip(names, roles)):
         if role is None:
             continue
         include.append(name)
@@ -427,14 +486,33 @@ def _read_fast(layout: TextLayout, roles, specs):
             types[name] = pa.float64()
         elif kind == "category":
             types[name] = pa.dictionary(pa.int32(), pa.string())
-        elif kind in ("id", "time", "auto"):
-            types[name] = None  # let arrow infer: int64, float64, timestamp or string
+        elif kind == "id":
+            id_columns.append(name)
+            sample = [row[i] for row in layout.sample if i < len(row)]
+            types[name] = pa.int64() if sample and all(_INT_RE.match(v) for v in sample) else pa.string()
+        elif kind == "time":
+            sample = [row[i] for row in layout.sample if i < len(row)]
+            types[name] = pa.float64() if sample and all(_is_float(v) for v in sample) else pa.string()
+        # attributes: arrow infers int64, float64 or string
+    attempts = [types]
+    if any(types[c] == pa.int64() for c in id_columns):
+        attempts.append({**types, **{c: pa.string() for c in id_columns}})
+    for attempt in attempts:
+        try:
+            with open_binary(layout.path) as stream:
+                table = _read_csv(stream, layout, names, attempt, include)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
+            continue
+        return _collect_columns(table, names, roles, by_role, layout)
+    return None
+
+
+def _is_float(text: str) -> bool:
     try:
-        with open_binary(layout.path) as stream:
-            table = _read_csv(stream, layout, names, types, include)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
-        return None
-    return _collect_columns(table, names, roles, by_role)
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
@@ -459,7 +537,14 @@ def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
     )
 
 
-def _collect_columns(table: pa.Table, names, roles, by_role):
+def _collect_columns(table: pa.Table, names, roles, by_role, layout: TextLayout):
+    table = table.select([n for n, r in zip(names, roles) if r is not None])
+    blank = _blank_rows(table)
+    lines = None
+    if blank is not None:  # blank lines: drop them, keep every other row's true line number
+        keep = ~blank
+        lines = np.flatnonzero(keep).astype(np.int64) + layout.first_data_line
+        table = table.filter(pa.array(keep))
     columns = {}
     for name, role in zip(names, roles):
         if role is None:
@@ -473,7 +558,26 @@ def _collect_columns(table: pa.Table, names, roles, by_role):
             if pc.any(pc.starts_with(col, COMMENT_CHARS[0])).as_py() or pc.any(pc.starts_with(col, COMMENT_CHARS[1])).as_py():
                 return None  # a comment line in the middle of the file
         columns[role] = col
-    return columns, table.num_rows
+    return columns, table.num_rows, lines
+
+
+def _blank_rows(table: pa.Table):
+    """Mask of rows where every field is empty (blank lines), or None when there are none."""
+    if all(col.null_count == 0 for col in table.columns) and not any(
+        pa.types.is_string(col.type) or pa.types.is_dictionary(col.type) for col in table.columns
+    ):
+        return None
+    blank = np.ones(table.num_rows, dtype=bool)
+    for col in table.columns:
+        empty = pc.is_null(col)
+        if pa.types.is_dictionary(col.type):
+            col = pc.cast(col, pa.string())
+        if pa.types.is_string(col.type):
+            empty = pc.or_(empty, pc.equal(col, ""))
+        blank &= np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
+        if not blank.any():
+            return None
+    return blank
 
 
 def _split_line(text: str, delimiter: str | None) -> list[str]:
@@ -533,8 +637,12 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
 
 # ---------------------------------------------------------- tables (Parquet / DataFrame)
 def read_frame(frame, roles: dict[str, str], specs: list[ColumnSpec], *, source: str, mode: str,
-               report: LoadReport, extra_check=None) -> dict:
-    """Validate a pandas DataFrame or pyarrow Table; ``roles`` maps role -> column name."""
+               report: LoadReport, extra_check=None, lines=None, problems: "_Problems | None" = None) -> dict:
+    """Validate a pandas DataFrame or pyarrow Table; ``roles`` maps role -> column name.
+
+    ``lines`` gives each row's line in its file (JSONL); otherwise problems
+    name the 1-based row.  ``problems`` continues a list started by a reader.
+    """
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
     columns = {}
@@ -545,9 +653,13 @@ def read_frame(frame, roles: dict[str, str], specs: list[ColumnSpec], *, source:
         else:
             columns[role] = frame[name].to_numpy()
     n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
-    lines = LineNumbers(1, n)
-    problems = _Problems(source, "row")
+    if lines is None:
+        lines = LineNumbers(1, n)
+    if problems is None:
+        problems = _Problems(source, "row")
     parsed = _validate(columns, specs, lines, problems)
-    report.path_taken = "table"
-    report.rows_read = n
-    return finish(parsed, problems, lines, report, mode, extra_check)
+    report.path_taken = report.path_taken if report.path_taken != "fast" else "table"
+    rows_read = max(report.rows_read, n)
+    parsed = finish(parsed, problems, lines, report, mode, extra_check)
+    report.rows_read = rows_read
+    return parsed

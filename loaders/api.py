@@ -31,6 +31,7 @@ from graphcrm.core.layers import SELF_LOOP_POLICIES
 from loaders._source import check_exists, open_binary, sniff_text
 from loaders._tables import (
     ColumnSpec,
+    LineNumbers,
     LoadReport,
     _Problems,
     finish,
@@ -182,11 +183,18 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
     path = check_exists(source)
     fmt = _format_of(path, fmt, allowed)
     report = LoadReport(str(path))
-    if fmt in ("parquet", "jsonl"):
-        table = _read_parquet(path) if fmt == "parquet" else _read_jsonl(path, encoding, mode, report)
+    if fmt == "parquet":
+        table = _read_parquet(path)
         roles = _match_roles(table.column_names, wanted, columns if isinstance(columns, dict) else None, str(path))
         _require(roles, required, table.column_names, str(path))
-        return read_frame(table, roles, specs, source=str(path), mode=mode, report=report, extra_check=extra_check), report
+        return read_frame(table, roles, specs, source=str(path), mode=mode, report=report,
+                          extra_check=extra_check), report
+    if fmt == "jsonl":
+        table, lines, problems = _read_jsonl(path, encoding, mode, report)
+        roles = _match_roles(table.column_names, wanted, columns if isinstance(columns, dict) else None, str(path))
+        _require(roles, required, table.column_names, str(path))
+        return read_frame(table, roles, specs, source=str(path), mode=mode, report=report, extra_check=extra_check,
+                          lines=lines, problems=problems), report
     if delimiter == "auto":
         delimiter = {"csv": ",", "tsv": "\t"}.get(fmt, "auto")
     layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header)
@@ -215,24 +223,41 @@ def _read_parquet(path: Path) -> pa.Table:
         raise InputFileError(path, None, None, f"not a readable Parquet file ({exc})") from None
 
 
-def _read_jsonl(path: Path, encoding: str, mode: str, report: LoadReport) -> pa.Table:
-    if encoding.lower().replace("-", "") == "utf8":
-        try:
-            return pj.read_json(path)
-        except (pa.ArrowInvalid, OSError):
-            pass
+def _read_jsonl(path: Path, encoding: str, mode: str, report: LoadReport):
+    """``(table, lines, problems)`` of a JSON-lines file.
+
+    pyarrow's reader is used when its rows map one-to-one onto the file's
+    lines (valid JSON, no blank lines); otherwise records are parsed line by
+    line so every problem names its line.
+    """
     problems = _Problems(str(path), "line")
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        try:
+            with open_binary(path) as fh:
+                data = fh.read()
+            no_blank = not data.startswith((b"\n", b"\r\n")) and b"\n\n" not in data and b"\n\r\n" not in data
+            if no_blank:
+                table = pj.read_json(pa.BufferReader(data))
+                if _flat(table):
+                    report.rows_read = table.num_rows
+                    return table, LineNumbers(1, table.num_rows), problems
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+            pass
+    report.path_taken = "precise"
     records, lines = [], []
     with open_binary(path) as fh:
         for number, raw in enumerate(fh, start=1):
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
-                problems.add(number, None, "encoding", f"bytes not valid {encoding} (0x{raw[exc.start:exc.start + 1].hex()}); "
+                problems.add(number, None, "encoding",
+                             f"bytes not valid {encoding} (0x{raw[exc.start:exc.start + 1].hex()}); "
                              "pass encoding='latin-1' (or the right one) or re-encode the file as UTF-8")
+                report.rows_read += 1
                 continue
             if not text.strip():
                 continue
+            report.rows_read += 1
             try:
                 rec = json.loads(text)
                 if not isinstance(rec, dict):
@@ -240,16 +265,29 @@ def _read_jsonl(path: Path, encoding: str, mode: str, report: LoadReport) -> pa.
             except ValueError as exc:
                 problems.add(number, None, "column_count", f"not a JSON object ({exc})", text[:200])
                 continue
+            nested = [k for k, v in rec.items() if isinstance(v, (dict, list))]
+            if nested:
+                problems.add(number, nested[0], "malformed_row",
+                             f"field {nested[0]!r} holds a nested {type(rec[nested[0]]).__name__}; expected a plain value",
+                             text[:200])
+                continue
             records.append(rec)
             lines.append(number)
-    if problems.rows:
-        if mode == "strict":
-            raise problems.first_error()
-        problems.fill(report)
-    report.path_taken = "precise"
-    frame = pd.DataFrame.from_records(records)
-    # keep ids as text when they are mixed; the validator decides
-    return pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+    if problems.rows and mode == "strict":
+        raise problems.first_error()
+    keys = sorted({k for r in records for k in r})
+    columns = {}
+    for k in keys:
+        values = [r.get(k) for r in records]
+        kinds = {type(v) for v in values if v is not None}
+        if len(kinds) > 1:   # mixed types (e.g. int and text ids): text, the validators decide
+            values = [None if v is None else str(v) for v in values]
+        columns[k] = pa.array(values, from_pandas=True)
+    return pa.table(columns) if columns else pa.table({}), np.asarray(lines, dtype=np.int64), problems
+
+
+def _flat(table: pa.Table) -> bool:
+    return not any(pa.types.is_nested(t) for t in table.schema.types)
 
 
 # ------------------------------------------------------------------------------------- edges
@@ -410,14 +448,32 @@ NODE_ATTRIBUTE_ALIASES = {
 
 
 def read_nodes(source, *, id_column: str | None = None, format: str | None = None, mode: str = "strict",
-               encoding: str = "utf-8", delimiter="auto") -> ParsedSource:
+               encoding: str = "utf-8", delimiter="auto", header="auto", columns: list | None = None) -> ParsedSource:
     """Parse a node table: one row per account, an id column and any attributes.
 
     Well-known attributes are renamed: ``followers`` (follower count) and
     ``cost`` (per-person cost for budgeted campaigns); both must be
     non-negative numbers.  Other columns are kept as they are (numbers or
     text).  An account listed twice is an error.
+
+    Parameters
+    ----------
+    header : bool or "auto"
+        Text files: whether the first line names the columns.  Without a
+        header the columns are named by ``columns`` (default ``id``,
+        ``column_2``, ``column_3`` ...).
+    columns : list of str, optional
+        Column names of a headerless text file, e.g. ``["id", "department"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parsed = read_nodes(pd.DataFrame({"account_id": [1, 2], "followers": [10, 0]}))
+    >>> parsed.columns["followers"].tolist()
+    [10.0, 0.0]
     """
+    report = LoadReport("<DataFrame>")
+    lines = problems = None
     if isinstance(source, (pd.DataFrame, pa.Table)):
         names = list(source.columns) if isinstance(source, pd.DataFrame) else source.column_names
         label = "<DataFrame>"
@@ -425,15 +481,27 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
         path = check_exists(source)
         fmt = _format_of(path, format, ("csv", "tsv", "parquet", "jsonl"))
         label = str(path)
+        report = LoadReport(label)
         if fmt == "parquet":
             source = _read_parquet(path)
             names = source.column_names
         elif fmt == "jsonl":
-            source = _read_jsonl(path, encoding, mode, LoadReport(label))
+            source, lines, problems = _read_jsonl(path, encoding, mode, report)
             names = source.column_names
         else:
-            layout = sniff_text(path, encoding=encoding, delimiter={"tsv": "\t"}.get(fmt, delimiter), header=True)
-            names = layout.header
+            layout = sniff_text(path, encoding=encoding, delimiter={"tsv": "\t"}.get(fmt, delimiter), header=header,
+                                header_aliases=ALIASES["id"] + tuple(a for v in NODE_ATTRIBUTE_ALIASES.values() for a in v))
+            if layout.header is not None:
+                names = layout.header
+            else:
+                names = list(columns) if columns else ["id"] + [f"column_{i}" for i in range(2, layout.n_fields + 1)]
+                if len(names) != layout.n_fields:
+                    raise ParameterError(f"{label}: {layout.n_fields} fields per row but {len(names)} column names")
+    if len(set(map(str, names))) != len(names):
+        dupes = sorted({str(n) for n in names if list(map(str, names)).count(str(n)) > 1})
+        raise InvalidInputError(f"{label}: column name(s) {', '.join(dupes)} appear more than once")
+    if "account_id" in names and (id_column or "account_id") != "account_id":
+        raise InvalidInputError(f"{label}: a column 'account_id' that is not the id column; rename it")
     id_name = id_column or _match_roles(names, ["id"], None, label).get("id")
     if id_name is None or id_name not in names:
         raise InvalidInputError(f"{label}: no account id column (found: {', '.join(map(str, names))}); "
@@ -465,9 +533,9 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
                 neg = np.asarray(parsed[canon]) < 0
                 problems.add_many(lines[neg], canon, "bad_number", [f"{canon} must be >= 0"] * int(neg.sum()))
 
-    report = LoadReport(label)
     if isinstance(source, (pd.DataFrame, pa.Table)):
-        cols = read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=check)
+        cols = read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=check,
+                          lines=lines, problems=problems)
     else:
         field_roles = [next((r for r, n in roles.items() if n == h), None) for h in names]
         cols = read_text(layout, field_roles, specs, mode=mode, report=report, extra_check=check)
