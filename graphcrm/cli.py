@@ -54,6 +54,7 @@ def load(
     layer: List[str] = typer.Option([], "--layer", help="Layer of each --edges file (one for all, or one each). Default: follows."),
     interactions: List[Path] = typer.Option([], "--interactions", help="Interaction events (higgs, CSV, JSONL, Parquet). Repeatable."),
     signed: List[Path] = typer.Option([], "--signed", help="Signed trust edges (bitcoin OTC/alpha format). Repeatable."),
+    signed_layer: str = typer.Option("trust", "--signed-layer", help="Layer of the --signed files."),
     nodes: List[Path] = typer.Option([], "--nodes", help="Node table (id + attributes, follower counts, cost). Repeatable."),
     format: Optional[str] = typer.Option(None, "--format", help="Force the format of --edges/--interactions files: snap|csv|tsv|parquet|higgs|jsonl."),
     mode: Mode = typer.Option(Mode.strict, "--mode", help="strict: stop at the first bad row; lenient: skip bad rows, write rejects."),
@@ -84,7 +85,7 @@ def load(
             parsed.append(read_interactions(path, format=format, **common))
     for path in signed:
         with step(f"reading {path.name}"):
-            parsed.append(read_signed(path, **common))
+            parsed.append(read_signed(path, layer=signed_layer, **common))
     for path in nodes:
         with step(f"reading {path.name}"):
             parsed.append(read_nodes(path, mode=mode.value, encoding=encoding))
@@ -165,6 +166,10 @@ def main(argv=None) -> int:
     except GraphCRMError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:  # a path the user gave cannot be read or written
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return 1
     except KeyboardInterrupt:
         typer.echo("aborted", err=True)
         return 130

@@ -117,6 +117,8 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         numeric_next = len(data) > 1 and any(_is_number(f) for f in split(data[1]))
         header = known or (not numeric_now and numeric_next)
     hdr = fields if header else None
+    if header and len(data) == 1:
+        raise InputFileError(path, None, None, f"the file has a header ({', '.join(fields)}) but no data rows")
     first_data_line = skip + 1 + (1 if header else 0)
     leading_blank = any(not ln.strip() for ln in lines[:skip])
     sample = tuple(tuple(split(ln)) for ln in (data[1:] if header else data))

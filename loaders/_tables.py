@@ -525,7 +525,7 @@ def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
         ),
         parse_options=pv.ParseOptions(
             delimiter=layout.delimiter or " ",
-            quote_char='"' if layout.delimiter == "," else False,
+            quote_char='"' if layout.delimiter in (",", "\t") else False,
             ignore_empty_lines=False,
         ),
         convert_options=pv.ConvertOptions(

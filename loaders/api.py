@@ -160,9 +160,10 @@ def _self_loop_check(policy):
         if isinstance(a, arrow) and isinstance(t, arrow) and a.type == t.type:
             same = np.asarray(pc.equal(a, t).to_numpy(zero_copy_only=False), dtype=bool)
         else:
-            def plain(x):
-                return np.asarray(x.to_pylist(), dtype=object) if isinstance(x, arrow) else x
-            same = np.asarray(plain(a) == plain(t), dtype=bool)
+            def as_text(x):
+                x = x.to_pylist() if isinstance(x, arrow) else x
+                return np.asarray([str(v) for v in x], dtype=object)
+            same = np.asarray(as_text(a) == as_text(t), dtype=bool)
         loops = np.flatnonzero(same)
         problems.add_many(lines[loops], "target", "self_loop",
                           ["actor and target are the same account (self_loops='error')"] * len(loops))
@@ -173,6 +174,10 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
               encoding, mode, extra_check, aliases_for_header) -> tuple[dict, LoadReport]:
     """Dispatch one source (path or table) to the right reader."""
     wanted = [s.role for s in specs]
+    if isinstance(columns, dict):
+        unknown = sorted(set(columns) - set(wanted))
+        if unknown:
+            raise ParameterError(f"unknown column role(s) {unknown}; roles are {', '.join(wanted)}")
     if isinstance(source, (pd.DataFrame, pa.Table)):
         label = "<DataFrame>" if isinstance(source, pd.DataFrame) else "<arrow table>"
         names = list(source.columns) if isinstance(source, pd.DataFrame) else source.column_names
@@ -199,6 +204,11 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
         delimiter = {"csv": ",", "tsv": "\t"}.get(fmt, "auto")
     layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header)
     if layout.header is not None:
+        if isinstance(columns, (list, tuple)):
+            raise ParameterError(f"{path}: the file has a header ({', '.join(layout.header)}); pass columns as a "
+                                 "dict {'role': 'column name'}, or header=False to name the fields by position")
+        if len(set(layout.header)) != len(layout.header):
+            raise InvalidInputError(f"{path}: the header names a column more than once ({', '.join(layout.header)})")
         roles_by_name = _match_roles(layout.header, wanted, columns if isinstance(columns, dict) else None, str(path))
         _require(roles_by_name, required, layout.header, str(path))
         by_name = {v: k for k, v in roles_by_name.items()}
@@ -391,6 +401,7 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
 
     Other parameters are as in :func:`read_edges`.
     """
+    _check_directions(direction)
     specs = [
         ColumnSpec("actor", "id", expected=ID_SPEC),
         ColumnSpec("target", "id", expected=ID_SPEC),
@@ -405,6 +416,17 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
                              extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
     report.layer = "interactions"
     return ParsedSource("events", None, cols, report, {"direction": dict(direction or {})})
+
+
+def _check_directions(direction):
+    if direction is None:
+        return
+    layers = sorted(set(INTERACTION_TYPE_NAMES.values()))
+    for key, value in direction.items():
+        if key not in layers:
+            raise ParameterError(f"direction override for unknown interaction layer {key!r}; layers are {layers}")
+        if value not in ("forward", "reverse"):
+            raise ParameterError(f"direction of {key!r} must be 'forward' or 'reverse', got {value!r}")
 
 
 # ------------------------------------------------------------------------------------ signed

@@ -325,9 +325,18 @@ class GraphBuilder:
             dense = to_dense(codes, uniq)
             if len(np.unique(dense)) != len(dense):
                 raise InvalidInputError(f"{npart.source}: the same account id appears on several rows")
-            attrs = npart.table.copy()
+            attrs = npart.table.copy().convert_dtypes()  # nullable dtypes: integers stay integers
             attrs.index = dense
             attrs = attrs.reindex(pd.RangeIndex(n))
             for col in attrs.columns:
-                table[col] = attrs[col].combine_first(table[col]) if col in table else attrs[col]
+                if col not in table:
+                    table[col] = attrs[col]
+                elif table[col].dtype == attrs[col].dtype:
+                    table[col] = attrs[col].combine_first(table[col])
+                else:  # the same attribute as numbers in one table and text in another: text
+                    table[col] = _as_text_column(attrs[col]).combine_first(_as_text_column(table[col]))
         return table
+
+
+def _as_text_column(values: pd.Series) -> pd.Series:
+    return values.astype("string")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Iterable, Mapping
@@ -35,6 +36,13 @@ def _frozen(a, dtype):
     a = np.ascontiguousarray(a, dtype=dtype)
     a.flags.writeable = False
     return a
+
+
+def _same_array(a, b) -> bool:
+    """Both None, or equal arrays (NaN equal to NaN)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f")
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,10 +101,7 @@ class EventLog:
         return EventLog(self.src[mask], self.dst[mask], self.time[mask], pick(self.weight), pick(self.sentiment))
 
     def equals(self, other: "EventLog") -> bool:
-        def same(a, b):
-            return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
-
-        return all(same(getattr(self, f), getattr(other, f)) for f in ("src", "dst", "time", "weight", "sentiment"))
+        return all(_same_array(getattr(self, f), getattr(other, f)) for f in ("src", "dst", "time", "weight", "sentiment"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,11 +221,8 @@ class Layer:
 
     def equals(self, other: "Layer") -> bool:
         """Same spec, same edges and weights, same events."""
-        def same(a, b):
-            return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
-
         arrays = ("out_indptr", "out_indices", "out_weights", "in_indptr", "in_indices", "in_weights")
-        if self.spec != other.spec or not all(same(getattr(self, a), getattr(other, a)) for a in arrays):
+        if self.spec != other.spec or not all(_same_array(getattr(self, a), getattr(other, a)) for a in arrays):
             return False
         if (self.events is None) != (other.events is None):
             return False
@@ -372,8 +374,9 @@ class SocialGraph:
         return self._nodes.copy()
 
     @property
-    def metadata(self) -> Mapping:
-        return self._metadata
+    def metadata(self) -> dict:
+        """Provenance (sources, load reports): a copy, so the graph cannot be changed through it."""
+        return copy.deepcopy(dict(self._metadata))
 
     def layer(self, name: str) -> Layer:
         """The layer called ``name``.
@@ -521,9 +524,12 @@ class SocialGraph:
             type_weights = {k: v for k, v in default_type_weights().items() if k in self._layers}
         for k in type_weights:
             self.layer(k)
+        span = self.time_span()
         if reference_time is None:
-            span = self.time_span()
             reference_time = span[1] if span else 0
+        elif span is not None and half_life is not None and (span[1] - reference_time) / half_life > 1000:
+            raise ParameterError(f"reference_time {reference_time} is long before the latest event ({span[1]}): "
+                                 "ages would be negative and the decay overflows; use a time after the events")
         srcs, dsts, vals = [], [], []
         for lname, tw in sorted(type_weights.items()):
             if tw == 0:
@@ -583,7 +589,9 @@ class SocialGraph:
 
         Dense ids are renumbered ``0..k-1`` in the same order as before.
         """
-        dense = np.unique(self.index_of(accounts))
+        if isinstance(accounts, (set, frozenset)):
+            accounts = sorted(accounts, key=str)
+        dense = np.unique(self.index_of(list(accounts) if not isinstance(accounts, np.ndarray) else accounts))
         new_id = np.full(self.n_nodes, -1, dtype=INDEX_DTYPE)
         new_id[dense] = np.arange(len(dense), dtype=INDEX_DTYPE)
         layers = {}
@@ -625,8 +633,10 @@ def _layer_from_events(n_nodes: int, spec: LayerSpec, events: EventLog, weighted
 
 
 def _to_unix(value, what: str) -> int:
-    if isinstance(value, (int, np.integer)):
-        return int(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if not np.isfinite(value):
+            raise ParameterError(f"window {what} must be a finite time, got {value!r}")
+        return int(np.floor(value))  # Unix seconds
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:

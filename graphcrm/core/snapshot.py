@@ -272,7 +272,16 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
     """
     root = Path(path)
     manifest = read_manifest(root)
-    for rel, size in manifest["files"].items():
+    try:
+        files = dict(manifest["files"])
+        layer_infos = dict(manifest["layers"])
+        int(manifest["n_nodes"]), str(manifest["id_kind"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"{root}: manifest is damaged ({exc!r} missing or wrong); re-create the snapshot") from None
+    for name in layer_infos:
+        if not _LAYER_NAME.match(str(name)):
+            raise SnapshotError(f"{root}: manifest names an invalid layer {name!r}")
+    for rel, size in files.items():
         f = root / rel
         if not f.is_file():
             raise SnapshotError(f"{root}: snapshot is incomplete, {rel} is missing")
@@ -303,8 +312,22 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
                 events = EventLog(col("src"), col("dst"), col("time"), col("weight"), col("sentiment"))
             spec = LayerSpec(name, info["direction"], info["type_weight"], info["aggregate"], info["signed"])
             layers[name] = Layer(spec, events=events, build_report=info.get("build_report", {}), **arrays)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise SnapshotError(f"{root}: cannot read snapshot ({exc})") from None
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        raise SnapshotError(f"{root}: cannot read snapshot ({exc!r})") from None
     if len(ids) != manifest["n_nodes"]:
         raise SnapshotError(f"{root}: {len(ids)} ids but the manifest says {manifest['n_nodes']} nodes")
+    for name, layer in layers.items():
+        _check_arrays(root, name, layer, len(ids))
     return SocialGraph(IdMap(ids), layers, nodes, manifest.get("metadata", {}))
+
+
+def _check_arrays(root: Path, name: str, layer: Layer, n: int) -> None:
+    """Shapes and index ranges, so a damaged file fails here and not inside a kernel."""
+    for side in ("out", "in"):
+        indptr, indices = getattr(layer, f"{side}_indptr"), getattr(layer, f"{side}_indices")
+        weights = getattr(layer, f"{side}_weights")
+        ok = len(indptr) == n + 1 and indptr[0] == 0 and indptr[-1] == len(indices)
+        ok = ok and (weights is None or len(weights) == len(indices))
+        ok = ok and (len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < n))
+        if not ok:
+            raise SnapshotError(f"{root}: layer '{name}' ({side}-edges) has inconsistent arrays; re-create the snapshot")
