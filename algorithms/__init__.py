@@ -3,6 +3,26 @@
 Sits on :mod:`graphcrm.core` only (never imports :mod:`loaders`).
 """
 
-from algorithms.centrality import coreness, degree, engagement, hits, pagerank, personalized_pagerank
+from algorithms.centrality import (
+    coreness,
+    degree,
+    engagement,
+    expected_reach,
+    hits,
+    pagerank,
+    personalized_pagerank,
+    voterank,
+)
+from algorithms.probabilities import edge_probabilities
 
-__all__ = ["coreness", "degree", "engagement", "hits", "pagerank", "personalized_pagerank"]
+__all__ = [
+    "coreness",
+    "degree",
+    "edge_probabilities",
+    "engagement",
+    "expected_reach",
+    "hits",
+    "pagerank",
+    "personalized_pagerank",
+    "voterank",
+]

@@ -8,7 +8,9 @@ import time
 #: every module holding ``@jit`` kernels; each defines ``_warmup()``
 KERNEL_MODULES = (
     "graphcrm.core._kernels",
+    "graphcrm.core._rng",
     "algorithms._centrality_kernels",
+    "algorithms._rr_kernels",
 )
 
 
@@ -24,7 +26,7 @@ def warmup() -> dict[str, float]:
     --------
     >>> timings = warmup()
     >>> sorted(timings)
-    ['algorithms._centrality_kernels', 'graphcrm.core._kernels']
+    ['algorithms._centrality_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
     """
     timings = {}
     for name in KERNEL_MODULES:

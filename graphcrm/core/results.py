@@ -31,6 +31,9 @@ class NodeScores:
         The graph's ids, for :meth:`to_frame`.
     info : mapping
         Run information: parameters, iterations, converged, elapsed seconds.
+    extras : mapping of str to numpy.ndarray
+        Per-node companion values (e.g. a standard error), added as columns
+        by :meth:`to_frame`.
 
     Examples
     --------
@@ -45,11 +48,20 @@ class NodeScores:
     values: np.ndarray
     id_map: IdMap
     info: Mapping = field(default_factory=dict)
+    extras: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         values = np.array(self.values, copy=True)
         values.flags.writeable = False
         object.__setattr__(self, "values", values)
+        extras = {}
+        for key, arr in dict(self.extras).items():
+            arr = np.array(arr, copy=True)
+            arr.flags.writeable = False
+            if len(arr) != len(values):
+                raise ValueError(f"extra column {key!r} has {len(arr)} values for {len(values)} nodes")
+            extras[key] = arr
+        object.__setattr__(self, "extras", MappingProxyType(extras))
         object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
         if len(values) != len(self.id_map):
             raise ValueError(f"{len(values)} scores for {len(self.id_map)} nodes")
@@ -82,8 +94,11 @@ class NodeScores:
     def to_frame(self) -> pd.DataFrame:
         """``account_id, <name>, rank`` sorted by rank."""
         order = self.order()
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             ACCOUNT_ID: self.id_map.ids[order],
             self.name: self.values[order],
             RANK: np.arange(1, len(order) + 1),
         })
+        for key, arr in self.extras.items():
+            frame[key] = arr[order]
+        return frame

@@ -1,0 +1,124 @@
+"""Expected reach from reverse-reachable samples, VoteRank, edge probability models."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+
+import networkx as nx
+import numba
+import numpy as np
+import pytest
+
+from algorithms import edge_probabilities, expected_reach, voterank
+from graphcrm.core import GraphBuilder, ParameterError
+
+
+def exact_single_seed_spread(n, edges, probs):
+    """Enumerate every live-edge world (slow, obviously correct)."""
+    spread = np.zeros(n)
+    for live in itertools.product([False, True], repeat=len(edges)):
+        p_world = np.prod([p if on else 1 - p for p, on in zip(probs, live)])
+        adj = {u: [] for u in range(n)}
+        for (u, v), on in zip(edges, live):
+            if on:
+                adj[u].append(v)
+        for s in range(n):
+            seen, todo = {s}, deque([s])
+            while todo:
+                for v in adj[todo.popleft()]:
+                    if v not in seen:
+                        seen.add(v)
+                        todo.append(v)
+            spread[s] += p_world * len(seen)
+    return spread
+
+
+def test_reach_matches_possible_worlds_within_the_interval():
+    edges = [(0, 1), (0, 2), (1, 2), (2, 3), (3, 4), (1, 4), (4, 0), (5, 4), (5, 3)]
+    g = GraphBuilder().add_edges("x", [u for u, _ in edges], [v for _, v in edges]).build()
+    lay = g.layer("x")
+    probs_in = edge_probabilities(lay, "const:0.4")
+    exact = exact_single_seed_spread(6, edges, [0.4] * len(edges))
+    est = expected_reach(g, layer="x", model="const:0.4", n_samples=200_000, seed=3)
+    err = np.abs(est.values - exact)
+    assert (err <= 4 * est.extras["expected_reach_stderr"] + 1e-9).all(), (est.values, exact)
+    assert len(probs_in) == len(edges)
+
+
+def test_weighted_cascade_probabilities_and_models():
+    g = GraphBuilder().add_edges("x", [0, 1, 2], [2, 2, 1], [1.0, 3.0, 2.0]).build()
+    lay = g.layer("x")
+    p = dict(zip(zip(np.repeat(np.arange(3), lay.in_degree()), lay.in_indices), edge_probabilities(lay, "wc")))
+    assert p[(2, 0)] == pytest.approx(0.25) and p[(2, 1)] == pytest.approx(0.75) and p[(1, 2)] == 1.0
+    tri = edge_probabilities(lay, "trivalency", seed=4)
+    assert set(tri) <= {0.1, 0.01, 0.001}
+    np.testing.assert_array_equal(tri, edge_probabilities(lay, "trivalency", seed=4))
+    for bad in ("const:2", "const:x", "magic"):
+        with pytest.raises(ParameterError):
+            edge_probabilities(lay, bad)
+
+
+def simulate_ic(adj_probs, seed_node, runs, rng):
+    """Forward Monte-Carlo Independent Cascade (slow reference)."""
+    total = 0
+    for _ in range(runs):
+        active, frontier = {seed_node}, [seed_node]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v, p in adj_probs[u]:
+                    if v not in active and rng.random() < p:
+                        active.add(v)
+                        nxt.append(v)
+            frontier = nxt
+        total += len(active)
+    return total / runs
+
+
+def test_top_20_reach_on_wiki_vote_matches_forward_simulation(wiki_graph):
+    est = expected_reach(wiki_graph, layer="votes", n_samples=300_000, seed=7)
+    lay = wiki_graph.layer("votes")
+    prob = edge_probabilities(lay, "wc")
+    adj = {u: [] for u in range(wiki_graph.n_nodes)}
+    for v in range(wiki_graph.n_nodes):
+        for k in range(lay.in_indptr[v], lay.in_indptr[v + 1]):
+            adj[int(lay.in_indices[k])].append((v, prob[k]))
+    rng = np.random.default_rng(1)
+    runs = 1000
+    for u in est.order()[:20]:
+        mc = simulate_ic(adj, int(u), runs, rng)
+        se_mc = np.sqrt(est.values[u]) * 3 / np.sqrt(runs)   # generous: spread variance <= a few x its mean here
+        assert abs(mc - est.values[u]) <= 4 * est.extras["expected_reach_stderr"][u] + 4 * se_mc + 0.05 * mc
+
+
+def test_reach_is_seeded_and_thread_independent(wiki_graph):
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = expected_reach(wiki_graph, layer="votes", n_samples=20_000, seed=5).values
+        numba.set_num_threads(before)
+        b = expected_reach(wiki_graph, layer="votes", n_samples=20_000, seed=5).values
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(a, b)
+    c = expected_reach(wiki_graph, layer="votes", n_samples=20_000, seed=6).values
+    assert not np.array_equal(a, c)
+
+
+def test_probability_one_reaches_what_bfs_reaches():
+    g = GraphBuilder().add_edges("x", [1, 2, 3, 5], [2, 3, 1, 6]).build()
+    est = expected_reach(g, layer="x", model="const:1", n_samples=5000, seed=1)
+    G = g.to_networkx("x")
+    bfs = {v: len(nx.descendants(G, v)) + 1 for v in G}
+    assert {k: round(v) for k, v in zip(g.id_map.ids.tolist(), est.values)} == bfs
+    zero = expected_reach(g, layer="x", model="const:0", n_samples=5000, seed=1)
+    np.testing.assert_allclose(zero.values, 1.0, atol=0.3)
+
+
+def test_voterank_equals_networkx(wiki_graph, higgs_graph):
+    ours = voterank(wiki_graph, layer="votes", k=40)
+    assert ours.account_id.tolist() == nx.voterank(wiki_graph.to_networkx("votes"), 40)
+    mentions = higgs_graph.without_layers([n for n in higgs_graph.layer_names if n != "mentions"])
+    ref = nx.voterank(mentions.to_networkx("mentions"), 15)
+    assert voterank(mentions, layer="mentions", k=15).account_id.tolist() == ref
