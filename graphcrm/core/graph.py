@@ -219,6 +219,18 @@ class Layer:
             self.build_report,
         )
 
+    def positive(self) -> "Layer":
+        """The edges with positive weight (for a signed layer: trust, support), no event log.
+
+        Influence flows along positive ties; scores such as PageRank need
+        non-negative weights.  An unsigned layer is returned as it is.
+        """
+        if not self.weighted or not (self.out_weights <= 0).any():
+            return self
+        src, dst, w = self.edge_arrays()
+        keep = w > 0
+        return Layer.from_edges(self.n_nodes, src[keep], dst[keep], w[keep], spec=self.spec, self_loops="keep")
+
     def equals(self, other: "Layer") -> bool:
         """Same spec, same edges and weights, same events."""
         arrays = ("out_indptr", "out_indices", "out_weights", "in_indptr", "in_indices", "in_weights")

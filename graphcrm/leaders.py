@@ -1,0 +1,224 @@
+"""Opinion-leader lists: who leads, why (component measures as percentiles), how far they reach, which side they are on.
+
+The combined influence score of an account is the mean of its percentile
+ranks (0-100) on the component measures -- attention received (PageRank),
+core position (coreness) and expected word-of-mouth reach -- so no single
+scale dominates and each row can say *why*: "top 1% by reach, top 10% by
+attention".
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from algorithms import coreness, expected_reach, pagerank
+from graphcrm.core.errors import InvalidInputError, ParameterError
+from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.core.layers import INTERACTION_TYPES
+
+MEASURES = ("pagerank", "coreness", "expected_reach")
+STANCE_THRESHOLD = 0.1
+
+
+def default_layer(graph: SocialGraph) -> str | Layer:
+    """The layer leaders are ranked on when none is named.
+
+    Interactions (time-decayed, type-weighted ``strength``) when the graph has
+    any; else ``follows``; else the graph's only layer.
+    """
+    if any(name in INTERACTION_TYPES for name in graph.layer_names):
+        return graph.interaction_strength()
+    if "follows" in graph.layers:
+        return "follows"
+    if len(graph.layers) == 1:
+        return graph.layer_names[0]
+    raise ParameterError(f"several layers ({', '.join(graph.layer_names)}): name the one to rank on")
+
+
+def percentile(values: np.ndarray) -> np.ndarray:
+    """Percentile rank 0-100 (ties share the average rank).
+
+    Examples
+    --------
+    >>> percentile(np.array([1.0, 5.0, 5.0, 10.0])).tolist()
+    [25.0, 62.5, 62.5, 100.0]
+    """
+    if len(values) == 0:
+        return np.empty(0)
+    return rankdata(values, method="average") / len(values) * 100.0
+
+
+def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
+           threshold: float = STANCE_THRESHOLD) -> pd.DataFrame:
+    """Supporter / critic / neutral from the signs an account *expresses*.
+
+    Uses a signed layer (ratings, trust) or any layer whose events carry a
+    sentiment.  An account's stance score is the mean sign (or sentiment,
+    clipped to [-1, 1]) of the interactions it made -- towards ``targets``
+    only (e.g. the brand's accounts) when given.  Above ``threshold``:
+    supporter; below ``-threshold``: critic; otherwise, or without evidence:
+    neutral.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id, stance, stance_score, stance_evidence`` for every account.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("trust", ["ann", "bob", "bob"], ["cat", "cat", "ann"], [5.0, -2.0, -8.0]).build()
+    >>> stance(g).set_index("account_id").stance.to_dict()
+    {'ann': 'supporter', 'bob': 'critic', 'cat': 'neutral'}
+    """
+    name = layer or _signed_layer(graph)
+    frame = pd.DataFrame({"account_id": graph.id_map.ids, "stance": "neutral", "stance_score": 0.0,
+                          "stance_evidence": 0})
+    if name is None:
+        return frame
+    lay = graph.layer(name)
+    if lay.events is not None and lay.events.sentiment is not None:
+        src, dst, value = lay.events.src, lay.events.dst, lay.events.sentiment
+    else:
+        src, dst, value = lay.edge_arrays()
+        value = np.sign(value)
+    actor, target = (dst, src) if lay.spec.direction == "reverse" else (src, dst)
+    keep = ~np.isnan(value)
+    if targets is not None:
+        keep &= np.isin(target, graph.index_of(list(targets)))
+    actor, value = actor[keep], np.clip(value[keep], -1.0, 1.0)
+    n = graph.n_nodes
+    evidence = np.bincount(actor, minlength=n)
+    total = np.bincount(actor, weights=value, minlength=n)
+    score = np.divide(total, evidence, out=np.zeros(n), where=evidence > 0)
+    label = np.where(score > threshold, "supporter", np.where(score < -threshold, "critic", "neutral"))
+    frame["stance"] = label
+    frame["stance_score"] = score
+    frame["stance_evidence"] = evidence
+    return frame
+
+
+def _signed_layer(graph: SocialGraph) -> str | None:
+    for name, lay in graph.layers.items():
+        if lay.spec.signed:
+            return name
+    for name, lay in graph.layers.items():
+        if lay.events is not None and lay.events.sentiment is not None:
+            return name
+    return None
+
+
+def opinion_leaders(
+    graph: SocialGraph,
+    *,
+    layer: str | Layer | None = None,
+    top: int = 50,
+    partition=None,
+    measure_weights: Mapping[str, float] | None = None,
+    model: str = "wc",
+    reach_samples: int = 100_000,
+    seed: int = 0,
+    stance_layer: str | None = None,
+) -> pd.DataFrame:
+    """The top accounts by combined influence, overall or per community, with the reasons.
+
+    Parameters
+    ----------
+    layer : str or Layer, optional
+        Influence layer to rank on (default: :func:`default_layer`).
+    top : int
+        Rows overall, or per community when ``partition`` is given.
+    partition : mapping or pandas.Series, optional
+        ``account_id -> community``; ranks are then within each community.
+    measure_weights : mapping, optional
+        Weights of ``pagerank``, ``coreness``, ``expected_reach`` in the
+        combined score (default equal).
+    model, reach_samples, seed
+        Diffusion model and sampling of the expected reach.
+    stance_layer : str, optional
+        Signed / sentiment layer for the stance column (default: the first
+        signed layer, else none -> neutral).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank, account_id, influence_score, pagerank_pct, coreness_pct,
+        expected_reach_pct, pagerank, coreness, expected_reach,
+        expected_reach_stderr, audience_size, stance, stance_score,
+        stance_evidence`` (+ ``community`` first when partitioned), sorted by
+        community then rank.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c", "d"], ["hub", "hub", "hub", "a"]).build()
+    >>> opinion_leaders(g, top=2, reach_samples=2000)[["rank", "account_id"]].values.tolist()
+    [[1, 'hub'], [2, 'a']]
+    """
+    if top < 1:
+        raise ParameterError(f"top must be >= 1, got {top}")
+    weights = dict.fromkeys(MEASURES, 1.0) | dict(measure_weights or {})
+    unknown = set(weights) - set(MEASURES)
+    if unknown or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+        raise ParameterError(f"measure_weights: use non-negative weights for {MEASURES}, not all zero")
+    lay = default_layer(graph) if layer is None else layer
+    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()   # signed: influence flows along trust
+    scores = {
+        "pagerank": pagerank(graph, layer=lay).values,
+        "coreness": coreness(graph, layer=lay).values,
+    }
+    reach = expected_reach(graph, layer=lay, model=model, n_samples=reach_samples, seed=seed)
+    scores["expected_reach"] = reach.values
+    frame = pd.DataFrame({"account_id": graph.id_map.ids})
+    combined = np.zeros(graph.n_nodes)
+    for m in MEASURES:
+        frame[f"{m}_pct"] = percentile(scores[m])
+        combined += weights[m] * frame[f"{m}_pct"].to_numpy()
+    frame.insert(1, "influence_score", combined / sum(weights.values()))
+    for m in MEASURES:
+        frame[m] = scores[m]
+    frame["expected_reach_stderr"] = reach.extras["expected_reach_stderr"]
+    frame["audience_size"] = _audience(graph, lay)
+    frame = frame.join(stance(graph, layer=stance_layer).drop(columns="account_id"))
+    order_keys = ["influence_score", "expected_reach", "pagerank"]
+    if partition is None:
+        frame = _rank(frame, order_keys)
+        return frame.head(top).reset_index(drop=True)
+    frame.insert(0, "community", _community_of(graph, partition))
+    frame = frame[frame.community.notna()]
+    parts = [_rank(part, order_keys).head(top) for _, part in frame.groupby("community", sort=True)]
+    return pd.concat(parts, ignore_index=True) if parts else frame.head(0)
+
+
+def _rank(frame: pd.DataFrame, keys) -> pd.DataFrame:
+    # highest first; ties by external id order (the frame's row order is dense-id order)
+    frame = frame.assign(_pos=np.arange(len(frame)))
+    frame = frame.sort_values(keys + ["_pos"], ascending=[False] * len(keys) + [True], kind="stable")
+    frame = frame.drop(columns="_pos")
+    frame.insert(0 if "community" not in frame else 1, "rank", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def _audience(graph: SocialGraph, lay: Layer) -> np.ndarray:
+    """Followers from the node table when known, else direct audience (out-degree) on the follows or ranked layer."""
+    attrs = graph.node_attributes
+    if "followers" in attrs:
+        known = pd.to_numeric(attrs["followers"], errors="coerce")
+        fallback = (graph.layer("follows") if "follows" in graph.layers else lay).out_degree()
+        return np.where(known.notna(), known.fillna(0).to_numpy(), fallback).astype(np.int64)
+    return (graph.layer("follows") if "follows" in graph.layers else lay).out_degree().astype(np.int64)
+
+
+def _community_of(graph: SocialGraph, partition) -> pd.Series:
+    series = partition if isinstance(partition, pd.Series) else pd.Series(dict(partition))
+    if series.index.has_duplicates:
+        raise InvalidInputError("partition: an account appears in more than one row")
+    dense = graph.id_map.lookup(series.index.to_numpy())
+    known = dense >= 0
+    community = pd.Series([None] * graph.n_nodes, dtype=object)
+    community.iloc[dense[known]] = series.to_numpy()[known]
+    return community

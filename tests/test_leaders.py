@@ -1,0 +1,125 @@
+"""Opinion-leader lists, stance on the signed bitcoin networks, and `graphcrm rank` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.core import GraphBuilder
+from graphcrm.leaders import opinion_leaders, percentile, stance
+from loaders import load_edges, load_nodes, load_signed
+from tests.conftest import dataset
+
+
+@pytest.fixture(scope="module")
+def alpha():
+    return load_signed(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"))
+
+
+def test_stance_equals_the_mean_sign_of_ratings_given(alpha):
+    raw = pd.read_csv(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"))
+    expected = np.sign(raw.weight).groupby(raw.source).mean()
+    got = stance(alpha).set_index("account_id")
+    np.testing.assert_allclose(got.loc[expected.index, "stance_score"], expected.to_numpy())
+    labels = np.where(expected > 0.1, "supporter", np.where(expected < -0.1, "critic", "neutral"))
+    assert (got.loc[expected.index, "stance"].to_numpy() == labels).all()
+    assert (got.stance == "critic").sum() == (labels == "critic").sum() > 0
+    assert (got.stance == "supporter").sum() == (labels == "supporter").sum() > 1000
+    never_rated = got.index.difference(expected.index)
+    assert (got.loc[never_rated, "stance"] == "neutral").all()
+    assert (got.loc[never_rated, "stance_evidence"] == 0).all()
+
+
+def test_stance_towards_given_targets_only():
+    g = GraphBuilder().add_edges("trust", ["fan", "fan", "troll"], ["brand", "rival", "brand"],
+                                 [10.0, -10.0, -3.0]).build()
+    towards_brand = stance(g, targets=["brand"]).set_index("account_id").stance.to_dict()
+    assert towards_brand == {"brand": "neutral", "fan": "supporter", "rival": "neutral", "troll": "critic"}
+    overall = stance(g).set_index("account_id").stance.to_dict()
+    assert overall["fan"] == "neutral"   # +1 and -1: mean 0
+
+
+def test_leader_list_contract(alpha):
+    leaders = opinion_leaders(alpha, top=20, reach_samples=50_000, seed=1)
+    assert len(leaders) == 20 and leaders["rank"].tolist() == list(range(1, 21))
+    pct = leaders[["pagerank_pct", "coreness_pct", "expected_reach_pct"]].mean(axis=1)
+    np.testing.assert_allclose(leaders.influence_score, pct)
+    assert leaders.influence_score.is_monotonic_decreasing
+    assert {"expected_reach", "expected_reach_stderr", "audience_size", "stance"} <= set(leaders.columns)
+    again = opinion_leaders(alpha, top=20, reach_samples=50_000, seed=1)
+    pd.testing.assert_frame_equal(leaders, again)
+
+
+def test_leaders_per_community_on_email_departments():
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    labels = load_nodes(dataset("email-Eu-core/email-Eu-core-department-labels.txt.gz"),
+                        columns=["id", "department"]).nodes
+    partition = pd.Series(labels.department.to_numpy(), index=labels.account_id.to_numpy())
+    leaders = opinion_leaders(g, top=3, partition=partition, reach_samples=20_000)
+    counts = leaders.groupby("community").size()
+    assert counts.max() <= 3 and len(counts) == 42
+    assert (leaders.groupby("community")["rank"].min() == 1).all()
+    for _, part in leaders.groupby("community"):
+        assert part.influence_score.is_monotonic_decreasing
+    merged = leaders.merge(labels, on="account_id")
+    assert (merged.community == merged.department).all()
+
+
+def test_percentile_is_a_rank():
+    values = np.random.default_rng(0).random(1000)
+    p = percentile(values)
+    assert p.min() > 0 and p.max() == 100 and (np.argsort(p) == np.argsort(values)).all()
+
+
+def test_signed_layers_rank_on_their_positive_ties():
+    g = GraphBuilder().add_edges("trust", ["a", "b", "c", "d"], ["x", "x", "x", "y"], [5.0, 3.0, -9.0, -9.0]).build()
+    leaders = opinion_leaders(g, top=1, reach_samples=5000)
+    assert leaders.account_id.tolist() == ["x"]
+
+
+EXE = shutil.which("graphcrm")
+
+
+def run(*args):
+    proc = subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, env=dict(os.environ, CI="true"),
+                          timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_rank_cli_as_a_user_runs_it(tmp_path):
+    snap = tmp_path / "alpha"
+    assert run("load", "--signed", dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"), "--out", snap)[0] == 0
+    code, out, err = run("rank", snap, "--out", tmp_path / "leaders.parquet", "--top", "25", "--samples", "20000",
+                         "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    leaders = pd.read_parquet(tmp_path / "leaders.parquet")
+    assert len(leaders) == summary["rows"] == 25 and leaders["rank"].iloc[0] == 1
+    assert set(leaders.stance) <= {"supporter", "critic", "neutral"}
+    for method in ("pagerank", "hits", "coreness", "reach", "voterank", "degree"):
+        code, _, err = run("rank", snap, "--method", method, "--out", tmp_path / f"{method}.csv", "--top", "10")
+        assert code == 0, err
+        assert len(pd.read_csv(tmp_path / f"{method}.csv")) == 10
+    code, _, err = run("rank", snap, "--out", tmp_path / "leaders.txt")
+    assert code == 2 and "must end in .csv or .parquet" in err
+    assert not (tmp_path / "leaders.txt").exists()
+
+
+def test_rank_cli_with_partition_file(tmp_path):
+    snap = tmp_path / "email"
+    assert run("load", "--edges", dataset("email-Eu-core/email-Eu-core.txt.gz"), "--layer", "email",
+               "--out", snap)[0] == 0
+    labels = pd.read_csv(dataset("email-Eu-core/email-Eu-core-department-labels.txt.gz"), sep=" ", header=None,
+                         names=["account_id", "community"])
+    labels.to_csv(tmp_path / "departments.csv", index=False)
+    code, _, err = run("rank", snap, "--partition", tmp_path / "departments.csv", "--top", "2",
+                       "--out", tmp_path / "per_department.csv", "--samples", "10000")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "per_department.csv")
+    assert table.groupby("community").size().max() == 2 and table.community.nunique() == 42
