@@ -1,24 +1,23 @@
 """``graphcrm demo``: the main job on the bundled real sample, no server needed.
 
-Today it loads the sample, saves a snapshot, summarises it and lists the
-accounts whose posts drew the most (time-decayed, type-weighted)
-interactions.  Ranking, communities, campaign planning, segments and the
-report join the demo as their issues land.
+Today it loads the sample, saves a snapshot, summarises it and writes the
+opinion-leader list with the reasons for each rank.  Communities, campaign
+planning, segments and the report join the demo as their issues land.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from graphcrm.core.snapshot import save_snapshot
 from graphcrm.info import format_info, graph_info
+from graphcrm.leaders import opinion_leaders
 from graphcrm.progress import step
+from graphcrm.tables import write_table
 from loaders import build_graph, read_interactions
 
 SAMPLE_NAME = "higgs-activity-sample.txt.gz"
@@ -27,12 +26,6 @@ SAMPLE_NAME = "higgs-activity-sample.txt.gz"
 def sample_path() -> Path:
     """Path of the bundled higgs-twitter sample (see ``graphcrm/data/SAMPLE.md``)."""
     return Path(str(resources.files("graphcrm") / "data" / SAMPLE_NAME))
-
-
-def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def run_demo(out_dir, *, top: int = 10) -> dict:
@@ -53,21 +46,11 @@ def run_demo(out_dir, *, top: int = 10) -> dict:
         graph, reports = build_graph(parsed)
     snapshot = save_snapshot(graph, out_dir / "snapshot")
     info = graph_info(graph)
-    strength = graph.interaction_strength(half_life=3600.0)
-    exerted = strength.out_strength()
-    order = np.lexsort((np.arange(graph.n_nodes), -exerted))[:top]
-    retweets = graph.layer("retweets").out_strength()
-    mentions = graph.layer("mentions").in_strength()
-    leaders = pd.DataFrame({
-        "rank": np.arange(1, len(order) + 1),
-        "account_id": graph.ids_of(order),
-        "interaction_strength": np.round(exerted[order], 4),
-        "retweets_received": retweets[order].astype(int),
-        "mentions_received": mentions[order].astype(int),
-        "audience_reached": strength.out_degree()[order],
-    })
-    leaders_path = out_dir / "top_accounts.csv"
-    _write_csv_atomic(leaders, leaders_path)
+    with step("ranking opinion leaders"):
+        leaders = opinion_leaders(graph, top=top, reach_samples=50_000, seed=0)
+    leaders_path = write_table(leaders, out_dir / "opinion_leaders.csv")
+    shown = leaders[["rank", "account_id", "influence_score", "pagerank_pct", "coreness_pct", "expected_reach_pct",
+                     "expected_reach", "audience_size"]].round(2)
     return {
         "sample": str(sample_path()),
         "snapshot": str(snapshot),
@@ -76,8 +59,8 @@ def run_demo(out_dir, *, top: int = 10) -> dict:
         "events": reports[0].rows_loaded,
         "time_span": info["time_span"],
         "info": info,
-        "top_accounts": leaders.to_dict("records"),
-        "outputs": {"snapshot": str(snapshot), "top_accounts": str(leaders_path)},
+        "opinion_leaders": shown.to_dict("records"),
+        "outputs": {"snapshot": str(snapshot), "opinion_leaders": str(leaders_path)},
         "seconds": round(time.perf_counter() - started, 3),
     }
 
@@ -88,9 +71,10 @@ def format_demo(summary: dict) -> str:
         "graphcrm demo: one hour of the Higgs-boson announcement on Twitter (SNAP higgs-twitter sample)",
         format_info(summary["info"]),
         "",
-        "accounts whose posts drew the most interaction (retweets 1.0, replies 0.7, mentions 0.5; 1-hour half-life):",
+        "opinion leaders on the combined interaction layer (retweets 1.0, replies 0.7, mentions 0.5; 7-day half-life);",
+        "influence_score = mean percentile of attention (PageRank), core position and expected reach (IC, weighted cascade):",
     ]
-    frame = pd.DataFrame(summary["top_accounts"])
+    frame = pd.DataFrame(summary["opinion_leaders"])
     lines.append(frame.to_string(index=False))
     lines += ["", "outputs:"] + [f"  {k}: {v}" for k, v in summary["outputs"].items()]
     lines.append(f"done in {summary['seconds']:.1f} s")

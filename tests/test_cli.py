@@ -32,8 +32,9 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     assert code == 0, err
     summary = json.loads(out)
     assert summary["nodes"] == 25_623 and summary["events"] == 35_030
-    leaders = pd.read_csv(summary["outputs"]["top_accounts"])
-    assert len(leaders) == 10 and leaders.interaction_strength.is_monotonic_decreasing
+    leaders = pd.read_csv(summary["outputs"]["opinion_leaders"])
+    assert len(leaders) == 10 and leaders.influence_score.is_monotonic_decreasing
+    assert leaders["rank"].tolist() == list(range(1, 11))
     code, out, _ = run("info", summary["snapshot"], "--json")
     assert code == 0 and json.loads(out)["layers"]["retweets"]["events"] == 23_683
 
