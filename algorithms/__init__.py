@@ -4,6 +4,7 @@ Sits on :mod:`graphcrm.core` only (never imports :mod:`loaders`).
 """
 
 from algorithms.centrality import (
+    betweenness,
     coreness,
     degree,
     engagement,
@@ -16,6 +17,7 @@ from algorithms.centrality import (
 from algorithms.probabilities import edge_probabilities
 
 __all__ = [
+    "betweenness",
     "coreness",
     "degree",
     "edge_probabilities",

@@ -413,3 +413,73 @@ def expected_reach(
     info = {"layer": lay.name, "model": model, "n_samples": int(n_samples), "seed": int(seed),
             "mean_rr_set_size": float(total / n_samples), "seconds": time.perf_counter() - started}
     return NodeScores("expected_reach", n * share, graph.id_map, info, {"expected_reach_stderr": stderr})
+
+
+def betweenness(
+    graph: SocialGraph,
+    *,
+    layer: str | Layer,
+    epsilon: float = 0.01,
+    delta: float = 0.1,
+    seed: int = 0,
+    n_samples: int | None = None,
+) -> NodeScores:
+    """Sampled betweenness with a stated error bound (Riondato & Kornaropoulos 2016).
+
+    Brokers sit on many shortest paths between others.  Each sample picks a
+    random ordered pair ``(s, t)`` and one of its shortest paths (unweighted,
+    along the layer's edges) uniformly; interior nodes get ``1 / r``.  With
+
+        r = ceil(0.5 / epsilon**2 * (floor(log2(VD - 2)) + 1 + ln(1 / delta)))
+
+    samples, every node's estimate is within ``epsilon`` of its exact
+    betweenness normalised by ``n (n - 1)``, with probability at least
+    ``1 - delta``.  ``VD`` (the most nodes on a shortest path) is bounded by
+    the size of the largest weakly connected component -- safe on directed
+    graphs, at the price of a few more samples.
+
+    Scores are returned normalised like ``networkx.betweenness_centrality``
+    (by ``(n - 1)(n - 2)``); ``info["bound"]`` is the error bound on that
+    scale (``epsilon * n / (n - 2)``).
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> path = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()    # 1 -> 2 -> 3: 2 brokers one of 6 pairs
+    >>> b = betweenness(path, layer="x", epsilon=0.05)
+    >>> abs(b[2] - 0.5) <= b.info["bound"], b[1], b[3]
+    (True, 0.0, 0.0)
+    """
+    import math
+
+    import numba
+    from scipy.sparse.csgraph import connected_components
+
+    from algorithms import _betweenness_kernels as _b
+
+    if not (0 < epsilon < 1 and 0 < delta < 1):
+        raise ParameterError(f"epsilon and delta must be in (0, 1), got {epsilon}, {delta}")
+    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    n = graph.n_nodes
+    if n < 3:
+        return NodeScores("betweenness", np.zeros(n), graph.id_map, {"samples": 0, "bound": 0.0})
+    _, labels = connected_components(graph.to_scipy(lay.name) if not isinstance(layer, Layer) else
+                                     _as_csr(lay), directed=True, connection="weak")
+    vd = int(np.bincount(labels).max())
+    if n_samples is None:
+        n_samples = math.ceil(0.5 / epsilon**2 * (math.floor(math.log2(max(vd - 2, 2))) + 1 + math.log(1 / delta)))
+    started = time.perf_counter()
+    hits = _b._sampled_betweenness(lay.out_indptr, lay.out_indices, lay.in_indptr, lay.in_indices,
+                                   int(n_samples), int(seed), max(1, numba.get_num_threads()))
+    scale = n / (n - 2)   # from the n(n-1) normalisation of the estimator to networkx's (n-1)(n-2)
+    values = hits / n_samples * scale
+    info = {"layer": lay.name, "epsilon": epsilon, "delta": delta, "samples": int(n_samples),
+            "vertex_diameter_bound": vd, "bound": epsilon * scale, "seed": seed,
+            "seconds": time.perf_counter() - started}
+    return NodeScores("betweenness", values, graph.id_map, info)
+
+
+def _as_csr(lay: Layer):
+    import scipy.sparse as sp
+
+    return sp.csr_array((lay.out_data(), lay.out_indices, lay.out_indptr), shape=(lay.n_nodes, lay.n_nodes))

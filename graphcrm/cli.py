@@ -137,6 +137,7 @@ class RankMethod(str, Enum):
     pagerank = "pagerank"
     hits = "hits"
     coreness = "coreness"
+    betweenness = "betweenness"
     reach = "reach"
     voterank = "voterank"
     degree = "degree"

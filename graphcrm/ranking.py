@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from algorithms import coreness, degree, expected_reach, hits, pagerank, voterank
+from algorithms import betweenness, coreness, degree, expected_reach, hits, pagerank, voterank
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.leaders import default_layer, opinion_leaders
 
-METHODS = ("combined", "pagerank", "hits", "coreness", "reach", "voterank", "degree")
+METHODS = ("combined", "pagerank", "hits", "coreness", "betweenness", "reach", "voterank", "degree")
 
 
 def rank_table(graph: SocialGraph, *, method: str = "combined", layer=None, top: int = 50, partition=None,
@@ -41,6 +41,7 @@ def rank_table(graph: SocialGraph, *, method: str = "combined", layer=None, top:
     scores = {
         "pagerank": lambda: pagerank(graph, layer=lay),
         "coreness": lambda: coreness(graph, layer=lay),
+        "betweenness": lambda: betweenness(graph, layer=lay, seed=seed),
         "reach": lambda: expected_reach(graph, layer=lay, model=model, n_samples=samples, seed=seed),
         "degree": lambda: degree(graph, layer=lay, mode="out"),
     }[method]()

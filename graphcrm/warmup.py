@@ -11,6 +11,7 @@ KERNEL_MODULES = (
     "graphcrm.core._rng",
     "algorithms._centrality_kernels",
     "algorithms._rr_kernels",
+    "algorithms._betweenness_kernels",
 )
 
 
@@ -26,7 +27,7 @@ def warmup() -> dict[str, float]:
     --------
     >>> timings = warmup()
     >>> sorted(timings)
-    ['algorithms._centrality_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
+    ['algorithms._betweenness_kernels', 'algorithms._centrality_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
     """
     timings = {}
     for name in KERNEL_MODULES:

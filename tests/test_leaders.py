@@ -102,7 +102,7 @@ def test_rank_cli_as_a_user_runs_it(tmp_path):
     leaders = pd.read_parquet(tmp_path / "leaders.parquet")
     assert len(leaders) == summary["rows"] == 25 and leaders["rank"].iloc[0] == 1
     assert set(leaders.stance) <= {"supporter", "critic", "neutral"}
-    for method in ("pagerank", "hits", "coreness", "reach", "voterank", "degree"):
+    for method in ("pagerank", "hits", "coreness", "betweenness", "reach", "voterank", "degree"):
         code, _, err = run("rank", snap, "--method", method, "--out", tmp_path / f"{method}.csv", "--top", "10")
         assert code == 0, err
         assert len(pd.read_csv(tmp_path / f"{method}.csv")) == 10

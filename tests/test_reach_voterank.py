@@ -122,3 +122,39 @@ def test_voterank_equals_networkx(wiki_graph, higgs_graph):
     mentions = higgs_graph.without_layers([n for n in higgs_graph.layer_names if n != "mentions"])
     ref = nx.voterank(mentions.to_networkx("mentions"), 15)
     assert voterank(mentions, layer="mentions", k=15).account_id.tolist() == ref
+
+
+# ---------------------------------------------------------------- sampled betweenness
+def test_betweenness_within_its_bound_of_exact_on_wiki_vote(wiki_graph):
+    from algorithms import betweenness
+
+    est = betweenness(wiki_graph, layer="votes", epsilon=0.02, delta=0.1, seed=3)
+    n = wiki_graph.n_nodes
+    exact = np.array(wiki_graph.to_igraph("votes").betweenness(directed=True)) / ((n - 1) * (n - 2))
+    assert np.abs(est.values - exact).max() <= est.info["bound"]
+    top_exact = set(np.argsort(-exact)[:5])
+    assert len(top_exact & set(est.order()[:10])) >= 4     # the main brokers are found
+
+
+def test_betweenness_hand_made_and_deterministic():
+    from algorithms import betweenness
+
+    # two directed cliques joined through one broker
+    a = [(i, j) for i in range(4) for j in range(4) if i != j]
+    b = [(i, j) for i in range(5, 9) for j in range(5, 9) if i != j]
+    bridge = [(3, 4), (4, 5), (5, 4), (4, 3)]
+    edges = a + b + bridge
+    g = GraphBuilder().add_edges("x", [u for u, _ in edges], [v for _, v in edges]).build()
+    G = nx.DiGraph(edges)
+    exact = nx.betweenness_centrality(G)
+    est = betweenness(g, layer="x", epsilon=0.02, seed=11)
+    for v, val in exact.items():
+        assert abs(est[v] - val) <= est.info["bound"]
+    assert est.order()[0] == 4
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = betweenness(g, layer="x", epsilon=0.05, seed=2).values
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one, betweenness(g, layer="x", epsilon=0.05, seed=2).values)
