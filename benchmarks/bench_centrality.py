@@ -6,6 +6,8 @@ Targets (issue "Influence scores and opinion-leader lists"):
   damping 0.85) on wiki-Vote, the higgs interaction layers and rmat20; and <= 2x the
   memory-bandwidth bound per iteration (bytes moved / measured read bandwidth).
 * Coreness <= 1.0x NetworKit, >= 20x faster than networkx.
+* Sampled betweenness: the same error bound in <= 1.0x NetworKit's ApproxBetweenness time.
+* All-node expected reach on wiki-Vote in seconds, next to a Monte-Carlo check of the top 20.
 
 Every ratio compares two timings from the same run (best of N, contenders alternating).
 Usage: ``python benchmarks/bench_centrality.py [--quick] [--out PATH]`` (``pip install -e '.[bench]'``
@@ -158,6 +160,71 @@ def bench_coreness(name, graph, layer_name, reps, with_networkx):
     return {"name": name, "edges": lay.n_edges // 2, **times}
 
 
+# ------------------------------------------------------------------------------ betweenness
+def bench_betweenness(name, graph, layer_name, epsilon, delta, reps):
+    """Same (epsilon, delta) for graphcrm and NetworKit's ApproxBetweenness (Riondato-Kornaropoulos)."""
+    from algorithms import betweenness
+
+    fns = {"graphcrm": lambda: betweenness(graph, layer=layer_name, epsilon=epsilon, delta=delta, seed=1)}
+    try:
+        import networkit as nk
+
+        lay = graph.layer(layer_name)
+        src, dst, _ = lay.edge_arrays()
+        g = nk.Graph(graph.n_nodes, weighted=False, directed=True)
+        g.addEdges((src.astype(np.uint64), dst.astype(np.uint64)))
+        fns["networkit"] = lambda: nk.centrality.ApproxBetweenness(g, epsilon=epsilon, delta=delta).run()
+    except ImportError:
+        pass
+    times, results = best_of(fns, reps)
+    ours = results["graphcrm"]
+    n = graph.n_nodes
+    exact = np.array(graph.to_igraph(layer_name).betweenness(directed=True)) / ((n - 1) * (n - 2))
+    err = float(np.abs(ours.values - exact).max())
+    row = {"name": name, "epsilon": epsilon, "samples": ours.info["samples"], "bound": ours.info["bound"],
+           "max_error": err, **times}
+    if "networkit" in results:
+        row["nk_samples"] = results["networkit"].numberOfSamples()
+    return row
+
+
+# ------------------------------------------------------------------------------ expected reach
+def bench_reach(graph, layer_name, n_samples, runs=2000):
+    """All-node expected reach from RR samples, and a forward Monte-Carlo check of the top 20."""
+    from algorithms import edge_probabilities, expected_reach
+
+    t = time.perf_counter()
+    est = expected_reach(graph, layer=layer_name, n_samples=n_samples, seed=1)
+    elapsed = time.perf_counter() - t
+    lay = graph.layer(layer_name)
+    prob = edge_probabilities(lay, "wc")
+    out_targets = [[] for _ in range(graph.n_nodes)]
+    for v in range(graph.n_nodes):
+        for k in range(lay.in_indptr[v], lay.in_indptr[v + 1]):
+            out_targets[int(lay.in_indices[k])].append((v, prob[k]))
+    rng = np.random.default_rng(2)
+    rows = []
+    mc_started = time.perf_counter()
+    for u in est.order()[:20]:
+        sizes = []
+        for _ in range(runs):
+            active, frontier = {int(u)}, [int(u)]
+            while frontier:
+                nxt = []
+                for a in frontier:
+                    for v, p in out_targets[a]:
+                        if v not in active and rng.random() < p:
+                            active.add(v)
+                            nxt.append(v)
+                frontier = nxt
+            sizes.append(len(active))
+        sizes = np.asarray(sizes)
+        rows.append((graph.id_map.ids[u], est.values[u], est.extras["expected_reach_stderr"][u], sizes.mean(),
+                     sizes.std() / np.sqrt(runs)))
+    return {"seconds": elapsed, "samples": n_samples, "rows": rows, "mc_seconds": time.perf_counter() - mc_started,
+            "runs": runs}
+
+
 # ------------------------------------------------------------------------------ report
 def fmt(t):
     return f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.2f} s"
@@ -190,6 +257,11 @@ def main():
         bench_coreness("higgs retweets", higgs, "retweets", 3, True),
         bench_coreness(big_name, big, "edges", 3, False),
     ]
+    bc_rows = [
+        bench_betweenness("wiki-Vote", wiki, "edges", 0.01, 0.1, 3),
+        bench_betweenness("higgs replies", higgs, "replies", 0.01, 0.1, 3),
+    ]
+    reach = bench_reach(wiki, "edges", 200_000)
     import numba
     lines = [
         "# graphcrm influence-score benchmarks: latest results",
@@ -227,6 +299,24 @@ def main():
         nk_cell = f"{fmt(nk_t)} | {r['graphcrm'] / nk_t:.2f} {'yes' if r['graphcrm'] <= nk_t else '**NO**'}" if nk_t else "not installed | n/a"
         nx_cell = f"{fmt(nx_t)} | {nx_t / r['graphcrm']:.0f}x {'yes' if nx_t / r['graphcrm'] >= 20 else '**NO**'}" if nx_t else "not run (too slow) | n/a"
         lines.append(f"| {r['name']} | {r['edges']:,} | {fmt(r['graphcrm'])} | {nk_cell} | {nx_cell} |")
+    lines += ["", "## Sampled betweenness (same epsilon, delta = 0.1; error against igraph's exact betweenness)", "",
+              "| graph | epsilon | samples | graphcrm | NetworKit ApproxBetweenness | ratio (target <= 1.0) | "
+              "max error | stated bound |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in bc_rows:
+        nk_t = r.get("networkit")
+        nk_cell = (f"{fmt(nk_t)} ({r.get('nk_samples', '?')} samples) | {r['graphcrm'] / nk_t:.2f} "
+                   f"{'yes' if r['graphcrm'] <= nk_t else '**NO**'}") if nk_t else "not installed | n/a"
+        lines.append(f"| {r['name']} | {r['epsilon']} | {r['samples']:,} | {fmt(r['graphcrm'])} | {nk_cell} | "
+                     f"{r['max_error']:.4f} | {r['bound']:.4f} |")
+    lines += ["", f"## Expected reach of every account on wiki-Vote (IC, weighted cascade)", "",
+              f"All {wiki.n_nodes:,} accounts from {reach['samples']:,} reverse-reachable sets in "
+              f"{fmt(reach['seconds'])}; the top 20 checked by forward Monte-Carlo ({reach['runs']:,} runs each, "
+              f"{reach['mc_seconds']:.0f} s in pure Python):", "",
+              "| account | RR estimate | +-1.96 se | Monte-Carlo mean | +-1.96 se | difference within its 95% interval? (expect about 1 in 20 "no") |",
+              "|---:|---:|---:|---:|---:|---|"]
+    for acc, est, se, mc, mc_se in reach["rows"]:
+        ok = abs(est - mc) <= 1.96 * np.hypot(se, mc_se)
+        lines.append(f"| {acc} | {est:.2f} | {1.96 * se:.2f} | {mc:.2f} | {1.96 * mc_se:.2f} | {'yes' if ok else 'no'} |")
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
