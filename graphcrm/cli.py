@@ -56,7 +56,11 @@ def load(
     signed: List[Path] = typer.Option([], "--signed", help="Signed trust edges (bitcoin OTC/alpha format). Repeatable."),
     signed_layer: str = typer.Option("trust", "--signed-layer", help="Layer of the --signed files."),
     nodes: List[Path] = typer.Option([], "--nodes", help="Node table (id + attributes, follower counts, cost). Repeatable."),
-    format: Optional[str] = typer.Option(None, "--format", help="Force the format of --edges/--interactions files: snap|csv|tsv|parquet|higgs|jsonl."),
+    format: Optional[str] = typer.Option(None, "--format", help="Format of every --edges and --interactions file "
+                                         "(snap|csv|tsv|parquet|higgs|jsonl); default: from the extension."),
+    edges_format: Optional[str] = typer.Option(None, "--edges-format", help="Format of the --edges files only."),
+    interactions_format: Optional[str] = typer.Option(None, "--interactions-format",
+                                                      help="Format of the --interactions files only."),
     mode: Mode = typer.Option(Mode.strict, "--mode", help="strict: stop at the first bad row; lenient: skip bad rows, write rejects."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient mode). Default: OUT.rejects.csv."),
     self_loops: SelfLoops = typer.Option(SelfLoops.drop, "--self-loops", help="drop (default), keep, or error."),
@@ -79,10 +83,10 @@ def load(
     for i, path in enumerate(edges):
         name = (layer[i] if len(layer) == len(edges) else layer[0]) if layer else "follows"
         with step(f"reading {path.name}"):
-            parsed.append(read_edges(path, layer=name, format=format, **common))
+            parsed.append(read_edges(path, layer=name, format=edges_format or format, **common))
     for path in interactions:
         with step(f"reading {path.name}"):
-            parsed.append(read_interactions(path, format=format, **common))
+            parsed.append(read_interactions(path, format=interactions_format or format, **common))
     for path in signed:
         with step(f"reading {path.name}"):
             parsed.append(read_signed(path, layer=signed_layer, **common))

@@ -153,3 +153,20 @@ def test_damaged_manifest_and_arrays(tmp_path):
     np.save(indices, arr)
     with pytest.raises(SnapshotError, match="inconsistent arrays"):
         load_snapshot(path)
+
+
+def test_conversion_input_errors_are_clear():
+    import networkx as nx
+
+    from graphcrm.core.convert import from_networkx, to_networkx
+
+    floaty = nx.DiGraph()
+    floaty.add_edge(1.5, 2)
+    with pytest.raises(InvalidInputError, match="node names must be integers or strings"):
+        from_networkx(floaty)
+    heavy = nx.DiGraph()
+    heavy.add_edge(1, 2, weight="heavy")
+    with pytest.raises(InvalidInputError, match="weight 'heavy' is not a number"):
+        from_networkx(heavy)
+    g = GraphBuilder().add_edges("x", [1], [2]).add_nodes([1, 2], pd.DataFrame({"tags": [["a", "b"], None]})).build()
+    assert dict(to_networkx(g, "x").nodes(data=True)) == {1: {"tags": ["a", "b"]}, 2: {}}

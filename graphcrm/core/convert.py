@@ -7,6 +7,7 @@ becomes ``u -> v`` in the other library, with external ids as node names.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from graphcrm.core.builder import GraphBuilder
@@ -92,11 +93,18 @@ def to_networkx(graph: SocialGraph, layer: str | None = None):
     ids = graph.id_map.ids.tolist()
     if attrs.shape[1]:
         records = attrs.to_dict("records")
-        g.add_nodes_from((i, {k: v for k, v in r.items() if v is not None and v == v}) for i, r in zip(ids, records))
+        g.add_nodes_from((i, {k: v for k, v in r.items() if not _missing(v)}) for i, r in zip(ids, records))
     else:
         g.add_nodes_from(ids)
     g.add_weighted_edges_from(zip(frame["src"].tolist(), frame["dst"].tolist(), frame["weight"].tolist()))
     return g
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-like attribute values are kept
+        return False
 
 
 def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weight", self_loops: str = "drop") -> SocialGraph:
@@ -108,7 +116,10 @@ def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weigh
     nodes = list(nx_graph.nodes)
     src, dst, w = [], [], []
     for u, v, data in nx_graph.edges(data=True):
-        val = float(data.get(weight, 1.0)) if weight is not None else 1.0
+        try:
+            val = float(data.get(weight, 1.0)) if weight is not None else 1.0
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"edge ({u!r}, {v!r}): weight {data.get(weight)!r} is not a number") from None
         src.append(u)
         dst.append(v)
         w.append(val)
@@ -116,6 +127,9 @@ def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weigh
             src.append(v)
             dst.append(u)
             w.append(val)
+    if not all(isinstance(x, (str, int, np.integer)) and not isinstance(x, bool) for x in nodes):
+        bad = next(x for x in nodes if not isinstance(x, (str, int, np.integer)) or isinstance(x, bool))
+        raise InvalidInputError(f"node {bad!r}: node names must be integers or strings")
     ids = np.array(nodes, dtype=object if any(isinstance(x, str) for x in nodes) else np.int64)
     b = GraphBuilder(self_loops=self_loops)
     b.add_edges(layer, np.array(src, dtype=ids.dtype), np.array(dst, dtype=ids.dtype),
