@@ -14,16 +14,21 @@ from algorithms.centrality import (
     personalized_pagerank,
     voterank,
 )
+from algorithms.community import community_profiles, compare_partitions, leiden, louvain
 from algorithms.probabilities import edge_probabilities
 
 __all__ = [
     "betweenness",
+    "community_profiles",
+    "compare_partitions",
     "coreness",
     "degree",
     "edge_probabilities",
     "engagement",
     "expected_reach",
     "hits",
+    "leiden",
+    "louvain",
     "pagerank",
     "personalized_pagerank",
     "voterank",

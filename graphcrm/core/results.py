@@ -102,3 +102,69 @@ class NodeScores:
         for key, arr in self.extras.items():
             frame[key] = arr[order]
         return frame
+
+
+@dataclass(frozen=True, eq=False)
+class Partition:
+    """A community for every node.
+
+    Community labels are canonical: 0 is the largest community, ties broken
+    by the smallest member (dense index), so the same partition always gets
+    the same labels.
+
+    Attributes
+    ----------
+    membership : numpy.ndarray
+        int32 community of each dense index (read-only).
+    id_map : IdMap
+    quality : float
+        The objective reached (modularity or CPM quality).
+    info : mapping
+        Method, parameters, seed, elapsed seconds.
+
+    Examples
+    --------
+    >>> p = Partition(np.array([5, 5, 2]), IdMap(["a", "b", "c"]), 0.1)
+    >>> p.membership.tolist(), p.n_communities
+    ([0, 0, 1], 2)
+    >>> p.to_frame().values.tolist()
+    [['a', 0], ['b', 0], ['c', 1]]
+    """
+
+    membership: np.ndarray
+    id_map: IdMap
+    quality: float = float("nan")
+    info: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        raw = np.asarray(self.membership)
+        if len(raw) != len(self.id_map):
+            raise ValueError(f"{len(raw)} memberships for {len(self.id_map)} nodes")
+        labels, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
+        first = np.full(len(labels), len(raw))
+        np.minimum.at(first, inverse, np.arange(len(raw)))
+        order = np.lexsort((first, -counts))          # largest first, then by smallest member
+        new_label = np.empty(len(labels), dtype=np.int32)
+        new_label[order] = np.arange(len(labels), dtype=np.int32)
+        membership = new_label[inverse].astype(np.int32)
+        membership.flags.writeable = False
+        object.__setattr__(self, "membership", membership)
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
+
+    @property
+    def n_communities(self) -> int:
+        return int(self.membership.max()) + 1 if len(self.membership) else 0
+
+    def sizes(self) -> np.ndarray:
+        return np.bincount(self.membership, minlength=self.n_communities)
+
+    def __repr__(self) -> str:
+        return f"Partition({self.n_communities} communities, quality={self.quality:.4f})"
+
+    def to_frame(self) -> pd.DataFrame:
+        """``account_id, community`` in dense-id order."""
+        return pd.DataFrame({ACCOUNT_ID: self.id_map.ids, "community": self.membership})
+
+    def to_series(self) -> pd.Series:
+        """``community`` indexed by account id (the form leader lists take)."""
+        return pd.Series(self.membership, index=self.id_map.ids, name="community")

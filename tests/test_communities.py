@@ -1,0 +1,96 @@
+"""Communities: hand-made graphs, determinism, quality against igraph/networkx, email-Eu-core departments, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms import community_profiles, compare_partitions, leiden, louvain
+from graphcrm.core import GraphBuilder
+from loaders import load_edges, load_nodes
+from tests.conftest import dataset
+
+
+def two_cliques(shuffle_seed=None):
+    edges = [(a, b) for a in range(5) for b in range(5) if a < b]
+    edges += [(a, b) for a in range(5, 10) for b in range(5, 10) if a < b] + [(4, 5)]
+    if shuffle_seed is not None:
+        np.random.default_rng(shuffle_seed).shuffle(edges)
+    return GraphBuilder().add_edges("x", [a for a, _ in edges], [b for _, b in edges]).build(), edges
+
+
+def test_two_cliques_are_two_communities():
+    g, edges = two_cliques()
+    for part in (leiden(g, layer="x"), louvain(g, layer="x"), leiden(g, layer="x", directed=True)):
+        assert part.membership.tolist() == [0] * 5 + [1] * 5
+    expected_q = nx.algorithms.community.modularity(nx.Graph(edges), [set(range(5)), set(range(5, 10))])
+    assert leiden(g, layer="x").quality == pytest.approx(expected_q)
+
+
+def test_profiles_by_hand():
+    g, _ = two_cliques()
+    part = leiden(g, layer="x")
+    prof = community_profiles(g, part, layer="x").set_index("community")
+    assert prof["size"].tolist() == [5, 5] and prof.internal_density.tolist() == [1.0, 1.0]
+    # each clique: 10 internal ties (volume 20) + 1 cut tie -> conductance 1 / 21
+    assert prof.conductance.tolist() == pytest.approx([1 / 21, 1 / 21])
+    # bridge ends 4 and 5: 4 ties inside, 1 outside -> participation 1 - (0.8^2 + 0.2^2) = 0.32
+    assert prof.loc[0, "bridges"].split(";")[0] == "4" and prof.loc[0, "bridge_participation"] == pytest.approx(0.32)
+
+
+def test_same_seed_same_partition_whatever_the_row_order():
+    a, _ = two_cliques()
+    b, _ = two_cliques(shuffle_seed=3)
+    assert np.array_equal(leiden(a, layer="x", seed=5).membership, leiden(b, layer="x", seed=5).membership)
+    w1 = load_edges(dataset("wiki-Vote/wiki-Vote.txt.gz"), layer="votes")
+    edges = w1.edges("votes").sample(frac=1.0, random_state=1)
+    w2 = GraphBuilder().add_edges("votes", edges.src.to_numpy(), edges.dst.to_numpy(), direction="forward").build()
+    p1, p2 = leiden(w1, layer="votes", seed=7), leiden(w2, layer="votes", seed=7)
+    assert np.array_equal(p1.membership, p2.membership) and p1.quality == p2.quality
+
+
+def test_quality_is_igraphs_modularity_and_beats_louvain_on_wiki_vote(wiki_graph):
+    import igraph as ig
+
+    part = leiden(wiki_graph, layer="votes", seed=1)
+    g = ig.Graph(n=wiki_graph.n_nodes, edges=wiki_graph.edges("votes")[["src", "dst"]].map(
+        lambda x: int(wiki_graph.index_of([x])[0])).to_numpy(), directed=False).simplify()
+    assert part.quality == pytest.approx(g.modularity(part.membership.tolist()))
+    assert part.quality > 0.42
+    assert part.quality >= louvain(wiki_graph, layer="votes", seed=1).quality - 0.01
+
+
+def test_email_departments_nmi():
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    labels = load_nodes(dataset("email-Eu-core/email-Eu-core-department-labels.txt.gz"), columns=["id", "department"])
+    truth = labels.nodes.department.to_numpy()
+    nmi = compare_partitions(leiden(g, layer="email", seed=1), truth)
+    assert 0.5 < nmi <= 1.0
+    assert compare_partitions(truth, truth) == pytest.approx(1.0)
+    assert compare_partitions(truth, truth, method="ari") == pytest.approx(1.0)
+
+
+EXE = shutil.which("graphcrm")
+
+
+def test_communities_cli(tmp_path):
+    env = dict(os.environ, CI="true")
+    snap = tmp_path / "email"
+    subprocess.run([EXE, "load", "--edges", str(dataset("email-Eu-core/email-Eu-core.txt.gz")), "--layer", "email",
+                    "--out", str(snap)], check=True, env=env, capture_output=True)
+    proc = subprocess.run([EXE, "communities", str(snap), "--out", str(tmp_path / "p.csv"), "--profiles",
+                           str(tmp_path / "prof.parquet"), "--seed", "3", "--json"], env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    part = pd.read_csv(tmp_path / "p.csv")
+    prof = pd.read_parquet(tmp_path / "prof.parquet")
+    assert len(part) == 1005 and part.community.nunique() == summary["communities"] == len(prof)
+    assert prof["size"].sum() == 1005 and prof["size"].is_monotonic_decreasing
