@@ -14,13 +14,23 @@ from algorithms.centrality import (
     personalized_pagerank,
     voterank,
 )
-from algorithms.community import community_profiles, compare_partitions, leiden, louvain
+from algorithms.community import (
+    community_profiles,
+    compare_partitions,
+    consensus,
+    leiden,
+    louvain,
+    multilayer_leiden,
+    signed_communities,
+    track_communities,
+)
 from algorithms.probabilities import edge_probabilities
 
 __all__ = [
     "betweenness",
     "community_profiles",
     "compare_partitions",
+    "consensus",
     "coreness",
     "degree",
     "edge_probabilities",
@@ -29,7 +39,10 @@ __all__ = [
     "hits",
     "leiden",
     "louvain",
+    "multilayer_leiden",
     "pagerank",
     "personalized_pagerank",
+    "signed_communities",
+    "track_communities",
     "voterank",
 ]

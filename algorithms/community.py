@@ -43,19 +43,39 @@ def undirected_edges(lay: Layer, weight: bool = True):
     return (uniq // lay.n_nodes).astype(np.int64), (uniq % lay.n_nodes).astype(np.int64), total
 
 
-def _igraph(graph: SocialGraph, lay: Layer, *, directed: bool, weight: bool):
+def _igraph(graph: SocialGraph, lay: Layer, *, directed: bool, weight: bool, active=None):
+    """igraph version of a layer; with ``active`` (sorted dense ids) only those nodes, relabelled 0..k-1."""
     import igraph as ig
 
     if directed:
         src, dst, w = lay.edge_arrays()
         keep = src != dst
-        g = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[keep], dst[keep]]), directed=True)
-        g.es["weight"] = (w[keep] if weight else np.ones(int(keep.sum()))).tolist()
+        src, dst, w = src[keep], dst[keep], (w[keep] if weight else np.ones(int(keep.sum())))
     else:
-        u, v, w = undirected_edges(lay, weight)
-        g = ig.Graph(n=graph.n_nodes, edges=np.column_stack([u, v]), directed=False)
-        g.es["weight"] = w.tolist()
+        src, dst, w = undirected_edges(lay, weight)
+    n = graph.n_nodes
+    if active is not None:
+        src, dst, n = np.searchsorted(active, src), np.searchsorted(active, dst), len(active)
+    g = ig.Graph(n=n, edges=np.column_stack([src, dst]), directed=directed)
+    g.es["weight"] = np.asarray(w, dtype=float).tolist()
     return g
+
+
+def _active_nodes(lay: Layer) -> np.ndarray | None:
+    """Dense ids with at least one tie, or None when every node has one."""
+    active = (lay.out_degree() > 0) | (lay.in_degree() > 0)
+    return None if active.all() else np.flatnonzero(active)
+
+
+def _expand(membership, active, n) -> np.ndarray:
+    """Membership of the active nodes -> all nodes (isolated nodes: one singleton community each)."""
+    if active is None:
+        return np.asarray(membership)
+    full = np.empty(n, dtype=np.int64)
+    full[active] = membership
+    isolated = np.setdiff1d(np.arange(n), active)
+    full[isolated] = (max(membership) + 1 if len(membership) else 0) + np.arange(len(isolated))
+    return full
 
 
 def leiden(
@@ -67,7 +87,7 @@ def leiden(
     directed: bool = False,
     weight: bool = True,
     seed: int = 0,
-    n_iterations: int = -1,
+    n_iterations: int = 2,
 ) -> Partition:
     """Leiden communities (Traag, Waltman & van Eck 2019).
 
@@ -79,8 +99,10 @@ def leiden(
     directed : bool, default False
         Undirected simple version (igraph's C implementation) or directed
         modularity / CPM (leidenalg).
-    n_iterations : int, default -1
-        Until an iteration no longer improves the partition.
+    n_iterations : int, default 2
+        Leiden iterations (igraph's default); -1 iterates until an iteration
+        no longer improves the partition (about 0.1% higher modularity on the
+        higgs retweet layer, 10x the time).
 
     Returns
     -------
@@ -101,7 +123,8 @@ def leiden(
     if resolution <= 0:
         raise ParameterError(f"resolution must be > 0, got {resolution}")
     lay = _layer(graph, layer)
-    g = _igraph(graph, lay, directed=directed, weight=weight)
+    active = _active_nodes(lay)    # nodes without a tie are their own communities; igraph never sees them
+    g = _igraph(graph, lay, directed=directed, weight=weight, active=active)
     started = time.perf_counter()
     if directed:
         import leidenalg as la
@@ -123,8 +146,9 @@ def leiden(
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution) \
             if objective == "modularity" else float(clustering.quality)
     info = {"method": "leiden", "layer": lay.name, "objective": objective, "resolution": resolution,
-            "directed": directed, "weighted": weight, "seed": seed, "seconds": time.perf_counter() - started}
-    return Partition(membership, graph.id_map, float(quality), info)
+            "directed": directed, "weighted": weight, "seed": seed, "n_iterations": n_iterations,
+            "seconds": time.perf_counter() - started}
+    return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
 
 
 def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, weight: bool = True,
@@ -135,7 +159,8 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
     import igraph as ig
 
     lay = _layer(graph, layer)
-    g = _igraph(graph, lay, directed=False, weight=weight)
+    active = _active_nodes(lay)
+    g = _igraph(graph, lay, directed=False, weight=weight, active=active)
     started = time.perf_counter()
     random.seed(seed)
     ig.set_random_number_generator(random)
@@ -144,7 +169,7 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
     info = {"method": "louvain", "layer": lay.name, "resolution": resolution, "weighted": weight, "seed": seed,
             "seconds": time.perf_counter() - started}
     quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution)
-    return Partition(membership, graph.id_map, float(quality), info)
+    return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
 
 
 def compare_partitions(a, b, *, method: str = "nmi") -> float:
@@ -234,3 +259,242 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
             row["dominant_interaction"] = best if counts[best] > 0 else ""
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ stability
+def consensus(
+    graph: SocialGraph,
+    *,
+    layer: str | Layer,
+    n_runs: int = 10,
+    seed: int = 0,
+    threshold: float = 0.5,
+    **leiden_kwargs,
+) -> Partition:
+    """A consensus partition over ``n_runs`` seeds, with each node's membership confidence.
+
+    Consensus clustering restricted to the graph's ties (Lancichinetti &
+    Fortunato 2012): each tie is weighted by the share of runs that put its
+    two ends together, ties below ``threshold`` are dropped, and Leiden runs
+    once more on that agreement graph.  A node's confidence is the share of
+    runs in which it sat in the run's best match of its consensus community
+    (1.0: always with the same group).
+
+    Returns
+    -------
+    Partition
+        ``info["confidence"]`` holds the per-node confidence (dense order);
+        ``to_frame()`` gains it through :func:`membership_confidence_frame`.
+    """
+    if n_runs < 2:
+        raise ParameterError(f"n_runs must be >= 2, got {n_runs}")
+    if not 0 < threshold <= 1:
+        raise ParameterError(f"threshold must be in (0, 1], got {threshold}")
+    lay = _layer(graph, layer)
+    started = time.perf_counter()
+    runs = [leiden(graph, layer=lay, seed=seed + r, **leiden_kwargs).membership for r in range(n_runs)]
+    u, v, _ = undirected_edges(lay)
+    agreement = np.zeros(len(u))
+    for m in runs:
+        agreement += m[u] == m[v]
+    agreement /= n_runs
+    keep = agreement >= threshold
+    agree_layer = Layer.from_edges(graph.n_nodes, u[keep], v[keep], agreement[keep],
+                                   spec=lay.spec.with_overrides(name="agreement", direction="forward"),
+                                   self_loops="keep")
+    final = leiden(graph, layer=agree_layer, seed=seed, **{k: v for k, v in leiden_kwargs.items() if k != "directed"})
+    confidence = membership_confidence(final.membership, runs)
+    modularity = leiden_quality(graph, lay, final.membership)
+    info = dict(final.info, method="consensus", runs=n_runs, threshold=threshold, confidence=confidence,
+                mean_confidence=float(confidence.mean()) if len(confidence) else 1.0,
+                seconds=time.perf_counter() - started)
+    return Partition(final.membership, graph.id_map, modularity, info)
+
+
+def membership_confidence(reference: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
+    """Share of ``runs`` in which each node is in the run community that best overlaps its reference community."""
+    reference = np.asarray(reference)
+    n = len(reference)
+    hits = np.zeros(n)
+    for m in runs:
+        m = np.asarray(m)
+        pair = reference.astype(np.int64) * (m.max() + 1) + m
+        keys, counts = np.unique(pair, return_counts=True)
+        ref_of = keys // (m.max() + 1)
+        run_of = keys % (m.max() + 1)
+        order = np.lexsort((run_of, -counts, ref_of))        # per reference community: largest overlap first
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = ref_of[order][1:] != ref_of[order][:-1]
+        best = np.full(reference.max() + 1, -1)
+        best[ref_of[order][first]] = run_of[order][first]
+        hits += best[reference] == m
+    return hits / len(runs)
+
+
+def leiden_quality(graph: SocialGraph, lay: Layer, membership) -> float:
+    """Modularity of ``membership`` on the undirected simple version of ``lay``."""
+    g = _igraph(graph, lay, directed=False, weight=True)
+    return float(g.modularity(list(map(int, membership)), weights="weight"))
+
+
+TRACK_EVENTS = ("born", "continued", "grown", "shrunk", "merged", "split", "dissolved")
+
+
+def track_communities(
+    graph: SocialGraph,
+    windows: list,
+    *,
+    layer: str | None = None,
+    min_size: int = 3,
+    overlap: float = 0.5,
+    change: float = 0.1,
+    seed: int = 0,
+    **leiden_kwargs,
+) -> pd.DataFrame:
+    """Communities of consecutive time windows, matched and labelled born / grown / shrunk / merged / split / dissolved.
+
+    Each window ``(start, end)`` gets its own Leiden partition of the accounts
+    active in it (communities smaller than ``min_size`` are ignored).  A
+    community of window t+1 *continues* one of window t when at least
+    ``overlap`` of either's members are shared.  One-to-one continuations
+    that changed size by more than ``change`` are ``grown`` / ``shrunk``;
+    several predecessors make a ``merged`` community, several successors a
+    ``split``; no successor: ``dissolved``; no predecessor: ``born``.
+
+    Parameters
+    ----------
+    windows : list of (start, end)
+        Time windows (Unix seconds or ISO-8601), in order.
+    layer : str, optional
+        Layer name; default the combined interaction strength of each window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``window, community, size, event, related, leaders`` -- ``related``
+        lists the matched communities of the previous window (or, for
+        ``dissolved``/``split``, of the next), ``window`` is the index in
+        ``windows``.
+    """
+    if len(windows) < 1:
+        raise ParameterError("give at least one time window")
+    from algorithms.centrality import pagerank
+
+    ids = graph.id_map.ids
+    snapshots = []
+    for start, end in windows:
+        sub = graph.window(start, end, keep_static=False)
+        lay = sub.interaction_strength() if layer is None else sub.layer(layer)
+        active = (lay.out_degree() > 0) | (lay.in_degree() > 0)
+        part = leiden(sub, layer=lay, seed=seed, **leiden_kwargs).membership if lay.n_edges else np.zeros(sub.n_nodes)
+        pr = pagerank(sub, layer=lay).values if lay.n_edges else np.zeros(sub.n_nodes)
+        groups = {}
+        nodes = np.flatnonzero(active)
+        order = nodes[np.lexsort((nodes, part[nodes]))]          # active nodes grouped by community
+        labels = part[order]
+        bounds = np.flatnonzero(np.diff(labels)) + 1
+        for members in np.split(order, bounds):
+            if len(members) >= min_size:
+                lead = members[np.lexsort((members, -pr[members]))][:3]
+                groups[int(part[members[0]])] = (set(members.tolist()), ";".join(map(str, ids[lead])))
+        snapshots.append(groups)
+    rows = []
+    for t, groups in enumerate(snapshots):
+        prev = snapshots[t - 1] if t > 0 else {}
+        nxt = snapshots[t + 1] if t + 1 < len(snapshots) else None
+        for c, (members, leaders) in sorted(groups.items(), key=lambda kv: (-len(kv[1][0]), kv[0])):
+            preds = [p for p, (pm, _) in prev.items() if _continues(pm, members, overlap)]
+            if t == 0 or not preds:
+                event, related = "born", []
+            elif len(preds) > 1:
+                event, related = "merged", preds
+            else:
+                p = preds[0]
+                succ_of_p = [s for s, (sm, _) in groups.items() if _continues(prev[p][0], sm, overlap)]
+                if len(succ_of_p) > 1:
+                    event = "split"
+                else:
+                    ratio = len(members) / len(prev[p][0])
+                    event = "grown" if ratio > 1 + change else "shrunk" if ratio < 1 - change else "continued"
+                related = preds
+            rows.append({"window": t, "community": c, "size": len(members), "event": event,
+                         "related": ";".join(map(str, related)), "leaders": leaders})
+        if nxt is not None:
+            for c, (members, leaders) in groups.items():
+                if not any(_continues(members, nm, overlap) for nm, _ in nxt.values()):
+                    rows.append({"window": t + 1, "community": c, "size": 0, "event": "dissolved",
+                                 "related": str(c), "leaders": leaders})
+    return pd.DataFrame(rows, columns=["window", "community", "size", "event", "related", "leaders"])
+
+
+def _continues(before: set, after: set, overlap: float) -> bool:
+    shared = len(before & after)
+    return shared >= overlap * len(before) or shared >= overlap * len(after)
+
+
+# ------------------------------------------------------------------------------ signed and multi-layer
+def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolution: float = 1.0) -> Partition:
+    """Supporter / critic camps on a signed layer: positive ties inside, negative ties between.
+
+    leidenalg's multiplex optimisation with the positive ties as one layer
+    (weight +1) and the negative ties as another (weight -1), so modularity
+    is rewarded for positive ties within and negative ties across
+    communities (Traag & Bruggeman 2009).  ``quality`` is the signed
+    objective; ``info`` has the share of negative ties that fall between
+    communities.
+    """
+    import igraph as ig
+    import leidenalg as la
+
+    lay = graph.layer(layer)
+    src, dst, w = lay.edge_arrays()
+    keep = src != dst
+    src, dst, w = src[keep], dst[keep], w[keep]
+    pos, neg = w > 0, w < 0
+    g_pos = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[pos], dst[pos]]), directed=False)
+    g_pos.es["weight"] = w[pos].tolist()
+    g_neg = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[neg], dst[neg]]), directed=False)
+    g_neg.es["weight"] = (-w[neg]).tolist()
+    started = time.perf_counter()
+    p_pos = la.RBConfigurationVertexPartition(g_pos, weights="weight", resolution_parameter=resolution)
+    p_neg = la.RBConfigurationVertexPartition(g_neg, weights="weight", resolution_parameter=resolution)
+    optimiser = la.Optimiser()
+    optimiser.set_rng_seed(seed)
+    optimiser.optimise_partition_multiplex([p_pos, p_neg], layer_weights=[1, -1], n_iterations=-1)
+    membership = np.asarray(p_pos.membership)
+    between_neg = float((membership[src[neg]] != membership[dst[neg]]).mean()) if neg.any() else float("nan")
+    within_pos = float((membership[src[pos]] == membership[dst[pos]]).mean()) if pos.any() else float("nan")
+    info = {"method": "signed-leiden", "layer": layer, "seed": seed, "resolution": resolution,
+            "negative_ties_between": between_neg, "positive_ties_within": within_pos,
+            "seconds": time.perf_counter() - started}
+    return Partition(membership, graph.id_map, float(p_pos.quality() - p_neg.quality()), info)
+
+
+def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolution: float = 1.0) -> Partition:
+    """One partition for several layers over the same accounts (e.g. follows + interactions).
+
+    ``layers`` maps layer names (or ``"strength"`` for the combined
+    interaction layer) to their weight in the summed modularity; leidenalg
+    optimises all layers at once.  leidenalg's multiplex optimiser is pure
+    C++ but single-threaded and slow on large graphs (minutes at 300,000
+    accounts): restrict it to the accounts of interest with
+    :meth:`SocialGraph.subgraph` first.
+    """
+    import leidenalg as la
+
+    if not layers:
+        raise ParameterError("give at least one layer")
+    partitions, weights = [], []
+    for name, weight in sorted(layers.items()):
+        lay = graph.interaction_strength() if name == "strength" else _layer(graph, name)
+        g = _igraph(graph, lay, directed=False, weight=True)
+        partitions.append(la.RBConfigurationVertexPartition(g, weights="weight", resolution_parameter=resolution))
+        weights.append(float(weight))
+    started = time.perf_counter()
+    optimiser = la.Optimiser()
+    optimiser.set_rng_seed(seed)
+    quality = optimiser.optimise_partition_multiplex(partitions, layer_weights=weights, n_iterations=-1)
+    membership = np.asarray(partitions[0].membership)
+    info = {"method": "multilayer-leiden", "layers": dict(layers), "seed": seed, "resolution": resolution,
+            "seconds": time.perf_counter() - started}
+    return Partition(membership, graph.id_map, float(sum(w * p.quality() for w, p in zip(weights, partitions))), info)

@@ -197,10 +197,12 @@ def communities(
     resolution: float = typer.Option(1.0, "--resolution", help="Resolution parameter."),
     directed: bool = typer.Option(False, "--directed", help="Directed modularity (Leiden via leidenalg)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same partition)."),
+    runs: int = typer.Option(1, "--runs", help="Consensus over this many seeds (Leiden); adds each account's "
+                                               "membership confidence."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Community partition and a profile per community (size, density, conductance, leaders, bridges)."""
-    from algorithms.community import community_profiles, leiden, louvain
+    from algorithms.community import community_profiles, consensus, leiden, louvain
     from graphcrm.core.snapshot import load_snapshot
     from graphcrm.leaders import default_layer
     from graphcrm.tables import write_table
@@ -209,16 +211,22 @@ def communities(
     graph = load_snapshot(snapshot)
     lay = default_layer(graph) if layer is None else layer
     with step(f"finding communities ({method.value})"):
-        if method is CommunityMethod.leiden:
+        if runs > 1:
+            part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution)
+        elif method is CommunityMethod.leiden:
             part = leiden(graph, layer=lay, objective=objective, resolution=resolution, directed=directed, seed=seed)
         else:
             part = louvain(graph, layer=lay, resolution=resolution, seed=seed)
-    write_table(part.to_frame(), out)
+    table = part.to_frame()
+    if "confidence" in part.info:
+        table["confidence"] = part.info["confidence"]
+    write_table(table, out)
     prof = community_profiles(graph, part, layer=lay)
     if profiles is not None:
         write_table(prof, profiles)
-    summary = {"snapshot": str(snapshot), "method": method.value, "communities": part.n_communities,
-               "quality": part.quality, "largest": prof.head(5).to_dict("records"), "out": str(out),
+    summary = {"snapshot": str(snapshot), "method": part.info["method"], "communities": part.n_communities,
+               "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
+               "largest": prof.head(5).to_dict("records"), "out": str(out),
                "profiles": str(profiles) if profiles else None, "seconds": round(time.perf_counter() - started, 3)}
     human = (f"wrote {out}: {part.n_communities} communities, {part.info['objective'] if 'objective' in part.info else 'modularity'} "
              f"{part.quality:.4f}\n" + prof.head(10).to_string(index=False))

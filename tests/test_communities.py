@@ -94,3 +94,69 @@ def test_communities_cli(tmp_path):
     prof = pd.read_parquet(tmp_path / "prof.parquet")
     assert len(part) == 1005 and part.community.nunique() == summary["communities"] == len(prof)
     assert prof["size"].sum() == 1005 and prof["size"].is_monotonic_decreasing
+
+
+def test_consensus_confidence():
+    from algorithms import consensus
+
+    g, _ = two_cliques()
+    part = consensus(g, layer="x", n_runs=5, seed=1)
+    assert part.membership.tolist() == [0] * 5 + [1] * 5
+    assert (part.info["confidence"] == 1.0).all()
+    email = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    noisy = consensus(email, layer="email", n_runs=6, seed=2)
+    conf = noisy.info["confidence"]
+    assert 0.5 < conf.mean() < 1.0 and conf.min() < 1.0 and len(conf) == email.n_nodes
+
+
+def test_membership_confidence_by_hand():
+    from algorithms.community import membership_confidence
+
+    reference = np.array([0, 0, 0, 1, 1])
+    runs = [np.array([7, 7, 7, 3, 3]), np.array([1, 1, 2, 2, 2])]
+    # run 2: community 0's best match is label 1 (two members), so node 2 is off; community 1 -> label 2
+    np.testing.assert_allclose(membership_confidence(reference, runs), [1.0, 1.0, 0.5, 1.0, 1.0])
+
+
+def test_tracking_events_on_hand_made_windows():
+    from algorithms import track_communities
+
+    day = 86400
+    a = [(i, j) for i in range(6) for j in range(6) if i < j]          # group A, days 0 and 1
+    b = [(i, j) for i in range(10, 16) for j in range(10, 16) if i < j]  # group B, day 0 only
+    c = [(i, j) for i in range(20, 26) for j in range(20, 26) if i < j]  # group C, day 1 only
+    a_big = [(i, j) for i in range(9) for j in range(9) if i < j]        # A grows on day 1
+    rows = [(u, v, 0) for u, v in a + b] + [(u, v, day) for u, v in a_big + c]
+    g = GraphBuilder().add_events("retweets", [r[0] for r in rows], [r[1] for r in rows],
+                                  time=[r[2] for r in rows]).build()
+    tr = track_communities(g, [(0, day), (day, 2 * day)], min_size=3)
+    day1 = tr[tr.window == 1].set_index("event")
+    assert set(tr[tr.window == 0].event) == {"born"}
+    assert {"grown", "born", "dissolved"} <= set(day1.index)
+    assert day1.loc["grown", "size"] == 9 and day1.loc["born", "size"] == 6
+
+
+def test_signed_camps_on_bitcoin():
+    from algorithms import signed_communities
+    from loaders import load_signed
+
+    g = load_signed(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"))
+    part = signed_communities(g, layer="trust", seed=1)
+    # negative ties fall between camps far more often than positive ones do
+    assert part.info["negative_ties_between"] > 0.8 > 1 - part.info["positive_ties_within"]
+    h = GraphBuilder().add_edges("trust", [0, 1, 0, 2, 3, 4], [1, 2, 2, 3, 4, 5], [5, 5, 5, -5, 5, 5]).build()
+    camps = signed_communities(h, layer="trust", seed=0)
+    m = camps.membership
+    assert m[0] == m[1] == m[2] and m[3] == m[4] == m[5] and m[2] != m[3]
+
+
+def test_multilayer_partition_uses_both_layers():
+    from algorithms import multilayer_leiden
+
+    # follows says {0..3} {4..7}; interactions agree; one layer alone would miss nothing, together they agree
+    f = [(a, b) for a in range(4) for b in range(4) if a != b] + [(a, b) for a in range(4, 8) for b in range(4, 8) if a != b]
+    i = [(0, 1), (1, 2), (2, 3), (4, 5), (5, 6), (6, 7), (3, 4)]
+    g = (GraphBuilder().add_edges("follows", [a for a, _ in f], [b for _, b in f])
+         .add_events("retweets", [a for a, _ in i], [b for _, b in i], time=[1] * len(i)).build())
+    part = multilayer_leiden(g, layers={"follows": 1.0, "retweets": 1.0}, seed=0)
+    assert part.membership.tolist() == [0] * 4 + [1] * 4
