@@ -10,7 +10,7 @@ import numpy as np
 from numba import prange
 
 from graphcrm.core import _rng
-from graphcrm.core.numba_config import jit
+from graphcrm.core.numba_config import jit, readonly_copy
 
 
 @jit
@@ -91,15 +91,9 @@ def _sampled_betweenness(out_indptr, out_indices, in_indptr, in_indices, n_sampl
     return out
 
 
-def _readonly(a):
-    a = a.copy()
-    a.flags.writeable = False
-    return a
-
-
 def _warmup():
-    indptr = _readonly(np.array([0, 1, 2, 2], dtype=np.int64))
-    indices = _readonly(np.array([1, 2], dtype=np.int32))
-    in_indptr = _readonly(np.array([0, 0, 1, 2], dtype=np.int64))
-    in_indices = _readonly(np.array([0, 1], dtype=np.int32))
+    indptr = readonly_copy(np.array([0, 1, 2, 2], dtype=np.int64))
+    indices = readonly_copy(np.array([1, 2], dtype=np.int32))
+    in_indptr = readonly_copy(np.array([0, 0, 1, 2], dtype=np.int64))
+    in_indices = readonly_copy(np.array([0, 1], dtype=np.int32))
     _sampled_betweenness(indptr, indices, in_indptr, in_indices, 10, 1, 2)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from graphcrm.core.numba_config import jit
+from graphcrm.core.numba_config import jit, readonly_copy
 
 #: chunks for deterministic parallel sums
 N_SUM_CHUNKS = 64
@@ -312,17 +312,11 @@ def _voterank(out_indptr, out_indices, k, avg_degree):
     return chosen[:count].copy(), votes[:count].copy()
 
 
-def _readonly(a):
-    a = a.copy()
-    a.flags.writeable = False
-    return a
-
-
 def _warmup():
     # graph arrays are read-only (numba types them apart from writable ones): compile for those
-    indptr = _readonly(np.array([0, 1, 2, 2], dtype=np.int64))
-    indices = _readonly(np.array([1, 0], dtype=np.int32))
-    w = _readonly(np.ones(2, dtype=np.float64))
+    indptr = readonly_copy(np.array([0, 1, 2, 2], dtype=np.int64))
+    indices = readonly_copy(np.array([1, 0], dtype=np.int32))
+    w = readonly_copy(np.ones(2, dtype=np.float64))
     empty = np.empty(0)
     p = np.full(3, 1 / 3)
     strength = np.array([1.0, 1.0, 0.0])

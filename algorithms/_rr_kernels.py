@@ -16,7 +16,7 @@ import numpy as np
 from numba import prange
 
 from graphcrm.core import _rng
-from graphcrm.core.numba_config import jit
+from graphcrm.core.numba_config import jit, readonly_copy
 
 
 @jit
@@ -83,17 +83,11 @@ def _rr_membership_counts(in_indptr, in_indices, in_prob, n_sets, seed, first_se
     return out, sizes.sum()
 
 
-def _readonly(a):
-    a = a.copy()
-    a.flags.writeable = False
-    return a
-
-
 def _warmup():
     indptr = np.array([0, 0, 1, 2], dtype=np.int64)
     indices = np.array([0, 1], dtype=np.int32)
     prob = np.array([0.5, 1.0])
-    for prep in (lambda a: a, _readonly):
+    for prep in (lambda a: a, readonly_copy):
         _rr_membership_counts(prep(indptr), prep(indices), prob, 10, 1, 0, 2)
 
 

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from graphcrm.core.numba_config import jit
+from graphcrm.core.numba_config import jit, readonly_copy
 
 # aggregation codes (see graphcrm.core.layers.AGGREGATIONS)
 AGG_SUM = 0
@@ -225,9 +225,9 @@ def _scatter_flat(keys, values, weights, has_weights, n_buckets, skip_equal, n_c
     return indptr, out_v, out_w, equal.sum()
 
 
-@jit(parallel=True)
-def _transpose_chunked(n_buckets, indptr, indices, weights, has_weights, n_chunks):
-    """CSR of the transpose (rows of the result come out sorted), by row chunks in parallel."""
+@jit
+def _row_chunk_bounds(indptr, n_chunks):
+    """Row ranges ``bounds[c]:bounds[c + 1]`` holding about equal numbers of entries."""
     n_rows = indptr.shape[0] - 1
     m = indptr[n_rows]
     bounds = np.empty(n_chunks + 1, dtype=np.int64)
@@ -235,6 +235,15 @@ def _transpose_chunked(n_buckets, indptr, indices, weights, has_weights, n_chunk
         bounds[c] = np.searchsorted(indptr, m * c // n_chunks)
     bounds[0] = 0
     bounds[n_chunks] = n_rows
+    return bounds
+
+
+@jit(parallel=True)
+def _transpose_chunked(n_buckets, indptr, indices, weights, has_weights, n_chunks):
+    """CSR of the transpose (rows of the result come out sorted), by row chunks in parallel."""
+    n_rows = indptr.shape[0] - 1
+    m = indptr[n_rows]
+    bounds = _row_chunk_bounds(indptr, n_chunks)
     counts = np.zeros((n_chunks, n_buckets), dtype=np.int64)
     for c in prange(n_chunks):
         for u in range(bounds[c], bounds[c + 1]):
@@ -274,11 +283,7 @@ def _dedup_sorted_rows(indptr, indices, weights, has_weights, aggregate, n_chunk
     """Merge equal neighbours within each sorted row (in place per chunk, then packed)."""
     n = indptr.shape[0] - 1
     m = indptr[n]
-    bounds = np.empty(n_chunks + 1, dtype=np.int64)
-    for c in range(n_chunks + 1):
-        bounds[c] = np.searchsorted(indptr, m * c // n_chunks)
-    bounds[0] = 0
-    bounds[n_chunks] = n
+    bounds = _row_chunk_bounds(indptr, n_chunks)
     row_len = np.empty(n, dtype=np.int64)
     kept = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
@@ -408,18 +413,12 @@ def _decayed_values(times, values, reference_time, half_life):
     return out
 
 
-def _readonly(a):
-    a = a.copy()
-    a.flags.writeable = False
-    return a
-
-
 def _warmup():
     # graph arrays are read-only and numba types them apart from writable ones: compile both
     src = np.array([0, 1, 1, 2], dtype=np.int32)
     dst = np.array([1, 2, 2, 2], dtype=np.int32)
     w = np.ones(4, dtype=np.float64)
-    for prep in (lambda a: a, _readonly):
+    for prep in (lambda a: a, readonly_copy):
         for has_w in (True, False):
             weights = prep(w) if has_w else _EMPTY_F64
             ip, ix, wt, *_ = _build_layer(3, prep(src), prep(dst), weights, has_w, AGG_SUM, False)

@@ -44,3 +44,14 @@ def jit(func=None, *, parallel: bool = False, **overrides):
         return numba.njit(**options)(f)
 
     return wrap(func) if func is not None else wrap
+
+
+def readonly_copy(a):
+    """A read-only copy of ``a``: warm-ups compile kernels for the read-only arrays graphs hold.
+
+    numba types read-only and writable arrays apart, so each kernel is
+    compiled for both.
+    """
+    a = a.copy()
+    a.flags.writeable = False
+    return a
