@@ -312,7 +312,7 @@ def main():
               f"All {wiki.n_nodes:,} accounts from {reach['samples']:,} reverse-reachable sets in "
               f"{fmt(reach['seconds'])}; the top 20 checked by forward Monte-Carlo ({reach['runs']:,} runs each, "
               f"{reach['mc_seconds']:.0f} s in pure Python):", "",
-              "| account | RR estimate | +-1.96 se | Monte-Carlo mean | +-1.96 se | difference within its 95% interval? (expect about 1 in 20 "no") |",
+              "| account | RR estimate | +-1.96 se | Monte-Carlo mean | +-1.96 se | difference within its 95% interval? (expect about 1 in 20 'no') |",
               "|---:|---:|---:|---:|---:|---|"]
     for acc, est, se, mc, mc_se in reach["rows"]:
         ok = abs(est - mc) <= 1.96 * np.hypot(se, mc_se)
