@@ -207,15 +207,15 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
     n = out_indptr.shape[0] - 1
     deg = np.zeros(n, dtype=np.int64)
     for v in range(n):
+        loops = 0   # a self-loop appears once among the out-edges and once among the in-edges
+        for k in range(out_indptr[v], out_indptr[v + 1]):
+            if out_indices[k] == v:
+                loops += 1
         d = 0
         if use_out:
-            for k in range(out_indptr[v], out_indptr[v + 1]):
-                if out_indices[k] != v:
-                    d += 1
+            d += out_indptr[v + 1] - out_indptr[v] - loops
         if use_in:
-            for k in range(in_indptr[v], in_indptr[v + 1]):
-                if in_indices[k] != v:
-                    d += 1
+            d += in_indptr[v + 1] - in_indptr[v] - loops
         deg[v] = d
     max_deg = 0
     for v in range(n):

@@ -38,3 +38,11 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_benchmark_scripts_compile():
+    """Benchmarks are not run in CI, but they must at least parse."""
+    import py_compile
+
+    for script in sorted((REPO / "benchmarks").glob("*.py")):
+        py_compile.compile(str(script), doraise=True)
