@@ -49,7 +49,24 @@ def _chunked_sum(a):
 @jit
 def _n_chunks(n):
     """Chunks of a node loop: a function of ``n`` only, so sums never depend on the thread count."""
-    return max(1, min(1024, n // 4096 + 1))
+    return max(1, min(n, max(16, min(1024, n // 4096 + 1))))
+
+
+@jit
+def _balanced_bounds(indptr, chunks):
+    """Node ranges with about equal work (edges + nodes) each; depends on the graph only."""
+    n = indptr.shape[0] - 1
+    total = indptr[n] + n
+    bounds = np.empty(chunks + 1, dtype=np.int64)
+    lo = 0
+    for c in range(chunks + 1):
+        goal = total * c // chunks
+        while lo < n and indptr[lo] + lo < goal:
+            lo += 1
+        bounds[c] = lo
+    bounds[0] = 0
+    bounds[chunks] = n
+    return bounds
 
 
 @jit(parallel=True)
@@ -87,6 +104,7 @@ def _pagerank(indptr, indices, weights, has_weights, inv_strength, teleport, uni
     """
     n = inv_strength.shape[0]
     chunks = _n_chunks(n)
+    bounds = _balanced_bounds(indptr, chunks)
     x = np.full(n, x_start)
     new = np.empty(n, dtype=np.float64)
     contrib = np.empty(n, dtype=np.float64)
@@ -108,7 +126,7 @@ def _pagerank(indptr, indices, weights, has_weights, inv_strength, teleport, uni
         for ch in prange(chunks):
             e = 0.0
             d = 0.0
-            for v in range(n * ch // chunks, n * (ch + 1) // chunks):
+            for v in range(bounds[ch], bounds[ch + 1]):
                 acc = 0.0
                 if has_weights:
                     for k in range(indptr[v], indptr[v + 1]):
