@@ -258,8 +258,8 @@ def main():
         bench_coreness(big_name, big, "edges", 3, False),
     ]
     bc_rows = [
-        bench_betweenness("wiki-Vote", wiki, "edges", 0.01, 0.1, 3),
-        bench_betweenness("higgs replies", higgs, "replies", 0.01, 0.1, 3),
+        bench_betweenness("wiki-Vote", wiki, "edges", 0.01, 0.1, 1),
+        bench_betweenness("higgs replies", higgs, "replies", 0.01, 0.1, 1),
     ]
     reach = bench_reach(wiki, "edges", 200_000)
     import numba
