@@ -72,7 +72,8 @@ def format_demo(summary: dict) -> str:
         format_info(summary["info"]),
         "",
         "opinion leaders on the combined interaction layer (retweets 1.0, replies 0.7, mentions 0.5; 7-day half-life);",
-        "influence_score = mean percentile of attention (PageRank), core position and expected reach (IC, weighted cascade):",
+        "influence_score combines attention (PageRank), core position and expected reach (IC, weighted cascade);",
+        "the _pct columns say where each account stands on each of them:",
     ]
     frame = pd.DataFrame(summary["opinion_leaders"])
     lines.append(frame.to_string(index=False))

@@ -1,10 +1,14 @@
 """Opinion-leader lists: who leads, why (component measures as percentiles), how far they reach, which side they are on.
 
-The combined influence score of an account is the mean of its percentile
-ranks (0-100) on the component measures -- attention received (PageRank),
-core position (coreness) and expected word-of-mouth reach -- so no single
-scale dominates and each row can say *why*: "top 1% by reach, top 10% by
-attention".
+Each component measure -- attention received (PageRank), core position
+(coreness), expected word-of-mouth reach -- is turned into a percentile rank,
+so no single scale dominates and each row can say *why*: "top 1% by reach,
+top 10% by attention".  The combined score multiplies the *tail shares*
+(the fraction of accounts at or above the account on a measure): the
+geometric mean of the tails, ``t``, gives ``influence_score = 100 * (1 - t)``.
+Unlike a mean of percentiles it does not saturate at the top: being 1 in
+20,000 on reach counts for more than being 1 in 2,000, so a coarse measure
+(coreness takes few values) cannot reorder the leaders on its own.
 """
 
 from __future__ import annotations
@@ -50,6 +54,27 @@ def percentile(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return np.empty(0)
     return rankdata(values, method="average") / len(values) * 100.0
+
+
+def combined_score(measures: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """``100 * (1 - weighted geometric mean of the tail shares)`` over the measures.
+
+    The tail share of a value is the fraction of accounts scoring at least as
+    high (ties share the average), plus half an account so it is never zero.
+
+    Examples
+    --------
+    >>> s = combined_score({"a": np.array([1.0, 2.0, 3.0, 4.0])}, {"a": 1.0})
+    >>> s.round(1).tolist()
+    [12.5, 37.5, 62.5, 87.5]
+    """
+    total = sum(weights[m] for m in measures)
+    log_tail = np.zeros(len(next(iter(measures.values()))))
+    for m, values in measures.items():
+        n = len(values)
+        tail = (n - rankdata(values, method="average") + 0.5) / n
+        log_tail += weights[m] * np.log(tail)
+    return 100.0 * (1.0 - np.exp(log_tail / total))
 
 
 def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
@@ -146,7 +171,7 @@ def opinion_leaders(
     Returns
     -------
     pandas.DataFrame
-        ``rank, account_id, influence_score, pagerank_pct, coreness_pct,
+        ``rank, account_id, influence_score`` (see :func:`combined_score`), ``pagerank_pct, coreness_pct,
         expected_reach_pct, pagerank, coreness, expected_reach,
         expected_reach_stderr, audience_size, stance, stance_score,
         stance_evidence`` (+ ``community`` first when partitioned), sorted by
@@ -174,11 +199,9 @@ def opinion_leaders(
     reach = expected_reach(graph, layer=lay, model=model, n_samples=reach_samples, seed=seed)
     scores["expected_reach"] = reach.values
     frame = pd.DataFrame({"account_id": graph.id_map.ids})
-    combined = np.zeros(graph.n_nodes)
+    frame.insert(1, "influence_score", combined_score({m: scores[m] for m in MEASURES}, weights))
     for m in MEASURES:
         frame[f"{m}_pct"] = percentile(scores[m])
-        combined += weights[m] * frame[f"{m}_pct"].to_numpy()
-    frame.insert(1, "influence_score", combined / sum(weights.values()))
     for m in MEASURES:
         frame[m] = scores[m]
     frame["expected_reach_stderr"] = reach.extras["expected_reach_stderr"]

@@ -48,8 +48,10 @@ def test_stance_towards_given_targets_only():
 def test_leader_list_contract(alpha):
     leaders = opinion_leaders(alpha, top=20, reach_samples=50_000, seed=1)
     assert len(leaders) == 20 and leaders["rank"].tolist() == list(range(1, 21))
-    pct = leaders[["pagerank_pct", "coreness_pct", "expected_reach_pct"]].mean(axis=1)
-    np.testing.assert_allclose(leaders.influence_score, pct)
+    n = alpha.n_nodes
+    tails = [(n - leaders[f"{m}_pct"] / 100 * n + 0.5) / n for m in ("pagerank", "coreness", "expected_reach")]
+    expected = 100 * (1 - np.exp(np.mean([np.log(t) for t in tails], axis=0)))
+    np.testing.assert_allclose(leaders.influence_score, expected)
     assert leaders.influence_score.is_monotonic_decreasing
     assert {"expected_reach", "expected_reach_stderr", "audience_size", "stance"} <= set(leaders.columns)
     again = opinion_leaders(alpha, top=20, reach_samples=50_000, seed=1)
