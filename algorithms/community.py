@@ -493,7 +493,7 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
     started = time.perf_counter()
     optimiser = la.Optimiser()
     optimiser.set_rng_seed(seed)
-    quality = optimiser.optimise_partition_multiplex(partitions, layer_weights=weights, n_iterations=-1)
+    optimiser.optimise_partition_multiplex(partitions, layer_weights=weights, n_iterations=-1)
     membership = np.asarray(partitions[0].membership)
     info = {"method": "multilayer-leiden", "layers": dict(layers), "seed": seed, "resolution": resolution,
             "seconds": time.perf_counter() - started}

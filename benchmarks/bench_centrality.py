@@ -308,7 +308,7 @@ def main():
                    f"{'yes' if r['graphcrm'] <= nk_t else '**NO**'}") if nk_t else "not installed | n/a"
         lines.append(f"| {r['name']} | {r['epsilon']} | {r['samples']:,} | {fmt(r['graphcrm'])} | {nk_cell} | "
                      f"{r['max_error']:.4f} | {r['bound']:.4f} |")
-    lines += ["", f"## Expected reach of every account on wiki-Vote (IC, weighted cascade)", "",
+    lines += ["", "## Expected reach of every account on wiki-Vote (IC, weighted cascade)", "",
               f"All {wiki.n_nodes:,} accounts from {reach['samples']:,} reverse-reachable sets in "
               f"{fmt(reach['seconds'])}; the top 20 checked by forward Monte-Carlo ({reach['runs']:,} runs each, "
               f"{reach['mc_seconds']:.0f} s in pure Python):", "",

@@ -34,7 +34,6 @@ from loaders._tables import (
     LineNumbers,
     LoadReport,
     _Problems,
-    finish,
     read_frame,
     read_text,
 )

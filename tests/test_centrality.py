@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 
-import igraph as ig
 import networkx as nx
 import numba
 import numpy as np
