@@ -46,3 +46,12 @@ def test_benchmark_scripts_compile():
 
     for script in sorted((REPO / "benchmarks").glob("*.py")):
         py_compile.compile(str(script), doraise=True)
+
+
+def test_no_unused_imports_or_undefined_names():
+    """pyflakes rules (ruff F): unused imports, undefined names, unused variables."""
+    exe = shutil.which("ruff")
+    assert exe, "ruff is a test dependency: pip install -e '.[test]'"
+    proc = subprocess.run([exe, "check", "graphcrm", "loaders", "algorithms", "tests", "benchmarks"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
