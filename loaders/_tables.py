@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from graphcrm.core.errors import InputFileError, ParameterError
-from loaders._source import COMMENT_CHARS, TextLayout, iter_lines, open_binary
+from loaders._source import COMMENT_CHARS, TextLayout, _is_number, iter_lines, open_binary
 
 MODES = ("strict", "lenient")
 MAX_KEPT_REJECTS = 100_000
@@ -492,7 +492,7 @@ def _read_fast(layout: TextLayout, roles, specs):
             types[name] = pa.int64() if sample and all(_INT_RE.match(v) for v in sample) else pa.string()
         elif kind == "time":
             sample = [row[i] for row in layout.sample if i < len(row)]
-            types[name] = pa.float64() if sample and all(_is_float(v) for v in sample) else pa.string()
+            types[name] = pa.float64() if sample and all(_is_number(v) for v in sample) else pa.string()
         # attributes: arrow infers int64, float64 or string
     attempts = [types]
     if any(types[c] == pa.int64() for c in id_columns):
@@ -505,14 +505,6 @@ def _read_fast(layout: TextLayout, roles, specs):
             continue
         return _collect_columns(table, names, roles, by_role, layout)
     return None
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
