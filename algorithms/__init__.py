@@ -24,9 +24,11 @@ from algorithms.community import (
     signed_communities,
     track_communities,
 )
+from algorithms.diffusion import SpreadEstimate, simulate, spread_by_segment
 from algorithms.probabilities import edge_probabilities
 
 __all__ = [
+    "SpreadEstimate",
     "betweenness",
     "community_profiles",
     "compare_partitions",
@@ -43,6 +45,8 @@ __all__ = [
     "pagerank",
     "personalized_pagerank",
     "signed_communities",
+    "simulate",
+    "spread_by_segment",
     "track_communities",
     "voterank",
 ]

@@ -1,7 +1,8 @@
 """Edge propagation probabilities for the diffusion models: a model choice, never hard-wired.
 
-Probabilities are returned aligned with a layer's **in-edge** arrays
-(``layer.in_indices``), the order reverse-reachable sampling walks them.
+Probabilities are returned aligned with a layer's in-edge arrays (the order
+reverse-reachable sampling walks them) or its out-edge arrays (forward
+simulation).
 
 Models (``model=`` strings, as on the command line):
 
@@ -10,7 +11,7 @@ Models (``model=`` strings, as on the command line):
   sender gets; ``1 / in-degree`` on an unweighted layer);
 * ``"const:P"`` -- the same ``P`` on every edge, e.g. ``"const:0.01"``;
 * ``"trivalency"`` -- each edge draws one of 0.1, 0.01, 0.001 at random
-  (seeded).
+  (seeded, from the edge's ends, so the draw does not depend on array order).
 
 The model learned from the interaction log arrives with the simulation work.
 """
@@ -25,8 +26,15 @@ from graphcrm.core.graph import Layer
 TRIVALENCY = (0.1, 0.01, 0.001)
 
 
-def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0) -> np.ndarray:
-    """Propagation probability of every in-edge of ``layer`` under ``model``.
+def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "in") -> np.ndarray:
+    """Propagation probability of every edge of ``layer`` under ``model``.
+
+    Parameters
+    ----------
+    side : {"in", "out"}
+        Align with the in-edge arrays (``layer.in_indices``, what
+        reverse-reachable sampling walks) or the out-edge arrays (forward
+        simulation).  An edge gets the same probability on both sides.
 
     Examples
     --------
@@ -34,16 +42,26 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0) -> np.
     >>> lay = Layer.from_edges(3, [0, 1, 0], [2, 2, 1], spec="x")
     >>> edge_probabilities(lay, "wc").tolist()     # in-edges of 1: (0); of 2: (0, 1)
     [1.0, 0.5, 0.5]
+    >>> edge_probabilities(lay, "wc", side="out").tolist()   # out-edges of 0: (1, 2); of 1: (2)
+    [1.0, 0.5, 0.5]
     >>> edge_probabilities(lay, "const:0.2").tolist()
     [0.2, 0.2, 0.2]
     """
-    if model == "wc":
+    if side not in ("in", "out"):
+        raise ParameterError(f"side must be 'in' or 'out', got {side!r}")
+    if side == "in":
+        heads = np.repeat(np.arange(layer.n_nodes), layer.in_degree())   # the edge's target
+        tails = layer.in_indices                                           # the edge's source
         w = layer.in_data()
+    else:
+        tails = np.repeat(np.arange(layer.n_nodes), layer.out_degree())
+        heads = layer.out_indices
+        w = layer.out_data()
+    if model == "wc":
         if (w < 0).any():
             raise ParameterError(f"layer '{layer.name}' has negative weights; weighted cascade needs weights >= 0")
-        totals = layer.in_strength()
-        per_edge_total = np.repeat(totals, layer.in_degree())
-        return np.divide(w, per_edge_total, out=np.zeros(len(w)), where=per_edge_total > 0)
+        totals = layer.in_strength()[heads]
+        return np.divide(w, totals, out=np.zeros(len(w)), where=totals > 0)
     if model.startswith("const:"):
         try:
             p = float(model.split(":", 1)[1])
@@ -53,6 +71,16 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0) -> np.
             raise ParameterError(f"model {model!r}: P must be in [0, 1]")
         return np.full(layer.n_edges, p)
     if model == "trivalency":
-        rng = np.random.default_rng(seed)
-        return np.asarray(TRIVALENCY)[rng.integers(0, 3, layer.n_edges)]
+        return np.asarray(TRIVALENCY)[_edge_hash(tails, heads, seed) % np.uint64(3)]
     raise ParameterError(f"unknown probability model {model!r}; use 'wc', 'const:P' or 'trivalency'")
+
+
+def _edge_hash(src, dst, seed: int) -> np.ndarray:
+    """splitmix64 of (source, target, seed): a per-edge random draw that does not depend on array order."""
+    with np.errstate(over="ignore"):
+        z = (np.asarray(src, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+             + np.asarray(dst, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+             + np.uint64(seed) * np.uint64(0x94D049BB133111EB))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))

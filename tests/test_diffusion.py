@@ -1,0 +1,148 @@
+"""Monte-Carlo word-of-mouth: exact answers on tiny graphs, limits, a slow reference, determinism, CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+from collections import deque
+
+import networkx as nx
+import numba
+import numpy as np
+import pytest
+
+from algorithms import simulate, spread_by_segment
+from graphcrm.core import GraphBuilder, NodeNotFoundError, ParameterError
+from tests.conftest import dataset
+
+EDGES = [(0, 1), (0, 2), (1, 2), (2, 3), (3, 4), (1, 4), (4, 0), (5, 4), (5, 3)]
+
+
+def tiny():
+    return GraphBuilder().add_edges("x", [u for u, _ in EDGES], [v for _, v in EDGES]).build()
+
+
+def exact_ic_spread(seeds, p):
+    """Enumerate every live-edge world (obviously correct)."""
+    total = 0.0
+    for live in itertools.product([False, True], repeat=len(EDGES)):
+        weight = np.prod([p if on else 1 - p for on in live])
+        adj = {}
+        for (u, v), on in zip(EDGES, live):
+            if on:
+                adj.setdefault(u, []).append(v)
+        seen, todo = set(seeds), deque(seeds)
+        while todo:
+            for v in adj.get(todo.popleft(), []):
+                if v not in seen:
+                    seen.add(v)
+                    todo.append(v)
+        total += weight * len(seen)
+    return total
+
+
+@pytest.mark.parametrize("seeds", [[0], [5], [1, 3]])
+def test_ic_matches_possible_worlds_within_its_interval(seeds):
+    est = simulate(tiny(), seeds, layer="x", prob="const:0.35", n_runs=40_000, seed=4)
+    exact = exact_ic_spread(seeds, 0.35)
+    assert est.ci_low - 0.01 <= exact <= est.ci_high + 0.01, (est, exact)
+
+
+def test_limits_p0_and_p1():
+    g = tiny()
+    assert simulate(g, [5], layer="x", prob="const:0", n_runs=500).mean == 1.0
+    reach = len(nx.descendants(nx.DiGraph(EDGES), 5)) + 1
+    full = simulate(g, [5], layer="x", prob="const:1", n_runs=500)
+    assert full.mean == reach and full.ci_low == full.ci_high == reach
+    assert (full.activation_probability[g.index_of(list(nx.descendants(nx.DiGraph(EDGES), 5)))] == 1.0).all()
+    assert full.steps_frame().reached.iloc[-1] == reach
+    assert simulate(g, [5], layer="x", prob="const:1", n_runs=50, max_steps=1).mean == 3.0
+
+
+def lt_reference(out_adj, n, seeds, runs, rng):
+    """Linear Threshold, step by step (slow reference)."""
+    sizes = []
+    for _ in range(runs):
+        theta = rng.random(n)
+        active = set(seeds)
+        changed = True
+        while changed:
+            changed = False
+            pressure = np.zeros(n)
+            for u in active:
+                for v, b in out_adj[u]:
+                    pressure[v] += b
+            for v in range(n):
+                if v not in active and pressure[v] > 0 and pressure[v] >= theta[v]:
+                    active.add(v)
+                    changed = True
+        sizes.append(len(active))
+    return np.mean(sizes), np.std(sizes) / np.sqrt(runs)
+
+
+def test_lt_matches_a_slow_reference_on_email():
+    from algorithms import edge_probabilities
+    from loaders import load_edges
+
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    lay = g.layer("email")
+    b = edge_probabilities(lay, "wc", side="out")
+    out_adj = [[] for _ in range(g.n_nodes)]
+    for u in range(g.n_nodes):
+        for k in range(lay.out_indptr[u], lay.out_indptr[u + 1]):
+            out_adj[u].append((int(lay.out_indices[k]), b[k]))
+    seeds = [int(s) for s in g.id_map.ids[:5]]
+    est = simulate(g, seeds, layer="email", model="lt", n_runs=20_000, seed=1)
+    ref_mean, ref_se = lt_reference(out_adj, g.n_nodes, g.index_of(seeds).tolist(), 300, np.random.default_rng(0))
+    assert abs(est.mean - ref_mean) <= 4 * np.hypot(ref_se, (est.ci_high - est.ci_low) / 3.92)
+
+
+def test_seeded_thread_independent_and_batched_the_same(wiki_graph):
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = simulate(wiki_graph, [11], layer="votes", n_runs=2000, seed=9)
+    finally:
+        numba.set_num_threads(before)
+    two = simulate(wiki_graph, [11], layer="votes", n_runs=2000, seed=9)
+    batched = simulate(wiki_graph, [11], layer="votes", n_runs=2000, seed=9, ci_width=1e-9, batch=300)
+    np.testing.assert_array_equal(one.sizes, two.sizes)
+    np.testing.assert_array_equal(two.sizes, batched.sizes)
+    np.testing.assert_array_equal(one.activation_probability, two.activation_probability)
+    early = simulate(wiki_graph, [11], layer="votes", n_runs=100_000, seed=9, ci_width=3.0, batch=500)
+    assert early.info["stopped_early"] and early.ci_high - early.ci_low < 3.0
+
+
+def test_reach_by_segment_and_bad_seeds(wiki_graph):
+    est = simulate(wiki_graph, [11, 2565], layer="votes", n_runs=2000, seed=1)
+    segments = {int(a): ("even" if int(a) % 2 == 0 else "odd") for a in wiki_graph.id_map.ids}
+    table = spread_by_segment(est, segments)
+    assert set(table.segment) == {"even", "odd"}
+    assert table.expected_reached.sum() == pytest.approx(est.mean)
+    with pytest.raises(NodeNotFoundError):
+        simulate(wiki_graph, [-5], layer="votes")
+    with pytest.raises(ParameterError):
+        simulate(wiki_graph, [11], layer="votes", model="sir")
+
+
+EXE = shutil.which("graphcrm")
+
+
+def test_simulate_cli(tmp_path):
+    env = dict(os.environ, CI="true")
+    snap = tmp_path / "wiki"
+    subprocess.run([EXE, "load", "--edges", str(dataset("wiki-Vote/wiki-Vote.txt.gz")), "--layer", "votes",
+                    "--out", str(snap)], check=True, env=env, capture_output=True)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("11\n2565\n")
+    proc = subprocess.run([EXE, "simulate", str(snap), "--seeds-file", str(seeds), "--runs", "3000", "--seed", "2",
+                           "--out", str(tmp_path / "steps.csv"), "--activation-out", str(tmp_path / "act.parquet"),
+                           "--json"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["ci95"][0] <= summary["expected_reach"] <= summary["ci95"][1] and summary["runs"] == 3000
+    bad = subprocess.run([EXE, "simulate", str(snap), "--seeds", "nobody"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 1 and "not in the graph" in bad.stderr
