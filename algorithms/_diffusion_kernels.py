@@ -15,8 +15,8 @@ from graphcrm.core.numba_config import jit, readonly_copy
 
 
 @jit
-def _run_ic(seeds, state, out_indptr, out_indices, out_prob, mark, stamp, queue, step_of, max_steps):
-    """One IC cascade; active nodes end in ``queue[:size]`` with their step in ``step_of``."""
+def _activate_seeds(seeds, mark, stamp, queue, step_of):
+    """Mark the (distinct) seeds active at step 0; returns how many."""
     size = 0
     for s in seeds:
         if mark[s] != stamp:
@@ -24,6 +24,13 @@ def _run_ic(seeds, state, out_indptr, out_indices, out_prob, mark, stamp, queue,
             queue[size] = s
             step_of[s] = 0
             size += 1
+    return size
+
+
+@jit
+def _run_ic(seeds, state, out_indptr, out_indices, out_prob, mark, stamp, queue, step_of, max_steps):
+    """One IC cascade; active nodes end in ``queue[:size]`` with their step in ``step_of``."""
+    size = _activate_seeds(seeds, mark, stamp, queue, step_of)
     head = 0
     while head < size:
         u = queue[head]
@@ -52,13 +59,7 @@ def _run_ic(seeds, state, out_indptr, out_indices, out_prob, mark, stamp, queue,
 def _run_lt(seeds, state, out_indptr, out_indices, out_weight, mark, stamp, queue, step_of, max_steps,
             touched, threshold, pressure):
     """One Linear Threshold cascade (thresholds uniform on [0, 1), drawn when a node is first pushed)."""
-    size = 0
-    for s in seeds:
-        if mark[s] != stamp:
-            mark[s] = stamp
-            queue[size] = s
-            step_of[s] = 0
-            size += 1
+    size = _activate_seeds(seeds, mark, stamp, queue, step_of)
     head = 0
     while head < size:
         u = queue[head]
