@@ -25,25 +25,32 @@ from algorithms.community import (
     track_communities,
 )
 from algorithms.diffusion import SpreadEstimate, simulate, spread_by_segment
-from algorithms.probabilities import edge_probabilities
+from algorithms.planning import SeedPlan, celf_greedy, degree_discount, influencers_of, plan_seeds
+from algorithms.probabilities import edge_probabilities, lt_weights
 
 __all__ = [
+    "SeedPlan",
     "SpreadEstimate",
     "betweenness",
+    "celf_greedy",
     "community_profiles",
     "compare_partitions",
     "consensus",
     "coreness",
     "degree",
+    "degree_discount",
     "edge_probabilities",
     "engagement",
     "expected_reach",
     "hits",
+    "influencers_of",
     "leiden",
+    "lt_weights",
     "louvain",
     "multilayer_leiden",
     "pagerank",
     "personalized_pagerank",
+    "plan_seeds",
     "signed_communities",
     "simulate",
     "spread_by_segment",

@@ -3,8 +3,9 @@
 Models: Independent Cascade (``"ic"``: each newly active account gets one
 chance to activate each audience member ``v`` with probability ``p(u, v)``)
 and Linear Threshold (``"lt"``: ``v`` activates once the summed weights of its
-active influencers, ``b(u, v) = w(u, v) / sum of w(., v)``, pass a uniform
-random threshold).  Edge probabilities come from
+active influencers pass a uniform random threshold; weights are the edge
+probabilities, scaled down where they sum past 1, see
+:func:`algorithms.probabilities.lt_weights`).  Edge probabilities come from
 :mod:`algorithms.probabilities`.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from algorithms import _diffusion_kernels as _k
-from algorithms.probabilities import edge_probabilities
+from algorithms.probabilities import edge_probabilities, lt_weights
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.core.idmap import IdMap
@@ -101,8 +102,9 @@ def simulate(
     ----------
     model : {"ic", "lt"}
     prob : str
-        Edge probability model for IC (``wc``, ``const:P``, ``trivalency``);
-        LT always uses weighted-cascade weights ``b(u, v)``.
+        Edge probability model (``wc``, ``const:P``, ``trivalency``); under
+        LT the weights are these probabilities, scaled down where an
+        account's in-weights sum past 1.
     n_runs : int
         Monte-Carlo runs (upper bound when ``ci_width`` is given).
     seed : int
@@ -131,7 +133,10 @@ def simulate(
     if len(seed_ids) == 0:
         raise ParameterError("give at least one seed account")
     seeds_dense = np.unique(seed_ids).astype(np.int64)
-    value = edge_probabilities(lay, "wc" if model == "lt" else prob, seed=seed, side="out")
+    if model == "lt":
+        value = lt_weights(lay, prob, seed=seed, side="out")
+    else:
+        value = edge_probabilities(lay, prob, seed=seed, side="out")
     started = time.perf_counter()
     import numba
 
@@ -155,7 +160,7 @@ def simulate(
     sizes = np.concatenate(sizes_parts)
     mean = float(sizes.mean())
     half = 1.96 * float(sizes.std(ddof=1)) / np.sqrt(len(sizes)) if len(sizes) > 1 else float("inf")
-    info = {"model": model, "prob": "wc" if model == "lt" else prob, "layer": lay.name, "runs": int(len(sizes)),
+    info = {"model": model, "prob": prob, "layer": lay.name, "runs": int(len(sizes)),
             "seed": seed, "seeds": int(len(seeds_dense)), "max_steps": max_steps,
             "stopped_early": bool(ci_width is not None and len(sizes) < n_runs),
             "seconds": time.perf_counter() - started}

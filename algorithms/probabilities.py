@@ -75,6 +75,41 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
     raise ParameterError(f"unknown probability model {model!r}; use 'wc', 'const:P' or 'trivalency'")
 
 
+def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "in") -> np.ndarray:
+    """Linear Threshold edge weights from any probability model: ``p(u, v)``, scaled down where they sum past 1.
+
+    LT needs each account's in-weights to sum to at most 1; where the model's
+    probabilities sum to more (``const:0.5`` on a popular account), they are
+    divided by their sum.  Weighted cascade already sums to 1.
+
+    Examples
+    --------
+    >>> from graphcrm.core.graph import Layer
+    >>> lay = Layer.from_edges(3, [0, 1, 0], [2, 2, 1], spec="x")
+    >>> lt_weights(lay, "const:0.8").tolist()     # in-edges of 1: (0); of 2: (0, 1) -> 0.8 / 1.6 each
+    [0.8, 0.5, 0.5]
+    """
+    p = edge_probabilities(layer, model, seed=seed, side="in")
+    heads = np.repeat(np.arange(layer.n_nodes), layer.in_degree())
+    totals = np.bincount(heads, weights=p, minlength=layer.n_nodes)
+    scale = np.maximum(totals, 1.0)
+    w_in = p / scale[heads]
+    if side == "in":
+        return w_in
+    if side != "out":
+        raise ParameterError(f"side must be 'in' or 'out', got {side!r}")
+    return w_in[_in_to_out_order(layer)]
+
+
+def _in_to_out_order(layer: Layer) -> np.ndarray:
+    """For each out-edge position, the position of the same edge in the in-edge arrays."""
+    tails_out = np.repeat(np.arange(layer.n_nodes), layer.out_degree())
+    heads_in = np.repeat(np.arange(layer.n_nodes), layer.in_degree())
+    in_key = heads_in.astype(np.int64) * layer.n_nodes + layer.in_indices      # sorted by (head, tail)
+    out_key = layer.out_indices.astype(np.int64) * layer.n_nodes + tails_out
+    return np.searchsorted(in_key, out_key)
+
+
 def _edge_hash(src, dst, seed: int) -> np.ndarray:
     """splitmix64 of (source, target, seed): a per-edge random draw that does not depend on array order."""
     with np.errstate(over="ignore"):

@@ -308,6 +308,12 @@ def warmup(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
           f"compiled {len(timings)} kernel modules in {total:.1f} s")
 
 
+from graphcrm.cli_plan import plan as _plan_command, reach as _reach_command  # noqa: E402
+
+app.command("plan")(_plan_command)
+app.command("reach")(_reach_command)
+
+
 def main(argv=None) -> int:
     """Entry point: run the app; graphcrm errors become one line and an exit code.
 

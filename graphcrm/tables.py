@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from graphcrm.core.errors import ParameterError
@@ -51,3 +52,57 @@ def read_partition(path) -> pd.Series:
         raise ParameterError(f"{path}: a partition file needs columns account_id and community "
                              f"(found: {', '.join(map(str, frame.columns))})")
     return pd.Series(frame[com_col].to_numpy(), index=frame[id_col].to_numpy())
+
+
+def read_id_list(path) -> list:
+    """Account ids from a file: one per line, or a CSV/Parquet table with an ``account_id`` (or ``id``) column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "seg.csv"
+    >>> _ = f.write_text("account_id,segment\\n7,a\\n9,a\\n")
+    >>> read_id_list(f)
+    ['7', '9']
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+    else:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if not lines:
+            raise ParameterError(f"{path}: no account ids in the file")
+        head = [c.strip().lower() for c in lines[0].split(",")]
+        if "account_id" not in head and "id" not in head:
+            return [line.split(",")[0].strip() for line in lines]
+        frame = pd.read_csv(path, dtype=str)
+    cols = {str(c).lower(): c for c in frame.columns}
+    col = cols.get("account_id") or cols.get("id")
+    if col is None:
+        raise ParameterError(f"{path}: expected a column account_id (found: {', '.join(map(str, frame.columns))})")
+    return frame[col].dropna().astype(str).str.strip().tolist()
+
+
+def read_costs(path) -> pd.Series:
+    """Per-account costs from a table with columns ``account_id`` (or ``id``) and ``cost``.
+
+    Raises
+    ------
+    InputFileError
+        Naming the first row whose cost is not a positive number.
+    """
+    from graphcrm.core.errors import InputFileError
+
+    path = Path(path)
+    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path, dtype=str)
+    cols = {str(c).lower(): c for c in frame.columns}
+    id_col = cols.get("account_id") or cols.get("id")
+    if id_col is None or "cost" not in cols:
+        raise ParameterError(f"{path}: a cost file needs columns account_id and cost "
+                             f"(found: {', '.join(map(str, frame.columns))})")
+    values = pd.to_numeric(frame[cols["cost"]], errors="coerce")
+    bad = ~(values > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputFileError(path, row + 2, "cost", f"expected a positive number, got {frame[cols['cost']].iloc[row]!r}")
+    return pd.Series(values.to_numpy(dtype=float), index=frame[id_col].astype(str).str.strip().to_numpy())

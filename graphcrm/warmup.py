@@ -13,6 +13,7 @@ KERNEL_MODULES = (
     "algorithms._rr_kernels",
     "algorithms._betweenness_kernels",
     "algorithms._diffusion_kernels",
+    "algorithms._im_kernels",
 )
 
 
@@ -28,7 +29,7 @@ def warmup() -> dict[str, float]:
     --------
     >>> timings = warmup()
     >>> sorted(timings)
-    ['algorithms._betweenness_kernels', 'algorithms._centrality_kernels', 'algorithms._diffusion_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
+    ['algorithms._betweenness_kernels', 'algorithms._centrality_kernels', 'algorithms._diffusion_kernels', 'algorithms._im_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
     """
     timings = {}
     for name in KERNEL_MODULES:

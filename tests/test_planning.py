@@ -1,0 +1,262 @@
+"""Campaign planning: certified seed selection, budgets, targets, exclusions, who-can-reach, baselines."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms import _im_kernels
+from algorithms.diffusion import simulate
+from algorithms.planning import celf_greedy, degree_discount, estimate_memory, influencers_of, plan_seeds
+from algorithms.probabilities import edge_probabilities, lt_weights
+from algorithms.rr_sampling import RRSampler
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.core.errors import ParameterError
+from tests.naive import exact_reach_table, exact_spread
+
+# a tiny graph whose every possible world can be enumerated: 9 accounts, 13 influence edges
+SRC = [0, 0, 0, 1, 1, 2, 3, 4, 5, 5, 6, 7, 8]
+DST = [1, 2, 3, 4, 5, 5, 6, 7, 6, 8, 7, 8, 4]
+N = 9
+
+
+def tiny_graph():
+    return GraphBuilder().add_edges("x", SRC, DST).build()
+
+
+def edge_probs(graph, prob, model):
+    lay = graph.layer("x")
+    p_in = lt_weights(lay, prob) if model == "lt" else edge_probabilities(lay, prob)
+    heads = np.repeat(np.arange(N), lay.in_degree())
+    lookup = {(int(u), int(v)): float(p) for u, v, p in zip(lay.in_indices, heads, p_in)}
+    return [lookup[(u, v)] for u, v in zip(SRC, DST)]
+
+
+@pytest.fixture(scope="module", params=[("ic", "const:0.4"), ("ic", "wc"), ("lt", "wc")])
+def exact(request):
+    model, prob = request.param
+    g = tiny_graph()
+    return model, prob, g, exact_reach_table(N, SRC, DST, edge_probs(g, prob, model), model)
+
+
+def test_rr_membership_matches_exact_single_seed_spread(exact):
+    model, prob, g, table = exact
+    n_sets = 200_000
+    sets = RRSampler(g.layer("x"), model=model, prob=prob, seed=4).sample(0, n_sets)
+    estimate = N * _im_kernels._membership_counts(sets.offsets, sets.members, N) / n_sets
+    truth = np.array([exact_spread(table, [v]) for v in range(N)])
+    stderr = N * np.sqrt((truth / N) * (1 - truth / N) / n_sets)
+    assert np.all(np.abs(estimate - truth) <= 5 * stderr + 1e-9), (estimate, truth)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_seeds_reach_the_guaranteed_share_of_the_exhaustive_best(exact, k):
+    model, prob, g, table = exact
+    best = max(exact_spread(table, s) for s in itertools.combinations(range(N), k))
+    plan = plan_seeds(g, layer="x", k=k, model=model, prob=prob, eps=0.1, seed=1)
+    got = exact_spread(table, g.index_of(plan.seed_ids))
+    assert got >= (1 - 1 / math.e - 0.1) * best
+    # the certificate holds: the seeds' true reach is above the lower bound, the best below the upper bound
+    assert plan.reach_lower_bound <= got + 1e-9
+    assert best <= plan.optimum_upper_bound + 1e-9
+    assert plan.guarantee_met
+
+
+def test_budget_with_costs_against_the_exhaustive_best(exact):
+    model, prob, g, table = exact
+    costs = {v: c for v, c in zip(range(N), [5.0, 2.0, 1.0, 1.0, 2.0, 3.0, 1.0, 1.0, 2.0])}
+    budget = 4.0
+    feasible = [s for r in range(1, N + 1) for s in itertools.combinations(range(N), r)
+                if sum(costs[v] for v in s) <= budget]
+    best = max(exact_spread(table, s) for s in feasible)
+    plan = plan_seeds(g, layer="x", budget=budget, costs=costs, model=model, prob=prob, eps=0.1, seed=2)
+    assert plan.seeds["cost"].sum() <= budget
+    got = exact_spread(table, g.index_of(plan.seed_ids))
+    assert got >= (1 - 1 / math.sqrt(math.e) - 0.1) * best
+    assert best <= plan.optimum_upper_bound + 1e-9
+    assert np.allclose(plan.seeds["reach_per_cost"], plan.seeds["marginal_reach"] / plan.seeds["cost"])
+
+
+def test_targets_count_reach_within_the_segment_only():
+    g = tiny_graph()
+    table = exact_reach_table(N, SRC, DST, edge_probs(g, "const:0.4", "ic"), "ic")
+    targets = [6, 7, 8]
+    plan = plan_seeds(g, layer="x", k=1, prob="const:0.4", targets=targets, seed=3)
+    best = max(range(N), key=lambda v: exact_spread(table, [v], within=targets))
+    assert plan.seed_ids == [best]
+    assert plan.expected_reach == pytest.approx(exact_spread(table, [best], within=targets), rel=0.1)
+    assert plan.info["targets"] == 3
+
+
+def test_excluded_accounts_are_never_seeded_but_still_relay():
+    g = GraphBuilder().add_edges("x", [1, 1, 1, 2, 2, 9], [2, 3, 4, 5, 6, 7]).build()
+    plan = plan_seeds(g, layer="x", k=1, prob="const:1", exclude=[1])
+    assert plan.seed_ids == [2]       # 1 reaches 6 accounts but is excluded; 2 reaches 3 (2, 5, 6)
+    assert plan.expected_reach == pytest.approx(3.0, rel=0.15)
+    relayed = plan_seeds(g, layer="x", k=1, prob="const:1", exclude=[2], targets=[5, 6])
+    assert relayed.seed_ids == [1]    # reaches 5 and 6 through the excluded 2
+
+
+def test_same_seed_same_sets_whatever_the_threads():
+    g = GraphBuilder().add_edges("x", np.arange(0, 3000) % 500, (np.arange(0, 3000) * 7 + 3) % 500).build()
+    sampler = RRSampler(g.layer("x"), seed=11)
+    one = sampler.sample(100, 5_000, n_threads=1)
+    two = sampler.sample(100, 5_000, n_threads=2)
+    assert np.array_equal(one.offsets, two.offsets) and np.array_equal(one.members, two.members)
+    split = sampler.sample(100, 2_000, n_threads=2)
+    split.extend(sampler.sample(2_100, 3_000, n_threads=1))
+    assert np.array_equal(one.members, split.members)
+
+
+def test_dask_cluster_gives_the_same_seeds(wiki_graph):
+    distributed = pytest.importorskip("distributed")
+    local = plan_seeds(wiki_graph, layer="votes", k=10, seed=5)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = plan_seeds(wiki_graph, layer="votes", k=10, seed=5, client=client)
+    assert remote.seed_ids == local.seed_ids
+    assert remote.expected_reach == local.expected_reach
+
+
+def test_memory_cap_is_respected_or_explained(wiki_graph):
+    with pytest.raises(ParameterError, match="raise the cap to at least"):
+        plan_seeds(wiki_graph, layer="votes", k=50, eps=0.02, max_memory=100_000)
+    free = plan_seeds(wiki_graph, layer="votes", k=50, eps=0.02, seed=1, max_refine=0)
+    cap = free.info["sample_bytes"] // 3
+    capped = plan_seeds(wiki_graph, layer="votes", k=50, eps=0.02, seed=1, max_memory=cap, max_refine=0)
+    assert capped.info["stopped"] == "memory cap"
+    assert capped.info["sample_bytes"] <= cap
+    assert capped.certified_ratio < free.certified_ratio       # weaker, and says so
+    assert len(capped.seeds) == 50
+    estimate = estimate_memory(wiki_graph, layer="votes", n_sets=free.info["rr_sets_selection"] * 2)
+    assert 0.5 * free.info["sample_bytes"] < estimate < 6 * free.info["sample_bytes"]
+
+
+@pytest.mark.parametrize("model", ["ic", "lt"])
+def test_wiki_seeds_beat_the_baselines_and_their_estimate_holds(wiki_graph, model):
+    plan = plan_seeds(wiki_graph, layer="votes", k=20, model=model, seed=0)
+    assert plan.guarantee_met
+    ours = simulate(wiki_graph, plan.seed_ids, layer="votes", model=model, n_runs=4_000, seed=9)
+    lay = wiki_graph.layer("votes")
+    top = wiki_graph.id_map.to_external(np.argsort(-lay.out_degree(), kind="stable")[:20])
+    by_degree = simulate(wiki_graph, top, layer="votes", model=model, n_runs=4_000, seed=9)
+    discount = simulate(wiki_graph, degree_discount(wiki_graph, layer="votes", k=20), layer="votes", model=model,
+                        n_runs=4_000, seed=9)
+    assert ours.mean >= by_degree.ci_low and ours.mean >= discount.ci_low
+    # the unbiased estimate from the checking sample agrees with an independent simulation
+    assert abs(plan.expected_reach - ours.mean) < 0.03 * ours.mean
+    assert plan.reach_lower_bound <= ours.ci_high
+
+
+def test_celf_reference_matches_the_exhaustive_best_on_a_tiny_graph():
+    g = tiny_graph()
+    table = exact_reach_table(N, SRC, DST, edge_probs(g, "const:0.4", "ic"), "ic")
+    best = max(exact_spread(table, s) for s in itertools.combinations(range(N), 2))
+    celf = celf_greedy(g, layer="x", k=2, prob="const:0.4", n_runs=20_000, seed=1)
+    assert exact_spread(table, celf["account_id"].tolist()) >= 0.97 * best
+    plan = plan_seeds(g, layer="x", k=2, prob="const:0.4")
+    assert exact_spread(table, plan.seed_ids) >= 0.97 * best
+
+
+def test_degree_discount_follows_the_published_rule():
+    # star 0 -> 1..4 and 1 -> 2..4: after 0 is picked, 1's audience overlaps 0's and it is discounted below 5
+    g = GraphBuilder().add_edges("x", [0, 0, 0, 0, 1, 1, 1, 5, 5, 5], [1, 2, 3, 4, 2, 3, 4, 6, 7, 8]).build()
+    assert degree_discount(g, layer="x", k=2, p=0.5) == [0, 5]
+
+
+def test_influencers_of_one_person_with_probabilities_and_paths():
+    g = GraphBuilder().add_edges("x", [1, 2, 3, 5], [2, 4, 4, 3]).build()   # 1 -> 2 -> 4 <- 3 <- 5
+    table = influencers_of(g, 4, layer="x", prob="const:0.5", n_samples=40_000, seed=1)
+    got = dict(zip(table["account_id"], table["probability"]))
+    assert set(got) == {1, 2, 3, 5}
+    for account, exact_p in {2: 0.5, 3: 0.5, 1: 0.25, 5: 0.25}.items():
+        assert abs(got[account] - exact_p) < 5 * math.sqrt(exact_p * (1 - exact_p) / 40_000)
+    row = table.set_index("account_id").loc[5]
+    assert row["path"] == "5 > 3 > 4" and row["hops"] == 2 and row["path_probability"] == pytest.approx(0.25)
+
+
+def test_influencers_of_agrees_with_forward_simulation(wiki_graph):
+    lay = wiki_graph.layer("votes")
+    target = wiki_graph.id_map.to_external(np.array([int(np.argmax(lay.in_degree()))]))[0]
+    table = influencers_of(wiki_graph, target, layer="votes", n_samples=200_000, top=3, seed=2)
+    for account, p, se in zip(table["account_id"], table["probability"], table["stderr"]):
+        est = simulate(wiki_graph, [account], layer="votes", n_runs=20_000, seed=3)
+        forward = est.activation_probability[wiki_graph.index_of([target])[0]]
+        assert abs(forward - p) < 5 * (se + math.sqrt(p * (1 - p) / 20_000))
+
+
+def test_bad_parameters_are_clear():
+    g = tiny_graph()
+    with pytest.raises(ParameterError, match="either k"):
+        plan_seeds(g, layer="x")
+    with pytest.raises(ParameterError, match="needs costs"):
+        plan_seeds(g, layer="x", budget=3)
+    with pytest.raises(ParameterError, match="eps"):
+        plan_seeds(g, layer="x", k=2, eps=0.9)
+    with pytest.raises(ParameterError, match="no account can be seeded"):
+        plan_seeds(g, layer="x", k=2, exclude=range(N))
+
+
+EXE = shutil.which("graphcrm")
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def wiki_snapshot(tmp_path_factory, wiki_vote):
+    out = tmp_path_factory.mktemp("plan") / "wiki"
+    proc = run_cli("load", "--edges", wiki_vote, "--layer", "votes", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_cli_plan_k_with_target_segment_and_check(wiki_snapshot, tmp_path):
+    segment = tmp_path / "segment.csv"
+    pd.DataFrame({"account_id": range(1, 3000)}).to_csv(segment, index=False)
+    out = tmp_path / "seeds.csv"
+    proc = run_cli("plan", wiki_snapshot, "--k", 10, "--target-segment", segment, "--evaluate-runs", 2000,
+                   "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["guarantee_met"] and len(summary["seeds"]) == 10
+    check = summary["monte_carlo_check"]
+    assert check["expected_reach_in_targets"] <= check["expected_reach"]
+    assert abs(check["expected_reach_in_targets"] - summary["expected_reach"]) < 0.1 * summary["expected_reach"]
+    assert pd.read_csv(out)["account_id"].tolist() == summary["seeds"]
+
+
+def test_cli_plan_budget_and_bad_cost_file(wiki_snapshot, tmp_path):
+    costs = tmp_path / "costs.csv"
+    ids = np.arange(1, 9000)
+    pd.DataFrame({"account_id": ids, "cost": 1.0 + (ids % 7)}).to_csv(costs, index=False)
+    proc = run_cli("plan", wiki_snapshot, "--budget", 20, "--costs", costs, "--evaluate-runs", 0, "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["spent"] <= 20 and summary["guarantee_met"]
+    costs.write_text("account_id,cost\n3,2.5\n4,free\n")
+    proc = run_cli("plan", wiki_snapshot, "--budget", 20, "--costs", costs)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("error:") and "line 3" in proc.stderr and "cost" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run_cli("plan", wiki_snapshot, "--k", 3, "--budget", 20)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_cli_reach_target(wiki_snapshot, tmp_path):
+    out = tmp_path / "influencers.parquet"
+    proc = run_cli("reach", wiki_snapshot, "--target", 4037, "--top", 5, "--samples", 20000, "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_parquet(out)
+    assert len(table) == 5 and table["probability"].is_monotonic_decreasing
+    assert all(p.endswith("> 4037") for p in table["path"])
+    proc = run_cli("reach", wiki_snapshot, "--target", "no-such-account")
+    assert proc.returncode == 1 and "not in the graph" in proc.stderr
