@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from algorithms import _im_kernels as _k
+from algorithms.probabilities import edge_probabilities, lt_weights
 from algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
@@ -108,7 +109,7 @@ def plan_seeds(
     seed: int = 0,
     max_memory: int | None = None,
     resolution: float = 0.05,
-    max_refine: int = 2,
+    max_refine: int = 3,
     client=None,
 ) -> SeedPlan:
     """Seeds that maximize expected reach, certified within ``1 - 1/e - eps`` of the best (OPIM-C).
@@ -447,7 +448,7 @@ def influencers_of(
     found = found[np.lexsort((found, -counts[found]))][:top]
     share = counts[found] / n_samples
     # most likely paths: shortest paths to the target on -log p, walking in-edges backwards from it
-    p = sampler.edge_value if model == "ic" else _lt_weights_from_cum(sampler)
+    p = lt_weights(lay, prob, seed=seed) if model == "lt" else edge_probabilities(lay, prob, seed=seed)
     heads = np.repeat(np.arange(graph.n_nodes), lay.in_degree())
     live = p > 0
     cost = -np.log(np.clip(p[live], 1e-300, 1.0)) + 1e-12          # scipy drops explicit zeros
@@ -465,16 +466,6 @@ def influencers_of(
     return pd.DataFrame({"rank": np.arange(1, len(found) + 1), "account_id": ids[found], "probability": share,
                          "stderr": np.sqrt(share * (1 - share) / n_samples), "path_probability": path_p,
                          "hops": hops, "path": paths})
-
-
-def _lt_weights_from_cum(sampler: RRSampler) -> np.ndarray:
-    """Per-edge LT weights back from the sampler's running sums."""
-    cum = sampler.edge_value
-    indptr = sampler.layer.in_indptr
-    out = np.diff(np.concatenate([[0.0], cum]))
-    starts = indptr[:-1][np.diff(indptr) > 0]
-    out[starts] = cum[starts]
-    return out
 
 
 def degree_discount(graph: SocialGraph, *, layer: str | Layer, k: int, p: float | None = None) -> list:
@@ -497,8 +488,6 @@ def degree_discount(graph: SocialGraph, *, layer: str | Layer, k: int, p: float 
     n = graph.n_nodes
     out_deg = lay.out_degree().astype(float)
     if p is None:
-        from algorithms.probabilities import edge_probabilities
-
         probs = edge_probabilities(lay, "wc")
         p = float(probs.mean()) if len(probs) else 0.0
     t = np.zeros(n)

@@ -119,7 +119,8 @@ class RRSampler:
             starts = lay.in_indptr[:-1]
             before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0.0)
             value = running - before[heads]            # each node's own running sum of in-weights
-        self.edge_value = value
+        # where every account's in-edges share one probability the per-edge values are never read: drop them
+        self.edge_value = value if (self.node_p < 0).any() else np.empty(0)
         uniform = (self.node_p > 0) & (self.node_p < 1)
         self.node_log1mp = np.where(uniform, np.log1p(-np.where(uniform, self.node_p, 0.0)), 0.0)
         self.roots = (np.empty(0, dtype=np.int64) if roots is None
