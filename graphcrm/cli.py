@@ -241,17 +241,22 @@ def simulate(
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic or lt."),
-    prob: str = typer.Option("wc", "--prob", help="Edge probabilities for IC: wc | const:P | trivalency."),
+    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | learned."),
     runs: int = typer.Option(10_000, "--runs", help="Monte-Carlo runs (at most, with --ci-width)."),
     ci_width: Optional[float] = typer.Option(None, "--ci-width", help="Stop once the 95% interval is narrower."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop every cascade after this many steps."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...): "
+                                                                      "split the runs over a cluster."),
     out: Optional[Path] = typer.Option(None, "--out", help="Reach per step (.csv or .parquet)."),
     probabilities: Optional[Path] = typer.Option(None, "--activation-out",
                                                  help="Each account's activation probability (.csv/.parquet)."),
+    hourly_out: Optional[Path] = typer.Option(None, "--hourly-out",
+                                              help="Expected reach per hour, from the delays in the layer's "
+                                                   "interaction log (.csv/.parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Word-of-mouth reach of a seed set: expected reach with a 95% interval, reach per step."""
+    """Word-of-mouth reach of a seed set: expected reach with a 95% interval, reach per step (and per hour)."""
     from algorithms.diffusion import simulate as run
     from graphcrm.core.errors import ParameterError
     from graphcrm.core.snapshot import load_snapshot
@@ -268,15 +273,28 @@ def simulate(
     lay = default_layer(graph) if layer is None else layer
     with step(f"simulating {runs:,} cascades"):
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
-                  ci_width=ci_width)
+                  ci_width=ci_width, client=_dask_client(scheduler) if scheduler else None)
     if out is not None:
         write_table(est.steps_frame(), out)
     if probabilities is not None:
         write_table(est.to_frame(), probabilities)
+    hourly = None
+    if hourly_out is not None or prob == "learned":
+        from algorithms.diffusion import reach_over_time
+        from algorithms.probabilities import propagation_delays
+
+        lay_obj = graph.layer(lay) if isinstance(lay, str) else lay
+        hourly = reach_over_time(est, propagation_delays(lay_obj), seed=seed)
+        if hourly_out is not None:
+            write_table(hourly, hourly_out)
     summary = {"snapshot": str(snapshot), "seeds": len(ids), "model": model, "prob": est.info["prob"],
                "runs": est.info["runs"], "expected_reach": est.mean, "ci95": [est.ci_low, est.ci_high],
                "reach_per_step": est.reach_per_step[:20].round(3).tolist(),
-               "outputs": {"steps": str(out) if out else None, "activation": str(probabilities) if probabilities else None},
+               "reach_after_hours": None if hourly is None else {
+                   int(h): round(float(r), 3) for h, r in zip(hourly["hours"], hourly["expected_reach"])
+                   if h in (1, 6, 24, 48, 168)},
+               "outputs": {"steps": str(out) if out else None, "activation": str(probabilities) if probabilities else None,
+                           "hourly": str(hourly_out) if hourly_out else None},
                "seconds": round(time.perf_counter() - started, 3)}
     human = (f"expected reach {est.mean:,.2f} accounts (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
              f"from {len(ids)} seeds, {est.info['runs']:,} {model.upper()} runs\n" +
@@ -308,7 +326,7 @@ def warmup(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
           f"compiled {len(timings)} kernel modules in {total:.1f} s")
 
 
-from graphcrm.cli_plan import plan as _plan_command, reach as _reach_command  # noqa: E402
+from graphcrm.cli_plan import _dask_client, plan as _plan_command, reach as _reach_command  # noqa: E402
 
 app.command("plan")(_plan_command)
 app.command("reach")(_reach_command)

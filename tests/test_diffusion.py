@@ -12,6 +12,7 @@ from collections import deque
 import networkx as nx
 import numba
 import numpy as np
+import pandas as pd
 import pytest
 
 from algorithms import simulate, spread_by_segment
@@ -146,3 +147,57 @@ def test_simulate_cli(tmp_path):
     assert summary["ci95"][0] <= summary["expected_reach"] <= summary["ci95"][1] and summary["runs"] == 3000
     bad = subprocess.run([EXE, "simulate", str(snap), "--seeds", "nobody"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1 and "not in the graph" in bad.stderr
+
+
+def test_dask_cluster_gives_the_same_simulation(wiki_graph):
+    distributed = pytest.importorskip("distributed")
+    from algorithms.diffusion import simulate as run
+
+    seeds = wiki_graph.id_map.to_external(np.argsort(-wiki_graph.layer("votes").out_degree())[:10])
+    local = run(wiki_graph, seeds, layer="votes", n_runs=3_000, seed=4, ci_width=5.0, batch=500)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = run(wiki_graph, seeds, layer="votes", n_runs=3_000, seed=4, ci_width=5.0, batch=500, client=client)
+    assert np.array_equal(local.sizes, remote.sizes)
+    assert np.array_equal(local.activation_probability, remote.activation_probability)
+    assert np.array_equal(local.new_per_step, remote.new_per_step)
+
+
+def test_learned_probabilities_count_hours_and_shrink_rare_pairs(higgs_graph):
+    from algorithms.probabilities import learned_probabilities
+
+    lay = higgs_graph.layer("retweets")
+    raw = learned_probabilities(lay, prior_strength=0)
+    smooth = learned_probabilities(lay)
+    assert len(raw) == lay.n_edges and (raw >= 0).all() and (raw <= 1).all()
+    # the slow reference for a handful of edges: distinct hours with u -> v over distinct hours u was active
+    ev = lay.events
+    hours = ev.time // 3600
+    heads = np.repeat(np.arange(lay.n_nodes), lay.in_degree())
+    for k in np.random.default_rng(0).choice(lay.n_edges, 25, replace=False):
+        u, v = int(lay.in_indices[k]), int(heads[k])
+        a_uv = len(set(hours[(ev.src == u) & (ev.dst == v)].tolist()))
+        a_u = len(set(hours[(ev.src == u) | (ev.dst == u)].tolist()))
+        assert raw[k] == pytest.approx(a_uv / a_u)
+    # smoothing pulls every estimate towards one pooled rate: those raised all start below those lowered
+    raised, lowered = raw[smooth > raw + 1e-12], raw[smooth < raw - 1e-12]
+    assert len(raised) and len(lowered) and raised.max() <= lowered.min()
+
+
+def test_cli_simulate_learned_reports_reach_per_hour(tmp_path, higgs_activity):
+    snap = tmp_path / "higgs"
+    subprocess.run([EXE, "load", "--interactions", str(higgs_activity), "--out", str(snap)], check=True,
+                   capture_output=True)
+    hourly = tmp_path / "hourly.csv"
+    proc = subprocess.run([EXE, "simulate", str(snap), "--layer", "retweets", "--prob", "learned", "--seeds", "88",
+                           "--runs", "2000", "--hourly-out", str(hourly), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    table = pd.read_csv(hourly)
+    assert table["expected_reach"].is_monotonic_increasing
+    assert 1.0 <= table["expected_reach"].iloc[0] < 1.5      # the seed, plus hops observed within seconds
+    assert table["expected_reach"].iloc[-1] == pytest.approx(summary["expected_reach"], rel=0.02)
+    assert summary["reach_after_hours"]["1"] <= summary["reach_after_hours"]["24"]
+    proc = subprocess.run([EXE, "simulate", str(snap), "--layer", "retweets", "--prob", "learned", "--seeds", "88",
+                           "--model", "lt", "--runs", "500"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
