@@ -24,7 +24,8 @@ from algorithms.community import (
     signed_communities,
     track_communities,
 )
-from algorithms.diffusion import SpreadEstimate, simulate, spread_by_segment
+from algorithms.contagion import simulate_competition, simulate_epidemic
+from algorithms.diffusion import SpreadEstimate, reach_over_time, simulate, spread_by_segment
 from algorithms.planning import SeedPlan, celf_greedy, degree_discount, influencers_of, plan_seeds
 from algorithms.probabilities import edge_probabilities, lt_weights
 
@@ -52,7 +53,10 @@ __all__ = [
     "personalized_pagerank",
     "plan_seeds",
     "signed_communities",
+    "reach_over_time",
     "simulate",
+    "simulate_competition",
+    "simulate_epidemic",
     "spread_by_segment",
     "track_communities",
     "voterank",

@@ -240,8 +240,11 @@ def simulate(
     seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Text file with one seed id per line."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
-    model: str = typer.Option("ic", "--model", help="ic or lt."),
+    model: str = typer.Option("ic", "--model", help="ic | lt | sir | sis."),
     prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | learned."),
+    recovery: float = typer.Option(0.5, "--recovery", help="SIR/SIS: chance per step that an account stops spreading."),
+    negative: List[str] = typer.Option([], "--negative", help="Start a competing negative cascade here (repeatable): "
+                                                              "--seeds are then the brand's advocates."),
     runs: int = typer.Option(10_000, "--runs", help="Monte-Carlo runs (at most, with --ci-width)."),
     ci_width: Optional[float] = typer.Option(None, "--ci-width", help="Stop once the 95% interval is narrower."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop every cascade after this many steps."),
@@ -271,6 +274,15 @@ def simulate(
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
     graph = load_snapshot(snapshot)
     lay = default_layer(graph) if layer is None else layer
+    if negative or model in ("sir", "sis"):
+        from graphcrm.cli_plan import contagion_summary
+
+        summary, human = contagion_summary(graph, ids, lay, model=model, prob=prob, recovery=recovery,
+                                           negative=negative, runs=runs, max_steps=max_steps, seed=seed, out=out)
+        summary["snapshot"] = str(snapshot)
+        summary["seconds"] = round(time.perf_counter() - started, 3)
+        _emit(summary, as_json, human)
+        return
     with step(f"simulating {runs:,} cascades"):
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
                   ci_width=ci_width, client=_dask_client(scheduler) if scheduler else None)

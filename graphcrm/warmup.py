@@ -14,6 +14,7 @@ KERNEL_MODULES = (
     "algorithms._betweenness_kernels",
     "algorithms._diffusion_kernels",
     "algorithms._im_kernels",
+    "algorithms._contagion_kernels",
 )
 
 
@@ -29,7 +30,7 @@ def warmup() -> dict[str, float]:
     --------
     >>> timings = warmup()
     >>> sorted(timings)
-    ['algorithms._betweenness_kernels', 'algorithms._centrality_kernels', 'algorithms._diffusion_kernels', 'algorithms._im_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
+    ['algorithms._betweenness_kernels', 'algorithms._centrality_kernels', 'algorithms._contagion_kernels', 'algorithms._diffusion_kernels', 'algorithms._im_kernels', 'algorithms._rr_kernels', 'graphcrm.core._kernels', 'graphcrm.core._rng']
     """
     timings = {}
     for name in KERNEL_MODULES:
