@@ -1,0 +1,576 @@
+"""Customer <-> account linking: exact keys first, then a Fellegi-Sunter model over blocked candidate pairs.
+
+1. **Exact links.**  A customer's known handle equals the account's handle
+   (method ``handle``), or the SHA-256 of the normalised e-mail / phone equals
+   the hash the account export carries (``email_sha256`` / ``phone_sha256``).
+   Raw contact details are never compared or written, only their hashes.
+   Exact links carry fixed probabilities (``EXACT_PROBABILITY``), checked
+   against the labelled benchmark.  When exact keys of one customer point to
+   different accounts, or one account is claimed exactly by several
+   customers, the pair goes to the review queue instead.
+2. **Blocking.**  Candidate pairs share at least one blocking key: surname
+   prefix + first initial, surname suffix + first initial, canonical first
+   name + city, or the letters of the e-mail's local part / known handle equal
+   to the letters of the account handle.  Blocks holding more than
+   ``max_block`` accounts are skipped (they carry no information), so the
+   work grows with the number of customers, not customers x accounts.
+3. **Comparison levels** per pair, from rapidfuzz similarities (Jaro-Winkler,
+   partial ratio) on transliterated (anyascii), lower-cased names with
+   nicknames mapped to the formal first name: first name, surname, city,
+   handle vs e-mail local part / known handles, handle vs name.  A missing
+   value is its own level with no weight.
+4. **Fellegi-Sunter model** fitted by EM on the candidate pairs (no labels):
+   ``m`` and ``u`` probabilities per level and the share of matches among
+   pairs.  A pair's match odds are the prior odds times the product of
+   ``m/u`` over its levels.
+5. **One account per customer.**  The candidates of one customer compete:
+   ``p_i = o_i / (1 + sum_j o_j)`` over that customer's candidate odds
+   ``o_j``, so two equally good namesakes get about 0.5 each and neither is
+   linked.  This is the posterior under the assumption that at most one
+   candidate is the customer's account.
+6. **Decision.**  ``p >= threshold`` -> link; otherwise ``p >= review_floor``
+   -> review queue with the leading candidates; an account that would be
+   linked to two customers sends both to review.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from anyascii import anyascii
+from rapidfuzz import distance, fuzz, process
+
+from graphcrm.core.errors import InvalidInputError, ParameterError
+from graphcrm.crm._namedata import NICKNAMES
+from loaders.customers import normalize_email, normalize_phone, read_customers, sha256_hex
+
+EXACT_PROBABILITY = {"handle": 0.999, "email_sha256": 0.995, "phone_sha256": 0.99}
+LINK_COLUMNS = ["customer_id", "account_id", "method", "probability", "evidence"]
+REVIEW_COLUMNS = ["customer_id", "account_id", "candidate_rank", "probability", "reason", "evidence"]
+MIN_TRAINING = 30
+U_SAMPLE = 200_000
+FIRST_LEVELS = ("-", "exact", "similar", "initial", "different")
+LAST_LEVELS = ("-", "exact", "close", "similar", "different")
+HANDLE_LEVELS = ("-", "exact", "close", "similar", "different")
+HANDLE_NAME_LEVELS = ("-", "full", "surname", "first", "none")
+
+
+def _joint(a_levels, b_levels):
+    return tuple("missing" if (x == "-" and y == "-") else f"{x}/{y}" for x in a_levels for y in b_levels)
+
+
+# comparison features; each is one categorical level per pair (joint where parts are correlated), 0 = missing
+FEATURES = ("name", "city", "handle")
+LEVELS = {
+    "name": _joint(FIRST_LEVELS, LAST_LEVELS),                 # first name / surname
+    "city": ("missing", "exact", "different"),
+    "handle": _joint(HANDLE_LEVELS, HANDLE_NAME_LEVELS),      # handle vs e-mail local part or known handles / vs name
+}
+HANDLE = 2         # index of the handle feature
+SMOOTHING = 10.0   # pseudo-pairs pulling a rare level's m towards its u (weight towards 0)
+ACCOUNT_ALIASES = {
+    "account_id": ("account_id", "id", "user_id"),
+    "handle": ("handle", "screen_name", "username", "user_name"),
+    "display_name": ("display_name", "name", "full_name"),
+    "location": ("location", "city"),
+    "email_sha256": ("email_sha256", "email_hash"),
+    "phone_sha256": ("phone_sha256", "phone_hash"),
+}
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """Links, the review queue and what the model learned.
+
+    Attributes
+    ----------
+    links : pandas.DataFrame
+        ``customer_id, account_id, method, probability, evidence``, one row
+        per linked customer, sorted by customer id.
+    review : pandas.DataFrame
+        ``customer_id, account_id, candidate_rank, probability, reason,
+        evidence``: candidates a person should decide on.
+    candidates : pandas.DataFrame
+        Every scored candidate pair (``customer_id, account_id,
+        probability`` + levels), for diagnostics.
+    info : dict
+        Counts, EM parameters (``m``, ``u``, ``match_share``), timings.
+    """
+
+    links: pd.DataFrame
+    review: pd.DataFrame
+    candidates: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ normalisation
+def _strip_symbols(text: str) -> str:
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith(("S", "C")))
+
+
+def normalize_name(text) -> str:
+    """Transliterated, lower-case name words; taglines after ``|``, `` - `` or ``(`` dropped; ``Last, First`` swapped.
+
+    Examples
+    --------
+    >>> normalize_name("José Müller | coffee lover ☕")
+    'jose muller'
+    >>> normalize_name("PETROV, Иван")
+    'ivan petrov'
+    >>> normalize_name("Seán O'Brien")
+    'sean obrien'
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    text = re.split(r"\|| - |\(", str(text))[0]
+    text = _strip_symbols(text)
+    if "," in text:
+        last, _, first = text.partition(",")
+        text = f"{first} {last}"
+    text = anyascii(text).lower()
+    text = re.sub(r"[^a-z0-9\s]", "", text)
+    return " ".join(text.split())
+
+
+def normalize_city(text) -> str:
+    """City words only: before the first comma, transliterated, lower case.
+
+    Examples
+    --------
+    >>> normalize_city("München, Germany")
+    'munchen'
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    return normalize_name(str(text).split(",")[0])
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", anyascii(str(text)).lower())
+
+
+def _split(name: str) -> tuple[str, str]:
+    parts = name.split()
+    if not parts:
+        return "", ""
+    first = NICKNAMES.get(parts[0], parts[0])
+    return first, "".join(parts[1:])
+
+
+# ------------------------------------------------------------------------------ inputs
+def prepare_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
+    """Account attributes in the linker's columns: ``account_id, handle, display_name, location, email_sha256, phone_sha256``.
+
+    Column names are matched case-insensitively with common aliases
+    (``screen_name``, ``name``, ``city``, ``email_hash`` ...); raw ``email`` /
+    ``phone`` columns are normalised and hashed here and dropped.
+
+    Examples
+    --------
+    >>> prepare_accounts(pd.DataFrame({"id": [7], "screen_name": ["@Ann"]})).loc[0, "handle"]
+    'ann'
+    """
+    lowered = {str(c).strip().lower(): c for c in accounts.columns}
+    out = pd.DataFrame(index=accounts.index)
+    for role, names in ACCOUNT_ALIASES.items():
+        col = next((lowered[n] for n in names if n in lowered), None)
+        out[role] = accounts[col] if col is not None else ""
+    if not any(n in lowered for n in ACCOUNT_ALIASES["account_id"]):
+        raise InvalidInputError(f"accounts table: missing column 'account_id' (found: {', '.join(map(str, accounts.columns))})")
+    if "email" in lowered and not (out.email_sha256.astype(str) != "").any():
+        out["email_sha256"] = [sha256_hex(e) if (e := normalize_email(v) if isinstance(v, str) else None) else ""
+                               for v in accounts[lowered["email"]]]
+    if "phone" in lowered and not (out.phone_sha256.astype(str) != "").any():
+        out["phone_sha256"] = [sha256_hex(p) if (p := normalize_phone(str(v)) if isinstance(v, str) and v else None)
+                               else "" for v in accounts[lowered["phone"]]]
+    for col in ("handle", "display_name", "location", "email_sha256", "phone_sha256"):
+        out[col] = out[col].where(out[col].notna(), "").astype(str).str.strip()
+    out["handle"] = out["handle"].str.lstrip("@").str.lower()
+    out["email_sha256"] = out["email_sha256"].str.lower()
+    out["phone_sha256"] = out["phone_sha256"].str.lower()
+    if out.account_id.isna().any():
+        raise InvalidInputError("accounts table: an account_id is empty")
+    if out.account_id.duplicated().any():
+        dup = out.account_id[out.account_id.duplicated()].iloc[0]
+        raise InvalidInputError(f"accounts table: account {dup!r} listed twice")
+    return out.reset_index(drop=True)
+
+
+def _features_frame(names, cities, handles_letters) -> pd.DataFrame:
+    names = [normalize_name(n) for n in names]
+    split = [_split(n) for n in names]
+    return pd.DataFrame({"first": [s[0] for s in split], "last": [s[1] for s in split],
+                         "city": [normalize_city(c) for c in cities], "hl": handles_letters})
+
+
+# ------------------------------------------------------------------------------ linking
+def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9, review_floor: float = 0.3,
+                   max_block: int = 1000, em_iterations: int = 50, workers: int = 1) -> LinkResult:
+    """Link CRM customers to social accounts.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        A validated table from :func:`loaders.read_customers`, or a raw one
+        (it is validated here, strictly).
+    accounts : pandas.DataFrame
+        Account attributes (see :func:`prepare_accounts`), e.g. a snapshot's
+        node table.
+    threshold : float
+        Link when the match probability is at least this.
+    review_floor : float
+        Below the threshold but at least this: to the review queue.
+    max_block : int
+        Skip blocking keys shared by more accounts than this.
+    em_iterations : int
+        EM iterations of the Fellegi-Sunter fit.
+    workers : int
+        Threads for rapidfuzz's pairwise similarities.
+
+    Examples
+    --------
+    >>> accounts = pd.DataFrame({"account_id": [1, 2, 3], "handle": ["annlee", "bo_c", "ann_l"],
+    ...                          "display_name": ["Ann Lee", "Bo Chan", "Ann Lee"], "location": ["Oslo", "", "Rome"]})
+    >>> customers = pd.DataFrame({"customer_id": ["c1", "c2"], "name": ["Ann Lee", "Bo Chan"],
+    ...                           "handles": ["@AnnLee", ""], "city": ["Oslo", "Lima"]})
+    >>> result = link_customers(customers, accounts)
+    >>> result.links[["customer_id", "account_id", "method"]].values.tolist()
+    [['c1', 1, 'handle']]
+    """
+    if not 0.0 < threshold <= 1.0 or not 0.0 <= review_floor <= threshold:
+        raise ParameterError(f"need 0 <= review_floor <= threshold <= 1 (got {review_floor}, {threshold})")
+    started = time.perf_counter()
+    if "email_sha256" not in customers.columns:
+        customers, _ = read_customers(customers)
+    cust = customers.reset_index(drop=True)
+    acc = prepare_accounts(accounts)
+    exact, exact_review = _exact_links(cust, acc)
+    t_exact = time.perf_counter()
+    exact_customers = set(exact.customer_id) | set(exact_review.customer_id)
+    rest = cust[~cust.customer_id.isin(exact_customers)].reset_index(drop=True)
+    training = exact[["customer_id", "account_id"]].merge(cust, on="customer_id")
+    pairs, em = _probabilistic(rest, acc, training, max_block=max_block, iterations=em_iterations, workers=workers)
+    t_prob = time.perf_counter()
+    prob_links, prob_review = _decide(pairs, threshold, review_floor)
+    # an account linked exactly to someone else cannot also be linked probabilistically
+    taken = set(exact.account_id)
+    clash = prob_links.account_id.isin(taken)
+    if clash.any():
+        moved = prob_links[clash].assign(candidate_rank=1, reason="account already linked exactly to another customer")
+        prob_review = pd.concat([prob_review, moved[REVIEW_COLUMNS]], ignore_index=True)
+        prob_links = prob_links[~clash]
+    links = pd.concat([exact, prob_links[LINK_COLUMNS]], ignore_index=True)
+    links = links.sort_values(["customer_id"], kind="stable").reset_index(drop=True)
+    review = pd.concat([exact_review, prob_review], ignore_index=True)
+    review = review.sort_values(["customer_id", "candidate_rank"], kind="stable").reset_index(drop=True)
+    links["probability"] = links["probability"].astype(float).round(6)
+    review["probability"] = review["probability"].astype(float).round(6)
+    review["candidate_rank"] = review["candidate_rank"].astype(np.int64)
+    info = {
+        "customers": len(cust), "accounts": len(acc), "linked": len(links),
+        "linked_by_method": {str(k): int(v) for k, v in links.method.value_counts().sort_index().items()},
+        "review_customers": int(review.customer_id.nunique()), "review_rows": len(review),
+        "candidate_pairs": len(pairs), "threshold": threshold, "review_floor": review_floor, **em,
+        "seconds": {"exact": round(t_exact - started, 3), "probabilistic": round(t_prob - t_exact, 3),
+                    "total": round(time.perf_counter() - started, 3)},
+    }
+    cand_cols = ["customer_id", "account_id", "probability"] + list(FEATURES)
+    candidates = pairs[cand_cols] if len(pairs) else pd.DataFrame(columns=cand_cols)
+    return LinkResult(links[LINK_COLUMNS], review[REVIEW_COLUMNS], candidates, info)
+
+
+def _exact_links(cust: pd.DataFrame, acc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    found = []
+    handle_rows = [(cid, h) for cid, hs in zip(cust.customer_id, cust.handles) for h in str(hs).split(";") if h]
+    if handle_rows:
+        hf = pd.DataFrame(handle_rows, columns=["customer_id", "key"])
+        found.append(hf.merge(acc[acc.handle != ""][["account_id", "handle"]].rename(columns={"handle": "key"}),
+                              on="key").assign(method="handle"))
+    for col in ("email_sha256", "phone_sha256"):
+        left = cust[cust[col] != ""][["customer_id", col]]
+        right = acc[acc[col] != ""][["account_id", col]]
+        found.append(left.merge(right, on=col).rename(columns={col: "key"}).assign(method=col))
+    hits = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["customer_id", "account_id", "method"])
+    if not len(hits):
+        empty = pd.DataFrame(columns=LINK_COLUMNS)
+        return empty, pd.DataFrame(columns=REVIEW_COLUMNS)
+    rank = {"handle": 0, "email_sha256": 1, "phone_sha256": 2}
+    hits = hits.assign(order=hits.method.map(rank)).sort_values(["customer_id", "order"], kind="stable")
+    per = hits.groupby("customer_id").agg(n_acc=("account_id", "nunique"))
+    acc_claims = hits.groupby("account_id").agg(n_cust=("customer_id", "nunique"))
+    hits = hits.join(per, on="customer_id").join(acc_claims, on="account_id")
+    ok = (hits.n_acc == 1) & (hits.n_cust == 1)
+    good = hits[ok].groupby("customer_id", sort=True).agg(
+        account_id=("account_id", "first"), method=("method", "first"),
+        evidence=("method", lambda m: "+".join(sorted(set(m), key=rank.get)))).reset_index()
+    good["probability"] = [1 - np.prod([1 - EXACT_PROBABILITY[m] for m in e.split("+")]) for e in good.evidence]
+    good["evidence"] = "exact:" + good["evidence"]
+    bad = hits[~ok].drop_duplicates(["customer_id", "account_id"])
+    bad = bad.assign(candidate_rank=bad.groupby("customer_id").cumcount() + 1, probability=0.5,
+                     reason=np.where(bad.n_acc > 1, "exact keys point to different accounts",
+                                     "account claimed exactly by several customers"),
+                     evidence="exact:" + bad.method)
+    return good[LINK_COLUMNS], bad[REVIEW_COLUMNS]
+
+
+def _block_keys(first, last, city, hl, side: str) -> list[tuple[int, str]]:
+    keys = []
+    for i, (f, s, c, h) in enumerate(zip(first, last, city, hl)):
+        if s and f:
+            keys.append((i, f"L:{s[:4]}{f[0]}"))
+            keys.append((i, f"R:{s[-4:]}{f[0]}"))
+        if f and c:
+            keys.append((i, f"F:{f}|{c}"))
+        if s and c:
+            keys.append((i, f"S:{s}|{c}"))
+        for part in h:
+            if len(part) >= 4:
+                keys.append((i, f"H:{part}"))
+    return keys
+
+
+def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame, *, max_block: int,
+                   iterations: int, workers: int):
+    """Score candidate pairs of ``cust``; m/u from ``training`` (exactly linked customers) when it is large enough."""
+    columns = ["customer_id", "account_id", "probability", "ci", "ai", *FEATURES]
+    if not len(cust) or not len(acc):
+        return pd.DataFrame(columns=columns), {"model": None}
+    n_rest = len(cust)
+    both = pd.concat([cust, training.drop(columns=["account_id"])], ignore_index=True)
+    cf = _features_frame(both.name, both.city, [None] * len(both))
+    # a training customer's known handle made its exact link: compare only its e-mail's local part
+    cust_handles = [([_alnum(x) for x in str(hs).split(";") if x] if i < n_rest else [])
+                    + ([_alnum(e)] if e else []) for i, (hs, e) in enumerate(zip(both.handles, both.email_local))]
+    af = _features_frame(acc.display_name, acc.location, None)
+    acc_hl = [_alnum(h) for h in acc.handle]
+    ck = pd.DataFrame(_block_keys(cf["first"], cf["last"], cf.city, cust_handles, "c"), columns=["ci", "key"])
+    ak = pd.DataFrame(_block_keys(af["first"], af["last"], af.city, [[h] for h in acc_hl], "a"), columns=["ai", "key"])
+    sizes = ak.groupby("key").size()
+    ak = ak[ak.key.map(sizes) <= max_block]
+    pairs = ck.merge(ak, on="key")[["ci", "ai"]].drop_duplicates().sort_values(["ci", "ai"]).reset_index(drop=True)
+    if not len(pairs):
+        return pd.DataFrame(columns=columns), {"model": None}
+    ci, ai = pairs.ci.to_numpy(), pairs.ai.to_numpy()
+    tf = _term_frequencies(af)
+    levels, tf_adj = _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers)
+    is_train = ci >= n_rest
+    train_acc = np.full(len(both), -1, dtype=np.int64)
+    if len(training):
+        pos = pd.Series(np.arange(len(acc)), index=acc.account_id.to_numpy())
+        train_acc[n_rest:] = pos.reindex(training.account_id.to_numpy()).fillna(-1).to_numpy(np.int64)
+    label = is_train & (train_acc[ci] == ai)
+    n_true = int(label.sum())
+    # u: level frequencies among random pairs (as splink does), not among the similar-looking candidates
+    rng = np.random.default_rng(0)
+    n_random = min(U_SAMPLE, len(both) * len(acc))
+    rci, rai = rng.integers(0, len(both), n_random), rng.integers(0, len(acc), n_random)
+    random_levels, _ = _compare(cf, af, cust_handles, acc_hl, rci, rai, tf, workers)
+    u = _level_shares(random_levels)
+    if n_true >= MIN_TRAINING:
+        m = _level_shares(levels[label], prior=u)
+        # handles are built from names: given that two people look alike, how often do their handles agree?
+        # u of the handle comparison comes from the non-matching candidates of the exactly linked customers
+        hard = _level_shares(levels[is_train & ~label])
+        u[HANDLE] = hard[HANDLE]
+        m[HANDLE] = _level_shares(levels[label], prior=hard)[HANDLE]
+        model = ("fellegi-sunter: m from exact links; u of name and city from random pairs (term-frequency "
+                 "adjusted), u of handles from non-matching look-alike candidates")
+    else:
+        m, _, _, _ = _fit_em(levels[~is_train], iterations)
+        model = "fellegi-sunter: m by EM (too few exact links to learn from), u from random pairs"
+    keep = ~is_train
+    ci, ai, levels, tf_adj = ci[keep], ai[keep], levels[keep], tf_adj[keep]
+    if not len(ci):
+        return pd.DataFrame(columns=columns), {"model": model}
+    # term-frequency adjustment: agreeing on a common value (Smith, New York) is weaker evidence than on a rare one
+    log_bf = _log_bf(levels, m, u) + tf_adj
+    prob, has_account = _one_per_customer(ci, log_bf, len(acc), iterations)
+    out = pd.DataFrame({"customer_id": both.customer_id.to_numpy()[ci], "account_id": acc.account_id.to_numpy()[ai],
+                        "probability": prob, "ci": ci, "ai": ai})
+    for k, name in enumerate(FEATURES):
+        out[name] = np.asarray(LEVELS[name], dtype=object)[levels[:, k]]
+    em = {"model": model, "training_pairs": int(is_train.sum()), "training_matches": n_true,
+          "prior_has_account": round(float(has_account), 4),
+          "weights": {f: dict(zip(LEVELS[f][1:], np.round(np.log(m[k][1:] / u[k][1:]), 3).tolist()))
+                      for k, f in enumerate(FEATURES)}}
+    return out, em
+
+
+def _level_shares(levels: np.ndarray, prior=None) -> list[np.ndarray]:
+    """Share of each level per feature among the given pairs; level 0 (missing) carries no weight.
+
+    With ``prior`` (the u shares), each level gets ``SMOOTHING`` pseudo-pairs
+    spread like ``prior``: a level seen in few pairs keeps a weight near 0.
+    """
+    out = []
+    for j, f in enumerate(FEATURES):
+        c = np.bincount(levels[:, j], minlength=len(LEVELS[f])).astype(float)
+        c[0] = 0.0
+        c = c + (SMOOTHING * prior[j] if prior is not None else 0.5)
+        c[0] = 0.0
+        out.append(c / c.sum())
+    return out
+
+
+def _term_frequencies(af: pd.DataFrame) -> dict:
+    """Share of accounts with each first name / surname / city, and log of the chance two random accounts agree."""
+    out = {}
+    n = max(len(af), 1)
+    for col in ("first", "last", "city"):
+        vc = af[col][af[col] != ""].value_counts()
+        share = (vc / n).to_dict()
+        agree = float(((vc / n) ** 2).sum()) or 1.0 / n
+        out[col] = (share, np.log(agree), 1.0 / n)
+    return out
+
+
+def _one_per_customer(ci: np.ndarray, log_bf: np.ndarray, n_accounts: int, iterations: int):
+    """Posterior that candidate j is the customer's account, at most one being it.
+
+    A customer has an account with prior probability ``pi``, then any of the
+    ``N`` accounts equally likely; Bayes factors ``BF_j = P(levels | match) /
+    P(levels | random pair)`` give ``p_j = (pi / N) BF_j / ((1 - pi) + (pi /
+    N) sum_k BF_k)`` (accounts outside the blocks are taken to contribute
+    nothing).  ``pi`` is fitted by EM over the customers.
+    """
+    shift = pd.Series(log_bf).groupby(ci).transform("max").to_numpy()
+    log_sum = shift + np.log(pd.Series(np.exp(log_bf - shift)).groupby(ci).transform("sum").to_numpy())
+    first = np.r_[True, ci[1:] != ci[:-1]]
+    pi = 0.5
+    for _ in range(max(iterations, 1)):
+        log_num = np.log(pi) - np.log(n_accounts) + log_sum[first]
+        post = np.exp(log_num - np.logaddexp(np.log(1 - pi), log_num))
+        pi = float(np.clip(post.mean(), 1e-4, 1 - 1e-4))
+    log_num = np.log(pi) - np.log(n_accounts) + log_sum
+    prob = np.exp(np.log(pi) - np.log(n_accounts) + log_bf - np.logaddexp(np.log(1 - pi), log_num))
+    return prob, pi
+
+
+def _tf_log(values: np.ndarray, freq: dict, floor: float) -> np.ndarray:
+    return np.log(np.array([max(freq.get(v, 0.0), floor) for v in values]))
+
+
+def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndarray, np.ndarray]:
+    """Levels (n_pairs x features) and each pair's term-frequency adjustment of its log Bayes factor."""
+    n = len(ci)
+    jw = distance.JaroWinkler.normalized_similarity
+    cfirst, afirst = cf["first"].to_numpy()[ci], af["first"].to_numpy()[ai]
+    clast, alast = cf["last"].to_numpy()[ci], af["last"].to_numpy()[ai]
+    ccity, acity = cf.city.to_numpy()[ci], af.city.to_numpy()[ai]
+    levels = np.zeros((n, len(FEATURES)), dtype=np.int64)
+    # name: first name x surname
+    s = np.asarray(process.cpdist(list(cfirst), list(afirst), scorer=jw, workers=workers))
+    miss = (cfirst == "") | (afirst == "")
+    initial = np.array([a[:1] == b[:1] and (len(a) == 1 or len(b) == 1) for a, b in zip(cfirst, afirst)], bool)
+    fl = np.select([miss, cfirst == afirst, s >= 0.9, initial], [0, 1, 2, 3], 4)
+    s = np.asarray(process.cpdist(list(clast), list(alast), scorer=jw, workers=workers))
+    miss = (clast == "") | (alast == "")
+    ll = np.select([miss, clast == alast, s >= 0.93, s >= 0.85], [0, 1, 2, 3], 4)
+    levels[:, 0] = fl * len(LAST_LEVELS) + ll
+    # city
+    miss = (ccity == "") | (acity == "")
+    levels[:, 1] = np.select([miss, ccity == acity], [0, 1], 2)
+    # handle vs the customer's e-mail local part / known handles (best of them), and vs the customer's name
+    ahl = np.asarray(acc_hl, dtype=object)[ai]
+    a_letters = np.array([re.sub(r"[^a-z]", "", h) for h in ahl], dtype=object)
+    best = np.zeros(n)
+    exact = np.zeros(n, bool)
+    letters_equal = np.zeros(n, bool)
+    has = np.zeros(n, bool)
+    width = max((len(h) for h in cust_handles), default=0)
+    for j in range(width):
+        cand = np.array([h[j] if len(h) > j else "" for h in cust_handles], dtype=object)[ci]
+        ok = (cand != "") & (ahl != "")
+        has |= ok
+        exact |= ok & (cand == ahl)
+        c_letters = np.array([re.sub(r"[^a-z]", "", h) for h in cand], dtype=object)
+        letters_equal |= ok & (c_letters == a_letters) & (c_letters != "")
+        sc = np.asarray(process.cpdist(list(cand), list(ahl), scorer=fuzz.ratio, workers=workers))
+        best = np.maximum(best, np.where(ok, sc, 0))
+    hs = np.select([~has, exact, best >= 90, letters_equal | (best >= 75)], [0, 1, 2, 3], 4)
+    hn = np.zeros(n, np.int64)
+    for k in range(n):
+        h, f, s_ = a_letters[k], cfirst[k], clast[k]
+        if not h or not (f or s_):
+            continue
+        has_last = len(s_) >= 3 and s_ in h
+        has_first = len(f) >= 3 and f in h
+        hn[k] = 1 if (has_last and (has_first or h.startswith(f[:1]))) else 2 if has_last else 3 if has_first else 4
+    levels[:, 2] = hs * len(HANDLE_NAME_LEVELS) + hn
+    # term-frequency adjustment (as splink does): log(chance two random accounts agree) - log(share of this value)
+    adj = np.zeros(n)
+    for values, col, level_exact in ((cfirst, "first", fl == 1), (clast, "last", ll == 1), (ccity, "city", levels[:, 1] == 1)):
+        share, log_agree, floor = tf[col]
+        if level_exact.any():
+            adj[level_exact] += log_agree - _tf_log(values[level_exact], share, floor)
+    return levels, adj
+
+
+def _fit_em(levels: np.ndarray, iterations: int):
+    """Fellegi-Sunter m/u probabilities and the match share by EM (level 0 = missing: no weight)."""
+    n, k = levels.shape
+    n_levels = [len(LEVELS[f]) for f in FEATURES]
+    m, u = [], []
+    for j in range(k):
+        L = n_levels[j]
+        mj = np.full(L, 0.02)
+        mj[1] = 0.9 - 0.02 * (L - 3)  # agreement is likely among matches
+        uj = np.bincount(levels[:, j], minlength=L).astype(float) + 1.0  # most pairs are non-matches
+        m.append(mj / mj[1:].sum())
+        u.append(uj / uj[1:].sum())
+    share = 0.05
+    for _ in range(iterations):
+        log_bf = _log_bf(levels, m, u)
+        g = 1.0 / (1.0 + np.exp(-np.clip(np.log(share / (1 - share)) + log_bf, -700, 700)))
+        share = float(np.clip(g.mean(), 1e-6, 0.5))
+        for j in range(k):
+            L = n_levels[j]
+            mj = np.bincount(levels[:, j], weights=g, minlength=L) + 0.5
+            uj = np.bincount(levels[:, j], weights=1 - g, minlength=L) + 0.5
+            mj[0] = uj[0] = 0.0
+            m[j] = mj / mj.sum()
+            u[j] = uj / uj.sum()
+    return m, u, share, _log_bf(levels, m, u)
+
+
+def _log_bf(levels, m, u) -> np.ndarray:
+    total = np.zeros(len(levels))
+    for j in range(levels.shape[1]):
+        w = np.zeros(len(m[j]))
+        w[1:] = np.log(m[j][1:] / u[j][1:])
+        total += w[levels[:, j]]
+    return total
+
+
+def _decide(pairs: pd.DataFrame, threshold: float, review_floor: float):
+    if not len(pairs):
+        return pd.DataFrame(columns=LINK_COLUMNS), pd.DataFrame(columns=REVIEW_COLUMNS)
+    pairs = pairs.sort_values(["ci", "probability", "ai"], ascending=[True, False, True], kind="stable")
+    pairs = pairs.assign(candidate_rank=pairs.groupby("ci").cumcount() + 1)
+    pairs["evidence"] = ["; ".join(f"{f}={getattr(r, f)}" for f in FEATURES if getattr(r, f) != "missing")
+                         for r in pairs.itertuples(index=False)]
+    best = pairs[pairs.candidate_rank == 1]
+    linked = best[best.probability >= threshold]
+    # one customer per account: an account that is the confident best of two customers goes to review
+    dup = linked.account_id.duplicated(keep=False)
+    links = linked[~dup].assign(method="probabilistic")
+    contested = set(linked[dup].customer_id)
+    unsure = set(best[(best.probability < threshold) & (best.probability >= review_floor)].customer_id)
+    review = pairs[(pairs.customer_id.isin(unsure | contested)) & (pairs.candidate_rank <= 3)
+                   & ((pairs.probability >= 0.05) | (pairs.candidate_rank == 1))]
+    second = pairs[pairs.candidate_rank == 2].set_index("customer_id").probability
+    reasons = []
+    for r in review.itertuples(index=False):
+        if r.customer_id in contested:
+            reasons.append("account is the confident match of several customers")
+        elif second.get(r.customer_id, 0.0) >= 0.1:
+            reasons.append("several close candidates (namesakes)")
+        else:
+            reasons.append("best candidate below the link threshold")
+    review = review.assign(reason=reasons)
+    return links, review[REVIEW_COLUMNS]
