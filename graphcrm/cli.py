@@ -308,6 +308,16 @@ def warmup(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
           f"compiled {len(timings)} kernel modules in {total:.1f} s")
 
 
+# CRM bridge verbs (graphcrm/cli_crm.py)
+from graphcrm.cli_crm import economics_cmd, erase_cmd, link_cmd, run_pipeline_cmd, segments_cmd  # noqa: E402
+
+app.command("link")(link_cmd)
+app.command("segments")(segments_cmd)
+app.command("economics")(economics_cmd)
+app.command("run")(run_pipeline_cmd)
+app.command("erase")(erase_cmd)
+
+
 def main(argv=None) -> int:
     """Entry point: run the app; graphcrm errors become one line and an exit code.
 
