@@ -172,12 +172,13 @@ def economics_cmd(
 
 def run_pipeline_cmd(
     pipeline: Path = typer.Argument(..., help="Pipeline TOML file (see examples/pipeline.toml)."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Override the file's pipeline.output_dir."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ):
     """Run a declared batch job: load, link, scores, communities, segments, economics, exports (all or nothing)."""
     from graphcrm.crm.pipeline import run_pipeline
 
-    summary = run_pipeline(pipeline)
+    summary = run_pipeline(pipeline, output_dir=output_dir)
     lines = [f"pipeline {summary['pipeline']}: ok in {summary['total_seconds']:.1f} s"]
     lines += [f"  {k}: {v}s" for k, v in summary["seconds"].items()]
     lines += [f"  wrote {v}" for v in summary["outputs"].values()]

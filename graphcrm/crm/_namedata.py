@@ -61,3 +61,44 @@ NICKNAMES = {
     "meg": "margaret", "annie": "anna", "pepe": "jose", "vanya": "ivan", "masha": "mariya",
     "dima": "dmitriy", "olya": "olga", "mo": "mohammed",
 }
+
+
+# --- long tails -------------------------------------------------------------------------------------
+# Real name and place frequencies are Zipf-like: the names above are the head; the tail below is made of
+# plausible syllable combinations with Zipf weights, so rare names exist (and common ones stay common).
+_SURNAME_PRE = ["Ash", "Black", "Brook", "Cal", "Dal", "Ed", "Fair", "Gold", "Hart", "Kirk", "Lang", "Mar", "Nor",
+                "Oak", "Pem", "Rad", "Sel", "Stan", "Thorn", "Wal", "Win", "Hol", "Ber", "Kel", "Mor", "Bran", "Gar",
+                "Har", "Lind", "Ros"]
+_SURNAME_SUF = ["ton", "ford", "wood", "ley", "man", "son", "berg", "stein", "er", "ick", "wick", "more", "by",
+                "field", "well", "ham", "worth", "dale", "croft", "ridge", "lund", "sky", "ovic", "ini", "ez", "ard",
+                "ing", "ell", "ow", "is"]
+_FIRST_PRE = ["A", "Be", "Ca", "Da", "E", "Fe", "Ga", "Ha", "I", "Ja", "Ka", "La", "Ma", "Na", "O", "Pa", "Ra", "Sa",
+              "Ta", "Va"]
+_FIRST_SUF = ["lina", "ren", "ron", "mira", "lia", "nton", "vin", "sha", "dric", "lan", "rina", "tan", "via", "nor",
+              "lix"]
+_CITY_PRE = ["North", "South", "East", "West", "New", "Old", "Lake", "Port", "Mount", "Fort"]
+_CITY_SUF = ["field", "ville", "haven", "brook", "ford", "bridge", "wood", "dale", "ton", "side", "shore", "burg",
+             "mouth", "stead", "gate"]
+
+
+def _with_tail(head: dict, pre: list, suf: list, tail_share: float, sep: str = "") -> dict:
+    names = [p + sep + s for s in suf for p in pre]          # interleaved so both syllables vary along the ranks
+    names = [n for n in names if n not in head]
+    zipf = [1.0 / (rank + 1) ** 0.8 for rank in range(len(names))]
+    scale = sum(head.values()) * tail_share / (1.0 - tail_share) / sum(zipf)
+    return {**head, **{n: w * scale for n, w in zip(names, zipf)}}
+
+
+def first_name_weights() -> dict:
+    """First names with relative weights: the head above (70% of people) and a Zipf tail (30%)."""
+    return _with_tail(FIRST_NAMES, _FIRST_PRE, _FIRST_SUF, 0.3)
+
+
+def surname_weights() -> dict:
+    """Surnames with relative weights: the head above (45% of people) and a Zipf tail (55%)."""
+    return _with_tail(SURNAMES, _SURNAME_PRE, _SURNAME_SUF, 0.55)
+
+
+def city_weights() -> dict:
+    """Cities with relative weights: the head above (75% of people) and smaller towns (25%)."""
+    return _with_tail(CITIES, _CITY_PRE, _CITY_SUF, 0.25)

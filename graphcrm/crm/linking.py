@@ -228,7 +228,7 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9,
     max_block : int
         Skip blocking keys shared by more accounts than this.
     em_iterations : int
-        EM iterations of the Fellegi-Sunter fit.
+        EM iterations fitting the share of customers who have an account.
     workers : int
         Threads for rapidfuzz's pairwise similarities.
 
@@ -381,8 +381,8 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
         model = ("fellegi-sunter: m from exact links; u of name and city from random pairs (term-frequency "
                  "adjusted), u of handles from non-matching look-alike candidates")
     else:
-        m, _, _, _ = _fit_em(levels[~is_train], iterations)
-        model = "fellegi-sunter: m by EM (too few exact links to learn from), u from random pairs"
+        m = default_m()
+        model = "fellegi-sunter: default m (too few exact links to learn from), u from random pairs"
     keep = ~is_train
     ci, ai, levels, tf_adj = ci[keep], ai[keep], levels[keep], tf_adj[keep]
     if not len(ci):
@@ -436,7 +436,7 @@ def _one_per_customer(ci: np.ndarray, log_bf: np.ndarray, n_accounts: int, itera
     ``N`` accounts equally likely; Bayes factors ``BF_j = P(levels | match) /
     P(levels | random pair)`` give ``p_j = (pi / N) BF_j / ((1 - pi) + (pi /
     N) sum_k BF_k)`` (accounts outside the blocks are taken to contribute
-    nothing).  ``pi`` is fitted by EM over the customers.
+    nothing).  ``pi`` is fitted by EM over the customers (with a Beta(2, 2) prior).
     """
     shift = pd.Series(log_bf).groupby(ci).transform("max").to_numpy()
     log_sum = shift + np.log(pd.Series(np.exp(log_bf - shift)).groupby(ci).transform("sum").to_numpy())
@@ -445,7 +445,7 @@ def _one_per_customer(ci: np.ndarray, log_bf: np.ndarray, n_accounts: int, itera
     for _ in range(max(iterations, 1)):
         log_num = np.log(pi) - np.log(n_accounts) + log_sum[first]
         post = np.exp(log_num - np.logaddexp(np.log(1 - pi), log_num))
-        pi = float(np.clip(post.mean(), 1e-4, 1 - 1e-4))
+        pi = float((post.sum() + 1.0) / (len(post) + 2.0))   # a Beta(2, 2) prior keeps small samples sensible
     log_num = np.log(pi) - np.log(n_accounts) + log_sum
     prob = np.exp(np.log(pi) - np.log(n_accounts) + log_bf - np.logaddexp(np.log(1 - pi), log_num))
     return prob, pi
@@ -511,31 +511,22 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
     return levels, adj
 
 
-def _fit_em(levels: np.ndarray, iterations: int):
-    """Fellegi-Sunter m/u probabilities and the match share by EM (level 0 = missing: no weight)."""
-    n, k = levels.shape
-    n_levels = [len(LEVELS[f]) for f in FEATURES]
-    m, u = [], []
-    for j in range(k):
-        L = n_levels[j]
-        mj = np.full(L, 0.02)
-        mj[1] = 0.9 - 0.02 * (L - 3)  # agreement is likely among matches
-        uj = np.bincount(levels[:, j], minlength=L).astype(float) + 1.0  # most pairs are non-matches
-        m.append(mj / mj[1:].sum())
-        u.append(uj / uj[1:].sum())
-    share = 0.05
-    for _ in range(iterations):
-        log_bf = _log_bf(levels, m, u)
-        g = 1.0 / (1.0 + np.exp(-np.clip(np.log(share / (1 - share)) + log_bf, -700, 700)))
-        share = float(np.clip(g.mean(), 1e-6, 0.5))
-        for j in range(k):
-            L = n_levels[j]
-            mj = np.bincount(levels[:, j], weights=g, minlength=L) + 0.5
-            uj = np.bincount(levels[:, j], weights=1 - g, minlength=L) + 0.5
-            mj[0] = uj[0] = 0.0
-            m[j] = mj / mj.sum()
-            u[j] = uj / uj.sum()
-    return m, u, share, _log_bf(levels, m, u)
+def default_m() -> list[np.ndarray]:
+    """m probabilities used when there are too few exact links to learn from (each part independent given a match)."""
+    first = np.array([0, 0.85, 0.07, 0.02, 0.06])
+    last = np.array([0, 0.85, 0.06, 0.04, 0.05])
+    hs = np.array([0, 0.3, 0.1, 0.1, 0.5])
+    hn = np.array([0, 0.4, 0.1, 0.15, 0.35])
+    city = np.array([0, 0.7, 0.3])
+
+    def joint(a, b):
+        # a missing part contributes its agreement-free share: P(part missing) is not informative
+        a1, b1 = np.r_[1.0, a[1:]], np.r_[1.0, b[1:]]
+        j = np.outer(a1, b1).ravel()
+        j[0] = 0.0
+        return j / j.sum()
+
+    return [joint(first, last), city / city.sum(), joint(hs, hn)]
 
 
 def _log_bf(levels, m, u) -> np.ndarray:

@@ -140,8 +140,10 @@ def read_pipeline(path) -> dict:
     return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
 
 
-def run_pipeline(path) -> dict:
+def run_pipeline(path, *, output_dir=None) -> dict:
     """Run a pipeline file; return the run summary (also written to ``output_dir/run_summary.json``).
+
+    ``output_dir`` overrides the file's ``pipeline.output_dir``.
 
     Raises
     ------
@@ -152,6 +154,8 @@ def run_pipeline(path) -> dict:
     """
     cfg = read_pipeline(path)
     pipe = cfg["pipeline"]
+    if output_dir is not None:
+        pipe["output_dir"] = Path(os.path.abspath(output_dir))
     out_dir: Path = pipe["output_dir"]
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / SUMMARY).exists():
         raise ConfigError(cfg["path"], "pipeline.output_dir",

@@ -2,8 +2,8 @@
 
 No public graph has names, so the people are synthetic and the accounts are
 real: every account id of a real dataset gets a person (first name, surname,
-city drawn from the frequency lists in :mod:`graphcrm.crm._namedata`, so
-namesakes are frequent), an e-mail, a phone, a handle and a display name the
+city drawn from the Zipf-shaped frequency lists in :mod:`graphcrm.crm._namedata`:
+common names are very common, so namesakes are frequent, and a long tail is rare), an e-mail, a phone, a handle and a display name the
 way people write them on social networks (accents, Cyrillic, first name only,
 a nickname, a tagline).  The platform exposes hashed e-mails / phones for a
 share of the accounts, as a hashed-contact export would.
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from anyascii import anyascii
 
-from graphcrm.crm._namedata import CITIES, FIRST_NAMES, NICKNAMES, SURNAMES
+from graphcrm.crm._namedata import NICKNAMES, city_weights, first_name_weights, surname_weights
 from loaders.customers import normalize_email, normalize_phone, sha256_hex
 
 DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "gmx.de", "mail.ru", "orange.fr",
@@ -31,6 +31,7 @@ DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com",
 WORDS = ["sunny", "fox", "coffee", "lover", "rider", "sky", "blue", "wolf", "pixel", "travel", "foodie", "runner",
          "music", "geek", "star", "moon", "urban", "wild", "happy", "tech"]
 TAGLINES = ["| coffee lover", "☕", "🌍 traveller", "- views my own", "(official)", "🚀", "| dad of 3", "✨"]
+FIRST_W, SURNAME_W, CITY_W = first_name_weights(), surname_weights(), city_weights()
 FORMAL_TO_NICK = {}
 for _nick, _formal in sorted(NICKNAMES.items()):
     FORMAL_TO_NICK.setdefault(_formal, []).append(_nick)
@@ -58,7 +59,7 @@ def _ascii(text: str) -> str:
 
 
 def _people(rng, n: int) -> pd.DataFrame:
-    first, last, city = _draw(rng, FIRST_NAMES, n), _draw(rng, SURNAMES, n), _draw(rng, CITIES, n)
+    first, last, city = _draw(rng, FIRST_W, n), _draw(rng, SURNAME_W, n), _draw(rng, CITY_W, n)
     year = rng.integers(1950, 2006, size=n)
     pattern = rng.integers(0, 6, size=n)
     domain = np.array(DOMAINS, dtype=object)[rng.integers(0, len(DOMAINS), size=n)]
@@ -211,7 +212,7 @@ def synthetic_crm(account_ids, n_customers: int, *, share_without_account: float
     handles = _handles(rng, people.iloc[:n])
     displays = [_display(rng, row) for row in people.iloc[:n].itertuples(index=False)]
     loc_r = rng.random(n)
-    cities = np.array(list(CITIES), dtype=object)
+    cities = np.array(list(CITY_W), dtype=object)
     location = [str(people.city[i]) if loc_r[i] < 0.7 else ("" if loc_r[i] < 0.93 else
                 f"{people.city[i]}, {['USA', 'EU', 'worldwide'][i % 3]}") for i in range(n)]
     has_email = rng.random(n) < hashed_email_share
