@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphcrm.core.errors import NodeNotFoundError
-from graphcrm.core.snapshot import load_snapshot, save_snapshot
+from graphcrm.core.snapshot import is_snapshot, load_snapshot, save_snapshot
 from graphcrm.crm.export import pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target")
@@ -75,12 +75,19 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     return report
 
 
+def _inside_snapshot(path: Path, root: Path) -> bool:
+    """Snapshots (dense-index arrays) are erased by rebuilding them, never by editing their files."""
+    return any(is_snapshot(root / d) for d in path.relative_to(root).parents)
+
+
 def erase_from_exports(root, keys: set[str]) -> dict:
     """Drop rows / list entries naming any of ``keys`` in every table under ``root``; ``{file: rows removed}``."""
     root = Path(root)
     out = {}
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".csv", ".parquet", ".pq")
-                       and not p.name.startswith(".")):
+    tables = [p for p in root.rglob("*") if p.suffix.lower() in (".csv", ".parquet", ".pq")
+              and not p.name.startswith(".")
+              and not _inside_snapshot(p, root)]
+    for path in sorted(tables):
         parquet = path.suffix.lower() != ".csv"
         frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
         drop = np.zeros(len(frame), bool)

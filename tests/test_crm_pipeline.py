@@ -1,0 +1,131 @@
+"""`graphcrm run PIPELINE.toml` and `graphcrm erase` through the installed executable (issue #8, parts 5-6)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.core.snapshot import load_snapshot
+from graphcrm.crm.export import read_export
+from tests.conftest import REPO, dataset
+
+EXAMPLE = REPO / "examples" / "pipeline.toml"
+EXPORTS = ("links", "review", "leaders", "communities", "segments", "economics")
+
+
+def graphcrm(*args, cwd=None):
+    exe = shutil.which("graphcrm")
+    assert exe, "the graphcrm executable is installed by pip install -e ."
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def export_bytes(out):
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and p.name != "run_summary.json"}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")   # a clear failure if the datasets are missing
+    out = tmp_path_factory.mktemp("pipeline") / "nightly"
+    proc = graphcrm("run", EXAMPLE, "--output-dir", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_example_pipeline_runs_and_reruns_byte_identically(first_run):
+    out, summary = first_run
+    assert summary["status"] == "ok" and summary["counts"]["nodes"] == 3783
+    assert set(summary["seconds"]) == {"load", "link", "leaders", "communities", "segments", "economics"}
+    for name in EXPORTS:
+        assert (out / f"{name}.parquet").is_file() and (out / f"{name}.parquet.schema.json").is_file()
+    assert summary["counts"]["links"] > 250 and summary["counts"]["leaders"] == 50
+    assert set(summary["counts"]["segment_rows"]) >= {"key_opinion_leaders", "advocates", "critics", "bridges",
+                                                        "reach_our_vips", "engaged_fans"}
+    assert load_snapshot(out / "snapshot").n_nodes == 3783
+    before = export_bytes(out)
+    proc = graphcrm("run", EXAMPLE, "--output-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    assert export_bytes(out) == before
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]   # no staging left behind
+
+
+def test_a_failed_step_leaves_the_previous_outputs_untouched(first_run, tmp_path):
+    out, _ = first_run
+    before = export_bytes(out)
+    customers = (REPO / "examples" / "crm" / "customers.csv").read_text().splitlines()
+    customers.insert(5, "C999999,Eve Bad,eve-at-example.com,,,,False")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    text = EXAMPLE.read_text()
+    text = text.replace('"crm/customers.csv"', f'"{tmp_path / "customers.csv"}"')
+    for rel in ("../../shared/datasets", "crm/accounts.csv", "crm/costs.csv", "segments.toml"):
+        text = text.replace(f'"{rel}', f'"{(EXAMPLE.parent / rel).resolve()}')
+    bad = tmp_path / "pipeline.toml"
+    bad.write_text(text)
+    proc = graphcrm("run", bad, "--output-dir", out)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: step 'link': {tmp_path / 'customers.csv'}, line 6, field 'email': 'eve-at-example.com' is not an "
+        "e-mail address; expected local@domain.tld"]
+    assert export_bytes(out) == before
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("body, key", [
+    ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.nonsense]\n', "steps.nonsense"),
+    ('[pipeline]\n[sources]\nsigned = ["x.csv"]\n', "pipeline.output_dir"),
+    ('[pipeline]\noutput_dir = "o"\n[sources]\n', "sources"),
+    ('[pipeline]\noutput_dir = "o"\nformat = "xlsx"\n[sources]\nsigned = ["x.csv"]\n', "pipeline.format"),
+    ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.link]\n', "steps.link"),
+])
+def test_invalid_pipeline_files_exit_2_naming_the_key(tmp_path, body, key):
+    path = tmp_path / "p.toml"
+    path.write_text(body)
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2
+    assert f"key '{key}'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_source_file_is_a_data_error(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["missing.csv"]\n')
+    proc = graphcrm("run", path)
+    assert proc.returncode == 1 and "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_erase_removes_one_person_everywhere_and_nothing_else(first_run, tmp_path):
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before_graph = load_snapshot(out / "snapshot", mmap=False)
+    before = {name: read_export(out / f"{name}.parquet") for name in EXPORTS}
+    person = 1   # the top leader: in leaders, segments, economics, communities
+    proc = graphcrm("erase", out / "snapshot", "--account", person, "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    after_graph = load_snapshot(out / "snapshot")
+    assert person not in set(after_graph.id_map.ids.tolist())
+    others = [i for i in before_graph.id_map.ids.tolist() if i != person]
+    assert after_graph.equals(before_graph.subgraph(others))
+    assert report["snapshot"]["edges_removed"]["trust"] == (
+        before_graph.layer("trust").n_edges - after_graph.layer("trust").n_edges) > 0
+    for name in EXPORTS:
+        old, new = before[name], read_export(out / f"{name}.parquet")
+        gone = old.account_id.astype(str) == str(person)
+        assert not (new.account_id.astype(str) == str(person)).any()
+        assert report["exports"].get(f"{name}.parquet", 0) == int(gone.sum())
+        expected = old[~gone].reset_index(drop=True)
+        if "max_overlap_with" in expected:
+            expected["max_overlap_with"] = [";".join(p for p in v.split(";") if p != str(person))
+                                            for v in expected.max_overlap_with]
+        pd.testing.assert_frame_equal(new, expected)
+    assert report["exports"]["leaders.parquet"] == 1 and report["exports"]["segments.parquet"] >= 1
+    assert "not touched" in report["graph_store"]
+    # erasing again: the person is not there any more
+    again = graphcrm("erase", out / "snapshot", "--account", person)
+    assert again.returncode == 1 and "not in the snapshot" in again.stderr
+    assert np.isin(before_graph.id_map.ids, after_graph.id_map.ids).sum() == before_graph.n_nodes - 1
