@@ -62,7 +62,7 @@ def run(name: str, ids: np.ndarray, n_customers: int, seed: int) -> tuple[list[s
             f"({int(truth.notna().sum()):,} with an account), seed {seed}", "",
             f"- default threshold 0.9: **precision {precision:.4f}, recall {recall:.4f}** ({n:,} links); "
             f"{result.info['review_customers']:,} customers to review",
-            f"- by method: " + ", ".join(f"{k} {v:,}" for k, v in result.info["linked_by_method"].items()),
+            "- by method: " + ", ".join(f"{k} {v:,}" for k, v in result.info["linked_by_method"].items()),
             f"- exact links alone: recall {score(result.links[result.links.method != 'probabilistic'], truth)[1]:.4f}",
             f"- candidate pairs after blocking: {result.info['candidate_pairs']:,} "
             f"({result.info['candidate_pairs'] / max(len(customers) * len(ids), 1):.2e} of all pairs); "
