@@ -23,7 +23,9 @@
    ``m`` and ``u`` probabilities per level and the share of matches among
    pairs.  A pair's match odds are the prior odds times the product of
    ``m/u`` over its levels.
-5. **One account per customer.**  The candidates of one customer compete:
+5. **One account per customer, one customer per account.**  Accounts
+   linked exactly to another customer are no candidates.  The candidates of
+   one customer compete:
    ``p_i = o_i / (1 + sum_j o_j)`` over that customer's candidate odds
    ``o_j``, so two equally good namesakes get about 0.5 each and neither is
    linked.  This is the posterior under the assumption that at most one
@@ -152,6 +154,18 @@ def normalize_city(text) -> str:
 
 def _alnum(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", anyascii(str(text)).lower())
+
+
+def _name_from_email(local: str) -> str:
+    """``first.last`` / ``first_last`` e-mail local parts give a name when the CRM has none.
+
+    Examples
+    --------
+    >>> _name_from_email("anna.berg84"), _name_from_email("aberg84")
+    ('anna berg', '')
+    """
+    parts = [p for p in re.split(r"[._\-\d]+", str(local or "")) if p]
+    return " ".join(parts) if len(parts) == 2 and all(len(p) >= 2 for p in parts) else ""
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -326,6 +340,8 @@ def _block_keys(first, last, city, hl, side: str) -> list[tuple[int, str]]:
             keys.append((i, f"R:{s[-4:]}{f[0]}"))
         if f and c:
             keys.append((i, f"F:{f}|{c}"))
+        if f and s:
+            keys.append((i, f"I:{f}|{s[0]}"))
         if s and c:
             keys.append((i, f"S:{s}|{c}"))
         for part in h:
@@ -342,7 +358,8 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
         return pd.DataFrame(columns=columns), {"model": None}
     n_rest = len(cust)
     both = pd.concat([cust, training.drop(columns=["account_id"])], ignore_index=True)
-    cf = _features_frame(both.name, both.city, [None] * len(both))
+    names = [n if str(n).strip() else _name_from_email(e) for n, e in zip(both.name, both.email_local)]
+    cf = _features_frame(names, both.city, [None] * len(both))
     # a training customer's known handle made its exact link: compare only its e-mail's local part
     cust_handles = [([_alnum(x) for x in str(hs).split(";") if x] if i < n_rest else [])
                     + ([_alnum(e)] if e else []) for i, (hs, e) in enumerate(zip(both.handles, both.email_local))]
@@ -383,7 +400,10 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
     else:
         m = default_m()
         model = "fellegi-sunter: default m (too few exact links to learn from), u from random pairs"
-    keep = ~is_train
+    # one customer per account: an account already linked exactly to another customer is no candidate
+    taken = np.zeros(len(acc), bool)
+    taken[train_acc[n_rest:][train_acc[n_rest:] >= 0]] = True
+    keep = ~is_train & ~taken[ai]
     ci, ai, levels, tf_adj = ci[keep], ai[keep], levels[keep], tf_adj[keep]
     if not len(ci):
         return pd.DataFrame(columns=columns), {"model": model}
