@@ -58,7 +58,7 @@ MIN_TRAINING = 30
 U_SAMPLE = 200_000
 FIRST_LEVELS = ("-", "exact", "similar", "initial", "different")
 LAST_LEVELS = ("-", "exact", "close", "similar", "different")
-HANDLE_LEVELS = ("-", "exact", "close", "similar", "different")
+HANDLE_LEVELS = ("-", "exact", "exact_namelike", "close", "similar", "different")
 HANDLE_NAME_LEVELS = ("-", "full", "surname", "first", "none")
 
 
@@ -71,8 +71,13 @@ FEATURES = ("name", "city", "handle")
 LEVELS = {
     "name": _joint(FIRST_LEVELS, LAST_LEVELS),                 # first name / surname
     "city": ("missing", "exact", "different"),
-    "handle": _joint(HANDLE_LEVELS, HANDLE_NAME_LEVELS),      # handle vs e-mail local part or known handles / vs name
+    # handle vs e-mail local part or known handles / vs name; a second copy for pairs whose names agree: a
+    # namesake's handle is built from the same name, so handles are compared *given* the name group
+    "handle": _joint(HANDLE_LEVELS, HANDLE_NAME_LEVELS)
+    + tuple("names agree: " + x for x in _joint(HANDLE_LEVELS, HANDLE_NAME_LEVELS)),
 }
+MISSING = {f: np.array([label.endswith("missing") for label in LEVELS[f]]) for f in LEVELS}
+GROUPS = {"name": 1, "city": 1, "handle": 2}   # levels split in equal groups, each normalised on its own
 HANDLE = 2         # index of the handle feature
 SMOOTHING = 10.0   # pseudo-pairs pulling a rare level's m towards its u (weight towards 0)
 ACCOUNT_ALIASES = {
@@ -224,7 +229,7 @@ def _features_frame(names, cities, handles_letters) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------ linking
 def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9, review_floor: float = 0.3,
-                   max_block: int = 1000, em_iterations: int = 50, workers: int = 1) -> LinkResult:
+                   max_block: int = 2000, em_iterations: int = 50, workers: int = 1) -> LinkResult:
     """Link CRM customers to social accounts.
 
     Parameters
@@ -342,6 +347,7 @@ def _block_keys(first, last, city, hl, side: str) -> list[tuple[int, str]]:
             keys.append((i, f"F:{f}|{c}"))
         if f and s:
             keys.append((i, f"I:{f}|{s[0]}"))
+            keys.append((i, f"N:{f}|{s}"))        # every namesake is a candidate: they share the probability
         if s and c:
             keys.append((i, f"S:{s}|{c}"))
         for part in h:
@@ -416,8 +422,8 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
         out[name] = np.asarray(LEVELS[name], dtype=object)[levels[:, k]]
     em = {"model": model, "training_pairs": int(is_train.sum()), "training_matches": n_true,
           "prior_has_account": round(float(has_account), 4),
-          "weights": {f: dict(zip(LEVELS[f][1:], np.round(np.log(m[k][1:] / u[k][1:]), 3).tolist()))
-                      for k, f in enumerate(FEATURES)}}
+          "weights": {f: {label: round(float(np.log(m[k][i] / u[k][i])), 3) for i, label in enumerate(LEVELS[f])
+                          if not MISSING[f][i]} for k, f in enumerate(FEATURES)}}
     return out, em
 
 
@@ -430,10 +436,11 @@ def _level_shares(levels: np.ndarray, prior=None) -> list[np.ndarray]:
     out = []
     for j, f in enumerate(FEATURES):
         c = np.bincount(levels[:, j], minlength=len(LEVELS[f])).astype(float)
-        c[0] = 0.0
         c = c + (SMOOTHING * prior[j] if prior is not None else 0.5)
-        c[0] = 0.0
-        out.append(c / c.sum())
+        c[MISSING[f]] = 0.0
+        c = c.reshape(GROUPS[f], -1)
+        c = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-300)
+        out.append(c.ravel())
     return out
 
 
@@ -512,7 +519,10 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
         letters_equal |= ok & (c_letters == a_letters) & (c_letters != "")
         sc = np.asarray(process.cpdist(list(cand), list(ahl), scorer=fuzz.ratio, workers=workers))
         best = np.maximum(best, np.where(ok, sc, 0))
-    hs = np.select([~has, exact, best >= 90, letters_equal | (best >= 75)], [0, 1, 2, 3], 4)
+    # a handle that is just the name (annlee, lee_ann, alee) is shared by namesakes: a level of its own
+    namelike = np.array([bool(h) and bool(f) and bool(s_) and h in (f + s_, s_ + f, f[0] + s_, s_ + f[0], f + s_[0])
+                         for h, f, s_ in zip(a_letters, cfirst, clast)], bool)
+    hs = np.select([~has, exact & ~namelike, exact, best >= 90, letters_equal | (best >= 75)], [0, 1, 2, 3, 4], 5)
     hn = np.zeros(n, np.int64)
     for k in range(n):
         h, f, s_ = a_letters[k], cfirst[k], clast[k]
@@ -521,7 +531,8 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
         has_last = len(s_) >= 3 and s_ in h
         has_first = len(f) >= 3 and f in h
         hn[k] = 1 if (has_last and (has_first or h.startswith(f[:1]))) else 2 if has_last else 3 if has_first else 4
-    levels[:, 2] = hs * len(HANDLE_NAME_LEVELS) + hn
+    names_agree = np.isin(fl, (1, 2)) & np.isin(ll, (1, 2, 3))
+    levels[:, 2] = hs * len(HANDLE_NAME_LEVELS) + hn + names_agree * (len(HANDLE_LEVELS) * len(HANDLE_NAME_LEVELS))
     # term-frequency adjustment (as splink does): log(chance two random accounts agree) - log(share of this value)
     adj = np.zeros(n)
     for values, col, level_exact in ((cfirst, "first", fl == 1), (clast, "last", ll == 1), (ccity, "city", levels[:, 1] == 1)):
@@ -535,7 +546,7 @@ def default_m() -> list[np.ndarray]:
     """m probabilities used when there are too few exact links to learn from (each part independent given a match)."""
     first = np.array([0, 0.85, 0.07, 0.02, 0.06])
     last = np.array([0, 0.85, 0.06, 0.04, 0.05])
-    hs = np.array([0, 0.3, 0.1, 0.1, 0.5])
+    hs = np.array([0, 0.2, 0.1, 0.1, 0.1, 0.5])
     hn = np.array([0, 0.4, 0.1, 0.15, 0.35])
     city = np.array([0, 0.7, 0.3])
 
@@ -546,14 +557,16 @@ def default_m() -> list[np.ndarray]:
         j[0] = 0.0
         return j / j.sum()
 
-    return [joint(first, last), city / city.sum(), joint(hs, hn)]
+    handle = joint(hs, hn)
+    return [joint(first, last), city / city.sum(), np.concatenate([handle, handle])]
 
 
 def _log_bf(levels, m, u) -> np.ndarray:
     total = np.zeros(len(levels))
-    for j in range(levels.shape[1]):
+    for j, f in enumerate(FEATURES):
         w = np.zeros(len(m[j]))
-        w[1:] = np.log(m[j][1:] / u[j][1:])
+        ok = ~MISSING[f]
+        w[ok] = np.log(m[j][ok] / u[j][ok])
         total += w[levels[:, j]]
     return total
 
@@ -563,13 +576,11 @@ def _decide(pairs: pd.DataFrame, threshold: float, review_floor: float):
         return pd.DataFrame(columns=LINK_COLUMNS), pd.DataFrame(columns=REVIEW_COLUMNS)
     pairs = pairs.sort_values(["ci", "probability", "ai"], ascending=[True, False, True], kind="stable")
     pairs = pairs.assign(candidate_rank=pairs.groupby("ci").cumcount() + 1)
-    pairs["evidence"] = ["; ".join(f"{f}={getattr(r, f)}" for f in FEATURES if getattr(r, f) != "missing")
-                         for r in pairs.itertuples(index=False)]
     best = pairs[pairs.candidate_rank == 1]
     linked = best[best.probability >= threshold]
     # one customer per account: an account that is the confident best of two customers goes to review
     dup = linked.account_id.duplicated(keep=False)
-    links = linked[~dup].assign(method="probabilistic")
+    links = _with_evidence(linked[~dup].assign(method="probabilistic"))
     contested = set(linked[dup].customer_id)
     unsure = set(best[(best.probability < threshold) & (best.probability >= review_floor)].customer_id)
     review = pairs[(pairs.customer_id.isin(unsure | contested)) & (pairs.candidate_rank <= 3)
@@ -583,5 +594,12 @@ def _decide(pairs: pd.DataFrame, threshold: float, review_floor: float):
             reasons.append("several close candidates (namesakes)")
         else:
             reasons.append("best candidate below the link threshold")
-    review = review.assign(reason=reasons)
+    review = _with_evidence(review.assign(reason=reasons))
     return links, review[REVIEW_COLUMNS]
+
+
+def _with_evidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """``evidence``: the comparison levels of each pair, e.g. ``name=exact/exact; city=exact``."""
+    text = ["; ".join(f"{f}={getattr(r, f)}" for f in FEATURES if getattr(r, f) != "missing")
+            for r in frame.itertuples(index=False)]
+    return frame.assign(evidence=text)
