@@ -97,13 +97,15 @@ def segments_cmd(
     links: Optional[Path] = typer.Option(None, "--links", help="Links table from `graphcrm link`."),
     customers: Optional[Path] = typer.Option(None, "--customers", help="Customers table (churn flags for at_risk)."),
     partition: Optional[Path] = typer.Option(None, "--partition", help="account_id,community table (per-community "
-                                                                        "leaders, bridges)."),
+                                                                        "leaders, bridges; default: Leiden)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Pseudonymise account ids."),
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="File holding the pseudonymisation salt."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons."""
+    import pandas as pd
+
     from graphcrm.core.snapshot import load_snapshot
     from graphcrm.crm.export import read_export, write_export
     from graphcrm.crm.segments import build_segments, read_segments_config
@@ -119,6 +121,15 @@ def segments_cmd(
         link_table["account_id"] = link_table["account_id"].astype("int64")
     cust = read_customers(customers)[0] if customers else None
     parts = read_partition(partition) if partition else None
+    if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
+        from algorithms.community import leiden
+        from graphcrm.leaders import default_layer
+
+        with step("finding communities (leiden; pass --partition to use your own)"):
+            lay = default_layer(graph)
+            lay = (graph.layer(lay) if isinstance(lay, str) else lay).positive()
+            frame = leiden(graph, layer=lay, seed=seed).to_frame()
+            parts = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
     with step(f"building {len(seg_cfg)} segments"):
         table = build_segments(graph, seg_cfg, links=link_table, customers=cust, partition=parts, seed=seed)
     write_export(table, out, "segments", salt=salt)
