@@ -58,7 +58,7 @@ MIN_TRAINING = 30
 U_SAMPLE = 200_000
 FIRST_LEVELS = ("-", "exact", "similar", "initial", "different")
 LAST_LEVELS = ("-", "exact", "close", "similar", "different")
-HANDLE_LEVELS = ("-", "exact", "exact_namelike", "close", "similar", "different")
+HANDLE_LEVELS = ("-", "exact", "exact_namelike", "close", "same_number", "similar", "different")
 HANDLE_NAME_LEVELS = ("-", "full", "surname", "first", "none")
 
 
@@ -171,6 +171,12 @@ def _name_from_email(local: str) -> str:
     """
     parts = [p for p in re.split(r"[._\-\d]+", str(local or "")) if p]
     return " ".join(parts) if len(parts) == 2 and all(len(p) >= 2 for p in parts) else ""
+
+
+def _number(handle: str) -> str:
+    """The last run of two or more digits in a handle or e-mail local part ('' if none)."""
+    runs = re.findall(r"\d{2,}", str(handle))
+    return runs[-1] if runs else ""
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -353,6 +359,9 @@ def _block_keys(first, last, city, hl, side: str) -> list[tuple[int, str]]:
         for part in h:
             if len(part) >= 4:
                 keys.append((i, f"H:{part}"))
+            number = _number(part)
+            if number:
+                keys.append((i, f"D:{number}|{part[0]}"))
     return keys
 
 
@@ -503,26 +512,34 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
     miss = (ccity == "") | (acity == "")
     levels[:, 1] = np.select([miss, ccity == acity], [0, 1], 2)
     # handle vs the customer's e-mail local part / known handles (best of them), and vs the customer's name
-    ahl = np.asarray(acc_hl, dtype=object)[ai]
-    a_letters = np.array([re.sub(r"[^a-z]", "", h) for h in ahl], dtype=object)
+    acc_hl = np.asarray(acc_hl, dtype=object)
+    ahl = acc_hl[ai]
+    a_letters = np.array([re.sub(r"[^a-z]", "", h) for h in acc_hl], dtype=object)[ai]
+    a_number = np.array([_number(h) for h in acc_hl], dtype=object)[ai]
     best = np.zeros(n)
     exact = np.zeros(n, bool)
     letters_equal = np.zeros(n, bool)
+    same_number = np.zeros(n, bool)
     has = np.zeros(n, bool)
     width = max((len(h) for h in cust_handles), default=0)
     for j in range(width):
-        cand = np.array([h[j] if len(h) > j else "" for h in cust_handles], dtype=object)[ci]
+        per_customer = np.array([h[j] if len(h) > j else "" for h in cust_handles], dtype=object)
+        cand = per_customer[ci]
         ok = (cand != "") & (ahl != "")
         has |= ok
         exact |= ok & (cand == ahl)
-        c_letters = np.array([re.sub(r"[^a-z]", "", h) for h in cand], dtype=object)
+        c_letters = np.array([re.sub(r"[^a-z]", "", h) for h in per_customer], dtype=object)[ci]
         letters_equal |= ok & (c_letters == a_letters) & (c_letters != "")
+        c_number = np.array([_number(h) for h in per_customer], dtype=object)[ci]
+        same_number |= ok & (c_number == a_number) & (c_number != "")
         sc = np.asarray(process.cpdist(list(cand), list(ahl), scorer=fuzz.ratio, workers=workers))
         best = np.maximum(best, np.where(ok, sc, 0))
     # a handle that is just the name (annlee, lee_ann, alee) is shared by namesakes: a level of its own
     namelike = np.array([bool(h) and bool(f) and bool(s_) and h in (f + s_, s_ + f, f[0] + s_, s_ + f[0], f + s_[0])
                          for h, f, s_ in zip(a_letters, cfirst, clast)], bool)
-    hs = np.select([~has, exact & ~namelike, exact, best >= 90, letters_equal | (best >= 75)], [0, 1, 2, 3, 4], 5)
+    # people reuse their numbers (birth year, lucky number) across e-mail and handles
+    hs = np.select([~has, exact & ~namelike, exact, best >= 90, same_number, letters_equal | (best >= 75)],
+                   [0, 1, 2, 3, 4, 5], 6)
     hn = np.zeros(n, np.int64)
     for k in range(n):
         h, f, s_ = a_letters[k], cfirst[k], clast[k]
@@ -546,7 +563,7 @@ def default_m() -> list[np.ndarray]:
     """m probabilities used when there are too few exact links to learn from (each part independent given a match)."""
     first = np.array([0, 0.85, 0.07, 0.02, 0.06])
     last = np.array([0, 0.85, 0.06, 0.04, 0.05])
-    hs = np.array([0, 0.2, 0.1, 0.1, 0.1, 0.5])
+    hs = np.array([0, 0.2, 0.1, 0.1, 0.05, 0.1, 0.45])
     hn = np.array([0, 0.4, 0.1, 0.15, 0.35])
     city = np.array([0, 0.7, 0.3])
 
