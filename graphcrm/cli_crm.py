@@ -146,6 +146,7 @@ def economics_cmd(
                                                                                      "leader table with account_id."),
     out: Path = typer.Option(..., "--out", help="Economics table (.csv or .parquet)."),
     costs: Optional[Path] = typer.Option(None, "--costs", help="account_id,cost table."),
+    overlap_out: Optional[Path] = typer.Option(None, "--overlap-out", help="Pairwise audience overlap table."),
     runs: int = typer.Option(2000, "--runs", help="Monte-Carlo runs per expected reach."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -176,6 +177,11 @@ def economics_cmd(
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
     write_export(table, out, "economics")
     summary["out"] = str(out)
+    if overlap_out is not None:
+        from graphcrm.crm.economics import audience_overlap
+
+        write_export(audience_overlap(graph, ids), overlap_out, "overlap")
+        summary["overlap_out"] = str(overlap_out)
     _emit(summary, as_json, f"wrote {out}\n" + table.to_string(index=False) +
           f"\nunique reach {summary['unique_reach']:,} of {summary['total_audience']:,} audience; "
           f"expected reach of the set {summary['expected_reach']:,.1f}")

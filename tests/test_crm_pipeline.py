@@ -15,7 +15,7 @@ from graphcrm.crm.export import read_export
 from tests.conftest import REPO, dataset
 
 EXAMPLE = REPO / "examples" / "pipeline.toml"
-EXPORTS = ("links", "review", "leaders", "communities", "segments", "economics")
+EXPORTS = ("links", "review", "leaders", "communities", "segments", "economics", "overlap")
 
 
 def graphcrm(*args, cwd=None):
@@ -115,6 +115,11 @@ def test_erase_removes_one_person_everywhere_and_nothing_else(first_run, tmp_pat
         before_graph.layer("trust").n_edges - after_graph.layer("trust").n_edges) > 0
     for name in EXPORTS:
         old, new = before[name], read_export(out / f"{name}.parquet")
+        if name == "overlap":
+            gone = (old.influencer_a.astype(str) == str(person)) | (old.influencer_b.astype(str) == str(person))
+            assert gone.any() and len(new) == (~gone).sum()
+            pd.testing.assert_frame_equal(new, old[~gone].reset_index(drop=True))
+            continue
         gone = old.account_id.astype(str) == str(person)
         assert not (new.account_id.astype(str) == str(person)).any()
         assert report["exports"].get(f"{name}.parquet", 0) == int(gone.sum())

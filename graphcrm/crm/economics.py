@@ -64,8 +64,7 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
     dense = graph.index_of(ids)
     lay = default_layer(graph) if layer is None else layer
     lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()
-    aud_layer = graph.layer("follows") if "follows" in graph.layers else lay
-    audiences = [set(aud_layer.out_indices[aud_layer.out_indptr[i]:aud_layer.out_indptr[i + 1]].tolist()) for i in dense]
+    audiences = _audiences(graph, ids, lay)
     counts: dict[int, int] = {}
     for a in audiences:
         for f in a:
@@ -107,6 +106,37 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
                "total_cost": total_cost,
                "cost_per_expected_reach": round(total_cost / total.mean, 6) if total_cost and total.mean else None}
     return table, summary
+
+
+def audience_overlap(graph: SocialGraph, accounts, *, layer=None) -> pd.DataFrame:
+    """Pairwise audience overlap of chosen influencers: ``influencer_a, influencer_b, shared, overlap``.
+
+    ``overlap`` is the shared audience over the smaller of the two audiences
+    (1.0: one audience is inside the other).  One row per pair, in the order given.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c", "c", "d"], ["x", "x", "x", "y", "y"]).build()
+    >>> audience_overlap(g, ["x", "y"]).values.tolist()
+    [['x', 'y', 1, 0.5]]
+    """
+    ids = list(dict.fromkeys(np.atleast_1d(np.asarray(list(accounts), dtype=object)).tolist()))
+    audiences = _audiences(graph, ids, layer)
+    rows = []
+    for i in range(len(ids)):
+        for j in range(i + 1, len(ids)):
+            shared = len(audiences[i] & audiences[j])
+            smaller = min(len(audiences[i]), len(audiences[j]))
+            rows.append((ids[i], ids[j], shared, round(shared / smaller, 6) if smaller else 0.0))
+    return pd.DataFrame(rows, columns=["influencer_a", "influencer_b", "shared", "overlap"])
+
+
+def _audiences(graph: SocialGraph, ids, layer) -> list[set]:
+    lay = default_layer(graph) if layer is None else layer
+    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()
+    aud = graph.layer("follows") if "follows" in graph.layers else lay
+    return [set(aud.out_indices[aud.out_indptr[i]:aud.out_indptr[i + 1]].tolist()) for i in graph.index_of(ids)]
 
 
 def _costs(graph: SocialGraph, ids, costs) -> np.ndarray:

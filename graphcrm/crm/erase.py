@@ -31,7 +31,7 @@ from graphcrm.core.errors import NodeNotFoundError
 from graphcrm.core.snapshot import is_snapshot, load_snapshot, save_snapshot
 from graphcrm.crm.export import pseudonym
 
-ID_COLUMNS = ("account_id", "src", "dst", "seed", "target")
+ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
 ID_LIST_COLUMNS = ("leaders", "bridges", "max_overlap_with")
 #: callables ``hook(account_id) -> dict`` run by :func:`erase_account` (e.g. the Neo4j store's eraser)
 ERASE_HOOKS: list[Callable] = []

@@ -41,6 +41,8 @@ SCHEMAS = {
                  "id_columns": ["account_id"]},
     "leaders": {"version": 1, "columns": None, "id_columns": ["account_id"]},
     "communities": {"version": 1, "columns": ["account_id", "community"], "id_columns": ["account_id"]},
+    "overlap": {"version": 1, "columns": ["influencer_a", "influencer_b", "shared", "overlap"],
+                "id_columns": ["influencer_a", "influencer_b"]},
     "economics": {"version": 1, "columns": ["account_id", "audience_size", "exclusive_followers", "max_overlap",
                                             "max_overlap_with", "engagement_rate", "expected_reach",
                                             "expected_reach_ci_low", "expected_reach_ci_high", "cost",

@@ -310,6 +310,9 @@ def _run_steps(cfg: dict, staging: Path, salt) -> dict:
                 costs = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
             table, econ = influencer_economics(graph, chosen, costs=costs, n_runs=int(p.get("n_runs", 1000)), seed=seed)
             export(table, "economics")
+            from graphcrm.crm.economics import audience_overlap
+
+            export(audience_overlap(graph, chosen), "overlap")
             counts["economics"] = econ
     if mode == "lenient":
         write_rejects(rejects, staging / "rejects.csv")
