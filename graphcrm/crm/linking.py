@@ -235,7 +235,8 @@ def prepare_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
     if out.account_id.duplicated().any():
         dup = out.account_id[out.account_id.duplicated()].iloc[0]
         raise InvalidInputError(f"accounts table: account {dup!r} listed twice")
-    return out.reset_index(drop=True)
+    # a fixed order (by the id's text), so nothing depends on the input row order or on the ids' type
+    return out.sort_values("account_id", key=lambda ids: ids.astype(str), kind="stable").reset_index(drop=True)
 
 
 def _features_frame(names, cities) -> pd.DataFrame:
@@ -284,7 +285,7 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9,
     started = time.perf_counter()
     if "email_sha256" not in customers.columns:
         customers, _ = read_customers(customers)
-    cust = customers.reset_index(drop=True)
+    cust = customers.sort_values("customer_id", key=lambda ids: ids.astype(str), kind="stable").reset_index(drop=True)
     acc = prepare_accounts(accounts)
     exact, exact_review = _exact_links(cust, acc)
     t_exact = time.perf_counter()
