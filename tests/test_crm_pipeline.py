@@ -134,3 +134,37 @@ def test_erase_removes_one_person_everywhere_and_nothing_else(first_run, tmp_pat
     again = graphcrm("erase", out / "snapshot", "--account", person)
     assert again.returncode == 1 and "not in the snapshot" in again.stderr
     assert np.isin(before_graph.id_map.ids, after_graph.id_map.ids).sum() == before_graph.n_nodes - 1
+
+
+def test_lenient_pseudonymised_run_writes_rejects_and_no_raw_ids(tmp_path, monkeypatch):
+    from graphcrm.crm.export import SALT_ENV
+    from graphcrm.crm.pipeline import run_pipeline
+
+    customers = (REPO / "examples" / "crm" / "customers.csv").read_text().splitlines()
+    customers.insert(3, "C999998,Bad Phone,,phone me,,,False")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    text = EXAMPLE.read_text().replace('mode = "strict"', 'mode = "lenient"')
+    text = text.replace("pseudonymise = false", "pseudonymise = true")
+    text = text.replace('"crm/customers.csv"', f'"{tmp_path / "customers.csv"}"')
+    for rel in ("../../shared/datasets", "crm/accounts.csv", "crm/costs.csv", "segments.toml"):
+        text = text.replace(f'"{rel}', f'"{(EXAMPLE.parent / rel).resolve()}')
+    text = text.replace("[steps.leaders]", "[steps.leaders]\nreach_samples = 2000\n").replace("reach_samples = 20000", "")
+    path = tmp_path / "pipeline.toml"
+    path.write_text(text)
+    salt = "nightly-salt-0123456789abcdef"
+    monkeypatch.setenv(SALT_ENV, salt)
+    summary = run_pipeline(path, output_dir=tmp_path / "out")
+    out = tmp_path / "out"
+    assert summary["pseudonymised"] and summary["counts"]["rejected_rows"] == 1
+    rejects = pd.read_csv(out / "rejects.csv")
+    assert rejects[["line", "field", "error"]].values.tolist() == [[4, "phone", "bad_phone"]]
+    graph_ids = set(load_snapshot(out / "snapshot").id_map.ids.astype(str).tolist())
+    for name in EXPORTS:
+        frame = read_export(out / f"{name}.parquet")
+        for col in ("account_id", "influencer_a", "influencer_b"):
+            if col in frame:
+                values = frame[col].astype(str)
+                assert values.str.startswith("acct_").all() and not set(values) & graph_ids, (name, col)
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert salt.encode() not in file.read_bytes()
