@@ -416,6 +416,7 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
     rci, rai = rng.integers(0, len(both), n_random), rng.integers(0, len(acc), n_random)
     random_levels, _ = _compare(cf, af, cust_handles, acc_hl, rci, rai, tf, workers)
     u = _level_shares(random_levels)
+    u[0] = _name_u(random_levels[:, 0])
     if n_true >= MIN_TRAINING:
         m = _level_shares(levels[label], prior=u)
         # handles are built from names: given that two people look alike, how often do their handles agree?
@@ -464,6 +465,22 @@ def _level_shares(levels: np.ndarray, prior=None) -> list[np.ndarray]:
         c = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-300)
         out.append(c.ravel())
     return out
+
+
+def _name_u(name_levels: np.ndarray) -> np.ndarray:
+    """u of the joint name levels as the product of the first-name and surname marginals.
+
+    Two random people agree on their first name and on their surname
+    independently; the marginals are estimated from many pairs, while a
+    joint cell such as exact/exact is seen only a handful of times in a random
+    sample of a large account set.
+    """
+    k = len(LAST_LEVELS)
+    first = np.bincount(name_levels // k, minlength=len(FIRST_LEVELS)) + 0.5
+    last = np.bincount(name_levels % k, minlength=k) + 0.5
+    joint = np.outer(first / first.sum(), last / last.sum()).ravel()
+    joint[MISSING["name"]] = 0.0
+    return joint / joint.sum()
 
 
 def _term_frequencies(af: pd.DataFrame) -> dict:

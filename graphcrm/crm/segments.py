@@ -6,7 +6,8 @@ a ``kind`` and the kind's parameters (see ``examples/segments.toml``):
 =================  ==========================================================================================
 kind               who (parameters)
 =================  ==========================================================================================
-``leaders``        top opinion leaders by combined influence (``top``; ``per_community = true``: per community)
+``leaders``        top opinion leaders by combined influence (``top``; ``per_community = true``: per community
+                   of at least ``min_community_size`` accounts)
 ``advocates``      accounts whose expressed signs / sentiment are positive (``min_evidence``, ``top``)
 ``critics``        the same, negative
 ``bridges``        ties spread over several communities: participation coefficient (``min_degree``, ``top``)
@@ -158,6 +159,9 @@ def _leaders(graph, lay, seg, *, partition, seed, reach_samples, **_):
     per = bool(seg.get("per_community", False))
     if per and partition is None:
         raise ParameterError(f"segment {seg['name']!r}: per_community needs communities (a partition)")
+    if per:
+        sizes = partition.map(partition.value_counts())
+        partition = partition[sizes >= int(seg.get("min_community_size", 1))]
     table = opinion_leaders(graph, layer=lay, top=int(seg.get("top", 50)), partition=partition if per else None,
                             reach_samples=reach_samples, seed=seed)
     reasons = [
