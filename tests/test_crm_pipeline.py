@@ -168,3 +168,44 @@ def test_lenient_pseudonymised_run_writes_rejects_and_no_raw_ids(tmp_path, monke
     for file in out.rglob("*"):
         if file.is_file():
             assert salt.encode() not in file.read_bytes()
+
+
+def test_link_segments_economics_verbs(tmp_path, capsys):
+    """The single verbs, in-process through graphcrm.cli.main (same code path as the executable)."""
+    from graphcrm.cli import main as cli_main
+
+    def main(argv):
+        try:
+            return cli_main(argv)
+        except SystemExit as exc:      # typer exits with the code on success
+            return exc.code or 0
+
+    crm = REPO / "examples" / "crm"
+    customers = (crm / "customers.csv").read_text().splitlines()
+    customers.insert(2, "C000001,Duplicate Id,,,,,False")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    assert main(["link", "--customers", str(tmp_path / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
+                 "--out", str(tmp_path / "links.csv")]) == 1
+    assert "line 3, field 'customer_id': customer id 'C000001' already on line 2" in capsys.readouterr().err
+    assert not (tmp_path / "links.csv").exists()
+    assert main(["link", "--customers", str(tmp_path / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
+                 "--out", str(tmp_path / "links.csv"), "--mode", "lenient", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rejected_rows"] == 1 and summary["linked"] > 250
+    assert pd.read_csv(tmp_path / "links.csv.rejects.csv").error.tolist() == ["duplicate_id"]
+    assert (tmp_path / "links_review.csv").is_file()
+    snap = tmp_path / "snap"
+    assert main(["load", "--signed", str(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")),
+                 "--out", str(snap)]) == 0
+    capsys.readouterr()
+    assert main(["segments", str(snap), "--config", str(REPO / "examples" / "segments.toml"), "--links",
+                 str(tmp_path / "links.csv"), "--customers", str(crm / "customers.csv"),
+                 "--out", str(tmp_path / "segments.csv"), "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["segments"]
+    assert counts["bridges"] == 50 and counts["community_leaders"] > 0 and counts["reach_our_vips"] > 0
+    assert main(["economics", str(snap), "--influencer", "1", "--influencer", "2", "--influencer", "3", "--costs",
+                 str(crm / "costs.csv"), "--out", str(tmp_path / "econ.csv"), "--overlap-out",
+                 str(tmp_path / "overlap.csv"), "--runs", "300", "--json"]) == 0
+    econ = json.loads(capsys.readouterr().out)
+    assert econ["influencers"] == 3 and 0 < econ["unique_reach"] < econ["total_audience"]
+    assert len(pd.read_csv(tmp_path / "overlap.csv")) == 3
