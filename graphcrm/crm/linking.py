@@ -240,10 +240,12 @@ def prepare_accounts(accounts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _features_frame(names, cities) -> pd.DataFrame:
-    names = [normalize_name(n) for n in names]
-    split = [_split(n) for n in names]
+    # names and cities repeat a lot (namesakes, big cities): normalise each distinct value once
+    name_of = {n: _split(normalize_name(n)) for n in pd.unique(pd.Series(list(names), dtype=object))}
+    city_of = {c: normalize_city(c) for c in pd.unique(pd.Series(list(cities), dtype=object))}
+    split = [name_of[n] for n in names]
     return pd.DataFrame({"first": [s[0] for s in split], "last": [s[1] for s in split],
-                         "city": [normalize_city(c) for c in cities]})
+                         "city": [city_of[c] for c in cities]})
 
 
 # ------------------------------------------------------------------------------ linking
