@@ -343,6 +343,15 @@ from graphcrm.cli_plan import _dask_client, plan as _plan_command, reach as _rea
 app.command("plan")(_plan_command)
 app.command("reach")(_reach_command)
 
+# CRM bridge verbs (graphcrm/cli_crm.py)
+from graphcrm.cli_crm import economics_cmd, erase_cmd, link_cmd, run_pipeline_cmd, segments_cmd  # noqa: E402
+
+app.command("link")(link_cmd)
+app.command("segments")(segments_cmd)
+app.command("economics")(economics_cmd)
+app.command("run")(run_pipeline_cmd)
+app.command("erase")(erase_cmd)
+
 
 def main(argv=None) -> int:
     """Entry point: run the app; graphcrm errors become one line and an exit code.

@@ -3,6 +3,7 @@
 Sits on :mod:`graphcrm.core` only (never imports :mod:`algorithms`).
 """
 
+from loaders.customers import read_customers
 from loaders._tables import ERROR_CLASSES, LoadReport, write_rejects
 from loaders.api import (
     INTERACTION_TYPE_NAMES,
@@ -28,6 +29,7 @@ __all__ = [
     "load_interactions",
     "load_nodes",
     "load_signed",
+    "read_customers",
     "read_edges",
     "read_interactions",
     "read_nodes",

@@ -48,6 +48,9 @@ ERROR_CLASSES = {
     "self_loop": "actor and target are the same account",
     "duplicate_id": "account listed twice",
     "malformed_row": "row is not a flat record (JSON lines)",
+    "bad_email": "not an e-mail address (customers table)",
+    "bad_phone": "not a phone number (customers table)",
+    "bad_value": "value not in the accepted set (customers table)",
 }
 
 

@@ -5,6 +5,7 @@ It imports nothing else of the project; everything else imports it.
 
 from graphcrm.core.builder import GraphBuilder
 from graphcrm.core.errors import (
+    ConfigError,
     ConvergenceError,
     GraphCRMError,
     InputFileError,
@@ -19,6 +20,7 @@ from graphcrm.core.idmap import IdMap
 from graphcrm.core.layers import DEFAULT_SPECS, LayerSpec, spec_for
 
 __all__ = [
+    "ConfigError",
     "ConvergenceError",
     "DEFAULT_SPECS",
     "EventLog",

@@ -69,6 +69,25 @@ class ParameterError(GraphCRMError, ValueError):
     exit_code = 2
 
 
+class ConfigError(ParameterError):
+    """A configuration file (pipeline, segments) is not valid: names the file and the key.
+
+    Parameters
+    ----------
+    path : str
+        The configuration file.
+    key : str or None
+        The table / key at fault, e.g. ``steps.segments.config``.
+    message : str
+        What was found and what was expected.
+    """
+
+    def __init__(self, path, key, message):
+        self.path, self.key = str(path), key
+        where = self.path + (f", key '{key}'" if key else "")
+        super().__init__(f"{where}: {message}")
+
+
 class ConvergenceError(GraphCRMError, RuntimeError):
     """An iterative algorithm did not converge within ``max_iter``."""
 

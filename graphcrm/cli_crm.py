@@ -1,0 +1,227 @@
+"""CLI verbs of the CRM bridge: ``link``, ``segments``, ``economics``, ``run``, ``erase``.
+
+Registered at the end of :mod:`graphcrm.cli`; same conventions: ``--json``
+summary on stdout, ``--seed``, ``--out`` CSV or Parquet by extension, exit
+codes 0 ok / 1 bad data / 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from graphcrm.progress import step
+
+
+def _emit(summary: dict, as_json: bool, human: str) -> None:
+    typer.echo(json.dumps(summary, indent=2, default=str) if as_json else human)
+
+
+def _salt(pseudonymise: bool, salt_file: Optional[Path]):
+    if not (pseudonymise or salt_file):
+        return None
+    from graphcrm.crm.export import load_salt
+
+    return load_salt(salt_file)
+
+
+def _accounts_table(source: Path):
+    """Account attributes from a CSV/Parquet file or a snapshot's node table."""
+    import pandas as pd
+
+    from graphcrm.core.snapshot import is_snapshot, load_snapshot
+
+    if is_snapshot(source):
+        return load_snapshot(source).nodes
+    if not source.exists():
+        from graphcrm.core.errors import InputFileError
+
+        raise InputFileError(source, None, None, "no such file")
+    return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else \
+        pd.read_csv(source, dtype=str, keep_default_na=False)
+
+
+def link_cmd(
+    customers: Path = typer.Option(..., "--customers", help="CRM customers table (CSV, CSV.gz or Parquet)."),
+    accounts: Path = typer.Option(..., "--accounts", help="Account attributes (CSV/Parquet) or a snapshot directory."),
+    out: Path = typer.Option(..., "--out", help="Links table (.csv or .parquet)."),
+    review: Optional[Path] = typer.Option(None, "--review", help="Review queue (default: OUT's name + _review)."),
+    threshold: float = typer.Option(0.9, "--threshold", help="Link when the match probability is at least this."),
+    review_floor: float = typer.Option(0.3, "--review-floor", help="Review candidates from this probability."),
+    mode: str = typer.Option("strict", "--mode", help="strict: stop at the first bad row; lenient: rejects file."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient; default OUT.rejects.csv)."),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the customers file."),
+    pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Pseudonymise account ids (salt from "
+                                                                    "$GRAPHCRM_PSEUDONYM_SALT)."),
+    salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="File holding the pseudonymisation salt."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Link CRM customers to social accounts (exact handle / hashed e-mail / phone, then probabilistic)."""
+    from graphcrm.crm.export import write_export
+    from graphcrm.crm.linking import link_customers
+    from loaders import write_rejects
+    from loaders.customers import read_customers
+
+    started = time.perf_counter()
+    salt = _salt(pseudonymise, salt_file)
+    with step(f"reading {customers.name}"):
+        table, report = read_customers(customers, mode=mode, encoding=encoding)
+        acc = _accounts_table(accounts)
+    with step(f"linking {len(table):,} customers"):
+        result = link_customers(table, acc, threshold=threshold, review_floor=review_floor)
+    review = review or out.with_name(out.stem + "_review" + out.suffix)
+    write_export(result.links, out, "links", salt=salt)
+    write_export(result.review, review, "review", salt=salt)
+    rejects_path = None
+    if mode == "lenient":
+        rejects_path = write_rejects([report], rejects or out.with_name(out.name + ".rejects.csv"))
+    summary = {"customers": len(table), "rejected_rows": report.n_rejected, **{k: v for k, v in result.info.items()
+               if k in ("linked", "linked_by_method", "review_customers", "candidate_pairs", "model",
+                        "prior_has_account")},
+               "out": str(out), "review": str(review), "rejects": str(rejects_path) if rejects_path else None,
+               "seconds": round(time.perf_counter() - started, 3)}
+    human = (f"linked {summary['linked']:,} of {len(table):,} customers "
+             f"({', '.join(f'{k}: {v:,}' for k, v in summary['linked_by_method'].items())}); "
+             f"{summary['review_customers']:,} to review\nwrote {out} and {review}")
+    _emit(summary, as_json, human)
+
+
+def segments_cmd(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    config: Path = typer.Option(..., "--config", help="Segments TOML file (see examples/segments.toml)."),
+    out: Path = typer.Option(..., "--out", help="Segments table (.csv or .parquet)."),
+    links: Optional[Path] = typer.Option(None, "--links", help="Links table from `graphcrm link`."),
+    customers: Optional[Path] = typer.Option(None, "--customers", help="Customers table (churn flags for at_risk)."),
+    partition: Optional[Path] = typer.Option(None, "--partition", help="account_id,community table (per-community "
+                                                                        "leaders, bridges; default: Leiden)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Pseudonymise account ids."),
+    salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="File holding the pseudonymisation salt."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons."""
+    import pandas as pd
+
+    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.crm.export import read_export, write_export
+    from graphcrm.crm.segments import build_segments, read_segments_config
+    from graphcrm.tables import read_partition
+    from loaders.customers import read_customers
+
+    started = time.perf_counter()
+    salt = _salt(pseudonymise, salt_file)
+    seg_cfg = read_segments_config(config)
+    graph = load_snapshot(snapshot)
+    link_table = read_export(links) if links else None
+    if link_table is not None and graph.id_map.kind == "int":
+        link_table["account_id"] = link_table["account_id"].astype("int64")
+    cust = read_customers(customers)[0] if customers else None
+    parts = read_partition(partition) if partition else None
+    if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
+        from algorithms.community import leiden
+        from graphcrm.leaders import default_layer
+
+        with step("finding communities (leiden; pass --partition to use your own)"):
+            lay = default_layer(graph)
+            lay = (graph.layer(lay) if isinstance(lay, str) else lay).positive()
+            frame = leiden(graph, layer=lay, seed=seed).to_frame()
+            parts = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
+    with step(f"building {len(seg_cfg)} segments"):
+        table = build_segments(graph, seg_cfg, links=link_table, customers=cust, partition=parts, seed=seed)
+    write_export(table, out, "segments", salt=salt)
+    counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+    summary = {"snapshot": str(snapshot), "segments": counts, "rows": len(table), "out": str(out),
+               "seconds": round(time.perf_counter() - started, 3)}
+    _emit(summary, as_json, f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def economics_cmd(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    influencer: List[str] = typer.Option([], "--influencer", help="Influencer account id (repeatable)."),
+    influencers_file: Optional[Path] = typer.Option(None, "--influencers-file", help="One account id per line, or a "
+                                                                                     "leader table with account_id."),
+    out: Path = typer.Option(..., "--out", help="Economics table (.csv or .parquet)."),
+    costs: Optional[Path] = typer.Option(None, "--costs", help="account_id,cost table."),
+    overlap_out: Optional[Path] = typer.Option(None, "--overlap-out", help="Pairwise audience overlap table."),
+    runs: int = typer.Option(2000, "--runs", help="Monte-Carlo runs per expected reach."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Audience, unique reach and overlap, engagement rate, expected reach and cost per expected reach."""
+    import pandas as pd
+
+    from graphcrm.core.errors import ParameterError
+    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.crm.economics import influencer_economics
+    from graphcrm.crm.export import write_export
+
+    ids = list(influencer)
+    if influencers_file is not None:
+        if influencers_file.suffix.lower() in (".csv", ".parquet", ".pq"):
+            t = pd.read_parquet(influencers_file) if influencers_file.suffix != ".csv" else pd.read_csv(influencers_file)
+            ids += t["account_id"].astype(str).tolist()
+        else:
+            ids += [x.strip() for x in influencers_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+    if not ids:
+        raise ParameterError("give influencers with --influencer ID (repeatable) or --influencers-file FILE")
+    cost = None
+    if costs is not None:
+        c = pd.read_parquet(costs) if costs.suffix.lower() != ".csv" else pd.read_csv(costs, dtype=str)
+        cost = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
+    graph = load_snapshot(snapshot)
+    with step(f"pricing {len(ids)} influencers"):
+        table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
+    write_export(table, out, "economics")
+    summary["out"] = str(out)
+    if overlap_out is not None:
+        from graphcrm.crm.economics import audience_overlap
+
+        write_export(audience_overlap(graph, ids), overlap_out, "overlap")
+        summary["overlap_out"] = str(overlap_out)
+    _emit(summary, as_json, f"wrote {out}\n" + table.to_string(index=False) +
+          f"\nunique reach {summary['unique_reach']:,} of {summary['total_audience']:,} audience; "
+          f"expected reach of the set {summary['expected_reach']:,.1f}")
+
+
+def run_pipeline_cmd(
+    pipeline: Path = typer.Argument(..., help="Pipeline TOML file (see examples/pipeline.toml)."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Override the file's pipeline.output_dir."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+):
+    """Run a declared batch job: load, link, scores, communities, segments, economics, exports (all or nothing)."""
+    from graphcrm.crm.pipeline import run_pipeline
+
+    summary = run_pipeline(pipeline, output_dir=output_dir)
+    lines = [f"pipeline {summary['pipeline']}: ok in {summary['total_seconds']:.1f} s"]
+    lines += [f"  {k}: {v}s" for k, v in summary["seconds"].items()]
+    lines += [f"  wrote {v}" for v in summary["outputs"].values()]
+    _emit(summary, as_json, "\n".join(lines))
+
+
+def erase_cmd(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    account: str = typer.Option(..., "--account", help="Account id of the person to erase."),
+    exports: Optional[Path] = typer.Option(None, "--exports", help="Directory of exports to erase the person from."),
+    salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="Salt, to find pseudonymised rows too "
+                                                                       "(default: $GRAPHCRM_PSEUDONYM_SALT if set)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
+):
+    """Remove one person from a snapshot and from the exports; report what was removed."""
+    import os
+
+    from graphcrm.crm.erase import erase_account
+    from graphcrm.crm.export import SALT_ENV, load_salt
+
+    salt = load_salt(salt_file) if (salt_file or os.environ.get(SALT_ENV)) else None
+    report = erase_account(snapshot, account, exports=exports, salt=salt)
+    snap = report["snapshot"]
+    lines = [f"erased account {report['account_id']}",
+             f"  snapshot {snap['path']}: 1 node, " + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items())]
+    for name, n in report.get("exports", {}).items():
+        lines.append(f"  {name}: {n} rows")
+    lines.append(f"  graph store: {report['graph_store']}")
+    _emit(report, as_json, "\n".join(lines))

@@ -1,0 +1,1 @@
+"""The CRM bridge: customer <-> account linking, segments, influencer economics, exports, batch pipeline, erase."""

@@ -1,0 +1,333 @@
+"""``graphcrm run PIPELINE.toml``: the nightly batch job, declared in one file.
+
+A pipeline file names its sources, the steps to run with their parameters,
+and where the outputs go (see ``examples/pipeline.toml``)::
+
+    [pipeline]
+    name = "nightly"
+    seed = 1
+    output_dir = "out/nightly"        # relative paths: relative to this file; $VARS are expanded
+    format = "parquet"                # or "csv"
+    pseudonymise = false              # true: account ids -> HMAC pseudonyms (salt: $GRAPHCRM_PSEUDONYM_SALT
+                                      #       or salt_file = "..."; never written)
+    [sources]
+    interactions = ["events.csv"]     # also: edges = [{path = "...", layer = "follows"}], signed, nodes
+    customers = "crm/customers.csv"
+    accounts = "crm/accounts.csv"
+    mode = "strict"                   # or "lenient": bad rows to rejects.csv
+    [steps.link]         threshold = 0.9
+    [steps.leaders]      top = 50
+    [steps.communities]  method = "leiden"
+    [steps.segments]     config = "segments.toml"
+    [steps.economics]    top = 10, costs = "costs.csv"
+
+Steps run in a fixed order -- load, link, leaders, communities, segments,
+economics -- each only if its table is present.  Every output is written to
+a staging directory beside ``output_dir``; only when every step has
+succeeded is the staging directory swapped in, so a failed run leaves the
+previous outputs untouched.  ``output_dir`` then holds ``snapshot/``, one
+export per step (``links``, ``review``, ``leaders``, ``communities``,
+``segments``, ``economics``, with ``.schema.json`` beside each) and
+``run_summary.json`` (counts, timings).
+
+Exit codes (CLI): 0 ok; 1 bad input data or a failed step; 2 invalid
+pipeline file (:class:`~graphcrm.core.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+
+from graphcrm.core.errors import ConfigError, GraphCRMError, InputFileError
+from graphcrm.core.snapshot import save_snapshot
+
+STEPS = ("link", "leaders", "communities", "segments", "economics")
+SOURCE_KEYS = ("edges", "interactions", "signed", "nodes", "customers", "accounts", "mode", "encoding")
+PIPELINE_KEYS = ("name", "seed", "output_dir", "format", "pseudonymise", "salt_file")
+SUMMARY = "run_summary.json"
+
+
+def read_pipeline(path) -> dict:
+    """Parse and check a pipeline file; paths become absolute (relative to the file's folder).
+
+    Raises
+    ------
+    ConfigError
+        Not TOML, unknown tables or keys, missing ``output_dir`` or sources, bad values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, None, "no such pipeline file")
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+    unknown = set(config) - {"pipeline", "sources", "steps"}
+    if unknown:
+        raise ConfigError(path, sorted(unknown)[0], "unknown table; expected [pipeline], [sources], [steps.*]")
+    base = path.parent.resolve()
+
+    def resolve(value, key):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(path, key, f"expected a path (text), got {value!r}")
+        p = Path(os.path.expandvars(value)).expanduser()
+        return Path(os.path.normpath(p if p.is_absolute() else (base / p)))
+
+    pipe = dict(config.get("pipeline", {}))
+    for key in pipe:
+        if key not in PIPELINE_KEYS:
+            raise ConfigError(path, f"pipeline.{key}", f"unknown key; expected one of {', '.join(PIPELINE_KEYS)}")
+    if "output_dir" not in pipe:
+        raise ConfigError(path, "pipeline.output_dir", "missing: where should the outputs go?")
+    pipe["output_dir"] = resolve(pipe["output_dir"], "pipeline.output_dir")
+    pipe.setdefault("name", path.stem)
+    pipe.setdefault("seed", 0)
+    pipe.setdefault("format", "parquet")
+    pipe.setdefault("pseudonymise", False)
+    if pipe["format"] not in ("csv", "parquet"):
+        raise ConfigError(path, "pipeline.format", f"expected 'csv' or 'parquet', got {pipe['format']!r}")
+    if not isinstance(pipe["seed"], int):
+        raise ConfigError(path, "pipeline.seed", f"expected an integer, got {pipe['seed']!r}")
+    if "salt_file" in pipe:
+        pipe["salt_file"] = resolve(pipe["salt_file"], "pipeline.salt_file")
+    sources = dict(config.get("sources", {}))
+    for key in sources:
+        if key not in SOURCE_KEYS:
+            raise ConfigError(path, f"sources.{key}", f"unknown key; expected one of {', '.join(SOURCE_KEYS)}")
+    graph_sources = []
+    for kind in ("edges", "interactions", "signed", "nodes"):
+        entries = sources.get(kind, [])
+        entries = entries if isinstance(entries, list) else [entries]
+        for i, entry in enumerate(entries):
+            key = f"sources.{kind}[{i}]"
+            entry = {"path": entry} if isinstance(entry, str) else dict(entry)
+            if "path" not in entry:
+                raise ConfigError(path, key, "needs a path")
+            entry["path"] = resolve(entry["path"], key)
+            graph_sources.append((kind, entry))
+    if not graph_sources:
+        raise ConfigError(path, "sources", "no graph source: give edges, interactions, signed or nodes")
+    for key in ("customers", "accounts"):
+        if key in sources:
+            sources[key] = resolve(sources[key], f"sources.{key}")
+    if sources.get("mode", "strict") not in ("strict", "lenient"):
+        raise ConfigError(path, "sources.mode", f"expected 'strict' or 'lenient', got {sources['mode']!r}")
+    steps = dict(config.get("steps", {}))
+    for name, params in steps.items():
+        if name not in STEPS:
+            raise ConfigError(path, f"steps.{name}", f"unknown step; expected one of {', '.join(STEPS)}")
+        if not isinstance(params, dict):
+            raise ConfigError(path, f"steps.{name}", "expected a table of parameters")
+    if "link" in steps and not ("customers" in sources and "accounts" in sources):
+        raise ConfigError(path, "steps.link", "linking needs sources.customers and sources.accounts")
+    if "segments" in steps:
+        if "config" not in steps["segments"]:
+            raise ConfigError(path, "steps.segments.config", "missing: the segments TOML file")
+        steps["segments"] = dict(steps["segments"], config=resolve(steps["segments"]["config"],
+                                                                   "steps.segments.config"))
+    if "economics" in steps and "costs" in steps["economics"]:
+        steps["economics"] = dict(steps["economics"], costs=resolve(steps["economics"]["costs"],
+                                                                    "steps.economics.costs"))
+    if "economics" in steps and "leaders" not in steps:
+        raise ConfigError(path, "steps.economics", "economics prices the leader list: add [steps.leaders]")
+    return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
+
+
+def run_pipeline(path, *, output_dir=None) -> dict:
+    """Run a pipeline file; return the run summary (also written to ``output_dir/run_summary.json``).
+
+    ``output_dir`` overrides the file's ``pipeline.output_dir``.
+
+    Raises
+    ------
+    ConfigError
+        The pipeline file is invalid (nothing is read or written).
+    GraphCRMError
+        A step failed; the message names the step.  The previous outputs are untouched.
+    """
+    cfg = read_pipeline(path)
+    pipe = cfg["pipeline"]
+    if output_dir is not None:
+        pipe["output_dir"] = Path(os.path.abspath(output_dir))
+    out_dir: Path = pipe["output_dir"]
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / SUMMARY).exists():
+        raise ConfigError(cfg["path"], "pipeline.output_dir",
+                          f"{out_dir} exists and is not a pipeline output directory; refusing to replace it")
+    salt = None
+    if pipe["pseudonymise"]:
+        from graphcrm.crm.export import load_salt
+
+        try:
+            salt = load_salt(pipe.get("salt_file"))
+        except GraphCRMError as exc:
+            raise ConfigError(cfg["path"], "pipeline.pseudonymise", str(exc)) from None
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        summary = _run_steps(cfg, staging, salt)
+        (staging / SUMMARY).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        _swap(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    summary["outputs"] = {k: str(out_dir / Path(v).name) for k, v in summary["outputs"].items()}
+    return summary
+
+
+def _swap(staging: Path, out_dir: Path) -> None:
+    old = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(staging, out_dir)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class _Step:
+    def __init__(self, name, timings):
+        self.name, self.timings = name, timings
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        self.timings[self.name] = round(time.perf_counter() - self.started, 3)
+        if isinstance(exc, GraphCRMError) and exc.args and not str(exc.args[0]).startswith("step "):
+            exc.args = (f"step '{self.name}': {exc.args[0]}",) + exc.args[1:]
+        return False
+
+
+def _run_steps(cfg: dict, staging: Path, salt) -> dict:
+    from graphcrm.crm.export import write_export
+    from loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed, write_rejects
+
+    pipe, sources, steps = cfg["pipeline"], cfg["sources"], cfg["steps"]
+    seed, ext = pipe["seed"], "." + pipe["format"]
+    mode, encoding = sources.get("mode", "strict"), sources.get("encoding", "utf-8")
+    timings, counts, outputs = {}, {}, {}
+    rejects = []
+
+    def export(frame, name, schema=None):
+        p = write_export(frame, staging / f"{name}{ext}", schema or name, salt=salt)
+        outputs[name] = str(p)
+        counts[name] = len(frame)
+
+    with _Step("load", timings):
+        parsed = []
+        for kind, entry in cfg["graph_sources"]:
+            opts = {k: v for k, v in entry.items() if k != "path"}
+            if kind == "edges":
+                parsed.append(read_edges(entry["path"], mode=mode, encoding=encoding, **opts))
+            elif kind == "interactions":
+                parsed.append(read_interactions(entry["path"], mode=mode, encoding=encoding, **opts))
+            elif kind == "signed":
+                parsed.append(read_signed(entry["path"], mode=mode, encoding=encoding, **opts))
+            else:
+                parsed.append(read_nodes(entry["path"], mode=mode, encoding=encoding, **opts))
+        graph, reports = build_graph(*parsed)
+        rejects += reports
+        save_snapshot(graph, staging / "snapshot")
+        outputs["snapshot"] = str(staging / "snapshot")
+        counts["nodes"] = graph.n_nodes
+        counts["edges"] = {name: graph.layer(name).n_edges for name in graph.layer_names}
+    links = customers = partition = leaders = None
+    if "link" in steps:
+        from graphcrm.crm.linking import link_customers
+        from loaders.customers import read_customers
+
+        with _Step("link", timings):
+            customers, report = read_customers(sources["customers"], mode=mode, encoding=encoding)
+            rejects.append(report)
+            accounts = _read_table(sources["accounts"])
+            if graph.id_map.kind == "int" and "account_id" in accounts:
+                ids = pd.to_numeric(accounts["account_id"], errors="coerce")
+                if ids.isna().any():
+                    bad = int(ids.isna().to_numpy().argmax())
+                    raise InputFileError(sources["accounts"], bad + 2, "account_id",
+                                         f"{accounts['account_id'].iloc[bad]!r} is not an account id of this graph "
+                                         "(integer ids)")
+                accounts["account_id"] = ids.astype("int64")
+            params = steps["link"]
+            result = link_customers(customers, accounts, threshold=float(params.get("threshold", 0.9)),
+                                    review_floor=float(params.get("review_floor", 0.3)))
+            links = result.links
+            export(result.links, "links")
+            export(result.review, "review")
+            counts["customers"] = len(customers)
+    if "leaders" in steps:
+        from graphcrm.leaders import opinion_leaders
+
+        with _Step("leaders", timings):
+            p = steps["leaders"]
+            leaders = opinion_leaders(graph, top=int(p.get("top", 50)), reach_samples=int(p.get("reach_samples", 20_000)),
+                                      seed=seed)
+            export(leaders.round(6), "leaders")
+    if "communities" in steps:
+        from algorithms.community import leiden, louvain
+        from graphcrm.leaders import default_layer
+
+        with _Step("communities", timings):
+            p = steps["communities"]
+            lay = default_layer(graph)
+            lay = (lay if not isinstance(lay, str) else graph.layer(lay)).positive()
+            if p.get("method", "leiden") == "louvain":
+                part = louvain(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed)
+            else:
+                part = leiden(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed)
+            frame = part.to_frame()
+            partition = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
+            export(frame, "communities")
+            counts["community_count"] = part.n_communities
+    if "segments" in steps:
+        from graphcrm.crm.segments import build_segments, read_segments_config
+
+        with _Step("segments", timings):
+            seg_cfg = read_segments_config(steps["segments"]["config"])
+            table = build_segments(graph, seg_cfg, links=links, customers=customers, partition=partition, seed=seed,
+                                   reach_samples=int(steps["segments"].get("reach_samples", 20_000)))
+            export(table, "segments")
+            counts["segment_rows"] = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+    if "economics" in steps:
+        from graphcrm.crm.economics import influencer_economics
+
+        with _Step("economics", timings):
+            p = steps["economics"]
+            chosen = leaders.account_id.head(int(p.get("top", 10))).tolist()
+            costs = None
+            if "costs" in p:
+                c = _read_table(p["costs"])
+                costs = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
+            table, econ = influencer_economics(graph, chosen, costs=costs, n_runs=int(p.get("n_runs", 1000)), seed=seed)
+            export(table, "economics")
+            from graphcrm.crm.economics import audience_overlap
+
+            export(audience_overlap(graph, chosen), "overlap")
+            counts["economics"] = econ
+    if mode == "lenient":
+        write_rejects(rejects, staging / "rejects.csv")
+        outputs["rejects"] = str(staging / "rejects.csv")
+    counts["rejected_rows"] = sum(r.n_rejected for r in rejects)
+    return {"pipeline": pipe["name"], "status": "ok", "pseudonymised": salt is not None, "seed": seed,
+            "counts": counts, "outputs": outputs, "seconds": timings, "total_seconds": round(sum(timings.values()), 3)}
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputFileError(path, None, None, "no such file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, None, None, f"not valid UTF-8 ({exc.reason})") from None

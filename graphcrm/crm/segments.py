@@ -1,0 +1,290 @@
+"""CRM segments from a marketer-readable TOML file, one row per (segment, account) with the reason.
+
+A segments file is a list of ``[[segment]]`` tables, each with a ``name``,
+a ``kind`` and the kind's parameters (see ``examples/segments.toml``):
+
+=================  ==========================================================================================
+kind               who (parameters)
+=================  ==========================================================================================
+``leaders``        top opinion leaders by combined influence (``top``; ``per_community = true``: per community
+                   of at least ``min_community_size`` accounts)
+``advocates``      accounts whose expressed signs / sentiment are positive (``min_evidence``, ``top``)
+``critics``        the same, negative
+``bridges``        ties spread over several communities: participation coefficient (``min_degree``, ``top``)
+``reachable_via``  best connectors to a customer list: personalized PageRank from their accounts on the
+                   attention walk (``customers`` = file of customer ids, or ``accounts`` = list; ``top``)
+``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags)
+``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
+=================  ==========================================================================================
+
+Output columns (schema ``segments`` v1): ``segment, kind, rank, account_id, customer_id, score, reason``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from algorithms import personalized_pagerank
+from algorithms.community import undirected_edges
+from graphcrm.core.errors import ConfigError, ParameterError
+from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.core.layers import INTERACTION_TYPES
+from graphcrm.leaders import default_layer, opinion_leaders, stance
+
+KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk", "engaged_fans")
+SEGMENT_COLUMNS = ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
+
+
+def read_segments_config(path) -> list[dict]:
+    """Parse and check a segments TOML file; relative file paths become relative to it.
+
+    Raises
+    ------
+    ConfigError
+        Not TOML, no ``[[segment]]``, a segment without name/kind, an unknown kind, a duplicate name.
+    """
+    path = Path(path)
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+    except FileNotFoundError:
+        raise ConfigError(path, None, "no such segments file") from None
+    return check_segments(config.get("segment"), str(path), base=path.parent)
+
+
+def check_segments(segments, source: str = "<config>", base: Path | None = None) -> list[dict]:
+    """Validate a list of segment definitions (dicts); see :func:`read_segments_config`.
+
+    Examples
+    --------
+    >>> check_segments([{"name": "top", "kind": "leaders", "top": 5}])[0]["top"]
+    5
+    """
+    if not segments or not isinstance(segments, list):
+        raise ConfigError(source, "segment", "no [[segment]] tables: define at least one segment")
+    seen = set()
+    out = []
+    for i, seg in enumerate(segments, start=1):
+        if not isinstance(seg, dict) or "name" not in seg or "kind" not in seg:
+            raise ConfigError(source, f"segment[{i}]", "each [[segment]] needs a name and a kind")
+        if seg["kind"] not in KINDS:
+            raise ConfigError(source, f"segment[{i}].kind", f"unknown kind {seg['kind']!r}; expected one of "
+                              f"{', '.join(KINDS)}")
+        if seg["name"] in seen:
+            raise ConfigError(source, f"segment[{i}].name", f"segment name {seg['name']!r} used twice")
+        seen.add(seg["name"])
+        seg = dict(seg)
+        if base is not None and isinstance(seg.get("customers"), str):
+            seg["customers"] = str((base / seg["customers"]))
+        out.append(seg)
+    return out
+
+
+def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFrame | None = None,
+                   customers: pd.DataFrame | None = None, partition=None, layer=None, seed: int = 0,
+                   reach_samples: int = 20_000) -> pd.DataFrame:
+    """Every configured segment as rows ``segment, kind, rank, account_id, customer_id, score, reason``.
+
+    Parameters
+    ----------
+    links : DataFrame, optional
+        ``customer_id, account_id`` from :func:`graphcrm.crm.linking.link_customers`; fills ``customer_id``
+        and maps customer lists / churn flags to accounts.
+    customers : DataFrame, optional
+        Validated customers (for churn flags).
+    partition : pandas.Series, optional
+        ``account_id -> community`` (needed by per-community leaders and bridges).
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("trust", ["a", "b", "c"], ["x", "x", "a"], [5.0, -3.0, 2.0]).build()
+    >>> seg = build_segments(g, [{"name": "fans", "kind": "advocates", "min_evidence": 1}])
+    >>> seg[["segment", "account_id", "reason"]].values.tolist()
+    [['fans', 'a', 'positive signs: mean +1.00 over 1 interactions'], ['fans', 'c', 'positive signs: mean +1.00 over 1 interactions']]
+    """
+    segments = check_segments(segments)
+    lay = default_layer(graph) if layer is None else layer
+    lay = lay if isinstance(lay, Layer) else graph.layer(lay)
+    frames = []
+    for seg in segments:
+        kind = seg["kind"]
+        maker = _MAKERS[kind]
+        frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
+                      reach_samples=reach_samples)
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, "segment", seg["name"])
+        frame.insert(1, "kind", kind)
+        frame.insert(2, "rank", np.arange(1, len(frame) + 1))
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SEGMENT_COLUMNS)
+    out["customer_id"] = _customer_of(out["account_id"], links)
+    out["score"] = out["score"].astype(float).round(6)
+    return out[SEGMENT_COLUMNS]
+
+
+def _customer_of(account_ids: pd.Series, links) -> pd.Series:
+    if links is None or not len(links):
+        return pd.Series([""] * len(account_ids), dtype=object)
+    mapping = dict(zip(links.account_id.astype(str), links.customer_id.astype(str)))
+    return pd.Series([mapping.get(str(a), "") for a in account_ids], dtype=object)
+
+
+def _accounts_of_customers(seg: dict, links) -> list:
+    ids = list(seg.get("accounts", []))
+    if "customers" in seg:
+        src = seg["customers"]
+        wanted = [line.strip() for line in Path(src).read_text(encoding="utf-8").splitlines() if line.strip()] \
+            if isinstance(src, str) else [str(c) for c in src]
+        if links is None:
+            raise ParameterError(f"segment {seg['name']!r}: a customer list needs customer links (run linking first)")
+        m = links.assign(customer_id=links.customer_id.astype(str)).set_index("customer_id").account_id
+        ids += [m[c] for c in wanted if c in m.index]
+    return ids
+
+
+def _top(frame: pd.DataFrame, seg: dict, default: int = 50) -> pd.DataFrame:
+    top = int(seg.get("top", default))
+    if top < 1:
+        raise ParameterError(f"segment {seg['name']!r}: top must be >= 1")
+    return frame.head(top)
+
+
+def _leaders(graph, lay, seg, *, partition, seed, reach_samples, **_):
+    per = bool(seg.get("per_community", False))
+    if per and partition is None:
+        raise ParameterError(f"segment {seg['name']!r}: per_community needs communities (a partition)")
+    if per:
+        sizes = partition.map(partition.value_counts())
+        partition = partition[sizes >= int(seg.get("min_community_size", 1))]
+    table = opinion_leaders(graph, layer=lay, top=int(seg.get("top", 50)), partition=partition if per else None,
+                            reach_samples=reach_samples, seed=seed)
+    reasons = [
+        (f"community {r.community}: " if per else "") +
+        f"influence {r.influence_score:.1f}/100 (attention pct {r.pagerank_pct:.1f}, core pct {r.coreness_pct:.1f}, "
+        f"reach pct {r.expected_reach_pct:.1f}); expected reach {r.expected_reach:.1f}, audience {r.audience_size}"
+        for r in table.itertuples(index=False)]
+    return pd.DataFrame({"account_id": table.account_id, "score": table.influence_score, "reason": reasons})
+
+
+def _stance_segment(sign):
+    def make(graph, lay, seg, **_):
+        st = stance(graph, layer=seg.get("layer"), targets=seg.get("brand_accounts"))
+        st = st[(st.stance_evidence >= int(seg.get("min_evidence", 3))) & (np.sign(st.stance_score) == sign)
+                & (st.stance_score.abs() > float(seg.get("threshold", 0.1)))]
+        st = st.assign(strength=st.stance_score.abs() * np.log1p(st.stance_evidence))
+        st = st.sort_values(["strength", "account_id"], ascending=[False, True], kind="stable")
+        word = "positive" if sign > 0 else "negative"
+        reasons = [f"{word} signs: mean {r.stance_score:+.2f} over {r.stance_evidence} interactions"
+                   for r in st.itertuples(index=False)]
+        return _top(pd.DataFrame({"account_id": st.account_id, "score": st.stance_score, "reason": reasons}), seg)
+    return make
+
+
+def participation(graph: SocialGraph, lay: Layer, membership: np.ndarray):
+    """Participation coefficient (Guimera & Amaral 2005), degree and number of communities touched, per account."""
+    u, v, w = undirected_edges(lay)
+    n = graph.n_nodes
+    k = int(membership.max()) + 1 if len(membership) else 1
+    ends, other, ww = np.concatenate([u, v]), np.concatenate([membership[v], membership[u]]), np.concatenate([w, w])
+    strength = np.bincount(ends, weights=ww, minlength=n)
+    degree = np.bincount(ends, minlength=n)
+    keys, inv = np.unique(ends.astype(np.int64) * k + other, return_inverse=True)
+    per = np.bincount(inv, weights=ww)
+    denom = strength[keys // k]
+    share = np.divide(per, denom, out=np.zeros(len(per)), where=denom > 0)
+    pc = 1.0 - np.bincount(keys // k, weights=share ** 2, minlength=n)
+    pc[strength == 0] = 0.0
+    touched = np.bincount(keys // k, minlength=n)
+    return pc, degree, touched
+
+
+def _bridges(graph, lay, seg, *, partition, **_):
+    if partition is None:
+        raise ParameterError(f"segment {seg['name']!r}: bridges need communities (a partition)")
+    dense = graph.id_map.lookup(partition.index.to_numpy())
+    codes, _ = pd.factorize(partition.to_numpy(), sort=True)
+    membership = np.full(graph.n_nodes, int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+    ok = dense >= 0
+    membership[dense[ok]] = codes[ok]
+    pc, degree, touched = participation(graph, lay, membership)
+    keep = np.flatnonzero((degree >= int(seg.get("min_degree", 5))) & (touched >= 2))
+    order = keep[np.lexsort((keep, -degree[keep], -pc[keep]))]
+    ids = graph.id_map.ids
+    frame = pd.DataFrame({"account_id": ids[order], "score": pc[order],
+                          "reason": [f"ties to {touched[i]} communities (participation {pc[i]:.2f}, {degree[i]} ties)"
+                                     for i in order]})
+    return _top(frame, seg)
+
+
+def _reachable_via(graph, lay, seg, *, links, **_):
+    targets = _accounts_of_customers(seg, links)
+    targets = [t for t in targets if graph.id_map.lookup(np.asarray([t]))[0] >= 0]
+    if not targets:
+        return pd.DataFrame({"account_id": [], "score": [], "reason": []})
+    ppr = personalized_pagerank(graph, targets, layer=lay.positive())   # whom these people pay attention to
+    scores = ppr.values.copy()
+    scores[graph.index_of(targets)] = 0.0
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    order = order[scores[order] > 0]
+    frame = pd.DataFrame({"account_id": graph.id_map.ids[order], "score": scores[order],
+                          "reason": [f"personalized PageRank {scores[i]:.4f} from {len(targets)} target accounts"
+                                     for i in order]})
+    return _top(frame, seg)
+
+
+def _at_risk(graph, lay, seg, *, links, customers, **_):
+    if customers is None or links is None or "churned" not in customers:
+        raise ParameterError(f"segment {seg['name']!r}: at_risk needs customers with a churned column and links")
+    churned_customers = set(customers.customer_id[customers.churned].astype(str))
+    churned_acc = [a for c, a in zip(links.customer_id.astype(str), links.account_id) if c in churned_customers]
+    n = graph.n_nodes
+    flag = np.zeros(n, bool)
+    if churned_acc:
+        flag[graph.index_of(churned_acc)] = True
+    pos = lay.positive()
+    src, dst, w = pos.edge_arrays()   # src can influence dst
+    total = np.bincount(dst, weights=w, minlength=n)
+    from_churned = np.bincount(dst, weights=w * flag[src], minlength=n)
+    n_churned = np.bincount(dst, weights=flag[src].astype(float), minlength=n).astype(int)
+    n_infl = np.bincount(dst, minlength=n)
+    exposure = np.divide(from_churned, total, out=np.zeros(n), where=total > 0)
+    keep = np.flatnonzero((exposure >= float(seg.get("min_exposure", 0.2))) & ~flag)
+    order = keep[np.lexsort((keep, -exposure[keep]))]
+    frame = pd.DataFrame({"account_id": graph.id_map.ids[order], "score": exposure[order],
+                          "reason": [f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f})"
+                                     for i in order]})
+    if seg.get("customers_only", True) and links is not None:
+        frame = frame[frame.account_id.astype(str).isin(set(links.account_id.astype(str)))]
+    return _top(frame, seg)
+
+
+def _engaged_fans(graph, lay, seg, **_):
+    brands = list(seg.get("brand_accounts", []))
+    if not brands:
+        raise ParameterError(f"segment {seg['name']!r}: engaged_fans needs brand_accounts = [...]")
+    brand = np.zeros(graph.n_nodes, bool)
+    brand[graph.index_of(brands)] = True
+    names = [n for n in graph.layer_names if n in INTERACTION_TYPES or graph.layer(n).spec.signed] or graph.layer_names
+    counts = {}
+    for name in names:
+        L = graph.layer(name)
+        s, d, w = L.edge_arrays()
+        actor, target = (d, s) if L.spec.direction == "reverse" else (s, d)
+        w = np.ones(len(s)) if L.spec.signed else w
+        counts[name] = np.bincount(actor[brand[target]], weights=w[brand[target]], minlength=graph.n_nodes)
+    total = sum(counts.values())
+    keep = np.flatnonzero((total >= float(seg.get("min_interactions", 2))) & ~brand)
+    order = keep[np.lexsort((keep, -total[keep]))]
+    reasons = [f"{total[i]:.0f} interactions with brand accounts (" +
+               ", ".join(f"{counts[n][i]:.0f} {n}" for n in names if counts[n][i] > 0) + ")" for i in order]
+    return _top(pd.DataFrame({"account_id": graph.id_map.ids[order], "score": total[order], "reason": reasons}), seg)
+
+
+_MAKERS = {"leaders": _leaders, "advocates": _stance_segment(1), "critics": _stance_segment(-1),
+           "bridges": _bridges, "reachable_via": _reachable_via, "at_risk": _at_risk, "engaged_fans": _engaged_fans}

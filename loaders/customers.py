@@ -1,0 +1,328 @@
+"""Reading a CRM customers table: validated, contact details normalised and hashed.
+
+A customers table (CSV, optionally gzip, or Parquet) has one row per customer:
+
+=============  ========  ==========================================================
+column         required  meaning
+=============  ========  ==========================================================
+customer_id    yes       the CRM's id (kept as text)
+name           no [1]_   full name (or ``first_name`` + ``last_name`` columns)
+email          no [1]_   an e-mail address
+phone          no [1]_   a phone number, any usual formatting
+city           no        city of residence
+handles        no [1]_   known social handles, separated by ``;``, ``,`` or spaces
+churned        no        churn flag: true/false, yes/no, 1/0 (empty: false)
+=============  ========  ==========================================================
+
+.. [1] at least one of ``name``, ``email``, ``phone``, ``handles``.
+
+Contact details never leave this module in clear: e-mails are trimmed and
+lower-cased, phones reduced to E.164 digits (country code, no ``+``; a
+national number gets ``default_country_code``), and both are replaced by the
+hex SHA-256 of the normalised value -- the same normalisation the ad platforms
+use for hashed-contact matching, so hashes from an account export can be
+compared directly.  Only the e-mail's local part is kept (column
+``email_local``, in memory only) because it often resembles the customer's
+handle; no export writes it.
+
+Bad rows: a missing ``customer_id``, a customer id listed twice, an e-mail
+that is not ``local@domain.tld``, a phone with letters or fewer than 7 / more
+than 15 digits, an unreadable churn flag, bytes not valid in the encoding.
+Strict mode raises :class:`~graphcrm.core.errors.InputFileError` naming file,
+line (row for Parquet), field and what was expected; lenient mode leaves the
+row out and records it in the :class:`~loaders._tables.LoadReport`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.core.errors import InputFileError, ParameterError
+from loaders._source import check_exists, open_binary
+from loaders._tables import MODES, LoadReport, _Problems
+
+COLUMNS = ("customer_id", "name", "email", "phone", "city", "handles", "churned")
+ALIASES = {
+    "customer_id": ("customer_id", "customer", "id", "crm_id"),
+    "name": ("name", "full_name", "customer_name"),
+    "email": ("email", "e_mail", "email_address", "mail"),
+    "phone": ("phone", "phone_number", "mobile", "telephone"),
+    "city": ("city", "town", "location"),
+    "handles": ("handles", "handle", "known_handles", "social_handles", "twitter"),
+    "churned": ("churned", "churn", "is_churned"),
+    "first_name": ("first_name", "firstname", "given_name"),
+    "last_name": ("last_name", "lastname", "surname", "family_name"),
+}
+EMAIL_RE = re.compile(r"^[^@\s,;<>()]+@[^@\s,;<>()]+\.[^@\s,;<>()]{2,}$")
+PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
+TRUE = {"1", "true", "yes", "y", "t"}
+FALSE = {"0", "false", "no", "n", "f", ""}
+
+
+def sha256_hex(value: str) -> str:
+    """Hex SHA-256 of a UTF-8 string.
+
+    Examples
+    --------
+    >>> sha256_hex("ann@example.com")[:16]
+    '71d4f55f72fa128d'
+    """
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def normalize_email(value: str) -> str | None:
+    """Trimmed, lower-cased e-mail, or None when it is not ``local@domain.tld``.
+
+    Examples
+    --------
+    >>> normalize_email("  Ann.Lee@Example.COM ")
+    'ann.lee@example.com'
+    >>> normalize_email("ann.example.com") is None
+    True
+    """
+    text = str(value).strip().lower()
+    return text if EMAIL_RE.match(text) else None
+
+
+def normalize_phone(value: str, default_country_code: str = "1") -> str | None:
+    """E.164 digits without ``+`` (country code first), or None when it is not a phone number.
+
+    ``+`` or ``00`` start an international number; otherwise leading zeros
+    (a trunk prefix) are dropped and ``default_country_code`` is prepended
+    unless the number already has 11+ digits starting with it.
+
+    Examples
+    --------
+    >>> normalize_phone("(555) 123-4567")
+    '15551234567'
+    >>> normalize_phone("+44 20 7946 0958")
+    '442079460958'
+    >>> normalize_phone("0049 30 1234567")
+    '49301234567'
+    >>> normalize_phone("call me") is None
+    True
+    """
+    text = str(value).strip()
+    if not text or not PHONE_CHARS_RE.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+"):
+        number = digits
+    elif digits.startswith("00"):
+        number = digits[2:]
+    else:
+        national = digits.lstrip("0")
+        if len(national) > 10 and national.startswith(default_country_code):
+            number = national
+        else:
+            number = default_country_code + national
+    return number if 7 <= len(number) <= 15 else None
+
+
+def split_handles(value) -> list[str]:
+    """Known handles of one customer, normalised: lower case, no leading ``@``, sorted, unique.
+
+    Examples
+    --------
+    >>> split_handles("@AnnLee; ann_l, AnnLee")
+    ['ann_l', 'annlee']
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    parts = re.split(r"[;,\s]+", str(value))
+    return sorted({p.strip().lstrip("@").lower() for p in parts if p.strip().lstrip("@")})
+
+
+def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
+                   default_country_code: str = "1") -> tuple[pd.DataFrame, LoadReport]:
+    """Read and validate a customers table (CSV / CSV.gz / Parquet path, or a DataFrame).
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+        ``customer_id`` (text), ``name``, ``city``, ``handles`` (``;``-joined,
+        normalised), ``email_sha256``, ``phone_sha256``, ``email_local``,
+        ``churned`` (bool), ``line`` (source line / row), in input order.
+    report : LoadReport
+        Rows read, loaded and rejected (per class: ``missing_value``,
+        ``duplicate_id``, ``bad_email``, ``bad_phone``, ``bad_value``,
+        ``column_count``, ``encoding``).
+
+    Raises
+    ------
+    InputFileError
+        Missing columns, or (strict mode) the first bad row.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"customer_id": ["c1", "c2"], "name": ["Ann Lee", "Bo Chan"],
+    ...                       "email": ["Ann@x.com", ""], "phone": ["", "555 123 4567"]})
+    >>> customers, report = read_customers(frame)
+    >>> customers[["customer_id", "name", "churned"]].values.tolist()
+    [['c1', 'Ann Lee', False], ['c2', 'Bo Chan', False]]
+    >>> customers.email_sha256[0] == sha256_hex("ann@x.com"), customers.phone_sha256[1] == sha256_hex("15551234567")
+    (True, True)
+    """
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
+    if isinstance(source, pd.DataFrame):
+        label, unit = "<DataFrame>", "row"
+        raw = source.astype(object).where(source.notna(), "").astype(str)
+        header = [str(c) for c in raw.columns]
+        rows = raw.values.tolist()
+        lines = list(range(1, len(rows) + 1))
+        problems = _Problems(label, unit)
+    else:
+        path = check_exists(source)
+        label = str(path)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            unit = "row"
+            frame = pd.read_parquet(path)
+            raw = frame.astype(object).where(frame.notna(), "").astype(str)
+            header = [str(c) for c in raw.columns]
+            rows = raw.values.tolist()
+            lines = list(range(1, len(rows) + 1))
+            problems = _Problems(label, unit)
+        else:
+            unit = "line"
+            problems = _Problems(label, unit)
+            header, rows, lines = _read_csv_rows(path, encoding, mode, problems)
+    report = LoadReport(label)
+    report.path_taken = "precise"
+    roles = _match_columns(header, label)
+    parsed = _parse_rows(rows, lines, header, roles, problems, default_country_code)
+    report.rows_read = len(rows) + sum(1 for r in problems.rows if r[2] == "encoding")
+    if problems.rows:
+        if mode == "strict":
+            raise problems.first_error()
+        problems.fill(report)
+    bad = problems.lines()
+    keep = [i for i, ln in enumerate(parsed["line"]) if ln not in bad]
+    frame = pd.DataFrame({k: [v[i] for i in keep] for k, v in parsed.items()},
+                         columns=["customer_id", "name", "city", "handles", "email_sha256", "phone_sha256",
+                                  "email_local", "churned", "line"])
+    frame["churned"] = frame["churned"].astype(bool)
+    frame["line"] = frame["line"].astype(np.int64)
+    report.rows_loaded = len(frame)
+    return frame, report
+
+
+def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems):
+    with open_binary(path) as fh:
+        data = fh.read()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding.lower().startswith("utf-16"):
+        raise InputFileError(path, None, None, "the file is UTF-16 encoded; convert it to UTF-8 or pass --encoding utf-16")
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise ParameterError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        if mode == "strict":
+            raise InputFileError(path, line, None, f"bytes not valid {encoding} ({data[exc.start:exc.start + 4]!r}); "
+                                 "pass the file's encoding, e.g. --encoding latin-1") from None
+        decoded = []
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            try:
+                decoded.append(raw.decode(encoding))
+            except UnicodeDecodeError:
+                problems.add(number, None, "encoding", f"bytes not valid {encoding}", raw[:80].decode("latin-1"))
+                decoded.append("")
+        text = "\n".join(decoded)
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, rows, lines = None, [], []
+    for fields in reader:
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        if header is None:
+            header = [f.strip() for f in fields]
+            continue
+        if len(fields) != len(header):
+            problems.add(reader.line_num, None, "column_count",
+                         f"{len(fields)} fields, the header has {len(header)}", ",".join(fields)[:200])
+            continue
+        rows.append(fields)
+        lines.append(reader.line_num)
+    if header is None:
+        raise InputFileError(path, None, None, "empty file: expected a header line naming the columns "
+                             "(customer_id, name, email, phone, city, handles)")
+    return header, rows, lines
+
+
+def _match_columns(header: list[str], label: str) -> dict:
+    lowered = {re.sub(r"[\s\-]+", "_", h.strip().lower()): i for i, h in enumerate(header)}
+    roles = {}
+    for role, names in ALIASES.items():
+        for name in names:
+            if name in lowered:
+                roles[role] = lowered[name]
+                break
+    found = ", ".join(header) or "none"
+    if "customer_id" not in roles:
+        raise InputFileError(label, None, "customer_id", f"missing column 'customer_id' (found: {found})")
+    if not ({"name", "email", "phone", "handles", "last_name"} & set(roles)):
+        raise InputFileError(label, None, None, "a customers table needs at least one of the columns name, email, "
+                             f"phone, handles (found: {found})")
+    return roles
+
+
+def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -> dict:
+    out = {k: [] for k in ("customer_id", "name", "city", "handles", "email_sha256", "phone_sha256", "email_local",
+                           "churned", "line")}
+    seen: dict[str, int] = {}
+
+    def get(row, role):
+        i = roles.get(role)
+        return row[i].strip() if i is not None else ""
+
+    for row, line in zip(rows, lines):
+        text = ",".join(row)[:200]
+        cid = get(row, "customer_id")
+        if not cid:
+            problems.add(line, header[roles["customer_id"]], "missing_value", "empty customer id", text)
+        elif cid in seen:
+            problems.add(line, header[roles["customer_id"]], "duplicate_id",
+                         f"customer id {cid!r} already on line {seen[cid]}", text)
+        else:
+            seen[cid] = line
+        name = get(row, "name")
+        if not name and ("first_name" in roles or "last_name" in roles):
+            name = " ".join(p for p in (get(row, "first_name"), get(row, "last_name")) if p)
+        email_raw, email_hash, local = get(row, "email"), "", ""
+        if email_raw:
+            email = normalize_email(email_raw)
+            if email is None:
+                problems.add(line, header[roles["email"]], "bad_email",
+                             f"{email_raw!r} is not an e-mail address; expected local@domain.tld", text)
+            else:
+                email_hash, local = sha256_hex(email), email.split("@", 1)[0]
+        phone_raw, phone_hash = get(row, "phone"), ""
+        if phone_raw:
+            phone = normalize_phone(phone_raw, country)
+            if phone is None:
+                problems.add(line, header[roles["phone"]], "bad_phone",
+                             f"{phone_raw!r} is not a phone number; expected 7-15 digits, e.g. +1 555 123 4567", text)
+            else:
+                phone_hash = sha256_hex(phone)
+        churn_raw = get(row, "churned").lower()
+        if churn_raw not in TRUE and churn_raw not in FALSE:
+            problems.add(line, header[roles["churned"]], "bad_value",
+                         f"{churn_raw!r} is not a churn flag; expected true/false, yes/no or 1/0", text)
+        out["customer_id"].append(cid)
+        out["name"].append(name)
+        out["city"].append(get(row, "city"))
+        out["handles"].append(";".join(split_handles(get(row, "handles"))))
+        out["email_sha256"].append(email_hash)
+        out["phone_sha256"].append(phone_hash)
+        out["email_local"].append(local)
+        out["churned"].append(churn_raw in TRUE)
+        out["line"].append(line)
+    return out

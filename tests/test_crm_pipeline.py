@@ -1,0 +1,211 @@
+"""`graphcrm run PIPELINE.toml` and `graphcrm erase` through the installed executable (issue #8, parts 5-6)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.core.snapshot import load_snapshot
+from graphcrm.crm.export import read_export
+from tests.conftest import REPO, dataset
+
+EXAMPLE = REPO / "examples" / "pipeline.toml"
+EXPORTS = ("links", "review", "leaders", "communities", "segments", "economics", "overlap")
+
+
+def graphcrm(*args, cwd=None):
+    exe = shutil.which("graphcrm")
+    assert exe, "the graphcrm executable is installed by pip install -e ."
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def export_bytes(out):
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and p.name != "run_summary.json"}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")   # a clear failure if the datasets are missing
+    out = tmp_path_factory.mktemp("pipeline") / "nightly"
+    proc = graphcrm("run", EXAMPLE, "--output-dir", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_example_pipeline_runs_and_reruns_byte_identically(first_run):
+    out, summary = first_run
+    assert summary["status"] == "ok" and summary["counts"]["nodes"] == 3783
+    assert set(summary["seconds"]) == {"load", "link", "leaders", "communities", "segments", "economics"}
+    for name in EXPORTS:
+        assert (out / f"{name}.parquet").is_file() and (out / f"{name}.parquet.schema.json").is_file()
+    assert summary["counts"]["links"] > 250 and summary["counts"]["leaders"] == 50
+    assert set(summary["counts"]["segment_rows"]) >= {"key_opinion_leaders", "advocates", "critics", "bridges",
+                                                        "reach_our_vips", "engaged_fans"}
+    assert load_snapshot(out / "snapshot").n_nodes == 3783
+    before = export_bytes(out)
+    proc = graphcrm("run", EXAMPLE, "--output-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    assert export_bytes(out) == before
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]   # no staging left behind
+
+
+def test_a_failed_step_leaves_the_previous_outputs_untouched(first_run, tmp_path):
+    out, _ = first_run
+    before = export_bytes(out)
+    customers = (REPO / "examples" / "crm" / "customers.csv").read_text().splitlines()
+    customers.insert(5, "C999999,Eve Bad,eve-at-example.com,,,,False")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    text = EXAMPLE.read_text()
+    text = text.replace('"crm/customers.csv"', f'"{tmp_path / "customers.csv"}"')
+    for rel in ("../../shared/datasets", "crm/accounts.csv", "crm/costs.csv", "segments.toml"):
+        text = text.replace(f'"{rel}', f'"{(EXAMPLE.parent / rel).resolve()}')
+    bad = tmp_path / "pipeline.toml"
+    bad.write_text(text)
+    proc = graphcrm("run", bad, "--output-dir", out)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: step 'link': {tmp_path / 'customers.csv'}, line 6, field 'email': 'eve-at-example.com' is not an "
+        "e-mail address; expected local@domain.tld"]
+    assert export_bytes(out) == before
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("body, key", [
+    ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.nonsense]\n', "steps.nonsense"),
+    ('[pipeline]\n[sources]\nsigned = ["x.csv"]\n', "pipeline.output_dir"),
+    ('[pipeline]\noutput_dir = "o"\n[sources]\n', "sources"),
+    ('[pipeline]\noutput_dir = "o"\nformat = "xlsx"\n[sources]\nsigned = ["x.csv"]\n', "pipeline.format"),
+    ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.link]\n', "steps.link"),
+])
+def test_invalid_pipeline_files_exit_2_naming_the_key(tmp_path, body, key):
+    path = tmp_path / "p.toml"
+    path.write_text(body)
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2
+    assert f"key '{key}'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_source_file_is_a_data_error(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["missing.csv"]\n')
+    proc = graphcrm("run", path)
+    assert proc.returncode == 1 and "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_erase_removes_one_person_everywhere_and_nothing_else(first_run, tmp_path):
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before_graph = load_snapshot(out / "snapshot", mmap=False)
+    before = {name: read_export(out / f"{name}.parquet") for name in EXPORTS}
+    person = 1   # the top leader: in leaders, segments, economics, communities
+    proc = graphcrm("erase", out / "snapshot", "--account", person, "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    after_graph = load_snapshot(out / "snapshot")
+    assert person not in set(after_graph.id_map.ids.tolist())
+    others = [i for i in before_graph.id_map.ids.tolist() if i != person]
+    assert after_graph.equals(before_graph.subgraph(others))
+    assert report["snapshot"]["edges_removed"]["trust"] == (
+        before_graph.layer("trust").n_edges - after_graph.layer("trust").n_edges) > 0
+    for name in EXPORTS:
+        old, new = before[name], read_export(out / f"{name}.parquet")
+        if name == "overlap":
+            gone = (old.influencer_a.astype(str) == str(person)) | (old.influencer_b.astype(str) == str(person))
+            assert gone.any() and len(new) == (~gone).sum()
+            pd.testing.assert_frame_equal(new, old[~gone].reset_index(drop=True))
+            continue
+        gone = old.account_id.astype(str) == str(person)
+        assert not (new.account_id.astype(str) == str(person)).any()
+        assert report["exports"].get(f"{name}.parquet", 0) == int(gone.sum())
+        expected = old[~gone].reset_index(drop=True)
+        if "max_overlap_with" in expected:
+            expected["max_overlap_with"] = [";".join(p for p in v.split(";") if p != str(person))
+                                            for v in expected.max_overlap_with]
+        pd.testing.assert_frame_equal(new, expected)
+    assert report["exports"]["leaders.parquet"] == 1 and report["exports"]["segments.parquet"] >= 1
+    assert "not touched" in report["graph_store"]
+    # erasing again: the person is not there any more
+    again = graphcrm("erase", out / "snapshot", "--account", person)
+    assert again.returncode == 1 and "not in the snapshot" in again.stderr
+    assert np.isin(before_graph.id_map.ids, after_graph.id_map.ids).sum() == before_graph.n_nodes - 1
+
+
+def test_lenient_pseudonymised_run_writes_rejects_and_no_raw_ids(tmp_path, monkeypatch):
+    from graphcrm.crm.export import SALT_ENV
+    from graphcrm.crm.pipeline import run_pipeline
+
+    customers = (REPO / "examples" / "crm" / "customers.csv").read_text().splitlines()
+    customers.insert(3, "C999998,Bad Phone,,phone me,,,False")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    text = EXAMPLE.read_text().replace('mode = "strict"', 'mode = "lenient"')
+    text = text.replace("pseudonymise = false", "pseudonymise = true")
+    text = text.replace('"crm/customers.csv"', f'"{tmp_path / "customers.csv"}"')
+    for rel in ("../../shared/datasets", "crm/accounts.csv", "crm/costs.csv", "segments.toml"):
+        text = text.replace(f'"{rel}', f'"{(EXAMPLE.parent / rel).resolve()}')
+    text = text.replace("[steps.leaders]", "[steps.leaders]\nreach_samples = 2000\n").replace("reach_samples = 20000", "")
+    path = tmp_path / "pipeline.toml"
+    path.write_text(text)
+    salt = "nightly-salt-0123456789abcdef"
+    monkeypatch.setenv(SALT_ENV, salt)
+    summary = run_pipeline(path, output_dir=tmp_path / "out")
+    out = tmp_path / "out"
+    assert summary["pseudonymised"] and summary["counts"]["rejected_rows"] == 1
+    rejects = pd.read_csv(out / "rejects.csv")
+    assert rejects[["line", "field", "error"]].values.tolist() == [[4, "phone", "bad_phone"]]
+    graph_ids = set(load_snapshot(out / "snapshot").id_map.ids.astype(str).tolist())
+    for name in EXPORTS:
+        frame = read_export(out / f"{name}.parquet")
+        for col in ("account_id", "influencer_a", "influencer_b"):
+            if col in frame:
+                values = frame[col].astype(str)
+                assert values.str.startswith("acct_").all() and not set(values) & graph_ids, (name, col)
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert salt.encode() not in file.read_bytes()
+
+
+def test_link_segments_economics_verbs(tmp_path, capsys):
+    """The single verbs, in-process through graphcrm.cli.main (same code path as the executable)."""
+    from graphcrm.cli import main as cli_main
+
+    def main(argv):
+        try:
+            return cli_main(argv)
+        except SystemExit as exc:      # typer exits with the code on success
+            return exc.code or 0
+
+    crm = REPO / "examples" / "crm"
+    customers = (crm / "customers.csv").read_text().splitlines()
+    customers.insert(2, "C000001,Duplicate Id,,,,,False")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    assert main(["link", "--customers", str(tmp_path / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
+                 "--out", str(tmp_path / "links.csv")]) == 1
+    assert "line 3, field 'customer_id': customer id 'C000001' already on line 2" in capsys.readouterr().err
+    assert not (tmp_path / "links.csv").exists()
+    assert main(["link", "--customers", str(tmp_path / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
+                 "--out", str(tmp_path / "links.csv"), "--mode", "lenient", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rejected_rows"] == 1 and summary["linked"] > 250
+    assert pd.read_csv(tmp_path / "links.csv.rejects.csv").error.tolist() == ["duplicate_id"]
+    assert (tmp_path / "links_review.csv").is_file()
+    snap = tmp_path / "snap"
+    assert main(["load", "--signed", str(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")),
+                 "--out", str(snap)]) == 0
+    capsys.readouterr()
+    assert main(["segments", str(snap), "--config", str(REPO / "examples" / "segments.toml"), "--links",
+                 str(tmp_path / "links.csv"), "--customers", str(crm / "customers.csv"),
+                 "--out", str(tmp_path / "segments.csv"), "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["segments"]
+    assert counts["bridges"] == 50 and counts["community_leaders"] > 0 and counts["reach_our_vips"] > 0
+    assert main(["economics", str(snap), "--influencer", "1", "--influencer", "2", "--influencer", "3", "--costs",
+                 str(crm / "costs.csv"), "--out", str(tmp_path / "econ.csv"), "--overlap-out",
+                 str(tmp_path / "overlap.csv"), "--runs", "300", "--json"]) == 0
+    econ = json.loads(capsys.readouterr().out)
+    assert econ["influencers"] == 3 and 0 < econ["unique_reach"] < econ["total_audience"]
+    assert len(pd.read_csv(tmp_path / "overlap.csv")) == 3

@@ -1,0 +1,132 @@
+"""Segments, influencer economics and exports (issue #8, parts 2-4)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.core.errors import ConfigError, ParameterError
+from graphcrm.crm.economics import influencer_economics
+from graphcrm.crm.export import SALT_ENV, load_salt, pseudonym, read_export, write_export
+from graphcrm.crm.segments import build_segments, read_segments_config
+from loaders import load_signed
+from tests.conftest import REPO, dataset
+
+
+def two_camps():
+    """Two follower communities {a1..a4} and {b1..b4} joined by 'br', who follows and is followed by both."""
+    follows = [("a1", "a2"), ("a2", "a3"), ("a3", "a4"), ("a4", "a1"), ("a1", "a3"), ("a2", "a4"),
+               ("b1", "b2"), ("b2", "b3"), ("b3", "b4"), ("b4", "b1"), ("b1", "b3"), ("b2", "b4"),
+               ("br", "a1"), ("br", "a2"), ("br", "b1"), ("br", "b2"), ("a3", "br"), ("b3", "br")]
+    src, dst = zip(*follows)
+    return GraphBuilder().add_edges("follows", list(src), list(dst)).build()
+
+
+def test_bridges_reachable_via_and_at_risk_on_a_hand_made_graph():
+    g = two_camps()
+    partition = pd.Series({**{f"a{i}": 0 for i in range(1, 5)}, **{f"b{i}": 1 for i in range(1, 5)}, "br": 0})
+    links = pd.DataFrame({"customer_id": ["C-a1", "C-a4", "C-b4", "C-br"], "account_id": ["a1", "a4", "b4", "br"]})
+    customers = pd.DataFrame({"customer_id": ["C-a1", "C-a4", "C-b4", "C-br"], "churned": [True, False, False, False]})
+    config = [{"name": "bridges", "kind": "bridges", "min_degree": 2, "top": 1},
+              {"name": "via", "kind": "reachable_via", "accounts": ["a4"], "top": 2},
+              {"name": "risk", "kind": "at_risk", "min_exposure": 0.1}]
+    seg = build_segments(g, config, links=links, customers=customers, partition=partition)
+    assert seg[seg.segment == "bridges"].account_id.tolist() == ["br"]
+    assert "ties to 2 communities" in seg[seg.segment == "bridges"].reason.iloc[0]
+    # a4 follows a1 -> a1 influences a4: a1 is the best way to reach a4
+    assert seg[seg.segment == "via"].account_id.iloc[0] == "a1"
+    risk = seg[seg.segment == "risk"]
+    # a1 churned; a1 influences (is followed by) a4, br, b... : a4 follows only a1, br follows a1, a2, b1, b2
+    assert risk.account_id.tolist() == ["a4", "br"] and risk.customer_id.tolist() == ["C-a4", "C-br"]
+    assert risk.reason.tolist() == ["1 of 1 influencers churned (exposure 1.00)",
+                                    "1 of 4 influencers churned (exposure 0.25)"]
+    assert list(seg.columns) == ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
+
+
+def test_engaged_fans_counts_interactions_towards_the_brand():
+    b = GraphBuilder()
+    b.add_edges("retweets", ["fan", "fan", "fan", "x"], ["brand", "brand", "other", "brand"], [1.0] * 4)  # counts
+    b.add_edges("mentions", ["fan", "y"], ["brand", "brand"], [1.0, 1.0])
+    g = b.build()
+    seg = build_segments(g, [{"name": "fans", "kind": "engaged_fans", "brand_accounts": ["brand"],
+                              "min_interactions": 2}])
+    assert seg.account_id.tolist() == ["fan"]
+    assert seg.reason.iloc[0] == "3 interactions with brand accounts (1 mentions, 2 retweets)"
+
+
+@pytest.fixture(scope="module")
+def alpha():
+    return load_signed(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"))
+
+
+def test_every_example_segment_kind_runs_on_real_signed_data(alpha):
+    config = read_segments_config(REPO / "examples" / "segments.toml")
+    from algorithms.community import leiden
+
+    part = leiden(alpha, layer=alpha.layer("trust").positive(), seed=1).to_frame()
+    partition = pd.Series(part.community.to_numpy(), index=part.account_id.to_numpy())
+    seg = build_segments(alpha, [c for c in config if c["kind"] not in ("reachable_via", "at_risk")],
+                         partition=partition, reach_samples=5000)
+    counts = seg.segment.value_counts()
+    for name in ("key_opinion_leaders", "community_leaders", "advocates", "critics", "bridges", "engaged_fans"):
+        assert counts.get(name, 0) > 0, name
+    critics = seg[seg.segment == "critics"]
+    assert (critics.score < 0).all() and critics.reason.str.startswith("negative signs").all()
+    assert seg.reason.str.len().min() > 10
+
+
+def test_bad_segment_configs_are_config_errors(tmp_path):
+    bad = tmp_path / "s.toml"
+    bad.write_text('[[segment]]\nname = "x"\nkind = "vip"\n')
+    with pytest.raises(ConfigError, match=r"s.toml, key 'segment\[1\].kind': unknown kind 'vip'") as err:
+        read_segments_config(bad)
+    assert err.value.exit_code == 2
+    bad.write_text("[[segment]\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        read_segments_config(bad)
+    with pytest.raises(ParameterError, match="bridges need communities"):
+        build_segments(two_camps(), [{"name": "b", "kind": "bridges"}])
+
+
+def test_influencer_economics_overlap_and_costs():
+    # x is followed by a, b, c; y by c, d; z by nobody (z follows a)
+    g = GraphBuilder().add_edges("follows", ["a", "b", "c", "c", "d", "z"], ["x", "x", "x", "y", "y", "a"]).build()
+    table, summary = influencer_economics(g, ["x", "y", "z"], costs={"x": 30, "y": 10}, n_runs=500, seed=1)
+    t = table.set_index("account_id")
+    assert t.audience_size.tolist() == [3, 2, 0]
+    assert t.exclusive_followers.tolist() == [2, 1, 0]
+    assert t.loc["y", "max_overlap"] == 0.5 and t.loc["y", "max_overlap_with"] == "x"
+    assert summary["unique_reach"] == 4 and summary["total_audience"] == 5
+    assert t.loc["x", "cost_per_expected_reach"] == pytest.approx(30 / t.loc["x", "expected_reach"])
+    assert np.isnan(t.loc["z", "cost_per_expected_reach"])
+    assert summary["total_cost"] == 40.0
+
+
+def test_exports_are_byte_identical_and_pseudonymised_without_writing_the_salt(tmp_path, monkeypatch):
+    frame = pd.DataFrame({"account_id": [3, 1, 2], "audience_size": [1, 2, 3], "exclusive_followers": [0, 1, 2],
+                          "max_overlap": [0.5, 0.25, 0.0], "max_overlap_with": ["1", "3", ""],
+                          "engagement_rate": [1.0, 2.0, 3.0], "expected_reach": [1.5, 2.5, 3.5],
+                          "expected_reach_ci_low": [1.0, 2.0, 3.0], "expected_reach_ci_high": [2.0, 3.0, 4.0],
+                          "cost": [1.0, np.nan, 2.0], "cost_per_expected_reach": [0.5, np.nan, 0.6]})
+    for ext in ("csv", "parquet"):
+        a = write_export(frame, tmp_path / f"a.{ext}", "economics").read_bytes()
+        b = write_export(frame.copy(), tmp_path / f"b.{ext}", "economics").read_bytes()
+        assert a == b
+    salt = "s3cret-salt-for-tests-0123456789"
+    monkeypatch.setenv(SALT_ENV, salt)
+    out = write_export(frame, tmp_path / "p" / "e.csv", "economics", salt=load_salt())
+    back = read_export(out)
+    assert back.account_id.tolist() == [pseudonym(i, salt.encode()) for i in (3, 1, 2)]
+    assert back.max_overlap_with.tolist() == [pseudonym("1", salt.encode()), pseudonym("3", salt.encode()), ""]
+    meta = json.loads((tmp_path / "p" / "e.csv.schema.json").read_text())
+    assert meta["schema"] == "graphcrm.economics" and meta["version"] == 1
+    assert meta["pseudonymised_columns"] == ["account_id", "max_overlap_with"]
+    for path in (tmp_path / "p").iterdir():
+        assert salt not in path.read_text()
+    monkeypatch.delenv(SALT_ENV)
+    with pytest.raises(ParameterError, match="salt"):
+        load_salt()
