@@ -1,0 +1,650 @@
+"""Neo4j as graphcrm's persistent graph store: push, pull, write-back, erase.
+
+Everything goes through the official ``neo4j`` driver over Bolt, always with
+the database named, in managed write transactions of ``batch_size`` rows
+(``UNWIND $rows ... MERGE``), nodes before relationships, after an
+idempotent uniqueness constraint on ``Account.id``.  Re-running any write
+changes nothing.  The statements and the allowlists of labels, relationship
+types and property names are in :mod:`graphcrm.neo4j_cypher`.
+
+Reliability: the driver retries transient errors inside each managed
+transaction (up to ``retry_time`` seconds); a batch that still fails because
+the server went away is retried ``retries`` more times with a growing pause.
+After that, or for a permanent error (bad credentials, unknown database,
+rejected statement), one :class:`~graphcrm.core.errors.GraphCRMError` with a
+one-line message is raised; a push can simply be run again to resume.
+
+Examples
+--------
+>>> clean_id(" 42 "), clean_id(7), clean_id(None), clean_id(float("nan")), clean_id(True)
+('42', 7, None, None, None)
+>>> graph = GraphBuilder().add_events("retweets", ["ann", "ann"], ["bob", "bob"], time=[10, 20]).build()
+>>> rel_rows(graph, "retweets")[0]   # ann retweeted bob twice: (ann)-[:RETWEETED]->(bob)
+{'src': 'ann', 'dst': 'bob', 'count': 2, 'first_time': 10, 'last_time': 20, 'weight': 2.0, 'sign': None}
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.core.errors import (
+    GraphCRMError,
+    InvalidInputError,
+    ParameterError,
+    StoreAuthError,
+    StoreDatabaseError,
+    StoreQueryError,
+    StoreUnavailableError,
+)
+from graphcrm.core.graph import SocialGraph
+from graphcrm.core.layers import spec_for
+from graphcrm.core.results import NodeScores, Partition
+from graphcrm import neo4j_cypher as cy
+
+#: rows per write transaction
+DEFAULT_BATCH_SIZE = 5000
+#: records per fetch when reading
+DEFAULT_FETCH_SIZE = 5000
+#: segment value -> label written back (segments without one are stored as a property only)
+SEGMENT_LABELS = {"leaders": "Leader", "leader": "Leader", "advocates": "Advocate", "advocate": "Advocate",
+                  "critics": "Critic", "critic": "Critic", "supporters": "Supporter", "supporter": "Supporter",
+                  "bridges": "Bridge", "bridge": "Bridge", "at_risk": "AtRisk", "at-risk": "AtRisk",
+                  "influencers": "Influencer", "influencer": "Influencer"}
+LEADER_LABEL = "OpinionLeader"
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def clean_id(value):
+    """An account id fit for the store (int or non-blank str), or ``None`` if null / malformed.
+
+    Floats, booleans, blank strings, NaN and containers are malformed: ids
+    are integers or text at every boundary.
+    """
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        value = int(value)
+        return value if _INT64[0] <= value <= _INT64[1] else None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return None
+
+
+def _scalar(value):
+    """A property value as a plain Python scalar, ``None`` for missing values."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return int(value.timestamp())
+    raise InvalidInputError(f"property value {value!r} of type {type(value).__name__} cannot be stored")
+
+
+# -- rows from a graph ------------------------------------------------------------------
+def _pair_stats(layer):
+    """Per influence pair of a timestamped layer: keys, count, first, last, mean sentiment."""
+    ev = layer.events
+    if ev is None or not len(ev):
+        return None
+    n = np.int64(layer.n_nodes)
+    key = ev.src.astype(np.int64) * n + ev.dst
+    order = np.argsort(key, kind="stable")
+    key, times = key[order], ev.time[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    count = np.diff(np.r_[starts, len(key)])
+    first, last = np.minimum.reduceat(times, starts), np.maximum.reduceat(times, starts)
+    sentiment = None
+    if ev.sentiment is not None:
+        s = ev.sentiment[order]
+        seen = ~np.isnan(s)
+        total = np.add.reduceat(np.where(seen, s, 0.0), starts)
+        n_seen = np.add.reduceat(seen.astype(np.int64), starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sentiment = np.where(n_seen > 0, total / np.maximum(n_seen, 1), np.nan)
+    return key[starts], count, first, last, sentiment
+
+
+def _sign(x) -> int | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else int(np.sign(x))
+
+
+def rel_rows(graph: SocialGraph, layer: str, start: int = 0, stop: int | None = None) -> list[dict]:
+    """Relationship rows of one layer (edges ``start:stop`` in CSR order), in the source's direction.
+
+    Each row: ``src, dst`` (external ids, "src retweeted dst"), ``count``,
+    ``first_time``, ``last_time`` (from the event log, else ``None``),
+    ``weight`` (the layer's aggregated weight) and ``sign`` (of the mean
+    sentiment, or of the weight on signed layers, else ``None``).
+    """
+    return _rel_table(graph, layer).rows(start, stop)
+
+
+@dataclass
+class _RelTable:
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    count: np.ndarray | None
+    first: np.ndarray | None
+    last: np.ndarray | None
+    sign: np.ndarray | None
+
+    def __len__(self):
+        return len(self.src)
+
+    def rows(self, start=0, stop=None) -> list[dict]:
+        sl = slice(start, stop)
+        cols = [self.src[sl].tolist(), self.dst[sl].tolist(), self.weight[sl].tolist()]
+        none = [None] * len(cols[0])
+        extra = [a[sl].tolist() if a is not None else none for a in (self.count, self.first, self.last)]
+        signs = [_sign(x) for x in self.sign[sl].tolist()] if self.sign is not None else none
+        return [{"src": s, "dst": d, "count": c, "first_time": f, "last_time": la, "weight": w, "sign": g}
+                for s, d, w, c, f, la, g in zip(*cols, *extra, signs)]
+
+
+def _rel_table(graph: SocialGraph, layer_name: str) -> _RelTable:
+    layer = graph.layer(layer_name)
+    src, dst, weight = layer.edge_arrays()
+    ids = graph.id_map.ids
+    count = first = last = sign = None
+    stats = _pair_stats(layer)
+    if stats is not None:
+        keys, cnt, fst, lst, sentiment = stats
+        edge_keys = src.astype(np.int64) * np.int64(layer.n_nodes) + dst
+        pos = np.searchsorted(keys, edge_keys)
+        if len(keys) != len(edge_keys) or not np.array_equal(keys[np.minimum(pos, len(keys) - 1)], edge_keys):
+            raise InvalidInputError(f"layer '{layer_name}': its event log does not match its edges")
+        count, first, last = cnt[pos], fst[pos], lst[pos]
+        sign = sentiment[pos] if sentiment is not None else None
+    if sign is None and layer.spec.signed:
+        sign = np.asarray(weight, dtype=np.float64)
+    actor, target = (dst, src) if layer.spec.direction == "reverse" else (src, dst)
+    return _RelTable(ids[actor], ids[target], np.asarray(weight, dtype=np.float64), count, first, last, sign)
+
+
+def _rel_type_of(layer: str) -> str:
+    try:
+        return cy.REL_TYPES[layer]
+    except KeyError:
+        raise ParameterError(f"layer '{layer}' has no relationship type in the allowlist "
+                             f"({', '.join(cy.REL_TYPES)}); choose the layers to push") from None
+
+
+# -- the store -------------------------------------------------------------------------
+@dataclass
+class WriteReport:
+    """What a write did: rows sent per step, rows rejected before sending, retries."""
+
+    written: dict = field(default_factory=dict)
+    rejected: dict = field(default_factory=dict)
+    batches: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"written": dict(self.written), "rejected": dict(self.rejected), "batches": self.batches,
+                "retries": self.retries, "seconds": round(self.seconds, 3)}
+
+
+class Neo4jStore:
+    """A connection to one Neo4j database (or any Bolt server speaking Neo4j's Cypher).
+
+    Parameters
+    ----------
+    uri : str
+        ``bolt://host:7687`` or ``neo4j://...``.
+    user, password : str
+        Credentials (the password is never logged or put in messages).
+    database : str
+        Every statement names it.
+    batch_size : int
+        Rows per write transaction.
+    fetch_size : int
+        Records per fetch when reading.
+    retries : int
+        Extra attempts of a batch after the server went away.
+    retry_time : float
+        Seconds the driver retries a transaction on transient errors.
+
+    Examples
+    --------
+    >>> Neo4jStore("bolt://127.0.0.1:1", "neo4j", "secret", batch_size=0)
+    Traceback (most recent call last):
+    ...
+    graphcrm.core.errors.ParameterError: batch_size must be at least 1, got 0
+    """
+
+    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j", *,
+                 batch_size: int = DEFAULT_BATCH_SIZE, fetch_size: int = DEFAULT_FETCH_SIZE,
+                 retries: int = 3, retry_time: float = 15.0, retry_wait: float = 1.0,
+                 connection_timeout: float = 10.0):
+        for name, value in (("batch_size", batch_size), ("fetch_size", fetch_size)):
+            if value < 1:
+                raise ParameterError(f"{name} must be at least 1, got {value}")
+        if retries < 0:
+            raise ParameterError(f"retries must be >= 0, got {retries}")
+        self.uri, self.user, self.database = uri, user, cy.check_identifier(database, "database name")
+        self.batch_size, self.fetch_size = int(batch_size), int(fetch_size)
+        self.retries, self.retry_wait = int(retries), float(retry_wait)
+        import neo4j
+
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                uri, auth=(user, password), max_transaction_retry_time=retry_time,
+                connection_timeout=connection_timeout, connection_acquisition_timeout=connection_timeout + 5)
+        except (ValueError, neo4j.exceptions.ConfigurationError) as exc:
+            raise ParameterError(f"bad Neo4j URI {uri!r}: {exc}") from None
+
+    # -- connection ----------------------------------------------------------------------
+    def __enter__(self) -> "Neo4jStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the driver and its connections."""
+        self._driver.close()
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.uri!r}, user={self.user!r}, database={self.database!r})"
+
+    @contextmanager
+    def _errors(self, doing: str):
+        """Translate driver errors into one-line graphcrm errors."""
+        import neo4j.exceptions as ne
+
+        where = f"Neo4j at {self.uri} (database '{self.database}')"
+        try:
+            yield
+        except GraphCRMError:
+            raise
+        except ne.AuthError:
+            raise StoreAuthError(f"{where} refused the credentials of user '{self.user}' while {doing}") from None
+        except (ne.ServiceUnavailable, ne.SessionExpired, OSError) as exc:
+            raise StoreUnavailableError(f"cannot reach {where} while {doing}: {_first_line(exc)}") from None
+        except ne.Neo4jError as exc:
+            code = exc.code or ""
+            if code.endswith("DatabaseNotFound") or "does not exist" in (exc.message or "") and "atabase" in code:
+                raise StoreDatabaseError(f"{where}: the database does not exist") from None
+            raise StoreQueryError(f"{where} rejected a statement while {doing}: {code} {_first_line(exc)}") from None
+        except ne.DriverError as exc:
+            raise StoreUnavailableError(f"{where}: {doing} failed: {_first_line(exc)}") from None
+
+    def check(self) -> dict:
+        """Connect and run a trivial statement (fails fast on credentials, database, server down)."""
+        with self._errors("connecting"), self._driver.session(database=self.database) as session:
+            session.run(cy.PING).consume()
+            info = self._driver.get_server_info()
+        return {"uri": self.uri, "database": self.database, "server": info.agent}
+
+    def ensure_schema(self) -> None:
+        """Create the uniqueness constraint on ``Account.id`` if it is missing (idempotent)."""
+        with self._errors("creating the Account.id constraint"):
+            self._driver.execute_query(cy.CREATE_ACCOUNT_CONSTRAINT, database_=self.database)
+
+    def query(self, statement: str, **params) -> list[dict]:
+        """Run one read statement (values as parameters) and return its records as dicts."""
+        with self._errors("reading"):
+            records = self._driver.execute_query(statement, parameters_=params, database_=self.database,
+                                                 routing_="r").records
+        return [r.data() for r in records]
+
+    def counts(self) -> dict:
+        """Accounts and relationships per type stored now."""
+        out = {"accounts": self.query(cy.COUNT_ACCOUNTS)[0]["n"]}
+        out["relationships"] = {t: self.query(cy.count_relationships(t))[0]["n"] for t in cy.REL_TYPES.values()}
+        return out
+
+    # -- batched writes ------------------------------------------------------------------
+    def _write(self, statement: str, param: str, rows: list, report: WriteReport, **extra) -> list[dict]:
+        """One batch in one managed write transaction, with bounded retries if the server went away."""
+        import neo4j.exceptions as ne
+
+        def work(tx):
+            return [r.data() for r in tx.run(statement, {param: rows, **extra})]
+
+        attempt = 0
+        while True:
+            try:
+                with self._errors("writing"), self._driver.session(database=self.database) as session:
+                    result = session.execute_write(work)
+                report.batches += 1
+                return result
+            except StoreUnavailableError:
+                if attempt >= self.retries:
+                    raise
+            except ne.TransientError:  # pragma: no cover - the driver already retries these
+                if attempt >= self.retries:
+                    raise
+            attempt += 1
+            report.retries += 1
+            time.sleep(self.retry_wait * 2 ** (attempt - 1))
+
+    def _write_all(self, statement: str, rows: Iterable, report: WriteReport, step: str, total: int) -> int:
+        written = 0
+        try:
+            for batch in _batches(rows, self.batch_size):
+                self._write(statement, "rows", batch, report)
+                written += len(batch)
+                report.written[step] = written
+        except StoreUnavailableError as exc:
+            raise StoreUnavailableError(f"{exc} -- {step}: {written} of {total} rows were written before it; "
+                                        "run the same command again to resume (writes are idempotent)") from None
+        report.written.setdefault(step, written)
+        return written
+
+    def push_accounts(self, rows: Iterable[Mapping], report: WriteReport | None = None) -> WriteReport:
+        """Upsert accounts from rows ``{"id": ..., "props": {...}}``; null / malformed ids are rejected.
+
+        Property names must be identifiers; values are plain scalars
+        (``None`` skips the property).
+        """
+        report = report or WriteReport()
+        clean, rejected = [], 0
+        for row in rows:
+            key = clean_id(row.get("id")) if isinstance(row, Mapping) else None
+            if key is None:
+                rejected += 1
+                continue
+            props = {cy.check_identifier(k, "property"): _scalar(v) for k, v in (row.get("props") or {}).items()}
+            for name in cy.RESERVED_PROPERTIES:
+                props.pop(name, None)
+            clean.append({"id": key, "props": {k: v for k, v in props.items() if v is not None}})
+        report.rejected["accounts"] = report.rejected.get("accounts", 0) + rejected
+        self.ensure_schema()
+        started = time.perf_counter()
+        self._write_all(cy.MERGE_ACCOUNTS, clean, report, "accounts", len(clean))
+        report.seconds += time.perf_counter() - started
+        return report
+
+    def push_relationships(self, rel_type: str, rows: Iterable[Mapping], report: WriteReport | None = None,
+                           total: int | None = None) -> WriteReport:
+        """Upsert relationships of one allowlisted type from rows ``src, dst, count, ..., sign``.
+
+        Rows whose ``src`` or ``dst`` is null or malformed are rejected (and
+        counted) before anything is sent; the end accounts must exist.
+        """
+        report = report or WriteReport()
+        statement = cy.merge_relationships(rel_type)
+        rejected = 0
+
+        def checked():
+            nonlocal rejected
+            for row in rows:
+                src, dst = (clean_id(row.get("src")), clean_id(row.get("dst"))) if isinstance(row, Mapping) \
+                    else (None, None)
+                if src is None or dst is None:
+                    rejected += 1
+                    continue
+                out = {"src": src, "dst": dst}
+                for p in cy.REL_PROPERTIES:
+                    out[p] = _scalar(row.get(p))
+                yield out
+
+        started = time.perf_counter()
+        try:
+            self._write_all(statement, checked(), report, rel_type, total if total is not None else -1)
+        finally:
+            report.rejected[rel_type] = report.rejected.get(rel_type, 0) + rejected
+            report.seconds += time.perf_counter() - started
+        return report
+
+    def push(self, graph: SocialGraph, layers: Iterable[str] | None = None) -> WriteReport:
+        """Push a graph: every account with its attributes, then each layer's relationships.
+
+        Parameters
+        ----------
+        graph : SocialGraph
+        layers : list of str, optional
+            Layers to push (default: every layer with an allowlisted
+            relationship type; derived layers such as ``strength`` are skipped).
+
+        Returns
+        -------
+        WriteReport
+            Rows written per step (``accounts``, ``FOLLOWS``, ...), rejects,
+            batches, retries.
+        """
+        names = [n for n in graph.layer_names if n in cy.REL_TYPES] if layers is None else list(layers)
+        types = {name: _rel_type_of(name) for name in names}
+        for name in names:
+            graph.layer(name)
+        report = WriteReport()
+        self.push_accounts(_account_rows(graph), report)
+        for name, rel_type in types.items():
+            table = _rel_table(graph, name)
+            rows = (row for start in range(0, len(table), self.batch_size)
+                    for row in table.rows(start, start + self.batch_size))
+            self.push_relationships(rel_type, rows, report, total=len(table))
+        return report
+
+    # -- reads ---------------------------------------------------------------------------
+    def _stream(self, statement: str, params: dict, consume) -> None:
+        """Run a read statement and hand its records to ``consume`` page by page (``fetch_size``)."""
+
+        def work(tx):
+            result = tx.run(statement, params)
+            page = []
+            for record in result:
+                page.append(record.values())
+                if len(page) >= self.fetch_size:
+                    consume(page)
+                    page = []
+            if page:
+                consume(page)
+
+        with self._errors("reading"), self._driver.session(database=self.database, fetch_size=self.fetch_size,
+                                                           default_access_mode="READ") as session:
+            session.execute_read(work)
+
+    def pull(self, layers: Iterable[str] | None = None, *, start: int | None = None, end: int | None = None,
+             label: str | None = None) -> SocialGraph:
+        """Read accounts and relationships back into a :class:`SocialGraph`.
+
+        Parameters
+        ----------
+        layers : list of str, optional
+            Layers to read (default: all allowlisted types).
+        start, end : int, optional
+            Unix seconds: keep relationships whose first..last time overlaps
+            ``[start, end)``; relationships without times are kept.
+        label : str, optional
+            Only accounts with this (allowlisted) label, and relationships
+            between them.
+
+        Returns
+        -------
+        SocialGraph
+            One layer per relationship type that has rows; weights are the
+            stored aggregated weights (event logs are not stored).
+        """
+        names = list(cy.REL_TYPES) if layers is None else list(layers)
+        types = {name: _rel_type_of(name) for name in names}
+        builder = GraphBuilder(self_loops="keep")
+        ids, frames = [], []
+
+        def accounts(page):
+            ids.extend(r[0] for r in page)
+            frames.append(pd.DataFrame([{k: v for k, v in r[1].items() if k != "id"} for r in page], index=range(len(page))))
+
+        self._stream(cy.read_accounts(label), {}, accounts)
+        attrs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(index=range(len(ids)))
+        frames.clear()
+        if ids:
+            builder.add_nodes(ids, attrs.reindex(sorted(attrs.columns), axis=1), source="neo4j:accounts")
+        for name, rel_type in types.items():
+            cols = ([], [], [])
+
+            def edges(page, cols=cols):
+                for r in page:
+                    cols[0].append(r[0])
+                    cols[1].append(r[1])
+                    cols[2].append(1.0 if r[2] is None else r[2])
+
+            self._stream(cy.read_relationships(rel_type, label), {"start": start, "end": end}, edges)
+            if cols[0]:
+                spec = spec_for(name)
+                builder.add_edges(name, cols[0], cols[1], np.asarray(cols[2], dtype=np.float64),
+                                  direction=spec.direction, source=f"neo4j:{rel_type}")
+        return builder.build({"source": "neo4j", "uri": self.uri, "database": self.database,
+                              "window": [start, end], "label": label})
+
+    # -- write-back ----------------------------------------------------------------------
+    def write_back(self, *, scores: Iterable[NodeScores] = (), partition: Partition | pd.Series | None = None,
+                   segments: pd.Series | None = None, leaders: Iterable | None = None,
+                   properties: pd.DataFrame | None = None) -> dict:
+        """Write results onto accounts as properties and labels; stale ones from earlier runs are removed.
+
+        Parameters
+        ----------
+        scores : NodeScores, repeatable
+            Each becomes property ``score_<name>``.
+        partition : Partition or pandas.Series, optional
+            Property ``community`` (a Series: community per account id).
+        segments : pandas.Series, optional
+            Segment name per account id: property ``segment`` and, for known
+            segments (:data:`SEGMENT_LABELS`), a label such as ``:Critic``.
+        leaders : iterable of account ids, optional
+            Label ``:OpinionLeader``.
+        properties : pandas.DataFrame, optional
+            Extra properties indexed by account id (column names must be
+            identifiers).
+
+        Returns
+        -------
+        dict
+            Per property and label: accounts written, stale values removed;
+            ids not found in the store; ids rejected as malformed.
+        """
+        table = pd.DataFrame() if properties is None else properties.copy()
+        for s in ([scores] if isinstance(scores, NodeScores) else scores):
+            table = table.join(pd.Series(s.values, index=s.id_map.ids, name=f"score_{s.name}"), how="outer")
+        if partition is not None:
+            series = partition.to_series() if isinstance(partition, Partition) else partition.rename("community")
+            table = table.join(series, how="outer")
+        labels: dict[str, list] = {}
+        if segments is not None:
+            segments = segments.astype("string")
+            table = table.join(segments.rename("segment"), how="outer")
+            for label in sorted(set(SEGMENT_LABELS.values())):
+                labels[label] = []
+            for account, seg in segments.dropna().items():
+                label = SEGMENT_LABELS.get(str(seg).strip().lower())
+                if label:
+                    labels[label].append(account)
+        if leaders is not None:
+            labels[LEADER_LABEL] = list(leaders)
+        for column in table.columns:
+            cy.check_identifier(str(column), "property")
+            if column in cy.RESERVED_PROPERTIES:
+                raise ParameterError(f"property '{column}' is reserved")
+        for label in labels:
+            cy.check_label(label)
+        report = {"properties": {}, "labels": {}, "rejected_ids": 0, "missing_ids": 0}
+        self.ensure_schema()
+        wr = WriteReport()
+
+        keys = [clean_id(k) for k in table.index]
+        report["rejected_ids"] += sum(k is None for k in keys)
+        rows, keep = [], {c: [] for c in table.columns}
+        columns = list(table.columns)
+        for key, values in zip(keys, table.itertuples(index=False, name=None)):
+            if key is None:
+                continue
+            props = {c: _scalar(v) for c, v in zip(columns, values)}
+            props = {c: v for c, v in props.items() if v is not None}
+            for c in props:
+                keep[c].append(key)
+            rows.append({"id": key, "props": props})
+        matched = 0
+        with self._errors("writing back properties"):
+            for batch in _batches(rows, self.batch_size):
+                matched += self._write(cy.set_properties(), "rows", batch, wr)[0]["matched"]
+        report["missing_ids"] = len(rows) - matched
+        for column in columns:
+            report["properties"][column] = {"written": len(keep[column]),
+                                            "stale_removed": self._remove_stale(column, keep[column], wr, True)}
+        for label, members in labels.items():
+            ids = [k for k in map(clean_id, members) if k is not None]
+            report["rejected_ids"] += len(members) - len(ids)
+            set_count = 0
+            for batch in _batches(ids, self.batch_size):
+                set_count += self._write(cy.add_label(label), "ids", batch, wr)[0]["matched"]
+            report["labels"][label] = {"written": set_count,
+                                       "stale_removed": self._remove_stale(label, ids, wr, False)}
+        report["batches"], report["retries"] = wr.batches, wr.retries
+        return report
+
+    def _remove_stale(self, name: str, keep: list, wr: WriteReport, is_property: bool) -> int:
+        count = cy.count_with_property(name) if is_property else cy.count_with_label(name)
+        if self.query(count)[0]["n"] <= len(set(keep)):
+            return 0  # every holder was written in this run: nothing stale
+        remove = cy.remove_stale_property(name) if is_property else cy.remove_stale_label(name)
+        return self._write(remove, "keep", keep, wr)[0]["n"]
+
+    # -- erase ---------------------------------------------------------------------------
+    def erase_account(self, account) -> dict:
+        """Remove one account and all its relationships; report what was removed.
+
+        Returns
+        -------
+        dict
+            ``account``, ``accounts_removed`` (0 or 1) and
+            ``relationships_removed`` per type.
+        """
+        key = clean_id(account)
+        if key is None:
+            raise InvalidInputError(f"account id {account!r} is null or malformed")
+
+        def work(tx):
+            rels = {r["type"]: r["n"] for r in tx.run(cy.ERASE_ACCOUNT_RELATIONSHIPS, id=key)}
+            removed = tx.run(cy.ERASE_ACCOUNT, id=key).single()["n"]
+            return rels, removed
+
+        with self._errors("erasing an account"), self._driver.session(database=self.database) as session:
+            rels, removed = session.execute_write(work)
+        return {"account": key, "accounts_removed": removed, "relationships_removed": dict(sorted(rels.items())),
+                "database": self.database}
+
+
+def _account_rows(graph: SocialGraph) -> Iterator[dict]:
+    attrs = graph.node_attributes
+    for column in attrs.columns:
+        cy.check_identifier(str(column), "node attribute")
+    ids = graph.id_map.ids
+    columns = [attrs[c].tolist() for c in attrs.columns]
+    names = list(attrs.columns)
+    for i, key in enumerate(ids.tolist()):
+        yield {"id": key, "props": {n: col[i] for n, col in zip(names, columns)}}
+
+
+def _batches(rows: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's message on one line (they sometimes span several)."""
+    text = " ".join(str(getattr(exc, "message", None) or exc).split())
+    return text[:300] or type(exc).__name__
