@@ -45,7 +45,7 @@ from graphcrm.core.errors import (
     StoreUnavailableError,
 )
 from graphcrm.core.graph import SocialGraph
-from graphcrm.core.layers import spec_for
+from graphcrm.core.layers import STRENGTH_LAYER, spec_for
 from graphcrm.core.results import NodeScores, Partition
 from graphcrm import neo4j_cypher as cy
 
@@ -411,8 +411,8 @@ class Neo4jStore:
         ----------
         graph : SocialGraph
         layers : list of str, optional
-            Layers to push (default: every layer with an allowlisted
-            relationship type; derived layers such as ``strength`` are skipped).
+            Layers to push (default: every layer but the derived ``strength``;
+            a layer without a relationship type in the allowlist is an error).
 
         Returns
         -------
@@ -420,7 +420,7 @@ class Neo4jStore:
             Rows written per step (``accounts``, ``FOLLOWS``, ...), rejects,
             batches, retries.
         """
-        names = [n for n in graph.layer_names if n in cy.REL_TYPES] if layers is None else list(layers)
+        names = [n for n in graph.layer_names if n != STRENGTH_LAYER] if layers is None else list(layers)
         types = {name: _rel_type_of(name) for name in names}
         for name in names:
             graph.layer(name)
