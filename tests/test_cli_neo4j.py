@@ -94,3 +94,33 @@ def test_missing_password_is_a_usage_error(bolt_server):
     code, out, err = run("neo4j", "erase", "--account", "1", *conn(bolt_server), password=None)
     _one_line_error(code, out, err, 2)
     assert "GRAPHCRM_NEO4J_PASSWORD" in err
+
+
+def test_db_serve_runs_a_bolt_server_until_terminated(tmp_path):
+    import signal
+    import time
+
+    from graphcrm.neo4j_store import Neo4jStore
+
+    port = free_port()
+    env = dict(os.environ, CI="true", GRAPHCRM_NEO4J_PASSWORD=BOLT_PASSWORD)
+    proc = subprocess.Popen([EXE, "db", "serve", "--root", str(tmp_path / "db"), "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        store = Neo4jStore(f"bolt://127.0.0.1:{port}", "root", BOLT_PASSWORD, "graphcrm", retry_time=1)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                info = store.check()
+                break
+            except Exception:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.5)
+        assert "ArcadeDB" in info["server"]
+        store.push_accounts([{"id": "ann"}])
+        assert store.counts()["accounts"] == 1
+        store.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+    assert code == 0
