@@ -191,12 +191,14 @@ class WriteReport:
 
     written: dict = field(default_factory=dict)
     rejected: dict = field(default_factory=dict)
+    step_seconds: dict = field(default_factory=dict)
     batches: int = 0
     retries: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"written": dict(self.written), "rejected": dict(self.rejected), "batches": self.batches,
+        return {"written": dict(self.written), "rejected": dict(self.rejected),
+                "step_seconds": {k: round(v, 3) for k, v in self.step_seconds.items()}, "batches": self.batches,
                 "retries": self.retries, "seconds": round(self.seconds, 3)}
 
 
@@ -337,11 +339,13 @@ class Neo4jStore:
 
     def _write_all(self, statement: str, rows: Iterable, report: WriteReport, step: str, total: int) -> int:
         written = 0
+        started = time.perf_counter()
         try:
             for batch in _batches(rows, self.batch_size):
                 self._write(statement, "rows", batch, report)
                 written += len(batch)
                 report.written[step] = written
+                report.step_seconds[step] = time.perf_counter() - started
         except StoreUnavailableError as exc:
             raise StoreUnavailableError(f"{exc} -- {step}: {written} of {total} rows were written before it; "
                                         "run the same command again to resume (writes are idempotent)") from None

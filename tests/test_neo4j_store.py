@@ -183,37 +183,61 @@ def test_erase_account_reports_what_it_removed(neo4j_store):
     assert store.erase_account("a")["accounts_removed"] == 0
 
 
-def test_server_killed_mid_push_gives_clear_error_and_rerun_resumes(tmp_path):
+def _rows_then_kill(rows, server, kill_after, then=None):
+    for i, row in enumerate(rows):
+        if i == kill_after:
+            server.kill()
+            if then is not None:
+                then()
+        yield row
+
+
+def test_server_killed_mid_push_gives_clear_error_and_rerun_resumes(tmp_path, caplog):
+    import threading
+
     from graphcrm.bolt_server import start_server
+    from graphcrm.neo4j_store import WriteReport
     from tests.conftest import BOLT_PASSWORD
 
     server = start_server(tmp_path / "killed", BOLT_PASSWORD)
     try:
         graph = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"))
-        store = open_store(server, batch_size=1000)
-        store.push_accounts({"id": i} for i in graph.id_map.ids.tolist())
         rows = rel_rows(graph, "follows")
         kill_after = 3000
 
-        def rows_then_kill():
-            for i, row in enumerate(rows):
-                if i == kill_after:
-                    server.kill()
-                yield row
-
+        # 1. killed for good: a clear one-line error saying how far it got
+        store = open_store(server, batch_size=1000, retries=1)
+        store.push_accounts({"id": i} for i in graph.id_map.ids.tolist())
+        report = WriteReport()
         with pytest.raises(StoreUnavailableError, match=f"{kill_after} of {len(rows)} rows were written") as err:
-            store.push_relationships("FOLLOWS", rows_then_kill(), total=len(rows))
+            store.push_relationships("FOLLOWS", _rows_then_kill(rows, server, kill_after), report, total=len(rows))
         assert "\n" not in str(err.value) and "run the same command again" in str(err.value)
+        assert report.written["FOLLOWS"] == kill_after and report.retries == 1
         store.close()
 
+        # 2. restarted: the committed batches survived; re-running the push gives exactly the graph
         server.start()
         store = open_store(server, batch_size=1000)
-        assert store.counts()["relationships"]["FOLLOWS"] == kill_after   # the committed batches survived
+        assert store.counts()["relationships"]["FOLLOWS"] == kill_after
         report = store.push(graph)
         assert report.written == {"accounts": 1005, "FOLLOWS": 24929}
         counts = store.counts()
         assert counts["accounts"] == 1005 and counts["relationships"]["FOLLOWS"] == 24929
         pd.testing.assert_frame_equal(_edges(store.pull(), "follows"), _edges(graph, "follows"))
+
+        # 3. killed and back within the retry budget: the same push finishes on its own (the driver's
+        #    managed-transaction retries and, past them, the store's bounded batch retries)
+        store._driver.execute_query("MATCH ()-[e:FOLLOWS]->() DELETE e", database_=store.database)
+        store.close()
+        store = open_store(server, batch_size=1000, retries=6, retry_wait=1.0)
+        restart = threading.Thread(target=server.start)
+        report = WriteReport()
+        store.push_relationships("FOLLOWS", _rows_then_kill(rows, server, kill_after, restart.start), report,
+                                 total=len(rows))
+        restart.join()
+        driver_retries = sum("will be retried" in r.getMessage() for r in caplog.records if r.name.startswith("neo4j"))
+        assert driver_retries + report.retries >= 1 and report.written["FOLLOWS"] == len(rows)
+        assert store.counts()["relationships"]["FOLLOWS"] == 24929
         store.close()
     finally:
         server.stop()
