@@ -44,6 +44,8 @@ from graphcrm.core.errors import ParameterError
 
 #: letters, digits and underscore, a letter first, at most 64 characters
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+#: database names (passed to the driver, never written into Cypher): Neo4j's rules, roughly
+DATABASE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,62}")
 
 #: the node label of every account
 ACCOUNT = "Account"
@@ -151,8 +153,8 @@ def read_relationships(rel_type: str, label: str | None = None) -> str:
 
 
 def set_properties() -> str:
-    """Write-back of node properties (``rows: id, props``); returns how many accounts matched."""
-    return "UNWIND $rows AS r MATCH (a:Account {id: r.id}) SET a += r.props RETURN count(a) AS matched"
+    """Write-back of node properties (``rows: id, props``); returns the ids of the accounts found."""
+    return "UNWIND $rows AS r MATCH (a:Account {id: r.id}) SET a += r.props RETURN a.id AS id"
 
 
 def count_with_property(prop: str) -> str:
@@ -169,8 +171,8 @@ def remove_stale_property(prop: str) -> str:
 
 
 def add_label(label: str) -> str:
-    """Give ``label`` to the accounts in ``$ids``; returns how many matched."""
-    return f"UNWIND $ids AS id MATCH (a:Account {{id: id}}) SET a:{check_label(label)} RETURN count(a) AS matched"
+    """Give ``label`` to the accounts in ``$ids``; returns the ids of the accounts found."""
+    return f"UNWIND $ids AS id MATCH (a:Account {{id: id}}) SET a:{check_label(label)} RETURN a.id AS id"
 
 
 def count_with_label(label: str) -> str:

@@ -239,7 +239,9 @@ class Neo4jStore:
                 raise ParameterError(f"{name} must be at least 1, got {value}")
         if retries < 0:
             raise ParameterError(f"retries must be >= 0, got {retries}")
-        self.uri, self.user, self.database = uri, user, cy.check_identifier(database, "database name")
+        if not isinstance(database, str) or not cy.DATABASE_NAME.fullmatch(database):
+            raise ParameterError(f"database name {database!r} is not valid")
+        self.uri, self.user, self.database = uri, user, database
         self.batch_size, self.fetch_size = int(batch_size), int(fetch_size)
         self.retries, self.retry_wait = int(retries), float(retry_wait)
         import neo4j
@@ -279,6 +281,8 @@ class Neo4jStore:
             raise StoreAuthError(f"{where} refused the credentials of user '{self.user}' while {doing}") from None
         except (ne.ServiceUnavailable, ne.SessionExpired, OSError) as exc:
             raise StoreUnavailableError(f"cannot reach {where} while {doing}: {_first_line(exc)}") from None
+        except ne.TransientError as exc:  # still failing after the driver's own retries
+            raise StoreUnavailableError(f"{where} kept failing while {doing}: {exc.code} {_first_line(exc)}") from None
         except ne.Neo4jError as exc:
             code = exc.code or ""
             if code.endswith("DatabaseNotFound") or "does not exist" in (exc.message or "") and "atabase" in code:
@@ -315,8 +319,6 @@ class Neo4jStore:
     # -- batched writes ------------------------------------------------------------------
     def _write(self, statement: str, param: str, rows: list, report: WriteReport, **extra) -> list[dict]:
         """One batch in one managed write transaction, with bounded retries if the server went away."""
-        import neo4j.exceptions as ne
-
         def work(tx):
             return [r.data() for r in tx.run(statement, {param: rows, **extra})]
 
@@ -327,10 +329,7 @@ class Neo4jStore:
                     result = session.execute_write(work)
                 report.batches += 1
                 return result
-            except StoreUnavailableError:
-                if attempt >= self.retries:
-                    raise
-            except ne.TransientError:  # pragma: no cover - the driver already retries these
+            except StoreUnavailableError:  # server gone or transient errors past the driver's retries
                 if attempt >= self.retries:
                     raise
             attempt += 1
@@ -492,18 +491,18 @@ class Neo4jStore:
         if ids:
             builder.add_nodes(ids, attrs.reindex(sorted(attrs.columns), axis=1), source="neo4j:accounts")
         for name, rel_type in types.items():
-            cols = ([], [], [])
+            chunks = ([], [], [])
 
-            def edges(page, cols=cols):
-                for r in page:
-                    cols[0].append(r[0])
-                    cols[1].append(r[1])
-                    cols[2].append(1.0 if r[2] is None else r[2])
+            def edges(page, chunks=chunks):  # one page -> compact numpy chunks (ints stay int64)
+                src, dst, weight = zip(*page)
+                chunks[0].append(_id_array(src))
+                chunks[1].append(_id_array(dst))
+                chunks[2].append(np.array([1.0 if w is None else w for w in weight], dtype=np.float64))
 
             self._stream(cy.read_relationships(rel_type, label), {"start": start, "end": end}, edges)
-            if cols[0]:
+            if chunks[0]:
                 spec = spec_for(name)
-                builder.add_edges(name, cols[0], cols[1], np.asarray(cols[2], dtype=np.float64),
+                builder.add_edges(name, _concat_ids(chunks[0]), _concat_ids(chunks[1]), np.concatenate(chunks[2]),
                                   direction=spec.direction, source=f"neo4j:{rel_type}")
         return builder.build({"source": "neo4j", "uri": self.uri, "database": self.database,
                               "window": [start, end], "label": label})
@@ -575,31 +574,33 @@ class Neo4jStore:
             for c in props:
                 keep[c].append(key)
             rows.append({"id": key, "props": props})
-        matched = 0
-        with self._errors("writing back properties"):
-            for batch in _batches(rows, self.batch_size):
-                matched += self._write(cy.set_properties(), "rows", batch, wr)[0]["matched"]
-        report["missing_ids"] = len(rows) - matched
+        found: set = set()
+        for batch in _batches(rows, self.batch_size):
+            found.update(r["id"] for r in self._write(cy.set_properties(), "rows", batch, wr))
+        report["missing_ids"] = len({r["id"] for r in rows} - found)
         for column in columns:
-            report["properties"][column] = {"written": len(keep[column]),
-                                            "stale_removed": self._remove_stale(column, keep[column], wr, True)}
+            written = sorted({k for k in keep[column] if k in found}, key=str)
+            report["properties"][column] = {"written": len(written),
+                                            "stale_removed": self._remove_stale(column, written, wr, True)}
         for label, members in labels.items():
             ids = [k for k in map(clean_id, members) if k is not None]
             report["rejected_ids"] += len(members) - len(ids)
-            set_count = 0
-            for batch in _batches(ids, self.batch_size):
-                set_count += self._write(cy.add_label(label), "ids", batch, wr)[0]["matched"]
-            report["labels"][label] = {"written": set_count,
-                                       "stale_removed": self._remove_stale(label, ids, wr, False)}
+            labelled: set = set()
+            for batch in _batches(sorted(set(ids), key=str), self.batch_size):
+                labelled.update(r["id"] for r in self._write(cy.add_label(label), "ids", batch, wr))
+            written = sorted(labelled, key=str)
+            report["labels"][label] = {"written": len(written), "missing": len(set(ids)) - len(written),
+                                       "stale_removed": self._remove_stale(label, written, wr, False)}
         report["batches"], report["retries"] = wr.batches, wr.retries
         return report
 
-    def _remove_stale(self, name: str, keep: list, wr: WriteReport, is_property: bool) -> int:
+    def _remove_stale(self, name: str, written: list, wr: WriteReport, is_property: bool) -> int:
+        """Remove ``name`` from holders not written in this run (``written``: the accounts that now hold it)."""
         count = cy.count_with_property(name) if is_property else cy.count_with_label(name)
-        if self.query(count)[0]["n"] <= len(set(keep)):
+        if self.query(count)[0]["n"] == len(written):
             return 0  # every holder was written in this run: nothing stale
         remove = cy.remove_stale_property(name) if is_property else cy.remove_stale_label(name)
-        return self._write(remove, "keep", keep, wr)[0]["n"]
+        return self._write(remove, "keep", written, wr)[0]["n"]
 
     # -- erase ---------------------------------------------------------------------------
     def erase_account(self, account) -> dict:
@@ -635,6 +636,19 @@ def _account_rows(graph: SocialGraph) -> Iterator[dict]:
     names = list(attrs.columns)
     for i, key in enumerate(ids.tolist()):
         yield {"id": key, "props": {n: col[i] for n, col in zip(names, columns)}}
+
+
+def _id_array(ids) -> np.ndarray:
+    """int64 if every id is an int, else an object array."""
+    if all(type(x) is int for x in ids):
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+    return np.array(ids, dtype=object)
+
+
+def _concat_ids(chunks: list) -> np.ndarray:
+    if all(c.dtype == np.int64 for c in chunks):
+        return np.concatenate(chunks)
+    return np.concatenate([c.astype(object) for c in chunks])
 
 
 def _batches(rows: Iterable, size: int) -> Iterator[list]:

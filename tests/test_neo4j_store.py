@@ -159,7 +159,7 @@ def test_write_back_replaces_stale_labels_and_properties(neo4j_store):
                      partition=pd.Series({"a": 0, "b": 0, "c": 1, "d": 1}))
     report = store.write_back(leaders=["b", "c"], segments=pd.Series({"a": "advocate"}),
                               partition=pd.Series({"a": 0, "b": 1}))
-    assert report["labels"]["OpinionLeader"] == {"written": 2, "stale_removed": 1}
+    assert report["labels"]["OpinionLeader"] == {"written": 2, "missing": 0, "stale_removed": 1}
     rows = {r["id"]: r for r in store.query("MATCH (a:Account) RETURN a.id AS id, labels(a) AS labels, "
                                              "a.segment AS segment, a.community AS community")}
     assert sorted(rows["a"]["labels"]) == ["Account", "Advocate"] and rows["a"]["segment"] == "advocate"
@@ -169,6 +169,10 @@ def test_write_back_replaces_stale_labels_and_properties(neo4j_store):
     state = _state(store)
     store.write_back(leaders=["b", "c"], segments=pd.Series({"a": "advocate"}), partition=pd.Series({"a": 0, "b": 1}))
     assert _state(store) == state                    # idempotent
+    # an id the store does not have is not mistaken for a holder: c still loses the label
+    report = store.write_back(leaders=["b", "ghost"])
+    assert report["labels"]["OpinionLeader"] == {"written": 1, "missing": 1, "stale_removed": 1}
+    assert [r["id"] for r in store.query("MATCH (a:Account:OpinionLeader) RETURN a.id AS id")] == ["b"]
 
 
 def test_erase_account_reports_what_it_removed(neo4j_store):
@@ -241,3 +245,21 @@ def test_server_killed_mid_push_gives_clear_error_and_rerun_resumes(tmp_path, ca
         store.close()
     finally:
         server.stop()
+
+
+def test_pull_by_label_and_layer(neo4j_store):
+    store = neo4j_store
+    graph = (GraphBuilder().add_edges("follows", ["a", "b", "c"], ["b", "c", "a"])
+             .add_events("retweets", ["a", "c"], ["b", "a"], time=[100, 200]).build())
+    store.push(graph)
+    store.write_back(leaders=["a", "b"])
+    leaders = store.pull(label="OpinionLeader")
+    assert sorted(leaders.id_map.ids.tolist()) == ["a", "b"]
+    assert leaders.edges("follows").to_dict("list") == {"src": ["b"], "dst": ["a"], "weight": [1.0]}
+    assert leaders.edges("retweets").to_dict("list") == {"src": ["b"], "dst": ["a"], "weight": [1.0]}
+    only = store.pull(["retweets"], end=150)
+    assert only.layer_names == ["retweets"] and only.layer("retweets").n_edges == 1
+    with pytest.raises(ParameterError, match="not allowed"):
+        store.pull(label="Account) DETACH DELETE (a")
+    with pytest.raises(ParameterError, match="allowlist"):
+        store.pull(label="Account")
