@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -83,8 +84,9 @@ def serve(root: Path, password: str, *, bolt_port: int = 7687, http_port: int | 
         from arcadedb_embedded.server import ArcadeDBServer
     except ImportError:
         raise ParameterError("the local Bolt server needs ArcadeDB: pip install 'graphcrm[db]'") from None
-    root = Path(root)
+    root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    os.chdir(root)  # ArcadeDB writes its log/ directory into the working directory
     server = ArcadeDBServer(root_path=str(root), root_password=password,
                             config={"server_plugins": _BOLT_PLUGIN, "bolt_port": bolt_port,
                                     "http_port": http_port or free_port()})
@@ -136,6 +138,7 @@ class BoltServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "graphcrm.bolt_server", str(self.root / "data"), str(self.bolt_port),
                  self.database, str(ready)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        atexit.register(self.kill)  # never leave a JVM behind if the parent ends without stop()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -189,14 +192,15 @@ def start_server(root: Path, password: str, *, bolt_port: int | None = None,
     BoltServer
         ``.uri``, ``.user``, ``.password``, ``.database``; ``stop()`` when done.
     """
-    root = Path(root)
+    root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     return BoltServer(root, password, bolt_port or free_port(), database).start()
 
 
 def _child_main(argv: list[str]) -> None:
     data, port, database, ready = argv
-    serve(Path(data), os.environ[PASSWORD_ENV], bolt_port=int(port), database=database, ready_file=Path(ready))
+    serve(Path(data).resolve(), os.environ[PASSWORD_ENV], bolt_port=int(port), database=database,
+          ready_file=Path(ready).resolve())
 
 
 if __name__ == "__main__":

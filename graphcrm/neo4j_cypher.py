@@ -72,12 +72,14 @@ RESERVED_PROPERTIES = ("id",)
 
 # Where ArcadeDB (the local/test Bolt server) and Neo4j 5 differ, Neo4j's syntax
 # wins and the difference lives here.  Every statement below is plain Neo4j 5
-# Cypher that ArcadeDB 26.10 also accepts, so nothing is needed yet.  Things
-# deliberately avoided because ArcadeDB lacks them: dynamic labels/properties
+# Cypher that ArcadeDB 26.10 also accepts, so no statement needs a variant yet.
+# Deliberately avoided because ArcadeDB lacks them: dynamic labels/properties
 # (``SET a:$(x)``, ``a[$key] = ...``), ``CALL {...} IN TRANSACTIONS``,
-# ``COUNT {...}`` subqueries.  Observed behaviour differences (no syntax change):
-# ArcadeDB reports a multi-label node's type as ``Account~Label``, and reports
-# ``properties_set`` even when a value is unchanged.
+# ``COUNT {...}`` subqueries.  Behaviour differences seen (no syntax change, listed
+# so nobody relies on them): ArcadeDB stores a node with an extra label as type
+# ``Account~Label`` (MATCH/MERGE on ``:Account`` still find it), and its summary
+# counters report ``properties_set`` even when a value did not change, so
+# "nothing changed" is checked by comparing stored state, never by counters.
 SERVER_DIFFERENCES: dict[str, str] = {}
 
 
