@@ -373,5 +373,11 @@ def main(argv=None) -> int:
     return 0
 
 
+from graphcrm.cli_neo4j import db_app, neo4j_app  # noqa: E402  (Neo4j store verbs, issue #7)
+
+app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(db_app, name="db")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -41,3 +41,35 @@ def wiki_graph(wiki_vote):
     from loaders import load_edges
 
     return load_edges(wiki_vote, layer="votes")
+
+
+# -- a local Bolt server (ArcadeDB) for the Neo4j store tests -----------------------------
+BOLT_PASSWORD = "graphcrm-test-password"
+
+
+@pytest.fixture(scope="session")
+def bolt_server(tmp_path_factory):
+    """One ArcadeDB Bolt server per test process (each xdist worker its own, on a free port)."""
+    from graphcrm.bolt_server import start_server
+
+    server = start_server(tmp_path_factory.mktemp("bolt"), BOLT_PASSWORD)
+    yield server
+    server.stop()
+
+
+def open_store(server, **kwargs):
+    from graphcrm.neo4j_store import Neo4jStore
+
+    kwargs.setdefault("retry_time", 2.0)
+    kwargs.setdefault("retries", 1)
+    kwargs.setdefault("retry_wait", 0.2)
+    return Neo4jStore(server.uri, server.user, server.password, server.database, **kwargs)
+
+
+@pytest.fixture
+def neo4j_store(bolt_server):
+    """A store on the session's server, emptied before the test."""
+    store = open_store(bolt_server)
+    store._driver.execute_query("MATCH (n) DETACH DELETE n", database_=store.database)
+    yield store
+    store.close()

@@ -98,3 +98,23 @@ class SnapshotError(GraphCRMError):
 
 class ConnectionError(GraphCRMError):  # noqa: A001 - deliberate, scoped name
     """A graph store (e.g. Neo4j) could not be reached or refused a request."""
+
+
+class StoreUnavailableError(ConnectionError):
+    """The graph store cannot be reached (server down, network, timeout); re-running resumes."""
+
+
+class StoreAuthError(ConnectionError):
+    """The graph store refused the credentials (a configuration error)."""
+
+    exit_code = 2
+
+
+class StoreDatabaseError(ConnectionError):
+    """The named database does not exist on the graph store (a configuration error)."""
+
+    exit_code = 2
+
+
+class StoreQueryError(ConnectionError):
+    """The graph store rejected a statement or its data (constraint, type, syntax)."""

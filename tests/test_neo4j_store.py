@@ -1,0 +1,265 @@
+"""The Neo4j store against a real Bolt server (ArcadeDB, started once per test process): no mocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms.centrality import pagerank
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.core.errors import ParameterError, StoreUnavailableError
+from graphcrm.neo4j_store import rel_rows
+from loaders import load_edges
+from tests.conftest import dataset, open_store
+
+
+def _state(store) -> tuple[list, list]:
+    """Every account (id, labels, properties) and relationship (ends, type, properties), sorted."""
+    accounts = store.query("MATCH (a:Account) RETURN a.id AS id, labels(a) AS labels, properties(a) AS p")
+    rels = store.query("MATCH (a:Account)-[e]->(b:Account) RETURN a.id AS s, type(e) AS t, b.id AS d, "
+                       "properties(e) AS p")
+    accounts = sorted((str(r["id"]), sorted(r["labels"]), sorted(r["p"].items())) for r in accounts)
+    rels = sorted((str(r["s"]), r["t"], str(r["d"]), sorted(r["p"].items())) for r in rels)
+    return accounts, rels
+
+
+def _edges(graph, layer):
+    return graph.edges(layer).sort_values(["src", "dst"], key=lambda c: c.astype(str)).reset_index(drop=True)
+
+
+def test_email_eu_core_round_trip_idempotent_and_write_back(neo4j_store):
+    store = neo4j_store
+    graph = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"))
+    first = store.push(graph)
+    assert first.written == {"accounts": 1005, "FOLLOWS": 24929}
+    assert first.rejected == {"accounts": 0, "FOLLOWS": 0}
+    assert store.counts()["accounts"] == 1005
+
+    pulled = store.pull()
+    assert pulled.n_nodes == graph.n_nodes and set(pulled.id_map.ids) == set(graph.id_map.ids)
+    pd.testing.assert_frame_equal(_edges(pulled, "follows"), _edges(graph, "follows"))
+
+    before = _state(store)
+    again = store.push(graph)                        # re-running changes nothing
+    assert again.written == first.written
+    assert _state(store) == before
+
+    scores = pagerank(graph, layer="follows")
+    leaders = scores.top(10)["account_id"].tolist()
+    report = store.write_back(scores=[scores], leaders=leaders)
+    assert report["missing_ids"] == 0 and report["labels"]["OpinionLeader"]["written"] == 10
+    rows = store.query("MATCH (a:Account) RETURN a.id AS id, a.score_pagerank AS s")
+    stored = pd.Series({r["id"]: r["s"] for r in rows}).sort_index()
+    expected = pd.Series(scores.values, index=graph.id_map.ids).sort_index()
+    np.testing.assert_allclose(stored.to_numpy(), expected.to_numpy(), rtol=0, atol=0)
+    flagged = store.query("MATCH (a:Account:OpinionLeader) RETURN a.id AS id")
+    assert sorted(r["id"] for r in flagged) == sorted(leaders)
+
+    after_write_back = _state(store)                 # labelled accounts are still found by MERGE
+    store.push(graph)
+    assert _state(store) == after_write_back
+    assert store.counts()["relationships"]["FOLLOWS"] == 24929
+
+
+@pytest.fixture(scope="module")
+def higgs_window(higgs_graph):
+    """A few thousand of the earliest higgs events, on the accounts they touch."""
+    times = np.sort(np.concatenate([lay.events.time for lay in higgs_graph.layers.values()]))
+    start, end = int(times[0]), int(times[3000])
+    window = higgs_graph.window(start, end)
+    touched = set()
+    for name in window.layer_names:
+        edges = window.edges(name)
+        touched.update(edges["src"].tolist())
+        touched.update(edges["dst"].tolist())
+    return window.subgraph(touched), start, end
+
+
+def test_higgs_window_round_trip_with_times(neo4j_store, higgs_window):
+    store = neo4j_store
+    graph, start, end = higgs_window
+    report = store.push(graph)
+    n_edges = {name: graph.layer(name).n_edges for name in graph.layer_names}
+    assert report.written["accounts"] == graph.n_nodes
+    assert {name: report.written[t] for name, t in (("retweets", "RETWEETED"), ("replies", "REPLIED"),
+                                                     ("mentions", "MENTIONED"))} == n_edges
+    pulled = store.pull()
+    for name in graph.layer_names:
+        pd.testing.assert_frame_equal(_edges(pulled, name), _edges(graph, name))
+
+    # counts and first/last times of the stored relationships are those of the event log
+    events = graph.events("retweets")
+    agg = events.groupby(["dst", "src"])["time"].agg(["count", "min", "max"])   # influence dst retweeted src
+    stored = store.query("MATCH (a:Account)-[e:RETWEETED]->(b:Account) RETURN a.id AS a, b.id AS b, "
+                         "e.count AS n, e.first_time AS first, e.last_time AS last")
+    got = {(r["a"], r["b"]): (r["n"], r["first"], r["last"]) for r in stored}
+    assert got == {k: (int(v["count"]), int(v["min"]), int(v["max"])) for k, v in agg.iterrows()}
+
+    mid = (start + end) // 2                          # a time window is read back by overlap
+    late = store.pull(["retweets"], start=mid)
+    rows = rel_rows(graph, "retweets")
+    assert late.layer("retweets").n_edges == sum(r["last_time"] >= mid for r in rows)
+
+
+INJECTIONS = ["x'}) DETACH DELETE n //", "a` ) MATCH (m) DETACH DELETE m //", "$rows", "}]->(x) RETURN 1 //",
+              "Robert'); DROP TABLE Students;--", "\\u0027 OR 1=1"]
+
+
+def test_injection_strings_are_stored_as_data_or_rejected(neo4j_store):
+    store = neo4j_store
+    attrs = pd.DataFrame({"name": INJECTIONS, "note": list(reversed(INJECTIONS))})
+    graph = (GraphBuilder().add_edges("follows", INJECTIONS, INJECTIONS[1:] + INJECTIONS[:1])
+             .add_nodes(INJECTIONS, attrs).build())
+    report = store.push(graph)
+    assert report.written == {"accounts": len(INJECTIONS), "FOLLOWS": len(INJECTIONS)}
+    rows = store.query("MATCH (a:Account) RETURN a.id AS id, a.name AS name, a.note AS note")
+    assert sorted((r["id"], r["name"], r["note"]) for r in rows) == sorted(
+        zip(INJECTIONS, INJECTIONS, reversed(INJECTIONS)))
+    assert store.query("MATCH (a:Account {id: $id}) RETURN count(a) AS n", id=INJECTIONS[0])[0]["n"] == 1
+
+    with pytest.raises(ParameterError, match="not allowed"):      # names never reach the server
+        store.write_back(properties=pd.DataFrame({"x = 1 REMOVE a.id //": [1.0]}, index=[INJECTIONS[0]]))
+    with pytest.raises(ParameterError, match="allowlist"):
+        store.pull(["votes"])
+    from graphcrm import neo4j_cypher as cy
+    with pytest.raises(ParameterError):
+        cy.add_label("OpinionLeader REMOVE a:Account")
+    with pytest.raises(ParameterError):
+        cy.merge_relationships("FOLLOWS]->(b) DETACH DELETE b //")
+    with pytest.raises(ParameterError):
+        store.push(GraphBuilder().add_edges("votes", [1], [2]).build())
+    assert store.counts()["accounts"] == len(INJECTIONS)            # nothing was deleted
+
+
+BAD_IDS = [None, float("nan"), "", "   ", True, 1.5, [1], {"id": 1}, b"bytes", 2**70]
+
+
+def test_null_and_malformed_keys_are_rejected_with_counts(neo4j_store):
+    store = neo4j_store
+    rows = [{"id": i, "props": {"k": 1}} for i in BAD_IDS] + [{"id": 1}, {"id": "two", "props": {"k": None}},
+                                                             {"nokey": 3}, "not a row"]
+    report = store.push_accounts(rows)
+    assert report.written["accounts"] == 2 and report.rejected["accounts"] == len(BAD_IDS) + 2
+    rels = [{"src": 1, "dst": "two", "weight": 1.0}] + [{"src": b, "dst": 1} for b in BAD_IDS] + \
+           [{"src": 1, "dst": b} for b in BAD_IDS] + [{"dst": 1}]
+    report = store.push_relationships("FOLLOWS", rels)
+    assert report.written["FOLLOWS"] == 1 and report.rejected["FOLLOWS"] == 2 * len(BAD_IDS) + 1
+    assert store.counts() == {"accounts": 2, "relationships": {"FOLLOWS": 1, "RETWEETED": 0, "REPLIED": 0,
+                                                               "MENTIONED": 0, "LIKED": 0, "TRUSTS": 0}}
+    report = store.write_back(leaders=[1, None, float("nan"), "missing"])
+    assert report["rejected_ids"] == 2 and report["labels"]["OpinionLeader"]["written"] == 1
+
+
+def test_write_back_replaces_stale_labels_and_properties(neo4j_store):
+    store = neo4j_store
+    graph = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["b", "c", "d"]).build()
+    store.push(graph)
+    store.write_back(leaders=["a", "b"], segments=pd.Series({"a": "critic", "c": "advocate"}),
+                     partition=pd.Series({"a": 0, "b": 0, "c": 1, "d": 1}))
+    report = store.write_back(leaders=["b", "c"], segments=pd.Series({"a": "advocate"}),
+                              partition=pd.Series({"a": 0, "b": 1}))
+    assert report["labels"]["OpinionLeader"] == {"written": 2, "missing": 0, "stale_removed": 1}
+    rows = {r["id"]: r for r in store.query("MATCH (a:Account) RETURN a.id AS id, labels(a) AS labels, "
+                                             "a.segment AS segment, a.community AS community")}
+    assert sorted(rows["a"]["labels"]) == ["Account", "Advocate"] and rows["a"]["segment"] == "advocate"
+    assert sorted(rows["b"]["labels"]) == ["Account", "OpinionLeader"] and rows["b"]["community"] == 1
+    assert sorted(rows["c"]["labels"]) == ["Account", "OpinionLeader"] and rows["c"]["segment"] is None
+    assert rows["d"]["community"] is None and rows["c"]["community"] is None
+    state = _state(store)
+    store.write_back(leaders=["b", "c"], segments=pd.Series({"a": "advocate"}), partition=pd.Series({"a": 0, "b": 1}))
+    assert _state(store) == state                    # idempotent
+    # an id the store does not have is not mistaken for a holder: c still loses the label
+    report = store.write_back(leaders=["b", "ghost"])
+    assert report["labels"]["OpinionLeader"] == {"written": 1, "missing": 1, "stale_removed": 1}
+    assert [r["id"] for r in store.query("MATCH (a:Account:OpinionLeader) RETURN a.id AS id")] == ["b"]
+
+
+def test_erase_account_reports_what_it_removed(neo4j_store):
+    store = neo4j_store
+    graph = (GraphBuilder().add_edges("follows", ["a", "b", "a"], ["b", "a", "c"])
+             .add_events("mentions", ["a", "c"], ["c", "b"], time=[1, 2]).build())
+    store.push(graph)
+    report = store.erase_account("a")
+    assert report["accounts_removed"] == 1
+    assert report["relationships_removed"] == {"FOLLOWS": 3, "MENTIONED": 1}
+    assert store.counts()["accounts"] == 2
+    assert store.erase_account("a")["accounts_removed"] == 0
+
+
+def _rows_then_kill(rows, server, kill_after, then=None):
+    for i, row in enumerate(rows):
+        if i == kill_after:
+            server.kill()
+            if then is not None:
+                then()
+        yield row
+
+
+def test_server_killed_mid_push_gives_clear_error_and_rerun_resumes(tmp_path, caplog):
+    import threading
+
+    from graphcrm.bolt_server import start_server
+    from graphcrm.neo4j_store import WriteReport
+    from tests.conftest import BOLT_PASSWORD
+
+    server = start_server(tmp_path / "killed", BOLT_PASSWORD)
+    try:
+        graph = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"))
+        rows = rel_rows(graph, "follows")
+        kill_after = 3000
+
+        # 1. killed for good: a clear one-line error saying how far it got
+        store = open_store(server, batch_size=1000, retries=1)
+        store.push_accounts({"id": i} for i in graph.id_map.ids.tolist())
+        report = WriteReport()
+        with pytest.raises(StoreUnavailableError, match=f"{kill_after} of {len(rows)} rows were written") as err:
+            store.push_relationships("FOLLOWS", _rows_then_kill(rows, server, kill_after), report, total=len(rows))
+        assert "\n" not in str(err.value) and "run the same command again" in str(err.value)
+        assert report.written["FOLLOWS"] == kill_after and report.retries == 1
+        store.close()
+
+        # 2. restarted: the committed batches survived; re-running the push gives exactly the graph
+        server.start()
+        store = open_store(server, batch_size=1000)
+        assert store.counts()["relationships"]["FOLLOWS"] == kill_after
+        report = store.push(graph)
+        assert report.written == {"accounts": 1005, "FOLLOWS": 24929}
+        counts = store.counts()
+        assert counts["accounts"] == 1005 and counts["relationships"]["FOLLOWS"] == 24929
+        pd.testing.assert_frame_equal(_edges(store.pull(), "follows"), _edges(graph, "follows"))
+
+        # 3. killed and back within the retry budget: the same push finishes on its own (the driver's
+        #    managed-transaction retries and, past them, the store's bounded batch retries)
+        store._driver.execute_query("MATCH ()-[e:FOLLOWS]->() DELETE e", database_=store.database)
+        store.close()
+        store = open_store(server, batch_size=1000, retries=6, retry_wait=1.0)
+        restart = threading.Thread(target=server.start)
+        report = WriteReport()
+        store.push_relationships("FOLLOWS", _rows_then_kill(rows, server, kill_after, restart.start), report,
+                                 total=len(rows))
+        restart.join()
+        driver_retries = sum("will be retried" in r.getMessage() for r in caplog.records if r.name.startswith("neo4j"))
+        assert driver_retries + report.retries >= 1 and report.written["FOLLOWS"] == len(rows)
+        assert store.counts()["relationships"]["FOLLOWS"] == 24929
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_pull_by_label_and_layer(neo4j_store):
+    store = neo4j_store
+    graph = (GraphBuilder().add_edges("follows", ["a", "b", "c"], ["b", "c", "a"])
+             .add_events("retweets", ["a", "c"], ["b", "a"], time=[100, 200]).build())
+    store.push(graph)
+    store.write_back(leaders=["a", "b"])
+    leaders = store.pull(label="OpinionLeader")
+    assert sorted(leaders.id_map.ids.tolist()) == ["a", "b"]
+    assert leaders.edges("follows").to_dict("list") == {"src": ["b"], "dst": ["a"], "weight": [1.0]}
+    assert leaders.edges("retweets").to_dict("list") == {"src": ["b"], "dst": ["a"], "weight": [1.0]}
+    only = store.pull(["retweets"], end=150)
+    assert only.layer_names == ["retweets"] and only.layer("retweets").n_edges == 1
+    with pytest.raises(ParameterError, match="not allowed"):
+        store.pull(label="Account) DETACH DELETE (a")
+    with pytest.raises(ParameterError, match="allowlist"):
+        store.pull(label="Account")
