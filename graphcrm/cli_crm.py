@@ -208,16 +208,26 @@ def erase_cmd(
     exports: Optional[Path] = typer.Option(None, "--exports", help="Directory of exports to erase the person from."),
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="Salt, to find pseudonymised rows too "
                                                                        "(default: $GRAPHCRM_PSEUDONYM_SALT if set)."),
+    neo4j_uri: Optional[str] = typer.Option(None, "--neo4j-uri", help="Also erase the account from this Neo4j "
+                                                                      "(password: $GRAPHCRM_NEO4J_PASSWORD)."),
+    neo4j_user: str = typer.Option("neo4j", "--neo4j-user", help="Neo4j user."),
+    neo4j_database: str = typer.Option("neo4j", "--neo4j-database", help="Neo4j database."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ):
-    """Remove one person from a snapshot and from the exports; report what was removed."""
+    """Remove one person from a snapshot, the exports and Neo4j; report what was removed."""
     import os
 
     from graphcrm.crm.erase import erase_account
     from graphcrm.crm.export import SALT_ENV, load_salt
 
     salt = load_salt(salt_file) if (salt_file or os.environ.get(SALT_ENV)) else None
-    report = erase_account(snapshot, account, exports=exports, salt=salt)
+    if neo4j_uri is None:
+        report = erase_account(snapshot, account, exports=exports, salt=salt)
+    else:
+        from graphcrm.cli_neo4j import _store
+
+        with _store(neo4j_uri, neo4j_user, neo4j_database) as store:   # connect first: fail before erasing anything
+            report = erase_account(snapshot, account, exports=exports, salt=salt, graph_stores=[store.erase_account])
     snap = report["snapshot"]
     lines = [f"erased account {report['account_id']}",
              f"  snapshot {snap['path']}: 1 node, " + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items())]

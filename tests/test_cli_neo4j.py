@@ -124,3 +124,25 @@ def test_db_serve_runs_a_bolt_server_until_terminated(tmp_path):
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)
     assert code == 0
+
+
+def test_erase_reaches_snapshot_exports_and_neo4j(neo4j_store, bolt_server, tmp_path):
+    edges = tmp_path / "follows.txt"
+    edges.write_text("1 2\n2 3\n3 1\n4 1\n4 2\n")
+    snap = tmp_path / "snap"
+    assert run("load", "--edges", edges, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    pd.DataFrame({"account_id": [1, 2, 3, 4], "score": [0.1, 0.2, 0.3, 0.4]}).to_csv(exports / "scores.csv",
+                                                                                     index=False)
+    code, out, err = run("erase", snap, "--account", "4", "--exports", exports, "--neo4j-uri", bolt_server.uri,
+                         "--neo4j-user", bolt_server.user, "--neo4j-database", bolt_server.database, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["graph_store"][0]["accounts_removed"] == 1
+    assert report["snapshot"]["edges_removed"] == {"follows": 2}
+    assert pd.read_csv(exports / "scores.csv")["account_id"].tolist() == [1, 2, 3]
+    ids = sorted(r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id"))
+    assert ids == [1, 2, 3]
+    assert neo4j_store.query("MATCH ()-[r:FOLLOWS]->() RETURN count(r) AS n")[0]["n"] == 3

@@ -10,9 +10,9 @@
   exports are matched through the pseudonym when the salt is available.
   Each file is rewritten atomically; files without the person are left
   byte-for-byte alone.
-* **Neo4j**: graphcrm/neo4j_store.py (another issue) registers its eraser in
-  ``ERASE_HOOKS``; until it does, the report says the graph store was not
-  touched.
+* **Neo4j**: pass ``graph_stores`` (e.g. ``[Neo4jStore(...).erase_account]``;
+  ``graphcrm erase --neo4j-uri ...`` does it); without one the report says
+  the graph store was not touched.
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ from graphcrm.crm.export import pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
 ID_LIST_COLUMNS = ("leaders", "bridges", "max_overlap_with")
-#: callables ``hook(account_id) -> dict`` run by :func:`erase_account` (e.g. the Neo4j store's eraser)
-ERASE_HOOKS: list[Callable] = []
 
 
-def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = None) -> dict:
+def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = None,
+                  graph_stores: "list[Callable]" = ()) -> dict:
     """Remove ``account_id`` from a snapshot and from the exports under ``exports``; return what was removed.
 
     Examples
@@ -70,8 +69,9 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     if exports is not None:
         keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
         report["exports"] = erase_from_exports(exports, keys)
-    report["graph_store"] = [hook(ext) for hook in ERASE_HOOKS] or \
-        "not touched: no graph-store eraser registered (Neo4j: see graphcrm.neo4j_store)"
+    plain = ext.item() if hasattr(ext, "item") else ext
+    report["graph_store"] = [erase(plain) for erase in graph_stores] or \
+        "not touched: no graph store given (graphcrm erase --neo4j-uri ...)"
     return report
 
 
