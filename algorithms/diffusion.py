@@ -95,6 +95,7 @@ def simulate(
     max_steps: int | None = None,
     ci_width: float | None = None,
     batch: int = 1_000,
+    first_run: int = 0,
 ) -> SpreadEstimate:
     """Simulate word-of-mouth from ``seeds`` (external ids) on an influence layer.
 
@@ -114,6 +115,11 @@ def simulate(
     ci_width : float, optional
         Stop early, in batches of ``batch`` runs, once the 95% interval of
         the mean is narrower than this (number of accounts).
+    first_run : int
+        Runs ``first_run .. first_run + n_runs - 1`` of the seed's streams:
+        calls with the same ``seed`` and disjoint run ranges are independent
+        batches of one simulation (different ``seed`` values are not a way to
+        get independent batches).
 
     Examples
     --------
@@ -126,8 +132,8 @@ def simulate(
     """
     if model not in MODELS:
         raise ParameterError(f"model must be one of {MODELS}, got {model!r}")
-    if n_runs < 1 or batch < 1:
-        raise ParameterError(f"n_runs and batch must be >= 1 (got {n_runs}, {batch})")
+    if n_runs < 1 or batch < 1 or first_run < 0:
+        raise ParameterError(f"n_runs and batch must be >= 1, first_run >= 0 (got {n_runs}, {batch}, {first_run})")
     lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
     seed_ids = graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))
     if len(seed_ids) == 0:
@@ -148,7 +154,7 @@ def simulate(
         this = min(chunk, n_runs - done)
         # runs done .. done + this - 1 keep their own streams: batching does not change any run
         s, a, p = _k._simulate(model == "lt", seeds_dense, lay.out_indptr, lay.out_indices, value, this,
-                               int(seed), done, -1 if max_steps is None else int(max_steps), workers, steps_cap)
+                               int(seed), first_run + done, -1 if max_steps is None else int(max_steps), workers, steps_cap)
         sizes_parts.append(s)
         act += a
         per_step += p

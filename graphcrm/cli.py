@@ -313,6 +313,10 @@ from graphcrm.cli_plan import plan as _plan_command, reach as _reach_command  # 
 app.command("plan")(_plan_command)
 app.command("reach")(_reach_command)
 
+from graphcrm.cli_report import report as _report_command  # noqa: E402
+
+app.command("report")(_report_command)
+
 
 def main(argv=None) -> int:
     """Entry point: run the app; graphcrm errors become one line and an exit code.
