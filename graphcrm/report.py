@@ -295,30 +295,28 @@ def _leader_table(leaders: pd.DataFrame) -> str:
 
 
 def _community_drawing(part: Partition, links: pd.DataFrame, profiles: pd.DataFrame, shown: int) -> str:
-    import networkx as nx
-
+    """Communities on a circle, largest at the top and then clockwise; circle area ~ members."""
     sizes = part.sizes()
-    keep = [c for c in range(min(shown, len(sizes))) if sizes[c] > 1]
+    floor = max(3, 0.005 * sizes.sum())            # tiny communities would be dots: they stay in the bar chart
+    keep = [c for c in range(min(shown, len(sizes))) if sizes[c] >= floor]
     if not keep:
-        return "<p>No community has more than one member.</p>"
+        return "<p>No community is large enough to draw.</p>"
     sub = links[links.source.isin(keep) & links.target.isin(keep)]
-    g = nx.Graph()
-    g.add_nodes_from(keep)
-    g.add_weighted_edges_from(zip(sub.source, sub.target, np.log1p(sub.weight)))
-    pos = nx.spring_layout(g, seed=0, weight="weight", k=1.5 / math.sqrt(len(keep))) if len(keep) > 1 else {keep[0]: (0, 0)}
-    xy = np.array([pos[c] for c in keep], dtype=float)
-    span = np.ptp(xy, axis=0)
-    xy = (xy - xy.min(axis=0)) / np.where(span > 0, span, 1) if len(keep) > 1 else np.full_like(xy, 0.5)
+    n = len(keep)
+    angle = -math.pi / 2 + 2 * math.pi * np.arange(n) / n
+    xy = np.column_stack([0.5 + 0.5 * np.cos(angle), 0.5 + 0.5 * np.sin(angle)]) if n > 1 else np.array([[0.5, 0.5]])
+    # the largest circle fits between neighbours on a ring of radius ~190 px
+    r_max = 60.0 if n < 3 else min(60.0, 0.45 * 2 * 190 * math.sin(math.pi / n))
     big = math.sqrt(sizes[keep[0]])
     prof = profiles.set_index("community")
-    nodes = [{"x": float(x), "y": float(y), "r": 8 + 40 * math.sqrt(sizes[c]) / big, "label": f"C{c}",
+    nodes = [{"x": float(x), "y": float(y), "r": max(6.0, r_max * math.sqrt(sizes[c]) / big), "label": f"C{c}",
               "tooltip": f"community {c}: {sizes[c]:,} members; leaders {prof.leaders[c]}; bridges {prof.bridges[c]}"}
              for c, (x, y) in zip(keep, xy)]
     index = {c: i for i, c in enumerate(keep)}
-    wmax = float(np.log1p(sub.weight).max()) if len(sub) else 1.0
-    edges = [(index[a], index[b], 0.6 + 7 * math.log1p(w) / wmax, f"C{a} - C{b}: {t:,} ties, volume {w:,.1f}")
+    wmax = float(sub.weight.max()) if len(sub) else 1.0
+    edges = [(index[a], index[b], 0.6 + 10 * math.sqrt(w / wmax), f"C{a} - C{b}: {t:,} ties, volume {w:,.1f}")
              for a, b, w, t in zip(sub.source, sub.target, sub.weight, sub.ties)]
-    return network_drawing(nodes, edges, title=f"The {len(keep)} largest communities and the interaction between them")
+    return network_drawing(nodes, edges, title=f"The {n} largest communities and the interaction between them")
 
 
 def _profile_table(profiles: pd.DataFrame, shown: int) -> str:

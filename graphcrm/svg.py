@@ -36,7 +36,7 @@ def nice_ticks(high: float, count: int = 5) -> list[float]:
         return [0, 1]
     raw = high / count
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
     n = math.ceil(high / step - 1e-9)
     return [round(i * step, 10) if step < 1 else int(round(i * step)) for i in range(n + 1)]
 
@@ -160,7 +160,7 @@ def network_drawing(nodes: Sequence[dict], edges: Sequence[tuple], *, title: str
         x, y = pos(n)
         color = PALETTE[i % len(PALETTE)]
         body.append(f'<g><title>{escape(n["tooltip"])}</title><circle class="node" cx="{x:.1f}" cy="{y:.1f}" '
-                    f'r="{n["r"]:.1f}" fill="{color}" fill-opacity="0.85" stroke="#ffffff" stroke-width="1.5"/>'
+                    f'r="{n["r"]:.1f}" fill="{color}" stroke="#ffffff" stroke-width="1.5"/>'
                     f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" font-weight="600" fill="#111">'
                     f'{escape(n["label"])}</text></g>')
     return _svg(width, height, body, title or "network")
