@@ -21,6 +21,7 @@ import pandas as pd
 
 from algorithms import _diffusion_kernels as _k
 from algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.core import progress_hook
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.core.idmap import IdMap
@@ -149,7 +150,8 @@ def simulate(
     workers = max(1, numba.get_num_threads())
     steps_cap = MAX_STEP_BUCKETS if max_steps is None else min(MAX_STEP_BUCKETS, max_steps)
     sizes_parts, act, per_step, done = [], np.zeros(graph.n_nodes, np.int64), np.zeros(steps_cap + 1, np.int64), 0
-    chunk = n_runs if ci_width is None else batch
+    # batches only change how often we look (each run keeps its own stream): for the interval, or for a progress bar
+    chunk = batch if ci_width is not None else max(batch, n_runs // 20) if progress_hook.active() else n_runs
     while done < n_runs:
         this = min(chunk, n_runs - done)
         # runs done .. done + this - 1 keep their own streams: batching does not change any run
@@ -159,6 +161,7 @@ def simulate(
         act += a
         per_step += p
         done += this
+        progress_hook.report(done, n_runs)
         if ci_width is not None:
             sizes = np.concatenate(sizes_parts)
             if len(sizes) > 1 and 2 * 1.96 * sizes.std(ddof=1) / np.sqrt(len(sizes)) < ci_width:

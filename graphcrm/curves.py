@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from algorithms.diffusion import simulate
+from graphcrm.core import progress_hook
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 
@@ -54,8 +55,12 @@ def reach_curve(graph: SocialGraph, seeds, *, layer: str | Layer, model: str = "
     if batches < 2 or n_runs < batches:
         raise ParameterError(f"need batches >= 2 and n_runs >= batches (got n_runs={n_runs}, batches={batches})")
     per = n_runs // batches
-    cum = np.stack([simulate(graph, seeds, layer=layer, model=model, prob=prob, n_runs=per, seed=seed,
-                             first_run=b * per).reach_per_step for b in range(batches)])
+    rows = []
+    for b in range(batches):
+        with progress_hook.part(b, batches):
+            rows.append(simulate(graph, seeds, layer=layer, model=model, prob=prob, n_runs=per, seed=seed,
+                                 first_run=b * per).reach_per_step)
+    cum = np.stack(rows)
     mean = cum.mean(axis=0)
     half = student_t.ppf(0.975, batches - 1) * cum.std(axis=0, ddof=1) / np.sqrt(batches)
     new = np.diff(mean, prepend=0.0)
@@ -80,8 +85,11 @@ def compare_seed_sets(graph: SocialGraph, seed_sets: Mapping[str, list], *, laye
     >>> f.groupby("seed_set").reached.max().to_dict()
     {'head': 4.0, 'tail': 1.0}
     """
-    curves = {name: reach_curve(graph, ids, layer=layer, model=model, prob=prob, n_runs=n_runs, batches=batches,
-                                seed=seed) for name, ids in seed_sets.items()}
+    curves = {}
+    for i, (name, ids) in enumerate(seed_sets.items()):
+        with progress_hook.part(i, len(seed_sets)):
+            curves[name] = reach_curve(graph, ids, layer=layer, model=model, prob=prob, n_runs=n_runs,
+                                       batches=batches, seed=seed)
     last = max(len(c) for c in curves.values())
     parts = []
     for name, c in curves.items():
