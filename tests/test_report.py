@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from tests.conftest import dataset
 def graphcrm(*args, cwd=None) -> subprocess.CompletedProcess:
     exe = shutil.which("graphcrm") or str(Path(sys.executable).with_name("graphcrm"))
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env={"GRAPHCRM_PROGRESS": "0", "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"})
+                          env={**os.environ, "GRAPHCRM_PROGRESS": "0"})
 
 
 @pytest.fixture(scope="module")
