@@ -21,6 +21,7 @@ import pandas as pd
 
 from algorithms import _diffusion_kernels as _k
 from algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.core import progress_hook
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.core.idmap import IdMap
@@ -96,6 +97,7 @@ def simulate(
     ci_width: float | None = None,
     batch: int = 1_000,
     client=None,
+    first_run: int = 0,
 ) -> SpreadEstimate:
     """Simulate word-of-mouth from ``seeds`` (external ids) on an influence layer.
 
@@ -118,6 +120,11 @@ def simulate(
     client : dask.distributed.Client, optional
         Split the runs over the cluster's workers; the result is identical
         to the local one for the same seed.
+    first_run : int
+        Runs ``first_run .. first_run + n_runs - 1`` of the seed's streams:
+        calls with the same ``seed`` and disjoint run ranges are independent
+        batches of one simulation (different ``seed`` values are not a way to
+        get independent batches).
 
     Examples
     --------
@@ -130,8 +137,8 @@ def simulate(
     """
     if model not in MODELS:
         raise ParameterError(f"model must be one of {MODELS}, got {model!r}")
-    if n_runs < 1 or batch < 1:
-        raise ParameterError(f"n_runs and batch must be >= 1 (got {n_runs}, {batch})")
+    if n_runs < 1 or batch < 1 or first_run < 0:
+        raise ParameterError(f"n_runs and batch must be >= 1, first_run >= 0 (got {n_runs}, {batch}, {first_run})")
     lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
     seed_ids = graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))
     if len(seed_ids) == 0:
@@ -147,20 +154,22 @@ def simulate(
     workers = max(1, numba.get_num_threads())
     steps_cap = MAX_STEP_BUCKETS if max_steps is None else min(MAX_STEP_BUCKETS, max_steps)
     sizes_parts, act, per_step, done = [], np.zeros(graph.n_nodes, np.int64), np.zeros(steps_cap + 1, np.int64), 0
-    chunk = n_runs if ci_width is None else batch
+    # batches only change how often we look (each run keeps its own stream): for the interval, or for a progress bar
+    chunk = batch if ci_width is not None else max(batch, n_runs // 20) if progress_hook.active() else n_runs
     while done < n_runs:
         this = min(chunk, n_runs - done)
         # runs done .. done + this - 1 keep their own streams: batching does not change any run
         args = (model == "lt", seeds_dense, lay.out_indptr, lay.out_indices, value)
         rest = (int(seed), -1 if max_steps is None else int(max_steps))
         if client is None:
-            s, a, p = _k._simulate(*args, this, rest[0], done, rest[1], workers, steps_cap)
+            s, a, p = _k._simulate(*args, this, rest[0], first_run + done, rest[1], workers, steps_cap)
         else:
-            s, a, p = _simulate_on_cluster(client, args, rest, this, done, steps_cap)
+            s, a, p = _simulate_on_cluster(client, args, rest, this, first_run + done, steps_cap)
         sizes_parts.append(s)
         act += a
         per_step += p
         done += this
+        progress_hook.report(done, n_runs)
         if ci_width is not None:
             sizes = np.concatenate(sizes_parts)
             if len(sizes) > 1 and 2 * 1.96 * sizes.std(ddof=1) / np.sqrt(len(sizes)) < ci_width:

@@ -31,6 +31,7 @@ import pandas as pd
 from algorithms import _im_kernels as _k
 from algorithms.probabilities import edge_probabilities, lt_weights
 from algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler
+from graphcrm.core import progress_hook
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 
@@ -244,6 +245,7 @@ def plan_seeds(
             break
         r1, r2 = _grow(sampler, r1, r2, theta)
         best = _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots)
+        progress_hook.report(i, rounds)          # the worst case; certification usually stops sooner
         if best.certified >= ratio:
             stopped = "certified"
             break

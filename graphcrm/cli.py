@@ -352,6 +352,10 @@ app.command("economics")(economics_cmd)
 app.command("run")(run_pipeline_cmd)
 app.command("erase")(erase_cmd)
 
+from graphcrm.cli_report import report as _report_command  # noqa: E402
+
+app.command("report")(_report_command)
+
 
 def main(argv=None) -> int:
     """Entry point: run the app; graphcrm errors become one line and an exit code.

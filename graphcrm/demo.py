@@ -1,8 +1,9 @@
 """``graphcrm demo``: the main job on the bundled real sample, no server needed.
 
-Today it loads the sample, saves a snapshot, summarises it and writes the
-opinion-leader list with the reasons for each rank.  Communities, campaign
-planning, segments and the report join the demo as their issues land.
+Today it loads the sample, saves a snapshot, summarises it, writes the
+opinion-leader list with the reasons for each rank and the HTML report
+(:mod:`graphcrm.report`).  Campaign planning and segments join the demo as
+their issues land.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from graphcrm.core.snapshot import save_snapshot
 from graphcrm.info import format_info, graph_info
 from graphcrm.leaders import opinion_leaders
 from graphcrm.progress import step
+from graphcrm.report import build_report, write_report
 from graphcrm.tables import write_table
 from loaders import build_graph, read_interactions
 
@@ -49,6 +51,8 @@ def run_demo(out_dir, *, top: int = 10) -> dict:
     with step("ranking opinion leaders"):
         leaders = opinion_leaders(graph, top=top, reach_samples=50_000, seed=0)
     leaders_path = write_table(leaders, out_dir / "opinion_leaders.csv")
+    report_path = write_report(build_report(graph, seed=0, source="graphcrm demo: bundled higgs-twitter sample"),
+                               out_dir / "report.html")
     shown = leaders[["rank", "account_id", "influence_score", "pagerank_pct", "coreness_pct", "expected_reach_pct",
                      "expected_reach", "audience_size"]].round(2)
     return {
@@ -60,7 +64,7 @@ def run_demo(out_dir, *, top: int = 10) -> dict:
         "time_span": info["time_span"],
         "info": info,
         "opinion_leaders": shown.to_dict("records"),
-        "outputs": {"snapshot": str(snapshot), "opinion_leaders": str(leaders_path)},
+        "outputs": {"snapshot": str(snapshot), "opinion_leaders": str(leaders_path), "report": str(report_path)},
         "seconds": round(time.perf_counter() - started, 3),
     }
 

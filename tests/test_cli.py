@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,6 +36,7 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     leaders = pd.read_csv(summary["outputs"]["opinion_leaders"])
     assert len(leaders) == 10 and leaders.influence_score.is_monotonic_decreasing
     assert leaders["rank"].tolist() == list(range(1, 11))
+    assert "Opinion leaders" in Path(summary["outputs"]["report"]).read_text(encoding="utf-8")
     code, out, _ = run("info", summary["snapshot"], "--json")
     assert code == 0 and json.loads(out)["layers"]["retweets"]["events"] == 23_683
 

@@ -19,10 +19,15 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 @jit
 def stream_state(seed, unit):
-    """Initial state of the stream of ``unit`` under ``seed``."""
-    s = np.uint64(seed) * _GOLDEN + np.uint64(unit) * _M1 + np.uint64(1)
-    _, s = next_u64(s)
-    return s
+    """Initial state of the stream of ``unit`` under ``seed``: ``mix(mix(seed) + unit)``.
+
+    Both the seed and the unit go through the splitmix64 output function, so
+    the streams of neighbouring seeds or units start at unrelated points
+    (seed ``s + 1`` is not seed ``s`` shifted by a few draws).
+    """
+    seed_mixed, _ = next_u64(np.uint64(seed) * _M2)
+    start, _ = next_u64(seed_mixed + np.uint64(unit) * _GOLDEN)
+    return start
 
 
 @jit

@@ -1,0 +1,424 @@
+"""The HTML report for marketers: one self-contained file with the leaders, communities, reach and segments.
+
+:func:`build_report` computes everything from a graph (opinion leaders,
+Leiden communities and their profiles, reach curves per step with 95% bands
+for three seed sets, segment sizes) and renders one HTML page whose charts are
+inline SVG (:mod:`graphcrm.svg`): no script, font or stylesheet is fetched
+when it is opened.  :func:`write_report` writes it atomically.
+
+Segments come in groups (``communities``, ``leader tiers``, ``stance`` when
+the graph has a signed layer); more groups -- CRM segments -- are passed as
+``segments={"crm": series}`` and appear in the same chart and table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from algorithms.community import community_profiles, leiden, undirected_edges
+from algorithms.planning import degree_discount
+from graphcrm.core.errors import ParameterError
+from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.core.results import Partition
+from graphcrm.curves import compare_seed_sets, random_seeds
+from graphcrm.leaders import default_layer, opinion_leaders
+from graphcrm.progress import step
+from graphcrm.svg import bar_chart, band_chart, network_drawing
+
+TIERS = ((0.01, "top 1% influence"), (0.10, "top 1-10% influence"), (1.0, "other accounts"))
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """A rendered report and the tables behind it.
+
+    Attributes
+    ----------
+    html : str
+        The self-contained page.
+    leaders, profiles, curves, segments : pandas.DataFrame
+        Opinion-leader table, community profiles, reach per step per seed set
+        (:func:`graphcrm.curves.compare_seed_sets`), segment sizes (:func:`segment_sizes`).
+    summary : dict
+        Key figures (for ``--json``).
+    """
+
+    html: str
+    leaders: pd.DataFrame
+    profiles: pd.DataFrame
+    curves: pd.DataFrame
+    segments: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+
+def segment_sizes(groups: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Accounts per segment, for several groupings: ``group, segment, accounts, share``.
+
+    Each value of ``groups`` maps account id -> segment label (one row per
+    account; accounts may be missing from a group).  Segments are listed in
+    the order of the categories of a categorical series, else largest first.
+    ``share`` is within the group.
+
+    Examples
+    --------
+    >>> segment_sizes({"tier": pd.Series(["a", "a", "b"], index=[1, 2, 3])}).values.tolist()
+    [['tier', 'a', 2, 0.6666666666666666], ['tier', 'b', 1, 0.3333333333333333]]
+    """
+    rows = []
+    for group, labels in groups.items():
+        labels = pd.Series(labels)
+        counts = labels.value_counts(sort=False)
+        if isinstance(labels.dtype, pd.CategoricalDtype):
+            order = [c for c in labels.cat.categories if counts.get(c, 0) > 0]
+        else:
+            order = counts.sort_values(ascending=False, kind="stable").index.tolist()
+        total = int(counts.sum())
+        rows += [{"group": group, "segment": str(s), "accounts": int(counts[s]), "share": counts[s] / total}
+                 for s in order]
+    return pd.DataFrame(rows, columns=["group", "segment", "accounts", "share"])
+
+
+def segments_from_table(graph: SocialGraph, frame: pd.DataFrame, *, name: str = "table") -> pd.Series:
+    """``account_id -> segment`` from a table with columns ``account_id`` (or ``id``) and ``segment``.
+
+    Ids are matched to the graph's (``"7"`` finds account ``7`` in a graph
+    with integer ids); accounts the graph does not have are dropped.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
+    >>> segments_from_table(g, pd.DataFrame({"account_id": ["1", "3", "99", "x"], "segment": ["vip", "new", "vip", "a"]})).to_dict()
+    {1: 'vip', 3: 'new'}
+    """
+    cols = {str(c).lower(): c for c in frame.columns}
+    id_col = cols.get("account_id") or cols.get("id")
+    if id_col is None or "segment" not in cols:
+        raise ParameterError(f"{name}: a segment table needs columns account_id and segment "
+                             f"(found: {', '.join(map(str, frame.columns))})")
+    ids = frame[id_col].astype(str).str.strip()
+    if graph.id_map.kind == "int":       # text that is not an integer names no account of an integer-id graph
+        number = pd.to_numeric(ids, errors="coerce")
+        whole = number.notna() & (ids == number.astype("Int64").astype(str))
+        dense = np.full(len(ids), -1)
+        dense[whole.to_numpy()] = graph.id_map.lookup(number[whole].astype(np.int64).to_numpy())
+    else:
+        dense = graph.id_map.lookup(ids.to_numpy(dtype=object))
+    known = dense >= 0
+    return pd.Series(frame[cols["segment"]].astype(str).to_numpy()[known], index=graph.id_map.ids[dense[known]])
+
+
+def community_graph(graph: SocialGraph, partition: Partition, *, layer: str | Layer) -> pd.DataFrame:
+    """Interaction volume between communities: ``source, target, weight, ties`` (``source < target``).
+
+    ``weight`` sums the tie weights of the undirected simple layer between two
+    communities; ``ties`` counts the ties.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", [1, 2, 3, 4], [2, 1, 4, 1], [2.0, 1.0, 1.0, 5.0]).build()
+    >>> part = Partition(np.array([0, 0, 1, 1]), g.id_map)
+    >>> community_graph(g, part, layer="x").to_dict("records")
+    [{'source': 0, 'target': 1, 'weight': 5.0, 'ties': 1}]
+    """
+    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    u, v, w = undirected_edges(lay)
+    cu, cv = partition.membership[u], partition.membership[v]
+    between = cu != cv
+    a, b = np.minimum(cu, cv)[between], np.maximum(cu, cv)[between]
+    frame = pd.DataFrame({"source": a.astype(int), "target": b.astype(int), "weight": w[between], "ties": 1})
+    out = frame.groupby(["source", "target"], as_index=False).agg(weight=("weight", "sum"), ties=("ties", "sum"))
+    return out.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
+
+
+def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: int = 20, k: int = 10,
+                 n_runs: int = 2_000, seed: int = 0, segments: Mapping[str, pd.Series] | None = None,
+                 reach_samples: int = 50_000, max_communities: int = 12, title: str = "Audience influence report",
+                 source: str = "") -> Report:
+    """Compute the report's tables and render the page.
+
+    Parameters
+    ----------
+    layer : str or Layer, optional
+        Influence layer (default :func:`graphcrm.leaders.default_layer`).
+    top : int
+        Rows of the opinion-leader table.
+    k : int
+        Seeds per compared seed set (top leaders, degree discount, random).
+    n_runs : int
+        Monte-Carlo runs per seed set (IC, weighted cascade), in 10 batches for the bands.
+    seed : int
+        Same seed, same report (apart from the generation time).
+    segments : mapping of str to pandas.Series, optional
+        Extra segment groups (``account_id -> segment``), e.g. CRM segments.
+    max_communities : int
+        Communities drawn individually; the rest are grouped.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> src = [a for a in range(12) for b in range(12) if a != b and a // 6 == b // 6] + [0]
+    >>> dst = [b for a in range(12) for b in range(12) if a != b and a // 6 == b // 6] + [6]
+    >>> rep = build_report(GraphBuilder().add_edges("follows", src, dst).build(), top=5, k=2, n_runs=200)
+    >>> rep.html.startswith("<!DOCTYPE html>"), len(rep.leaders), sorted(rep.curves.seed_set.unique())
+    (True, 5, ['degree discount', 'random accounts', 'top leaders'])
+    """
+    if top < 1 or k < 1:
+        raise ParameterError(f"--top and --k must be >= 1 (got {top}, {k})")
+    started = time.perf_counter()
+    lay = default_layer(graph) if layer is None else layer
+    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()
+    active = int(((lay.out_degree() > 0) | (lay.in_degree() > 0)).sum())
+    k = min(k, int((lay.out_degree() > 0).sum()) or 1)
+    with step("ranking opinion leaders"):
+        ranked = opinion_leaders(graph, layer=lay, top=graph.n_nodes, reach_samples=reach_samples, seed=seed)
+    with step("finding communities"):
+        part = leiden(graph, layer=lay, seed=seed)
+        profiles = community_profiles(graph, part, layer=lay)
+        links = community_graph(graph, part, layer=lay)
+    community = pd.Series(part.membership, index=graph.id_map.ids)
+    ranked.insert(2, "community", community.loc[ranked.account_id].to_numpy())
+    seed_sets = {"top leaders": ranked.account_id.head(k).tolist(),
+                 "degree discount": degree_discount(graph, layer=lay, k=k),
+                 "random accounts": random_seeds(graph, k, layer=lay, seed=seed)}
+    with step(f"simulating {3 * n_runs:,} cascades"):
+        curves = compare_seed_sets(graph, seed_sets, layer=lay, n_runs=n_runs, seed=seed)
+    groups = {"communities": _community_segments(part, max_communities),
+              "leader tiers": _tiers(ranked)}
+    if (ranked.stance_evidence > 0).any():
+        groups["stance"] = ranked.set_index("account_id").stance
+    groups.update(segments or {})
+    sizes = segment_sizes(groups)
+    final = curves.groupby("seed_set", sort=False).tail(1).set_index("seed_set")
+    summary = {
+        "nodes": graph.n_nodes, "active_accounts": active, "ties": int(lay.n_edges), "layer": lay.name,
+        "communities": int(part.n_communities), "modularity": round(float(part.quality), 4),
+        "seeds_per_set": k, "runs_per_set": n_runs,
+        "expected_reach": {s: {"mean": round(float(r.reached), 2), "ci95": [round(float(r.ci_low), 2),
+                                                                            round(float(r.ci_high), 2)]}
+                           for s, r in final.iterrows()},
+        "top_leaders": ranked.account_id.head(min(top, 10)).tolist(),
+        "segments": {g: int((sizes.group == g).sum()) for g in groups},
+    }
+    leaders = ranked.head(top).reset_index(drop=True)
+    html = _render(title=title, source=source, summary=summary, leaders=leaders, profiles=profiles, part=part,
+                   links=links, curves=curves, sizes=sizes, max_communities=max_communities, seed=seed)
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    return Report(html, leaders, profiles, curves, sizes, summary)
+
+
+def write_report(report: Report, path) -> Path:
+    """Write the page to ``path`` (``.html``); a reader never sees half a file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> rep = Report("<!DOCTYPE html><p>hi</p>", *[pd.DataFrame()] * 4)
+    >>> write_report(rep, pathlib.Path(tempfile.mkdtemp()) / "r.html").read_text()
+    '<!DOCTYPE html><p>hi</p>'
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError(f"{path}: the report is HTML; name it like report.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(report.html, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# ------------------------------------------------------------------------------ segments
+def _community_segments(part: Partition, shown: int) -> pd.Series:
+    sizes = part.sizes()
+    labels = np.array([f"community {c}" for c in range(len(sizes))], dtype=object)
+    labels[shown:] = "smaller communities"
+    labels[sizes == 1] = "accounts without ties"
+    order = list(dict.fromkeys(labels))
+    return pd.Series(pd.Categorical(labels[part.membership], categories=order), index=part.id_map.ids)
+
+
+def _tiers(ranked: pd.DataFrame) -> pd.Series:
+    n = len(ranked)
+    rank = ranked["rank"].to_numpy()
+    label = np.full(n, TIERS[-1][1], dtype=object)
+    for share, name in reversed(TIERS[:-1]):
+        label[rank <= max(1, math.ceil(share * n))] = name
+    return pd.Series(pd.Categorical(label, categories=[name for _, name in TIERS]), index=ranked.account_id.to_numpy())
+
+
+# ------------------------------------------------------------------------------ rendering
+def _why(row) -> str:
+    parts = []
+    for col, what in (("expected_reach_pct", "reach"), ("pagerank_pct", "attention"), ("coreness_pct", "core position")):
+        tail = 100.0 - float(row[col])
+        if tail < 10:
+            parts.append(f"top {_pct(tail)} by {what}")
+    return ", ".join(parts) or "balanced across measures"
+
+
+def _pct(tail: float) -> str:
+    for limit in (0.1, 0.5, 1, 2, 5, 10):
+        if tail <= limit:
+            return f"{limit:g}%"
+    return f"{tail:.0f}%"
+
+
+def _leader_table(leaders: pd.DataFrame) -> str:
+    signed = (leaders.stance_evidence > 0).any()
+    head = ["#", "account", "influence score", "why", "expected reach", "audience", "community"]
+    head += ["stance"] if signed else []
+    rows = []
+    for _, r in leaders.iterrows():
+        cells = [str(r["rank"]), escape(str(r.account_id)), f"{r.influence_score:.2f}", escape(_why(r)),
+                 f"{r.expected_reach:,.1f} &plusmn; {1.96 * r.expected_reach_stderr:,.1f}",
+                 f"{int(r.audience_size):,}", str(r.community)]
+        if signed:
+            cells.append(f'<span class="{r.stance}">{r.stance}</span> ({int(r.stance_evidence)})')
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return ('<table class="leaders"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def _community_drawing(part: Partition, links: pd.DataFrame, profiles: pd.DataFrame, shown: int) -> str:
+    """Communities on a circle, largest at the top and then clockwise; circle area ~ members."""
+    sizes = part.sizes()
+    floor = max(3, 0.005 * sizes.sum())            # tiny communities would be dots: they stay in the bar chart
+    keep = [c for c in range(min(shown, len(sizes))) if sizes[c] >= floor]
+    if not keep:
+        return "<p>No community is large enough to draw.</p>"
+    sub = links[links.source.isin(keep) & links.target.isin(keep)]
+    n = len(keep)
+    angle = -math.pi / 2 + 2 * math.pi * np.arange(n) / n
+    xy = np.column_stack([0.5 + 0.5 * np.cos(angle), 0.5 + 0.5 * np.sin(angle)]) if n > 1 else np.array([[0.5, 0.5]])
+    # the largest circle fits between neighbours on a ring of radius ~190 px
+    r_max = 60.0 if n < 3 else min(60.0, 0.45 * 2 * 190 * math.sin(math.pi / n))
+    big = math.sqrt(sizes[keep[0]])
+    prof = profiles.set_index("community")
+    nodes = [{"x": float(x), "y": float(y), "r": max(6.0, r_max * math.sqrt(sizes[c]) / big), "label": f"C{c}",
+              "tooltip": f"community {c}: {sizes[c]:,} members; leaders {prof.leaders[c]}; bridges {prof.bridges[c]}"}
+             for c, (x, y) in zip(keep, xy)]
+    index = {c: i for i, c in enumerate(keep)}
+    wmax = float(sub.weight.max()) if len(sub) else 1.0
+    edges = [(index[a], index[b], 0.6 + 10 * math.sqrt(w / wmax), f"C{a} - C{b}: {t:,} ties, volume {w:,.1f}")
+             for a, b, w, t in zip(sub.source, sub.target, sub.weight, sub.ties)]
+    return network_drawing(nodes, edges, title=f"The {n} largest communities and the interaction between them")
+
+
+def _profile_table(profiles: pd.DataFrame, shown: int) -> str:
+    cols = ["community", "size", "internal_density", "conductance", "leaders", "bridges"]
+    cols += ["dominant_interaction"] if "dominant_interaction" in profiles else []
+    frame = profiles[profiles["size"] > 1].head(shown)[cols]
+    rows = "".join("<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in r) + "</tr>" for r in frame.values)
+    return ('<table><thead><tr>' + "".join(f"<th>{c.replace('_', ' ')}</th>" for c in cols) + "</tr></thead><tbody>"
+            + rows + "</tbody></table>")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    return str(value).replace(";", ", ")
+
+
+def _render(*, title, source, summary, leaders, profiles, part, links, curves, sizes, max_communities, seed) -> str:
+    sizes_c = part.sizes()
+    shown = [c for c in range(min(max_communities, len(sizes_c))) if sizes_c[c] > 1]
+    prof = profiles.set_index("community")
+    bars = bar_chart([f"community {c}" for c in shown], [int(sizes_c[c]) for c in shown],
+                     title="Members per community",
+                     tooltips=[f"community {c}: {sizes_c[c]:,} members; leaders {prof.leaders[c]}" for c in shown])
+    series = []
+    for name, c in curves.groupby("seed_set", sort=False):
+        series.append({"name": f"{name} ({int(c.seeds.iloc[0])})", "x": c.step.tolist(), "y": c.reached.tolist(),
+                       "low": c.ci_low.tolist(), "high": c.ci_high.tolist()})
+    reach_svg = band_chart(series, title="Expected accounts reached after each step (95% confidence band)",
+                           y_label="accounts reached")
+    final_rows = "".join(
+        f"<tr><td>{escape(s)}</td><td>{v['mean']:,.1f}</td><td>{v['ci95'][0]:,.1f} .. {v['ci95'][1]:,.1f}</td></tr>"
+        for s, v in summary["expected_reach"].items())
+    seg_charts = []
+    for group, frame in sizes.groupby("group", sort=False):
+        seg_charts.append(bar_chart(frame.segment.tolist(), frame.accounts.tolist(), title=f"Segments: {group}",
+                                    color="#2ca02c",
+                                    tooltips=[f"{s}: {a:,} accounts ({100 * sh:.1f}%)" for s, a, sh in
+                                              zip(frame.segment, frame.accounts, frame.share)]))
+    seg_rows = "".join(f"<tr><td>{escape(g)}</td><td>{escape(s)}</td><td>{a:,}</td><td>{100 * sh:.1f}%</td></tr>"
+                       for g, s, a, sh in sizes[["group", "segment", "accounts", "share"]].values)
+    figures = [("accounts", f"{summary['nodes']:,}"), ("with ties", f"{summary['active_accounts']:,}"),
+               ("ties", f"{summary['ties']:,}"), ("communities", f"{int((sizes_c > 1).sum()):,} with 2+ members"),
+               ("modularity", f"{summary['modularity']:.3f}"),
+               ("reach of top leaders", f"{summary['expected_reach']['top leaders']['mean']:,.0f}")]
+    cards = "".join(f'<div class="card"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
+                    for k, v in figures)
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    k = summary["seeds_per_set"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1d2329;
+       background: #f5f6f8; }}
+main {{ max-width: 1100px; margin: 0 auto; padding: 24px; }}
+h1 {{ margin: 0 0 4px; font-size: 26px; }} h2 {{ margin-top: 36px; border-bottom: 2px solid #dde1e6; }}
+.sub {{ color: #5b6670; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 12px; margin: 18px 0; }}
+.card {{ background: #fff; border-radius: 8px; padding: 12px 16px; min-width: 130px;
+        box-shadow: 0 1px 2px rgba(0,0,0,.08); }}
+.card .v {{ font-size: 22px; font-weight: 600; }} .card .k {{ color: #5b6670; font-size: 13px; }}
+.charts {{ display: flex; flex-wrap: wrap; gap: 16px; }}
+svg {{ background: #fff; border-radius: 8px; box-shadow: 0 1px 2px rgba(0,0,0,.08); max-width: 100%; height: auto; }}
+table {{ border-collapse: collapse; background: #fff; margin: 12px 0; font-size: 13px; width: 100%; }}
+th, td {{ padding: 6px 8px; border-bottom: 1px solid #e6e8eb; text-align: left; vertical-align: top; }}
+th {{ background: #eef1f4; }}
+.supporter {{ color: #1a7f37; font-weight: 600; }} .critic {{ color: #c62828; font-weight: 600; }}
+.note {{ color: #5b6670; font-size: 13px; }}
+</style></head>
+<body><main>
+<h1>{escape(title)}</h1>
+<div class="sub">{escape(source)} &middot; influence layer <b>{escape(summary['layer'])}</b> &middot; generated {generated}
+&middot; seed {seed}</div>
+<div class="cards">{cards}</div>
+
+<h2 id="leaders">Opinion leaders</h2>
+<p class="note">Influence score combines attention received (PageRank), core position (k-core) and expected word-of-mouth
+reach (independent cascade, weighted-cascade probabilities); "why" names the measures where the account is in the top
+10%. Expected reach is the number of accounts a message from this account alone reaches on average (&plusmn; 95%).</p>
+{_leader_table(leaders)}
+
+<h2 id="communities">Communities</h2>
+<p class="note">Leiden communities on the influence layer ({summary['communities']:,} in all, counting accounts
+without ties as their own). Hover a circle or bar for its leaders and bridges; line width follows the interaction
+volume between two communities.</p>
+<div class="charts">{bars}{_community_drawing(part, links, profiles, max_communities)}</div>
+{_profile_table(profiles, max_communities)}
+
+<h2 id="reach">Word-of-mouth reach per step</h2>
+<p class="note">{k} seeds each: the top {k} opinion leaders, {k} degree-discount picks and {k} random accounts with an
+audience; {summary['runs_per_set']:,} independent-cascade runs per set. The band is the 95% confidence interval of the
+expected reach at each step (batch means over 10 independent batches).</p>
+<div class="charts">{reach_svg}</div>
+<table><thead><tr><th>seed set</th><th>expected reach</th><th>95% CI</th></tr></thead><tbody>{final_rows}</tbody></table>
+
+<h2 id="segments">Segments</h2>
+<p class="note">Accounts per segment, for each grouping.</p>
+<div class="charts">{''.join(seg_charts)}</div>
+<table><thead><tr><th>group</th><th>segment</th><th>accounts</th><th>share</th></tr></thead><tbody>{seg_rows}</tbody></table>
+<p class="note">Made with graphcrm. This page is self-contained: it loads nothing from the network.</p>
+</main></body></html>
+"""

@@ -1,0 +1,147 @@
+"""The HTML report as a marketer gets it: made by the ``graphcrm`` executable, opened in headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms.diffusion import simulate
+from graphcrm.core.builder import GraphBuilder
+from graphcrm.curves import compare_seed_sets, reach_curve, random_seeds
+from graphcrm.demo import sample_path
+from tests.browser import open_browser
+from tests.conftest import dataset
+
+
+def graphcrm(*args, cwd=None) -> subprocess.CompletedProcess:
+    exe = shutil.which("graphcrm") or str(Path(sys.executable).with_name("graphcrm"))
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "GRAPHCRM_PROGRESS": "0"})
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    proc = graphcrm("load", "--interactions", sample_path(), "--format", "higgs", "--out", out / "snapshot")
+    assert proc.returncode == 0, proc.stderr
+    proc = graphcrm("report", out / "snapshot", "--out", out / "report.html", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out / "report.html", json.loads(proc.stdout)
+
+
+def test_report_renders_in_chromium(demo_report, tmp_path):
+    from PIL import Image
+
+    path, summary = demo_report
+    html = path.read_text(encoding="utf-8")
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    driver = open_browser()
+    try:
+        driver.get(path.as_uri())
+        height = driver.execute_script("return document.body.scrollHeight")
+        driver.set_window_size(1280, min(height + 100, 8000))
+        # nothing fetched from anywhere: the page is self-contained
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        console = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+        assert console == []
+        charts = driver.execute_script("""
+            return Array.from(document.querySelectorAll('svg')).map(s => {
+              const r = s.getBoundingClientRect();
+              return {label: s.getAttribute('aria-label'), w: r.width, h: r.height,
+                      marks: s.querySelectorAll('rect.bar, circle, polyline.curve, polygon.band, line.link').length};
+            });""")
+        labels = [c["label"] for c in charts]
+        assert any("Members per community" in label for label in labels)
+        assert any("largest communities" in label for label in labels)
+        assert any("Expected accounts reached" in label for label in labels)
+        assert sum(label.startswith("Segments:") for label in labels) >= 2
+        for chart in charts:
+            assert chart["w"] > 200 and chart["h"] > 60 and chart["marks"] >= 2, chart
+        drawing = next(c for c in charts if "largest communities" in c["label"])
+        assert drawing["marks"] >= 12 + 10          # 12 communities and the links between them
+        curves = driver.execute_script("""
+            const s = Array.from(document.querySelectorAll('svg')).find(
+                s => s.getAttribute('aria-label').startsWith('Expected accounts reached'));
+            return Array.from(s.querySelectorAll('polyline.curve')).map(p => p.points.numberOfItems);""")
+        assert len(curves) == 3 and min(curves) >= 3
+        # the table starts with the demo's (and README's) first opinion leader
+        first = driver.execute_script("return document.querySelector('table.leaders tbody tr td:nth-child(2)').textContent")
+        assert first == str(summary["top_leaders"][0]) == "88"
+        assert driver.execute_script("return document.querySelectorAll('table.leaders tbody tr').length") == 20
+        shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    finally:
+        driver.quit()
+    shot.save(tmp_path / "report.png")
+    pixels = np.asarray(shot).reshape(-1, 3)
+    assert pixels.std(axis=0).max() > 20                       # not a blank page
+    colors = {tuple(c) for c in pixels[:: max(1, len(pixels) // 200_000)] // 16}
+    assert len(colors) > 40                                    # charts in several colours, not just text
+
+
+def test_report_summary_figures(demo_report):
+    _, summary = demo_report
+    reach = summary["expected_reach"]
+    assert set(reach) == {"top leaders", "degree discount", "random accounts"}
+    for r in reach.values():
+        assert r["ci95"][0] <= r["mean"] <= r["ci95"][1]
+    # leaders and degree discount reach far more than random people on the higgs sample
+    assert reach["top leaders"]["ci95"][0] > 20 * reach["random accounts"]["ci95"][1]
+    assert summary["communities"] > 12 and summary["modularity"] > 0.5
+
+
+def test_report_on_wiki_vote_with_crm_segments(tmp_path):
+    snap = tmp_path / "wiki"
+    proc = graphcrm("load", "--edges", dataset("wiki-Vote/wiki-Vote.txt.gz"), "--layer", "votes", "--out", snap)
+    assert proc.returncode == 0, proc.stderr
+    seg = tmp_path / "crm.csv"
+    seg.write_text("account_id,segment\n" + "".join(f"{i},{'vip' if i % 3 else 'prospect'}\n" for i in range(3, 300))
+                   + "nobody,vip\n")
+    out = tmp_path / "wiki.html"
+    proc = graphcrm("report", snap, "--out", out, "--segments", seg, "--top", "15", "--k", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["segments"] == {"communities": summary["segments"]["communities"], "leader tiers": 3, "crm": 2}
+    html = out.read_text(encoding="utf-8")
+    assert html.count("<svg") >= 6 and "Segments: crm" in html
+    assert html.count("<tr>") >= 15
+
+
+def test_report_user_mistakes_are_one_line(tmp_path):
+    proc = graphcrm("report", tmp_path / "missing", "--out", tmp_path / "r.html")
+    assert proc.returncode == 1 and proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1
+    proc = graphcrm("report", tmp_path, "--out", tmp_path / "r.csv")
+    assert proc.returncode == 2 and "HTML" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_reach_curve_band_covers_the_exact_expectation():
+    # a star: the hub reaches each of 40 leaves with p = 0.3 at step 1; leaves pass it on to one tail each
+    leaves = list(range(1, 41))
+    g = GraphBuilder().add_edges("x", [0] * 40 + leaves, leaves + [100 + i for i in leaves]).build()
+    curve = reach_curve(g, [0], layer="x", prob="const:0.3", n_runs=4000, batches=20, seed=3)
+    exact = [1, 1 + 40 * 0.3, 1 + 40 * 0.3 + 40 * 0.09]
+    assert curve.step.tolist() == [0, 1, 2]
+    assert np.all(curve.ci_low <= np.array(exact) + 1e-9) and np.all(np.array(exact) <= curve.ci_high + 1e-9)
+    assert (curve.ci_high - curve.ci_low).iloc[-1] < 0.6
+    # the batches together are exactly one simulation of all the runs
+    assert curve.reached.iloc[-1] == pytest.approx(simulate(g, [0], layer="x", prob="const:0.3", n_runs=4000, seed=3).mean)
+    again = reach_curve(g, [0], layer="x", prob="const:0.3", n_runs=4000, batches=20, seed=3)
+    pd.testing.assert_frame_equal(curve, again)
+
+
+def test_compare_seed_sets_on_wiki_vote(wiki_graph):
+    sets = {"random": random_seeds(wiki_graph, 5, layer="votes", seed=1), "hubs": [2565, 11, 457, 766, 1549]}
+    frame = compare_seed_sets(wiki_graph, sets, layer="votes", n_runs=1000)
+    final = frame.groupby("seed_set").tail(1).set_index("seed_set")
+    assert final.loc["hubs", "ci_low"] > final.loc["random", "ci_high"]
+    assert (frame.groupby("seed_set").reached.diff().dropna() >= -1e-9).all()     # reach never falls
