@@ -19,7 +19,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 def test_every_journey_has_a_notebook():
     names = [p.name for p in NOTEBOOKS]
-    assert names[:3] == ["01-communities.ipynb", "02-opinion-leaders.ipynb", "03-campaign-planning.ipynb"]
+    assert names == ["01-communities.ipynb", "02-opinion-leaders.ipynb", "03-campaign-planning.ipynb",
+                     "04-crm-bridge.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
