@@ -395,7 +395,7 @@ def expected_reach(
     --------
     >>> from graphcrm.core.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()     # 1 -> 2 -> 3, p = 1
-    >>> expected_reach(chain, layer="x", n_samples=3000).values.round(1).tolist()
+    >>> expected_reach(chain, layer="x", n_samples=30_000).values.round(1).tolist()
     [3.0, 2.0, 1.0]
     """
     from algorithms import _rr_kernels

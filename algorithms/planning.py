@@ -52,7 +52,8 @@ class SeedPlan:
         sets), ``cumulative_reach``, and with costs ``cost,
         reach_per_cost``.
     expected_reach : float
-        Unbiased estimate of the set's expected reach (from ``R2``).
+        Unbiased estimate of the set's expected reach (from ``R2``; its
+        standard error is ``info["expected_reach_stderr"]``).
     reach_lower_bound : float
         Certified: expected reach >= this with probability ``1 - delta``.
     optimum_upper_bound : float
@@ -281,7 +282,8 @@ def plan_seeds(
             "max_rounds": rounds, "rr_sets_selection": len(r1), "rr_sets_check": len(r2),
             "mean_rr_set_size": round(float(len(r1.members)) / len(r1), 3),
             "sample_bytes": r1.nbytes + r2.nbytes, "memory_estimate_bytes": memory_estimate,
-            "stopped": stopped, "seconds": round(time.perf_counter() - started, 4)}
+            "stopped": stopped, "seconds": round(time.perf_counter() - started, 4),
+            "expected_reach_stderr": round(_share_stderr(best.estimate / n_roots, len(r2)) * n_roots, 3)}
     return SeedPlan(frame, float(best.estimate), float(lower), float(optimum), float(min(1.0, certified)), ratio, info)
 
 
@@ -331,6 +333,12 @@ def _greedy(r1, n, k, budget, cost, candidates):
     chosen, gains, covered, upper = _k._greedy_budget(r1.offsets, r1.members, n, float(budget),
                                                       np.where(np.isfinite(cost), cost, np.inf), order)
     return chosen, gains, covered, float(upper)
+
+
+def _share_stderr(share: float, n_sets: int) -> float:
+    """Binomial standard error of a share estimated from ``n_sets`` sets."""
+    share = min(max(share, 0.0), 1.0)
+    return math.sqrt(share * (1.0 - share) / max(n_sets, 1))
 
 
 def _lower_bound(covered: float, a: float) -> float:

@@ -97,7 +97,7 @@ def plan(
         summary["outputs"] = {"seeds": str(out)}
     summary["seconds"] = round(time.perf_counter() - started, 3)
     met = "met" if result.guarantee_met else "NOT met"
-    human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f}"
+    human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (+- {result.info['expected_reach_stderr']:,.1f})"
              f"{' target accounts' if targets is not None else ' accounts'}; certified >= "
              f"{result.reach_lower_bound:,.1f}, within {result.certified_ratio:.3f} of the best possible "
              f"(target {result.target_ratio:.3f}: {met}, probability >= {1 - result.info['delta']:.6f})")
