@@ -111,7 +111,7 @@ def simulate_epidemic(
     >>> simulate_epidemic(chain, [1], layer="x", prob="const:1", recovery=1.0, n_runs=50).mean   # = IC, p = 1
     3.0
     >>> est = simulate_epidemic(chain, [1], layer="x", prob="const:0.5", recovery=0.5, n_runs=20_000, seed=1)
-    >>> abs(est.ever_infected_probability[1] - 2 / 3) < 0.02   # each step: reach 2 (0.5), else stay (0.5): 0.5 / 0.75
+    >>> bool(abs(est.ever_infected_probability[1] - 2 / 3) < 0.02)   # each step: reach 2 (0.5), else stay (0.5): 0.5 / 0.75
     True
     """
     if model not in ("sir", "sis"):
