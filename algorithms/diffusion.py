@@ -190,7 +190,9 @@ def _simulate_on_cluster(client, args, rest, n_runs, first_run, steps_cap):
     workers = client.scheduler_info().get("workers", {})
     threads = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
     bounds = np.linspace(first_run, first_run + n_runs, min(n_runs, 2 * threads) + 1).astype(np.int64)
-    shared = client.scatter(list(args), broadcast=True)
+    # hash=False: unique keys, so a scatter of the same arrays by an earlier batch being released cannot take
+    # this batch's inputs with it (dask keys scattered data by content otherwise)
+    shared = client.scatter(list(args), broadcast=True, hash=False)
     futures = [client.submit(_simulate_task, *shared, int(b - a), rest[0], int(a), rest[1], steps_cap, pure=False)
                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     parts = client.gather(futures)

@@ -160,7 +160,8 @@ class RRSampler:
         pieces = 2 * workers
         bounds = np.linspace(first, first + count, pieces + 1).astype(np.int64)
         if getattr(self, "_scattered", None) is None:
-            self._scattered = client.scatter(list(self._args()), broadcast=True)
+            # unique keys (hash=False): another sampler's identical arrays being released must not take these
+            self._scattered = client.scatter(list(self._args()), broadcast=True, hash=False)
         futures = [client.submit(_sample_chunk_task, *self._scattered, int(a), int(b - a), pure=False)
                    for a, b in zip(bounds[:-1], bounds[1:])]
         return concat_chunks(client.gather(futures))
