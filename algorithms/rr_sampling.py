@@ -111,6 +111,11 @@ class RRSampler:
         self.n = self.layer.n_nodes
         self.client = client
         lay = self.layer
+        self.node_p = _closed_form_node_probability(lay, model, prob)
+        if self.node_p is not None:      # no per-edge array at all (16 M edges would cost 128 MB per array)
+            self.edge_value = np.empty(0)
+            self._finish(roots)
+            return
         value = lt_weights(lay, prob, seed=seed) if model == "lt" else edge_probabilities(lay, prob, seed=seed)
         self.node_p = _uniform_per_node(lay.in_indptr, value)
         if model == "lt":
@@ -121,6 +126,9 @@ class RRSampler:
             value = running - before[heads]            # each node's own running sum of in-weights
         # where every account's in-edges share one probability the per-edge values are never read: drop them
         self.edge_value = value if (self.node_p < 0).any() else np.empty(0)
+        self._finish(roots)
+
+    def _finish(self, roots):
         uniform = (self.node_p > 0) & (self.node_p < 1)
         self.node_log1mp = np.where(uniform, np.log1p(-np.where(uniform, self.node_p, 0.0)), 0.0)
         self.roots = (np.empty(0, dtype=np.int64) if roots is None
@@ -179,6 +187,25 @@ class RRSampler:
 def _sample_chunk_task(*args):
     """A Dask task: one chunk of sets (module-level so workers can import it)."""
     return _k._sample_chunk(*args)
+
+
+def _closed_form_node_probability(layer: Layer, model: str, prob: str):
+    """Per-account in-edge probability when the model makes it one number per account, else ``None``.
+
+    Weighted cascade on an unweighted layer: ``1 / in-degree``; ``const:P``:
+    ``P`` (LT: scaled to sum to at most 1).  Same values as
+    :func:`~algorithms.probabilities.edge_probabilities`, without an array per edge.
+    """
+    indeg = np.diff(layer.in_indptr).astype(float)
+    has = indeg > 0
+    if prob == "wc" and not layer.weighted:
+        return np.divide(1.0, indeg, out=np.zeros(len(indeg)), where=has)
+    if prob.startswith("const:"):
+        p = float(edge_probabilities(Layer.from_edges(2, [0], [1], spec="x"), prob)[0])   # parses and checks P
+        if model == "lt":
+            return np.where(has, p / np.maximum(1.0, indeg * p), 0.0)
+        return np.where(has, p, 0.0)
+    return None
 
 
 def _uniform_per_node(indptr: np.ndarray, value: np.ndarray) -> np.ndarray:
