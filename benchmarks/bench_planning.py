@@ -9,7 +9,7 @@ IC).  Same run: degree-discount, top out-degree, and on wiki-Vote CELF over
 CyNetDiff Monte Carlo.  The original C++ IMM / OPIM-C / SUBSIM tools do not install here; their figures
 (measured by the issue's authors, single-threaded) are quoted from the issue for comparison.
 
-Usage: ``python benchmarks/bench_planning.py [--quick]`` (``pip install -e '.[bench]'``); writes
+Usage: ``python benchmarks/bench_planning.py [--quick | --remeasure-rmat20]`` (``pip install -e '.[bench]'``); writes
 ``benchmarks/RESULTS-planning.md``.
 """
 
@@ -177,7 +177,25 @@ def bench_graph(name, graph, runs, use_cynetdiff, celf_runs=None):
     return rows
 
 
+def remeasure_rmat20():
+    """Time and peak memory only (no evaluation) on rmat20, appended to RESULTS-planning.md."""
+    graph = load_edges(ensure_rmat20(), layer="x")
+    lines = ["", f"### rmat20 re-measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC (time and peak memory only, "
+             "same seeds; spreads as above)", "", "| model | method | time | peak MiB | RR sets |", "|---|---|---:|---:|---:|"]
+    for model in ("ic", "lt"):
+        for label, kw in (("graphcrm plan (default)", {}), ("plain OPIM-C (max_refine=0)", {"max_refine": 0})):
+            seconds, plan, mib = timed_plan(graph, model, **kw)
+            sets = plan.info["rr_sets_selection"] + plan.info["rr_sets_check"]
+            lines.append(f"| {model.upper()} | {label} | {seconds:.3f} s | {mib:.0f} | {sets:,} |")
+            print(lines[-1], flush=True)
+    with open(HERE / "RESULTS-planning.md", "a") as out:
+        out.write("\n".join(lines) + "\n")
+
+
 def main():
+    if "--remeasure-rmat20" in sys.argv:
+        remeasure_rmat20()
+        return
     quick = "--quick" in sys.argv
     warmup()
     started = time.perf_counter()
