@@ -145,9 +145,10 @@ def simulate(
         raise ParameterError("give at least one seed account")
     seeds_dense = np.unique(seed_ids).astype(np.int64)
     if model == "lt":
-        value = lt_weights(lay, prob, seed=seed, side="out")
-    else:
-        value = edge_probabilities(lay, prob, seed=seed, side="out")
+        lt_weight, ic_edges = lt_weights(lay, prob, seed=seed, side="out"), _k.ic_layout(np.zeros(1, np.int64), lay.out_indices[:0], np.empty(0))
+    else:   # each account's out-edges by falling probability, for the kernel's geometric skipping
+        lt_weight = np.empty(0)
+        ic_edges = _k.ic_layout(lay.out_indptr, lay.out_indices, edge_probabilities(lay, prob, seed=seed, side="out"))
     started = time.perf_counter()
     import numba
 
@@ -159,7 +160,7 @@ def simulate(
     while done < n_runs:
         this = min(chunk, n_runs - done)
         # runs done .. done + this - 1 keep their own streams: batching does not change any run
-        args = (model == "lt", seeds_dense, lay.out_indptr, lay.out_indices, value)
+        args = (model == "lt", seeds_dense, lay.out_indptr, lay.out_indices, lt_weight, ic_edges)
         rest = (int(seed), -1 if max_steps is None else int(max_steps))
         if client is None:
             s, a, p = _k._simulate(*args, this, rest[0], first_run + done, rest[1], workers, steps_cap)
@@ -199,9 +200,10 @@ def _simulate_on_cluster(client, args, rest, n_runs, first_run, steps_cap):
     return (np.concatenate([p[0] for p in parts]), sum(p[1] for p in parts), sum(p[2] for p in parts))
 
 
-def _simulate_task(lt, seeds, indptr, indices, value, n_runs, seed, first_run, max_steps, steps_cap):
+def _simulate_task(lt, seeds, indptr, indices, lt_weight, ic_edges, n_runs, seed, first_run, max_steps, steps_cap):
     """A Dask task: ``n_runs`` cascades on one worker thread."""
-    return _k._simulate(lt, seeds, indptr, indices, value, n_runs, seed, first_run, max_steps, 1, steps_cap)
+    return _k._simulate(lt, seeds, indptr, indices, lt_weight, ic_edges, n_runs, seed, first_run, max_steps, 1,
+                        steps_cap)
 
 
 def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_draws: int = 20_000,

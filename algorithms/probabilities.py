@@ -52,17 +52,26 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
     if side not in ("in", "out"):
         raise ParameterError(f"side must be 'in' or 'out', got {side!r}")
     if side == "in":
-        heads = np.repeat(np.arange(layer.n_nodes), layer.in_degree())   # the edge's target
-        tails = layer.in_indices                                           # the edge's source
-        w = layer.in_data()
+        def heads():
+            return np.repeat(np.arange(layer.n_nodes), layer.in_degree())  # the edge's target
+
+        def tails():
+            return layer.in_indices                                         # the edge's source
     else:
-        tails = np.repeat(np.arange(layer.n_nodes), layer.out_degree())
-        heads = layer.out_indices
-        w = layer.out_data()
+        def heads():
+            return layer.out_indices
+
+        def tails():
+            return np.repeat(np.arange(layer.n_nodes), layer.out_degree())
     if model == "wc":
+        if not layer.weighted:     # 1 / in-degree of the target
+            indeg = layer.in_degree()
+            inv = np.divide(1.0, indeg, out=np.zeros(layer.n_nodes), where=indeg > 0)
+            return inv[heads()]
+        w = layer.in_data() if side == "in" else layer.out_data()
         if (w < 0).any():
             raise ParameterError(f"layer '{layer.name}' has negative weights; weighted cascade needs weights >= 0")
-        totals = layer.in_strength()[heads]
+        totals = layer.in_strength()[heads()]
         return np.divide(w, totals, out=np.zeros(len(w)), where=totals > 0)
     if model.startswith("const:"):
         try:
@@ -73,7 +82,7 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
             raise ParameterError(f"model {model!r}: P must be in [0, 1]")
         return np.full(layer.n_edges, p)
     if model == "trivalency":
-        return np.asarray(TRIVALENCY)[_edge_hash(tails, heads, seed) % np.uint64(3)]
+        return np.asarray(TRIVALENCY)[_edge_hash(tails(), heads(), seed) % np.uint64(3)]
     if model == "learned":
         p_in = learned_probabilities(layer)
         return p_in if side == "in" else p_in[_in_to_out_order(layer)]
