@@ -25,6 +25,7 @@ from algorithms.community import (
     track_communities,
 )
 from algorithms.contagion import simulate_competition, simulate_epidemic
+from algorithms.parallel_leiden import parallel_leiden
 from algorithms.diffusion import SpreadEstimate, reach_over_time, simulate, spread_by_segment
 from algorithms.planning import SeedPlan, celf_greedy, degree_discount, influencers_of, plan_seeds
 from algorithms.probabilities import edge_probabilities, lt_weights
@@ -50,6 +51,7 @@ __all__ = [
     "louvain",
     "multilayer_leiden",
     "pagerank",
+    "parallel_leiden",
     "personalized_pagerank",
     "plan_seeds",
     "signed_communities",

@@ -15,11 +15,15 @@ import time
 import numpy as np
 import pandas as pd
 
+from algorithms.parallel_leiden import parallel_leiden
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.core.results import Partition
 
 OBJECTIVES = ("modularity", "cpm")
+LEIDEN_METHODS = ("auto", "igraph", "numba")
+# above this many ties, method="auto" runs the numba Leiden (benchmarks/RESULTS-communities.md)
+NUMBA_LEIDEN_MIN_EDGES = 1_000_000
 
 
 def _layer(graph: SocialGraph, layer) -> Layer:
@@ -88,6 +92,7 @@ def leiden(
     weight: bool = True,
     seed: int = 0,
     n_iterations: int = 2,
+    method: str = "auto",
 ) -> Partition:
     """Leiden communities (Traag, Waltman & van Eck 2019).
 
@@ -102,7 +107,13 @@ def leiden(
     n_iterations : int, default 2
         Leiden iterations (igraph's default); -1 iterates until an iteration
         no longer improves the partition (about 0.1% higher modularity on the
-        higgs retweet layer, 10x the time).
+        higgs retweet layer, 10x the time; igraph only).
+    method : {"auto", "igraph", "numba"}
+        ``igraph``: igraph's C Leiden (leidenalg when ``directed``).
+        ``numba``: :func:`algorithms.parallel_leiden.parallel_leiden`, on all
+        cores (undirected modularity only).  ``auto`` (default): numba for
+        undirected modularity on layers with more than a million ties, where
+        it is faster than igraph at the same modularity; igraph otherwise.
 
     Returns
     -------
@@ -122,7 +133,22 @@ def leiden(
         raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if resolution <= 0:
         raise ParameterError(f"resolution must be > 0, got {resolution}")
+    if method not in LEIDEN_METHODS:
+        raise ParameterError(f"method must be one of {LEIDEN_METHODS}, got {method!r}")
     lay = _layer(graph, layer)
+    numba_ok = objective == "modularity" and not directed
+    if method == "numba" and not numba_ok:
+        raise ParameterError("method='numba' covers undirected modularity only; use method='igraph' for "
+                             "directed or CPM communities")
+    if method == "numba" or (method == "auto" and numba_ok and lay.n_edges > NUMBA_LEIDEN_MIN_EDGES):
+        if n_iterations < 1:
+            raise ParameterError("method='numba' needs n_iterations >= 1")
+        part = parallel_leiden(graph, layer=lay, resolution=resolution, weight=weight, seed=seed,
+                               iterations=n_iterations)
+        info = {"method": "leiden", "implementation": "numba", "layer": lay.name, "objective": objective,
+                "resolution": resolution, "directed": False, "weighted": weight, "seed": seed,
+                "n_iterations": n_iterations, "seconds": part.info["seconds"], "levels": part.info["levels"]}
+        return Partition(part.membership, graph.id_map, part.quality, info)
     active = _active_nodes(lay)    # nodes without a tie are their own communities; igraph never sees them
     g = _igraph(graph, lay, directed=directed, weight=weight, active=active)
     started = time.perf_counter()
@@ -145,8 +171,8 @@ def leiden(
         membership = np.asarray(clustering.membership)
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution) \
             if objective == "modularity" else float(clustering.quality)
-    info = {"method": "leiden", "layer": lay.name, "objective": objective, "resolution": resolution,
-            "directed": directed, "weighted": weight, "seed": seed, "n_iterations": n_iterations,
+    info = {"method": "leiden", "implementation": "leidenalg" if directed else "igraph", "layer": lay.name,
+            "objective": objective, "resolution": resolution, "directed": directed, "weighted": weight, "seed": seed, "n_iterations": n_iterations,
             "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
 
@@ -199,7 +225,13 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
     * ``bridges``: members with the highest participation coefficient
       (Guimera & Amaral 2005: ties spread over many communities);
     * ``dominant_interaction``: the interaction layer with the most internal
-      interactions, where the graph has interaction layers.
+      interactions, where the graph has interaction layers;
+    * activity over time, where those layers keep their timestamped events:
+      ``internal_interactions`` (events between members), ``first_activity``
+      and ``last_activity`` (UTC), ``active_days``, ``busiest_day`` with its
+      ``busiest_day_interactions``, and ``activity_trend`` -- (events in the
+      second half of the log's time span - events in the first half) /
+      events, from -1 (faded) to +1 (all recent).
     """
     from algorithms.centrality import pagerank
     from graphcrm.core.layers import INTERACTION_TYPES
@@ -242,6 +274,7 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
         s, d, ew = graph.layer(name).edge_arrays()
         inside = m[s] == m[d]
         type_counts[name] = np.bincount(m[s][inside], weights=ew[inside], minlength=k)
+    activity = _activity_over_time(graph, interaction_layers, m, k)
     members_by_c = pd.Series(np.arange(n)).groupby(m)
     for c, members in members_by_c:
         members = members.to_numpy()
@@ -257,8 +290,50 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
             counts = {name: type_counts[name][c] for name in interaction_layers}
             best = max(counts, key=lambda name: (counts[name], name))
             row["dominant_interaction"] = best if counts[best] > 0 else ""
+        if activity is not None:
+            row.update(activity.iloc[int(c)].to_dict())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _activity_over_time(graph: SocialGraph, layer_names, membership, k) -> pd.DataFrame | None:
+    """Per community, when its members interact with each other (None without timestamped events)."""
+    logs = [graph.layer(name).events for name in layer_names]
+    logs = [ev for ev in logs if ev is not None and len(ev.time)]
+    if not logs:
+        return None
+    src = np.concatenate([ev.src for ev in logs])
+    dst = np.concatenate([ev.dst for ev in logs])
+    t = np.concatenate([ev.time for ev in logs])
+    middle = (int(t.min()) + int(t.max())) / 2
+    inside = membership[src] == membership[dst]
+    c, t = membership[src][inside], t[inside]
+    events = np.bincount(c, minlength=k)
+    late = np.bincount(c, weights=(t > middle).astype(float), minlength=k)
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, c, t)
+    np.maximum.at(last, c, t)
+    day = t // 86_400
+    frame = pd.DataFrame({"c": c, "day": day}).value_counts().rename("n").reset_index()
+    frame = frame.sort_values(["c", "n", "day"], ascending=[True, False, True], kind="stable")
+    active_days = np.bincount(frame.c.to_numpy(), minlength=k)
+    top = frame.drop_duplicates("c").set_index("c")
+    has = events > 0
+
+    def stamp(seconds):
+        return pd.to_datetime(np.where(has, seconds, 0), unit="s", utc=True).where(has)
+
+    busiest = pd.Series(pd.NaT, index=range(k), dtype="datetime64[ns, UTC]")
+    busiest[top.index] = pd.to_datetime(top.day.to_numpy() * 86_400, unit="s", utc=True)
+    return pd.DataFrame({
+        "internal_interactions": events.astype(np.int64),
+        "first_activity": stamp(first), "last_activity": stamp(last),
+        "active_days": active_days.astype(np.int64),
+        "busiest_day": busiest.dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        "busiest_day_interactions": top.n.reindex(range(k), fill_value=0).to_numpy().astype(np.int64),
+        "activity_trend": np.divide(2 * late - events, events, out=np.zeros(k), where=has),
+    })
 
 
 # ------------------------------------------------------------------------------ stability

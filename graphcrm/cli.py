@@ -197,6 +197,8 @@ def communities(
     resolution: float = typer.Option(1.0, "--resolution", help="Resolution parameter."),
     directed: bool = typer.Option(False, "--directed", help="Directed modularity (Leiden via leidenalg)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same partition)."),
+    engine: str = typer.Option("auto", "--engine", help="Leiden implementation: auto (numba above a million "
+                                                        "ties, else igraph), igraph or numba."),
     runs: int = typer.Option(1, "--runs", help="Consensus over this many seeds (Leiden); adds each account's "
                                                "membership confidence."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -214,7 +216,8 @@ def communities(
         if runs > 1:
             part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution)
         elif method is CommunityMethod.leiden:
-            part = leiden(graph, layer=lay, objective=objective, resolution=resolution, directed=directed, seed=seed)
+            part = leiden(graph, layer=lay, objective=objective, resolution=resolution, directed=directed, seed=seed,
+                          method=engine)
         else:
             part = louvain(graph, layer=lay, resolution=resolution, seed=seed)
     table = part.to_frame()
@@ -224,7 +227,8 @@ def communities(
     prof = community_profiles(graph, part, layer=lay)
     if profiles is not None:
         write_table(prof, profiles)
-    summary = {"snapshot": str(snapshot), "method": part.info["method"], "communities": part.n_communities,
+    summary = {"snapshot": str(snapshot), "method": part.info["method"],
+               "implementation": part.info.get("implementation"), "communities": part.n_communities,
                "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
                "largest": prof.head(5).to_dict("records"), "out": str(out),
                "profiles": str(profiles) if profiles else None, "seconds": round(time.perf_counter() - started, 3)}

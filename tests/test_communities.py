@@ -160,3 +160,25 @@ def test_multilayer_partition_uses_both_layers():
          .add_events("retweets", [a for a, _ in i], [b for _, b in i], time=[1] * len(i)).build())
     part = multilayer_leiden(g, layers={"follows": 1.0, "retweets": 1.0}, seed=0)
     assert part.membership.tolist() == [0] * 4 + [1] * 4
+
+
+def test_profiles_report_activity_over_time_by_hand():
+    day = 86_400
+    # two triangles of retweets joined by one tie; triangle 1..3 is active on days 0 and 2, 4..6 only on day 9
+    src = [1, 2, 3, 2, 3, 4, 5, 6, 3]
+    dst = [2, 3, 1, 1, 2, 5, 6, 4, 4]
+    when = [0, 2 * day, 2 * day + 60, 2 * day + 120, 2 * day + 180, 9 * day, 9 * day + 1, 9 * day + 2, 5 * day]
+    g = GraphBuilder().add_events("retweets", src, dst, time=when).build()
+    part = leiden(g, layer="retweets", seed=1)
+    assert len(set(part.membership[:3])) == 1 and len(set(part.membership[3:])) == 1
+    prof = community_profiles(g, part, layer="retweets").set_index("community")
+    a, b = int(part.membership[0]), int(part.membership[3])
+    assert prof.loc[a, "internal_interactions"] == 5 and prof.loc[b, "internal_interactions"] == 3
+    assert prof.loc[a, "active_days"] == 2 and prof.loc[b, "active_days"] == 1
+    assert prof.loc[a, "busiest_day"] == "1970-01-03" and prof.loc[a, "busiest_day_interactions"] == 4
+    assert prof.loc[a, "first_activity"] == pd.Timestamp(0, unit="s", tz="UTC")
+    assert prof.loc[b, "last_activity"] == pd.Timestamp(9 * day + 2, unit="s", tz="UTC")
+    # the log spans days 0..9 (middle 4.5): all of a's events are early, all of b's late
+    assert prof.loc[a, "activity_trend"] == -1.0 and prof.loc[b, "activity_trend"] == 1.0
+    g2, _ = two_cliques()       # no timestamps: no activity columns
+    assert "internal_interactions" not in community_profiles(g2, leiden(g2, layer="x"), layer="x").columns
