@@ -223,7 +223,8 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
     networkx and igraph's ``mode="all"`` count it).  Self-loops are ignored.
     """
     n = out_indptr.shape[0] - 1
-    deg = np.zeros(n, dtype=np.int64)
+    # int32 state (node ids and degrees fit): half the bytes to move around in the random-access phase
+    deg = np.zeros(n, dtype=np.int32)
     for v in range(n):
         loops = 0   # a self-loop appears once among the out-edges and once among the in-edges
         for k in range(out_indptr[v], out_indptr[v + 1]):
@@ -239,7 +240,7 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
     for v in range(n):
         if deg[v] > max_deg:
             max_deg = deg[v]
-    bins = np.zeros(max_deg + 2, dtype=np.int64)
+    bins = np.zeros(max_deg + 2, dtype=np.int32)
     for v in range(n):
         bins[deg[v]] += 1
     start = 0
@@ -247,8 +248,8 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
         count = bins[d]
         bins[d] = start
         start += count
-    pos = np.empty(n, dtype=np.int64)
-    vert = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int32)
+    vert = np.empty(n, dtype=np.int32)
     for v in range(n):
         pos[v] = bins[deg[v]]
         vert[pos[v]] = v
@@ -258,6 +259,7 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
     bins[0] = 0
     for i in range(n):
         v = vert[i]
+        dv = deg[v]
         # removing v lowers the degree of the nodes whose degree counted an edge with v:
         # v's out-neighbours counted it as an in-edge, v's in-neighbours as an out-edge
         for side in range(2):
@@ -271,7 +273,7 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
                 lo, hi, nbrs = in_indptr[v], in_indptr[v + 1], in_indices
             for k in range(lo, hi):
                 u = nbrs[k]
-                if u == v or deg[u] <= deg[v]:
+                if u == v or deg[u] <= dv:
                     continue
                 du = deg[u]
                 pu = pos[u]
