@@ -158,11 +158,15 @@ def _leiden(indptr, indices, weights, k, m2, gamma, rng, comm, max_sweeps, min_m
         if n_comm == n or len(levels) >= MAX_LEVELS:
             break
         # aggregate the refined partition; each aggregated node starts in the community its members are in
+        t = time.perf_counter()
         sub, n_sub = _k._renumber(_k._refine(indptr, indices, weights, k, labels, order, m2, gamma))
         if n_sub == n:                  # refinement merged nothing: aggregate the communities themselves
             sub, n_sub = labels, n_comm
         record["refined"] = int(n_sub)
+        record["refine_seconds"] = round(time.perf_counter() - t, 4)
+        t = time.perf_counter()
         indptr, indices, weights = _k._aggregate(indptr, indices, weights, sub, n_sub, workers)
+        record["aggregate_seconds"] = round(time.perf_counter() - t, 4)
         comm = np.empty(n_sub, dtype=np.int32)
         comm[sub] = labels
         k = np.bincount(sub, weights=k, minlength=n_sub)
