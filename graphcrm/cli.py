@@ -209,6 +209,11 @@ def communities(
     from graphcrm.leaders import default_layer
     from graphcrm.tables import write_table
 
+    from algorithms.community import LEIDEN_METHODS
+    from graphcrm.core.errors import ParameterError
+
+    if engine not in LEIDEN_METHODS:
+        raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
     started = time.perf_counter()
     graph = load_snapshot(snapshot)
     lay = default_layer(graph) if layer is None else layer

@@ -151,3 +151,22 @@ def test_leiden_engine_choice_and_bad_parameters(wiki_graph):
         leiden(wiki_graph, layer="votes", method="fast")
     with pytest.raises(ParameterError):
         parallel_leiden(wiki_graph, layer="votes", iterations=0)
+
+
+def test_cli_engine_choice(tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    exe, env = shutil.which("graphcrm"), dict(os.environ, CI="true")
+    snap = tmp_path / "email"
+    subprocess.run([exe, "load", "--edges", str(dataset("email-Eu-core/email-Eu-core.txt.gz")), "--layer", "email",
+                    "--out", str(snap)], check=True, env=env, capture_output=True)
+    ok = subprocess.run([exe, "communities", str(snap), "--out", str(tmp_path / "p.csv"), "--engine", "numba",
+                         "--json"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert '"implementation": "numba"' in ok.stdout
+    bad = subprocess.run([exe, "communities", str(snap), "--out", str(tmp_path / "q.csv"), "--engine", "fast"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--engine must be one of" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "q.csv").exists()
