@@ -172,8 +172,8 @@ def leiden(
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution) \
             if objective == "modularity" else float(clustering.quality)
     info = {"method": "leiden", "implementation": "leidenalg" if directed else "igraph", "layer": lay.name,
-            "objective": objective, "resolution": resolution, "directed": directed, "weighted": weight, "seed": seed, "n_iterations": n_iterations,
-            "seconds": time.perf_counter() - started}
+            "objective": objective, "resolution": resolution, "directed": directed, "weighted": weight,
+            "seed": seed, "n_iterations": n_iterations, "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
 
 
@@ -290,10 +290,9 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
             counts = {name: type_counts[name][c] for name in interaction_layers}
             best = max(counts, key=lambda name: (counts[name], name))
             row["dominant_interaction"] = best if counts[best] > 0 else ""
-        if activity is not None:
-            row.update(activity.iloc[int(c)].to_dict())
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame if activity is None else frame.join(activity, on="community")
 
 
 def _activity_over_time(graph: SocialGraph, layer_names, membership, k) -> pd.DataFrame | None:
@@ -324,13 +323,13 @@ def _activity_over_time(graph: SocialGraph, layer_names, membership, k) -> pd.Da
     def stamp(seconds):
         return pd.to_datetime(np.where(has, seconds, 0), unit="s", utc=True).where(has)
 
-    busiest = pd.Series(pd.NaT, index=range(k), dtype="datetime64[ns, UTC]")
-    busiest[top.index] = pd.to_datetime(top.day.to_numpy() * 86_400, unit="s", utc=True)
+    busiest = np.full(k, "", dtype=object)
+    busiest[top.index] = pd.to_datetime(top.day.to_numpy() * 86_400, unit="s").strftime("%Y-%m-%d")
     return pd.DataFrame({
         "internal_interactions": events.astype(np.int64),
         "first_activity": stamp(first), "last_activity": stamp(last),
         "active_days": active_days.astype(np.int64),
-        "busiest_day": busiest.dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        "busiest_day": busiest,
         "busiest_day_interactions": top.n.reindex(range(k), fill_value=0).to_numpy().astype(np.int64),
         "activity_trend": np.divide(2 * late - events, events, out=np.zeros(k), where=has),
     })
