@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from algorithms import _centrality_kernels as _k
+from algorithms import _pagerank_kernels as _pr
 from graphcrm.core.errors import ConvergenceError, ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.core.results import NodeScores
@@ -123,8 +124,8 @@ def pagerank(
                              "non-negative layer")
     started = time.perf_counter()
     teleport = _distribution(graph, personalization, "personalization")
-    x = _pagerank_compressed(walk, use_w, teleport, personalization is None, damping, tol, max_iter)
-    x, iterations, converged, err = x
+    x, iterations, converged, err = _power_iteration(walk, use_w, teleport, personalization is None, damping,
+                                                     tol, max_iter)
     info = {"layer": walk.name, "direction": direction, "weighted": use_w, "damping": damping,
             "personalized": personalization is not None, "tol": tol, "iterations": int(iterations),
             "converged": bool(converged), "error": float(err), "seconds": time.perf_counter() - started}
@@ -134,42 +135,18 @@ def pagerank(
     return NodeScores("pagerank", x, graph.id_map, info)
 
 
-def _pagerank_compressed(walk: Layer, use_w: bool, teleport, uniform: bool, damping, tol, max_iter):
-    """Run the kernel on the nodes that have an edge in ``walk``; isolated nodes ride along as one class."""
-    n = walk.n_nodes
-    active = (walk.out_degree() > 0) | (walk.in_degree() > 0)
-    if active.all():
-        sub, index = walk, None
-    else:
-        index = np.flatnonzero(active)
-        sub = _restrict(walk, index)
-    out_strength = sub.out_strength() if use_w else sub.out_degree().astype(np.float64)
-    inv_strength = np.divide(1.0, out_strength, out=np.zeros(len(out_strength)), where=out_strength > 0)
-    iso_teleport = np.empty(0) if index is None else teleport[~active]
-    sub_teleport = teleport if index is None else teleport[index]
-    xa, c, iterations, converged, err = _k._pagerank(
-        sub.in_indptr, sub.in_indices, sub.in_weights if use_w else np.empty(0), use_w, inv_strength,
-        sub_teleport, uniform, 1.0 / n, iso_teleport, float(damping), float(tol), int(max_iter), 1.0 / n)
-    if index is None:
-        return xa, iterations, converged, err
-    x = teleport * c
-    x[index] = xa
-    return x, iterations, converged, err
+#: below this share of edges that the reduced system removes (edges from accounts without in-edges and
+#: into dangling accounts) and this share of accounts without edges, plain power iteration on the layer
+#: as stored is faster than building the reduced system
+REDUCE_MIN_SHARE = 0.1
 
 
-def _restrict(layer: Layer, index: np.ndarray) -> Layer:
-    """The layer on the nodes ``index`` (which hold every edge), relabelled ``0..len(index)-1``."""
-    new_id = np.full(layer.n_nodes, -1, dtype=np.int64)
-    new_id[index] = np.arange(len(index))
-
-    def side(indptr, indices, weights):
-        counts = np.diff(indptr)[index]
-        sub_indptr = np.concatenate([[0], np.cumsum(counts)])
-        return sub_indptr, new_id[indices].astype(np.int32), weights
-
-    oi, ox, ow = side(layer.out_indptr, layer.out_indices, layer.out_weights)
-    ii, ix, iw = side(layer.in_indptr, layer.in_indices, layer.in_weights)
-    return Layer(layer.spec, oi, ox, ow, ii, ix, iw)
+def _power_iteration(walk: Layer, use_w: bool, teleport, uniform: bool, damping, tol, max_iter):
+    """Scores, iterations, converged, last change (see :mod:`algorithms._pagerank_kernels`)."""
+    empty = np.empty(0)
+    return _pr.pagerank(walk.in_indptr, walk.in_indices, walk.in_weights if use_w else empty, walk.out_indptr,
+                        walk.out_weights if use_w else empty, use_w, teleport, uniform, float(damping), float(tol),
+                        int(max_iter), REDUCE_MIN_SHARE)
 
 
 def personalized_pagerank(graph: SocialGraph, seeds, **kwargs) -> NodeScores:

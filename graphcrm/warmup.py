@@ -10,6 +10,7 @@ KERNEL_MODULES = (
     "graphcrm.core._kernels",
     "graphcrm.core._rng",
     "algorithms._centrality_kernels",
+    "algorithms._pagerank_kernels",
     "algorithms._rr_kernels",
     "algorithms._betweenness_kernels",
     "algorithms._diffusion_kernels",
