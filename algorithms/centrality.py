@@ -145,8 +145,8 @@ def _power_iteration(walk: Layer, use_w: bool, teleport, uniform: bool, damping,
     """Scores, iterations, converged, last change (see :mod:`algorithms._pagerank_kernels`)."""
     empty = np.empty(0)
     return _pr.pagerank(walk.in_indptr, walk.in_indices, walk.in_weights if use_w else empty, walk.out_indptr,
-                        walk.out_weights if use_w else empty, use_w, teleport, uniform, float(damping), float(tol),
-                        int(max_iter), REDUCE_MIN_SHARE)
+                        walk.out_indices, walk.out_weights if use_w else empty, use_w, teleport, uniform,
+                        float(damping), float(tol), int(max_iter), REDUCE_MIN_SHARE)
 
 
 def personalized_pagerank(graph: SocialGraph, seeds, **kwargs) -> NodeScores:
