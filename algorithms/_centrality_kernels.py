@@ -214,6 +214,26 @@ def _hits(out_indptr, out_indices, out_w, in_indptr, in_indices, in_w, has_weigh
     return h, a, iterations, converged, err
 
 
+@jit(parallel=True)
+def _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in):
+    """Degrees for the k-core peeling, self-loops left out (the scan for them reads every edge once,
+    so it runs in parallel)."""
+    n = out_indptr.shape[0] - 1
+    # int32 state (node ids and degrees fit): half the bytes to move around in the random-access phase
+    deg = np.zeros(n, dtype=np.int32)
+    for v in prange(n):
+        loops = 0   # a self-loop appears once among the out-edges and once among the in-edges
+        for k in range(out_indptr[v], out_indptr[v + 1]):
+            loops += out_indices[k] == v
+        d = 0
+        if use_out:
+            d += out_indptr[v + 1] - out_indptr[v] - loops
+        if use_in:
+            d += in_indptr[v + 1] - in_indptr[v] - loops
+        deg[v] = d
+    return deg
+
+
 @jit
 def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
     """k-core numbers (Batagelj & Zaversnik 2003, O(n + m)).
@@ -223,19 +243,7 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
     networkx and igraph's ``mode="all"`` count it).  Self-loops are ignored.
     """
     n = out_indptr.shape[0] - 1
-    # int32 state (node ids and degrees fit): half the bytes to move around in the random-access phase
-    deg = np.zeros(n, dtype=np.int32)
-    for v in range(n):
-        loops = 0   # a self-loop appears once among the out-edges and once among the in-edges
-        for k in range(out_indptr[v], out_indptr[v + 1]):
-            if out_indices[k] == v:
-                loops += 1
-        d = 0
-        if use_out:
-            d += out_indptr[v + 1] - out_indptr[v] - loops
-        if use_in:
-            d += in_indptr[v + 1] - in_indptr[v] - loops
-        deg[v] = d
+    deg = _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in)
     max_deg = 0
     for v in range(n):
         if deg[v] > max_deg:
