@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from algorithms._centrality_kernels import _n_chunks
+from algorithms._centrality_kernels import _balanced_bounds, _n_chunks
 from algorithms._centrality_kernels import _pagerank as _plain_pagerank
 from graphcrm.core.numba_config import jit, readonly_copy
 
@@ -72,23 +72,6 @@ def _classify(pull_indptr, inv_strength):
         else:
             cls[v] = NO_IN if inv_strength[v] > 0.0 else NO_MASS
     return cls, row_of, n_core, n_dang
-
-
-@jit
-def _row_bounds(indptr, chunks):
-    """Chunk boundaries of the rows with about equal work (edges + rows); depends on the graph only."""
-    rows = indptr.shape[0] - 1
-    total = indptr[rows] + rows
-    bounds = np.empty(chunks + 1, dtype=np.int64)
-    r = 0
-    for c in range(chunks + 1):
-        goal = total * c // chunks
-        while r < rows and indptr[r] + r < goal:
-            r += 1
-        bounds[c] = r
-    bounds[0] = 0
-    bounds[chunks] = rows
-    return bounds
 
 
 @jit(parallel=True)
@@ -294,8 +277,8 @@ def _power_iteration(c_indptr, c_indices, c_w, d_indptr, d_indices, d_w, has_wei
     n_core = inv.shape[0]
     n_dang = d_indptr.shape[0] - 1
     chunks = _n_chunks(max(n_core + n_dang, 1))
-    c_bounds = _row_bounds(c_indptr, chunks)
-    d_bounds = _row_bounds(d_indptr, chunks)
+    c_bounds = _balanced_bounds(c_indptr, chunks)
+    d_bounds = _balanced_bounds(d_indptr, chunks)
     part = np.zeros((chunks, 3), dtype=np.float64)
     dpart = np.zeros(chunks, dtype=np.float64)
     x = np.full(n_core, x_start)
