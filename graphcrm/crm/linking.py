@@ -10,20 +10,27 @@
    customers, the pair goes to the review queue instead.
 2. **Blocking.**  Candidate pairs share at least one blocking key: surname
    prefix / suffix + first initial, first name + surname initial, the full
-   name, first name + city, surname + city, the handle equal to the e-mail's
-   local part or a known handle, or a shared number + first letter.  Blocks
-   holding more than ``max_block`` accounts are skipped, so the work grows
-   with the number of customers, not customers x accounts.
+   name (either way round), first name + city, surname + city, the handle
+   equal to the e-mail's local part or a known handle, the surname spelled in
+   an account's handle next to its first name or initial, or a shared number
+   + first letter.  Blocks holding more than ``max_block`` accounts are
+   skipped, so the work grows with the number of customers, not customers x
+   accounts.
 3. **Comparison levels** per pair, from rapidfuzz similarities (Jaro-Winkler,
    ratio) on transliterated (anyascii), lower-cased names with nicknames
-   mapped to the formal first name: name (first name x surname, joint), city,
+   mapped to the formal first name; a customer's name that matches the
+   account's the other way round is compared swapped, and an account whose
+   display name is a first name only takes the surname its handle spells
+   (``katherineashton``): name (first name x surname, joint), city,
    and handle (vs the e-mail's local part / known handles: exact, exact but
    just the name, close, same number, similar, different; x vs the name:
    full, surname, first, none).  A missing value is a level with no weight.
 4. **Fellegi-Sunter weights** ``log(m / u)`` per level:
 
    * ``m`` (level shares among true pairs) from the customers that were
-     linked exactly -- the data brings its own labels; with fewer than
+     linked exactly -- the data brings its own labels -- a joint level seen
+     in few of them shrunk towards the product of its parts' shares
+     (:func:`_match_shares`); with fewer than
      ``MIN_TRAINING`` of them, fixed defaults (:func:`default_m`);
    * ``u`` of name and city from random customer x account pairs (as splink
      does), with a term-frequency adjustment: agreeing on a common first
@@ -90,7 +97,8 @@ LEVELS = {
 MISSING = {f: np.array([label.endswith("missing") for label in LEVELS[f]]) for f in LEVELS}
 GROUPS = {"name": 1, "city": 1, "handle": 2}   # levels split in equal groups, each normalised on its own
 HANDLE = 2         # index of the handle feature
-SMOOTHING = 10.0   # pseudo-pairs pulling a rare level's m towards its u (weight towards 0)
+SMOOTHING = 10.0   # pseudo-pairs pulling a rare level's m towards its prior
+JOINT_SHAPE = {"name": (len(FIRST_LEVELS), len(LAST_LEVELS)), "handle": (len(HANDLE_LEVELS), len(HANDLE_NAME_LEVELS))}
 ACCOUNT_ALIASES = {
     "account_id": ("account_id", "id", "user_id"),
     "handle": ("handle", "screen_name", "username", "user_name"),
@@ -189,6 +197,39 @@ def _number(handle: str) -> str:
     """The last run of two or more digits in a handle or e-mail local part ('' if none)."""
     runs = re.findall(r"\d{2,}", str(handle))
     return runs[-1] if runs else ""
+
+
+def _surname_from_handle(first: str, letters: str) -> str:
+    """The surname in a handle that spells the first name and the surname (``annaberg``, ``berg_anna``), else ''.
+
+    For accounts whose display name is a first name only: their handle often
+    carries the surname.
+
+    Examples
+    --------
+    >>> _surname_from_handle("anna", "annaberg"), _surname_from_handle("anna", "berganna")
+    ('berg', 'berg')
+    >>> _surname_from_handle("anna", "skyfox"), _surname_from_handle("anna", "annab")
+    ('', '')
+    """
+    if len(first) < 2 or len(letters) < len(first) + 3:
+        return ""
+    if letters.startswith(first):
+        return letters[len(first):]
+    if letters.endswith(first):
+        return letters[:-len(first)]
+    return ""
+
+
+def _handle_surnames(first: str, letters: str) -> list[str]:
+    """Surnames a handle might carry next to the first name or its initial (``allenh``, ``hallen``): blocking only."""
+    out = {_surname_from_handle(first, letters)}
+    if first and len(letters) >= 4:
+        if letters.endswith(first[0]):
+            out.add(letters[:-1])
+        if letters.startswith(first[0]):
+            out.add(letters[1:])
+    return sorted(x for x in out if len(x) >= 3)
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -358,7 +399,8 @@ def _exact_links(cust: pd.DataFrame, acc: pd.DataFrame) -> tuple[pd.DataFrame, p
     return good[LINK_COLUMNS], bad[REVIEW_COLUMNS]
 
 
-def _block_keys(first, last, city, hl) -> list[tuple[int, str]]:
+def _block_keys(first, last, city, hl, handle_surnames=None) -> list[tuple[int, str]]:
+    """Blocking keys of customers (``handle_surnames`` None) or accounts (surnames their handles may carry)."""
     keys = []
     for i, (f, s, c, h) in enumerate(zip(first, last, city, hl)):
         if s and f:
@@ -369,6 +411,11 @@ def _block_keys(first, last, city, hl) -> list[tuple[int, str]]:
         if f and s:
             keys.append((i, f"I:{f}|{s[0]}"))
             keys.append((i, f"N:{f}|{s}"))        # every namesake is a candidate: they share the probability
+            if handle_surnames is None:
+                keys.append((i, f"N:{s}|{f}"))    # "Khan Elizabeth": first and surname the other way round
+                keys.append((i, f"HS:{s}|{f[0]}"))
+        if handle_surnames is not None:
+            keys.extend((i, f"HS:{x}|{f[:1]}") for x in handle_surnames[i])
         if s and c:
             keys.append((i, f"S:{s}|{c}"))
         for part in h:
@@ -395,8 +442,13 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
                     + ([_alnum(e)] if e else []) for i, (hs, e) in enumerate(zip(both.handles, both.email_local))]
     af = _features_frame(acc.display_name, acc.location)
     acc_hl = [_alnum(h) for h in acc.handle]
+    acc_letters = [re.sub(r"[^a-z]", "", h) for h in acc_hl]
+    # a display name that is a first name only: the surname its handle spells, if it spells one
+    af["last"] = [s or _surname_from_handle(f, h) for f, s, h in zip(af["first"], af["last"], acc_letters)]
     ck = pd.DataFrame(_block_keys(cf["first"], cf["last"], cf.city, cust_handles), columns=["ci", "key"])
-    ak = pd.DataFrame(_block_keys(af["first"], af["last"], af.city, [[h] for h in acc_hl]), columns=["ai", "key"])
+    ak = pd.DataFrame(_block_keys(af["first"], af["last"], af.city, [[h] for h in acc_hl],
+                                  [_handle_surnames(f, h) for f, h in zip(af["first"], acc_letters)]),
+                      columns=["ai", "key"])
     sizes = ak.groupby("key").size()
     ak = ak[ak.key.map(sizes) <= max_block]
     pairs = ck.merge(ak, on="key")[["ci", "ai"]].drop_duplicates().sort_values(["ci", "ai"]).reset_index(drop=True)
@@ -420,12 +472,11 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
     u = _level_shares(random_levels)
     u[0] = _name_u(random_levels[:, 0])
     if n_true >= MIN_TRAINING:
-        m = _level_shares(levels[label], prior=u)
+        m = _match_shares(levels[label], u)
         # handles are built from names: given that two people look alike, how often do their handles agree?
         # u of the handle comparison comes from the non-matching candidates of the exactly linked customers
         hard = _level_shares(levels[is_train & ~label])
         u[HANDLE] = hard[HANDLE]
-        m[HANDLE] = _level_shares(levels[label], prior=hard)[HANDLE]
         model = ("fellegi-sunter: m from exact links; u of name and city from random pairs (term-frequency "
                  "adjusted), u of handles from non-matching look-alike candidates")
     else:
@@ -466,6 +517,37 @@ def _level_shares(levels: np.ndarray, prior=None) -> list[np.ndarray]:
         c = c.reshape(GROUPS[f], -1)
         c = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-300)
         out.append(c.ravel())
+    return out
+
+
+def _match_shares(levels: np.ndarray, u: list[np.ndarray]) -> list[np.ndarray]:
+    """m: level shares among the true pairs, a joint level's shrunk towards the product of its parts' shares.
+
+    A joint level (first name x surname, handle x handle-vs-name) seen in few
+    true pairs is estimated from its parts, which are seen often: its count
+    ``c`` against the count ``E`` expected if the parts were independent
+    gives the ratio ``(c + SMOOTHING) / (E + SMOOTHING)`` applied to ``E``
+    (a ratio near 1 for rarely seen levels, ``c / E`` for common ones).  A
+    single feature's level gets ``SMOOTHING`` pseudo-pairs spread like ``u``.
+    So a level no true pair happened to show (a surname typo together with a
+    nickname, an initial for a first name) is not taken as proof of a non-match.
+    """
+    out = []
+    for j, f in enumerate(FEATURES):
+        c = np.bincount(levels[:, j], minlength=len(LEVELS[f])).astype(float)
+        if f not in JOINT_SHAPE:
+            m = c + SMOOTHING * u[j]
+        else:
+            cells = c.reshape(GROUPS[f], *JOINT_SHAPE[f])
+            n = cells.sum(axis=(1, 2), keepdims=True)
+            a = cells.sum(axis=2, keepdims=True) + 0.5
+            b = cells.sum(axis=1, keepdims=True) + 0.5
+            expected = n * (a / a.sum(axis=1, keepdims=True)) * (b / b.sum(axis=2, keepdims=True))
+            m = (expected * (cells + SMOOTHING) / (expected + SMOOTHING)).ravel()
+        m[MISSING[f]] = 0.0
+        m = m.reshape(GROUPS[f], -1)
+        m = m / np.maximum(m.sum(axis=1, keepdims=True), 1e-300)
+        out.append(m.ravel())
     return out
 
 
@@ -529,6 +611,9 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
     jw = distance.JaroWinkler.normalized_similarity
     cfirst, afirst = cf["first"].to_numpy()[ci], af["first"].to_numpy()[ai]
     clast, alast = cf["last"].to_numpy()[ci], af["last"].to_numpy()[ai]
+    # "Khan Elizabeth" for Elizabeth Khan (no comma; or an e-mail's surname.first): compare the other way round
+    swapped = (cfirst != clast) & (cfirst == alast) & (clast == afirst) & (cfirst != "")
+    cfirst, clast = np.where(swapped, clast, cfirst), np.where(swapped, cfirst, clast)
     ccity, acity = cf.city.to_numpy()[ci], af.city.to_numpy()[ai]
     levels = np.zeros((n, len(FEATURES)), dtype=np.int64)
     # name: first name x surname
