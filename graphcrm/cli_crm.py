@@ -61,7 +61,7 @@ def link_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Link CRM customers to social accounts (exact handle / hashed e-mail / phone, then probabilistic)."""
-    from graphcrm.crm.export import write_export
+    from graphcrm.crm.export import write_exports
     from graphcrm.crm.linking import link_customers
     from loaders import write_rejects
     from loaders.customers import read_customers
@@ -74,8 +74,8 @@ def link_cmd(
     with step(f"linking {len(table):,} customers"):
         result = link_customers(table, acc, threshold=threshold, review_floor=review_floor)
     review = review or out.with_name(out.stem + "_review" + out.suffix)
-    write_export(result.links, out, "links", salt=salt)
-    write_export(result.review, review, "review", salt=salt)
+    # the links and their review queue are one result: both are replaced, or neither
+    write_exports([(result.links, out, "links"), (result.review, review, "review")], salt=salt)
     rejects_path = None
     if mode == "lenient":
         rejects_path = write_rejects([report], rejects or out.with_name(out.name + ".rejects.csv"))
@@ -157,7 +157,7 @@ def economics_cmd(
     from graphcrm.core.errors import ParameterError
     from graphcrm.core.snapshot import load_snapshot
     from graphcrm.crm.economics import influencer_economics
-    from graphcrm.crm.export import write_export
+    from graphcrm.crm.export import write_exports
 
     ids = list(influencer)
     if influencers_file is not None:
@@ -175,13 +175,14 @@ def economics_cmd(
     graph = load_snapshot(snapshot)
     with step(f"pricing {len(ids)} influencers"):
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
-    write_export(table, out, "economics")
+    exports = [(table, out, "economics")]
     summary["out"] = str(out)
     if overlap_out is not None:
         from graphcrm.crm.economics import audience_overlap
 
-        write_export(audience_overlap(graph, ids), overlap_out, "overlap")
+        exports.append((audience_overlap(graph, ids), overlap_out, "overlap"))
         summary["overlap_out"] = str(overlap_out)
+    write_exports(exports)      # both tables, or neither
     _emit(summary, as_json, f"wrote {out}\n" + table.to_string(index=False) +
           f"\nunique reach {summary['unique_reach']:,} of {summary['total_audience']:,} audience; "
           f"expected reach of the set {summary['expected_reach']:,.1f}")

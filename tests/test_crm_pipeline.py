@@ -194,6 +194,13 @@ def test_link_segments_economics_verbs(tmp_path, capsys):
     assert summary["rejected_rows"] == 1 and summary["linked"] > 250
     assert pd.read_csv(tmp_path / "links.csv.rejects.csv").error.tolist() == ["duplicate_id"]
     assert (tmp_path / "links_review.csv").is_file()
+    # links and review queue are written together: a review path that cannot be written keeps the old links
+    before = (tmp_path / "links.csv").read_bytes()
+    assert main(["link", "--customers", str(crm / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
+                 "--out", str(tmp_path / "links.csv"), "--review", str(tmp_path / "review.txt")]) == 2
+    assert "review.txt: export must end in .csv or .parquet" in capsys.readouterr().err
+    assert (tmp_path / "links.csv").read_bytes() == before and not (tmp_path / "review.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
     snap = tmp_path / "snap"
     assert main(["load", "--signed", str(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")),
                  "--out", str(snap)]) == 0

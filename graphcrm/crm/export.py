@@ -106,10 +106,62 @@ def write_export(frame: pd.DataFrame, path, schema: str, *, salt: bytes | None =
     >>> json.loads((d / "a.parquet.schema.json").read_text())["schema"]
     'graphcrm.communities'
     """
+    return write_exports([(frame, path, schema)], salt=salt)[0]
+
+
+def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
+    """Write several exports all or nothing: ``items`` are ``(frame, path, schema)``.
+
+    Every table and its ``.schema.json`` is written under a temporary name
+    next to its target first; only when all are written are they renamed into
+    place.  A bad schema, column or suffix, or a failed write, leaves every
+    existing file as it was (e.g. a links table and its review queue).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> frame = pd.DataFrame({"account_id": [1], "community": [0]})
+    >>> _ = write_export(frame, d / "old.csv", "communities")
+    >>> write_exports([(frame, d / "new.csv", "communities"), (frame, d / "old.csv", "no-such-schema")])
+    Traceback (most recent call last):
+    ...
+    graphcrm.core.errors.ParameterError: unknown export schema 'no-such-schema'; expected one of ...
+    >>> sorted(p.name for p in d.iterdir())
+    ['old.csv', 'old.csv.schema.json']
+    """
+    prepared = [_prepare(frame, Path(path), schema, salt) for frame, path, schema in items]
+    staged = []         # (temporary, target) pairs, renamed only once all are written
+    try:
+        for out, path, meta in prepared:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            staged.append((tmp, path))
+            if path.suffix.lower() == ".csv":
+                out.to_csv(tmp, index=False, lineterminator="\n")
+            else:
+                table = pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None)
+                pq.write_table(table, tmp, compression="zstd")
+            side = path.with_name(path.name + ".schema.json")
+            tmp_side = side.with_name(f".{side.name}.tmp-{os.getpid()}")
+            staged.append((tmp_side, side))
+            tmp_side.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            if tmp.exists():
+                tmp.unlink()
+    return [path for _, path, _ in prepared]
+
+
+def _prepare(frame: pd.DataFrame, path: Path, schema: str, salt: bytes | None):
+    """Check an export before anything is written; returns (table to write, path, schema metadata)."""
     if schema not in SCHEMAS:
         raise ParameterError(f"unknown export schema {schema!r}; expected one of {', '.join(SCHEMAS)}")
     spec = SCHEMAS[schema]
-    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise ParameterError(f"{path}: export must end in .csv or .parquet")
     cols = spec["columns"] or list(frame.columns)
     missing = [c for c in cols if c not in frame.columns]
     if missing:
@@ -117,28 +169,9 @@ def write_export(frame: pd.DataFrame, path, schema: str, *, salt: bytes | None =
     out = frame[cols].reset_index(drop=True)
     if salt is not None:
         out = pseudonymise(out, spec["id_columns"], salt)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ParameterError(f"{path}: export must end in .csv or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if suffix == ".csv":
-            out.to_csv(tmp, index=False, lineterminator="\n")
-        else:
-            table = pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None)
-            pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     meta = {"schema": f"graphcrm.{schema}", "version": spec["version"], "columns": cols,
             "pseudonymised_columns": spec["id_columns"] if salt is not None else [], "rows": len(out)}
-    side = path.with_name(path.name + ".schema.json")
-    tmp = side.with_name(f".{side.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, side)
-    return path
+    return out, path, meta
 
 
 def read_export(path) -> pd.DataFrame:
