@@ -205,7 +205,9 @@ def run_pipeline_cmd(
 
 def erase_cmd(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
-    account: str = typer.Option(..., "--account", help="Account id of the person to erase."),
+    account: Optional[str] = typer.Option(None, "--account", help="Account id of the person to erase."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="CRM customer id of the person to erase (with "
+                                                                    "the accounts the links in --exports give them)."),
     exports: Optional[Path] = typer.Option(None, "--exports", help="Directory of exports to erase the person from."),
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="Salt, to find pseudonymised rows too "
                                                                        "(default: $GRAPHCRM_PSEUDONYM_SALT if set)."),
@@ -215,24 +217,40 @@ def erase_cmd(
     neo4j_database: str = typer.Option("neo4j", "--neo4j-database", help="Neo4j database."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ):
-    """Remove one person from a snapshot, the exports and Neo4j; report what was removed."""
+    """Remove one person (an account, or a customer and their linked accounts) from a snapshot, the exports
+    and Neo4j; report what was removed."""
     import os
 
-    from graphcrm.crm.erase import erase_account
+    from graphcrm.core.errors import ParameterError
+    from graphcrm.crm.erase import erase_account, erase_customer
     from graphcrm.crm.export import SALT_ENV, load_salt
 
+    if (account is None) == (customer is None):
+        raise ParameterError("give the person to erase: --account ID or --customer ID (one of them)")
+    if customer is not None and exports is None:
+        raise ParameterError("--customer needs --exports: the links there say which accounts are the customer's")
     salt = load_salt(salt_file) if (salt_file or os.environ.get(SALT_ENV)) else None
+
+    def erase(stores):
+        if customer is not None:
+            return erase_customer(snapshot, customer, exports=exports, salt=salt, graph_stores=stores)
+        return erase_account(snapshot, account, exports=exports, salt=salt, graph_stores=stores)
+
     if neo4j_uri is None:
-        report = erase_account(snapshot, account, exports=exports, salt=salt)
+        report = erase([])
     else:
         from graphcrm.cli_neo4j import _store
 
         with _store(neo4j_uri, neo4j_user, neo4j_database) as store:   # connect first: fail before erasing anything
-            report = erase_account(snapshot, account, exports=exports, salt=salt, graph_stores=[store.erase_account])
-    snap = report["snapshot"]
-    lines = [f"erased account {report['account_id']}",
-             f"  snapshot {snap['path']}: 1 node, " + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items())]
+            report = erase([store.erase_account])
+    accounts = report["accounts"] if customer is not None else [report]
+    lines = [f"erased customer {customer} (linked accounts: {', '.join(report['linked_accounts']) or 'none'})"
+             if customer is not None else f"erased account {account}"]
+    for done in accounts:
+        snap = done["snapshot"]
+        lines.append(f"  snapshot {snap['path']}: account {done['account_id']}, "
+                     + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items()))
+        lines.append(f"  graph store: {done['graph_store']}")
     for name, n in report.get("exports", {}).items():
         lines.append(f"  {name}: {n} rows")
-    lines.append(f"  graph store: {report['graph_store']}")
     _emit(report, as_json, "\n".join(lines))

@@ -216,3 +216,45 @@ def test_link_segments_economics_verbs(tmp_path, capsys):
     econ = json.loads(capsys.readouterr().out)
     assert econ["influencers"] == 3 and 0 < econ["unique_reach"] < econ["total_audience"]
     assert len(pd.read_csv(tmp_path / "overlap.csv")) == 3
+
+
+def test_erase_a_customer_removes_their_rows_and_their_linked_account(first_run, tmp_path):
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before_graph = load_snapshot(out / "snapshot", mmap=False)
+    before = {name: read_export(out / f"{name}.parquet") for name in EXPORTS}
+    links, segments = before["links"], before["segments"]
+    # a linked customer who is in a segment and has review rows for other customers' accounts too
+    customer = next(c for c in links.customer_id if (segments.customer_id == c).any())
+    account = links.account_id[links.customer_id == customer].item()
+    proc = graphcrm("erase", out / "snapshot", "--customer", customer, "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["linked_accounts"] == [str(account)] and report["accounts"][0]["account_id"] == str(account)
+    after_graph = load_snapshot(out / "snapshot")
+    others = [i for i in before_graph.id_map.ids.tolist() if i != account]
+    assert after_graph.equals(before_graph.subgraph(others))
+    for name in EXPORTS:
+        old, new = before[name], read_export(out / f"{name}.parquet")
+        gone = np.zeros(len(old), bool)
+        for col in ("account_id", "influencer_a", "influencer_b"):
+            if col in old:
+                gone |= (old[col].astype(str) == str(account)).to_numpy()
+        if "customer_id" in old:
+            gone |= (old.customer_id.astype(str) == customer).to_numpy()
+        assert len(new) == (~gone).sum(), name
+        if "customer_id" in new:
+            assert not (new.customer_id == customer).any()
+    # a customer linked to nobody: only their rows go; the snapshot stays as it was
+    unlinked = next(c for c in before["review"].customer_id if c not in set(links.customer_id))
+    snapshot_files = {p: p.read_bytes() for p in (out / "snapshot").rglob("*") if p.is_file()}
+    proc = graphcrm("erase", out / "snapshot", "--customer", unlinked, "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["linked_accounts"] == [] and "not touched" in report["snapshot"]
+    assert report["exports"]["review.parquet"] == int((before["review"].customer_id == unlinked).sum())
+    assert {p: p.read_bytes() for p in (out / "snapshot").rglob("*") if p.is_file()} == snapshot_files
+    # one of --account / --customer, and --customer needs the exports
+    for args in ((), ("--account", "1", "--customer", unlinked), ("--customer", unlinked)):
+        proc = graphcrm("erase", out / "snapshot", *args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--customer" in proc.stderr, args

@@ -10,6 +10,9 @@
   exports are matched through the pseudonym when the salt is available.
   Each file is rewritten atomically; files without the person are left
   byte-for-byte alone.
+* **A CRM customer** (:func:`erase_customer`): their rows leave every export
+  (links, review queue, segments), and the accounts they are linked to -- the
+  same person -- are erased as above.
 * **Neo4j**: pass ``graph_stores`` (e.g. ``[Neo4jStore(...).erase_account]``;
   ``graphcrm erase --neo4j-uri ...`` does it); without one the report says
   the graph store was not touched.
@@ -33,6 +36,7 @@ from graphcrm.crm.export import pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
 ID_LIST_COLUMNS = ("leaders", "bridges", "max_overlap_with")
+CUSTOMER_COLUMNS = ("customer_id",)
 
 
 def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = None,
@@ -75,13 +79,81 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     return report
 
 
+def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = None,
+                   graph_stores: "list[Callable]" = ()) -> dict:
+    """Remove a CRM customer: their rows in every export under ``exports``, and the accounts linked to them.
+
+    The links tables (``graphcrm link`` / pipeline exports of schema
+    ``graphcrm.links``) say which accounts are the customer's; each is erased
+    with :func:`erase_account` (snapshot, exports, graph stores).  Review
+    candidates are other people and stay.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.crm.export import write_export
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = save_snapshot(GraphBuilder().add_edges("follows", ["a", "b"], ["b", "c"]).build(), d / "snap")
+    >>> links = pd.DataFrame({"customer_id": ["c1", "c2"], "account_id": ["b", "c"], "method": "handle",
+    ...                       "probability": 0.999, "evidence": "exact:handle"})
+    >>> _ = write_export(links, d / "out" / "links.csv", "links")
+    >>> report = erase_customer(d / "snap", "c1", exports=d / "out")
+    >>> report["linked_accounts"], report["exports"]
+    (['b'], {'links.csv': 1})
+    >>> load_snapshot(d / "snap").n_nodes, pd.read_csv(d / "out" / "links.csv").customer_id.tolist()
+    (2, ['c2'])
+    """
+    customer_id = str(customer_id)
+    linked = _linked_accounts(exports, customer_id) if exports is not None else []
+    report = {"customer_id": customer_id, "linked_accounts": linked, "accounts": []}
+    if linked:
+        graph = load_snapshot(snapshot)
+        ids = {str(i): i for i in graph.id_map.ids.tolist()}
+        if salt is not None:       # pseudonymised exports name the accounts by their pseudonyms
+            ids.update({pseudonym(i, salt): i for i in graph.id_map.ids.tolist()})
+        del graph
+        for account in linked:
+            if account in ids:
+                report["accounts"].append(erase_account(snapshot, ids[account], exports=exports, salt=salt,
+                                                        graph_stores=graph_stores))
+    if exports is not None:
+        removed = erase_from_exports(exports, set(), customer_keys={customer_id})
+        for done in report["accounts"]:
+            for name, n in done.get("exports", {}).items():
+                removed[name] = removed.get(name, 0) + n
+        report["exports"] = dict(sorted(removed.items()))
+    if not report["accounts"]:
+        report["snapshot"] = "not touched: the customer is linked to no account in the snapshot"
+    return report
+
+
+def _linked_accounts(root, customer_id: str) -> list[str]:
+    """Accounts the links tables under ``root`` give for ``customer_id`` (as text, in order of appearance)."""
+    found = []
+    for side in sorted(Path(root).rglob("*.schema.json")):
+        table = side.with_name(side.name[: -len(".schema.json")])
+        if not table.exists() or _inside_snapshot(table, Path(root)):
+            continue
+        if json.loads(side.read_text(encoding="utf-8")).get("schema") != "graphcrm.links":
+            continue
+        frame = pd.read_parquet(table) if table.suffix.lower() != ".csv" else \
+            pd.read_csv(table, dtype=str, keep_default_na=False)
+        hits = frame.account_id[frame.customer_id.astype(str) == customer_id].astype(str)
+        found += [a for a in hits if a and a not in found]
+    return found
+
+
 def _inside_snapshot(path: Path, root: Path) -> bool:
     """Snapshots (dense-index arrays) are erased by rebuilding them, never by editing their files."""
     return any(is_snapshot(root / d) for d in path.relative_to(root).parents)
 
 
-def erase_from_exports(root, keys: set[str]) -> dict:
-    """Drop rows / list entries naming any of ``keys`` in every table under ``root``; ``{file: rows removed}``."""
+def erase_from_exports(root, keys: set[str], customer_keys: set[str] = frozenset()) -> dict:
+    """Drop rows / list entries naming any of ``keys`` (accounts) or ``customer_keys`` in every table under ``root``.
+
+    Returns ``{file: rows removed}`` for the files that changed.
+    """
     root = Path(root)
     out = {}
     tables = [p for p in root.rglob("*") if p.suffix.lower() in (".csv", ".parquet", ".pq")
@@ -94,6 +166,9 @@ def erase_from_exports(root, keys: set[str]) -> dict:
         for col in ID_COLUMNS:
             if col in frame:
                 drop |= frame[col].astype(str).isin(keys).to_numpy()
+        for col in CUSTOMER_COLUMNS:
+            if col in frame and customer_keys:
+                drop |= frame[col].astype(str).isin(customer_keys).to_numpy()
         changed = bool(drop.any())
         kept = frame[~drop].reset_index(drop=True)
         for col in ID_LIST_COLUMNS:
