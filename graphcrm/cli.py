@@ -56,6 +56,10 @@ def load(
     signed: List[Path] = typer.Option([], "--signed", help="Signed trust edges (bitcoin OTC/alpha format). Repeatable."),
     signed_layer: str = typer.Option("trust", "--signed-layer", help="Layer of the --signed files."),
     nodes: List[Path] = typer.Option([], "--nodes", help="Node table (id + attributes, follower counts, cost). Repeatable."),
+    customers: Optional[Path] = typer.Option(None, "--customers", help="CRM customers table: linked to the accounts "
+                                             "(node table attributes) and stored with the snapshot."),
+    threshold: float = typer.Option(0.9, "--link-threshold", help="With --customers: link when the match "
+                                    "probability is at least this."),
     format: Optional[str] = typer.Option(None, "--format", help="Format of every --edges and --interactions file "
                                          "(snap|csv|tsv|parquet|higgs|jsonl); default: from the extension."),
     edges_format: Optional[str] = typer.Option(None, "--edges-format", help="Format of the --edges files only."),
@@ -93,10 +97,20 @@ def load(
     for path in nodes:
         with step(f"reading {path.name}"):
             parsed.append(read_nodes(path, mode=mode.value, encoding=encoding))
+    customer_table = None
+    if customers is not None:
+        from loaders.customers import read_customers
+
+        with step(f"reading {customers.name}"):
+            customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
     with step("building the graph"):
         graph, reports = build_graph(*parsed, self_loops=self_loops.value)
+    tables, crm = {}, None
+    if customer_table is not None:
+        tables, crm = _link_into_snapshot(graph, customer_table, threshold)
+        reports = [*reports, customer_report]
     with step(f"writing {out}"):
-        save_snapshot(graph, out)
+        save_snapshot(graph, out, tables=tables)
     rejects_path = None
     n_rejected = sum(r.n_rejected for r in reports)
     if mode is Mode.lenient:
@@ -111,8 +125,14 @@ def load(
         "rejects_file": str(rejects_path) if rejects_path else None,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if crm is not None:
+        summary["crm"] = crm
     lines = [f"wrote {out}: {graph.n_nodes:,} nodes"]
     lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
+    if crm is not None:
+        lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
+                     f"({', '.join(f'{k}: {v:,}' for k, v in crm['linked_by_method'].items()) or 'none'}), "
+                     f"{crm['review_customers']:,} to review")
     for r in reports:
         lines.append(f"  {r.source}: {r.rows_loaded:,} of {r.rows_read:,} rows loaded")
         for cls, count in sorted(r.rejected.items()):
@@ -120,6 +140,24 @@ def load(
     if rejects_path:
         lines.append(f"rejects: {rejects_path} ({n_rejected:,} rows)")
     _emit(summary, as_json, "\n".join(lines))
+
+
+def _link_into_snapshot(graph, customers, threshold: float) -> tuple[dict, dict]:
+    """Link the customers to the graph's accounts; the tables to store with the snapshot, and counts.
+
+    Only ids, hashes and churn flags are stored: names, cities and handles
+    served the linking and stay out of the snapshot.
+    """
+    from graphcrm.crm.linking import link_customers
+
+    with step(f"linking {len(customers):,} customers to {graph.n_nodes:,} accounts"):
+        result = link_customers(customers, graph.nodes, threshold=threshold)
+    stored = customers[["customer_id", "email_sha256", "phone_sha256", "churned"]].reset_index(drop=True)
+    tables = {"customers": stored, "links": result.links, "review": result.review}
+    crm = {"customers": len(customers), "linked": len(result.links),
+           "linked_by_method": {k: int(v) for k, v in result.info["linked_by_method"].items()},
+           "review_customers": result.info["review_customers"], "threshold": threshold}
+    return tables, crm
 
 
 @app.command()

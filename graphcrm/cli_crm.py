@@ -94,8 +94,10 @@ def segments_cmd(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
     config: Path = typer.Option(..., "--config", help="Segments TOML file (see examples/segments.toml)."),
     out: Path = typer.Option(..., "--out", help="Segments table (.csv or .parquet)."),
-    links: Optional[Path] = typer.Option(None, "--links", help="Links table from `graphcrm link`."),
-    customers: Optional[Path] = typer.Option(None, "--customers", help="Customers table (churn flags for at_risk)."),
+    links: Optional[Path] = typer.Option(None, "--links", help="Links table from `graphcrm link` (default: the "
+                                         "links stored by `graphcrm load --customers`)."),
+    customers: Optional[Path] = typer.Option(None, "--customers", help="Customers table (churn flags for at_risk; "
+                                             "default: the customers stored by `graphcrm load --customers`)."),
     partition: Optional[Path] = typer.Option(None, "--partition", help="account_id,community table (per-community "
                                                                         "leaders, bridges; default: Leiden)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -106,7 +108,7 @@ def segments_cmd(
     """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons."""
     import pandas as pd
 
-    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
     from graphcrm.crm.export import read_export, write_export
     from graphcrm.crm.segments import build_segments, read_segments_config
     from graphcrm.tables import read_partition
@@ -116,10 +118,11 @@ def segments_cmd(
     salt = _salt(pseudonymise, salt_file)
     seg_cfg = read_segments_config(config)
     graph = load_snapshot(snapshot)
-    link_table = read_export(links) if links else None
-    if link_table is not None and graph.id_map.kind == "int":
+    stored = load_snapshot_tables(snapshot)
+    link_table = read_export(links) if links else stored.get("links")
+    if links and graph.id_map.kind == "int":
         link_table["account_id"] = link_table["account_id"].astype("int64")
-    cust = read_customers(customers)[0] if customers else None
+    cust = read_customers(customers)[0] if customers else stored.get("customers")
     parts = read_partition(partition) if partition else None
     if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
         from algorithms.community import leiden
@@ -228,7 +231,11 @@ def erase_cmd(
     if (account is None) == (customer is None):
         raise ParameterError("give the person to erase: --account ID or --customer ID (one of them)")
     if customer is not None and exports is None:
-        raise ParameterError("--customer needs --exports: the links there say which accounts are the customer's")
+        from graphcrm.core.snapshot import read_manifest
+
+        if "links" not in read_manifest(snapshot).get("tables", []):
+            raise ParameterError("--customer needs --exports (the links there say which accounts are the "
+                                 "customer's), or a snapshot loaded with --customers")
     salt = load_salt(salt_file) if (salt_file or os.environ.get(SALT_ENV)) else None
 
     def erase(stores):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.core.snapshot import load_snapshot
+from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
 from graphcrm.crm.export import read_export
 from tests.conftest import REPO, dataset
 
@@ -258,3 +258,49 @@ def test_erase_a_customer_removes_their_rows_and_their_linked_account(first_run,
     for args in ((), ("--account", "1", "--customer", unlinked), ("--customer", unlinked)):
         proc = graphcrm("erase", out / "snapshot", *args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--customer" in proc.stderr, args
+
+
+def test_load_customers_links_them_into_the_snapshot(tmp_path):
+    crm = REPO / "examples" / "crm"
+    trust = dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")
+    snap = tmp_path / "snap"
+    load = ("load", "--signed", trust, "--nodes", crm / "accounts.csv", "--out", snap)
+    proc = graphcrm(*load, "--customers", crm / "customers.csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    tables = load_snapshot_tables(snap)
+    assert sorted(tables) == ["customers", "links", "review"]
+    assert summary["crm"]["customers"] == len(tables["customers"]) == 600
+    assert summary["crm"]["linked"] == len(tables["links"]) > 250
+    # the same links as `graphcrm link` against the same accounts
+    assert graphcrm("link", "--customers", crm / "customers.csv", "--accounts", snap,
+                    "--out", tmp_path / "links.parquet").returncode == 0
+    pd.testing.assert_frame_equal(tables["links"], read_export(tmp_path / "links.parquet"))
+    # only ids, hashes and churn flags are stored: no name, e-mail or phone
+    raw = pd.read_csv(crm / "customers.csv", dtype=str, keep_default_na=False)
+    assert list(tables["customers"].columns) == ["customer_id", "email_sha256", "phone_sha256", "churned"]
+    stored = b"".join(p.read_bytes() for p in (snap / "tables").iterdir())
+    assert not any(v.encode() in stored for v in raw.name.tolist() + raw.email.tolist() if len(v) > 4)
+    # segments take the stored links and churn flags by default
+    proc = graphcrm("segments", snap, "--config", REPO / "examples" / "segments.toml", "--out",
+                    tmp_path / "segments.csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["segments"]["at_risk"] > 0
+    # erase a linked customer with no exports: their rows and their account leave the snapshot
+    links = tables["links"]
+    customer, account = links.customer_id.iloc[0], links.account_id.iloc[0]
+    before = load_snapshot(snap, mmap=False)
+    proc = graphcrm("erase", snap, "--customer", customer, "--json")
+    assert proc.returncode == 0, proc.stderr
+    after, left = load_snapshot(snap), load_snapshot_tables(snap)
+    assert after.equals(before.subgraph([i for i in before.id_map.ids.tolist() if i != account]))
+    for name, frame in tables.items():
+        gone = (frame.customer_id == customer) | ((frame.account_id == account) if "account_id" in frame else False)
+        pd.testing.assert_frame_equal(left[name], frame[~gone].reset_index(drop=True))
+    # a bad customers file: the load fails naming the row, and the snapshot already there stays as it was
+    bad = tmp_path / "bad.csv"
+    bad.write_text((crm / "customers.csv").read_text() + "C999999,Eve,eve-at-example.com,,,,no\n")
+    files = {p: p.read_bytes() for p in snap.rglob("*") if p.is_file()}
+    proc = graphcrm(*load, "--customers", bad)
+    assert proc.returncode == 1 and "line 602, field 'email'" in proc.stderr and "Traceback" not in proc.stderr
+    assert {p: p.read_bytes() for p in snap.rglob("*") if p.is_file()} == files

@@ -8,6 +8,8 @@ A snapshot is a directory::
     layers/<name>/out_indptr.npy, out_indices.npy, out_weights.npy,
                   in_indptr.npy,  in_indices.npy,  in_weights.npy
     layers/<name>/events.parquet   (layers with an event log)
+    tables/<name>.parquet    side tables stored with the graph (e.g. the CRM links ``graphcrm load
+                             --customers`` makes); optional
 
 Arrays are plain ``.npy`` files, opened memory-mapped and read-only by
 default, so opening a snapshot costs milliseconds whatever its size; tables
@@ -88,8 +90,8 @@ def is_snapshot(path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
-def save_snapshot(graph: SocialGraph, path) -> Path:
-    """Write ``graph`` to the snapshot directory ``path``, atomically.
+def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None) -> Path:
+    """Write ``graph`` (and side ``tables``) to the snapshot directory ``path``, atomically.
 
     An existing snapshot at ``path`` is replaced only once the new one is
     complete on disk.  A directory that exists but is not a snapshot is never
@@ -99,6 +101,10 @@ def save_snapshot(graph: SocialGraph, path) -> Path:
     ----------
     graph : SocialGraph
     path : str or Path
+    tables : dict of str to pandas.DataFrame, optional
+        Side tables kept with the graph (read back with
+        :func:`load_snapshot_tables`), e.g. ``customers`` / ``links`` /
+        ``review`` from ``graphcrm load --customers``.
 
     Returns
     -------
@@ -128,15 +134,15 @@ def save_snapshot(graph: SocialGraph, path) -> Path:
             f"{target}: directory exists and is not a graphcrm snapshot; refusing to replace it "
             "(choose an empty or new directory)"
         )
-    for name in graph.layer_names:
+    for name in list(graph.layer_names) + list(tables or {}):
         if not _LAYER_NAME.match(name):
-            raise ParameterError(f"layer name {name!r} cannot be saved: use letters, digits, '_', '-', '.'")
+            raise ParameterError(f"name {name!r} cannot be saved: use letters, digits, '_', '-', '.'")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()
-        _write_contents(graph, tmp)
+        _write_contents(graph, tmp, tables or {})
         _fsync_dir(tmp)
         if target.exists():
             if not _exchange(tmp, target):
@@ -173,8 +179,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _write_contents(graph: SocialGraph, root: Path) -> None:
+def _write_contents(graph: SocialGraph, root: Path, tables: dict) -> None:
     files = {}
+    for name, frame in sorted(tables.items()):
+        (root / "tables").mkdir(exist_ok=True)
+        files[f"tables/{name}.parquet"] = _write_parquet(root / "tables" / f"{name}.parquet",
+                                                         frame.reset_index(drop=True))
     ids = graph.id_map.ids
     if graph.id_map.kind == "int":
         files["ids.npy"] = _write_npy(root / "ids.npy", ids)
@@ -217,6 +227,7 @@ def _write_contents(graph: SocialGraph, root: Path) -> None:
         "node_columns": [str(c) for c in graph.node_attributes.columns],
         "layers": layers,
         "metadata": _jsonable(dict(graph.metadata)),
+        "tables": sorted(tables),
         "files": files,
     }
     with open(root / MANIFEST, "w", encoding="utf-8") as fh:
@@ -319,6 +330,30 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
     for name, layer in layers.items():
         _check_arrays(root, name, layer, len(ids))
     return SocialGraph(IdMap(ids), layers, nodes, manifest.get("metadata", {}))
+
+
+def load_snapshot_tables(path) -> dict:
+    """The side tables stored with the snapshot at ``path`` (``{}`` for a snapshot without any).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "snap"
+    >>> _ = save_snapshot(g, d, tables={"links": pd.DataFrame({"customer_id": ["c1"], "account_id": [2]})})
+    >>> load_snapshot_tables(d)["links"].values.tolist()
+    [['c1', 2]]
+    """
+    root = Path(path)
+    manifest = read_manifest(root)
+    out = {}
+    for name in manifest.get("tables", []):
+        try:
+            out[name] = pq.read_table(root / "tables" / f"{name}.parquet").to_pandas()
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotError(f"{root}: cannot read table {name!r} ({exc!r})") from None
+    return out
 
 
 def _check_arrays(root: Path, name: str, layer: Layer, n: int) -> None:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphcrm.core.errors import NodeNotFoundError
-from graphcrm.core.snapshot import is_snapshot, load_snapshot, save_snapshot
+from graphcrm.core.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
 from graphcrm.crm.export import pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
@@ -66,10 +66,11 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     removed_events = {name: int(len(graph.layer(name).events) - len(smaller.layer(name).events))
                       for name in graph.layer_names if graph.layer(name).events is not None}
     del graph
-    save_snapshot(smaller, snapshot)
+    tables, table_rows = _without(load_snapshot_tables(snapshot), {str(ext)}, set())
+    save_snapshot(smaller, snapshot, tables=tables)
     report = {"account_id": str(ext),
               "snapshot": {"path": str(snapshot), "nodes_removed": 1, "edges_removed": removed_edges,
-                           "events_removed": removed_events}}
+                           "events_removed": removed_events, "table_rows_removed": table_rows}}
     if exports is not None:
         keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
         report["exports"] = erase_from_exports(exports, keys)
@@ -105,7 +106,11 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     (2, ['c2'])
     """
     customer_id = str(customer_id)
-    linked = _linked_accounts(exports, customer_id) if exports is not None else []
+    stored = load_snapshot_tables(snapshot).get("links")
+    linked = [] if stored is None else \
+        list(dict.fromkeys(stored.account_id[stored.customer_id.astype(str) == customer_id].astype(str)))
+    if exports is not None:
+        linked += [a for a in _linked_accounts(exports, customer_id) if a not in linked]
     report = {"customer_id": customer_id, "linked_accounts": linked, "accounts": []}
     if linked:
         graph = load_snapshot(snapshot)
@@ -117,15 +122,34 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
             if account in ids:
                 report["accounts"].append(erase_account(snapshot, ids[account], exports=exports, salt=salt,
                                                         graph_stores=graph_stores))
+    tables, table_rows = _without(load_snapshot_tables(snapshot), set(), {customer_id})
+    if table_rows:          # the customer's own rows stored with the graph (graphcrm load --customers)
+        save_snapshot(load_snapshot(snapshot, mmap=False), snapshot, tables=tables)
+        report["snapshot_table_rows_removed"] = table_rows
     if exports is not None:
         removed = erase_from_exports(exports, set(), customer_keys={customer_id})
         for done in report["accounts"]:
             for name, n in done.get("exports", {}).items():
                 removed[name] = removed.get(name, 0) + n
         report["exports"] = dict(sorted(removed.items()))
-    if not report["accounts"]:
+    if not report["accounts"] and not table_rows:
         report["snapshot"] = "not touched: the customer is linked to no account in the snapshot"
     return report
+
+
+def _without(tables: dict, accounts: set, customers: set) -> tuple[dict, dict]:
+    """Snapshot side tables without the rows naming ``accounts`` / ``customers``; and rows removed per table."""
+    kept, removed = {}, {}
+    for name, frame in tables.items():
+        drop = np.zeros(len(frame), bool)
+        if "account_id" in frame and accounts:
+            drop |= frame.account_id.astype(str).isin(accounts).to_numpy()
+        if "customer_id" in frame and customers:
+            drop |= frame.customer_id.astype(str).isin(customers).to_numpy()
+        kept[name] = frame[~drop].reset_index(drop=True)
+        if drop.any():
+            removed[name] = int(drop.sum())
+    return kept, removed
 
 
 def _linked_accounts(root, customer_id: str) -> list[str]:
