@@ -80,9 +80,11 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
     """Core rows and dangling rows (node order) keeping only core sources, renumbered to their core rows
     (a monotone map: rows stay sorted); sums over no-in-edge sources.
 
-    The pull loops have no data-dependent branch and no floating-point sum (a source's class is random
+    The pull loop has no data-dependent branch and no floating-point sum (a source's class is random
     to the branch predictor, and a running sum waits on each addition's latency); the sums over
-    no-in-edge sources are pushed along those sources' out-edges instead.
+    no-in-edge sources, and the count of each row's sources that are not core (so each row's length
+    before the copy), are pushed along the out-edges of those sources instead: one pass over the
+    pull rows, not two (wiki-Vote: set-up 275 -> 200 us).
 
     Returns
     -------
@@ -94,6 +96,7 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
     core_row = np.full(n, -1, dtype=np.int32)    # core row of a core node, else -1
     z0 = np.zeros(n, dtype=np.float64)           # per target node: sum of inv * w over no-in-edge sources
     z1 = np.zeros(n, dtype=np.float64)           # the same, each term times the source's teleport
+    other = np.zeros(n, dtype=np.int64)          # per target node: in-edges from sources that are not core
     for u in range(n):
         if cls[u] == CORE:
             core_row[u] = row_of[u]
@@ -103,19 +106,21 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
                 t = inv_strength[u] * (out_weights[k] if has_weights else 1.0)
                 z0[out_indices[k]] += t
                 z1[out_indices[k]] += t * tp
+                other[out_indices[k]] += 1
+        else:       # dangling / no mass: out-edges only if all of zero weight, but they are sources all the same
+            for k in range(out_indptr[u], out_indptr[u + 1]):
+                other[out_indices[k]] += 1
     c_counts = np.zeros(n_core + 1, dtype=np.int64)
     d_counts = np.zeros(n_dang + 1, dtype=np.int64)
     c_zs0 = np.empty(n_core, dtype=np.float64)
     c_zs = np.empty(n_core, dtype=np.float64)
     d_zs0 = np.empty(n_dang, dtype=np.float64)
     d_zs = np.empty(n_dang, dtype=np.float64)
-    for v in prange(n):
+    for v in range(n):
         r = row_of[v]
         if r < 0:
             continue
-        cnt = 0
-        for k in range(pull_indptr[v], pull_indptr[v + 1]):
-            cnt += 1 + (core_row[pull_indices[k]] >> 31)      # 1 for a core source, 0 else
+        cnt = pull_indptr[v + 1] - pull_indptr[v] - other[v]      # core sources: the pull row is the transpose
         if cls[v] == CORE:
             c_counts[r + 1] = cnt
             c_zs0[r] = z0[v]
