@@ -95,7 +95,7 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
     n = cls.shape[0]
     core_row = np.full(n, -1, dtype=np.int32)    # core row of a core node, else -1
     z0 = np.zeros(n, dtype=np.float64)           # per target node: sum of inv * w over no-in-edge sources
-    z1 = np.zeros(n, dtype=np.float64)           # the same, each term times the source's teleport
+    z1 = np.zeros(n if not uniform else 0, dtype=np.float64)   # the same, each term times the teleport
     other = np.zeros(n, dtype=np.int64)          # per target node: in-edges from sources that are not core
     for u in range(n):
         if cls[u] == CORE:
@@ -105,7 +105,8 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
             for k in range(out_indptr[u], out_indptr[u + 1]):
                 t = inv_strength[u] * (out_weights[k] if has_weights else 1.0)
                 z0[out_indices[k]] += t
-                z1[out_indices[k]] += t * tp
+                if not uniform:                 # uniform teleport: z1 = z0 * uniform_p, set below
+                    z1[out_indices[k]] += t * tp
                 other[out_indices[k]] += 1
         else:       # dangling / no mass: out-edges only if all of zero weight, but they are sources all the same
             for k in range(out_indptr[u], out_indptr[u + 1]):
@@ -121,14 +122,15 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
         if r < 0:
             continue
         cnt = pull_indptr[v + 1] - pull_indptr[v] - other[v]      # core sources: the pull row is the transpose
+        zs = z0[v] * uniform_p if uniform else z1[v]
         if cls[v] == CORE:
             c_counts[r + 1] = cnt
             c_zs0[r] = z0[v]
-            c_zs[r] = z1[v]
+            c_zs[r] = zs
         else:
             d_counts[r + 1] = cnt
             d_zs0[r] = z0[v]
-            d_zs[r] = z1[v]
+            d_zs[r] = zs
     c_indptr = np.cumsum(c_counts)
     d_indptr = np.cumsum(d_counts)
     c_indices = np.empty(c_indptr[n_core], dtype=np.int32)
