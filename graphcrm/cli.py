@@ -79,6 +79,8 @@ def load(
 
     if not (edges or interactions or signed or nodes):
         raise ParameterError("nothing to load: give at least one of --edges, --interactions, --signed, --nodes")
+    if not 0.0 < threshold <= 1.0:
+        raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
     if layer and len(layer) not in (1, len(edges)):
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
     started = time.perf_counter()
@@ -151,7 +153,7 @@ def _link_into_snapshot(graph, customers, threshold: float) -> tuple[dict, dict]
     from graphcrm.crm.linking import link_customers
 
     with step(f"linking {len(customers):,} customers to {graph.n_nodes:,} accounts"):
-        result = link_customers(customers, graph.nodes, threshold=threshold)
+        result = link_customers(customers, graph.nodes, threshold=threshold, review_floor=min(0.3, threshold))
     stored = customers[["customer_id", "email_sha256", "phone_sha256", "churned"]].reset_index(drop=True)
     tables = {"customers": stored, "links": result.links, "review": result.review}
     crm = {"customers": len(customers), "linked": len(result.links),

@@ -183,3 +183,20 @@ def test_joint_levels_no_true_pair_showed_are_not_proof_of_a_non_match(facebook_
     weights = link_customers(customers, crm.accounts).info["weights"]["name"]
     assert weights["initial/exact"] > 2.0 and weights["similar/close"] > 2.0, weights
     assert weights["different/different"] < -2.0 and weights["exact/exact"] > weights["exact/-"] > 0
+
+
+def test_a_handle_group_no_true_pair_fell_into_gets_no_weight():
+    """Every training pair's names agree: the other handle group has no data and must not get -inf weights."""
+    from graphcrm.crm.linking import FEATURES, GROUPS, HANDLE, LEVELS, MISSING, _match_shares
+
+    rng = np.random.default_rng(0)
+    half = len(LEVELS["handle"]) // 2
+    levels = np.column_stack([rng.integers(1, len(LEVELS[f]), 200) for f in FEATURES])
+    levels[:, HANDLE] = half + rng.integers(1, half, 200)           # all in the "names agree" group
+    u = [np.where(MISSING[f], 0.0, 1.0).reshape(GROUPS[f], -1) for f in FEATURES]
+    u = [(x / x.sum(axis=1, keepdims=True)).ravel() for x in u]       # shares within each group, as the linker's
+    m = _match_shares(levels, u)
+    ok = ~MISSING["handle"]
+    weights = np.log(m[HANDLE][ok] / u[HANDLE][ok])
+    assert np.isfinite(weights).all()
+    assert np.allclose(weights[: half - 1], 0.0)                      # the empty group: no evidence either way

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from graphcrm.core.errors import ParameterError
 from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
 from graphcrm.crm.export import read_export
 from tests.conftest import REPO, dataset
@@ -201,6 +202,11 @@ def test_link_segments_economics_verbs(tmp_path, capsys):
     assert "review.txt: export must end in .csv or .parquet" in capsys.readouterr().err
     assert (tmp_path / "links.csv").read_bytes() == before and not (tmp_path / "review.txt").exists()
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    # one file named for both outputs: refused before anything is written
+    assert main(["link", "--customers", str(crm / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
+                 "--out", str(tmp_path / "links.csv"), "--review", str(tmp_path / "links.csv")]) == 2
+    assert "named for two outputs" in capsys.readouterr().err
+    assert (tmp_path / "links.csv").read_bytes() == before
     snap = tmp_path / "snap"
     assert main(["load", "--signed", str(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")),
                  "--out", str(snap)]) == 0
@@ -304,3 +310,32 @@ def test_load_customers_links_them_into_the_snapshot(tmp_path):
     proc = graphcrm(*load, "--customers", bad)
     assert proc.returncode == 1 and "line 602, field 'email'" in proc.stderr and "Traceback" not in proc.stderr
     assert {p: p.read_bytes() for p in snap.rglob("*") if p.is_file()} == files
+
+
+def test_erase_customer_with_pseudonymised_exports_and_raw_rejects(tmp_path):
+    """Links stored with ids in the snapshot and pseudonymised in the exports; the raw rejected row goes too."""
+    from graphcrm.core.builder import GraphBuilder
+    from graphcrm.core.snapshot import save_snapshot
+    from graphcrm.crm.erase import erase_customer
+    from graphcrm.crm.export import pseudonym, write_export
+
+    salt = b"0123456789abcdef0123"
+    graph = GraphBuilder().add_edges("follows", [1, 2, 3], [2, 3, 1]).build()
+    links = pd.DataFrame({"customer_id": ["c1", "c2"], "account_id": [2, 3], "method": "handle",
+                          "probability": 0.999, "evidence": "exact:handle"})
+    save_snapshot(graph, tmp_path / "snap", tables={"links": links})
+    write_export(links, tmp_path / "out" / "links.csv", "links", salt=salt)
+    pd.DataFrame({"source": ["customers.csv"], "line": [3], "field": ["customer_id"], "error": ["duplicate_id"],
+                  "message": ["customer id 'c1' already on line 2"], "text": ["c1,Ann Lee,ann@example.com"]}
+                 ).to_csv(tmp_path / "snap.rejects.csv", index=False)
+    # without the salt the pseudonymised link cannot be resolved: refused, nothing erased
+    with pytest.raises(ParameterError, match="pseudonymised"):
+        erase_customer(tmp_path / "snap", "c1", exports=tmp_path / "out")
+    assert load_snapshot(tmp_path / "snap").n_nodes == 3
+    report = erase_customer(tmp_path / "snap", "c1", exports=tmp_path / "out", salt=salt)
+    # one account, named by its id and by its pseudonym: erased once
+    assert report["linked_accounts"] == ["2", pseudonym(2, salt)] and len(report["accounts"]) == 1
+    assert sorted(load_snapshot(tmp_path / "snap").id_map.ids.tolist()) == [1, 3]
+    assert load_snapshot_tables(tmp_path / "snap")["links"].customer_id.tolist() == ["c2"]
+    assert pd.read_csv(tmp_path / "out" / "links.csv").customer_id.tolist() == ["c2"]
+    assert pd.read_csv(tmp_path / "snap.rejects.csv").empty

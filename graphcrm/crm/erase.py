@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -30,13 +31,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphcrm.core.errors import NodeNotFoundError
+from graphcrm.core.errors import NodeNotFoundError, ParameterError
 from graphcrm.core.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
-from graphcrm.crm.export import pseudonym
+from graphcrm.crm.export import SALT_ENV, pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
 ID_LIST_COLUMNS = ("leaders", "bridges", "max_overlap_with")
 CUSTOMER_COLUMNS = ("customer_id",)
+REJECTS_COLUMNS = {"source", "line", "error", "text"}      # a rejects file: ``text`` is the raw input row
 
 
 def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = None,
@@ -71,9 +73,12 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     report = {"account_id": str(ext),
               "snapshot": {"path": str(snapshot), "nodes_removed": 1, "edges_removed": removed_edges,
                            "events_removed": removed_events, "table_rows_removed": table_rows}}
+    keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
     if exports is not None:
-        keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
         report["exports"] = erase_from_exports(exports, keys)
+    rejects = _erase_rejects_beside(snapshot, keys, set())
+    if rejects:
+        report["rejects"] = rejects
     plain = ext.item() if hasattr(ext, "item") else ext
     report["graph_store"] = [erase(plain) for erase in graph_stores] or \
         "not touched: no graph store given (graphcrm erase --neo4j-uri ...)"
@@ -111,30 +116,51 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
         list(dict.fromkeys(stored.account_id[stored.customer_id.astype(str) == customer_id].astype(str)))
     if exports is not None:
         linked += [a for a in _linked_accounts(exports, customer_id) if a not in linked]
+    # resolve every linked id before erasing anything: a pseudonym needs the salt, and one account may be
+    # named by its id (snapshot tables) and by its pseudonym (exports)
+    graph = load_snapshot(snapshot)
+    ids = {str(i): i for i in graph.id_map.ids.tolist()}
+    if salt is not None:
+        ids.update({pseudonym(i, salt): i for i in graph.id_map.ids.tolist()})
+    del graph
+    unresolved = [a for a in linked if a not in ids]
+    if salt is None and any(a.startswith("acct_") for a in unresolved):
+        raise ParameterError(f"customer {customer_id!r} is linked to pseudonymised account ids; give the salt "
+                             f"(--salt-file or ${SALT_ENV}) so they can be found and erased")
+    accounts = list(dict.fromkeys(ids[a] for a in linked if a in ids))
     report = {"customer_id": customer_id, "linked_accounts": linked, "accounts": []}
-    if linked:
-        graph = load_snapshot(snapshot)
-        ids = {str(i): i for i in graph.id_map.ids.tolist()}
-        if salt is not None:       # pseudonymised exports name the accounts by their pseudonyms
-            ids.update({pseudonym(i, salt): i for i in graph.id_map.ids.tolist()})
-        del graph
-        for account in linked:
-            if account in ids:
-                report["accounts"].append(erase_account(snapshot, ids[account], exports=exports, salt=salt,
-                                                        graph_stores=graph_stores))
-    tables, table_rows = _without(load_snapshot_tables(snapshot), set(), {customer_id})
+    for account in accounts:
+        report["accounts"].append(erase_account(snapshot, account, exports=exports, salt=salt,
+                                                graph_stores=graph_stores))
+    tables, table_rows = _without(load_snapshot_tables(snapshot), set(unresolved), {customer_id})
     if table_rows:          # the customer's own rows stored with the graph (graphcrm load --customers)
         save_snapshot(load_snapshot(snapshot, mmap=False), snapshot, tables=tables)
         report["snapshot_table_rows_removed"] = table_rows
+    removed = {}
+    for done in report["accounts"]:
+        for name, n in done.get("exports", {}).items():
+            removed[name] = removed.get(name, 0) + n
+    # linked accounts no longer in the snapshot (erased before) may still be named in the exports
+    for root in [exports] if exports is not None else []:
+        for name, n in erase_from_exports(root, set(unresolved), customer_keys={customer_id}).items():
+            removed[name] = removed.get(name, 0) + n
     if exports is not None:
-        removed = erase_from_exports(exports, set(), customer_keys={customer_id})
-        for done in report["accounts"]:
-            for name, n in done.get("exports", {}).items():
-                removed[name] = removed.get(name, 0) + n
         report["exports"] = dict(sorted(removed.items()))
+    rejects = _erase_rejects_beside(snapshot, set(unresolved), {customer_id})
+    if rejects:
+        report["rejects"] = rejects
     if not report["accounts"] and not table_rows:
         report["snapshot"] = "not touched: the customer is linked to no account in the snapshot"
     return report
+
+
+def _erase_rejects_beside(snapshot, keys: set, customer_keys: set) -> dict:
+    """The rejects file ``graphcrm load`` writes beside the snapshot (raw rows): without the person's rows."""
+    path = Path(snapshot).with_name(Path(snapshot).name + ".rejects.csv")
+    if not path.is_file():
+        return {}
+    n = _erase_from_table(path, keys, customer_keys)
+    return {str(path): n} if n is not None else {}
 
 
 def _without(tables: dict, accounts: set, customers: set) -> tuple[dict, dict]:
@@ -184,37 +210,57 @@ def erase_from_exports(root, keys: set[str], customer_keys: set[str] = frozenset
               and not p.name.startswith(".")
               and not _inside_snapshot(p, root)]
     for path in sorted(tables):
-        parquet = path.suffix.lower() != ".csv"
-        frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
-        drop = np.zeros(len(frame), bool)
-        for col in ID_COLUMNS:
-            if col in frame:
-                drop |= frame[col].astype(str).isin(keys).to_numpy()
-        for col in CUSTOMER_COLUMNS:
-            if col in frame and customer_keys:
-                drop |= frame[col].astype(str).isin(customer_keys).to_numpy()
-        changed = bool(drop.any())
-        kept = frame[~drop].reset_index(drop=True)
-        for col in ID_LIST_COLUMNS:
-            if col in kept:
-                new = [";".join(p for p in str(v).split(";") if p not in keys) if isinstance(v, str) else v
-                       for v in kept[col]]
-                if any(a != b for a, b in zip(new, kept[col])):
-                    kept[col] = new
-                    changed = True
-        if not changed:
-            continue
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        if parquet:
-            pq.write_table(pa.Table.from_pandas(kept, preserve_index=False).replace_schema_metadata(None), tmp,
-                           compression="zstd")
-        else:
-            kept.to_csv(tmp, index=False, lineterminator="\n")
-        os.replace(tmp, path)
-        side = path.with_name(path.name + ".schema.json")
-        if side.exists():
-            meta = json.loads(side.read_text(encoding="utf-8"))
-            meta["rows"] = len(kept)
-            side.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        out[str(path.relative_to(root))] = int(drop.sum())
+        n = _erase_from_table(path, keys, customer_keys)
+        if n is not None:
+            out[str(path.relative_to(root))] = n
     return out
+
+
+def _raw_fields(text) -> set:
+    """The fields of a raw input row (a rejects file's ``text``), quotes and spaces stripped."""
+    return {f.strip().strip('"').strip() for f in re.split(r"[,;\t|]", str(text))}
+
+
+def _erase_from_table(path: Path, keys: set, customer_keys: set):
+    """Rewrite one table without the rows naming ``keys`` / ``customer_keys``; rows removed, or None if unchanged.
+
+    Rejects files (``text`` holds the raw input row) lose every row with a
+    field equal to one of the keys: the raw row may carry the person's name
+    and contact details.
+    """
+    parquet = path.suffix.lower() != ".csv"
+    frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
+    drop = np.zeros(len(frame), bool)
+    for col in ID_COLUMNS:
+        if col in frame:
+            drop |= frame[col].astype(str).isin(keys).to_numpy()
+    for col in CUSTOMER_COLUMNS:
+        if col in frame and customer_keys:
+            drop |= frame[col].astype(str).isin(customer_keys).to_numpy()
+    if REJECTS_COLUMNS <= set(frame.columns):
+        every = set(keys) | set(customer_keys)
+        drop |= np.array([bool(_raw_fields(t) & every) for t in frame.text], dtype=bool)
+    changed = bool(drop.any())
+    kept = frame[~drop].reset_index(drop=True)
+    for col in ID_LIST_COLUMNS:
+        if col in kept:
+            new = [";".join(p for p in str(v).split(";") if p not in keys) if isinstance(v, str) else v
+                   for v in kept[col]]
+            if any(a != b for a, b in zip(new, kept[col])):
+                kept[col] = new
+                changed = True
+    if not changed:
+        return None
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if parquet:
+        pq.write_table(pa.Table.from_pandas(kept, preserve_index=False).replace_schema_metadata(None), tmp,
+                       compression="zstd")
+    else:
+        kept.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, path)
+    side = path.with_name(path.name + ".schema.json")
+    if side.exists():
+        meta = json.loads(side.read_text(encoding="utf-8"))
+        meta["rows"] = len(kept)
+        side.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return int(drop.sum())

@@ -114,8 +114,10 @@ def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
 
     Every table and its ``.schema.json`` is written under a temporary name
     next to its target first; only when all are written are they renamed into
-    place.  A bad schema, column or suffix, or a failed write, leaves every
-    existing file as it was (e.g. a links table and its review queue).
+    place.  A bad schema, column or suffix, one path named twice, or a failed
+    write leaves every existing file as it was (e.g. a links table and its
+    review queue).  The renames themselves are one per file: a crash between
+    two of them (not an error of the data) can leave some files new.
 
     Examples
     --------
@@ -131,6 +133,10 @@ def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
     ['old.csv', 'old.csv.schema.json']
     """
     prepared = [_prepare(frame, Path(path), schema, salt) for frame, path, schema in items]
+    targets = [path.resolve() for _, path, _ in prepared]
+    if len(set(targets)) < len(targets):
+        twice = next(t for t in targets if targets.count(t) > 1)
+        raise ParameterError(f"{twice}: named for two outputs; give each output its own file")
     staged = []         # (temporary, target) pairs, renamed only once all are written
     try:
         for out, path, meta in prepared:

@@ -181,16 +181,29 @@ def _alnum(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", anyascii(str(text)).lower())
 
 
-def _name_from_email(local: str) -> str:
+def _name_from_email(local: str, first_names=frozenset()) -> str:
     """``first.last`` / ``first_last`` e-mail local parts give a name when the CRM has none.
+
+    A local part written in one piece (``annaberg84``) is split after a known
+    first name (``first_names``, e.g. those the accounts show), the longest
+    that leaves a surname of three letters or more.
 
     Examples
     --------
     >>> _name_from_email("anna.berg84"), _name_from_email("aberg84")
     ('anna berg', '')
+    >>> _name_from_email("annaberg84", {"ann", "anna"}), _name_from_email("annab84", {"anna"})
+    ('anna berg', '')
     """
     parts = [p for p in re.split(r"[._\-\d]+", str(local or "")) if p]
-    return " ".join(parts) if len(parts) == 2 and all(len(p) >= 2 for p in parts) else ""
+    if len(parts) == 2 and all(len(p) >= 2 for p in parts):
+        return " ".join(parts)
+    if len(parts) == 1 and first_names:
+        word = parts[0].lower()
+        for cut in range(len(word) - 3, 1, -1):
+            if word[:cut] in first_names:
+                return f"{word[:cut]} {word[cut:]}"
+    return ""
 
 
 def _number(handle: str) -> str:
@@ -435,12 +448,13 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
         return pd.DataFrame(columns=columns), {"model": None}
     n_rest = len(cust)
     both = pd.concat([cust, training.drop(columns=["account_id"])], ignore_index=True)
-    names = [n if str(n).strip() else _name_from_email(e) for n, e in zip(both.name, both.email_local)]
+    af = _features_frame(acc.display_name, acc.location)
+    first_names = set(af["first"][af["first"].str.len() >= 3])
+    names = [n if str(n).strip() else _name_from_email(e, first_names) for n, e in zip(both.name, both.email_local)]
     cf = _features_frame(names, both.city)
     # a training customer's known handle made its exact link: compare only its e-mail's local part
     cust_handles = [([_alnum(x) for x in str(hs).split(";") if x] if i < n_rest else [])
                     + ([_alnum(e)] if e else []) for i, (hs, e) in enumerate(zip(both.handles, both.email_local))]
-    af = _features_frame(acc.display_name, acc.location)
     acc_hl = [_alnum(h) for h in acc.handle]
     acc_letters = [re.sub(r"[^a-z]", "", h) for h in acc_hl]
     # a display name that is a first name only: the surname its handle spells, if it spells one
@@ -472,11 +486,11 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
     u = _level_shares(random_levels)
     u[0] = _name_u(random_levels[:, 0])
     if n_true >= MIN_TRAINING:
-        m = _match_shares(levels[label], u)
         # handles are built from names: given that two people look alike, how often do their handles agree?
         # u of the handle comparison comes from the non-matching candidates of the exactly linked customers
         hard = _level_shares(levels[is_train & ~label])
         u[HANDLE] = hard[HANDLE]
+        m = _match_shares(levels[label], u)
         model = ("fellegi-sunter: m from exact links; u of name and city from random pairs (term-frequency "
                  "adjusted), u of handles from non-matching look-alike candidates")
     else:
@@ -543,7 +557,9 @@ def _match_shares(levels: np.ndarray, u: list[np.ndarray]) -> list[np.ndarray]:
             a = cells.sum(axis=2, keepdims=True) + 0.5
             b = cells.sum(axis=1, keepdims=True) + 0.5
             expected = n * (a / a.sum(axis=1, keepdims=True)) * (b / b.sum(axis=2, keepdims=True))
-            m = (expected * (cells + SMOOTHING) / (expected + SMOOTHING)).ravel()
+            m = expected * (cells + SMOOTHING) / (expected + SMOOTHING)
+            # a group no true pair fell into (e.g. every training pair's names agree): no evidence, weight 0
+            m = np.where(n > 0, m, u[j].reshape(cells.shape)).ravel()
         m[MISSING[f]] = 0.0
         m = m.reshape(GROUPS[f], -1)
         m = m / np.maximum(m.sum(axis=1, keepdims=True), 1e-300)
