@@ -258,6 +258,6 @@ def erase_cmd(
         lines.append(f"  snapshot {snap['path']}: account {done['account_id']}, "
                      + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items()))
         lines.append(f"  graph store: {done['graph_store']}")
-    for name, n in report.get("exports", {}).items():
+    for name, n in {**report.get("exports", {}), **report.get("rejects", {})}.items():
         lines.append(f"  {name}: {n} rows")
     _emit(report, as_json, "\n".join(lines))
