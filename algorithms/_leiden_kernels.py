@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from algorithms._centrality_kernels import _balanced_bounds, _n_chunks
 from graphcrm.core.numba_config import jit, readonly_copy
 
 
@@ -67,11 +68,11 @@ def _merge_row(v, oi, ox, ow, ii, ix, iw, has_w, dst_idx, dst_w, start, write):
     return count
 
 
-@jit
+@jit(parallel=True)
 def _strengths(indptr, weights):
     n = indptr.shape[0] - 1
     k = np.zeros(n, dtype=np.float64)
-    for v in range(n):
+    for v in prange(n):
         s = 0.0
         for e in range(indptr[v], indptr[v + 1]):
             s += weights[e]
@@ -207,27 +208,52 @@ def _decide(v, indptr, indices, weights, k, comm, tot, m2, gamma, active, pos, f
     return best_c
 
 
-@jit
-def _refine(indptr, indices, weights, k, comm, order, m2, gamma):
+@jit(parallel=True)
+def _refine(indptr, indices, weights, k, comm, order, m2, gamma, n_workers):
     """Leiden's refinement, greedy: split each community of ``comm`` into well-merged sub-communities.
 
     Every node starts alone; visited in ``order``, a node that is still alone
     joins the sub-community of its own community with the largest positive
     modularity gain, if any (Traag et al. 2019 draw among the positive ones
     at random; the greedy choice is the limit of small randomness).  Returns
-    each node's sub-community (labelled by one of its members).  One thread:
-    refining community by community in parallel measured slower, as it gives
-    up the visiting order's memory locality.
+    each node's sub-community (labelled by one of its members).
+
+    Communities never interact here, so each worker refines its own share of
+    them (about equal numbers of ties), all walking the same visiting order
+    and skipping the other workers' nodes: every community sees its members
+    in the same order whatever the number of threads, so the result is the
+    same, and the walk keeps the visiting order's memory locality (refining
+    community by community measured slower).  ``comm`` must be renumbered
+    ``0..C-1``.
     """
     n = indptr.shape[0] - 1
+    n_comm = 0
+    for v in range(n):
+        n_comm = max(n_comm, comm[v] + 1)
+    work = np.zeros(n_comm, dtype=np.int64)
+    for v in range(n):
+        work[comm[v]] += indptr[v + 1] - indptr[v] + 1
+    owner = np.empty(n_comm, dtype=np.int32)
+    load = np.zeros(n_workers, dtype=np.int64)
+    for c in range(n_comm):                  # each community to the least loaded worker so far
+        w = 0
+        for x in range(1, n_workers):
+            if load[x] < load[w]:
+                w = x
+        owner[c] = w
+        load[w] += work[c]
     sub = np.arange(n, dtype=np.int32)
     tot = k.copy()
     alone = np.ones(n, dtype=np.uint8)
-    pos = np.full(n, -1, dtype=np.int32)
-    found = np.empty(n, dtype=np.int32)
-    found_w = np.empty(n, dtype=np.float64)
-    for j in range(n):
-        _refine_node(order[j], indptr, indices, weights, k, comm, sub, tot, alone, m2, gamma, pos, found, found_w)
+    pos = np.full((n_workers, n), -1, dtype=np.int32)
+    found = np.empty((n_workers, n), dtype=np.int32)
+    found_w = np.empty((n_workers, n), dtype=np.float64)
+    for w in prange(n_workers):
+        for j in range(n):
+            v = order[j]
+            if owner[comm[v]] == w:
+                _refine_node(v, indptr, indices, weights, k, comm, sub, tot, alone, m2, gamma, pos[w], found[w],
+                             found_w[w])
     return sub
 
 
@@ -363,22 +389,36 @@ def _aggregate(indptr, indices, weights, comm, n_comm, n_workers):
     return new_indptr, new_indices[:total], new_weights[:total]
 
 
-@jit
+@jit(parallel=True)
 def _modularity(indptr, indices, weights, comm, gamma):
-    """Newman's modularity (resolution ``gamma``) of ``comm`` on an undirected CSR (both arcs stored)."""
+    """Newman's modularity (resolution ``gamma``) of ``comm`` on an undirected CSR (both arcs stored).
+
+    The ties inside communities are summed in parallel over fixed ranges of
+    rows (a function of the graph only), then added in range order: the same
+    value whatever the number of threads.
+    """
     n = indptr.shape[0] - 1
+    k = _strengths(indptr, weights)
     tot = np.zeros(n, dtype=np.float64)
-    inside = 0.0
     m2 = 0.0
     for v in range(n):
-        for e in range(indptr[v], indptr[v + 1]):
-            w = weights[e]
-            m2 += w
-            tot[comm[v]] += w
-            if comm[indices[e]] == comm[v]:
-                inside += w
+        tot[comm[v]] += k[v]
+        m2 += k[v]
     if m2 == 0.0:
         return 0.0
+    bounds = _balanced_bounds(indptr, _n_chunks(n))
+    part = np.zeros(bounds.shape[0] - 1, dtype=np.float64)
+    for ch in prange(bounds.shape[0] - 1):
+        s = 0.0
+        for v in range(bounds[ch], bounds[ch + 1]):
+            c = comm[v]
+            for e in range(indptr[v], indptr[v + 1]):
+                if comm[indices[e]] == c:
+                    s += weights[e]
+        part[ch] = s
+    inside = 0.0
+    for ch in range(part.shape[0]):
+        inside += part[ch]
     q = inside / m2
     for c in range(n):
         q -= gamma * (tot[c] / m2) ** 2
@@ -398,6 +438,6 @@ def _warmup():
     for batch in (1, 512):
         _local_moving(indptr, indices, weights, k, comm, np.arange(3, dtype=np.int64), k.sum(), 1.0, batch, 4, 0, 2)
     labels, c = _renumber(comm)
-    _refine(indptr, indices, weights, k, labels, np.arange(3, dtype=np.int64), k.sum(), 1.0)
+    _refine(indptr, indices, weights, k, labels, np.arange(3, dtype=np.int64), k.sum(), 1.0, 2)
     _aggregate(indptr, indices, weights, labels, c, 2)
     _modularity(indptr, indices, weights, labels, 1.0)

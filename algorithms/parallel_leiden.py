@@ -159,7 +159,7 @@ def _leiden(indptr, indices, weights, k, m2, gamma, rng, comm, max_sweeps, min_m
             break
         # aggregate the refined partition; each aggregated node starts in the community its members are in
         t = time.perf_counter()
-        sub, n_sub = _k._renumber(_k._refine(indptr, indices, weights, k, labels, order, m2, gamma))
+        sub, n_sub = _k._renumber(_k._refine(indptr, indices, weights, k, labels, order, m2, gamma, workers))
         if n_sub == n:                  # refinement merged nothing: aggregate the communities themselves
             sub, n_sub = labels, n_comm
         record["refined"] = int(n_sub)

@@ -93,7 +93,11 @@ def test_aggregate_is_the_quotient_graph_and_refinement_nests():
     comm = np.arange(n, dtype=np.int32)
     _k._local_moving(indptr, indices, weights, k, comm, order, k.sum(), 1.0, 1, 32, 0, 2)
     labels, n_comm = _k._renumber(comm)
-    sub, n_sub = _k._renumber(_k._refine(indptr, indices, weights, k, labels, order, k.sum(), 1.0))
+    sub, n_sub = _k._renumber(_k._refine(indptr, indices, weights, k, labels, order, k.sum(), 1.0, 2))
+    # the workers refine disjoint communities: the same sub-communities on 1 worker or 5
+    for workers in (1, 5):
+        again = _k._refine(indptr, indices, weights, k, labels, order, k.sum(), 1.0, workers)
+        assert np.array_equal(_k._renumber(again)[0], sub)
     # every sub-community lies inside one community, and is connected
     assert all(len(set(labels[sub == s])) == 1 for s in range(n_sub))
     a = sp.csr_array((weights, indices, indptr), shape=(n, n))
