@@ -168,12 +168,16 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Nodes, edges per layer, degree and weight stats, time span, memory."""
-    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
     from graphcrm.info import format_info, graph_info
 
     summary = graph_info(load_snapshot(snapshot))
     summary["snapshot"] = str(snapshot)
-    _emit(summary, as_json, f"snapshot {snapshot}\n" + format_info(summary))
+    summary["tables"] = {name: len(frame) for name, frame in load_snapshot_tables(snapshot).items()}
+    text = format_info(summary)
+    if summary["tables"]:       # e.g. the CRM links `graphcrm load --customers` stored
+        text += "\ntables: " + ", ".join(f"{name} {rows:,} rows" for name, rows in summary["tables"].items())
+    _emit(summary, as_json, f"snapshot {snapshot}\n" + text)
 
 
 class RankMethod(str, Enum):

@@ -287,6 +287,10 @@ def test_load_customers_links_them_into_the_snapshot(tmp_path):
     assert list(tables["customers"].columns) == ["customer_id", "email_sha256", "phone_sha256", "churned"]
     stored = b"".join(p.read_bytes() for p in (snap / "tables").iterdir())
     assert not any(v.encode() in stored for v in raw.name.tolist() + raw.email.tolist() if len(v) > 4)
+    # `info` says what the snapshot holds besides the graph
+    proc = graphcrm("info", snap, "--json")
+    assert json.loads(proc.stdout)["tables"] == {"customers": 600, "links": len(tables["links"]),
+                                                 "review": len(tables["review"])}
     # segments take the stored links and churn flags by default
     proc = graphcrm("segments", snap, "--config", REPO / "examples" / "segments.toml", "--out",
                     tmp_path / "segments.csv", "--json")
