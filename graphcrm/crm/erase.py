@@ -118,11 +118,13 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
         linked += [a for a in _linked_accounts(exports, customer_id) if a not in linked]
     # resolve every linked id before erasing anything: a pseudonym needs the salt, and one account may be
     # named by its id (snapshot tables) and by its pseudonym (exports)
-    graph = load_snapshot(snapshot)
-    ids = {str(i): i for i in graph.id_map.ids.tolist()}
-    if salt is not None:
-        ids.update({pseudonym(i, salt): i for i in graph.id_map.ids.tolist()})
-    del graph
+    ids = {}
+    if linked:          # one HMAC per account with a salt: only when there is something to look up
+        graph = load_snapshot(snapshot)
+        ids = {str(i): i for i in graph.id_map.ids.tolist()}
+        if salt is not None:
+            ids.update({pseudonym(i, salt): i for i in graph.id_map.ids.tolist()})
+        del graph
     unresolved = [a for a in linked if a not in ids]
     if salt is None and any(a.startswith("acct_") for a in unresolved):
         raise ParameterError(f"customer {customer_id!r} is linked to pseudonymised account ids; give the salt "
