@@ -374,7 +374,7 @@ def _inv_strength(out_indptr, out_weights, has_weights):
 
 @jit
 def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_indices, out_weights, has_weights, teleport,
-             uniform, damping, tol, max_iter, reduce_min_share):
+             uniform, damping, tol, max_iter, reduce_min_share, low_until):
     """PageRank of every node by power iteration, from the start vector ``1 / n`` everywhere.
 
     One compiled entry point: a single call does all the set-up (a cold process pays per call into
@@ -389,6 +389,8 @@ def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_indices, o
     damping, tol, max_iter : stop when the L1 change of one iteration is below ``tol``.
     reduce_min_share : below this share of removable edges (and of accounts without edges), iterate the
         layer as stored instead of building the reduced system.
+    low_until : on the layer as stored, gather float32 contributions while the L1 change is at least
+        this (``inf``: never; see ``_centrality_kernels._pagerank``).
 
     Returns
     -------
@@ -411,7 +413,7 @@ def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_indices, o
     if removable < reduce_min_share * m and n_no_mass < reduce_min_share * n:
         x, _, iterations, converged, err = _plain_pagerank(
             pull_indptr, pull_indices, pull_weights, has_weights, inv, teleport, uniform, p, np.empty(0),
-            damping, tol, max_iter, p)
+            damping, tol, max_iter, p, low_until)
         return x, iterations, converged, err
     (c_indptr, c_indices, c_w, d_indptr, d_indices, d_w, c_zs0, c_zs, d_zs0,
      d_zs) = _reduce(pull_indptr, pull_indices, pull_weights, has_weights, out_indptr, out_indices, out_weights,
@@ -468,4 +470,4 @@ def _warmup():
         for uniform in (True, False):
             for share in (0.0, 1.0):
                 pagerank(indptr, indices, weights, out_indptr, out_indices, weights, has_w, p, uniform, 0.85, 1e-10,
-                         5, share)
+                         5, share, np.inf if share else 1e-5)

@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_load import DATASETS, ensure_rmat20  # noqa: E402
+from bench_load import DATASETS, ensure_rmat20, paired_ratios  # noqa: E402
 
 from algorithms.community import compare_partitions, consensus, leiden, undirected_edges  # noqa: E402
 from graphcrm.core import GraphBuilder  # noqa: E402
@@ -203,15 +203,8 @@ def paired_rounds(graph, layer_name, rounds=PAIRED_ROUNDS):
     nk.engineering.setSeed(1, True)
     G = nk.Graph(graph.n_nodes, weighted=True, directed=False)
     G.addEdges((w, (u.astype(np.uint64), v.astype(np.uint64))))
-    fns = {"ours": lambda: leiden(graph, layer=layer_name, seed=1, method="numba"),
-           "plm": lambda: nk.community.PLM(G, refine=False).run()}
-    ratios = []
-    for r in range(rounds):
-        secs = {}
-        for name in (("ours", "plm") if r % 2 == 0 else ("plm", "ours")):
-            _, secs[name] = timed(fns[name])
-        ratios.append(secs["ours"] / secs["plm"])
-    return ratios
+    return paired_ratios(lambda: leiden(graph, layer=layer_name, seed=1, method="numba"),
+                         lambda: nk.community.PLM(G, refine=False).run(), rounds)
 
 
 def lfr(mu, seed, n=1000):

@@ -57,6 +57,25 @@ GEN_RMAT = DATASETS / "synthetic" / "gen_rmat.py"
 MiB = 1024 * 1024
 
 
+# --------------------------------------------------------------------------- timing
+def paired_ratios(ours, peer, rounds: int) -> list[float]:
+    """Time of ``ours()`` / time of ``peer()`` in ``rounds`` back-to-back pairs, order alternating.
+
+    On this noisy machine (timings drift by up to 2x over minutes) each pair runs
+    close together, so a slow phase hits both sides of it; report the median.
+    """
+    ratios = []
+    for r in range(rounds):
+        secs = {}
+        for name, fn in ((("ours", ours), ("peer", peer)) if r % 2 == 0 else (("peer", peer), ("ours", ours))):
+            gc.collect()
+            t = time.perf_counter()
+            fn()
+            secs[name] = time.perf_counter() - t
+        ratios.append(secs["ours"] / secs["peer"])
+    return ratios
+
+
 # --------------------------------------------------------------------------- datasets
 @dataclass
 class Dataset:

@@ -48,10 +48,11 @@ def teleport_of(rng, n, personalized):
     return t / t.sum(), False
 
 
-def run_plain(indptr, indices, w, has_w, inv, teleport, uniform, tol, max_iter=2000):
+def run_plain(indptr, indices, w, has_w, inv, teleport, uniform, tol, max_iter=2000, low_until=np.inf):
     n = len(inv)
     x, _, it, conv, err = plain._pagerank(indptr, indices, w if has_w else np.empty(0), has_w, inv, teleport,
-                                          uniform, 1.0 / n, np.empty(0), DAMPING, tol, max_iter, 1.0 / n)
+                                          uniform, 1.0 / n, np.empty(0), DAMPING, tol, max_iter, 1.0 / n,
+                                          low_until)
     return x, it, conv, err
 
 
@@ -62,7 +63,7 @@ def run_reduced(indptr, indices, w, has_w, inv, teleport, uniform, tol, max_iter
     out.sort_indices()
     return reduced_pagerank(indptr, indices, w if has_w else np.empty(0), out.indptr.astype(np.int64),
                             out.indices.astype(np.int32), out.data if has_w else np.empty(0), has_w, teleport,
-                            uniform, DAMPING, tol, max_iter, 0.0)
+                            uniform, DAMPING, tol, max_iter, 0.0, np.inf)
 
 
 def exact_pagerank(indptr, indices, w, inv, teleport):
@@ -133,3 +134,45 @@ def test_not_converged_returns_the_last_iterate():
         xp, itp, convp, err_p = run_plain(indptr, indices, w, True, inv, teleport, True, 1e-14, max_iter)
         assert (itr, convr) == (max_iter, False) == (itp, convp)
         assert np.abs(xr - xp).sum() < 1e-14
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float32_start_ends_at_the_float64_result(weighted):
+    """Gathering float32 contributions while the change is large moves nothing the float64 steps keep."""
+    rng = np.random.default_rng(23 + weighted)
+    for trial in range(25):
+        n = int(rng.integers(20, 400))
+        layer = random_layer(rng, n, int(rng.integers(n, 6 * n)), weighted=weighted)
+        if layer is None:
+            continue
+        indptr, indices, w, inv = layer
+        teleport, uniform = teleport_of(rng, n, personalized=trial % 2 == 1)
+        exact = exact_pagerank(indptr, indices, w if weighted else np.ones(len(indices)), inv, teleport)
+        for tol in (1e-8, 1e-12):
+            xp, itp, convp, _ = run_plain(indptr, indices, w, weighted, inv, teleport, uniform, tol)
+            for low_until in (1e-2, 1e-5):
+                xl, itl, convl, err = run_plain(indptr, indices, w, weighted, inv, teleport, uniform, tol,
+                                                low_until=low_until)
+                assert convl and err < tol
+                if tol >= 1e-8:
+                    # the rounding (~1e-9) is below tol: no extra steps (at 1e-12 it costs some, hence
+                    # LOW_PRECISION_MIN_TOL)
+                    assert itp <= itl <= itp + 1, f"trial {trial}: {itl} steps against {itp}"
+                # both stop at a change < tol, which bounds the distance to the fixed point by tol * d / (1 - d)
+                assert np.abs(xl - exact).sum() < 6 * tol + 1e-13
+                assert np.abs(xl - xp).sum() < 12 * tol + 1e-13
+
+
+def test_float32_start_never_stops_on_a_float32_step():
+    """With the switch point at the tolerance, the last step is still a float64 one."""
+    rng = np.random.default_rng(3)
+    indptr, indices, w, inv = random_layer(rng, 300, 1500, weighted=True)
+    teleport = np.full(300, 1 / 300)
+    tol = 1e-4
+    xl, itl, convl, _ = run_plain(indptr, indices, w, True, inv, teleport, True, tol, low_until=tol)
+    xp, itp, convp, _ = run_plain(indptr, indices, w, True, inv, teleport, True, tol)
+    assert convl and itl >= itp
+    # one more float64 step from the returned iterate moves it by less than tol
+    x2, it2, _, _ = run_plain(indptr, indices, w, True, inv, teleport, True, tol, max_iter=itl + 1)
+    assert np.abs(x2 - xl).sum() < tol
+
