@@ -260,4 +260,7 @@ def erase_cmd(
         lines.append(f"  graph store: {done['graph_store']}")
     for name, n in {**report.get("exports", {}), **report.get("rejects", {})}.items():
         lines.append(f"  {name}: {n} rows")
+    for linked in report.get("linked_customers", []):
+        lines.append(f"  the account was linked to CRM customer {linked}: the links are gone, the customer's own "
+                     f"rows stay (if it is the same person: graphcrm erase SNAPSHOT --customer {linked})")
     _emit(report, as_json, "\n".join(lines))

@@ -224,6 +224,30 @@ def test_link_segments_economics_verbs(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "overlap.csv")) == 3
 
 
+
+def test_erase_a_linked_account_names_its_customer_and_keeps_the_customer_rows(first_run, tmp_path):
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    links = read_export(out / "links.parquet")
+    segments = read_export(out / "segments.parquet")
+    customer = next(c for c in links.customer_id if (segments.customer_id == c).any())
+    account = links.account_id[links.customer_id == customer].item()
+    proc = graphcrm("erase", out / "snapshot", "--account", str(account), "--exports", out)
+    assert proc.returncode == 0, proc.stderr
+    assert f"linked to CRM customer {customer}" in proc.stdout and f"--customer {customer}" in proc.stdout
+    after_links = read_export(out / "links.parquet")
+    assert not (after_links.account_id.astype(str) == str(account)).any()
+    assert len(after_links) == len(links) - 1
+    # the customer's own segment rows are about the customer, not the account: rows naming the account go
+    after_segments = read_export(out / "segments.parquet")
+    kept = segments[segments.account_id.astype(str) != str(account)] if "account_id" in segments else segments
+    assert len(after_segments) == len(kept)
+    # the JSON report names the customer too
+    other = after_links.iloc[0]
+    proc = graphcrm("erase", out / "snapshot", "--account", str(other.account_id), "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["linked_customers"] == [str(other.customer_id)]
+
 def test_erase_a_customer_removes_their_rows_and_their_linked_account(first_run, tmp_path):
     out = tmp_path / "nightly"
     shutil.copytree(first_run[0], out)

@@ -10,6 +10,8 @@
   exports are matched through the pseudonym when the salt is available.
   Each file is rewritten atomically; files without the person are left
   byte-for-byte alone.
+* **Links**: an account's links to CRM customers go with it; the customers'
+  own rows stay (the report names them as ``linked_customers``).
 * **A CRM customer** (:func:`erase_customer`): their rows leave every export
   (links, review queue, segments), and the accounts they are linked to -- the
   same person -- are erased as above.
@@ -45,6 +47,11 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
                   graph_stores: "list[Callable]" = ()) -> dict:
     """Remove ``account_id`` from a snapshot and from the exports under ``exports``; return what was removed.
 
+    The account's links to CRM customers go with it, but the customers' own
+    rows stay: the account holder asked, and a link may be wrong.  The report's
+    ``linked_customers`` names them, so that an operator who knows it is the
+    same person can run :func:`erase_customer` (``graphcrm erase --customer``).
+
     Examples
     --------
     >>> import tempfile
@@ -56,6 +63,12 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     >>> report["snapshot"]["edges_removed"], load_snapshot(d / "snap").n_nodes
     ({'follows': 2}, 2)
     """
+    return _erase_account(snapshot, account_id, exports=exports, salt=salt, graph_stores=graph_stores,
+                          find_customers=True)
+
+
+def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_customers=False) -> dict:
+    """:func:`erase_account`; ``find_customers``: also report the customers linked to the account."""
     graph = load_snapshot(snapshot, mmap=False)
     found = graph.id_map.lookup(np.asarray([account_id]))
     if found[0] < 0:
@@ -68,12 +81,15 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     removed_events = {name: int(len(graph.layer(name).events) - len(smaller.layer(name).events))
                       for name in graph.layer_names if graph.layer(name).events is not None}
     del graph
+    keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
+    customers = _linked_customers(snapshot, exports, keys) if find_customers else None
     tables, table_rows = _without(load_snapshot_tables(snapshot), {str(ext)}, set())
     save_snapshot(smaller, snapshot, tables=tables)
     report = {"account_id": str(ext),
               "snapshot": {"path": str(snapshot), "nodes_removed": 1, "edges_removed": removed_edges,
                            "events_removed": removed_events, "table_rows_removed": table_rows}}
-    keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
+    if customers is not None:
+        report["linked_customers"] = customers
     if exports is not None:
         report["exports"] = erase_from_exports(exports, keys)
     rejects = _erase_rejects_beside(snapshot, keys, set())
@@ -132,8 +148,8 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     accounts = list(dict.fromkeys(ids[a] for a in linked if a in ids))
     report = {"customer_id": customer_id, "linked_accounts": linked, "accounts": []}
     for account in accounts:
-        report["accounts"].append(erase_account(snapshot, account, exports=exports, salt=salt,
-                                                graph_stores=graph_stores))
+        report["accounts"].append(_erase_account(snapshot, account, exports=exports, salt=salt,
+                                                 graph_stores=graph_stores))
     tables, table_rows = _without(load_snapshot_tables(snapshot), set(unresolved), {customer_id})
     if table_rows:          # the customer's own rows stored with the graph (graphcrm load --customers)
         save_snapshot(load_snapshot(snapshot, mmap=False), snapshot, tables=tables)
@@ -180,19 +196,36 @@ def _without(tables: dict, accounts: set, customers: set) -> tuple[dict, dict]:
     return kept, removed
 
 
-def _linked_accounts(root, customer_id: str) -> list[str]:
-    """Accounts the links tables under ``root`` give for ``customer_id`` (as text, in order of appearance)."""
-    found = []
+def _links_tables(root):
+    """The links tables (schema ``graphcrm.links``) exported under ``root``, as frames."""
     for side in sorted(Path(root).rglob("*.schema.json")):
         table = side.with_name(side.name[: -len(".schema.json")])
         if not table.exists() or _inside_snapshot(table, Path(root)):
             continue
         if json.loads(side.read_text(encoding="utf-8")).get("schema") != "graphcrm.links":
             continue
-        frame = pd.read_parquet(table) if table.suffix.lower() != ".csv" else \
+        yield pd.read_parquet(table) if table.suffix.lower() != ".csv" else \
             pd.read_csv(table, dtype=str, keep_default_na=False)
+
+
+def _linked_accounts(root, customer_id: str) -> list[str]:
+    """Accounts the links tables under ``root`` give for ``customer_id`` (as text, in order of appearance)."""
+    found = []
+    for frame in _links_tables(root):
         hits = frame.account_id[frame.customer_id.astype(str) == customer_id].astype(str)
         found += [a for a in hits if a and a not in found]
+    return found
+
+
+def _linked_customers(snapshot, exports, account_keys: set) -> list[str]:
+    """Customers the stored links (``load --customers``) and the exported links tables give for an account."""
+    frames = [load_snapshot_tables(snapshot).get("links")] + (list(_links_tables(exports)) if exports else [])
+    found = []
+    for frame in frames:
+        if frame is None:
+            continue
+        hits = frame.customer_id[frame.account_id.astype(str).isin(account_keys)].astype(str)
+        found += [c for c in hits if c and c not in found]
     return found
 
 
