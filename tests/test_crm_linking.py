@@ -162,6 +162,18 @@ def test_first_name_and_surname_the_other_way_round(name):
     assert link.account_id.tolist() == [99_999] and link.probability.iloc[0] >= 0.9, result.review.tail()
 
 
+@pytest.mark.parametrize("account_name, customer_name", [("Vasquezbury Liz", "Elizabeth Vasquezbury"),
+                                                           ("Elizabeth Vasquezbury", "Vasquezbury Liz"),
+                                                           ("Liz Vasquezbury", "Vasquezbury Elizabeth")])
+def test_a_nickname_with_the_names_the_other_way_round(account_name, customer_name):
+    result = _with_person({"handle": "blue_sky42", "display_name": account_name, "location": "Lyon"},
+                          {"name": customer_name, "city": "Lyon"})
+    found = result.candidates[result.candidates.customer_id == "zz"]
+    assert found.name[found.account_id == 99_999].iloc[0] == "exact/exact", found
+    link = result.links[result.links.customer_id == "zz"]
+    assert link.account_id.tolist() == [99_999] and link.probability.iloc[0] >= 0.9, result.review.tail()
+
+
 def test_surname_read_from_the_handle_of_a_first_name_only_account():
     result = _with_person({"handle": "ottolinevasquezbury", "display_name": "Ottoline"},
                           {"name": "Ottoline Vasquezbury", "city": "Lyon"})

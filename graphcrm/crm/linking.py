@@ -245,12 +245,16 @@ def _handle_surnames(first: str, letters: str) -> list[str]:
     return sorted(x for x in out if len(x) >= 3)
 
 
+def _canonical_first(word: str) -> str:
+    """The full first name a nickname stands for ("liz" -> "elizabeth"); other words unchanged."""
+    return NICKNAMES.get(word, word)
+
+
 def _split(name: str) -> tuple[str, str]:
     parts = name.split()
     if not parts:
         return "", ""
-    first = NICKNAMES.get(parts[0], parts[0])
-    return first, "".join(parts[1:])
+    return _canonical_first(parts[0]), "".join(parts[1:])
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -425,8 +429,11 @@ def _block_keys(first, last, city, hl, handle_surnames=None) -> list[tuple[int, 
             keys.append((i, f"I:{f}|{s[0]}"))
             keys.append((i, f"N:{f}|{s}"))        # every namesake is a candidate: they share the probability
             if handle_surnames is None:
-                keys.append((i, f"N:{s}|{f}"))    # "Khan Elizabeth": first and surname the other way round
+                # "Khan Elizabeth" / "Khan Liz": first and surname the other way round (a nickname made canonical)
+                keys.append((i, f"N:{_canonical_first(s)}|{f}"))
                 keys.append((i, f"HS:{s}|{f[0]}"))
+            elif _canonical_first(s) != s:
+                keys.append((i, f"N:{f}|{_canonical_first(s)}"))   # an account "Khan Liz"
         if handle_surnames is not None:
             keys.extend((i, f"HS:{x}|{f[:1]}") for x in handle_surnames[i])
         if s and c:
@@ -627,9 +634,15 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
     jw = distance.JaroWinkler.normalized_similarity
     cfirst, afirst = cf["first"].to_numpy()[ci], af["first"].to_numpy()[ai]
     clast, alast = cf["last"].to_numpy()[ci], af["last"].to_numpy()[ai]
-    # "Khan Elizabeth" for Elizabeth Khan (no comma; or an e-mail's surname.first): compare the other way round
-    swapped = (cfirst != clast) & (cfirst == alast) & (clast == afirst) & (cfirst != "")
-    cfirst, clast = np.where(swapped, clast, cfirst), np.where(swapped, cfirst, clast)
+    # "Khan Elizabeth" for Elizabeth Khan (no comma; or an e-mail's surname.first): compare the other way round,
+    # the first name that stood last made canonical ("Khan Liz" on either side)
+    canon = np.vectorize(_canonical_first, otypes=[object])
+    clast_c = canon(clast) if n else clast
+    alast_c = canon(alast) if n else alast
+    swapped = (cfirst != clast) & (cfirst != "") & ((cfirst == alast) | (cfirst == alast_c)) & \
+        ((clast == afirst) | (clast_c == afirst))
+    cfirst, clast = np.where(swapped, clast_c, cfirst), np.where(swapped, cfirst, clast)
+    alast = np.where(swapped, alast_c, alast)
     ccity, acity = cf.city.to_numpy()[ci], af.city.to_numpy()[ai]
     levels = np.zeros((n, len(FEATURES)), dtype=np.int64)
     # name: first name x surname
