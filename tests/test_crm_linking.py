@@ -212,3 +212,49 @@ def test_a_handle_group_no_true_pair_fell_into_gets_no_weight():
     weights = np.log(m[HANDLE][ok] / u[HANDLE][ok])
     assert np.isfinite(weights).all()
     assert np.allclose(weights[: half - 1], 0.0)                      # the empty group: no evidence either way
+
+
+def _pair(result, account_id=99_999):
+    found = result.candidates[result.candidates.customer_id == "zz"]
+    return found[found.account_id == account_id].iloc[0]
+
+
+def test_a_handle_with_a_number_is_the_persons_own_not_just_the_name():
+    """johnedton813 equal to the e-mail's local part is as good as an exact handle (namesakes don't share it)."""
+    result = _with_person({"handle": "johnedton813", "display_name": "John Edton", "location": "Lyon"},
+                          {"name": "John Edton", "city": "Lyon", "email": "johnedton813@mail.com"})
+    assert _pair(result).handle == "names agree: exact/full"
+    # without the number the handle is just the name, which namesakes share
+    result = _with_person({"handle": "johnedton", "display_name": "John Edton", "location": "Lyon"},
+                          {"name": "John Edton", "city": "Lyon", "email": "johnedton@mail.com"})
+    assert _pair(result).handle == "names agree: exact_namelike/full"
+
+
+def test_separators_tell_two_handles_apart():
+    """The e-mail karen.blackford matches the handle karen_blackford exactly, the namesake's karenblackford only closely."""
+    crm = synthetic_crm(range(3000), 600, seed=5)
+    extra = pd.DataFrame([{"account_id": a, "handle": h, "display_name": "Karen Vasquezbury", "location": "",
+                           "email_sha256": "", "phone_sha256": ""}
+                          for a, h in ((99_998, "karenvasquezbury"), (99_999, "karen_vasquezbury"))])
+    one = pd.DataFrame([{"customer_id": "zz", "name": "Karen Vasquezbury", "city": "", "phone": "", "handles": "",
+                         "email": "karen.vasquezbury@mail.com", "churned": False}])
+    customers, _ = read_customers(pd.concat([crm.customers, one], ignore_index=True))
+    result = link_customers(customers, pd.concat([crm.accounts, extra], ignore_index=True))
+    assert _pair(result, 99_999).handle.endswith("exact_namelike/full")
+    assert _pair(result, 99_998).handle.endswith("close/full")
+    assert _pair(result, 99_999).probability > _pair(result, 99_998).probability
+
+
+def test_an_emoji_starts_a_tagline():
+    result = _with_person({"handle": "blue_sky42", "display_name": "Ottoline Vasquezbury 🌍 traveller",
+                           "location": "Lyon"}, {"name": "Ottoline Vasquezbury", "city": "Lyon"})
+    assert _pair(result)["name"] == "exact/exact"
+
+
+@pytest.mark.parametrize("first, level", [("Kalina", "different"), ("Katherine", "similar"), ("Jekaterina", "similar")])
+def test_similar_first_names_start_alike(first, level):
+    """Alina / Kalina are two names; Catherine / Katherine and Yekaterina / Jekaterina are one, spelt or transliterated."""
+    customer = {"Kalina": "Alina", "Katherine": "Catherine", "Jekaterina": "Yekaterina"}[first]
+    result = _with_person({"handle": "blue_sky42", "display_name": f"{first} Vasquezbury", "location": "Lyon"},
+                          {"name": f"{customer} Vasquezbury", "city": "Lyon"})
+    assert _pair(result)["name"] == f"{level}/exact"

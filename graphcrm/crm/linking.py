@@ -151,11 +151,15 @@ def normalize_name(text) -> str:
     'ivan petrov'
     >>> normalize_name("Seán O'Brien")
     'sean obrien'
+    >>> normalize_name("Karen Ashton 🌍 traveller")
+    'karen ashton'
     """
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""
     text = re.split(r"\|| - |\(", str(text))[0]
-    text = _strip_symbols(text)
+    # a symbol (an emoji, a currency sign) after the name starts a tagline too: "Karen Ashton 🌍 traveller"
+    cut = next((i for i, ch in enumerate(text) if i and unicodedata.category(ch).startswith("S")), len(text))
+    text = _strip_symbols(text[:cut])
     if "," in text:
         last, _, first = text.partition(",")
         text = f"{first} {last}"
@@ -178,7 +182,16 @@ def normalize_city(text) -> str:
 
 
 def _alnum(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", anyascii(str(text)).lower())
+    """A handle or e-mail local part for comparison: letters, digits, and ``.``/``-``/``_`` as ``_``.
+
+    The separator stays: ``karen_blackford`` and ``karenblackford`` are two
+    handles (often namesakes), while an e-mail's ``karen.blackford`` is the
+    same choice as the handle ``karen_blackford``.
+
+    >>> _alnum("@Karen.Blackford"), _alnum("Jürgen-K_77")
+    ('karen_blackford', 'jurgen_k_77')
+    """
+    return re.sub(r"[^a-z0-9_]", "", re.sub(r"[.\-]", "_", anyascii(str(text)).lower()))
 
 
 def _name_from_email(local: str, first_names=frozenset()) -> str:
@@ -243,6 +256,12 @@ def _handle_surnames(first: str, letters: str) -> list[str]:
         if letters.startswith(first[0]):
             out.add(letters[1:])
     return sorted(x for x in out if len(x) >= 3)
+
+
+def _initial_class(word: str) -> str:
+    """The first letter, with the letters spelling or transliteration swap at the start made one."""
+    first = word[:1]
+    return "k" if first == "c" else "j" if first in ("i", "y") else first
 
 
 def _canonical_first(word: str) -> str:
@@ -512,7 +531,8 @@ def _probabilistic(cust: pd.DataFrame, acc: pd.DataFrame, training: pd.DataFrame
         return pd.DataFrame(columns=columns), {"model": model}
     # term-frequency adjustment: agreeing on a common value (Smith, New York) is weaker evidence than on a rare one
     log_bf = _log_bf(levels, m, u) + tf_adj
-    prob, has_account = _one_per_customer(ci, log_bf, len(acc), iterations)
+    # the accounts a probabilistic link may still go to: those not already linked exactly
+    prob, has_account = _one_per_customer(ci, log_bf, int((~taken).sum()), iterations)
     out = pd.DataFrame({"customer_id": both.customer_id.to_numpy()[ci], "account_id": acc.account_id.to_numpy()[ai],
                         "probability": prob, "ci": ci, "ai": ai})
     for k, name in enumerate(FEATURES):
@@ -649,7 +669,10 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
     s = np.asarray(process.cpdist(list(cfirst), list(afirst), scorer=jw, workers=workers))
     miss = (cfirst == "") | (afirst == "")
     initial = np.array([a[:1] == b[:1] and (len(a) == 1 or len(b) == 1) for a, b in zip(cfirst, afirst)], bool)
-    fl = np.select([miss, cfirst == afirst, s >= 0.9, initial], [0, 1, 2, 3], 4)
+    # "similar" first names start alike (Alina / Kalina are two names), up to spelling (Catherine / Katherine)
+    # and transliteration (Yulia / Julia / Iulia)
+    same_start = np.array([_initial_class(a) == _initial_class(b) for a, b in zip(cfirst, afirst)], bool)
+    fl = np.select([miss, cfirst == afirst, (s >= 0.9) & same_start, initial], [0, 1, 2, 3], 4)
     s = np.asarray(process.cpdist(list(clast), list(alast), scorer=jw, workers=workers))
     miss = (clast == "") | (alast == "")
     ll = np.select([miss, clast == alast, s >= 0.93, s >= 0.85], [0, 1, 2, 3], 4)
@@ -681,8 +704,10 @@ def _compare(cf, af, cust_handles, acc_hl, ci, ai, tf, workers) -> tuple[np.ndar
         sc = np.asarray(process.cpdist(list(cand), list(ahl), scorer=fuzz.ratio, workers=workers))
         best = np.maximum(best, np.where(ok, sc, 0))
     # a handle that is just the name (annlee, lee_ann, alee) is shared by namesakes: a level of its own
-    namelike = np.array([bool(h) and bool(f) and bool(s_) and h in (f + s_, s_ + f, f[0] + s_, s_ + f[0], f + s_[0])
-                         for h, f, s_ in zip(a_letters, cfirst, clast)], bool)
+    # (a number in it makes it the person's own: johnedton813)
+    namelike = np.array([bool(h) and bool(f) and bool(s_) and not num
+                         and h in (f + s_, s_ + f, f[0] + s_, s_ + f[0], f + s_[0])
+                         for h, f, s_, num in zip(a_letters, cfirst, clast, a_number)], bool)
     # people reuse their numbers (birth year, lucky number) across e-mail and handles
     hs = np.select([~has, exact & ~namelike, exact, best >= 90, same_number, letters_equal | (best >= 75)],
                    [0, 1, 2, 3, 4, 5], 6)
