@@ -58,8 +58,9 @@ def load(
     nodes: List[Path] = typer.Option([], "--nodes", help="Node table (id + attributes, follower counts, cost). Repeatable."),
     customers: Optional[Path] = typer.Option(None, "--customers", help="CRM customers table: linked to the accounts "
                                              "(node table attributes) and stored with the snapshot."),
-    threshold: float = typer.Option(0.9, "--link-threshold", help="With --customers: link when the match "
-                                    "probability is at least this."),
+    threshold: Optional[float] = typer.Option(None, "--link-threshold", help="With --customers: link when the "
+                                              "match probability is at least this (default: chosen for an expected "
+                                              "precision of 0.98)."),
     format: Optional[str] = typer.Option(None, "--format", help="Format of every --edges and --interactions file "
                                          "(snap|csv|tsv|parquet|higgs|jsonl); default: from the extension."),
     edges_format: Optional[str] = typer.Option(None, "--edges-format", help="Format of the --edges files only."),
@@ -79,7 +80,7 @@ def load(
 
     if not (edges or interactions or signed or nodes):
         raise ParameterError("nothing to load: give at least one of --edges, --interactions, --signed, --nodes")
-    if not 0.0 < threshold <= 1.0:
+    if threshold is not None and not 0.0 < threshold <= 1.0:
         raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
     if layer and len(layer) not in (1, len(edges)):
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
@@ -144,7 +145,7 @@ def load(
     _emit(summary, as_json, "\n".join(lines))
 
 
-def _link_into_snapshot(graph, customers, threshold: float) -> tuple[dict, dict]:
+def _link_into_snapshot(graph, customers, threshold: float | None) -> tuple[dict, dict]:
     """Link the customers to the graph's accounts; the tables to store with the snapshot, and counts.
 
     Only ids, hashes and churn flags are stored: names, cities and handles
@@ -153,12 +154,14 @@ def _link_into_snapshot(graph, customers, threshold: float) -> tuple[dict, dict]
     from graphcrm.crm.linking import link_customers
 
     with step(f"linking {len(customers):,} customers to {graph.n_nodes:,} accounts"):
-        result = link_customers(customers, graph.nodes, threshold=threshold, review_floor=min(0.3, threshold))
+        result = link_customers(customers, graph.nodes, threshold=threshold,
+                                review_floor=min(0.3, threshold if threshold is not None else 0.3))
     stored = customers[["customer_id", "email_sha256", "phone_sha256", "churned"]].reset_index(drop=True)
     tables = {"customers": stored, "links": result.links, "review": result.review}
     crm = {"customers": len(customers), "linked": len(result.links),
            "linked_by_method": {k: int(v) for k, v in result.info["linked_by_method"].items()},
-           "review_customers": result.info["review_customers"], "threshold": threshold}
+           "review_customers": result.info["review_customers"], "threshold": result.info["threshold"],
+           "threshold_rule": result.info["threshold_rule"]}
     return tables, crm
 
 

@@ -50,7 +50,10 @@ def link_cmd(
     accounts: Path = typer.Option(..., "--accounts", help="Account attributes (CSV/Parquet) or a snapshot directory."),
     out: Path = typer.Option(..., "--out", help="Links table (.csv or .parquet)."),
     review: Optional[Path] = typer.Option(None, "--review", help="Review queue (default: OUT's name + _review)."),
-    threshold: float = typer.Option(0.9, "--threshold", help="Link when the match probability is at least this."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Link when the match probability is at "
+                                              "least this (default: chosen from --target-precision)."),
+    target_precision: float = typer.Option(0.98, "--target-precision", help="Without --threshold: link the best "
+                                           "candidates while the expected share of right links stays at least this."),
     review_floor: float = typer.Option(0.3, "--review-floor", help="Review candidates from this probability."),
     mode: str = typer.Option("strict", "--mode", help="strict: stop at the first bad row; lenient: rejects file."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient; default OUT.rejects.csv)."),
@@ -72,7 +75,8 @@ def link_cmd(
         table, report = read_customers(customers, mode=mode, encoding=encoding)
         acc = _accounts_table(accounts)
     with step(f"linking {len(table):,} customers"):
-        result = link_customers(table, acc, threshold=threshold, review_floor=review_floor)
+        result = link_customers(table, acc, threshold=threshold, target_precision=target_precision,
+                                review_floor=review_floor)
     review = review or out.with_name(out.stem + "_review" + out.suffix)
     # the links and their review queue are one result: both are replaced, or neither
     write_exports([(result.links, out, "links"), (result.review, review, "review")], salt=salt)

@@ -326,7 +326,8 @@ def _features_frame(names, cities) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ linking
-def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9, review_floor: float = 0.3,
+def link_customers(customers, accounts: pd.DataFrame, *, threshold: float | None = None,
+                   target_precision: float = 0.98, min_probability: float = 0.5, review_floor: float = 0.3,
                    max_block: int = 2000, prior_iterations: int = 50, workers: int = 1) -> LinkResult:
     """Link CRM customers to social accounts.
 
@@ -338,8 +339,18 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9,
     accounts : pandas.DataFrame
         Account attributes (see :func:`prepare_accounts`), e.g. a snapshot's
         node table.
-    threshold : float
-        Link when the match probability is at least this.
+    threshold : float, optional
+        Link when the match probability is at least this.  By default the
+        threshold is chosen per run from ``target_precision``.
+    target_precision : float
+        Without a ``threshold``: link the best candidates in decreasing order
+        of probability while the expected share of right links (the mean
+        probability of all links, exact ones included) stays at least this,
+        and never below ``min_probability``.  The probabilities are calibrated
+        (``benchmarks/RESULTS-crm.md``), so this is the precision to expect;
+        ``info["threshold"]`` reports the threshold it came to.
+    min_probability : float
+        The lowest threshold the ``target_precision`` rule may choose.
     review_floor : float
         Below the threshold but at least this: to the review queue.
     max_block : int
@@ -359,8 +370,11 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9,
     >>> result.links[["customer_id", "account_id", "method"]].values.tolist()
     [['c1', 1, 'handle']]
     """
-    if not 0.0 < threshold <= 1.0 or not 0.0 <= review_floor <= threshold:
+    if threshold is not None and (not 0.0 < threshold <= 1.0 or not 0.0 <= review_floor <= threshold):
         raise ParameterError(f"need 0 <= review_floor <= threshold <= 1 (got {review_floor}, {threshold})")
+    if not 0.0 < target_precision <= 1.0 or not review_floor <= min_probability <= 1.0:
+        raise ParameterError(f"need 0 < target_precision <= 1 and review_floor <= min_probability <= 1 (got "
+                             f"{target_precision}, {min_probability}, review floor {review_floor})")
     started = time.perf_counter()
     if "email_sha256" not in customers.columns:
         customers, _ = read_customers(customers)
@@ -373,6 +387,10 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9,
     training = exact[["customer_id", "account_id"]].merge(cust, on="customer_id")
     pairs, em = _probabilistic(rest, acc, training, max_block=max_block, iterations=prior_iterations, workers=workers)
     t_prob = time.perf_counter()
+    rule = "fixed" if threshold is not None else f"target precision {target_precision:g}"
+    if threshold is None:
+        threshold = _operating_threshold(exact.probability.to_numpy(float), pairs, target_precision,
+                                         min_probability)
     prob_links, prob_review = _decide(pairs, threshold, review_floor)
     # an account linked exactly to someone else cannot also be linked probabilistically
     taken = set(exact.account_id)
@@ -392,7 +410,9 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float = 0.9,
         "customers": len(cust), "accounts": len(acc), "linked": len(links),
         "linked_by_method": {str(k): int(v) for k, v in links.method.value_counts().sort_index().items()},
         "review_customers": int(review.customer_id.nunique()), "review_rows": len(review),
-        "candidate_pairs": len(pairs), "threshold": threshold, "review_floor": review_floor, **em,
+        "candidate_pairs": len(pairs), "threshold": round(float(threshold), 6), "threshold_rule": rule,
+        "expected_precision": round(float(links.probability.mean()), 4) if len(links) else 1.0,
+        "review_floor": review_floor, **em,
         "seconds": {"exact": round(t_exact - started, 3), "probabilistic": round(t_prob - t_exact, 3),
                     "total": round(time.perf_counter() - started, 3)},
     }
@@ -757,6 +777,29 @@ def _log_bf(levels, m, u) -> np.ndarray:
         w[ok] = np.log(m[j][ok] / u[j][ok])
         total += w[levels[:, j]]
     return total
+
+
+def _operating_threshold(exact_p: np.ndarray, pairs: pd.DataFrame, target: float, floor: float) -> float:
+    """The lowest threshold at which the links' mean probability (exact links included) is still ``>= target``.
+
+    Each customer's best candidate counts once, taken in decreasing order of
+    probability; the threshold never goes below ``floor``.
+
+    >>> pairs = pd.DataFrame({"ci": [0, 0, 1, 2, 3], "probability": [0.99, 0.01, 0.97, 0.9, 0.6]})
+    >>> _operating_threshold(np.array([1.0, 1.0]), pairs, 0.98, 0.5)     # (2 + .99 + .97 + .9) / 5 = 0.972
+    0.97
+    >>> _operating_threshold(np.array([1.0] * 30), pairs, 0.98, 0.5)     # (30 + 3.46) / 34 = 0.984
+    0.6
+    """
+    if not len(pairs):
+        return 1.0
+    best = np.sort(pairs.groupby("ci").probability.max().to_numpy())[::-1]
+    wrong = (1.0 - exact_p).sum() + np.cumsum(1.0 - best)
+    ok = wrong <= (1.0 - target) * (len(exact_p) + np.arange(1, len(best) + 1)) + 1e-12
+    ok &= best >= floor
+    if not ok[0]:
+        return float(max(floor, np.nextafter(best[0], 2.0)) if best[0] < 1.0 else 1.0)
+    return float(best[np.flatnonzero(~ok)[0] - 1] if not ok.all() else best[-1])
 
 
 def _decide(pairs: pd.DataFrame, threshold: float, review_floor: float):

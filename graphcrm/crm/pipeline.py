@@ -15,7 +15,7 @@ and where the outputs go (see ``examples/pipeline.toml``)::
     customers = "crm/customers.csv"
     accounts = "crm/accounts.csv"
     mode = "strict"                   # or "lenient": bad rows to rejects.csv
-    [steps.link]         threshold = 0.9
+    [steps.link]         target_precision = 0.98   # or threshold = 0.9
     [steps.leaders]      top = 50
     [steps.communities]  method = "leiden"
     [steps.segments]     config = "segments.toml"
@@ -259,7 +259,9 @@ def _run_steps(cfg: dict, staging: Path, salt) -> dict:
                                          "(integer ids)")
                 accounts["account_id"] = ids.astype("int64")
             params = steps["link"]
-            result = link_customers(customers, accounts, threshold=float(params.get("threshold", 0.9)),
+            fixed = params.get("threshold")
+            result = link_customers(customers, accounts, threshold=None if fixed is None else float(fixed),
+                                    target_precision=float(params.get("target_precision", 0.98)),
                                     review_floor=float(params.get("review_floor", 0.3)))
             links = result.links
             export(result.links, "links")
