@@ -69,6 +69,50 @@ def _balanced_bounds(indptr, chunks):
     return bounds
 
 
+#: unsigned constants: numba adds an unsigned and a signed integer as float64, so loop steps over
+#: unsigned edge positions are unsigned too
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+
+
+@jit(inline="always")
+def _gather_sum(values, indices, lo, hi):
+    """``sum(values[indices[lo:hi]])``: the inner loop of a pull iteration.
+
+    Two running sums (a single one waits on each addition's latency when the values are in cache:
+    wiki-Vote's core rows 8.1 -> 6.8 us per pass), and unsigned positions and indices, so no access
+    pays numba's negative-index check (a branch per access that also blocks unrolling: a pull pass
+    over rmat20 13.2 -> 8.6 ms).  Inlined into the caller (numba IR), like a hand-written loop.
+    """
+    k = np.uint64(lo)
+    end = np.uint64(hi)
+    a0 = 0.0
+    a1 = 0.0
+    while k + _U2 <= end:
+        a0 += values[np.uint32(indices[k])]
+        a1 += values[np.uint32(indices[k + _U1])]
+        k += _U2
+    if k < end:
+        a0 += values[np.uint32(indices[k])]
+    return a0 + a1
+
+
+@jit(inline="always")
+def _gather_wsum(values, indices, weights, lo, hi):
+    """``sum(values[indices[lo:hi]] * weights[lo:hi])``, the way :func:`_gather_sum` sums."""
+    k = np.uint64(lo)
+    end = np.uint64(hi)
+    a0 = 0.0
+    a1 = 0.0
+    while k + _U2 <= end:
+        a0 += values[np.uint32(indices[k])] * weights[k]
+        a1 += values[np.uint32(indices[k + _U1])] * weights[k + _U1]
+        k += _U2
+    if k < end:
+        a0 += values[np.uint32(indices[k])] * weights[k]
+    return a0 + a1
+
+
 @jit(parallel=True)
 def _pagerank(indptr, indices, weights, has_weights, inv_strength, teleport, uniform, uniform_p, iso_teleport,
               damping, tol, max_iter, x_start, low_until):
@@ -98,7 +142,7 @@ def _pagerank(indptr, indices, weights, has_weights, inv_strength, teleport, uni
         Start value of every node (1 / total nodes).
     low_until : float
         While the L1 change is at least this, the contributions are gathered as float32 (half the
-        cache footprint of the gathered vector: ~27% less time per iteration on a 16M-edge graph);
+        cache footprint of the gathered vector: ~5% less time per PageRank call on a 16M-edge graph);
         everything else, and every step after the first change below it, is float64.  The float32
         rounding moves an iterate by at most ~6e-8 (L1), far below the switch point, and the float64
         steps converge to the same fixed point from there; the run never stops on a float32 step.
@@ -139,20 +183,15 @@ def _pagerank(indptr, indices, weights, has_weights, inv_strength, teleport, uni
             e = 0.0
             d = 0.0
             for v in range(bounds[ch], bounds[ch + 1]):
-                acc = 0.0
                 if low:
                     if has_weights:
-                        for k in range(indptr[v], indptr[v + 1]):
-                            acc += low_contrib[indices[k]] * weights[k]
+                        acc = _gather_wsum(low_contrib, indices, weights, indptr[v], indptr[v + 1])
                     else:
-                        for k in range(indptr[v], indptr[v + 1]):
-                            acc += low_contrib[indices[k]]
+                        acc = _gather_sum(low_contrib, indices, indptr[v], indptr[v + 1])
                 elif has_weights:
-                    for k in range(indptr[v], indptr[v + 1]):
-                        acc += contrib[indices[k]] * weights[k]
+                    acc = _gather_wsum(contrib, indices, weights, indptr[v], indptr[v + 1])
                 else:
-                    for k in range(indptr[v], indptr[v + 1]):
-                        acc += contrib[indices[k]]
+                    acc = _gather_sum(contrib, indices, indptr[v], indptr[v + 1])
                 tp = uniform_p if uniform else teleport[v]
                 nv = damping * (acc + dangling * tp) + (1.0 - damping) * tp
                 new[v] = nv
@@ -193,14 +232,10 @@ def _spmv_pull(indptr, indices, weights, has_weights, x, out):
     """``out[v] = sum over row v of weight * x[index]``."""
     n = indptr.shape[0] - 1
     for v in prange(n):
-        acc = 0.0
         if has_weights:
-            for k in range(indptr[v], indptr[v + 1]):
-                acc += x[indices[k]] * weights[k]
+            out[v] = _gather_wsum(x, indices, weights, indptr[v], indptr[v + 1])
         else:
-            for k in range(indptr[v], indptr[v + 1]):
-                acc += x[indices[k]]
-        out[v] = acc
+            out[v] = _gather_sum(x, indices, indptr[v], indptr[v + 1])
 
 
 @jit

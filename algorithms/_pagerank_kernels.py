@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from algorithms._centrality_kernels import _balanced_bounds, _n_chunks
+from algorithms._centrality_kernels import _balanced_bounds, _gather_sum, _gather_wsum, _n_chunks
 from algorithms._centrality_kernels import _pagerank as _plain_pagerank
 from graphcrm.core.numba_config import jit, readonly_copy
 
@@ -102,15 +102,15 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
             core_row[u] = row_of[u]
         elif cls[u] == NO_IN:
             tp = uniform_p if uniform else teleport[u]
-            for k in range(out_indptr[u], out_indptr[u + 1]):
+            for k in range(np.uint64(out_indptr[u]), np.uint64(out_indptr[u + 1])):
                 t = inv_strength[u] * (out_weights[k] if has_weights else 1.0)
-                z0[out_indices[k]] += t
+                z0[np.uint32(out_indices[k])] += t
                 if not uniform:                 # uniform teleport: z1 = z0 * uniform_p, set below
-                    z1[out_indices[k]] += t * tp
-                other[out_indices[k]] += 1
+                    z1[np.uint32(out_indices[k])] += t * tp
+                other[np.uint32(out_indices[k])] += 1
         else:       # dangling / no mass: out-edges only if all of zero weight, but they are sources all the same
-            for k in range(out_indptr[u], out_indptr[u + 1]):
-                other[out_indices[k]] += 1
+            for k in range(np.uint64(out_indptr[u]), np.uint64(out_indptr[u + 1])):
+                other[np.uint32(out_indices[k])] += 1
     c_counts = np.zeros(n_core + 1, dtype=np.int64)
     d_counts = np.zeros(n_dang + 1, dtype=np.int64)
     c_zs0 = np.empty(n_core, dtype=np.float64)
@@ -158,8 +158,8 @@ def _compact_row(lo, hi, pull_indices, weights, has_weights, core_row, start, en
     source's write is overwritten by the next core one, and none is written once the row is full.
     """
     j = start
-    for k in range(lo, hi):
-        cr = core_row[pull_indices[k]]
+    for k in range(np.uint64(lo), np.uint64(hi)):
+        cr = core_row[np.uint32(pull_indices[k])]
         if j < end:
             out[j] = cr
             if has_weights:
@@ -188,13 +188,10 @@ def _core_step(bounds, indptr, indices, weights, has_weights, contrib, x, contri
         a = 0.0
         b = 0.0
         for r in range(bounds[ch], bounds[ch + 1]):
-            acc = 0.0
             if has_weights:
-                for k in range(indptr[r], indptr[r + 1]):
-                    acc += contrib[indices[k]] * weights[k]
+                acc = _gather_wsum(contrib, indices, weights, indptr[r], indptr[r + 1])
             else:
-                for k in range(indptr[r], indptr[r + 1]):
-                    acc += contrib[indices[k]]
+                acc = _gather_sum(contrib, indices, indptr[r], indptr[r + 1])
             t = uniform_p if uniform else tp[r]
             nv = damping * (acc + zm * zs[r] + dangling * t) + (1.0 - damping) * t
             e += abs(nv - x[r])
@@ -217,18 +214,15 @@ def _dangling_step(bounds, indptr, indices, weights, has_weights, contrib, zm, z
     for ch in prange(bounds.shape[0] - 1):
         e = 0.0
         for r in range(bounds[ch], bounds[ch + 1]):
-            acc = 0.0
             old = 0.0
             if has_weights:
-                for k in range(indptr[r], indptr[r + 1]):
-                    acc += contrib[indices[k]] * weights[k]
-                    if want_change and not old_is_start:
-                        old += old_contrib[indices[k]] * weights[k]
+                acc = _gather_wsum(contrib, indices, weights, indptr[r], indptr[r + 1])
+                if want_change and not old_is_start:
+                    old = _gather_wsum(old_contrib, indices, weights, indptr[r], indptr[r + 1])
             else:
-                for k in range(indptr[r], indptr[r + 1]):
-                    acc += contrib[indices[k]]
-                    if want_change and not old_is_start:
-                        old += old_contrib[indices[k]]
+                acc = _gather_sum(contrib, indices, indptr[r], indptr[r + 1])
+                if want_change and not old_is_start:
+                    old = _gather_sum(old_contrib, indices, indptr[r], indptr[r + 1])
             t = uniform_p if uniform else tp[r]
             nv = damping * (acc + zm * zs[r] + dangling * t) + (1.0 - damping) * t
             out[r] = nv

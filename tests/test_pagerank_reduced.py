@@ -176,3 +176,23 @@ def test_float32_start_never_stops_on_a_float32_step():
     x2, it2, _, _ = run_plain(indptr, indices, w, True, inv, teleport, True, tol, max_iter=itl + 1)
     assert np.abs(x2 - xl).sum() < tol
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gather_sums_equal_scipy_on_rows_of_every_length(dtype, weighted):
+    """The pull loop's helpers (two running sums, unsigned positions) on rows of length 0 to 9,
+    odd and even, through ``_spmv_pull`` (HITS) against scipy's product."""
+    rng = np.random.default_rng(7)
+    n = 400
+    lengths = rng.integers(0, 10, size=n)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = rng.integers(0, n, size=indptr[-1]).astype(np.int32)
+    weights = rng.random(indptr[-1]) if weighted else np.empty(0)
+    x = rng.random(n).astype(dtype)
+    out = np.empty(n)
+    plain._spmv_pull(indptr, indices, weights, weighted, x, out)
+    data = weights if weighted else np.ones(indptr[-1])
+    expected = sp.csr_array((data, indices, indptr), shape=(n, n)) @ x.astype(np.float64)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=0)
+    assert (out[lengths == 0] == 0).all()
