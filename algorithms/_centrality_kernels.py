@@ -283,7 +283,7 @@ def _core_degrees(out_indptr, out_indices, in_indptr, use_out, use_in, check_loo
     for v in prange(n):
         loops = 0   # a self-loop appears once among the out-edges and once among the in-edges
         if check_loops:
-            for k in range(out_indptr[v], out_indptr[v + 1]):
+            for k in range(np.uint64(out_indptr[v]), np.uint64(out_indptr[v + 1])):
                 loops += out_indices[k] == v
         d = 0
         if use_out:
@@ -324,7 +324,7 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in, c
         kept = 0
         low = np.int64(1) << 40
         for i in range(n_remaining):
-            v = remaining[i]
+            v = np.uint32(remaining[i])
             if peeled[v]:
                 continue
             if deg[v] <= k:
@@ -337,7 +337,7 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in, c
         n_remaining = kept
         head = start
         while head < done:
-            v = level[head]
+            v = np.uint32(level[head])
             head += 1
             peeled[v] = True
             # removing v lowers the degree of the nodes whose degree counted an edge with v:
@@ -353,8 +353,8 @@ def _coreness(out_indptr, out_indices, in_indptr, in_indices, use_out, use_in, c
 @jit
 def _peel(nbrs, lo, hi, deg, k, level, done):
     """One less degree for the neighbours ``nbrs[lo:hi]`` above level ``k``; those falling to ``k`` join it."""
-    for e in range(lo, hi):
-        u = nbrs[e]
+    for e in range(np.uint64(lo), np.uint64(hi)):     # unsigned: no negative-index check per access
+        u = np.uint32(nbrs[e])
         du = deg[u]
         if du > k:
             du -= 1
