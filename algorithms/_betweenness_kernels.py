@@ -27,12 +27,13 @@ def _one_path(s, t, state, out_indptr, out_indices, in_indptr, in_indices, dist,
     head, tail = 0, 1
     t_dist = -1
     while head < tail:
-        v = queue[head]
+        v = np.uint32(queue[head])
         head += 1
         if t_dist >= 0 and dist[v] >= t_dist:
             break
-        for k in range(out_indptr[v], out_indptr[v + 1]):
-            w = out_indices[k]
+        # unsigned positions and ids: no negative-index check (a branch) per access
+        for k in range(np.uint64(out_indptr[v]), np.uint64(out_indptr[v + 1])):
+            w = np.uint32(out_indices[k])
             if mark[w] != stamp:
                 mark[w] = stamp
                 dist[w] = dist[v] + 1
@@ -51,11 +52,11 @@ def _one_path(s, t, state, out_indptr, out_indices, in_indptr, in_indices, dist,
         target = x * sigma[cur]
         acc = 0.0
         pred = -1
-        for k in range(in_indptr[cur], in_indptr[cur + 1]):
-            u = in_indices[k]
+        for k in range(np.uint64(in_indptr[cur]), np.uint64(in_indptr[cur + 1])):
+            u = np.uint32(in_indices[k])
             if mark[u] == stamp and dist[u] == dist[cur] - 1:
                 acc += sigma[u]
-                pred = u
+                pred = np.int64(u)
                 if acc > target:
                     break
         if pred == s or pred < 0:

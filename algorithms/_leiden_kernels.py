@@ -74,7 +74,7 @@ def _strengths(indptr, weights):
     k = np.zeros(n, dtype=np.float64)
     for v in prange(n):
         s = 0.0
-        for e in range(indptr[v], indptr[v + 1]):
+        for e in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
             s += weights[e]
         k[v] = s
     return k
@@ -165,8 +165,8 @@ def _move(v, c, comm, tot, members, k):
 
 @jit
 def _wake_neighbours(v, indptr, indices, active):
-    for e in range(indptr[v], indptr[v + 1]):
-        u = indices[e]
+    for e in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
+        u = np.uint32(indices[e])
         if active[u] == 0:      # read first: threads then write a shared cache line only when it changes
             active[u] = 1
 
@@ -180,8 +180,8 @@ def _decide(v, indptr, indices, weights, k, comm, tot, m2, gamma, active, pos, f
     active[v] = 0
     n_found = 0
     w_own = 0.0
-    for e in range(indptr[v], indptr[v + 1]):
-        c = comm[indices[e]]
+    for e in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
+        c = comm[np.uint32(indices[e])]
         if c == own:
             w_own += weights[e]
             continue
@@ -279,8 +279,8 @@ def _refine_node(v, indptr, indices, weights, k, comm, sub, tot, alone, m2, gamm
         return
     own = comm[v]
     n_found = 0
-    for e in range(indptr[v], indptr[v + 1]):
-        u = indices[e]
+    for e in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
+        u = np.uint32(indices[e])
         if comm[u] != own or u == v:
             continue
         s = sub[u]
@@ -364,8 +364,8 @@ def _aggregate(indptr, indices, weights, comm, n_comm, n_workers):
             nxt = row
             for i in range(start[c], start[c + 1]):
                 v = members[i]
-                for e in range(indptr[v], indptr[v + 1]):
-                    d = comm[indices[e]]
+                for e in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
+                    d = comm[np.uint32(indices[e])]
                     if d == c:
                         continue
                     p = pos[w, d]
@@ -412,8 +412,8 @@ def _modularity(indptr, indices, weights, comm, gamma):
         s = 0.0
         for v in range(bounds[ch], bounds[ch + 1]):
             c = comm[v]
-            for e in range(indptr[v], indptr[v + 1]):
-                if comm[indices[e]] == c:
+            for e in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
+                if comm[np.uint32(indices[e])] == c:
                     s += weights[e]
         part[ch] = s
     inside = 0.0

@@ -33,8 +33,9 @@ def _sample_rr_set(root, state, in_indptr, in_indices, in_prob, mark, stamp, que
     while head < size:
         v = queue[head]
         head += 1
-        for k in range(in_indptr[v], in_indptr[v + 1]):
-            u = in_indices[k]
+        # unsigned positions and ids: no negative-index check (a branch) per access
+        for k in range(np.uint64(in_indptr[v]), np.uint64(in_indptr[v + 1])):
+            u = np.uint32(in_indices[k])
             if mark[u] == stamp:
                 continue
             p = in_prob[k]
