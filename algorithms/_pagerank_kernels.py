@@ -75,16 +75,17 @@ def _classify(pull_indptr, inv_strength):
 
 
 @jit(parallel=True)
-def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_indices, out_weights, inv_strength,
-            teleport, uniform, uniform_p, cls, row_of, n_core, n_dang):
+def _reduce(pull_indptr, pull_indices, weights, has_weights, inv_strength, teleport, uniform, uniform_p, cls, row_of,
+            n_core, n_dang):
     """Core rows and dangling rows (node order) keeping only core sources, renumbered to their core rows
     (a monotone map: rows stay sorted); sums over no-in-edge sources.
 
-    The pull loop has no data-dependent branch and no floating-point sum (a source's class is random
-    to the branch predictor, and a running sum waits on each addition's latency); the sums over
-    no-in-edge sources, and the count of each row's sources that are not core (so each row's length
-    before the copy), are pushed along the out-edges of those sources instead: one pass over the
-    pull rows, not two (wiki-Vote: set-up 275 -> 200 us).
+    Two passes over the pull rows, both parallel and without a data-dependent branch: the first
+    counts each row's core sources and sums ``inv * w`` over its no-in-edge sources (``inv`` is 0 for
+    every other source, so the sums run in the order of the sources, as a push along their out-edges
+    would); the second copies the core sources.  With unsigned indexing this beat pushing the sums
+    along the out-edges of the no-in-edge sources (serial scatters): wiki-Vote 210 -> 173 us, higgs
+    mentions 4.9 -> 2.9 ms.
 
     Returns
     -------
@@ -94,42 +95,40 @@ def _reduce(pull_indptr, pull_indices, weights, has_weights, out_indptr, out_ind
     """
     n = cls.shape[0]
     core_row = np.full(n, -1, dtype=np.int32)    # core row of a core node, else -1
-    z0 = np.zeros(n, dtype=np.float64)           # per target node: sum of inv * w over no-in-edge sources
-    z1 = np.zeros(n if not uniform else 0, dtype=np.float64)   # the same, each term times the teleport
-    other = np.zeros(n, dtype=np.int64)          # per target node: in-edges from sources that are not core
+    zinv = np.zeros(n, dtype=np.float64)          # 1 / out-strength of a no-in-edge source, else 0
     for u in range(n):
         if cls[u] == CORE:
             core_row[u] = row_of[u]
         elif cls[u] == NO_IN:
-            tp = uniform_p if uniform else teleport[u]
-            for k in range(np.uint64(out_indptr[u]), np.uint64(out_indptr[u + 1])):
-                t = inv_strength[u] * (out_weights[k] if has_weights else 1.0)
-                z0[np.uint32(out_indices[k])] += t
-                if not uniform:                 # uniform teleport: z1 = z0 * uniform_p, set below
-                    z1[np.uint32(out_indices[k])] += t * tp
-                other[np.uint32(out_indices[k])] += 1
-        else:       # dangling / no mass: out-edges only if all of zero weight, but they are sources all the same
-            for k in range(np.uint64(out_indptr[u]), np.uint64(out_indptr[u + 1])):
-                other[np.uint32(out_indices[k])] += 1
+            zinv[u] = inv_strength[u]
     c_counts = np.zeros(n_core + 1, dtype=np.int64)
     d_counts = np.zeros(n_dang + 1, dtype=np.int64)
     c_zs0 = np.empty(n_core, dtype=np.float64)
     c_zs = np.empty(n_core, dtype=np.float64)
     d_zs0 = np.empty(n_dang, dtype=np.float64)
     d_zs = np.empty(n_dang, dtype=np.float64)
-    for v in range(n):
+    for v in prange(n):
         r = row_of[v]
         if r < 0:
             continue
-        cnt = pull_indptr[v + 1] - pull_indptr[v] - other[v]      # core sources: the pull row is the transpose
-        zs = z0[v] * uniform_p if uniform else z1[v]
+        cnt = 0
+        s0 = 0.0
+        s1 = 0.0
+        for k in range(np.uint64(pull_indptr[v]), np.uint64(pull_indptr[v + 1])):
+            u = np.uint32(pull_indices[k])
+            cnt += 1 + (core_row[u] >> 31)               # 1 for a core source, 0 for -1: no branch
+            t = zinv[u] * (weights[k] if has_weights else 1.0)
+            s0 += t
+            if not uniform:
+                s1 += t * teleport[u]
+        zs = s0 * uniform_p if uniform else s1
         if cls[v] == CORE:
             c_counts[r + 1] = cnt
-            c_zs0[r] = z0[v]
+            c_zs0[r] = s0
             c_zs[r] = zs
         else:
             d_counts[r + 1] = cnt
-            d_zs0[r] = z0[v]
+            d_zs0[r] = s0
             d_zs[r] = zs
     c_indptr = np.cumsum(c_counts)
     d_indptr = np.cumsum(d_counts)
@@ -410,8 +409,8 @@ def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_indices, o
             damping, tol, max_iter, p, low_until)
         return x, iterations, converged, err
     (c_indptr, c_indices, c_w, d_indptr, d_indices, d_w, c_zs0, c_zs, d_zs0,
-     d_zs) = _reduce(pull_indptr, pull_indices, pull_weights, has_weights, out_indptr, out_indices, out_weights,
-                     inv, teleport, uniform, p, cls, row_of, n_core, n_dang)
+     d_zs) = _reduce(pull_indptr, pull_indices, pull_weights, has_weights, inv, teleport, uniform, p, cls, row_of,
+                     n_core, n_dang)
     omega = _omega(d_indptr, d_indices, d_w, has_weights, n_core)
     core_inv = np.empty(n_core, dtype=np.float64)
     c_tp = np.empty(n_core if not uniform else 0, dtype=np.float64)

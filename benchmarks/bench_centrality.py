@@ -322,11 +322,11 @@ def main():
         "- bandwidth bound per iteration = bytes one plain pull iteration must move (CSC indices 4 B/edge, "
         "+8 B/edge weights when weighted, indptr, 4 vectors of 8 B/node) / measured read bandwidth; the last "
         "column divides by the issue's 29 GB/s instead",
-        f"- why {big_name} stays above 2x the bound: one pull pass over its {big.layer('edges').n_edges:,} edges takes "
+        f"- the row loop's own cost on {big_name}: one pull pass over its {big.layer('edges').n_edges:,} edges takes "
         f"{pull_pass * 1e3:.1f} ms, and {loop_pass * 1e3:.1f} ms when every index is 0 (each gather hits one cached "
-        "value: the cost of the row loop itself -- index load, gather, add, a mispredicted exit per row -- "
-        f"with no memory latency), against a bound of {bytes_per_iteration(big.layer('edges'), False) / bandwidth * 1e3:.1f}"
-        " ms for the whole iteration",
+        "value: the loop itself -- streaming the indices, gather, add, a mispredicted exit per row -- with no "
+        "latency of random access), against a bandwidth bound of "
+        f"{bytes_per_iteration(big.layer('edges'), False) / bandwidth * 1e3:.1f} ms for the whole iteration",
         "- graphcrm iterates a reduced system where it removes >= 10% of the edges (accounts without in-edges and "
         "dangling accounts folded into scalars; `algorithms/_pagerank_kernels.py`): same iterates and the same "
         "stopping step as plain iteration (the iteration counts below), so it can beat the plain iteration's "

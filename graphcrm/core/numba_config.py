@@ -17,6 +17,11 @@ a branch per access that also blocks unrolling; an unsigned index skips it.
 A PageRank pull pass over the 16M-edge rmat20 went from 13.2 to 8.6 ms.
 Keep unsigned values out of arithmetic with signed ones: numba types
 ``uint64 + int64`` as ``float64``.
+
+numba keys a kernel's cache on the kernel's own file.  A helper inlined
+from another module (``_gather_sum`` from ``_centrality_kernels`` into
+``_pagerank_kernels``) does not invalidate it: after editing such a helper,
+delete ``algorithms/__pycache__/*.nbi`` and ``*.nbc``.
 """
 
 from __future__ import annotations
