@@ -366,7 +366,7 @@ def _inv_strength(out_indptr, out_weights, has_weights):
 
 
 @jit
-def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_indices, out_weights, has_weights, teleport,
+def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_weights, has_weights, teleport,
              uniform, damping, tol, max_iter, reduce_min_share, low_until):
     """PageRank of every node by power iteration, from the start vector ``1 / n`` everywhere.
 
@@ -376,7 +376,7 @@ def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_indices, o
     Parameters
     ----------
     pull_indptr, pull_indices, pull_weights : CSR of the in-edges of the walk (row ``v`` lists ``u -> v``).
-    out_indptr, out_indices, out_weights : the out-edge CSR of the walk.
+    out_indptr, out_weights : the out-edge offsets and weights of the walk (for out-strengths).
     has_weights : bool
     teleport : teleport (= dangling) distribution; ``uniform`` means it is ``1 / n`` everywhere.
     damping, tol, max_iter : stop when the L1 change of one iteration is below ``tol``.
@@ -455,12 +455,11 @@ def _warmup():
     indptr = readonly_copy(np.array([0, 1, 2, 2, 3], dtype=np.int64))
     indices = readonly_copy(np.array([1, 0, 1], dtype=np.int32))
     out_indptr = readonly_copy(np.array([0, 1, 3, 3, 3], dtype=np.int64))
-    out_indices = readonly_copy(np.array([1, 0, 3], dtype=np.int32))
     w = readonly_copy(np.ones(3, dtype=np.float64))
     p = np.full(4, 0.25)
     for has_w in (True, False):
         weights = w if has_w else np.empty(0)
         for uniform in (True, False):
             for share in (0.0, 1.0):
-                pagerank(indptr, indices, weights, out_indptr, out_indices, weights, has_w, p, uniform, 0.85, 1e-10,
+                pagerank(indptr, indices, weights, out_indptr, weights, has_w, p, uniform, 0.85, 1e-10,
                          5, share, np.inf if share else 1e-5)

@@ -158,7 +158,7 @@ def _power_iteration(walk: Layer, use_w: bool, teleport, uniform: bool, damping,
     low = walk.n_nodes >= LOW_PRECISION_MIN_NODES and tol >= LOW_PRECISION_MIN_TOL
     low_until = max(LOW_PRECISION_UNTIL, tol) if low else np.inf
     return _pr.pagerank(walk.in_indptr, walk.in_indices, walk.in_weights if use_w else empty, walk.out_indptr,
-                        walk.out_indices, walk.out_weights if use_w else empty, use_w, teleport, uniform,
+                        walk.out_weights if use_w else empty, use_w, teleport, uniform,
                         float(damping), float(tol), int(max_iter), REDUCE_MIN_SHARE, float(low_until))
 
 

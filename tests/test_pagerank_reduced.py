@@ -62,7 +62,7 @@ def run_reduced(indptr, indices, w, has_w, inv, teleport, uniform, tol, max_iter
     out = sp.csr_array((w if has_w else np.ones(len(indices)), indices, indptr), shape=(n, n)).T.tocsr()
     out.sort_indices()
     return reduced_pagerank(indptr, indices, w if has_w else np.empty(0), out.indptr.astype(np.int64),
-                            out.indices.astype(np.int32), out.data if has_w else np.empty(0), has_w, teleport,
+                            out.data if has_w else np.empty(0), has_w, teleport,
                             uniform, DAMPING, tol, max_iter, 0.0, np.inf)
 
 
