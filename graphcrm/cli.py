@@ -184,6 +184,8 @@ def info(
 
 
 class RankMethod(str, Enum):
+    auto = "auto"
+    forecast = "forecast"
     combined = "combined"
     pagerank = "pagerank"
     hits = "hits"
@@ -198,8 +200,10 @@ class RankMethod(str, Enum):
 def rank(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
     out: Path = typer.Option(..., "--out", help="Output table (.csv or .parquet)."),
-    method: RankMethod = typer.Option(RankMethod.combined, "--method",
-                                      help="combined = opinion-leader list with reasons; or one measure."),
+    method: RankMethod = typer.Option(RankMethod.auto, "--method",
+                                      help="auto = leader list by the validated forecast when the snapshot has a "
+                                           "timestamped interaction log, else combined; forecast; combined = "
+                                           "structural leader list with reasons; or one measure."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Layer to rank on (default: combined interaction "
                                                               "strength, else follows)."),
     top: int = typer.Option(50, "--top", help="Rows (per community with --partition)."),
@@ -207,10 +211,16 @@ def rank(
                                                                         "leaders per community."),
     model: str = typer.Option("wc", "--prob", help="Edge probabilities for reach: wc | const:P | trivalency."),
     samples: int = typer.Option(100_000, "--samples", help="Reverse-reachable samples for expected reach."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast horizon of the leader list, like 3d or "
+                                                                  "12h (default: 7 days, at most a third of the log)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Influence scores and an opinion-leader list, with the reasons for each rank."""
+    """Influence scores and an opinion-leader list, with the reasons for each rank.
+
+    Example: graphcrm rank graphs/higgs --out leaders.csv   (by the validated forecast; says which scorer won)
+    """
+    from graphcrm.backtest import parse_duration
     from graphcrm.core.snapshot import load_snapshot
     from graphcrm.ranking import rank_table
     from graphcrm.tables import read_partition, write_table
@@ -218,13 +228,38 @@ def rank(
     started = time.perf_counter()
     graph = load_snapshot(snapshot)
     parts = read_partition(partition) if partition else None
+    seconds = parse_duration(horizon) if horizon is not None else None
+    stored = None
+    if method.value in ("auto", "forecast"):
+        stored = _stored_forecast(snapshot, graph, layer, seconds)
     with step(f"ranking by {method.value}"):
         table = rank_table(graph, method=method.value, layer=layer, top=top, partition=parts, model=model,
-                           samples=samples, seed=seed)
+                           samples=samples, seed=seed, horizon=seconds, forecast_model=stored)
+    ranking = table.attrs.pop("ranking", {})
     write_table(table, out)
     summary = {"snapshot": str(snapshot), "method": method.value, "rows": len(table), "out": str(out),
-               "top": table.head(10).to_dict("records"), "seconds": round(time.perf_counter() - started, 3)}
-    _emit(summary, as_json, f"wrote {out}: {len(table)} rows\n" + table.head(10).to_string(index=False))
+               "ranking": ranking, "top": table.head(10).to_dict("records"),
+               "seconds": round(time.perf_counter() - started, 3)}
+    head = f"wrote {out}: {len(table)} rows"
+    if ranking:
+        head += f"\nleader score: {ranking['scorer']}" + (f" on {ranking['layer']}" if "layer" in ranking else "")
+        head += f" ({ranking['scorer_reason']})"
+    shown = table.drop(columns=[c for c in ("why",) if c in table]).head(10)
+    _emit(summary, as_json, head + "\n" + shown.to_string(index=False))
+
+
+def _stored_forecast(snapshot: Path, graph, layer: Optional[str], horizon: Optional[int]):
+    """The forecast model stored by ``graphcrm forecast`` when it still fits the snapshot, else None."""
+    from algorithms.forecast import default_target_layer
+    from graphcrm.forecast_leaders import has_interaction_log
+    from graphcrm.forecast_store import load_model
+
+    if not has_interaction_log(graph):
+        return None
+    name = layer or default_target_layer(graph)
+    if name not in graph.layers:
+        return None
+    return load_model(snapshot, graph, name, horizon)[0]
 
 
 class CommunityMethod(str, Enum):
@@ -411,6 +446,11 @@ app.command("erase")(erase_cmd)
 from graphcrm.cli_report import report as _report_command  # noqa: E402
 
 app.command("report")(_report_command)
+
+from graphcrm.cli_forecast import backtest_cmd, forecast_cmd  # noqa: E402
+
+app.command("forecast")(forecast_cmd)
+app.command("backtest")(backtest_cmd)
 
 
 def main(argv=None) -> int:

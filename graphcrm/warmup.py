@@ -17,6 +17,7 @@ KERNEL_MODULES = (
     "algorithms._im_kernels",
     "algorithms._contagion_kernels",
     "algorithms._leiden_kernels",
+    "algorithms._cascade_kernels",
 )
 
 

@@ -1,0 +1,369 @@
+"""Forecast of each account's engagement and word-of-mouth reach in the next window, with an 80% interval.
+
+The model is learned on the log itself, out of time: the history before the
+forecast moment ``at`` is cut at a few earlier moments ("internal cutoffs");
+for each, the features of :mod:`algorithms.forecast_features` as of the cutoff
+are paired with what each account received in the next ``h`` seconds, and a
+model of ``log(1 + count)`` is fitted on those pairs.  The most recent cutoff
+is held out first: candidate feature sets are compared on it (against plain
+in-degree, the naive baseline) and its residuals give the interval (split
+conformal, per band of predicted value); the chosen model is then refitted on
+every cutoff and applied at ``at``.
+
+The learner is ridge regression on ``log(1 + feature)``, standardised.
+Gradient-boosted trees (scikit-learn's HistGradientBoosting) were measured
+beside it on higgs-twitter and lost out of time (Spearman 0.44 against the
+ridge model's 0.47 on the accounts re-shared in both periods, split
+2012-07-05): a log grows in bursts, the internal windows fall in another
+phase of the burst than the one forecast, and trees cannot extrapolate past
+the counts they saw.  A log-linear model also persists as plain numbers (JSON),
+so a stored model is inspectable and loads anywhere.
+
+Counts are forecast for the internal window length ``h`` and scaled by
+``horizon / h`` (a constant-rate assumption, shown in the backtest's
+calibration columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from algorithms.forecast_features import account_features, event_layers, known_accounts, log_span, window_targets
+from graphcrm.core.errors import ParameterError
+from graphcrm.core.graph import SocialGraph
+from graphcrm.core.layers import INTERACTION_TYPES
+
+FORMAT_VERSION = 1
+TARGETS = ("engagement", "reach")
+INTERVAL = (0.1, 0.9)
+RIDGE_ALPHA = 1.0
+MAX_ROWS_PER_CUTOFF = 400_000
+N_BANDS = 5
+DAY = 86_400
+
+
+def default_target_layer(graph: SocialGraph) -> str:
+    """The layer whose engagement is forecast: re-shares (``retweets``) when logged, else the first event layer."""
+    names = event_layers(graph)
+    if not names:
+        raise ParameterError("the graph has no timestamped interaction log: load events with times "
+                             "(--interactions) to forecast or backtest")
+    for name in INTERACTION_TYPES:
+        if name in names:
+            return name
+    return names[0]
+
+
+def feature_sets(columns) -> dict[str, list[str]]:
+    """Candidate feature sets: engagement received per layer (counts), and everything."""
+    received = [c for c in columns if c.endswith("_received") or c.endswith("_received_distinct")
+                or c.endswith("_out_degree") or c == "followers"]
+    return {"received": received, "all": list(columns)}
+
+
+@dataclass
+class _Ridge:
+    """``log1p(y) ~ intercept + ((log1p(x) - mean) / scale) . coef`` -- a JSON-able log-linear model."""
+
+    features: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, y: np.ndarray, weight: np.ndarray, features: list[str]) -> "_Ridge":
+        from sklearn.linear_model import Ridge
+
+        x = np.log1p(np.clip(frame[features].to_numpy(float), 0, None))
+        mean = np.average(x, axis=0, weights=weight)
+        scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weight))
+        scale[scale == 0] = 1.0
+        model = Ridge(alpha=RIDGE_ALPHA).fit((x - mean) / scale, y, sample_weight=weight)
+        return cls(features, mean, scale, model.coef_.astype(float), float(model.intercept_))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        x = np.log1p(np.clip(frame[self.features].to_numpy(float), 0, None))
+        return self.intercept + ((x - self.mean) / self.scale) @ self.coef
+
+    def to_dict(self) -> dict:
+        return {"features": self.features, "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "_Ridge":
+        return cls(list(d["features"]), np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]),
+                   float(d["intercept"]))
+
+
+@dataclass
+class _Interval:
+    """Split-conformal residual quantiles of ``log1p`` counts, per band of predicted value."""
+
+    edges: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def fit(cls, pred: np.ndarray, y: np.ndarray) -> "_Interval":
+        edges = np.unique(np.quantile(pred, np.linspace(0, 1, N_BANDS + 1)[1:-1]))
+        band = np.searchsorted(edges, pred, side="right")
+        resid = y - pred
+        low = np.array([np.quantile(resid[band == b], INTERVAL[0]) if np.any(band == b) else 0.0
+                        for b in range(len(edges) + 1)])
+        high = np.array([np.quantile(resid[band == b], INTERVAL[1]) if np.any(band == b) else 0.0
+                         for b in range(len(edges) + 1)])
+        return cls(edges, low, high)
+
+    def apply(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        band = np.searchsorted(self.edges, pred, side="right")
+        return pred + self.low[band], pred + self.high[band]
+
+    def to_dict(self) -> dict:
+        return {"edges": self.edges.tolist(), "low": self.low.tolist(), "high": self.high.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "_Interval":
+        return cls(np.asarray(d["edges"]), np.asarray(d["low"]), np.asarray(d["high"]))
+
+
+@dataclass
+class ForecastModel:
+    """A fitted forecast: one log-linear model and interval per target, and how it validated.
+
+    ``validation`` holds, per target, the Spearman correlation of the chosen
+    model and of in-degree with what happened in the held-out internal
+    window (accounts that received anything there, and those of them that had
+    received engagement before), and ``beats_in_degree``.
+    """
+
+    layer: str
+    horizon: int
+    window: int
+    fitted_at: int
+    models: dict[str, _Ridge]
+    intervals: dict[str, _Interval]
+    feature_set: dict[str, str]
+    validation: dict = field(default_factory=dict)
+    fingerprint: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT_VERSION, "kind": "log-linear ridge", "layer": self.layer, "horizon": self.horizon,
+                "window": self.window, "fitted_at": self.fitted_at, "feature_set": self.feature_set,
+                "models": {k: m.to_dict() for k, m in self.models.items()},
+                "intervals": {k: i.to_dict() for k, i in self.intervals.items()},
+                "validation": self.validation, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ForecastModel":
+        if d.get("format") != FORMAT_VERSION:
+            raise ValueError(f"forecast model format {d.get('format')!r}, expected {FORMAT_VERSION}")
+        return cls(d["layer"], int(d["horizon"]), int(d["window"]), int(d["fitted_at"]),
+                   {k: _Ridge.from_dict(m) for k, m in d["models"].items()},
+                   {k: _Interval.from_dict(i) for k, i in d["intervals"].items()},
+                   dict(d["feature_set"]), d.get("validation", {}), d.get("fingerprint", {}))
+
+    def beats_in_degree(self, target: str = "engagement", *, top: bool = False) -> bool:
+        """Whether the forecast ranked the held-out internal window at least as well as in-degree.
+
+        ``top=True`` compares the overlap of the top 100 with the actual top
+        100 (what a leader list needs) instead of the Spearman correlations.
+        """
+        v = self.validation.get(target)
+        if not v:
+            return False
+        if top:
+            return v["forecast_top_overlap"] >= v["in_degree_top_overlap"]
+        return v["forecast"] >= v["in_degree"]
+
+
+def graph_fingerprint(graph: SocialGraph) -> dict:
+    """What a stored model was fitted on: node count and events per layer with their time span."""
+    out = {"n_nodes": int(graph.n_nodes)}
+    for name in event_layers(graph):
+        t = graph.layer(name).events.time
+        out[name] = [int(len(t)), int(t[0]), int(t[-1])]
+    return out
+
+
+@dataclass
+class Forecast:
+    """Per-account forecast over ``horizon`` seconds after ``at``; arrays by dense index.
+
+    ``values`` / ``low`` / ``high`` are counts (the interval is 80%);
+    ``score`` is the model's ``log(1 + count)`` before clipping at zero,
+    which orders accounts whose forecast count rounds to 0.
+    """
+
+    graph: SocialGraph
+    model: ForecastModel
+    at: int
+    values: dict[str, np.ndarray]
+    low: dict[str, np.ndarray]
+    high: dict[str, np.ndarray]
+    score: dict[str, np.ndarray]
+    features: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """``account_id, forecast_engagement, _low, _high, forecast_reach, _low, _high``, best first."""
+        frame = pd.DataFrame({"account_id": self.graph.id_map.ids})
+        for t in TARGETS:
+            frame[f"forecast_{t}"] = self.values[t]
+            frame[f"forecast_{t}_low"] = self.low[t]
+            frame[f"forecast_{t}_high"] = self.high[t]
+        order = np.lexsort((np.arange(len(frame)), -self.score["reach"], -self.score["engagement"]))
+        return frame.iloc[order].reset_index(drop=True)
+
+
+def _cutoffs(first: int, at: int, horizon: int) -> tuple[int, list[int]]:
+    """Internal window length and cutoffs (most recent first) inside ``[first, at)``."""
+    span = at - first
+    window = int(min(horizon, span // 3))
+    if window < 3600:
+        raise ParameterError(f"the log before the forecast moment spans {span / 3600:.1f} hours; "
+                             "a forecast needs at least 3 hours of events to learn from")
+    cuts = [at - window, at - 2 * window, at - 2 * window - window // 2]
+    return window, [c for c in cuts if c - first >= window // 3] or [at - window]
+
+
+def _training_rows(graph, layer, cut, window, seed):
+    feats = account_features(graph, cut, target_layer=layer)
+    engagement, reach = window_targets(graph, layer, cut, cut + window)
+    rows = np.flatnonzero(known_accounts(graph, cut))
+    weight = np.ones(len(rows))
+    if len(rows) > MAX_ROWS_PER_CUTOFF:      # keep every account that received something, sample the rest
+        active = engagement[rows] > 0
+        rng = np.random.default_rng([seed, cut])
+        quiet = np.flatnonzero(~active)
+        keep_n = max(MAX_ROWS_PER_CUTOFF - int(active.sum()), 1)
+        keep = rng.choice(quiet, min(keep_n, len(quiet)), replace=False) if len(quiet) else quiet
+        weight = np.r_[np.ones(int(active.sum())), np.full(len(keep), len(quiet) / max(len(keep), 1))]
+        rows = np.r_[rows[active], rows[keep]]
+    frame = feats.iloc[rows].reset_index(drop=True)
+    ys = {"engagement": np.log1p(engagement[rows]), "reach": np.log1p(reach[rows])}
+    return frame, ys, weight
+
+
+def _rank_score(pred, y, warm) -> tuple[float, float]:
+    """Spearman on the accounts with y > 0, and on those of them with earlier engagement (``warm``)."""
+    out = []
+    for mask in (y > 0, (y > 0) & warm):
+        out.append(float(spearmanr(pred[mask], y[mask]).statistic) if mask.sum() > 2 else float("nan"))
+    return out[0], out[1]
+
+
+def _top_overlap(score, y, k: int) -> float:
+    """Share of the actual top ``k`` (by ``y``) among the top ``k`` by ``score`` (ties by index)."""
+    idx = np.arange(len(y))
+    return len(set(np.lexsort((idx, -score))[:k]) & set(np.lexsort((idx, -y))[:k])) / k
+
+
+def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int | None = None,
+                 at: int | None = None, seed: int = 0) -> ForecastModel:
+    """Fit the forecast on the log before ``at`` (default: the end of the log).
+
+    Parameters
+    ----------
+    layer : str, optional
+        Event layer whose engagement is forecast (default :func:`default_target_layer`).
+    horizon : int, optional
+        Seconds ahead (default: 7 days, at most a third of the log's span).
+    at : int, optional
+        Forecast moment, Unix seconds; only events before it are used.
+    seed : int
+        Fixes the row sample on logs with more than 400,000 known accounts per cutoff.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.sort(rng.integers(0, 30 * 86400, 3000))
+    >>> star = rng.choice(["s1", "s2", "s3"] + [f"q{i}" for i in range(40)], 3000)
+    >>> fans = [f"f{i}" for i in rng.integers(0, 500, 3000)]
+    >>> g = GraphBuilder().add_events("retweets", fans, star, time=t).build()
+    >>> m = fit_forecast(g, horizon=3 * 86400)
+    >>> m.layer, m.horizon, m.window
+    ('retweets', 259200, 259200)
+    """
+    layer = layer or default_target_layer(graph)
+    if graph.layer(layer).events is None:
+        raise ParameterError(f"layer '{layer}' has no timestamped events to forecast")
+    first, end = log_span(graph)
+    at = end if at is None else int(at)
+    if horizon is None:
+        horizon = int(min(7 * DAY, max((at - first) // 3, 3600)))
+    if horizon <= 0:
+        raise ParameterError(f"horizon must be positive, got {horizon} seconds")
+    window, cuts = _cutoffs(first, at, int(horizon))
+    folds = [_training_rows(graph, layer, c, window, seed) for c in cuts]
+    warm_col = f"{layer}_received"
+    chosen, validation, intervals, models = {}, {}, {}, {}
+    for target in TARGETS:
+        if len(folds) > 1:      # hold out the most recent window, choose the feature set on it
+            train = pd.concat([f[0] for f in folds[1:]], ignore_index=True)
+            ytr = np.concatenate([f[1][target] for f in folds[1:]])
+            wtr = np.concatenate([f[2] for f in folds[1:]])
+        else:
+            train, ytr, wtr = folds[0][0], folds[0][1][target], folds[0][2]
+        hold, yho = folds[0][0], folds[0][1][target]
+        warm = hold[warm_col].to_numpy() > 0
+        indeg = hold[f"{layer}_received_distinct"].to_numpy()
+        best = None
+        for name, cols in feature_sets(train.columns).items():
+            m = _Ridge.fit(train, ytr, wtr, cols)
+            pred = m.predict(hold)
+            score = np.nanmean(_rank_score(pred, yho, warm))
+            if best is None or score > best[0] + 1e-9:
+                best = (score, name, pred)
+        score, name, pred = best
+        chosen[target] = name
+        intervals[target] = _Interval.fit(pred, yho)
+        fs, fw = _rank_score(pred, yho, warm), _rank_score(indeg, yho, warm)
+        k = int(min(100, max(1, (yho > 0).sum())))
+        validation[target] = {"window": [int(cuts[0]), int(cuts[0] + window)], "forecast": float(np.nanmean(fs)),
+                              "in_degree": float(np.nanmean(fw)), "forecast_all": fs[0], "forecast_warm": fs[1],
+                              "in_degree_all": fw[0], "in_degree_warm": fw[1], "top_k": k,
+                              "forecast_top_overlap": _top_overlap(pred, yho, k),
+                              "in_degree_top_overlap": _top_overlap(indeg, yho, k)}
+        every = pd.concat([f[0] for f in folds], ignore_index=True)
+        models[target] = _Ridge.fit(every, np.concatenate([f[1][target] for f in folds]),
+                                    np.concatenate([f[2] for f in folds]), feature_sets(every.columns)[name])
+    return ForecastModel(layer, int(horizon), window, at, models, intervals, chosen, validation,
+                         graph_fingerprint(graph))
+
+
+def forecast(graph: SocialGraph, model: ForecastModel | None = None, *, at: int | None = None, **fit_kwargs) -> Forecast:
+    """Forecast engagement and reach of every account over the model's horizon after ``at``.
+
+    ``model`` defaults to :func:`fit_forecast` on the same graph (``fit_kwargs``
+    passed on); ``at`` defaults to the moment the model was fitted for.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> rng = np.random.default_rng(1)
+    >>> t = np.sort(rng.integers(0, 30 * 86400, 4000))
+    >>> star = np.where(rng.random(4000) < 0.5, "star", rng.choice([f"q{i}" for i in range(200)], 4000))
+    >>> g = GraphBuilder().add_events("retweets", [f"f{i}" for i in range(4000)], star, time=t).build()
+    >>> fc = forecast(g, horizon=86400)
+    >>> fc.to_frame().account_id.iloc[0]
+    'star'
+    """
+    model = model or fit_forecast(graph, at=at, **fit_kwargs)
+    at = model.fitted_at if at is None else int(at)
+    feats = account_features(graph, at, target_layer=model.layer)
+    scale = model.horizon / model.window
+    values, low, high, score = {}, {}, {}, {}
+    for target in TARGETS:
+        pred = model.models[target].predict(feats)
+        score[target] = pred
+        lo, hi = model.intervals[target].apply(pred)
+        values[target] = np.expm1(np.maximum(pred, 0.0)) * scale
+        low[target] = np.expm1(np.maximum(lo, 0.0)) * scale
+        high[target] = np.maximum(np.expm1(np.maximum(hi, 0.0)) * scale, values[target])
+        low[target] = np.minimum(low[target], values[target])
+    return Forecast(graph, model, at, values, low, high, score, feats)

@@ -1,0 +1,298 @@
+"""Out-of-time check of every influence scorer against what people did after a split (``graphcrm backtest``).
+
+Every scorer sees only the events before ``split`` (the graph is cut with
+:meth:`SocialGraph.window` before any scorer runs); what happened in
+``[split, split + horizon)`` on the target layer is the truth:
+
+* **engagement** -- events received per account (retweets received, say);
+* **reach** -- distinct accounts reached by time-respecting chains of those
+  events (:func:`algorithms.cascades.cascade_reach`).
+
+Scorers: the naive baselines (in-degree = distinct accounts that engaged,
+engagement count, time-decayed count), PageRank attention, coreness, the
+structural ``influence_score`` of the leader list, Independent-Cascade
+expected reach under weighted cascade and learned probabilities, past
+cascade reach (Bakshy et al. 2011) and the forecast
+(:mod:`algorithms.forecast`).
+
+Metrics, per scorer and target: Spearman correlation on the accounts that
+received anything after the split (``all``), on those of them that had also
+received engagement before it (``active_in_training``) and on the actual top
+1,000 (``top_1000``); overlap@20/100/1000 and NDCG@100 of the scorer's top
+accounts against the actual top (over every account); median absolute error
+of ``log(1 + count)`` for scorers that predict a count; the share of actual
+counts inside the forecast's 80% interval.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from algorithms import coreness, expected_reach, pagerank
+from algorithms.forecast import TARGETS, fit_forecast, forecast
+from algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
+from graphcrm.core.errors import ParameterError
+from graphcrm.core.graph import SocialGraph, _to_unix
+from graphcrm.forecast_leaders import choose_scorer
+from graphcrm.leaders import combined_score, default_layer
+
+GROUPS = ("all", "active_in_training", "top_1000")
+OVERLAP_KS = (20, 100, 1000)
+NAIVE = ("in_degree", "engagement_count", "engagement_decayed")
+DECAY_HALF_LIFE_H = 24
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text) -> int:
+    """Seconds in ``'3d'``, ``'12h'``, ``'90m'``, ``'1w'`` or plain seconds.
+
+    Examples
+    --------
+    >>> parse_duration("3d"), parse_duration("90m"), parse_duration(3600)
+    (259200, 5400, 3600)
+    """
+    if isinstance(text, (int, np.integer)):
+        seconds = int(text)
+    else:
+        m = _DURATION.match(str(text))
+        if not m:
+            raise ParameterError(f"duration {text!r}: expected a number with a unit s, m, h, d or w (like 3d)")
+        seconds = int(float(m.group(1)) * _UNITS[m.group(2)])
+    if seconds <= 0:
+        raise ParameterError(f"duration {text!r} must be positive")
+    return seconds
+
+
+def parse_time(text) -> int:
+    """Unix seconds from an ISO-8601 time (UTC if no zone) or a number of Unix seconds."""
+    if isinstance(text, str) and re.fullmatch(r"\s*-?\d+\s*", text):
+        return int(text)
+    try:
+        return _to_unix(text, "split")
+    except ParameterError:
+        raise ParameterError(f"--split {text!r} is not a time: use ISO-8601 like 2012-07-05 or "
+                             "2012-07-05T12:00:00Z, or Unix seconds") from None
+
+
+def _iso(t: int) -> str:
+    return pd.Timestamp(int(t), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Backtest:
+    """The result of :func:`backtest`: a metrics table, the per-account scores and truths behind it."""
+
+    metrics: pd.DataFrame
+    summary: dict
+    scores: dict[str, np.ndarray] = field(repr=False)
+    counts: dict[str, np.ndarray] = field(repr=False)
+    actual: dict[str, np.ndarray] = field(repr=False)
+    interval: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False)
+
+    def winner(self, target: str = "engagement") -> str:
+        """The scorer with the best mean Spearman over the groups ``all`` and ``active_in_training``."""
+        m = self.metrics[(self.metrics.target == target) & self.metrics.group.isin(GROUPS[:2])]
+        return str(m.groupby("scorer", sort=False).spearman.mean().idxmax())
+
+
+def _check_split(graph: SocialGraph, split: int, horizon: int | None) -> tuple[int, int, int, int]:
+    names = event_layers(graph)
+    if not names:
+        raise ParameterError("backtest needs timestamped interaction events; this snapshot has none "
+                             "(load events with times via --interactions)")
+    first, end = log_span(graph)
+    if not first < split < end:
+        raise ParameterError(f"--split {_iso(split)} is outside the log ({_iso(first)} .. {_iso(end - 1)}): "
+                             "choose a time with events before and after it")
+    if split - first < 3 * HOUR:
+        raise ParameterError(f"--split {_iso(split)} leaves {(split - first) / HOUR:.1f} hours of events before it; "
+                             "the scorers need at least 3 hours to learn from")
+    horizon = end - split if horizon is None else int(horizon)
+    return first, end, split, horizon
+
+
+def _spearman(score, actual, mask) -> float:
+    if mask.sum() < 3:
+        return float("nan")
+    rho = spearmanr(score[mask], actual[mask]).statistic
+    return float(rho) if np.isfinite(rho) else 0.0       # a constant scorer orders nothing
+
+
+def _top(score: np.ndarray, k: int) -> np.ndarray:
+    return np.lexsort((np.arange(len(score)), -score))[:k]
+
+
+def _ndcg(score, actual, k=100) -> float:
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.sort(actual)[::-1][:k]
+    idcg = float((ideal * disc[: len(ideal)]).sum())
+    got = actual[_top(score, k)]
+    return float((got * disc[: len(got)]).sum() / idcg) if idcg > 0 else float("nan")
+
+
+def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: int, samples: int, seed: int,
+             progress) -> tuple[dict, dict, dict, dict]:
+    """Per scorer: a ranking score, and (where it predicts one) a count per target."""
+    lay = train.layer(layer)
+    from algorithms.forecast_features import account_features
+    feats = account_features(train, split, target_layer=layer)
+    per_time = horizon / max(split - first, 1)
+    decay_rate = np.log(2) / (DECAY_HALF_LIFE_H * HOUR)
+    indeg = feats[f"{layer}_received_distinct"].to_numpy()
+    count = feats[f"{layer}_received"].to_numpy()
+    decayed = feats[f"{layer}_received_{DECAY_HALF_LIFE_H}h"].to_numpy()
+    scores = {"in_degree": indeg, "engagement_count": count, "engagement_decayed": decayed}
+    as_count = {"in_degree": indeg * per_time, "engagement_count": count * per_time,
+                "engagement_decayed": decayed * decay_rate * horizon}
+    counts = {t: dict(as_count) for t in TARGETS}
+    progress("PageRank and coreness")
+    scores["pagerank"] = pagerank(train, layer=lay).values
+    scores["coreness"] = coreness(train, layer=lay).values
+    progress("expected reach (IC: weighted cascade, learned)")
+    reach = {}
+    for model in ("wc", "learned"):
+        reach[model] = expected_reach(train, layer=lay, model=model, n_samples=samples, seed=seed).values - 1.0
+        scores[f"ic_{model}"] = reach[model]
+        for t in TARGETS:
+            counts[t][f"ic_{model}"] = reach[model]
+    progress("leader-list influence score")
+    strength = default_layer(train)
+    strength = (strength if not isinstance(strength, str) else train.layer(strength)).positive()
+    wc_on_strength = expected_reach(train, layer=strength, model="wc", n_samples=samples, seed=seed).values
+    scores["influence_score"] = combined_score(
+        {"pagerank": pagerank(train, layer=strength).values, "coreness": coreness(train, layer=strength).values,
+         "expected_reach": wc_on_strength}, dict.fromkeys(("pagerank", "coreness", "expected_reach"), 1.0))
+    scores["past_reach"] = feats["reach_past"].to_numpy()
+    for t in TARGETS:
+        counts[t]["past_reach"] = scores["past_reach"] * per_time
+    progress("forecast")
+    model = fit_forecast(train, layer=layer, horizon=horizon, at=split, seed=seed)
+    fc = forecast(train, model)
+    per_target = {t: dict(scores) for t in TARGETS}
+    intervals = {}
+    chosen, _ = choose_scorer(model)
+    for t in TARGETS:
+        per_target[t]["forecast"] = fc.score[t]
+        # what `graphcrm rank` would have listed at the split: its validated choice, ties by the other scorer
+        tie = fc.score["engagement"]
+        per_target[t]["leader_default"] = (fc.score["engagement"] if chosen == "forecast"
+                                           else indeg + (tie - tie.min()) / (np.ptp(tie) + 1.0) * 0.5)
+        counts[t]["forecast"] = fc.values[t]
+        intervals[t] = (fc.low[t], fc.high[t])
+    return per_target, counts, intervals, {"forecast_model": model.to_dict(), "known": feats,
+                                           "leader_default": chosen}
+
+
+def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = None, samples: int = 200_000,
+             seed: int = 0, progress=None) -> Backtest:
+    """Score every influence scorer on what happened after ``split``, beside the naive baselines.
+
+    Parameters
+    ----------
+    graph : SocialGraph
+        With a timestamped interaction log.
+    split : str or int
+        ISO-8601 time (UTC if no zone) or Unix seconds: scorers see only the events before it.
+    horizon : str or int, optional
+        How long after the split to score (``'3d'``, seconds ...); default: to the end of the log.
+    layer : str, optional
+        The engagement that counts (default: ``retweets`` when logged).
+    samples : int
+        Reverse-reachable samples for the IC expected-reach scorers.
+    seed : int
+        Same seed, same table.
+
+    Returns
+    -------
+    Backtest
+        ``.metrics`` (one row per scorer, target and group), ``.summary``, ``.winner()``.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.sort(rng.integers(0, 20 * 86400, 3000))
+    >>> hub = rng.choice([f"a{i}" for i in range(60)], 3000)
+    >>> g = GraphBuilder().add_events("retweets", [f"f{i}" for i in rng.integers(0, 800, 3000)], hub, time=t).build()
+    >>> bt = backtest(g, 15 * 86400, samples=2000)
+    >>> sorted(set(bt.metrics.scorer)) [:3]
+    ['coreness', 'engagement_count', 'engagement_decayed']
+    """
+    from algorithms.forecast import default_target_layer
+
+    progress = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    split = parse_time(split)
+    horizon = None if horizon is None else parse_duration(horizon)
+    first, end, split, horizon = _check_split(graph, split, horizon)
+    layer = layer or default_target_layer(graph)
+    if layer not in graph.layers or graph.layer(layer).events is None:
+        raise ParameterError(f"--layer {layer!r}: not a timestamped layer of this graph "
+                             f"(timestamped: {', '.join(event_layers(graph))})")
+    train = graph.window(end=split)
+    scores, counts, intervals, extra = _scorers(train, layer, split, first, horizon, samples, seed, progress)
+    engagement, reach = window_targets(graph, layer, split, split + horizon)
+    actual = {"engagement": engagement, "reach": reach}
+    warm = extra["known"][f"{layer}_received"].to_numpy() > 0
+    rows = []
+    for target in TARGETS:
+        y = actual[target]
+        top_k = np.zeros(len(y), dtype=bool)
+        top_k[_top(y, 1000)] = True
+        masks = {"all": y > 0, "active_in_training": (y > 0) & warm, "top_1000": top_k & (y > 0)}
+        true_top = {k: set(_top(y, k).tolist()) for k in OVERLAP_KS}
+        for scorer, score in scores[target].items():
+            overlap = {f"overlap_{k}": len(true_top[k] & set(_top(score, k).tolist())) / k for k in OVERLAP_KS}
+            ndcg = _ndcg(score, y)
+            count = counts[target].get(scorer)
+            for group, mask in masks.items():
+                mae = (float(np.median(np.abs(np.log1p(np.maximum(count[mask], 0)) - np.log1p(y[mask]))))
+                       if count is not None and mask.any() else float("nan"))
+                cover = float("nan")
+                if scorer == "forecast" and mask.any():
+                    lo, hi = intervals[target]
+                    cover = float(np.mean((y[mask] >= np.floor(lo[mask])) & (y[mask] <= np.ceil(hi[mask]))))
+                rows.append({"scorer": scorer, "target": target, "group": group, "n": int(mask.sum()),
+                             "spearman": _spearman(score, y, mask), **overlap, "ndcg_100": ndcg,
+                             "median_abs_log_error": mae, "interval_coverage": cover})
+    metrics = pd.DataFrame(rows)
+    known = _known_mask(train, split)
+    summary = {"split": _iso(split), "horizon_seconds": int(horizon), "layer": layer,
+               "log": [_iso(first), _iso(end - 1)],
+               "events_before_split": int(len(train.layer(layer).events)),
+               "events_in_horizon": int(engagement.sum()),
+               "accounts_engaged_in_horizon": int((engagement > 0).sum()),
+               "of_them_new_after_split": int(((engagement > 0) & ~known).sum()),
+               "forecast_interval_coverage_all_known": {
+                   t: float(np.mean((actual[t][known] >= np.floor(intervals[t][0][known]))
+                                    & (actual[t][known] <= np.ceil(intervals[t][1][known])))) for t in TARGETS},
+               "forecast_model": {k: extra["forecast_model"][k] for k in ("feature_set", "window", "validation")},
+               "leader_default_scorer": extra["leader_default"],
+               "samples": int(samples), "seed": int(seed)}
+    result = Backtest(metrics, summary, scores, counts, actual, intervals)
+    summary["winner"] = {t: result.winner(t) for t in TARGETS}
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _known_mask(train: SocialGraph, split: int) -> np.ndarray:
+    from algorithms.forecast_features import known_accounts
+    return known_accounts(train, split)
+
+
+def headline(result: Backtest, target: str = "engagement") -> pd.DataFrame:
+    """One row per scorer: Spearman per group, overlap@100, NDCG@100 and median abs log error (group ``all``)."""
+    m = result.metrics[result.metrics.target == target]
+    wide = m.pivot_table(index="scorer", columns="group", values="spearman", sort=False)[list(GROUPS)]
+    wide.columns = [f"spearman_{g}" for g in GROUPS]
+    first = m[m.group == "all"].set_index("scorer")
+    out = wide.join(first[["overlap_20", "overlap_100", "overlap_1000", "ndcg_100", "median_abs_log_error",
+                           "interval_coverage"]])
+    return out.sort_values("spearman_all", ascending=False).reset_index()
