@@ -44,6 +44,7 @@ RIDGE_ALPHA = 1.0
 MAX_ROWS_PER_CUTOFF = 400_000
 N_BANDS = 5
 DAY = 86_400
+MIN_WINDOW = 300        # seconds: the shortest internal window worth fitting on
 
 
 def default_target_layer(graph: SocialGraph) -> str:
@@ -223,9 +224,9 @@ def _cutoffs(first: int, at: int, horizon: int) -> tuple[int, list[int]]:
     """Internal window length and cutoffs (most recent first) inside ``[first, at)``."""
     span = at - first
     window = int(min(horizon, span // 3))
-    if window < 3600:
-        raise ParameterError(f"the log before the forecast moment spans {span / 3600:.1f} hours; "
-                             "a forecast needs at least 3 hours of events to learn from")
+    if window < MIN_WINDOW:
+        raise ParameterError(f"the log before the forecast moment spans {span / 60:.0f} minutes; "
+                             f"a forecast needs at least {3 * MIN_WINDOW // 60} minutes of events to learn from")
     cuts = [at - window, at - 2 * window, at - 2 * window - window // 2]
     return window, [c for c in cuts if c - first >= window // 3] or [at - window]
 
@@ -295,7 +296,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
     first, end = log_span(graph)
     at = end if at is None else int(at)
     if horizon is None:
-        horizon = int(min(7 * DAY, max((at - first) // 3, 3600)))
+        horizon = int(min(7 * DAY, max((at - first) // 3, MIN_WINDOW)))
     if horizon <= 0:
         raise ParameterError(f"horizon must be positive, got {horizon} seconds")
     window, cuts = _cutoffs(first, at, int(horizon))

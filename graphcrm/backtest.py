@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from algorithms import coreness, expected_reach, pagerank
-from algorithms.forecast import TARGETS, fit_forecast, forecast
+from algorithms.forecast import MIN_WINDOW, TARGETS, fit_forecast, forecast
 from algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import SocialGraph, _to_unix
@@ -111,9 +111,9 @@ def _check_split(graph: SocialGraph, split: int, horizon: int | None) -> tuple[i
     if not first < split < end:
         raise ParameterError(f"--split {_iso(split)} is outside the log ({_iso(first)} .. {_iso(end - 1)}): "
                              "choose a time with events before and after it")
-    if split - first < 3 * HOUR:
-        raise ParameterError(f"--split {_iso(split)} leaves {(split - first) / HOUR:.1f} hours of events before it; "
-                             "the scorers need at least 3 hours to learn from")
+    if split - first < 3 * MIN_WINDOW:
+        raise ParameterError(f"--split {_iso(split)} leaves {(split - first) / 60:.0f} minutes of events before it; "
+                             f"the forecast needs at least {3 * MIN_WINDOW // 60} minutes to learn from")
     horizon = end - split if horizon is None else int(horizon)
     return first, end, split, horizon
 

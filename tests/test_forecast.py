@@ -1,0 +1,229 @@
+"""The forecast, the backtest and the leader list that uses them (issue 18).
+
+Planted influencers the forecast must find and in-degree must not, no
+leakage past the split, determinism, the stored model, time-respecting reach
+against a slow reference, and the CLI as a user runs it on the bundled sample
+and the shared higgs files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms.cascades import cascade_reach
+from algorithms.forecast import fit_forecast, forecast
+from graphcrm.backtest import backtest, parse_duration
+from graphcrm.core import GraphBuilder
+from graphcrm.core.errors import ParameterError
+from graphcrm.core.graph import EventLog
+from graphcrm.forecast_leaders import forecast_leaders
+from graphcrm.forecast_store import load_model, save_model
+from tests.conftest import dataset
+
+EXE = shutil.which("graphcrm")
+DAY = 86_400
+SAMPLE = Path(__file__).resolve().parents[1] / "graphcrm" / "data" / "higgs-activity-sample.txt.gz"
+
+
+def run(*args):
+    proc = subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, env=dict(os.environ, CI="true"),
+                          timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def planted_log(seed=0, n_accounts=400, days=28, lag_days=5):
+    """Accounts appear at random times; from then on they are mentioned at 6 x their rate ``lam_i`` per day,
+    and retweeted at ``lam_i`` per day, but only ``lag_days`` after they appeared (attention comes first, re-shares
+    follow).
+
+    The 20 planted influencers have a high rate and appeared within the last ``lag_days`` before day 21: at the
+    split they have many mentions and no retweets yet, so in-degree cannot see them, while the log holds the
+    lesson (mentions are followed by retweets) in every other account that appeared earlier.
+    """
+    rng = np.random.default_rng(seed)
+    lam = rng.lognormal(-1.5, 1.0, n_accounts)
+    born = rng.uniform(0, days - lag_days, n_accounts) * DAY
+    planted = np.arange(20)
+    lam[planted] = 4.0
+    born[planted] = rng.uniform(21 - lag_days + 0.5, 20.5, len(planted)) * DAY
+    b = GraphBuilder()
+    for kind, mult, delay in (("retweets", 1.0, lag_days * DAY), ("mentions", 6.0, 0)):
+        start = born + delay
+        counts = rng.poisson(lam * mult * np.maximum(days * DAY - start, 0) / DAY)
+        who = np.repeat(np.arange(n_accounts), counts)
+        t = rng.uniform(start[who], days * DAY).astype(np.int64)
+        fans = np.array([f"f{i}" for i in rng.integers(0, 3000, len(who))])
+        # "fan retweeted / mentioned account": actor fan, target account
+        b.add_events(kind, fans, np.array([f"a{i}" for i in who]), time=t)
+    return b.build(), [f"a{i}" for i in planted]
+
+
+def test_planted_influencers_found_by_the_forecast_and_missed_by_in_degree():
+    graph, planted = planted_log()
+    bt = backtest(graph, 21 * DAY, samples=5000)
+    top20 = lambda score: set(graph.ids_of(np.lexsort((np.arange(len(score)), -score))[:20]))  # noqa: E731
+    actual = top20(bt.actual["engagement"])
+    assert len(actual & set(planted)) >= 10                     # the planted accounts do lead after the split
+    forecast_top, in_degree_top = top20(bt.scores["engagement"]["forecast"]), top20(bt.scores["engagement"]["in_degree"])
+    assert len(forecast_top & set(planted)) >= 6 and len(in_degree_top & set(planted)) == 0
+    assert len(forecast_top & actual) >= 2 * len(in_degree_top & actual) and len(forecast_top & actual) >= 10
+    m = bt.metrics.set_index(["scorer", "target", "group"])
+    assert m.loc[("forecast", "engagement", "all"), "spearman"] > m.loc[("in_degree", "engagement", "all"), "spearman"]
+    assert bt.summary["winner"]["engagement"] == "forecast"
+
+
+def test_nothing_after_the_split_reaches_any_scorer():
+    graph, _ = planted_log(seed=3)
+    split = 21 * DAY
+    # the same log before the split; after it, 40% of the events gone and the rest shuffled and moved about
+    rng = np.random.default_rng(9)
+    b = GraphBuilder().add_nodes(graph.id_map.ids)       # the same accounts, whatever is dropped
+    for name in graph.layer_names:
+        ev = graph.events(name)
+        before = ev[ev.time < split]
+        after = ev[ev.time >= split]
+        after = after[rng.random(len(after)) < 0.6].copy()           # drop 40% of what happened next
+        after["time"] = rng.permutation(after.time.to_numpy()) + rng.integers(0, 3600, len(after))
+        after["src"] = rng.permutation(after.src.to_numpy())
+        both = pd.concat([before, after])
+        actor, target = ("dst", "src") if graph.layer(name).spec.direction == "reverse" else ("src", "dst")
+        b.add_events(name, both[actor].to_numpy(), both[target].to_numpy(), time=both.time.to_numpy())
+    perturbed = b.build()
+    assert perturbed.id_map.ids.tolist() == graph.id_map.ids.tolist()
+    one = backtest(graph, split, samples=5000, seed=2)
+    two = backtest(perturbed, split, samples=5000, seed=2)
+    for target in one.scores:
+        for scorer, values in one.scores[target].items():
+            np.testing.assert_array_equal(values, two.scores[target][scorer], err_msg=f"{scorer} saw the future")
+    assert not np.array_equal(one.actual["engagement"], two.actual["engagement"])   # the truth did change
+
+
+def test_forecast_is_deterministic_and_round_trips_through_json(tmp_path):
+    graph, _ = planted_log(seed=5)
+    a, b = fit_forecast(graph, horizon=3 * DAY, seed=1), fit_forecast(graph, horizon=3 * DAY, seed=1)
+    assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
+    from algorithms.forecast import ForecastModel
+    back = ForecastModel.from_dict(json.loads(json.dumps(a.to_dict())))
+    np.testing.assert_allclose(forecast(graph, back).score["engagement"], forecast(graph, a).score["engagement"])
+    fc = forecast(graph, a)
+    for t in ("engagement", "reach"):
+        assert (fc.low[t] <= fc.values[t] + 1e-12).all() and (fc.values[t] <= fc.high[t] + 1e-12).all()
+        assert (fc.low[t] >= 0).all()
+
+
+def test_stored_model_is_reused_only_on_the_same_log(tmp_path):
+    from graphcrm.core.snapshot import save_snapshot
+
+    graph, _ = planted_log(seed=6)
+    snap = save_snapshot(graph, tmp_path / "snap")
+    model = fit_forecast(graph, horizon=2 * DAY)
+    save_model(snap, model)
+    again, note = load_model(snap, graph, "retweets", 2 * DAY)
+    assert again is not None and again.to_dict() == model.to_dict(), note
+    assert load_model(snap, graph, "retweets", 3 * DAY)[0] is None            # another horizon
+    shorter = graph.window(end=20 * DAY)
+    stale, note = load_model(snap, shorter, "retweets")
+    assert stale is None and "another version of the log" in note
+    (snap / "models" / "forecast-retweets.json").write_text("{not json")
+    broken, note = load_model(snap, graph, "retweets")
+    assert broken is None and "unreadable" in note
+
+
+def test_leader_list_says_which_scorer_and_why():
+    graph, planted = planted_log(seed=0)
+    table, info = forecast_leaders(graph.window(end=21 * DAY), top=20, horizon=7 * DAY)
+    assert info["scorer"] in ("forecast", "in_degree") and "held-out window" in info["scorer_reason"]
+    assert table["rank"].tolist() == list(range(1, 21))
+    assert table.leader_score.is_monotonic_decreasing
+    assert table.why.str.contains("forecast").all()
+    assert (table.forecast_engagement_low <= table.forecast_engagement).all()
+    quiet = table[table.distinct_engagers == 0]
+    assert quiet.why.str.contains("no retweets received yet; ranked on").all()
+
+
+def test_cascade_reach_matches_a_slow_reference():
+    rng = np.random.default_rng(4)
+    for trial in range(30):
+        n, m = int(rng.integers(2, 15)), int(rng.integers(0, 40))
+        src, dst = rng.integers(0, n, m), rng.integers(0, n, m)
+        keep = src != dst
+        src, dst, t = src[keep], dst[keep], rng.integers(0, 20, keep.sum())
+        order = np.lexsort((dst, src, t))
+        ev = EventLog(src[order], dst[order], t[order])
+        got = cascade_reach(ev, n)
+        for s in range(n):                  # repeat passes in time order until nothing new is reached
+            arrival = {s: -1}
+            changed = True
+            while changed:
+                changed = False
+                for u, v, tt in zip(ev.src, ev.dst, ev.time):
+                    if u in arrival and tt >= arrival[u] and (v not in arrival or tt < arrival[v]):
+                        arrival[v] = tt
+                        changed = True
+            assert got[s] == len(arrival) - 1, (trial, s)
+
+
+def test_bad_split_and_horizon_are_usage_errors():
+    graph, _ = planted_log(seed=1)
+    with pytest.raises(ParameterError, match="outside the log"):
+        backtest(graph, 400 * DAY)
+    with pytest.raises(ParameterError, match="is not a time"):
+        backtest(graph, "soon")
+    with pytest.raises(ParameterError, match="duration"):
+        parse_duration("three days")
+    static = GraphBuilder().add_edges("follows", ["a", "b"], ["b", "c"]).build()
+    with pytest.raises(ParameterError, match="timestamped"):
+        backtest(static, 10)
+
+
+def test_cli_on_the_bundled_sample(tmp_path):
+    snap = tmp_path / "sample"
+    assert run("load", "--interactions", SAMPLE, "--out", snap)[0] == 0
+    code, out, err = run("backtest", snap, "--split", "2012-07-04T07:40:00Z", "--out", tmp_path / "bt.csv",
+                         "--samples", "20000", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    metrics = pd.read_csv(tmp_path / "bt.csv")
+    assert {"forecast", "in_degree", "pagerank", "ic_learned", "past_reach", "leader_default"} <= set(metrics.scorer)
+    assert summary["winner"]["engagement"] in set(metrics.scorer)
+    code, out, err = run("forecast", snap, "--out", tmp_path / "fc.parquet", "--json")
+    assert code == 0, err
+    assert (snap / "models" / "forecast-retweets.json").exists()
+    assert len(pd.read_parquet(tmp_path / "fc.parquet")) == 25_623
+    code, out, err = run("rank", snap, "--out", tmp_path / "leaders.csv", "--json")
+    assert code == 0, err
+    ranking = json.loads(out)["ranking"]
+    assert ranking["scorer"] in ("forecast", "in_degree") and ranking["layer"] == "retweets"
+    for bad in ("2011-01-01", "2012-07-04T07:01:00Z", "tomorrow"):
+        code, out, err = run("backtest", snap, "--split", bad)
+        assert code == 2 and err.startswith("error: --split") and "Traceback" not in err, err
+    static = tmp_path / "static"
+    assert run("load", "--edges", dataset("email-Eu-core/email-Eu-core.txt.gz"), "--out", static)[0] == 0
+    code, _, err = run("backtest", static, "--split", "2012-07-04")
+    assert code == 2 and "timestamped interaction events" in err
+    code, out, err = run("rank", static, "--out", tmp_path / "email.csv", "--samples", "5000", "--json")
+    assert code == 0 and json.loads(out)["ranking"]["scorer"] == "combined", err
+
+
+@pytest.mark.slow
+def test_backtest_on_higgs_beats_in_degree(tmp_path):
+    snap = tmp_path / "higgs"
+    assert run("load", "--interactions", dataset("higgs-twitter/higgs-activity_time.txt.gz"), "--out", snap)[0] == 0
+    code, out, err = run("backtest", snap, "--split", "2012-07-05", "--out", tmp_path / "bt.json", "--json")
+    assert code == 0, err
+    result = json.loads((tmp_path / "bt.json").read_text())
+    m = pd.DataFrame(result["metrics"]).set_index(["scorer", "target", "group"])
+    for target in ("engagement", "reach"):
+        for group in ("all", "active_in_training"):
+            assert m.loc[("forecast", target, group), "spearman"] > m.loc[("in_degree", target, group), "spearman"] + 0.01
+        assert m.loc[("leader_default", target, "all"), "overlap_100"] >= m.loc[("in_degree", target, "all"), "overlap_100"]
+    assert result["summary"]["events_before_split"] == 264_141
+    assert json.loads(out)["seconds"] < 120
