@@ -15,7 +15,9 @@ Models (``model=`` strings, as on the command line):
 
 * ``"learned"`` -- learned from the layer's interaction log (Goyal, Bonchi &
   Lakshmanan, WSDM 2010, static Bernoulli model), see
-  :func:`learned_probabilities`.
+  :func:`learned_probabilities`; ``"learned*S"`` scales them by ``S``
+  (clipped at 1) -- the calibrated form :mod:`algorithms.calibration` fits on
+  held-out days.
 """
 
 from __future__ import annotations
@@ -83,10 +85,19 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
         return np.full(layer.n_edges, p)
     if model == "trivalency":
         return np.asarray(TRIVALENCY)[_edge_hash(tails(), heads(), seed) % np.uint64(3)]
-    if model == "learned":
+    if model == "learned" or model.startswith("learned*"):
         p_in = learned_probabilities(layer)
+        if model != "learned":
+            try:
+                scale = float(model.split("*", 1)[1])
+            except ValueError:
+                raise ParameterError(f"model {model!r}: expected learned*S with a number S, e.g. learned*0.5") from None
+            if not np.isfinite(scale) or scale < 0:
+                raise ParameterError(f"model {model!r}: S must be a finite number >= 0")
+            p_in = np.clip(p_in * scale, 0.0, 1.0)
         return p_in if side == "in" else p_in[_in_to_out_order(layer)]
-    raise ParameterError(f"unknown probability model {model!r}; use 'wc', 'const:P', 'trivalency' or 'learned'")
+    raise ParameterError(f"unknown probability model {model!r}; use 'wc', 'const:P', 'trivalency', 'learned' "
+                         "or 'learned*S'")
 
 
 LEARN_BUCKET_SECONDS = 3600

@@ -402,6 +402,16 @@ def simulate(
     human = (f"expected reach {est.mean:,.2f} accounts (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
              f"from {len(ids)} seeds, {est.info['runs']:,} {model.upper()} runs\n" +
              est.steps_frame().head(10).round(3).to_string(index=False))
+    if prob.startswith("learned") and isinstance(lay, str):
+        from algorithms.calibration import reach_calibration
+
+        try:
+            cal = reach_calibration(graph, lay, prob, seed=seed)
+            summary["calibration"] = cal.to_dict()
+            human += "\n" + cal.describe()
+        except GraphCRMError as exc:                 # a log too short to hold a window out
+            summary["calibration"] = None
+            human += f"\ncalibration not checked: {exc}"
     _emit(summary, as_json, human)
 
 

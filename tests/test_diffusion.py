@@ -201,3 +201,62 @@ def test_cli_simulate_learned_reports_reach_per_hour(tmp_path, higgs_activity):
     proc = subprocess.run([EXE, "simulate", str(snap), "--layer", "retweets", "--prob", "learned", "--seeds", "88",
                            "--model", "lt", "--runs", "500"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def hourly_star_log(k=5, hours=48):
+    """Accounts 1..k re-share account 0 every hour and account k+1 re-shares account 1 a few seconds later.
+
+    Learned probabilities are all 1 and every hour repeats the last, so the held-out reach is known: account 0
+    reaches all k+1 others, account 1 reaches one, the rest reach no one.
+    """
+    src = np.tile(np.r_[np.arange(1, k + 1), k + 1], hours)
+    dst = np.tile(np.r_[np.zeros(k, dtype=np.int64), 1], hours)
+    time = np.repeat(np.arange(hours) * 3600, k + 1) + np.tile(np.r_[np.arange(1, k + 1) * 10, 15], hours)
+    return GraphBuilder().add_events("retweets", src, dst, time=time).build()
+
+
+def test_learned_times_s_scales_and_clips_the_learned_probabilities(higgs_graph):
+    from algorithms.probabilities import edge_probabilities
+
+    lay = higgs_graph.layer("retweets")
+    base = edge_probabilities(lay, "learned")
+    assert np.allclose(edge_probabilities(lay, "learned*0.5"), base * 0.5)
+    assert np.array_equal(edge_probabilities(lay, "learned*1000"), np.clip(base * 1000, 0, 1))
+    for bad in ("learned*", "learned*x", "learned*-1", "learned*nan"):
+        with pytest.raises(ParameterError, match="learned\\*S|S must be"):
+            edge_probabilities(lay, bad)
+
+
+def test_reach_calibration_is_exact_on_a_log_that_repeats_itself():
+    from algorithms.calibration import reach_calibration
+
+    g = hourly_star_log()
+    cal = reach_calibration(g, "retweets", "learned", n_samples=20_000)
+    # held out: account 0 reaches all 6 others, account 1 reaches account 6, the rest no one -- 7/7 per account
+    assert cal.accounts == 7 and cal.mean_actual == pytest.approx(1.0)
+    assert cal.ratio == pytest.approx(1.0, abs=0.02) and cal.within_20_percent
+    half = reach_calibration(g, "retweets", "learned*0.5", n_samples=20_000)
+    # halved: 0 reaches 1..5 with 0.5 each and 6 through 1 with 0.25, 1 reaches 6 with 0.5
+    assert half.mean_predicted == pytest.approx((5 * 0.5 + 0.25 + 0.5) / 7, rel=0.03) and not half.within_20_percent
+    assert reach_calibration(g, "retweets", "const:0").mean_predicted == pytest.approx(0.0)
+    assert "outside +-20%" in half.describe()
+    short = GraphBuilder().add_events("retweets", [1], [0], time=[0]).build()
+    with pytest.raises(ParameterError, match="too short"):
+        reach_calibration(short, "retweets")
+
+
+def test_cli_simulate_learned_reports_its_calibration_on_held_out_hours(tmp_path):
+    g = hourly_star_log()
+    snap = tmp_path / "star"
+    from graphcrm.core.snapshot import save_snapshot
+
+    save_snapshot(g, snap)
+    proc = subprocess.run([EXE, "simulate", str(snap), "--layer", "retweets", "--prob", "learned", "--seeds", "0",
+                           "--runs", "2000", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    cal = json.loads(proc.stdout)["calibration"]
+    assert cal["within_20_percent"] and cal["accounts"] == 7
+    proc = subprocess.run([EXE, "simulate", str(snap), "--layer", "retweets", "--prob", "learned*0.5",
+                           "--seeds", "0", "--runs", "2000"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "calibration of --prob learned*0.5" in proc.stdout and "outside +-20%" in proc.stdout
