@@ -95,6 +95,7 @@ class Backtest:
     counts: dict[str, np.ndarray] = field(repr=False)
     actual: dict[str, np.ndarray] = field(repr=False)
     interval: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False)
+    known: np.ndarray | None = field(default=None, repr=False)
 
     def winner(self, target: str = "engagement") -> str:
         """The scorer with the best mean Spearman over the groups ``all`` and ``active_in_training``."""
@@ -177,7 +178,7 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
     fc = forecast(train, model)
     per_target = {t: dict(scores) for t in TARGETS}
     intervals = {}
-    chosen, _ = choose_scorer(model)
+    chosen, reason = choose_scorer(model)
     for t in TARGETS:
         per_target[t]["forecast"] = fc.score[t]
         # what `graphcrm rank` would have listed at the split: its validated choice, ties by the other scorer
@@ -187,7 +188,7 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
         counts[t]["forecast"] = fc.values[t]
         intervals[t] = (fc.low[t], fc.high[t])
     return per_target, counts, intervals, {"forecast_model": model.to_dict(), "known": feats,
-                                           "leader_default": chosen}
+                                           "leader_default": {"scorer": chosen, "reason": reason}}
 
 
 def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = None, samples: int = 200_000,
@@ -275,11 +276,34 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
                                     & (actual[t][known] <= np.ceil(intervals[t][1][known])))) for t in TARGETS},
                "forecast_model": {k: extra["forecast_model"][k] for k in ("feature_set", "window", "validation")},
                "leader_default_scorer": extra["leader_default"],
+               "reach_calibration": {
+                   scorer: {"mean_predicted": float(counts["reach"][scorer][known].mean()),
+                            "mean_actual": float(reach[known].mean()),
+                            "ratio": float(counts["reach"][scorer][known].mean() / max(reach[known].mean(), 1e-12))}
+                   for scorer in ("ic_wc", "ic_learned", "forecast")},
                "samples": int(samples), "seed": int(seed)}
-    result = Backtest(metrics, summary, scores, counts, actual, intervals)
+    result = Backtest(metrics, summary, scores, counts, actual, intervals, known)
     summary["winner"] = {t: result.winner(t) for t in TARGETS}
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def default_split(graph: SocialGraph) -> int | None:
+    """Two thirds into the interaction log -- the split a report backtests at -- or None without a usable log.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> default_split(GraphBuilder().add_events("retweets", [1, 2], [0, 0], time=[0, 9000]).build())
+    6000
+    >>> default_split(GraphBuilder().add_edges("follows", [1], [0]).build()) is None
+    True
+    """
+    if not event_layers(graph):
+        return None
+    first, end = log_span(graph)
+    split = first + 2 * (end - first) // 3
+    return split if split - first >= 3 * MIN_WINDOW else None
 
 
 def _known_mask(train: SocialGraph, split: int) -> np.ndarray:
@@ -296,3 +320,48 @@ def headline(result: Backtest, target: str = "engagement") -> pd.DataFrame:
     out = wide.join(first[["overlap_20", "overlap_100", "overlap_1000", "ndcg_100", "median_abs_log_error",
                            "interval_coverage"]])
     return out.sort_values("spearman_all", ascending=False).reset_index()
+
+
+PREDICTED_BIN_EDGES = (0.0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5, 63.5, 127.5, 255.5, 511.5, np.inf)
+
+
+def predicted_vs_actual(result: Backtest, target: str = "engagement",
+                        scorers: tuple[str, ...] = ("forecast", "in_degree")) -> pd.DataFrame:
+    """Mean actual count per bin of predicted count, over the accounts known before the split.
+
+    Bins of the predicted count double in width (0, 1, 2-3, 4-7, ... 512+); per bin: accounts, mean predicted,
+    mean actual and its 10th-90th percentile.  A calibrated scorer's bins lie on the diagonal; this is the
+    report's predicted-vs-actual chart.
+
+    Examples
+    --------
+    >>> from graphcrm.core.builder import GraphBuilder
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.sort(rng.integers(0, 20 * 86400, 3000))
+    >>> hub = rng.choice([f"a{i}" for i in range(60)], 3000)
+    >>> g = GraphBuilder().add_events("retweets", [f"f{i}" for i in rng.integers(0, 800, 3000)], hub, time=t).build()
+    >>> bins = predicted_vs_actual(backtest(g, 15 * 86400, samples=2000))
+    >>> list(bins.columns)
+    ['scorer', 'bin', 'accounts', 'mean_predicted', 'mean_actual', 'actual_p10', 'actual_p90']
+    >>> int(bins[bins.scorer == "forecast"].accounts.sum()) == int(bins[bins.scorer == "in_degree"].accounts.sum())
+    True
+    """
+    known = result.known if result.known is not None else np.ones(len(result.actual[target]), dtype=bool)
+    y = result.actual[target][known]
+    rows = []
+    for scorer in scorers:
+        count = result.counts[target].get(scorer)
+        if count is None:
+            raise ParameterError(f"scorer {scorer!r} predicts no {target} count; "
+                                 f"those that do: {', '.join(result.counts[target])}")
+        pred = np.maximum(count[known], 0.0)
+        which = np.digitize(pred, PREDICTED_BIN_EDGES[1:-1])
+        for b in np.unique(which):
+            sel = which == b
+            lo, hi = PREDICTED_BIN_EDGES[b], PREDICTED_BIN_EDGES[b + 1]
+            label = f"{int(np.ceil(lo))}+" if not np.isfinite(hi) else (
+                f"{int(np.ceil(lo))}" if np.floor(hi) == np.ceil(lo) else f"{int(np.ceil(lo))}-{int(np.floor(hi))}")
+            rows.append({"scorer": scorer, "bin": label, "accounts": int(sel.sum()),
+                         "mean_predicted": float(pred[sel].mean()), "mean_actual": float(y[sel].mean()),
+                         "actual_p10": float(np.quantile(y[sel], 0.1)), "actual_p90": float(np.quantile(y[sel], 0.9))})
+    return pd.DataFrame(rows)

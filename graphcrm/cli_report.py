@@ -23,12 +23,16 @@ def report(
     segments: List[Path] = typer.Option([], "--segments", help="Table account_id,segment (.csv/.parquet) shown "
                                                                "with the segment sizes; repeatable."),
     title: str = typer.Option("Audience influence report", "--title", help="Page title."),
+    backtest_split: str = typer.Option("auto", "--backtest-split", help="Add a backtest section scored after this "
+                                       "time (ISO-8601 or Unix seconds); 'auto': two thirds into the interaction "
+                                       "log when there is one; 'none': leave it out."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same figures)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """A self-contained HTML report for marketers: leaders, communities, reach per step, segments."""
     import pandas as pd
 
+    from graphcrm.backtest import backtest, default_split
     from graphcrm.cli import _emit
     from graphcrm.core.errors import ParameterError
     from graphcrm.core.snapshot import load_snapshot
@@ -44,8 +48,14 @@ def report(
     for path in segments:
         frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path, dtype=str)
         extra[path.stem] = segments_from_table(graph, frame, name=str(path))
+    bt = None
+    split = default_split(graph) if backtest_split.strip().lower() == "auto" else (
+        None if backtest_split.strip().lower() == "none" else backtest_split)
+    if split is not None:
+        with step(f"backtest at {split}"):
+            bt = backtest(graph, split, seed=seed, samples=50_000)
     rep = build_report(graph, layer=layer, top=top, k=k, n_runs=runs, seed=seed, segments=extra, title=title,
-                       source=f"snapshot {snapshot}")
+                       source=f"snapshot {snapshot}", backtest=bt)
     write_report(rep, out)
     summary = {"snapshot": str(snapshot), "out": str(out), **rep.summary,
                "seconds": round(time.perf_counter() - started, 3)}
@@ -53,5 +63,7 @@ def report(
     human = (f"wrote {out}: {len(rep.leaders)} opinion leaders, {summary['communities']:,} communities "
              f"(modularity {summary['modularity']:.3f}), reach of {summary['seeds_per_set']} seeds: " +
              ", ".join(f"{name} {v['mean']:,.1f}" for name, v in reach.items()) +
-             f"; {summary['seconds']:.1f} s")
+             (f"; backtest after {bt.summary['split']}: rank uses {bt.summary['leader_default_scorer']['scorer']}"
+              if bt is not None else "; no backtest (no timestamped interaction log)" if backtest_split == "auto"
+              else "") + f"; {summary['seconds']:.1f} s")
     _emit(summary, as_json, human)

@@ -27,13 +27,14 @@ import pandas as pd
 
 from algorithms.community import community_profiles, leiden, undirected_edges
 from algorithms.planning import degree_discount
+from graphcrm.backtest import Backtest, headline, predicted_vs_actual
 from graphcrm.core.errors import ParameterError
 from graphcrm.core.graph import Layer, SocialGraph
 from graphcrm.core.results import Partition
 from graphcrm.curves import compare_seed_sets, random_seeds
 from graphcrm.leaders import default_layer, opinion_leaders
 from graphcrm.progress import step
-from graphcrm.svg import bar_chart, band_chart, network_drawing
+from graphcrm.svg import bar_chart, band_chart, network_drawing, predicted_actual_chart
 
 TIERS = ((0.01, "top 1% influence"), (0.10, "top 1-10% influence"), (1.0, "other accounts"))
 
@@ -145,7 +146,7 @@ def community_graph(graph: SocialGraph, partition: Partition, *, layer: str | La
 def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: int = 20, k: int = 10,
                  n_runs: int = 2_000, seed: int = 0, segments: Mapping[str, pd.Series] | None = None,
                  reach_samples: int = 50_000, max_communities: int = 12, title: str = "Audience influence report",
-                 source: str = "") -> Report:
+                 source: str = "", backtest: Backtest | None = None) -> Report:
     """Compute the report's tables and render the page.
 
     Parameters
@@ -164,6 +165,9 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
         Extra segment groups (``account_id -> segment``), e.g. CRM segments.
     max_communities : int
         Communities drawn individually; the rest are grouped.
+    backtest : Backtest, optional
+        A :func:`graphcrm.backtest.backtest` of this graph: the page gets a section that shows how each scorer
+        did on the days after its split, with the forecast's predicted-vs-actual chart.
 
     Examples
     --------
@@ -211,9 +215,14 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
         "top_leaders": ranked.account_id.head(min(top, 10)).tolist(),
         "segments": {g: int((sizes.group == g).sum()) for g in groups},
     }
+    if backtest is not None:
+        summary["backtest"] = {k: backtest.summary[k] for k in ("split", "horizon_seconds", "layer", "winner",
+                                                                 "leader_default_scorer")}
     leaders = ranked.head(top).reset_index(drop=True)
     html = _render(title=title, source=source, summary=summary, leaders=leaders, profiles=profiles, part=part,
                    links=links, curves=curves, sizes=sizes, max_communities=max_communities, seed=seed)
+    if backtest is not None:
+        html = html.replace("<h2 id=\"segments\">", _backtest_section(backtest) + "\n<h2 id=\"segments\">", 1)
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return Report(html, leaders, profiles, curves, sizes, summary)
 
@@ -422,3 +431,42 @@ expected reach at each step (batch means over 10 independent batches).</p>
 <p class="note">Made with graphcrm. This page is self-contained: it loads nothing from the network.</p>
 </main></body></html>
 """
+
+
+SCORER_LABELS = {"forecast": "forecast (graphcrm)", "leader_default": "graphcrm rank default",
+                 "in_degree": "in-degree (distinct engagers)", "engagement_count": "engagement count",
+                 "engagement_decayed": "engagement, time-decayed", "pagerank": "PageRank", "coreness": "coreness",
+                 "ic_wc": "IC reach, weighted cascade", "ic_learned": "IC reach, learned", "influence_score":
+                 "structural influence score", "past_reach": "past cascade reach"}
+
+
+def _backtest_section(bt: Backtest) -> str:
+    """The report's out-of-time check: metrics per scorer and the predicted-vs-actual chart."""
+    s = bt.summary
+    bins = predicted_vs_actual(bt, "engagement")
+    series = [{"name": SCORER_LABELS.get(name, name), "x": b.mean_predicted.tolist(), "y": b.mean_actual.tolist(),
+               "low": b.actual_p10.tolist(), "high": b.actual_p90.tolist(), "n": b.accounts.tolist()}
+              for name, b in bins.groupby("scorer", sort=False)]
+    chart = predicted_actual_chart(series, title=f"{s['layer']} received after {s['split'][:16]}: predicted vs "
+                                   "actual per account", x_label="predicted (mean per bin)",
+                                   y_label="actual (mean, bar: 10-90%)")
+    head = headline(bt, "engagement")
+    rows = "".join(
+        f"<tr><td>{escape(SCORER_LABELS.get(r.scorer, r.scorer))}</td><td>{r.spearman_all:.3f}</td>"
+        f"<td>{r.spearman_active_in_training:.3f}</td><td>{r.overlap_100:.2f}</td><td>{r.ndcg_100:.3f}</td>"
+        f"<td>{_cell(r.median_abs_log_error)}</td></tr>" for r in head.itertuples())
+    chosen = s["leader_default_scorer"]
+    return f"""<h2 id="backtest">Does the leader score predict? (backtest)</h2>
+<p class="note">Every scorer saw only the {s['events_before_split']:,} {escape(s['layer'])} events before
+{escape(s['split'])} and is scored on the next {s['horizon_seconds'] / 86400:.1f} days: {s['events_in_horizon']:,}
+events to {s['accounts_engaged_in_horizon']:,} accounts, {s['of_them_new_after_split']:,} of whom were first seen
+after the split (no scorer can know them). Spearman is over the accounts engaged after the split (all / those also
+engaged before it); overlap and NDCG compare each scorer's top 100 with the actual top 100. At this split
+<code>graphcrm rank</code> would have listed leaders by <b>{escape(chosen['scorer'])}</b>: {escape(chosen['reason'])}.
+</p>
+<div class="charts">{chart}</div>
+<table><thead><tr><th>scorer</th><th>Spearman (all)</th><th>Spearman (active before)</th><th>overlap@100</th>
+<th>NDCG@100</th><th>median abs log error</th></tr></thead><tbody>{rows}</tbody></table>
+<p class="note">Points on the dashed diagonal are calibrated: accounts predicted to get <i>x</i> got <i>x</i> on
+average. The 80% intervals of the forecast held {100 * s['forecast_interval_coverage_all_known']['engagement']:.0f}%
+of the accounts known before the split.</p>"""

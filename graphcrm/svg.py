@@ -164,3 +164,69 @@ def network_drawing(nodes: Sequence[dict], edges: Sequence[tuple], *, title: str
                     f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" font-weight="600" fill="#111">'
                     f'{escape(n["label"])}</text></g>')
     return _svg(width, height, body, title or "network")
+
+
+def _log_ticks(high: float) -> list[float]:
+    """0, 1, 3, 10, 30, ... up to at least ``high`` (ticks for a log(1 + x) axis)."""
+    ticks, t = [0.0, 1.0], 1.0
+    while ticks[-1] < high:
+        t = t * 3 if str(int(t))[0] == "1" else t * 10 / 3
+        ticks.append(round(t))
+    return ticks
+
+
+def predicted_actual_chart(series: Sequence[dict], *, title: str = "", x_label: str = "predicted",
+                           y_label: str = "actual", width: int = 640, height: int = 360) -> str:
+    """Predicted vs actual on log(1 + x) axes, with the diagonal where a calibrated prediction lies.
+
+    ``series``: dicts with ``name`` and equal-length ``x`` (mean predicted per bin), ``y`` (mean actual),
+    ``low``/``high`` (a range of the actual values, drawn as a vertical bar) and ``n`` (accounts per bin).
+
+    Examples
+    --------
+    >>> svg = predicted_actual_chart([{"name": "f", "x": [0.5, 4], "y": [0.4, 6], "low": [0, 1], "high": [1, 9],
+    ...                                "n": [900, 100]}])
+    >>> svg.count('class="diagonal"'), svg.count('class="curve"'), svg.count("<circle")
+    (1, 1, 2)
+    """
+    left, right, top, bottom = 64, 170, 30 if title else 12, 44
+    high = max([float(v) for c in series for v in list(c["x"]) + list(c["high"])] + [1.0])
+    ticks = _log_ticks(high)
+    span = math.log1p(ticks[-1])
+    pw, ph = width - left - right, height - top - bottom
+
+    def px(x):
+        return left + pw * math.log1p(max(float(x), 0.0)) / span
+
+    def py(y):
+        return top + ph * (1 - math.log1p(max(float(y), 0.0)) / span)
+
+    body = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+    if title:
+        body.append(f'<text x="{left}" y="18" font-weight="600">{escape(title)}</text>')
+    for t in ticks:
+        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#e5e5e5"/>'
+                    f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>'
+                    f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_fmt(t)}</text>')
+    body.append(f'<line class="diagonal" x1="{px(0):.1f}" y1="{py(0):.1f}" x2="{px(ticks[-1]):.1f}" '
+                f'y2="{py(ticks[-1]):.1f}" stroke="#999" stroke-dasharray="5 4"><title>predicted = actual</title>'
+                f'</line>'
+                f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#444"/>'
+                f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#444"/>'
+                f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
+                f'<text transform="translate(14 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
+                f'{escape(y_label)}</text>')
+    for i, c in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(c["x"], c["y"]))
+        body.append(f'<polyline class="curve" points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y, lo, hi, n in zip(c["x"], c["y"], c["low"], c["high"], c["n"]):
+            body.append(f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{py(lo):.1f}" y2="{py(hi):.1f}" '
+                        f'stroke="{color}" stroke-opacity="0.5" stroke-width="5"/>'
+                        f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{color}"><title>'
+                        f'{escape(str(c["name"]))}: {int(n):,} accounts predicted {_fmt(x)} on average, actual '
+                        f'{_fmt(y)} on average ({_fmt(lo)} .. {_fmt(hi)})</title></circle>')
+        ly = top + 10 + i * 20
+        body.append(f'<rect x="{left + pw + 14}" y="{ly - 9}" width="14" height="10" fill="{color}"/>'
+                    f'<text x="{left + pw + 34}" y="{ly}">{escape(str(c["name"]))}</text>')
+    return _svg(width, height, body, title or "predicted vs actual")

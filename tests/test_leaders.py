@@ -50,7 +50,7 @@ def test_leader_list_contract(alpha):
     assert len(leaders) == 20 and leaders["rank"].tolist() == list(range(1, 21))
     n = alpha.n_nodes
     tails = [(n - leaders[f"{m}_pct"] / 100 * n + 0.5) / n for m in ("pagerank", "coreness", "expected_reach")]
-    expected = 100 * (1 - np.exp(np.mean([np.log(t) for t in tails], axis=0)))
+    expected = 100 * np.mean([np.log(t) for t in tails], axis=0) / np.log(0.5 / n)
     np.testing.assert_allclose(leaders.influence_score, expected)
     assert leaders.influence_score.is_monotonic_decreasing
     assert {"expected_reach", "expected_reach_stderr", "audience_size", "stance"} <= set(leaders.columns)

@@ -145,3 +145,40 @@ def test_compare_seed_sets_on_wiki_vote(wiki_graph):
     final = frame.groupby("seed_set").tail(1).set_index("seed_set")
     assert final.loc["hubs", "ci_low"] > final.loc["random", "ci_high"]
     assert (frame.groupby("seed_set").reached.diff().dropna() >= -1e-9).all()     # reach never falls
+
+
+def test_report_has_a_backtest_section_when_the_snapshot_has_a_log(demo_report):
+    path, summary = demo_report
+    html = path.read_text(encoding="utf-8")
+    bt = summary["backtest"]
+    assert bt["split"] == "2012-07-04T07:40:00Z"                 # two thirds into the hour
+    assert bt["leader_default_scorer"]["scorer"] in ("forecast", "in_degree") and bt["leader_default_scorer"]["reason"]
+    assert 'id="backtest"' in html and html.count('class="diagonal"') == 1
+    assert "in-degree (distinct engagers)" in html and "forecast (graphcrm)" in html
+    assert html.index('id="backtest"') < html.index('id="segments"')
+
+
+def test_report_without_a_log_or_when_asked_has_no_backtest(tmp_path):
+    snap = tmp_path / "sample"
+    assert graphcrm("load", "--interactions", sample_path(), "--format", "higgs", "--out", snap).returncode == 0
+    proc = graphcrm("report", snap, "--out", tmp_path / "r.html", "--backtest-split", "none", "--runs", "200",
+                    "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "backtest" not in json.loads(proc.stdout) and 'id="backtest"' not in (tmp_path / "r.html").read_text()
+    proc = graphcrm("report", snap, "--out", tmp_path / "r.html", "--backtest-split", "2031-01-01", "--runs", "200")
+    assert proc.returncode == 2 and "outside the log" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_predicted_vs_actual_bins_by_hand():
+    from graphcrm.backtest import Backtest, predicted_vs_actual
+
+    pred = np.array([0.0, 0.2, 1.0, 1.2, 5.0, 6.0, 600.0])
+    actual = np.array([0, 1, 1, 3, 4, 8, 300])
+    bt = Backtest(pd.DataFrame(), {}, {}, {"engagement": {"x": pred}}, {"engagement": actual}, {},
+                  known=np.array([True] * 6 + [False]))
+    bins = predicted_vs_actual(bt, "engagement", scorers=("x",))
+    assert bins.bin.tolist() == ["0", "1", "4-7"]                 # the unknown account's 600 is left out
+    assert bins.accounts.tolist() == [2, 2, 2]
+    assert bins.mean_actual.tolist() == [0.5, 2.0, 6.0] and bins.mean_predicted.tolist() == [0.1, 1.1, 5.5]
+    with pytest.raises(Exception, match="predicts no engagement count"):
+        predicted_vs_actual(bt, "engagement", scorers=("pagerank",))
