@@ -329,7 +329,8 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
                               "in_degree": float(np.nanmean(fw)), "forecast_all": fs[0], "forecast_warm": fs[1],
                               "in_degree_all": fw[0], "in_degree_warm": fw[1], "top_k": k,
                               "forecast_top_overlap": _top_overlap(pred, yho, k),
-                              "in_degree_top_overlap": _top_overlap(indeg, yho, k)}
+                              "in_degree_top_overlap": _top_overlap(indeg, yho, k),
+                              "decayed_top_overlap": _top_overlap(hold[f"{layer}_received_24h"].to_numpy(), yho, k)}
         every = pd.concat([f[0] for f in folds], ignore_index=True)
         models[target] = _Ridge.fit(every, np.concatenate([f[1][target] for f in folds]),
                                     np.concatenate([f[2] for f in folds]), feature_sets(every.columns)[name])

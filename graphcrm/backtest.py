@@ -183,8 +183,10 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
         per_target[t]["forecast"] = fc.score[t]
         # what `graphcrm rank` would have listed at the split: its validated choice, ties by the other scorer
         tie = fc.score["engagement"]
-        per_target[t]["leader_default"] = (fc.score["engagement"] if chosen == "forecast"
-                                           else indeg + (tie - tie.min()) / (np.ptp(tie) + 1.0) * 0.5)
+        per_target[t]["leader_default"] = {
+            "forecast": fc.score["engagement"],
+            "in_degree": indeg + (tie - tie.min()) / (np.ptp(tie) + 1.0) * 0.5,
+            "engagement_decayed": _lexicographic(decayed, tie)}[chosen]
         counts[t]["forecast"] = fc.values[t]
         intervals[t] = (fc.low[t], fc.high[t])
     return per_target, counts, intervals, {"forecast_model": model.to_dict(), "known": feats,
@@ -286,6 +288,23 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
     summary["winner"] = {t: result.winner(t) for t in TARGETS}
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def _lexicographic(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """A score ordering by ``primary``, ties by ``secondary``; equal pairs stay tied (dense ranks of the pairs).
+
+    Examples
+    --------
+    >>> _lexicographic(np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.0, 5.0, 2.0, 5.0])).tolist()
+    [1.0, 0.0, 2.0, 0.0]
+    """
+    order = np.lexsort((secondary, primary))
+    p, s = primary[order], secondary[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
+    out = np.empty(len(order))
+    out[order] = np.cumsum(new) - 1.0
+    return out
 
 
 def default_split(graph: SocialGraph) -> int | None:

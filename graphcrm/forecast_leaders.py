@@ -24,7 +24,9 @@ from graphcrm.core.graph import SocialGraph
 from graphcrm.core.layers import INTERACTION_TYPES
 from graphcrm.leaders import _audience, _community_of, stance
 
-SCORERS = ("forecast", "in_degree")
+SCORERS = ("forecast", "engagement_decayed", "in_degree")
+SCORER_WORDS = {"forecast": "forecast", "engagement_decayed": "recent engagement (24-hour half-life)",
+                "in_degree": "in-degree"}
 
 
 def has_interaction_log(graph: SocialGraph) -> bool:
@@ -33,15 +35,23 @@ def has_interaction_log(graph: SocialGraph) -> bool:
 
 
 def choose_scorer(model: ForecastModel) -> tuple[str, str]:
-    """``(scorer, reason)``: the forecast if it matched in-degree's top 100 on the held-out window, else in-degree."""
+    """``(scorer, reason)``: whichever put most of the actual top 100 in its own top 100 on the held-out window.
+
+    The candidates are the forecast, recent engagement (received, decayed with a 24-hour half-life) and
+    in-degree (distinct accounts engaged); ties go to the forecast, then to recent engagement.  Models stored
+    before recent engagement was validated choose between the other two.
+    """
     v = model.validation["engagement"]
     k = v["top_k"]
+    overlap = {"forecast": v["forecast_top_overlap"], "engagement_decayed": v.get("decayed_top_overlap", -1.0),
+               "in_degree": v["in_degree_top_overlap"]}
+    chosen = max(SCORERS, key=lambda s: overlap[s])          # max keeps the first of equals: SCORERS' order
     figures = (f"top-{k} overlap with the actual top {k} on the held-out window "
-               f"{_day(v['window'][0])}..{_day(v['window'][1])}: forecast {v['forecast_top_overlap']:.2f}, "
-               f"in-degree {v['in_degree_top_overlap']:.2f}")
-    if model.beats_in_degree(top=True):
-        return "forecast", figures
-    return "in_degree", figures + " (the forecast lost, so the list is ranked by in-degree)"
+               f"{_day(v['window'][0])}..{_day(v['window'][1])}: " +
+               ", ".join(f"{SCORER_WORDS[s]} {overlap[s]:.2f}" for s in SCORERS if overlap[s] >= 0))
+    if chosen == "forecast":
+        return chosen, figures
+    return chosen, figures + f" (the forecast lost, so the list is ranked by {SCORER_WORDS[chosen]})"
 
 
 def _day(t: int) -> str:
@@ -61,7 +71,7 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
         Passed to :func:`algorithms.forecast.fit_forecast` when no ``model`` is given.
     model : ForecastModel, optional
         A fitted (e.g. stored) model.
-    scorer : {"forecast", "in_degree"}, optional
+    scorer : {"forecast", "engagement_decayed", "in_degree"}, optional
         Force a scorer (default: :func:`choose_scorer`).
 
     Returns
@@ -93,8 +103,11 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
     lay = model.layer
     received = fc.features[f"{lay}_received"].to_numpy()
     distinct = fc.features[f"{lay}_received_distinct"].to_numpy()
+    recent = fc.features[f"{lay}_received_24h"].to_numpy()
+    by = {"forecast": fc.score["engagement"], "engagement_decayed": recent, "in_degree": distinct}
     frame = pd.DataFrame({"account_id": graph.id_map.ids})
-    frame["leader_score"] = fc.values["engagement"] if chosen == "forecast" else distinct
+    frame["leader_score"] = {"forecast": fc.values["engagement"], "engagement_decayed": recent.round(2),
+                             "in_degree": distinct}[chosen]
     frame["scorer"] = chosen
     for t in ("engagement", "reach"):
         frame[f"forecast_{t}"] = fc.values[t].round(2)
@@ -104,7 +117,7 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
     frame["distinct_engagers"] = distinct.astype(np.int64)
     frame["audience_size"] = _audience(graph, graph.layer(lay))
     frame = frame.join(stance(graph).drop(columns="account_id"))
-    primary = fc.score["engagement"] if chosen == "forecast" else distinct
+    primary = by[chosen]
     secondary = distinct if chosen == "forecast" else fc.score["engagement"]
     frame["_k1"], frame["_k2"], frame["_pos"] = primary, secondary, np.arange(len(frame))
     frame["why"] = ""
@@ -146,4 +159,6 @@ def _why(row, layer: str, horizon: int, scorer: str, feats: pd.Series) -> str:
         parts.append("no direct audience on record (no followers known, nobody engaged on this layer)")
     if scorer == "in_degree":
         parts.insert(0, f"ranked by distinct accounts engaged ({row.distinct_engagers:,})")
+    elif scorer == "engagement_decayed":
+        parts.insert(0, f"ranked by recent {layer} received ({row.leader_score:,.1f}, 24-hour half-life)")
     return "; ".join(parts)

@@ -140,7 +140,7 @@ def test_stored_model_is_reused_only_on_the_same_log(tmp_path):
 def test_leader_list_says_which_scorer_and_why():
     graph, planted = planted_log(seed=0)
     table, info = forecast_leaders(graph.window(end=21 * DAY), top=20, horizon=7 * DAY)
-    assert info["scorer"] in ("forecast", "in_degree") and "held-out window" in info["scorer_reason"]
+    assert info["scorer"] in ("forecast", "engagement_decayed", "in_degree") and "held-out window" in info["scorer_reason"]
     assert table["rank"].tolist() == list(range(1, 21))
     assert table.leader_score.is_monotonic_decreasing
     assert table.why.str.contains("forecast").all()
@@ -201,7 +201,7 @@ def test_cli_on_the_bundled_sample(tmp_path):
     code, out, err = run("rank", snap, "--out", tmp_path / "leaders.csv", "--json")
     assert code == 0, err
     ranking = json.loads(out)["ranking"]
-    assert ranking["scorer"] in ("forecast", "in_degree") and ranking["layer"] == "retweets"
+    assert ranking["scorer"] in ("forecast", "engagement_decayed", "in_degree") and ranking["layer"] == "retweets"
     for bad in ("2011-01-01", "2012-07-04T07:01:00Z", "tomorrow"):
         code, out, err = run("backtest", snap, "--split", bad)
         assert code == 2 and err.startswith("error: --split") and "Traceback" not in err, err
@@ -227,3 +227,21 @@ def test_backtest_on_higgs_beats_in_degree(tmp_path):
         assert m.loc[("leader_default", target, "all"), "overlap_100"] >= m.loc[("in_degree", target, "all"), "overlap_100"]
     assert result["summary"]["events_before_split"] == 264_141
     assert json.loads(out)["seconds"] < 120
+
+
+def test_leader_scorer_is_whichever_won_at_the_top_of_the_held_out_window():
+    from algorithms.forecast import ForecastModel
+    from graphcrm.forecast_leaders import choose_scorer
+
+    def model(forecast, decayed, in_degree):
+        v = {"top_k": 100, "window": [0, 86400], "forecast_top_overlap": forecast, "in_degree_top_overlap": in_degree}
+        if decayed is not None:
+            v["decayed_top_overlap"] = decayed
+        return ForecastModel("retweets", 86400, 86400, 86400, {}, {}, {}, {"engagement": v}, {})
+
+    assert choose_scorer(model(0.40, 0.40, 0.40))[0] == "forecast"          # ties go to the forecast
+    assert choose_scorer(model(0.35, 0.39, 0.37))[0] == "engagement_decayed"
+    chosen, reason = choose_scorer(model(0.33, 0.41, 0.43))
+    assert chosen == "in_degree" and "forecast 0.33" in reason and "in-degree 0.43" in reason
+    assert "the forecast lost" in reason
+    assert choose_scorer(model(0.30, None, 0.31))[0] == "in_degree"          # a model stored before decay was validated

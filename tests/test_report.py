@@ -152,7 +152,7 @@ def test_report_has_a_backtest_section_when_the_snapshot_has_a_log(demo_report):
     html = path.read_text(encoding="utf-8")
     bt = summary["backtest"]
     assert bt["split"] == "2012-07-04T07:40:00Z"                 # two thirds into the hour
-    assert bt["leader_default_scorer"]["scorer"] in ("forecast", "in_degree") and bt["leader_default_scorer"]["reason"]
+    assert bt["leader_default_scorer"]["scorer"] in ("forecast", "engagement_decayed", "in_degree") and bt["leader_default_scorer"]["reason"]
     assert 'id="backtest"' in html and html.count('class="diagonal"') == 1
     assert "in-degree (distinct engagers)" in html and "forecast (graphcrm)" in html
     assert html.index('id="backtest"') < html.index('id="segments"')
