@@ -97,7 +97,7 @@ def backtest_cmd(
                    headline={t: headline(result, t).to_dict("records") for t in ("engagement", "reach")},
                    seconds=round(time.perf_counter() - started, 3))
     s = result.summary
-    lines = [f"backtest on {snapshot}: scorers saw {s['events_before_split']:,} {s['layer']} events before "
+    lines = [f"backtest on {snapshot}: scorers saw {s['events_before_split']:,} {s['layer']} before "
              f"{s['split']}; scored on the next {s['horizon_seconds'] / 86400:.2f} days "
              f"({s['events_in_horizon']:,} events, {s['accounts_engaged_in_horizon']:,} accounts engaged, "
              f"{s['of_them_new_after_split']:,} of them first seen after the split)"]
