@@ -168,18 +168,30 @@ def _link_into_snapshot(graph, customers, threshold: float | None) -> tuple[dict
 @app.command()
 def info(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    verify: bool = typer.Option(False, "--verify", help="Re-read every file against the checksums saved with the "
+                                                        "snapshot (opening always checks sizes, headers, structure)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Nodes, edges per layer, degree and weight stats, time span, memory."""
-    from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
+    """Nodes, edges per layer, degree and weight stats, time span, memory.
+
+    Example: graphcrm info graphs/higgs --verify
+    """
+    from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables, verify_snapshot
     from graphcrm.info import format_info, graph_info
 
+    verified = verify_snapshot(snapshot) if verify else None
     summary = graph_info(load_snapshot(snapshot))
     summary["snapshot"] = str(snapshot)
+    if verified is not None:
+        summary["verified"] = verified
     summary["tables"] = {name: len(frame) for name, frame in load_snapshot_tables(snapshot).items()}
     text = format_info(summary)
     if summary["tables"]:       # e.g. the CRM links `graphcrm load --customers` stored
         text += "\ntables: " + ", ".join(f"{name} {rows:,} rows" for name, rows in summary["tables"].items())
+    if verified is not None:
+        text += (f"\nverified: {verified['files']} files, {verified['bytes']:,} bytes match their "
+                 f"{verified['checksum']} checksums" if verified["checksum"] else
+                 "\nverified: sizes, headers and structure only (this snapshot was saved without checksums)")
     _emit(summary, as_json, f"snapshot {snapshot}\n" + text)
 
 
