@@ -9,6 +9,7 @@ stdout.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from enum import Enum
@@ -70,9 +71,14 @@ def load(
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient mode). Default: OUT.rejects.csv."),
     self_loops: SelfLoops = typer.Option(SelfLoops.drop, "--self-loops", help="drop (default), keep, or error."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files."),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="Write the snapshot even when a file gave no "
+                                                                  "usable row (default: stop, keep what --out holds)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Load follows / interactions / signed edges / node tables into a graph snapshot."""
+    """Load follows / interactions / signed edges / node tables into a graph snapshot.
+
+    Example: graphcrm load --interactions higgs-activity_time.txt.gz --out graphs/higgs
+    """
     from graphcrm.core.errors import ParameterError
     from graphcrm.core.snapshot import save_snapshot
     from graphcrm.info import graph_info
@@ -108,16 +114,26 @@ def load(
             customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
     with step("building the graph"):
         graph, reports = build_graph(*parsed, self_loops=self_loops.value)
-    tables, crm = {}, None
     if customer_table is not None:
-        tables, crm = _link_into_snapshot(graph, customer_table, threshold)
         reports = [*reports, customer_report]
-    with step(f"writing {out}"):
-        save_snapshot(graph, out, tables=tables)
     rejects_path = None
     n_rejected = sum(r.n_rejected for r in reports)
     if mode is Mode.lenient:
         rejects_path = write_rejects(reports, rejects or out.with_name(out.name + ".rejects.csv"))
+    empty = [r for r in reports if r.rows_loaded == 0]
+    if (empty or graph.n_nodes == 0) and not allow_empty:
+        from graphcrm.core.errors import InvalidInputError
+
+        what = (f"{empty[0].source}: none of its {empty[0].rows_read:,} rows could be loaded" if empty
+                else "the input holds no accounts")
+        where = f" (see {rejects_path})" if rejects_path and n_rejected else ""
+        raise InvalidInputError(f"{what}{where}; nothing written, {out} is unchanged "
+                                "(--allow-empty writes it anyway)")
+    tables, crm = {}, None
+    if customer_table is not None:
+        tables, crm = _link_into_snapshot(graph, customer_table, threshold)
+    with step(f"writing {out}"):
+        save_snapshot(graph, out, tables=tables)
     info = graph_info(graph)
     summary = {
         "snapshot": str(out),
@@ -142,6 +158,9 @@ def load(
             lines.append(f"    rejected {count:,} rows: {cls}")
     if rejects_path:
         lines.append(f"rejects: {rejects_path} ({n_rejected:,} rows)")
+    for r in reports:
+        for warning in getattr(r, "warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
     _emit(summary, as_json, "\n".join(lines))
 
 
@@ -501,5 +520,22 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(db_app, name="db")
 
 
+def run() -> None:
+    """The ``graphcrm`` console script: :func:`main`, and an exit code that is always 0, 1, 2 or 130.
+
+    After an error has been reported nothing is left to write, so the process ends at once
+    (``os._exit``) instead of tearing the interpreter down: a native thread pool (numba, Arrow)
+    destroyed during teardown can abort the process (exit 134, "terminate called without an active
+    exception") after the one-line error was already printed, which breaks the exit-code contract
+    batch jobs rely on.
+    """
+    code = main()
+    if code:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

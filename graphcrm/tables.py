@@ -8,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from graphcrm.core.csvsafe import escape_frame
 from graphcrm.core.errors import ParameterError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def write_table(frame: pd.DataFrame, path) -> Path:
+def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Path:
     """Write ``frame`` to ``path`` (``.csv`` or ``.parquet``); a reader never sees half a file.
+
+    CSV text cells a spreadsheet would run as a formula are escaped (:mod:`graphcrm.core.csvsafe`;
+    ``escape=False`` or ``GRAPHCRM_CSV_RAW=1`` to write them raw).
 
     Examples
     --------
@@ -31,7 +35,7 @@ def write_table(frame: pd.DataFrame, path) -> Path:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
+            escape_frame(frame, escape).to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)

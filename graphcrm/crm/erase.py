@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphcrm.core.csvsafe import escape_frame, unescape_cell
 from graphcrm.core.errors import NodeNotFoundError, ParameterError
 from graphcrm.core.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
 from graphcrm.crm.export import SALT_ENV, pseudonym
@@ -264,7 +265,7 @@ def _erase_from_table(path: Path, keys: set, customer_keys: set):
     and contact details.
     """
     parquet = path.suffix.lower() != ".csv"
-    frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False).map(unescape_cell)
     drop = np.zeros(len(frame), bool)
     for col in ID_COLUMNS:
         if col in frame:
@@ -291,7 +292,7 @@ def _erase_from_table(path: Path, keys: set, customer_keys: set):
         pq.write_table(pa.Table.from_pandas(kept, preserve_index=False).replace_schema_metadata(None), tmp,
                        compression="zstd")
     else:
-        kept.to_csv(tmp, index=False, lineterminator="\n")
+        escape_frame(kept).to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, path)
     side = path.with_name(path.name + ".schema.json")
     if side.exists():

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphcrm.core.csvsafe import escape_frame
 from graphcrm.core.errors import InvalidInputError, ParameterError
 
 SALT_ENV = "GRAPHCRM_PSEUDONYM_SALT"
@@ -144,7 +145,7 @@ def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
             tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
             staged.append((tmp, path))
             if path.suffix.lower() == ".csv":
-                out.to_csv(tmp, index=False, lineterminator="\n")
+                escape_frame(out).to_csv(tmp, index=False, lineterminator="\n")
             else:
                 table = pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None)
                 pq.write_table(table, tmp, compression="zstd")

