@@ -13,6 +13,10 @@ Models (``model=`` strings, as on the command line):
 * ``"trivalency"`` -- each edge draws one of 0.1, 0.01, 0.001 at random
   (seeded, from the edge's ends, so the draw does not depend on array order).
 
+* ``"weight"`` -- the layer's own edge weights *are* the probabilities (an
+  influence-maximization edge file ``u v p``, loaded with its third column or
+  ``--weight-col``); every one must be in [0, 1];
+
 * ``"learned"`` -- learned from the layer's interaction log (Goyal, Bonchi &
   Lakshmanan, WSDM 2010, static Bernoulli model), see
   :func:`learned_probabilities`; ``"learned*S"`` scales them by ``S``
@@ -75,6 +79,17 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
             raise ParameterError(f"layer '{layer.name}' has negative weights; weighted cascade needs weights >= 0")
         totals = layer.in_strength()[heads()]
         return np.divide(w, totals, out=np.zeros(len(w)), where=totals > 0)
+    if model in ("weight", "given"):
+        if not layer.weighted:
+            raise ParameterError(f"--prob weight: layer '{layer.name}' has no edge weights; load the file's probability "
+                                 "column as the weight (third field, or --weight-col NAME)")
+        w = np.asarray(layer.in_data() if side == "in" else layer.out_data(), dtype=np.float64)
+        bad = ~np.isfinite(w) | (w < 0) | (w > 1)
+        if bad.any():
+            raise ParameterError(f"--prob weight: {int(bad.sum()):,} of {len(w):,} edge weights on layer '{layer.name}' "
+                                 f"are outside [0, 1] (min {np.nanmin(w):g}, max {np.nanmax(w):g}); a probability must "
+                                 "be in [0, 1] -- repeated rows of one pair add up, so keep one row per pair")
+        return w
     if model.startswith("const:"):
         try:
             p = float(model.split(":", 1)[1])
@@ -96,8 +111,8 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
                 raise ParameterError(f"model {model!r}: S must be a finite number >= 0")
             p_in = np.clip(p_in * scale, 0.0, 1.0)
         return p_in if side == "in" else p_in[_in_to_out_order(layer)]
-    raise ParameterError(f"unknown probability model {model!r}; use 'wc', 'const:P', 'trivalency', 'learned' "
-                         "or 'learned*S'")
+    raise ParameterError(f"unknown probability model {model!r}; use 'wc', 'const:P', 'trivalency', 'weight', "
+                         "'learned' or 'learned*S'")
 
 
 LEARN_BUCKET_SECONDS = 3600

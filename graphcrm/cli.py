@@ -71,6 +71,19 @@ def load(
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient mode). Default: OUT.rejects.csv."),
     self_loops: SelfLoops = typer.Option(SelfLoops.drop, "--self-loops", help="drop (default), keep, or error."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files."),
+    skip_rows: int = typer.Option(0, "--skip-rows", help="Lines at the top of each --edges/--interactions/--signed "
+                                                       "file to skip, e.g. 1 for a size line 'n m'."),
+    header: Optional[bool] = typer.Option(None, "--header/--no-header", help="Whether the first line names the "
+                                          "columns (default: detected)."),
+    source_col: Optional[str] = typer.Option(None, "--source-col", help="Column of the acting account (a header "
+                                             "name, or a 1-based position in a file without header)."),
+    target_col: Optional[str] = typer.Option(None, "--target-col", help="Column of the account acted on."),
+    weight_col: Optional[str] = typer.Option(None, "--weight-col", help="Column of the edge weight or "
+                                             "probability (SNAP/TSV: the third field when there is one)."),
+    time_col: Optional[str] = typer.Option(None, "--time-col", help="Column of the timestamp."),
+    type_col: Optional[str] = typer.Option(None, "--type-col", help="Column of the interaction type "
+                                           "(--interactions)."),
+    sentiment_col: Optional[str] = typer.Option(None, "--sentiment-col", help="Column of the sentiment in [-1, 1]."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Write the snapshot even when a file gave no "
                                                                   "usable row (default: stop, keep what --out holds)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -91,18 +104,26 @@ def load(
     if layer and len(layer) not in (1, len(edges)):
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
     started = time.perf_counter()
-    common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding}
+    common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
+              "header": "auto" if header is None else header}
+    mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
+               "sentiment": sentiment_col}
+    edge_columns = _column_mapping(mapping, ("actor", "target", "weight", "time", "sentiment"), "--edges")
+    signed_columns = _column_mapping(mapping, ("actor", "target", "weight", "time"), "--signed")
+    event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment"), "--interactions")
     parsed = []
     for i, path in enumerate(edges):
         name = (layer[i] if len(layer) == len(edges) else layer[0]) if layer else "follows"
         with step(f"reading {path.name}"):
-            parsed.append(read_edges(path, layer=name, format=edges_format or format, **common))
+            parsed.append(read_edges(path, layer=name, format=edges_format or format, columns=edge_columns,
+                                     **common))
     for path in interactions:
         with step(f"reading {path.name}"):
-            parsed.append(read_interactions(path, format=interactions_format or format, **common))
+            parsed.append(read_interactions(path, format=interactions_format or format, columns=event_columns,
+                                            **common))
     for path in signed:
         with step(f"reading {path.name}"):
-            parsed.append(read_signed(path, layer=signed_layer, **common))
+            parsed.append(read_signed(path, layer=signed_layer, columns=signed_columns, **common))
     for path in nodes:
         with step(f"reading {path.name}"):
             parsed.append(read_nodes(path, mode=mode.value, encoding=encoding))
@@ -146,14 +167,18 @@ def load(
     }
     if crm is not None:
         summary["crm"] = crm
+    summary["read_as"] = _how_rows_were_read(parsed, graph)
     lines = [f"wrote {out}: {graph.n_nodes:,} nodes"]
     lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
     if crm is not None:
         lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
                      f"({', '.join(f'{k}: {v:,}' for k, v in crm['linked_by_method'].items()) or 'none'}), "
                      f"{crm['review_customers']:,} to review")
+    readings = _how_rows_were_read(parsed, graph)
     for r in reports:
         lines.append(f"  {r.source}: {r.rows_loaded:,} of {r.rows_read:,} rows loaded")
+        if r.source in readings:
+            lines.append(f"    read as: {readings[r.source]}")
         for cls, count in sorted(r.rejected.items()):
             lines.append(f"    rejected {count:,} rows: {cls}")
     if rejects_path:
@@ -162,6 +187,52 @@ def load(
         for warning in getattr(r, "warnings", []):
             typer.echo(f"warning: {warning}", err=True)
     _emit(summary, as_json, "\n".join(lines))
+
+
+ROW_VERBS = {"follows": "follows", "retweets": "retweeted", "replies": "replied to", "mentions": "mentioned",
+             "likes": "liked", "trust": "rated"}
+
+
+def _how_rows_were_read(parsed, graph) -> dict:
+    """Per edge / event file: its first row, the layer it went to, and which way influence runs on it."""
+    out = {}
+    for src in parsed:
+        if src.kind not in ("edges", "events") or not src.report.rows_loaded:
+            continue
+        cols = src.columns
+        a, b = (str(cols[r][0].as_py() if hasattr(cols[r][0], "as_py") else cols[r][0]) for r in ("actor", "target"))
+        name = src.layer if src.kind == "edges" else str(cols["type"][0].as_py() if hasattr(cols["type"][0], "as_py")
+                                                          else cols["type"][0])
+        if name not in graph.layers:
+            continue
+        spec = graph.layer(name).spec
+        verb = ROW_VERBS.get(name, "->")
+        flow = f"{b} -> {a}" if spec.direction == "reverse" else f"{a} -> {b}"
+        out[src.report.source] = (f"row '{a} {b}' = {a} {verb} {b}: layer '{name}' ({spec.direction}), influence "
+                                  f"{flow}" + ("; use --layer NAME for another convention" if src.kind == "edges"
+                                               else ""))
+    return out
+
+
+def _column_mapping(given: dict, roles: tuple, what: str):
+    """``--source-col`` & co. as the readers' ``columns``: a dict of header names, or roles by 1-based position."""
+    chosen = {r: v.strip() for r, v in given.items() if v is not None and v.strip()}
+    if not chosen:
+        return None
+    chosen = {r: v for r, v in chosen.items() if r in roles}
+    if not chosen:
+        return None
+    if all(v.isdigit() for v in chosen.values()):
+        positions = {r: int(v) for r, v in chosen.items()}
+        if min(positions.values()) < 1 or len(set(positions.values())) < len(positions):
+            raise typer.BadParameter(f"column positions for {what} must be distinct and start at 1, got {positions}")
+        out = [None] * max(positions.values())
+        for r, pos in positions.items():
+            out[pos - 1] = r
+        return out
+    if any(v.isdigit() for v in chosen.values()):
+        raise typer.BadParameter("give every --*-col as a header name or every one as a 1-based position, not both")
+    return chosen
 
 
 def _link_into_snapshot(graph, customers, threshold: float | None) -> tuple[dict, dict]:
@@ -240,7 +311,7 @@ def rank(
     top: int = typer.Option(50, "--top", help="Rows (per community with --partition)."),
     partition: Optional[Path] = typer.Option(None, "--partition", help="CSV/Parquet account_id,community: "
                                                                         "leaders per community."),
-    model: str = typer.Option("wc", "--prob", help="Edge probabilities for reach: wc | const:P | trivalency."),
+    model: str = typer.Option("wc", "--prob", help="Edge probabilities for reach: wc | const:P | trivalency | weight (the file's own)."),
     samples: int = typer.Option(100_000, "--samples", help="Reverse-reachable samples for expected reach."),
     horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast horizon of the leader list, like 3d or "
                                                                   "12h (default: 7 days, at most a third of the log)."),
@@ -363,7 +434,7 @@ def simulate(
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic | lt | sir | sis."),
-    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | learned."),
+    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
     recovery: float = typer.Option(0.5, "--recovery", help="SIR/SIS: chance per step that an account stops spreading."),
     negative: List[str] = typer.Option([], "--negative", help="Start a competing negative cascade here (repeatable): "
                                                               "--seeds are then the brand's advocates."),

@@ -46,7 +46,7 @@ def plan(
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic or lt."),
-    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | learned."),
+    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
     eps: float = typer.Option(0.1, "--eps", help="Guarantee 1 - 1/e - eps (budget: 1 - 1/sqrt(e) - eps)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Failure probability (default 1/n)."),
     max_memory: Optional[str] = typer.Option(None, "--max-memory", help="Cap on sample memory, e.g. 2GiB."),
@@ -116,7 +116,7 @@ def reach(
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic or lt."),
-    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | learned."),
+    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Optional[Path] = typer.Option(None, "--out", help="Influencer table (.csv or .parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),

@@ -67,7 +67,8 @@ def format_info(info: dict) -> str:
     out = [f"nodes: {info['nodes']:,} (ids: {info['id_kind']})"]
     for name, lay in info["layers"].items():
         w = "weighted" if lay["weighted"] else "unweighted"
-        line = f"layer {name}: {lay['edges']:,} edges, {w}, direction {lay['direction']}"
+        flow = "b -> a" if lay["direction"] == "reverse" else "a -> b"
+        line = f"layer {name}: {lay['edges']:,} edges, {w}, direction {lay['direction']} (row 'a b': influence {flow})"
         if "events" in lay:
             line += f", {lay['events']:,} events"
         out.append(line)

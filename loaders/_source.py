@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from isal import igzip
 
@@ -29,6 +32,7 @@ class TextLayout:
     first_data_line: int  # 1-based line number of the first data row
     n_fields: int
     sample: tuple = ()  # fields of the first data rows (up to SNIFF_LINES)
+    skip_rows: int = 0  # leading lines skipped whatever they hold (a size line like "n m")
 
 
 def _is_gzip(path: Path) -> bool:
@@ -63,7 +67,7 @@ def _decode_head(path: Path, raw: bytes, encoding: str) -> str:
 
 
 def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto", header="auto",
-               header_aliases=()) -> TextLayout:
+               header_aliases=(), skip_rows: int = 0) -> TextLayout:
     """Look at the first lines of a delimited text file.
 
     Parameters
@@ -75,8 +79,15 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         ``"auto"``: the first non-comment line is a header when one of its
         fields is a known column name (``header_aliases``) or none of its
         fields is a number while the next line has one.
+    skip_rows : int
+        Lines at the top of the file to skip whatever they hold, e.g. 1 for
+        a size line ``n m`` before the edges.  Without it, a first line of
+        integers with fewer fields than the rows after it is an error that
+        says so.
     """
     path = check_exists(path)
+    if not isinstance(skip_rows, (int, np.integer)) or skip_rows < 0:
+        raise ParameterError(f"skip_rows must be a whole number >= 0, got {skip_rows!r}")
     try:
         codecs.lookup(encoding)
     except LookupError:
@@ -99,7 +110,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     lines = text.splitlines()
     if len(raw) == 1 << 16 and lines:
         lines = lines[:-1]  # possibly cut in the middle
-    skip = 0
+    skip = int(skip_rows)
     while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith(COMMENT_CHARS)):
         skip += 1
     data = [ln for ln in lines[skip : skip + SNIFF_LINES] if ln.strip() and not ln.lstrip().startswith(COMMENT_CHARS)]
@@ -110,6 +121,13 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         delimiter = "\t" if "\t" in first else ("," if "," in first else None)
     split = (lambda s: s.split()) if delimiter is None else (lambda s: [f.strip().strip('"') for f in s.split(delimiter)])
     fields = split(first)
+    if not skip_rows and header is not True and len(data) > 2 and all(_INT_TEXT.match(f) for f in fields):
+        later = {len(split(ln)) for ln in data[1:]}
+        if len(later) == 1 and later.pop() > len(fields):
+            raise InputFileError(path, skip + 1, None,
+                                 f"{first.strip()!r} has {len(fields)} numbers and the rows after it have "
+                                 f"{len(split(data[1]))} fields: it looks like a size line ('n m'); skip it with "
+                                 "--skip-rows 1 (skip_rows=1)")
     if header == "auto":
         aliases = {a.lower() for a in header_aliases}
         known = any(f.lower() in aliases for f in fields)
@@ -123,7 +141,32 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     leading_blank = any(not ln.strip() for ln in lines[:skip])
     sample = tuple(tuple(split(ln)) for ln in (data[1:] if header else data))
     return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, leading_blank, hdr, first_data_line,
-                      len(fields), sample)
+                      len(fields), sample, int(skip_rows))
+
+
+_INT_TEXT = re.compile(r"^[+-]?\d+$")
+
+
+def size_line_warning(layout: TextLayout, rows_read: int) -> str | None:
+    """A warning when the first row, read as data, looks like a size line: its last number counts the rows after it.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> lay = TextLayout(Path("g.txt"), False, "utf-8", None, 0, False, None, 1, 2, (("3", "2"), ("1", "2")))
+    >>> size_line_warning(lay, 3)[:46]
+    "g.txt, line 1 ('3 2') looks like a size line: "
+    >>> size_line_warning(lay, 9) is None
+    True
+    """
+    if layout.header is not None or layout.skip_rows or not layout.sample or rows_read < 2:
+        return None
+    first = layout.sample[0]
+    if not all(_INT_TEXT.match(f) for f in first) or int(first[-1]) != rows_read - 1:
+        return None
+    return (f"{layout.path}, line {layout.first_data_line} ({' '.join(first)!r}) looks like a size line: its last "
+            f"number is the count of the {rows_read - 1:,} rows after it, and it was loaded as an edge; "
+            "load again with --skip-rows 1 (skip_rows=1)")
 
 
 def _only_comments(raw: bytes) -> bool:

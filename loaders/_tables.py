@@ -609,7 +609,7 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
                 break
             continue
         stripped = text.strip()
-        if number == header_line or not stripped or stripped.startswith(COMMENT_CHARS):
+        if number == header_line or number <= layout.skip_rows or not stripped or stripped.startswith(COMMENT_CHARS):
             continue
         report.rows_read += 1
         fields = _split_line(text, layout.delimiter)

@@ -28,7 +28,7 @@ from graphcrm.core.builder import GraphBuilder
 from graphcrm.core.errors import InputFileError, InvalidInputError, ParameterError
 from graphcrm.core.graph import SocialGraph
 from graphcrm.core.layers import SELF_LOOP_POLICIES
-from loaders._source import check_exists, open_binary, sniff_text
+from loaders._source import check_exists, open_binary, size_line_warning, sniff_text
 from loaders._tables import (
     ColumnSpec,
     LineNumbers,
@@ -170,7 +170,7 @@ def _self_loop_check(policy):
 
 
 def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, allowed, header, delimiter,
-              encoding, mode, extra_check, aliases_for_header) -> tuple[dict, LoadReport]:
+              encoding, mode, extra_check, aliases_for_header, skip_rows: int = 0) -> tuple[dict, LoadReport]:
     """Dispatch one source (path or table) to the right reader."""
     wanted = [s.role for s in specs]
     if isinstance(columns, dict):
@@ -201,7 +201,8 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
                           lines=lines, problems=problems), report
     if delimiter == "auto":
         delimiter = {"csv": ",", "tsv": "\t"}.get(fmt, "auto")
-    layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header)
+    layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header,
+                        skip_rows=skip_rows)
     if layout.header is not None:
         if isinstance(columns, (list, tuple)):
             raise ParameterError(f"{path}: the file has a header ({', '.join(layout.header)}); pass columns as a "
@@ -216,13 +217,20 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
         if isinstance(columns, dict):
             raise ParameterError(f"{path}: the file has no header; pass columns as a list of roles in file order")
         field_roles = list(columns) if columns is not None else positional_roles(layout.n_fields, str(path))
+        if columns is not None and len(field_roles) < layout.n_fields:      # roles by position: the rest skipped
+            field_roles += [None] * (layout.n_fields - len(field_roles))
         field_roles = [None if r in (None, "_", "") else r for r in field_roles]
         unknown = [r for r in field_roles if r is not None and r not in wanted]
         if unknown:
             raise ParameterError(f"unknown column role(s) {unknown}; roles are {', '.join(wanted)} or None to skip")
         _require({r: r for r in field_roles if r}, required, field_roles, str(path))
     active = [s for s in specs if s.role in field_roles]
-    return read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check), report
+    cols = read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check)
+    if kind == "edges":
+        warning = size_line_warning(layout, report.rows_read)
+        if warning:
+            report.warnings.append(warning)
+    return cols, report
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -315,7 +323,8 @@ def _edge_roles(n_fields, source):
 
 def read_edges(source, *, layer: str = "follows", format: str | None = None, columns=None, header="auto",
                delimiter="auto", direction: str | None = None, aggregate: str | None = None,
-               self_loops: str = "drop", mode: str = "strict", encoding: str = "utf-8") -> ParsedSource:
+               self_loops: str = "drop", mode: str = "strict", encoding: str = "utf-8",
+               skip_rows: int = 0) -> ParsedSource:
     """Parse an edge list into a :class:`ParsedSource` for layer ``layer``.
 
     Parameters
@@ -337,6 +346,12 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
     delimiter : str, None or "auto"
     direction, aggregate : optional
         Override the layer's conventions.
+    skip_rows : int, default 0
+        Lines at the top to skip whatever they hold: 1 for the size line
+        ``n m`` of influence-maximization and Matrix Market edge files.  A
+        first row that looks like one is an error (fewer fields than the rows
+        after it) or, when it was loaded as an edge, a warning in
+        ``report.warnings``.
     self_loops : {"drop", "keep", "error"}, default "drop"
     mode : {"strict", "lenient"}, default "strict"
     encoding : str, default "utf-8"
@@ -358,7 +373,8 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
     cols, report = _read_any(source, kind="edges", positional_roles=_edge_roles, specs=specs,
                              required=["actor", "target"], columns=columns, fmt=format, allowed=EDGE_FORMATS,
                              header=header, delimiter=delimiter, encoding=encoding, mode=mode,
-                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
+                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words(),
+                             skip_rows=skip_rows)
     report.layer = layer
     if "weight" in cols:
         w = np.asarray(cols["weight"], dtype=float)
@@ -388,7 +404,7 @@ def _event_roles(n_fields, source):
 
 def read_interactions(source, *, format: str | None = None, columns=None, header="auto", delimiter="auto",
                       direction: dict | None = None, self_loops: str = "drop", mode: str = "strict",
-                      encoding: str = "utf-8") -> ParsedSource:
+                      encoding: str = "utf-8", skip_rows: int = 0) -> ParsedSource:
     """Parse interaction events ``(actor, target, type, time[, sentiment])``.
 
     Types (case-insensitive): ``RT``/``retweet``, ``MT``/``mention``,
@@ -418,7 +434,8 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
     cols, report = _read_any(source, kind="events", positional_roles=_event_roles, specs=specs,
                              required=["actor", "target", "time", "type"], columns=columns, fmt=format,
                              allowed=EVENT_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
-                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
+                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words(),
+                             skip_rows=skip_rows)
     report.layer = "interactions"
     return ParsedSource("events", None, cols, report, {"direction": dict(direction or {})})
 
@@ -438,7 +455,7 @@ def _check_directions(direction):
 SIGNED_SCALE = 10          # bitcoin OTC / alpha ratings run from -10 to +10
 def read_signed(source, *, layer: str = "trust", format: str | None = None, columns=None, header="auto",
                 delimiter="auto", direction: str | None = None, self_loops: str = "drop", mode: str = "strict",
-                encoding: str = "utf-8") -> ParsedSource:
+                encoding: str = "utf-8", skip_rows: int = 0) -> ParsedSource:
     """Parse signed trust edges ``actor, target, rating[, time]`` (bitcoin OTC / alpha format).
 
     The rating is the edge weight (its sign says trust or distrust); with a
@@ -459,7 +476,8 @@ def read_signed(source, *, layer: str = "trust", format: str | None = None, colu
     cols, report = _read_any(source, kind="edges", positional_roles=roles, specs=specs,
                              required=["actor", "target", "weight"], columns=columns, fmt=format,
                              allowed=EDGE_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
-                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words())
+                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words(),
+                             skip_rows=skip_rows)
     report.layer = layer
     w = np.asarray(cols["weight"], dtype=float)
     if len(w) and np.abs(w).max() > SIGNED_SCALE:

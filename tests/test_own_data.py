@@ -1,0 +1,151 @@
+"""Users' own files: size lines, probability columns, renamed headers, given probabilities (issue 19).
+
+Every case is generated at test time from the real shared files, in the shapes users bring: the
+influence-maximization format (``n m`` first line, rows ``u v p``), a CSV whose headers are not ours.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algorithms.planning import plan_seeds
+from graphcrm.core import GraphBuilder
+from graphcrm.core.snapshot import load_snapshot
+from tests.conftest import dataset
+
+WIKI_NODES, WIKI_EDGES = 7_115, 103_689          # SNAP's published counts for wiki-Vote
+
+
+def graphcrm(*args, env=None) -> subprocess.CompletedProcess:
+    exe = shutil.which("graphcrm") or str(Path(sys.executable).with_name("graphcrm"))
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "GRAPHCRM_PROGRESS": "0", **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def wiki_pairs():
+    with gzip.open(dataset("wiki-Vote/wiki-Vote.txt.gz"), "rt") as fh:
+        rows = [line.split() for line in fh if line.strip() and not line.startswith("#")]
+    src = np.array([int(r[0]) for r in rows])
+    dst = np.array([int(r[1]) for r in rows])
+    p = np.round(np.random.default_rng(7).uniform(0.01, 0.2, len(src)), 6)
+    return src, dst, p
+
+
+@pytest.fixture(scope="module")
+def im_file(tmp_path_factory, wiki_pairs):
+    """wiki-Vote as an influence-maximization file: 'n m', then 'u v p'."""
+    src, dst, p = wiki_pairs
+    path = tmp_path_factory.mktemp("im") / "wiki-im.txt"
+    n = len(np.unique(np.r_[src, dst]))
+    with open(path, "w") as fh:
+        fh.write(f"{n} {len(src)}\n")
+        fh.writelines(f"{a} {b} {q}\n" for a, b, q in zip(src, dst, p))
+    return path
+
+
+def test_size_line_is_an_error_that_names_skip_rows(im_file, tmp_path):
+    proc = graphcrm("load", "--edges", im_file, "--out", tmp_path / "s")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "line 1" in proc.stderr and "--skip-rows 1" in proc.stderr and "size line" in proc.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_size_line_loaded_as_an_edge_is_warned_about(im_file, tmp_path):
+    two = tmp_path / "two-columns.txt"
+    with open(im_file) as fh, open(two, "w") as out:
+        out.writelines(" ".join(line.split()[:2]) + "\n" for line in fh)
+    proc = graphcrm("load", "--edges", two, "--out", tmp_path / "s")
+    assert proc.returncode == 0
+    assert "warning:" in proc.stderr and "looks like a size line" in proc.stderr and "--skip-rows 1" in proc.stderr
+    proc = graphcrm("load", "--edges", two, "--skip-rows", "1", "--out", tmp_path / "s", "--json")
+    assert proc.returncode == 0 and "warning" not in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["nodes"] == WIKI_NODES and summary["edges"] == {"follows": WIKI_EDGES}
+
+
+def test_given_probabilities_plan_like_the_same_probabilities_in_memory(im_file, wiki_pairs, tmp_path):
+    snap = tmp_path / "wiki"
+    proc = graphcrm("load", "--edges", im_file, "--skip-rows", "1", "--layer", "influence", "--out", snap, "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["nodes"] == WIKI_NODES and summary["edges"] == {"influence": WIKI_EDGES}
+    first = summary["read_as"][str(im_file)]
+    assert "layer 'influence' (forward)" in first and "influence" in first
+    src, dst, p = wiki_pairs
+    memory = GraphBuilder().add_edges("influence", src, dst, p).build()
+    loaded = load_snapshot(snap)
+    a = plan_seeds(loaded, layer="influence", k=10, prob="weight", seed=3)
+    b = plan_seeds(memory, layer="influence", k=10, prob="weight", seed=3)
+    assert a.seed_ids == b.seed_ids and a.expected_reach == pytest.approx(b.expected_reach)
+    assert a.seed_ids != plan_seeds(memory, layer="influence", k=10, prob="wc", seed=3).seed_ids
+    proc = graphcrm("plan", snap, "--layer", "influence", "--k", "10", "--prob", "weight", "--seed", "3",
+                    "--evaluate-runs", "200", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [str(s) for s in json.loads(proc.stdout)["seeds"]] == [str(s) for s in a.seed_ids]
+    proc = graphcrm("simulate", snap, "--layer", "influence", "--prob", "weight", "--seeds", str(a.seed_ids[0]),
+                    "--runs", "500")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_probabilities_outside_0_1_and_bad_values_are_named(wiki_pairs, tmp_path):
+    src, dst, p = wiki_pairs
+    big = tmp_path / "big.txt"
+    q = p.copy()
+    q[100] = 1.5
+    big.write_text("".join(f"{a} {b} {x}\n" for a, b, x in zip(src[:2000], dst[:2000], q[:2000])))
+    snap = tmp_path / "big"
+    assert graphcrm("load", "--edges", big, "--layer", "influence", "--out", snap).returncode == 0
+    proc = graphcrm("simulate", snap, "--layer", "influence", "--prob", "weight", "--seeds", str(src[0]))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "outside [0, 1]" in proc.stderr
+    assert "max 1.5" in proc.stderr and "'influence'" in proc.stderr
+    unweighted = tmp_path / "plain"
+    plain = tmp_path / "plain.txt"
+    plain.write_text("1 2\n2 3\n")
+    assert graphcrm("load", "--edges", plain, "--layer", "influence", "--out", unweighted).returncode == 0
+    proc = graphcrm("simulate", unweighted, "--layer", "influence", "--prob", "weight", "--seeds", "1")
+    assert proc.returncode == 2 and "no edge weights" in proc.stderr
+    for bad_value in ("nan", "abc", "inf"):
+        f = tmp_path / f"bad-{bad_value}.txt"
+        rows = [f"{a} {b} {x}\n" for a, b, x in zip(src[:50], dst[:50], p[:50])]
+        rows[9] = f"{src[9]} {dst[9]} {bad_value}\n"
+        f.write_text("".join(rows))
+        proc = graphcrm("load", "--edges", f, "--layer", "influence", "--out", tmp_path / "x")
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, (bad_value, proc.stderr)
+        assert f"{f}, line 10, field 'weight'" in proc.stderr, proc.stderr
+        proc = graphcrm("load", "--edges", f, "--layer", "influence", "--mode", "lenient", "--out", tmp_path / "x",
+                        "--json")
+        assert proc.returncode == 0 and json.loads(proc.stdout)["rejected_rows"] == 1
+
+
+def test_renamed_headers_map_with_column_options(wiki_pairs, tmp_path):
+    src, dst, p = wiki_pairs
+    f = tmp_path / "crm-export.csv"
+    pd.DataFrame({"voter": src, "candidate": dst, "strength": p, "note": "x"}).to_csv(f, index=False)
+    proc = graphcrm("load", "--edges", f, "--layer", "influence", "--out", tmp_path / "s", "--json")
+    assert proc.returncode == 1 and "missing column" in proc.stderr          # our names are not theirs
+    proc = graphcrm("load", "--edges", f, "--layer", "influence", "--source-col", "voter", "--target-col", "candidate",
+                    "--weight-col", "strength", "--out", tmp_path / "s", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["nodes"] == WIKI_NODES and summary["edges"] == {"influence": WIKI_EDGES}
+    g = load_snapshot(tmp_path / "s")
+    assert g.layer("influence").weighted
+    np.testing.assert_allclose(np.sort(g.layer("influence").out_weights), np.sort(p))
+    # by position, in a file without header: target first
+    f2 = tmp_path / "swapped.txt"
+    f2.write_text("".join(f"{b} {a} {q}\n" for a, b, q in zip(src[:500], dst[:500], p[:500])))
+    proc = graphcrm("load", "--edges", f2, "--layer", "influence", "--source-col", "2", "--target-col", "1",
+                    "--weight-col", "3", "--out", tmp_path / "s2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert f"row '{src[0]} {dst[0]}'" in json.loads(proc.stdout)["read_as"][str(f2)]
