@@ -254,6 +254,8 @@ def coreness(graph: SocialGraph, *, layer: str | Layer, mode: str = "all") -> No
     if mode not in CORENESS_MODES:
         raise ParameterError(f"mode must be one of {CORENESS_MODES}, got {mode!r}")
     lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    if lay.undirected and mode == "all":
+        mode = "out"                # both arcs of a tie are stored: out-degree is the undirected degree
     started = time.perf_counter()
     core = _k._coreness(lay.out_indptr, lay.out_indices, lay.in_indptr, lay.in_indices,
                         mode in ("all", "out"), mode in ("all", "in"), not lay.loop_free)

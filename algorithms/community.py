@@ -36,7 +36,9 @@ def undirected_edges(lay: Layer, weight: bool = True):
 
     Unweighted (or ``weight=False``): every tie weighs 1, whichever directions
     it has.  Weighted: the weights of both directions are summed (two people
-    who retweet each other are tied by all of it).  Self-loops are dropped.
+    who retweet each other are tied by all of it) -- on an undirected layer,
+    whose ties are stored as two equal arcs, each tie keeps its own weight.
+    Self-loops are dropped.
     """
     src, dst, w = lay.edge_arrays()
     keep = src != dst
@@ -44,6 +46,8 @@ def undirected_edges(lay: Layer, weight: bool = True):
     key = a.astype(np.int64) * lay.n_nodes + b
     uniq, inverse = np.unique(key, return_inverse=True)
     total = np.bincount(inverse, weights=w) if (weight and lay.weighted) else np.ones(len(uniq))
+    if weight and lay.weighted and lay.undirected:
+        total = total / 2.0             # an undirected tie is stored as two arcs of the same weight
     return (uniq // lay.n_nodes).astype(np.int64), (uniq % lay.n_nodes).astype(np.int64), total
 
 

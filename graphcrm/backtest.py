@@ -141,7 +141,7 @@ def _ndcg(score, actual, k=100) -> float:
 def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: int, samples: int, seed: int,
              progress) -> tuple[dict, dict, dict, dict]:
     """Per scorer: a ranking score, and (where it predicts one) a count per target."""
-    lay = train.layer(layer)
+    lay = train.layer(layer).positive()           # a signed log: influence flows along the positive ties
     from algorithms.forecast_features import account_features
     feats = account_features(train, split, target_layer=layer)
     per_time = horizon / max(split - first, 1)
@@ -310,6 +310,9 @@ def _lexicographic(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
 def default_split(graph: SocialGraph) -> int | None:
     """Two thirds into the interaction log -- the split a report backtests at -- or None without a usable log.
 
+    Only interaction layers (retweets, replies, mentions, likes) count: a timestamped trust log is
+    not an engagement forecast.
+
     Examples
     --------
     >>> from graphcrm.core.builder import GraphBuilder
@@ -318,7 +321,9 @@ def default_split(graph: SocialGraph) -> int | None:
     >>> default_split(GraphBuilder().add_edges("follows", [1], [0]).build()) is None
     True
     """
-    if not event_layers(graph):
+    from graphcrm.forecast_leaders import has_interaction_log
+
+    if not has_interaction_log(graph):          # retweets, replies, mentions, likes with times
         return None
     first, end = log_span(graph)
     split = first + 2 * (end - first) // 3

@@ -71,6 +71,8 @@ def load(
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient mode). Default: OUT.rejects.csv."),
     self_loops: SelfLoops = typer.Option(SelfLoops.drop, "--self-loops", help="drop (default), keep, or error."),
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input files."),
+    undirected: bool = typer.Option(False, "--undirected", help="Each --edges row is a tie both ways (friends, "
+                                                               "co-authors); the layer counts each tie once."),
     skip_rows: int = typer.Option(0, "--skip-rows", help="Lines at the top of each --edges/--interactions/--signed "
                                                        "file to skip, e.g. 1 for a size line 'n m'."),
     header: Optional[bool] = typer.Option(None, "--header/--no-header", help="Whether the first line names the "
@@ -116,7 +118,7 @@ def load(
         name = (layer[i] if len(layer) == len(edges) else layer[0]) if layer else "follows"
         with step(f"reading {path.name}"):
             parsed.append(read_edges(path, layer=name, format=edges_format or format, columns=edge_columns,
-                                     **common))
+                                     undirected=True if undirected else None, **common))
     for path in interactions:
         with step(f"reading {path.name}"):
             parsed.append(read_interactions(path, format=interactions_format or format, columns=event_columns,
@@ -160,6 +162,8 @@ def load(
         "snapshot": str(out),
         "nodes": graph.n_nodes,
         "edges": {k: v["edges"] for k, v in info["layers"].items()},
+        **({"undirected_layers": sorted(k for k, v in info["layers"].items() if v.get("undirected"))}
+           if any(v.get("undirected") for v in info["layers"].values()) else {}),
         "sources": [r.as_dict() for r in reports],
         "rejected_rows": n_rejected,
         "rejects_file": str(rejects_path) if rejects_path else None,
@@ -207,7 +211,12 @@ def _how_rows_were_read(parsed, graph) -> dict:
             continue
         spec = graph.layer(name).spec
         verb = ROW_VERBS.get(name, "->")
-        flow = f"{b} -> {a}" if spec.direction == "reverse" else f"{a} -> {b}"
+        flow = (f"{a} <-> {b}" if spec.undirected else f"{b} -> {a}" if spec.direction == "reverse"
+                else f"{a} -> {b}")
+        if spec.undirected:
+            out[src.report.source] = (f"row '{a} {b}' = a tie between {a} and {b}: layer '{name}' (undirected, "
+                                      f"stored both ways), influence {flow}")
+            continue
         out[src.report.source] = (f"row '{a} {b}' = {a} {verb} {b}: layer '{name}' ({spec.direction}), influence "
                                   f"{flow}" + ("; use --layer NAME for another convention" if src.kind == "edges"
                                                else ""))
@@ -401,6 +410,7 @@ def communities(
     started = time.perf_counter()
     graph = load_snapshot(snapshot)
     lay = default_layer(graph) if layer is None else layer
+    lay = (lay if not isinstance(lay, str) else graph.layer(lay)).positive()   # as the report: positive ties
     with step(f"finding communities ({method.value})"):
         if runs > 1:
             part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution)

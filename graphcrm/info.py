@@ -34,14 +34,15 @@ def graph_info(graph: SocialGraph) -> dict:
     layers = {}
     for name, lay in graph.layers.items():
         entry = {
-            "edges": lay.n_edges,
-            "direction": lay.spec.direction,
+            "edges": lay.n_ties,
+            "direction": "undirected" if lay.undirected else lay.spec.direction,
+            **({"undirected": True, "arcs": lay.n_edges} if lay.undirected else {}),
             "weighted": lay.weighted,
             "signed": lay.spec.signed,
             "out_degree": _stats(lay.out_degree()),
             "in_degree": _stats(lay.in_degree()),
             "bytes": lay.nbytes,
-            "bytes_per_edge": round(lay.nbytes / lay.n_edges, 2) if lay.n_edges else None,
+            "bytes_per_edge": round(lay.nbytes / lay.n_ties, 2) if lay.n_edges else None,
         }
         if lay.weighted:
             entry["weight"] = _stats(lay.out_weights) | {"sum": float(lay.out_weights.sum())}
@@ -67,7 +68,7 @@ def format_info(info: dict) -> str:
     out = [f"nodes: {info['nodes']:,} (ids: {info['id_kind']})"]
     for name, lay in info["layers"].items():
         w = "weighted" if lay["weighted"] else "unweighted"
-        flow = "b -> a" if lay["direction"] == "reverse" else "a -> b"
+        flow = {"reverse": "b -> a", "forward": "a -> b", "undirected": "a <-> b, stored both ways"}[lay["direction"]]
         line = f"layer {name}: {lay['edges']:,} edges, {w}, direction {lay['direction']} (row 'a b': influence {flow})"
         if "events" in lay:
             line += f", {lay['events']:,} events"
@@ -79,7 +80,9 @@ def format_info(info: dict) -> str:
             out.append(f"  weight min {ws['min']:g} mean {ws['mean']:g} max {ws['max']:g} sum {ws['sum']:g}")
         b = lay["build"]
         if b:
-            out.append(f"  built from {b.get('rows', 0):,} rows: {b.get('duplicates_aggregated', 0):,} duplicates "
+            rows = (f"{b.get('rows', 0) // 2:,} ties ({b.get('rows', 0):,} arcs)" if lay["direction"] == "undirected"
+                    else f"{b.get('rows', 0):,} rows")
+            out.append(f"  built from {rows}: {b.get('duplicates_aggregated', 0):,} duplicates "
                        f"aggregated, {b.get('self_loops_dropped', 0):,} self-loops dropped")
     if info["node_attributes"]:
         out.append("node attributes: " + ", ".join(info["node_attributes"]))

@@ -324,7 +324,7 @@ def _edge_roles(n_fields, source):
 def read_edges(source, *, layer: str = "follows", format: str | None = None, columns=None, header="auto",
                delimiter="auto", direction: str | None = None, aggregate: str | None = None,
                self_loops: str = "drop", mode: str = "strict", encoding: str = "utf-8",
-               skip_rows: int = 0) -> ParsedSource:
+               skip_rows: int = 0, undirected: bool | None = None) -> ParsedSource:
     """Parse an edge list into a :class:`ParsedSource` for layer ``layer``.
 
     Parameters
@@ -346,6 +346,9 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
     delimiter : str, None or "auto"
     direction, aggregate : optional
         Override the layer's conventions.
+    undirected : bool, optional
+        Each row is a tie both ways (friends, co-authors); default: the
+        layer's convention (``friends`` is undirected, other names are not).
     skip_rows : int, default 0
         Lines at the top to skip whatever they hold: 1 for the size line
         ``n m`` of influence-maximization and Matrix Market edge files.  A
@@ -382,7 +385,7 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
             report.warnings.append(f"{report.source}: {int((w < 0).sum()):,} negative weights on layer '{layer}' "
                                    f"(min {w.min():g}); a negative strength reverses influence -- for trust / "
                                    "distrust ratings load the file with --signed")
-    opts = {"direction": direction, "aggregate": aggregate}
+    opts = {"direction": direction, "aggregate": aggregate, "undirected": undirected}
     return ParsedSource("edges", layer, cols, report, {k: v for k, v in opts.items() if v is not None})
 
 

@@ -149,3 +149,75 @@ def test_renamed_headers_map_with_column_options(wiki_pairs, tmp_path):
                     "--weight-col", "3", "--out", tmp_path / "s2", "--json")
     assert proc.returncode == 0, proc.stderr
     assert f"row '{src[0]} {dst[0]}'" in json.loads(proc.stdout)["read_as"][str(f2)]
+
+
+# ---------------------------------------------------------------------------- undirected ties
+FB_NODES, FB_EDGES = 4_039, 88_234            # SNAP's published counts for ego-Facebook (undirected)
+
+
+@pytest.fixture(scope="module")
+def facebook(tmp_path_factory):
+    snap = tmp_path_factory.mktemp("fb") / "fb"
+    proc = graphcrm("load", "--edges", dataset("ego-Facebook/facebook_combined.txt.gz"), "--layer", "friends",
+                    "--out", snap, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return snap, json.loads(proc.stdout)
+
+
+def test_undirected_ties_count_once_like_the_publisher_and_networkx(facebook):
+    import networkx as nx
+
+    from algorithms import coreness, degree
+    from graphcrm.leaders import opinion_leaders
+
+    snap, summary = facebook
+    assert summary["nodes"] == FB_NODES and summary["edges"] == {"friends": FB_EDGES}
+    assert summary["undirected_layers"] == ["friends"]
+    g = load_snapshot(snap)
+    lay = g.layer("friends")
+    assert lay.undirected and lay.n_ties == FB_EDGES and lay.n_edges == 2 * FB_EDGES
+    ref = nx.read_edgelist(dataset("ego-Facebook/facebook_combined.txt.gz"), nodetype=int)
+    ids = g.id_map.ids
+    want_degree = np.array([ref.degree(int(i)) for i in ids])
+    assert np.array_equal(degree(g, layer="friends", mode="out").values, want_degree)
+    assert np.array_equal(degree(g, layer="friends", mode="in").values, want_degree)
+    core = nx.core_number(ref)
+    assert np.array_equal(coreness(g, layer="friends").values, [core[int(i)] for i in ids])
+    leaders = opinion_leaders(g, layer="friends", top=20, reach_samples=20_000).set_index("account_id")
+    assert all(leaders.audience_size[i] == ref.degree(int(i)) for i in leaders.index)
+    proc = graphcrm("info", snap)
+    assert "layer friends: 88,234 edges" in proc.stdout and "undirected" in proc.stdout
+
+
+def test_undirected_flag_and_duplicates_both_ways(tmp_path):
+    f = tmp_path / "coauthors.txt"
+    f.write_text("a b 3\nb a 3\nb c 1\nc c 2\n")       # a-b listed both ways, and a self-tie
+    proc = graphcrm("load", "--edges", f, "--layer", "coauthors", "--undirected", "--self-loops", "keep",
+                    "--out", tmp_path / "s", "--json")
+    assert proc.returncode == 0, proc.stderr
+    g = load_snapshot(tmp_path / "s")
+    lay = g.layer("coauthors")
+    assert lay.undirected and lay.n_ties == 3 and json.loads(proc.stdout)["edges"] == {"coauthors": 3}
+    from algorithms.community import undirected_edges
+    u, v, w = undirected_edges(lay)
+    pairs = {(g.id_map.ids[a], g.id_map.ids[b]): x for a, b, x in zip(u, v, w)}
+    assert pairs == {("a", "b"): 3.0, ("b", "c"): 1.0}                 # a tie weighs what the file says, once
+    directed = GraphBuilder().add_edges("coauthors", ["a", "b", "b"], ["b", "a", "c"], [3.0, 3.0, 1.0]).build()
+    assert directed.layer("coauthors").n_ties == 3 and not directed.layer("coauthors").undirected
+    with pytest.raises(Exception, match="undirected layer cannot keep a timestamped event log"):
+        GraphBuilder().add_edges("friends", [1], [2], time=[5]).build()
+
+
+def test_communities_and_report_agree_on_a_signed_snapshot(tmp_path):
+    snap = tmp_path / "trust"
+    assert graphcrm("load", "--signed", dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"),
+                    "--out", snap).returncode == 0
+    proc = graphcrm("communities", snap, "--out", tmp_path / "part.csv", "--json", "--seed", "2")
+    assert proc.returncode == 0, proc.stderr
+    communities = json.loads(proc.stdout)
+    proc = graphcrm("report", snap, "--out", tmp_path / "r.html", "--runs", "200", "--seed", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["communities"] == communities["communities"]
+    assert report["modularity"] == pytest.approx(communities["quality"], abs=1e-4)
+    assert "backtest" not in report                      # a trust log is not an engagement log

@@ -79,7 +79,8 @@ def test_bitcoin_signed_counts(file, nodes, edges):
 
 def test_ego_facebook_and_rmat17_counts():
     fb = load_edges(dataset("ego-Facebook/facebook_combined.txt.gz"), layer="friends")
-    assert (fb.n_nodes, fb.layer("friends").n_edges) == (4_039, 88_234)
+    friends = fb.layer("friends")              # undirected by convention: each tie stored both ways, counted once
+    assert (fb.n_nodes, friends.n_ties, friends.n_edges) == (4_039, 88_234, 2 * 88_234) and friends.undirected
     rmat = load_edges(dataset("synthetic/rmat17.txt.gz"), layer="edges")
     assert (rmat.n_nodes, rmat.layer("edges").n_edges) == (77_410, 999_647)
 

@@ -162,6 +162,7 @@ class GraphBuilder:
         direction: str | None = None,
         aggregate: str | None = None,
         signed: bool | None = None,
+        undirected: bool | None = None,
         source: str = "<edges>",
     ) -> "GraphBuilder":
         """Add rows ``(actor, target[, weight][, time])`` to ``layer``.
@@ -181,11 +182,17 @@ class GraphBuilder:
             Per-row sentiment or sign (requires ``time``).
         direction, aggregate, signed : optional
             Override the layer's conventional spec.
+        undirected : bool, optional
+            Each row is a tie both ways; duplicates (a row listed as ``a b``
+            and ``b a``) then keep the largest weight unless ``aggregate``
+            says otherwise.
         source : str
             A label for messages (usually the file name).
         """
         spec = self._specs.get(layer) or spec_for(layer)
-        spec = spec.with_overrides(direction=direction, aggregate=aggregate, signed=signed)
+        if undirected and aggregate is None and not spec.undirected:
+            aggregate = "max"                 # a tie listed both ways is one tie
+        spec = spec.with_overrides(direction=direction, aggregate=aggregate, signed=signed, undirected=undirected)
         if layer in self._specs and self._specs[layer] != spec:
             raise ParameterError(f"layer '{layer}' was added with {self._specs[layer]} and now with {spec}")
         self._specs[layer] = spec
@@ -289,6 +296,10 @@ class GraphBuilder:
                 f"layer '{spec.name}': some sources have timestamps and some do not "
                 f"({', '.join(p.source for _, _, p in pieces)}); load them into separate layers"
             )
+        if spec.undirected and any(timed):
+            raise InvalidInputError(f"layer '{spec.name}': an undirected layer cannot keep a timestamped event log "
+                                    f"({', '.join(p.source for _, _, p in pieces)}); load the events into their "
+                                    "own layer")
         weighted = any(p.weight is not None for _, _, p in pieces) or all(timed)
         cat = (lambda xs: xs[0] if len(xs) == 1 else np.concatenate(xs))  # noqa: E731
         src = cat([s for s, _, _ in pieces])
@@ -296,6 +307,9 @@ class GraphBuilder:
         weight = None
         if weighted:
             weight = cat([p.weight if p.weight is not None else np.ones(len(s)) for s, _, p in pieces])
+        if spec.undirected:                     # both arcs of every tie
+            src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+            weight = None if weight is None else np.concatenate([weight, weight])
         if not all(timed):
             return Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops, check_ids=False)
         time = cat([p.time for _, _, p in pieces])

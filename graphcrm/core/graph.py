@@ -162,6 +162,19 @@ class Layer:
         return self.out_weights is not None
 
     @property
+    def undirected(self) -> bool:
+        """Whether every tie is stored as two arcs (a friendship layer)."""
+        return bool(self.spec.undirected)
+
+    @property
+    def n_ties(self) -> int:
+        """Ties as the source counts them: arcs on a directed layer, each pair once on an undirected one."""
+        if not self.undirected:
+            return self.n_edges
+        loops = int(np.count_nonzero(np.repeat(np.arange(self.n_nodes), self.out_degree()) == self.out_indices))
+        return (self.n_edges + loops) // 2
+
+    @property
     def loop_free(self) -> bool:
         """True when the build report shows that no self-loop is stored (False when it does not say)."""
         report = self.build_report

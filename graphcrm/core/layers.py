@@ -16,6 +16,7 @@ replies     a replies b  b -> a  (``reverse``)                   0.7
 mentions    a mentions b a -> b  (``forward``)                   0.5
 likes       a likes b    b -> a  (``reverse``)                   0.2
 trust       a rates b    b -> a  (``reverse``; signed)           0 (signed)
+friends     a, b friends a <-> b (``undirected``: both arcs)     0 (structure)
 other names a, b         a -> b  (``forward``)                   0
 ==========  ===========  ======================================  ============
 
@@ -64,6 +65,9 @@ class LayerSpec:
         How duplicate edges combine.
     signed : bool
         Weights carry a sign (supporter > 0 > critic).
+    undirected : bool
+        Each row is a tie both ways (friendship, co-authorship): stored as two
+        arcs, counted once by :attr:`Layer.n_ties`, degree and coreness.
     """
 
     name: str
@@ -71,6 +75,7 @@ class LayerSpec:
     type_weight: float = 0.0
     aggregate: str = "sum"
     signed: bool = False
+    undirected: bool = False
 
     def __post_init__(self):
         if self.direction not in ("forward", "reverse"):
@@ -94,6 +99,7 @@ DEFAULT_SPECS: dict[str, LayerSpec] = {
     "mentions": LayerSpec("mentions", "forward", 0.5, "sum"),
     "likes": LayerSpec("likes", "reverse", 0.2, "sum"),
     "trust": LayerSpec("trust", "reverse", 0.0, "mean", signed=True),
+    "friends": LayerSpec("friends", "forward", 0.0, "max", undirected=True),
 }
 
 #: name of the combined interaction-strength layer

@@ -249,6 +249,7 @@ def _write_contents(graph: SocialGraph, root: Path, tables: dict) -> None:
             "type_weight": spec.type_weight,
             "aggregate": spec.aggregate,
             "signed": spec.signed,
+            "undirected": spec.undirected,
             "n_edges": layer.n_edges,
             "weighted": layer.weighted,
             "event_fields": event_fields,
@@ -359,7 +360,8 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
                 t = pq.read_table(ldir / "events.parquet")
                 col = lambda c: t.column(c).to_numpy() if c in t.column_names else None  # noqa: E731
                 events = EventLog(col("src"), col("dst"), col("time"), col("weight"), col("sentiment"))
-            spec = LayerSpec(name, info["direction"], info["type_weight"], info["aggregate"], info["signed"])
+            spec = LayerSpec(name, info["direction"], info["type_weight"], info["aggregate"], info["signed"],
+                             bool(info.get("undirected", False)))
             layers[name] = Layer(spec, events=events, build_report=info.get("build_report", {}), **arrays)
     except (OSError, ValueError, KeyError, TypeError, SyntaxError, EOFError, tokenize.TokenError,
             pa.ArrowException) as exc:
