@@ -396,7 +396,10 @@ def communities(
                                                "membership confidence."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Community partition and a profile per community (size, density, conductance, leaders, bridges)."""
+    """Community partition and a profile per community (size, density, conductance, leaders, bridges).
+
+    Example: graphcrm communities graphs/higgs --out communities.csv --profiles profiles.csv --seed 1
+    """
     from algorithms.community import community_profiles, consensus, leiden, louvain
     from graphcrm.core.snapshot import load_snapshot
     from graphcrm.leaders import default_layer
@@ -462,7 +465,10 @@ def simulate(
                                                    "interaction log (.csv/.parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Word-of-mouth reach of a seed set: expected reach with a 95% interval, reach per step (and per hour)."""
+    """Word-of-mouth reach of a seed set: expected reach with a 95% interval, reach per step (and per hour).
+
+    Example: graphcrm simulate graphs/higgs --seeds 88 --seeds 14454 --runs 5000
+    """
     from algorithms.diffusion import simulate as run
     from graphcrm.core.errors import ParameterError
     from graphcrm.core.snapshot import load_snapshot
@@ -532,7 +538,10 @@ def demo(
     out: Path = typer.Option(Path("graphcrm-demo-output"), "--out", help="Directory for the demo's outputs."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """The main job on the bundled real sample (one hour of the Higgs announcement on Twitter)."""
+    """The main job on the bundled real sample (one hour of the Higgs announcement on Twitter).
+
+    Example: graphcrm demo --out graphcrm-demo-output
+    """
     from graphcrm.demo import format_demo, run_demo
 
     summary = run_demo(out)
@@ -541,7 +550,10 @@ def demo(
 
 @app.command()
 def warmup(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """Compile every numba kernel now (it is cached on disk for later runs)."""
+    """Compile every numba kernel now (it is cached on disk for later runs).
+
+    Example: graphcrm warmup
+    """
     from graphcrm.warmup import warmup as run
 
     with step("compiling kernels"):

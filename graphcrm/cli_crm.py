@@ -63,7 +63,10 @@ def link_cmd(
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="File holding the pseudonymisation salt."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Link CRM customers to social accounts (exact handle / hashed e-mail / phone, then probabilistic)."""
+    """Link CRM customers to social accounts (exact handle / hashed e-mail / phone, then probabilistic).
+
+    Example: graphcrm link --customers examples/crm/customers.csv --accounts examples/crm/accounts.csv --out links.csv
+    """
     from graphcrm.crm.export import write_exports
     from graphcrm.crm.linking import link_customers
     from loaders import write_rejects
@@ -109,7 +112,10 @@ def segments_cmd(
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="File holding the pseudonymisation salt."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons."""
+    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons.
+
+    Example: graphcrm segments graphs/trust --config examples/segments.toml --out segments.csv
+    """
     import pandas as pd
 
     from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
@@ -158,7 +164,10 @@ def economics_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Audience, unique reach and overlap, engagement rate, expected reach and cost per expected reach."""
+    """Audience, unique reach and overlap, engagement rate, expected reach and cost per expected reach.
+
+    Example: graphcrm economics graphs/higgs --influencer 88 --influencer 14454 --out economics.csv
+    """
     import pandas as pd
 
     from graphcrm.core.errors import ParameterError
@@ -200,7 +209,10 @@ def run_pipeline_cmd(
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Override the file's pipeline.output_dir."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ):
-    """Run a declared batch job: load, link, scores, communities, segments, economics, exports (all or nothing)."""
+    """Run a declared batch job: load, link, scores, communities, segments, economics, exports (all or nothing).
+
+    Example: graphcrm run examples/pipeline.toml --output-dir nightly
+    """
     from graphcrm.crm.pipeline import run_pipeline
 
     summary = run_pipeline(pipeline, output_dir=output_dir)
@@ -225,7 +237,10 @@ def erase_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report."),
 ):
     """Remove one person (an account, or a customer and their linked accounts) from a snapshot, the exports
-    and Neo4j; report what was removed."""
+    and Neo4j; report what was removed.
+
+    Example: graphcrm erase graphs/crm --customer C000042 --exports nightly
+    """
     import os
 
     from graphcrm.core.errors import ParameterError

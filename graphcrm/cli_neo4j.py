@@ -65,7 +65,10 @@ def push(
     layer: List[str] = typer.Option([], "--layer", help="Layer to push (repeatable; default: all known layers)."),
     uri: str = URI, user: str = USER, database: str = DATABASE, batch_size: int = BATCH, as_json: bool = JSON,
 ):
-    """Push accounts (with attributes) and relationships into Neo4j, idempotently (MERGE)."""
+    """Push accounts (with attributes) and relationships into Neo4j, idempotently (MERGE).
+
+    Example: graphcrm neo4j push graphs/higgs --uri bolt://localhost:7687
+    """
     from graphcrm.core.snapshot import load_snapshot
 
     graph = load_snapshot(snapshot)
@@ -86,7 +89,10 @@ def pull(
     label: Optional[str] = typer.Option(None, "--label", help="Only accounts with this label (e.g. OpinionLeader)."),
     uri: str = URI, user: str = USER, database: str = DATABASE, as_json: bool = JSON,
 ):
-    """Read accounts and relationships from Neo4j into a graph snapshot."""
+    """Read accounts and relationships from Neo4j into a graph snapshot.
+
+    Example: graphcrm neo4j pull --out graphs/from-neo4j --uri bolt://localhost:7687
+    """
     from graphcrm.core.snapshot import save_snapshot
 
     started = time.perf_counter()
@@ -120,7 +126,10 @@ def write_back(
     leaders: Optional[Path] = typer.Option(None, "--leaders", help="Table whose account_ids get :OpinionLeader."),
     uri: str = URI, user: str = USER, database: str = DATABASE, batch_size: int = BATCH, as_json: bool = JSON,
 ):
-    """Write scores, communities, segments and opinion-leader flags onto accounts (stale ones removed)."""
+    """Write scores, communities, segments and opinion-leader flags onto accounts (stale ones removed).
+
+    Example: graphcrm neo4j write-back --leaders leaders.csv --partition communities.csv
+    """
     import pandas as pd
 
     from graphcrm.tables import read_partition
@@ -156,7 +165,10 @@ def erase(
     id_type: str = typer.Option("auto", "--id-type", help="auto (digits are integers) | int | str."),
     uri: str = URI, user: str = USER, database: str = DATABASE, as_json: bool = JSON,
 ):
-    """Remove one account and its relationships from Neo4j; says what was removed."""
+    """Remove one account and its relationships from Neo4j; says what was removed.
+
+    Example: graphcrm neo4j erase --account 14454
+    """
     if id_type not in ("auto", "int", "str"):
         raise ParameterError(f"--id-type must be auto, int or str, got {id_type!r}")
     key: object = account
@@ -177,7 +189,10 @@ def serve(
     port: int = typer.Option(7687, "--port", help="Bolt port on 127.0.0.1."),
     database: str = typer.Option("graphcrm", "--database", help="Database to create."),
 ):
-    """Run a local Bolt server (ArcadeDB) until Ctrl-C; user 'root', password from GRAPHCRM_NEO4J_PASSWORD."""
+    """Run a local Bolt server (ArcadeDB) until Ctrl-C; user 'root', password from GRAPHCRM_NEO4J_PASSWORD.
+
+    Example: graphcrm db serve --port 7687
+    """
     from graphcrm.bolt_server import serve as run
 
     password = _password()

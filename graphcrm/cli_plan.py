@@ -57,7 +57,10 @@ def plan(
     out: Optional[Path] = typer.Option(None, "--out", help="Seed table (.csv or .parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Whom to seed: k people, or people within a budget, for the most expected reach (certified)."""
+    """Whom to seed: k people, or people within a budget, for the most expected reach (certified).
+
+    Example: graphcrm plan graphs/higgs --k 10 --out seeds.csv
+    """
     from algorithms.diffusion import simulate
     from algorithms.planning import plan_seeds
     from graphcrm.cli import _emit
@@ -121,7 +124,10 @@ def reach(
     out: Optional[Path] = typer.Option(None, "--out", help="Influencer table (.csv or .parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """Who can best reach one person: influence probability and the most likely path."""
+    """Who can best reach one person: influence probability and the most likely path.
+
+    Example: graphcrm reach graphs/higgs --target 14454 --top 5
+    """
     from algorithms.planning import influencers_of
     from graphcrm.cli import _emit
     from graphcrm.core.snapshot import load_snapshot

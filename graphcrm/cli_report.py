@@ -29,7 +29,10 @@ def report(
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same figures)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """A self-contained HTML report for marketers: leaders, communities, reach per step, segments."""
+    """A self-contained HTML report for marketers: leaders, communities, reach per step, segments.
+
+    Example: graphcrm report graphs/higgs --out report.html
+    """
     import pandas as pd
 
     from graphcrm.backtest import backtest, default_split

@@ -221,3 +221,15 @@ def test_communities_and_report_agree_on_a_signed_snapshot(tmp_path):
     assert report["communities"] == communities["communities"]
     assert report["modularity"] == pytest.approx(communities["quality"], abs=1e-4)
     assert "backtest" not in report                      # a trust log is not an engagement log
+
+
+VERBS = ["load", "info", "rank", "forecast", "backtest", "communities", "simulate", "plan", "reach", "link",
+         "segments", "economics", "run", "erase", "report", "demo", "warmup", "neo4j push", "neo4j pull",
+         "neo4j write-back", "neo4j erase", "db serve"]
+
+
+def test_every_verb_help_has_a_runnable_looking_example():
+    for verb in VERBS:
+        proc = graphcrm(*verb.split(), "--help", env={"COLUMNS": "200"})
+        assert proc.returncode == 0, (verb, proc.stderr)
+        assert f"Example: graphcrm {verb}" in proc.stdout, verb
