@@ -314,3 +314,50 @@ def test_implausible_values_load_with_a_warning(tmp_path):
     assert negative > 0 and proc.returncode == 0, proc.stderr
     assert f"{negative} negative weights on layer 'follows'" in proc.stderr
     assert "--signed" in proc.stderr
+
+
+# ---------------------------------------------------------------------------- determinism matrix
+def test_same_answers_across_threads_and_input_row_order(tmp_path):
+    """rank, communities (igraph and numba Leiden), simulate and plan: byte-identical outputs whatever the
+    number of numba threads and the order of the input rows.  (Dask workers: tests/test_diffusion.py and
+    tests/test_planning.py check simulate and plan against a LocalCluster.)"""
+    from tests.conftest import dataset
+
+    with gzip_open(dataset("wiki-Vote/wiki-Vote.txt.gz")) as fh:
+        rows = [line for line in fh if line.strip() and not line.startswith("#")]
+    (tmp_path / "orig.txt").write_text("".join(rows))
+    order = np.random.default_rng(0).permutation(len(rows))
+    (tmp_path / "shuffled.txt").write_text("".join(rows[i] for i in order))
+    for name in ("orig", "shuffled"):
+        assert graphcrm("load", "--edges", tmp_path / f"{name}.txt", "--layer", "votes",
+                        "--out", tmp_path / name).returncode == 0
+    exe = shutil.which("graphcrm")
+    outputs = {}
+    for name in ("orig", "shuffled"):
+        for threads in ("1", "2"):
+            env = {**os.environ, "NUMBA_NUM_THREADS": threads, "GRAPHCRM_PROGRESS": "0"}
+            d = tmp_path / f"{name}-{threads}"
+            d.mkdir()
+            snap = str(tmp_path / name)
+            runs = [["rank", snap, "--method", "pagerank", "--layer", "votes", "--out", str(d / "pr.csv")],
+                    ["communities", snap, "--layer", "votes", "--out", str(d / "ig.csv")],
+                    ["communities", snap, "--layer", "votes", "--engine", "numba", "--out", str(d / "nb.csv")],
+                    ["simulate", snap, "--layer", "votes", "--seeds", "2565", "--runs", "2000", "--json"],
+                    ["plan", snap, "--layer", "votes", "--k", "5", "--evaluate-runs", "500", "--json"]]
+            got = []
+            for argv in runs:
+                proc = subprocess.run([exe, *argv], capture_output=True, text=True, env=env)
+                assert proc.returncode == 0, (argv, proc.stderr)
+                if "--json" in argv:
+                    summary = json.loads(proc.stdout)
+                    got.append(json.dumps({k: summary.get(k) for k in ("expected_reach", "ci95", "seeds")}))
+            got += [(d / f).read_text() for f in ("pr.csv", "ig.csv", "nb.csv")]
+            outputs[(name, threads)] = got
+    first = outputs[("orig", "1")]
+    for key, got in outputs.items():
+        assert got == first, key
+
+
+def gzip_open(path):
+    import gzip
+    return gzip.open(path, "rt")
