@@ -278,7 +278,7 @@ def erase_cmd(
                      + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items()))
         lines.append(f"  graph store: {done['graph_store']}")
     for name, n in {**report.get("exports", {}), **report.get("rejects", {})}.items():
-        lines.append(f"  {name}: {n} rows")
+        lines.append(f"  {name}: {n} rows" if isinstance(n, int) else f"  {name}: {n}")
     for linked in report.get("linked_customers", []):
         lines.append(f"  the account was linked to CRM customer {linked}: the links are gone, the customer's own "
                      f"rows stay (if it is the same person: graphcrm erase SNAPSHOT --customer {linked})")

@@ -367,3 +367,68 @@ def test_erase_customer_with_pseudonymised_exports_and_raw_rejects(tmp_path):
     assert load_snapshot_tables(tmp_path / "snap")["links"].customer_id.tolist() == ["c2"]
     assert pd.read_csv(tmp_path / "out" / "links.csv").customer_id.tolist() == ["c2"]
     assert pd.read_csv(tmp_path / "snap.rejects.csv").empty
+
+
+def _every_value_in(path: Path) -> set[str]:
+    """Every value a store holds that can name a person, as text: text cells and id columns of tables, JSON
+    leaves, snapshot ids, words of a page.  (Numeric measure columns and a snapshot's dense-index arrays are
+    skipped: a rank of 188 is not account 188.)"""
+    import re
+
+    suffix = path.suffix.lower()
+    if "layers" in path.parts:
+        return set()
+    if suffix in (".parquet", ".pq", ".csv"):
+        frame = pd.read_parquet(path) if suffix != ".csv" else pd.read_csv(path, keep_default_na=False)
+        values = {str(c) for c in frame.columns}
+        for col in frame.columns:
+            if frame[col].dtype == object or "id" in str(col) or str(col).startswith(("influencer", "max_overlap")):
+                for v in frame[col].tolist():
+                    values |= set(str(v).split(";")) | {str(v)}
+        return values
+    if suffix == ".json":
+        out = set()
+
+        def walk(x):
+            if isinstance(x, dict):
+                for k, v in x.items():
+                    out.add(str(k))
+                    walk(v)
+            elif isinstance(x, list):
+                for v in x:
+                    walk(v)
+            else:
+                out.add(str(x))
+        walk(json.loads(path.read_text()))
+        return out
+    if suffix == ".npy":
+        return {str(v) for v in np.load(path, allow_pickle=False).ravel().tolist()} if path.name == "ids.npy" else set()
+    return set(re.findall(r"[\w.@-]+", path.read_text(encoding="utf-8", errors="replace")))
+
+
+def test_erase_leaves_the_person_in_no_store(first_run, tmp_path):
+    """Erase a linked customer, then read every file of every store back: their customer id, account id,
+    handle and e-mail hash are nowhere -- snapshot, exports, segments, rejects, the HTML report, CSV leader list."""
+    from loaders.customers import normalize_email, sha256_hex
+
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    links = pd.read_parquet(out / "links.parquet")
+    segments = pd.read_parquet(out / "segments.parquet")
+    linked = links[links.account_id.astype(str).isin(segments.account_id.astype(str))
+                   & (links.account_id.astype(str).str.len() >= 3)].iloc[0]
+    customer, account = str(linked.customer_id), str(linked.account_id)
+    customers = pd.read_csv(REPO / "examples/crm/customers.csv", dtype=str, keep_default_na=False)
+    email = customers.set_index("customer_id").email[customer]
+    accounts = pd.read_csv(REPO / "examples/crm/accounts.csv", dtype=str, keep_default_na=False).set_index("account_id")
+    keys = {customer, account, accounts.handle[account]} | ({sha256_hex(normalize_email(email))} if email else set())
+    assert graphcrm("rank", out / "snapshot", "--out", out / "leaders.csv", "--top", "5000").returncode == 0
+    assert graphcrm("report", out / "snapshot", "--out", out / "report.html", "--segments", out / "segments.parquet",
+                    "--runs", "200", "--top", "5000").returncode == 0
+    stores = [p for p in out.rglob("*") if p.is_file()]
+    assert any(keys & _every_value_in(p) for p in stores)            # the person is there before
+    proc = graphcrm("erase", out / "snapshot", "--customer", customer, "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed" in json.loads(proc.stdout)["exports"]["report.html"]
+    left = {str(p.relative_to(out)): keys & _every_value_in(p) for p in out.rglob("*") if p.is_file()}
+    assert not {k: v for k, v in left.items() if v}, left

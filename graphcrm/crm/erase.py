@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -158,11 +159,11 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     removed = {}
     for done in report["accounts"]:
         for name, n in done.get("exports", {}).items():
-            removed[name] = removed.get(name, 0) + n
+            removed[name] = _add_removed(removed.get(name, 0), n)
     # linked accounts no longer in the snapshot (erased before) may still be named in the exports
     for root in [exports] if exports is not None else []:
         for name, n in erase_from_exports(root, set(unresolved), customer_keys={customer_id}).items():
-            removed[name] = removed.get(name, 0) + n
+            removed[name] = _add_removed(removed.get(name, 0), n)
     if exports is not None:
         report["exports"] = dict(sorted(removed.items()))
     rejects = _erase_rejects_beside(snapshot, set(unresolved), {customer_id})
@@ -230,6 +231,12 @@ def _linked_customers(snapshot, exports, account_keys: set) -> list[str]:
     return found
 
 
+def _add_removed(so_far, n):
+    """Rows removed add up; a removed page (a message) stays a message."""
+    return n if isinstance(n, str) or isinstance(so_far, str) and not isinstance(n, int) else (
+        so_far if isinstance(so_far, str) else so_far + n)
+
+
 def _inside_snapshot(path: Path, root: Path) -> bool:
     """Snapshots (dense-index arrays) are erased by rebuilding them, never by editing their files."""
     return any(is_snapshot(root / d) for d in path.relative_to(root).parents)
@@ -238,7 +245,9 @@ def _inside_snapshot(path: Path, root: Path) -> bool:
 def erase_from_exports(root, keys: set[str], customer_keys: set[str] = frozenset()) -> dict:
     """Drop rows / list entries naming any of ``keys`` (accounts) or ``customer_keys`` in every table under ``root``.
 
-    Returns ``{file: rows removed}`` for the files that changed.
+    Returns ``{file: rows removed}`` for the files that changed.  HTML reports that show the person
+    (as a cell, a label or a tooltip word) are removed -- a rendered page cannot be edited safely --
+    with ``"removed ..."`` in place of a row count.
     """
     root = Path(root)
     out = {}
@@ -249,7 +258,21 @@ def erase_from_exports(root, keys: set[str], customer_keys: set[str] = frozenset
         n = _erase_from_table(path, keys, customer_keys)
         if n is not None:
             out[str(path.relative_to(root))] = n
+    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".html", ".htm") and not p.name.startswith(".")
+                       and not _inside_snapshot(p, root)):
+        if _page_names(path, set(keys) | set(customer_keys)):
+            path.unlink()                   # a rendered page cannot be edited safely: it goes, to be re-rendered
+            out[str(path.relative_to(root))] = "removed (it named the person; re-run graphcrm report)"
     return out
+
+
+def _page_names(path: Path, keys: set) -> bool:
+    """Whether an HTML page shows one of ``keys`` as a whole cell, label or tooltip word."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for key in keys:
+        if key and re.search(r"(?<![\w.-])" + re.escape(html.escape(str(key))) + r"(?![\w.-])", text):
+            return True
+    return False
 
 
 def _raw_fields(text) -> set:
