@@ -369,7 +369,7 @@ def test_erase_customer_with_pseudonymised_exports_and_raw_rejects(tmp_path):
     assert pd.read_csv(tmp_path / "snap.rejects.csv").empty
 
 
-def _every_value_in(path: Path) -> set[str]:
+def _every_value_in(path) -> set[str]:
     """Every value a store holds that can name a person, as text: text cells and id columns of tables, JSON
     leaves, snapshot ids, words of a page.  (Numeric measure columns and a snapshot's dense-index arrays are
     skipped: a rank of 188 is not account 188.)"""
