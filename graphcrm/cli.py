@@ -86,6 +86,8 @@ def load(
     type_col: Optional[str] = typer.Option(None, "--type-col", help="Column of the interaction type "
                                            "(--interactions)."),
     sentiment_col: Optional[str] = typer.Option(None, "--sentiment-col", help="Column of the sentiment in [-1, 1]."),
+    max_memory: Optional[str] = typer.Option(None, "--max-memory", help="Refuse, before reading, a load estimated "
+                                             "to need more than this, e.g. 8GiB (default: the memory available)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Write the snapshot even when a file gave no "
                                                                   "usable row (default: stop, keep what --out holds)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -106,6 +108,7 @@ def load(
     if layer and len(layer) not in (1, len(edges)):
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
     started = time.perf_counter()
+    _check_load_memory(edges, signed, interactions, max_memory)
     common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
               "header": "auto" if header is None else header}
     mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
@@ -191,6 +194,46 @@ def load(
         for warning in getattr(r, "warnings", []):
             typer.echo(f"warning: {warning}", err=True)
     _emit(summary, as_json, "\n".join(lines))
+
+
+#: peak bytes per input row while loading, measured with margin: 16.7M-row rmat20 edges peak at 43 B/row
+LOAD_BYTES_PER_ROW = {"edges": 64, "signed": 96, "interactions": 160}
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _check_load_memory(edges, signed, interactions, max_memory: Optional[str]) -> None:
+    """Fail fast, before anything is allocated, when the files cannot fit in ``--max-memory`` (or in RAM)."""
+    from graphcrm.cli_plan import parse_bytes
+    from graphcrm.core.errors import InvalidInputError
+    from loaders._source import estimate_rows
+
+    cap = parse_bytes(max_memory) if max_memory else _available_memory()
+    if not cap:
+        return
+    rows = {kind: sum(estimate_rows(p) for p in paths)
+            for kind, paths in (("edges", edges), ("signed", signed), ("interactions", interactions))}
+    need = sum(rows[k] * LOAD_BYTES_PER_ROW[k] for k in rows)
+    if need > cap:
+        noun = {"edges": "edge", "signed": "rating", "interactions": "interaction"}
+        what = ", ".join(f"~{n:,} {noun[k]} rows" for k, n in rows.items() if n)
+        limit = f"--max-memory {max_memory}" if max_memory else "the memory available on this machine"
+        raise InvalidInputError(f"loading {what} needs about {_size(need)}, more than {limit} ({_size(cap)}); "
+                                "nothing was read or written -- split the input, raise --max-memory, or load on "
+                                "a larger machine")
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 ROW_VERBS = {"follows": "follows", "retweets": "retweeted", "replies": "replied to", "mentions": "mentioned",

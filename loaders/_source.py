@@ -206,3 +206,45 @@ def iter_lines(layout: TextLayout):
                 yield number, line.rstrip("\r\n")
     except (OSError, EOFError) as exc:
         raise InputFileError(path, number + 1, None, f"cannot read past this line: {exc} (truncated gzip?)") from None
+
+
+def estimate_rows(path) -> int:
+    """Rows a file holds, estimated without reading it all: Parquet metadata, else size / mean line length.
+
+    The uncompressed size of a gzip file is its trailer's ISIZE (modulo 4 GiB, corrected for files that
+    large); the mean line length comes from the first MiB.  Used to refuse a load that cannot fit in
+    memory before anything is allocated.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "e.txt"
+    >>> _ = f.write_text("".join(f"{i} {i + 1}\\n" for i in range(1000)))
+    >>> 900 <= estimate_rows(f) <= 1100
+    True
+    """
+    path = check_exists(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception:           # an unreadable file: its reader says why, later
+            return 0
+    size = path.stat().st_size
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(1 << 20)
+    except (OSError, EOFError):
+        return 0
+    if _is_gzip(path):
+        with open(path, "rb") as fh:
+            fh.seek(-4, 2)
+            isize = int.from_bytes(fh.read(4), "little")
+        while size > (1 << 28) and isize < 1.5 * size:   # ISIZE wraps at 4 GiB; text compresses >= 1.5x
+            isize += 1 << 32
+        size = isize
+    lines = head.count(b"\n")
+    if not head or lines == 0:
+        return 1 if head else 0
+    return int(size / (len(head) / lines))

@@ -361,3 +361,37 @@ def test_same_answers_across_threads_and_input_row_order(tmp_path):
 def gzip_open(path):
     import gzip
     return gzip.open(path, "rt")
+
+
+# ---------------------------------------------------------------------------- memory caps
+def test_a_load_too_big_for_max_memory_fails_before_reading(tmp_path):
+    """A generated 50M-edge file: refused in seconds with the estimate, before any row is parsed."""
+    import io
+    import time
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from isal import igzip
+
+    from loaders._source import estimate_rows
+
+    n = 50_000_000
+    rng = np.random.default_rng(0)
+    table = pa.table({"a": rng.integers(0, 2_000_000, n, dtype=np.int32),
+                      "b": rng.integers(0, 2_000_000, n, dtype=np.int32)})
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, delimiter=" "))
+    del table
+    big = tmp_path / "big.txt.gz"
+    with igzip.open(big, "wb", compresslevel=0) as fh:
+        fh.write(buf.getbuffer())
+    del buf
+    assert abs(estimate_rows(big) - n) < 0.02 * n
+    started = time.perf_counter()
+    proc = graphcrm("load", "--edges", big, "--max-memory", "2GiB", "--out", tmp_path / "snap")
+    assert time.perf_counter() - started < 20         # far less than parsing 50M rows would take
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "~50,0" in proc.stderr and "more than --max-memory 2GiB" in proc.stderr
+    assert not (tmp_path / "snap").exists()
+    proc = graphcrm("load", "--edges", big, "--max-memory", "lots", "--out", tmp_path / "snap")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
