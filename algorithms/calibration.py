@@ -37,20 +37,22 @@ class ReachCalibration:
     mean_actual: float
 
     @property
-    def ratio(self) -> float:
-        return self.mean_predicted / self.mean_actual if self.mean_actual > 0 else float("inf")
+    def ratio(self) -> float | None:
+        """Predicted / actual; None when nothing was reached in the held-out window (no ratio to speak of)."""
+        return self.mean_predicted / self.mean_actual if self.mean_actual > 0 else None
 
     @property
     def within_20_percent(self) -> bool:
-        return 0.8 <= self.ratio <= 1.2
+        return self.ratio is not None and 0.8 <= self.ratio <= 1.2
 
     def to_dict(self) -> dict:
         return asdict(self) | {"ratio": self.ratio, "within_20_percent": self.within_20_percent}
 
     def describe(self) -> str:
+        verdict = (f"({self.ratio:.2f}x; {'within' if self.within_20_percent else 'outside'} +-20%)"
+                   if self.ratio is not None else "(nothing was reached in the held-out window: no ratio)")
         return (f"calibration of --prob {self.model} on the last {self.window / 3600:.0f} hours of the log: mean reach "
-                f"per account {self.mean_predicted:.3f} predicted vs {self.mean_actual:.3f} actual "
-                f"({self.ratio:.2f}x; {'within' if self.within_20_percent else 'outside'} +-20%), "
+                f"per account {self.mean_predicted:.3f} predicted vs {self.mean_actual:.3f} actual {verdict}, "
                 f"{self.accounts:,} accounts")
 
 
@@ -82,6 +84,9 @@ def reach_calibration(graph: SocialGraph, layer: str, model: str = "learned", *,
     train = graph.window(end=cut)
     _, actual = window_targets(graph, layer, cut, at)
     known = known_accounts(train, cut)
+    if not known.any():
+        raise ParameterError("no account was active before the held-out window: nothing to check the reach "
+                             "calibration on")
     est = expected_reach(train, layer=layer, model=model, n_samples=n_samples, seed=seed)
     return ReachCalibration(model, window, cut, int(known.sum()), float((est.values[known] - 1.0).mean()),
                             float(actual[known].mean()))

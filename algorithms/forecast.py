@@ -257,6 +257,13 @@ def _rank_score(pred, y, warm) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def _nanmean(values) -> float:
+    """Mean of the defined values; NaN (without a warning) when none is defined -- a window too quiet to rank."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
 def _top_overlap(score, y, k: int) -> float:
     """Share of the actual top ``k`` (by ``y``) among the top ``k`` by ``score`` (ties by index)."""
     idx = np.arange(len(y))
@@ -317,7 +324,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
         for name, cols in feature_sets(train.columns).items():
             m = _Ridge.fit(train, ytr, wtr, cols)
             pred = m.predict(hold)
-            score = np.nanmean(_rank_score(pred, yho, warm))
+            score = _nanmean(_rank_score(pred, yho, warm))
             if best is None or score > best[0] + 1e-9:
                 best = (score, name, pred)
         score, name, pred = best
@@ -325,8 +332,8 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
         intervals[target] = _Interval.fit(pred, yho)
         fs, fw = _rank_score(pred, yho, warm), _rank_score(indeg, yho, warm)
         k = int(min(100, max(1, (yho > 0).sum())))
-        validation[target] = {"window": [int(cuts[0]), int(cuts[0] + window)], "forecast": float(np.nanmean(fs)),
-                              "in_degree": float(np.nanmean(fw)), "forecast_all": fs[0], "forecast_warm": fs[1],
+        validation[target] = {"window": [int(cuts[0]), int(cuts[0] + window)], "forecast": float(_nanmean(fs)),
+                              "in_degree": float(_nanmean(fw)), "forecast_all": fs[0], "forecast_warm": fs[1],
                               "in_degree_all": fw[0], "in_degree_warm": fw[1], "top_k": k,
                               "forecast_top_overlap": _top_overlap(pred, yho, k),
                               "in_degree_top_overlap": _top_overlap(indeg, yho, k),

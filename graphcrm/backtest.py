@@ -97,10 +97,11 @@ class Backtest:
     interval: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False)
     known: np.ndarray | None = field(default=None, repr=False)
 
-    def winner(self, target: str = "engagement") -> str:
+    def winner(self, target: str = "engagement") -> str | None:
         """The scorer with the best mean Spearman over the groups ``all`` and ``active_in_training``."""
         m = self.metrics[(self.metrics.target == target) & self.metrics.group.isin(GROUPS[:2])]
-        return str(m.groupby("scorer", sort=False).spearman.mean().idxmax())
+        means = m.groupby("scorer", sort=False).spearman.mean()
+        return None if means.isna().all() else str(means.idxmax())     # too few engaged accounts to rank
 
 
 def _check_split(graph: SocialGraph, split: int, horizon: int | None) -> tuple[int, int, int, int]:
@@ -338,7 +339,8 @@ def _known_mask(train: SocialGraph, split: int) -> np.ndarray:
 def headline(result: Backtest, target: str = "engagement") -> pd.DataFrame:
     """One row per scorer: Spearman per group, overlap@100, NDCG@100 and median abs log error (group ``all``)."""
     m = result.metrics[result.metrics.target == target]
-    wide = m.pivot_table(index="scorer", columns="group", values="spearman", sort=False)[list(GROUPS)]
+    wide = m.pivot_table(index="scorer", columns="group", values="spearman", sort=False, dropna=False)
+    wide = wide.reindex(columns=list(GROUPS))                # a group with no engaged account stays, as NaN
     wide.columns = [f"spearman_{g}" for g in GROUPS]
     first = m[m.group == "all"].set_index("scorer")
     out = wide.join(first[["overlap_20", "overlap_100", "overlap_1000", "ndcg_100", "median_abs_log_error",

@@ -278,10 +278,7 @@ def _column_mapping(given: dict, roles: tuple, what: str):
         positions = {r: int(v) for r, v in chosen.items()}
         if min(positions.values()) < 1 or len(set(positions.values())) < len(positions):
             raise typer.BadParameter(f"column positions for {what} must be distinct and start at 1, got {positions}")
-        out = [None] * max(positions.values())
-        for r, pos in positions.items():
-            out[pos - 1] = r
-        return out
+        return positions            # the readers keep the usual roles of the positions not named
     if any(v.isdigit() for v in chosen.values()):
         raise typer.BadParameter("give every --*-col as a header name or every one as a 1-based position, not both")
     return chosen
@@ -665,7 +662,10 @@ def run() -> None:
     exception") after the one-line error was already printed, which breaks the exit-code contract
     batch jobs rely on.
     """
-    code = main()
+    try:
+        code = main()
+    except SystemExit as exc:               # usage errors and --help leave through click's SystemExit
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if code:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 
+from graphcrm.core.csvsafe import read_csv as read_escaped_csv
 from graphcrm.progress import step
 
 
@@ -42,7 +43,7 @@ def _accounts_table(source: Path):
 
         raise InputFileError(source, None, None, "no such file")
     return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else \
-        pd.read_csv(source, dtype=str, keep_default_na=False)
+        read_escaped_csv(source, dtype=str, keep_default_na=False)
 
 
 def link_cmd(
@@ -178,7 +179,7 @@ def economics_cmd(
     ids = list(influencer)
     if influencers_file is not None:
         if influencers_file.suffix.lower() in (".csv", ".parquet", ".pq"):
-            t = pd.read_parquet(influencers_file) if influencers_file.suffix != ".csv" else pd.read_csv(influencers_file)
+            t = pd.read_parquet(influencers_file) if influencers_file.suffix != ".csv" else read_escaped_csv(influencers_file)
             ids += t["account_id"].astype(str).tolist()
         else:
             ids += [x.strip() for x in influencers_file.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -186,7 +187,7 @@ def economics_cmd(
         raise ParameterError("give influencers with --influencer ID (repeatable) or --influencers-file FILE")
     cost = None
     if costs is not None:
-        c = pd.read_parquet(costs) if costs.suffix.lower() != ".csv" else pd.read_csv(costs, dtype=str)
+        c = pd.read_parquet(costs) if costs.suffix.lower() != ".csv" else read_escaped_csv(costs, dtype=str)
         cost = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
     graph = load_snapshot(snapshot)
     with step(f"pricing {len(ids)} influencers"):

@@ -17,6 +17,7 @@ from typing import List, Optional
 
 import typer
 
+from graphcrm.core.csvsafe import read_csv as read_escaped_csv
 from graphcrm.core.errors import ParameterError
 from graphcrm.progress import step
 
@@ -108,7 +109,7 @@ def pull(
 def _read(path: Path):
     import pandas as pd
 
-    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path)
     cols = {str(c).lower(): c for c in frame.columns}
     id_col = cols.get("account_id") or cols.get("id")
     if id_col is None:

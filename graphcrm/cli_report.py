@@ -11,6 +11,8 @@ from typing import List, Optional
 
 import typer
 
+from graphcrm.core.csvsafe import read_csv as read_escaped_csv
+
 
 def report(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
@@ -37,7 +39,7 @@ def report(
 
     from graphcrm.backtest import backtest, default_split
     from graphcrm.cli import _emit
-    from graphcrm.core.errors import ParameterError
+    from graphcrm.core.errors import GraphCRMError, ParameterError
     from graphcrm.core.snapshot import load_snapshot
     from graphcrm.progress import step
     from graphcrm.report import build_report, segments_from_table, write_report
@@ -49,14 +51,20 @@ def report(
         graph = load_snapshot(snapshot)
     extra = {}
     for path in segments:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path, dtype=str)
+        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)
         extra[path.stem] = segments_from_table(graph, frame, name=str(path))
     bt = None
     split = default_split(graph) if backtest_split.strip().lower() == "auto" else (
         None if backtest_split.strip().lower() == "none" else backtest_split)
+    skipped = None
     if split is not None:
         with step(f"backtest at {split}"):
-            bt = backtest(graph, split, seed=seed, samples=50_000)
+            try:
+                bt = backtest(graph, split, seed=seed, samples=50_000)
+            except (GraphCRMError, ValueError) as exc:
+                if backtest_split.strip().lower() != "auto":
+                    raise
+                skipped = f"no backtest section ({exc})"       # a log too short to score out of time
     rep = build_report(graph, layer=layer, top=top, k=k, n_runs=runs, seed=seed, segments=extra, title=title,
                        source=f"snapshot {snapshot}", backtest=bt)
     write_report(rep, out)
@@ -67,6 +75,7 @@ def report(
              f"(modularity {summary['modularity']:.3f}), reach of {summary['seeds_per_set']} seeds: " +
              ", ".join(f"{name} {v['mean']:,.1f}" for name, v in reach.items()) +
              (f"; backtest after {bt.summary['split']}: rank uses {bt.summary['leader_default_scorer']['scorer']}"
-              if bt is not None else "; no backtest (no timestamped interaction log)" if backtest_split == "auto"
-              else "") + f"; {summary['seconds']:.1f} s")
+              if bt is not None else f"; {skipped}" if skipped else
+              "; no backtest (no timestamped interaction log)" if backtest_split == "auto" else "")
+             + f"; {summary['seconds']:.1f} s")
     _emit(summary, as_json, human)

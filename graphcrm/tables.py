@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphcrm.core.csvsafe import escape_frame
+from graphcrm.core.csvsafe import escape_frame, read_csv as read_escaped_csv
 from graphcrm.core.errors import ParameterError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -48,7 +48,7 @@ def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Pat
 def read_partition(path) -> pd.Series:
     """A community partition file: ``account_id,community`` (CSV with header, or Parquet)."""
     path = Path(path)
-    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path)
     cols = {c.lower(): c for c in frame.columns}
     id_col = cols.get("account_id") or cols.get("id")
     com_col = cols.get("community") or cols.get("community_id")
@@ -79,7 +79,7 @@ def read_id_list(path) -> list:
         head = [c.strip().lower() for c in lines[0].split(",")]
         if "account_id" not in head and "id" not in head:
             return [line.split(",")[0].strip() for line in lines]
-        frame = pd.read_csv(path, dtype=str)
+        frame = read_escaped_csv(path, dtype=str)
     cols = {str(c).lower(): c for c in frame.columns}
     col = cols.get("account_id") or cols.get("id")
     if col is None:
@@ -98,7 +98,7 @@ def read_costs(path) -> pd.Series:
     from graphcrm.core.errors import InputFileError
 
     path = Path(path)
-    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path, dtype=str)
+    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)
     cols = {str(c).lower(): c for c in frame.columns}
     id_col = cols.get("account_id") or cols.get("id")
     if id_col is None or "cost" not in cols:

@@ -32,7 +32,7 @@ class TextLayout:
     first_data_line: int  # 1-based line number of the first data row
     n_fields: int
     sample: tuple = ()  # fields of the first data rows (up to SNIFF_LINES)
-    skip_rows: int = 0  # leading lines skipped whatever they hold (a size line like "n m")
+    skip_rows: int = 0  # lines 1..skip_rows are skipped whatever they hold (a size line like "n m")
 
 
 def _is_gzip(path: Path) -> bool:
@@ -80,10 +80,11 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         fields is a known column name (``header_aliases``) or none of its
         fields is a number while the next line has one.
     skip_rows : int
-        Lines at the top of the file to skip whatever they hold, e.g. 1 for
-        a size line ``n m`` before the edges.  Without it, a first line of
-        integers with fewer fields than the rows after it is an error that
-        says so.
+        Rows to skip after the leading comment lines, whatever they hold,
+        e.g. 1 for a size line ``n m`` before the edges (or the ``rows cols
+        entries`` line after a Matrix Market banner).  Without it, a first
+        row of integers with another field count than the rows after it is
+        an error that says so.
     """
     path = check_exists(path)
     if not isinstance(skip_rows, (int, np.integer)) or skip_rows < 0:
@@ -110,9 +111,17 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     lines = text.splitlines()
     if len(raw) == 1 << 16 and lines:
         lines = lines[:-1]  # possibly cut in the middle
-    skip = int(skip_rows)
-    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith(COMMENT_CHARS)):
+    def is_comment(line: str) -> bool:
+        return not line.strip() or line.lstrip().startswith(COMMENT_CHARS)
+
+    skip = 0
+    while skip < len(lines) and is_comment(lines[skip]):
         skip += 1
+    for _ in range(int(skip_rows)):         # N rows after the leading comments (a Matrix Market banner is one)
+        skip += 1
+        while skip < len(lines) and is_comment(lines[skip]):
+            skip += 1
+    skip_through = skip if skip_rows else 0  # the precise reader skips every line up to this one
     data = [ln for ln in lines[skip : skip + SNIFF_LINES] if ln.strip() and not ln.lstrip().startswith(COMMENT_CHARS)]
     if not data:
         raise InputFileError(path, None, None, "the file has no data rows")
@@ -123,7 +132,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     fields = split(first)
     if not skip_rows and header is not True and len(data) > 2 and all(_INT_TEXT.match(f) for f in fields):
         later = {len(split(ln)) for ln in data[1:]}
-        if len(later) == 1 and later.pop() > len(fields):
+        if len(later) == 1 and later.pop() != len(fields):
             raise InputFileError(path, skip + 1, None,
                                  f"{first.strip()!r} has {len(fields)} numbers and the rows after it have "
                                  f"{len(split(data[1]))} fields: it looks like a size line ('n m'); skip it with "
@@ -141,7 +150,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     leading_blank = any(not ln.strip() for ln in lines[:skip])
     sample = tuple(tuple(split(ln)) for ln in (data[1:] if header else data))
     return TextLayout(path, _is_gzip(path), encoding, delimiter, skip, leading_blank, hdr, first_data_line,
-                      len(fields), sample, int(skip_rows))
+                      len(fields), sample, skip_through)
 
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
@@ -211,8 +220,10 @@ def iter_lines(layout: TextLayout):
 def estimate_rows(path) -> int:
     """Rows a file holds, estimated without reading it all: Parquet metadata, else size / mean line length.
 
-    The uncompressed size of a gzip file is its trailer's ISIZE (modulo 4 GiB, corrected for files that
-    large); the mean line length comes from the first MiB.  Used to refuse a load that cannot fit in
+    The uncompressed size of a gzip file is its trailer's ISIZE when that agrees (within 2x, after the 4 GiB
+    wrap) with the compression ratio of the first MiB, else the ratio's estimate -- ISIZE covers only the
+    last member of a multi-member (``cat a.gz b.gz``, BGZF) file.  The mean line length comes from the
+    first MiB.  Used to refuse a load that cannot fit in
     memory before anything is allocated.
 
     Examples
@@ -238,13 +249,27 @@ def estimate_rows(path) -> int:
     except (OSError, EOFError):
         return 0
     if _is_gzip(path):
-        with open(path, "rb") as fh:
-            fh.seek(-4, 2)
-            isize = int.from_bytes(fh.read(4), "little")
-        while size > (1 << 28) and isize < 1.5 * size:   # ISIZE wraps at 4 GiB; text compresses >= 1.5x
-            isize += 1 << 32
-        size = isize
+        size = _gzip_uncompressed_size(path, size)
     lines = head.count(b"\n")
     if not head or lines == 0:
         return 1 if head else 0
     return int(size / (len(head) / lines))
+
+
+def _gzip_uncompressed_size(path: Path, size: int) -> int:
+    import zlib
+
+    with open(path, "rb") as fh:
+        chunk = fh.read(1 << 20)
+        fh.seek(-4, 2)
+        isize = int.from_bytes(fh.read(4), "little")
+    d = zlib.decompressobj(wbits=31)
+    try:
+        out = len(d.decompress(chunk))
+    except zlib.error:
+        return size
+    used = len(chunk) - len(d.unused_data) - len(d.unconsumed_tail)
+    by_ratio = size * out / used if used and out else size
+    while isize and isize < by_ratio / 2 and isize + (1 << 32) <= 2 * by_ratio:
+        isize += 1 << 32                    # ISIZE wraps at 4 GiB
+    return isize if isize and by_ratio / 2 <= isize <= 2 * by_ratio else int(by_ratio)

@@ -203,6 +203,8 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
         delimiter = {"csv": ",", "tsv": "\t"}.get(fmt, "auto")
     layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header,
                         skip_rows=skip_rows)
+    if isinstance(columns, dict) and columns and all(isinstance(v, int) for v in columns.values()):
+        columns = _by_position(columns, layout, positional_roles, str(path))
     if layout.header is not None:
         if isinstance(columns, (list, tuple)):
             raise ParameterError(f"{path}: the file has a header ({', '.join(layout.header)}); pass columns as a "
@@ -231,6 +233,25 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
         if warning:
             report.warnings.append(warning)
     return cols, report
+
+
+def _by_position(positions: dict, layout, positional_roles, source: str):
+    """``{role: 1-based position}`` as the reader's columns: header names, or roles in file order where the
+    positions not named keep their usual roles (``--weight-col 3`` alone is enough)."""
+    n = layout.n_fields
+    if max(positions.values()) > n:
+        raise ParameterError(f"{source}: column position {max(positions.values())} given, but the rows have {n} "
+                             "fields")
+    if layout.header is not None:
+        return {role: layout.header[pos - 1] for role, pos in positions.items()}
+    try:
+        roles = list(positional_roles(n, source))
+    except InvalidInputError:
+        roles = [None] * n
+    roles = [None if r in positions else r for r in roles]
+    for role, pos in positions.items():
+        roles[pos - 1] = role
+    return roles
 
 
 def _read_parquet(path: Path) -> pa.Table:

@@ -182,6 +182,9 @@ def test_csv_exports_escape_formulas_and_keep_the_text(injected, tmp_path):
     listed = {unescape_cell(c) for c in csv_cells(leaders)}
     assert payloads - {"\tTAB"} <= listed and "-2+3" in listed
     assert any(c.startswith("'=cmd") for c in csv_cells(rejects))
+    # graphcrm reads its own CSV back unescaped: a partition file still names the accounts
+    from graphcrm.tables import read_partition
+    assert payloads - {"\tTAB"} <= set(read_partition(part).index.astype(str))
     # machine consumers: raw text on request; Parquet is never escaped
     raw = tmp_path / "raw.csv"
     exe = shutil.which("graphcrm")
@@ -395,3 +398,55 @@ def test_a_load_too_big_for_max_memory_fails_before_reading(tmp_path):
     assert not (tmp_path / "snap").exists()
     proc = graphcrm("load", "--edges", big, "--max-memory", "lots", "--out", tmp_path / "snap")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------------- review regressions
+def test_erase_a_customer_linked_to_an_account_whose_id_was_escaped_in_csv(tmp_path):
+    import pandas as pd
+
+    from graphcrm.core import GraphBuilder
+    from graphcrm.core.snapshot import load_snapshot, save_snapshot
+    from graphcrm.crm.erase import erase_customer
+    from graphcrm.crm.export import write_export
+
+    snap = tmp_path / "snap"
+    save_snapshot(GraphBuilder().add_edges("follows", ["@bob", "ann", "cy"], ["ann", "cy", "@bob"]).build(), snap)
+    out = tmp_path / "exports"
+    write_export(pd.DataFrame({"customer_id": ["c1"], "account_id": ["@bob"], "method": ["handle"],
+                               "probability": [0.99], "evidence": ["exact:handle"]}), out / "links.csv", "links")
+    assert "'@bob" in (out / "links.csv").read_text()                     # escaped for spreadsheets
+    report = erase_customer(snap, "c1", exports=out)
+    assert report["linked_accounts"] == ["@bob"]
+    assert "@bob" not in set(load_snapshot(snap).id_map.ids.tolist())
+
+
+def test_report_on_a_log_too_short_to_backtest_still_renders(tmp_path):
+    log = tmp_path / "tiny.txt"
+    log.write_text("1 2 1000 RT\n2 3 1000 RT\n3 1 100000 RT\n")
+    snap = tmp_path / "snap"
+    assert graphcrm("load", "--interactions", log, "--format", "higgs", "--out", snap).returncode == 0
+    proc = graphcrm("report", snap, "--out", tmp_path / "r.html", "--runs", "100")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r.html").exists()
+
+
+def test_simulate_learned_json_is_valid_when_nothing_was_reached_later(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("1 2 1000 RT\n2 3 1000 RT\n4 5 100000 MT\n5 6 100000 MT\n")
+    snap = tmp_path / "snap"
+    assert graphcrm("load", "--interactions", log, "--format", "higgs", "--out", snap).returncode == 0
+    proc = graphcrm("simulate", snap, "--layer", "retweets", "--prob", "learned", "--seeds", "1", "--runs", "200",
+                    "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Infinity" not in proc.stdout and "NaN" not in proc.stdout
+    json.loads(proc.stdout)
+
+
+def test_undirected_self_tie_is_one_arc():
+    from graphcrm.core import GraphBuilder
+
+    g = GraphBuilder(self_loops="keep").add_edges("friends", [1, 1], [1, 2], [3.0, 5.0], aggregate="sum").build()
+    lay = g.layer("friends")
+    assert lay.n_ties == 2 and lay.n_edges == 3
+    w = dict(zip(zip(*[a.tolist() for a in lay.edge_arrays()[:2]]), lay.edge_arrays()[2].tolist()))
+    assert w[(0, 0)] == 3.0 and w[(0, 1)] == w[(1, 0)] == 5.0

@@ -307,9 +307,10 @@ class GraphBuilder:
         weight = None
         if weighted:
             weight = cat([p.weight if p.weight is not None else np.ones(len(s)) for s, _, p in pieces])
-        if spec.undirected:                     # both arcs of every tie
-            src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
-            weight = None if weight is None else np.concatenate([weight, weight])
+        if spec.undirected:                     # both arcs of every tie (a self-tie is one arc)
+            two = src != dst
+            src, dst = np.concatenate([src, dst[two]]), np.concatenate([dst, src[two]])
+            weight = None if weight is None else np.concatenate([weight, weight[two]])
         if not all(timed):
             return Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops, check_ids=False)
         time = cat([p.time for _, _, p in pieces])

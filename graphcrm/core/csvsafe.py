@@ -72,8 +72,8 @@ def escape_frame(frame: pd.DataFrame, escape: bool | None = None) -> pd.DataFram
     out = frame
     for col in frame.columns:
         series = frame[col]
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype) or isinstance(series.dtype,
-                                                                                              pd.CategoricalDtype):
+        if (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+                or isinstance(series.dtype, pd.CategoricalDtype)):
             values = series.astype(object)
             escaped = values.map(escape_cell)
             if not escaped.equals(values):
@@ -85,3 +85,20 @@ def escape_frame(frame: pd.DataFrame, escape: bool | None = None) -> pd.DataFram
         out = out.copy() if out is frame else out
         out.columns = names
     return out
+
+
+def read_csv(path, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` with graphcrm's escaping undone in the text cells (for reading exports back).
+
+    Examples
+    --------
+    >>> import io
+    >>> read_csv(io.StringIO("account_id,n\\n'=1+1,2\\nann,3\\n")).account_id.tolist()
+    ['=1+1', 'ann']
+    """
+    frame = pd.read_csv(path, **kwargs)
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype):
+            frame[col] = frame[col].map(unescape_cell)
+    frame.columns = [unescape_cell(c) if isinstance(c, str) else c for c in frame.columns]
+    return frame

@@ -34,7 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphcrm.core.csvsafe import escape_frame, unescape_cell
+from graphcrm.core.csvsafe import escape_frame
+from graphcrm.core.csvsafe import read_csv as read_escaped_csv
 from graphcrm.core.errors import NodeNotFoundError, ParameterError
 from graphcrm.core.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
 from graphcrm.crm.export import SALT_ENV, pseudonym
@@ -207,7 +208,7 @@ def _links_tables(root):
         if json.loads(side.read_text(encoding="utf-8")).get("schema") != "graphcrm.links":
             continue
         yield pd.read_parquet(table) if table.suffix.lower() != ".csv" else \
-            pd.read_csv(table, dtype=str, keep_default_na=False)
+            read_escaped_csv(table, dtype=str, keep_default_na=False)
 
 
 def _linked_accounts(root, customer_id: str) -> list[str]:
@@ -262,15 +263,19 @@ def erase_from_exports(root, keys: set[str], customer_keys: set[str] = frozenset
                        and not _inside_snapshot(p, root)):
         if _page_names(path, set(keys) | set(customer_keys)):
             path.unlink()                   # a rendered page cannot be edited safely: it goes, to be re-rendered
-            out[str(path.relative_to(root))] = "removed (it named the person; re-run graphcrm report)"
+            out[str(path.relative_to(root))] = "removed (it may name the person; re-run graphcrm report)"
     return out
 
 
 def _page_names(path: Path, keys: set) -> bool:
-    """Whether an HTML page shows one of ``keys`` as a whole cell, label or tooltip word."""
+    """Whether an HTML page shows one of ``keys`` as a whole word (not inside a number like 4,768).
+
+    A small integer id can also match a count on the page; the page is then removed too -- erring on the
+    side of the person, at the cost of re-rendering a report.
+    """
     text = path.read_text(encoding="utf-8", errors="replace")
     for key in keys:
-        if key and re.search(r"(?<![\w.-])" + re.escape(html.escape(str(key))) + r"(?![\w.-])", text):
+        if key and re.search(r"(?<![\w.,-])" + re.escape(html.escape(str(key))) + r"(?![\w.,-])", text):
             return True
     return False
 
@@ -288,7 +293,7 @@ def _erase_from_table(path: Path, keys: set, customer_keys: set):
     and contact details.
     """
     parquet = path.suffix.lower() != ".csv"
-    frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype=str, keep_default_na=False).map(unescape_cell)
+    frame = pd.read_parquet(path) if parquet else read_escaped_csv(path, dtype=str, keep_default_na=False)
     drop = np.zeros(len(frame), bool)
     for col in ID_COLUMNS:
         if col in frame:

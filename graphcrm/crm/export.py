@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphcrm.core.csvsafe import escape_frame
+from graphcrm.core.csvsafe import escape_frame, read_csv as read_escaped_csv
 from graphcrm.core.errors import InvalidInputError, ParameterError
 
 SALT_ENV = "GRAPHCRM_PSEUDONYM_SALT"
@@ -186,4 +186,4 @@ def read_export(path) -> pd.DataFrame:
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_escaped_csv(path, dtype=str, keep_default_na=False)

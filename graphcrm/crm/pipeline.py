@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphcrm.core.csvsafe import read_csv as read_escaped_csv
 from graphcrm.core.errors import ConfigError, GraphCRMError, InputFileError
 from graphcrm.core.snapshot import save_snapshot
 
@@ -330,6 +331,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return read_escaped_csv(path, dtype=str, keep_default_na=False)
     except UnicodeDecodeError as exc:
         raise InputFileError(path, None, None, f"not valid UTF-8 ({exc.reason})") from None
