@@ -22,6 +22,22 @@ def _svg(width: int, height: int, body: list[str], label: str) -> str:
             + "".join(body) + "</svg>")
 
 
+def _axes(left, top, pw, ph, height, x_label: str, y_label: str) -> str:
+    """The x and y axis lines of a plot area and their labels."""
+    return (f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#444"/>'
+            f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#444"/>'
+            f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
+            f'<text transform="translate(14 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
+            f'{escape(y_label)}</text>')
+
+
+def _legend_entry(x, top, i: int, color: str, name) -> str:
+    """Row ``i`` of the legend right of the plot area."""
+    ly = top + 10 + i * 20
+    return (f'<rect x="{x + 14}" y="{ly - 9}" width="14" height="10" fill="{color}"/>'
+            f'<text x="{x + 34}" y="{ly}">{escape(str(name))}</text>')
+
+
 def nice_ticks(high: float, count: int = 5) -> list[float]:
     """Round tick values from 0 to at least ``high``.
 
@@ -106,11 +122,7 @@ def band_chart(curves: Sequence[dict], *, title: str = "", x_label: str = "step"
                     f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
     for t in x_ticks:
         body.append(f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_fmt(t)}</text>')
-    body.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#444"/>'
-                f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#444"/>'
-                f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
-                f'<text transform="translate(14 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
-                f'{escape(y_label)}</text>')
+    body.append(_axes(left, top, pw, ph, height, x_label, y_label))
     for i, c in enumerate(curves):
         color = PALETTE[i % len(PALETTE)]
         upper = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in zip(c["x"], c["high"]))
@@ -122,9 +134,7 @@ def band_chart(curves: Sequence[dict], *, title: str = "", x_label: str = "step"
             body.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{color}"><title>'
                         f'{escape(str(c["name"]))}, {x_label} {_fmt(x)}: {_fmt(y)} (95% CI {_fmt(lo)} .. {_fmt(hi)})'
                         f'</title></circle>')
-        ly = top + 10 + i * 20
-        body.append(f'<rect x="{left + pw + 14}" y="{ly - 9}" width="14" height="10" fill="{color}"/>'
-                    f'<text x="{left + pw + 34}" y="{ly}">{escape(str(c["name"]))}</text>')
+        body.append(_legend_entry(left + pw, top, i, color, c["name"]))
     return _svg(width, height, body, title or "curves")
 
 
@@ -210,12 +220,7 @@ def predicted_actual_chart(series: Sequence[dict], *, title: str = "", x_label: 
                     f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_fmt(t)}</text>')
     body.append(f'<line class="diagonal" x1="{px(0):.1f}" y1="{py(0):.1f}" x2="{px(ticks[-1]):.1f}" '
                 f'y2="{py(ticks[-1]):.1f}" stroke="#999" stroke-dasharray="5 4"><title>predicted = actual</title>'
-                f'</line>'
-                f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#444"/>'
-                f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#444"/>'
-                f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
-                f'<text transform="translate(14 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle">'
-                f'{escape(y_label)}</text>')
+                f'</line>' + _axes(left, top, pw, ph, height, x_label, y_label))
     for i, c in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(c["x"], c["y"]))
@@ -226,7 +231,5 @@ def predicted_actual_chart(series: Sequence[dict], *, title: str = "", x_label: 
                         f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{color}"><title>'
                         f'{escape(str(c["name"]))}: {int(n):,} accounts predicted {_fmt(x)} on average, actual '
                         f'{_fmt(y)} on average ({_fmt(lo)} .. {_fmt(hi)})</title></circle>')
-        ly = top + 10 + i * 20
-        body.append(f'<rect x="{left + pw + 14}" y="{ly - 9}" width="14" height="10" fill="{color}"/>'
-                    f'<text x="{left + pw + 34}" y="{ly}">{escape(str(c["name"]))}</text>')
+        body.append(_legend_entry(left + pw, top, i, color, c["name"]))
     return _svg(width, height, body, title or "predicted vs actual")
