@@ -1,65 +1,53 @@
-"""Algorithms over :class:`graphcrm.core.SocialGraph` arrays (numba kernels, igraph/leidenalg).
+"""Floor 2 of graphcrm: algorithms over :class:`~graphcrm.loaders.SocialGraph` arrays (import name
+``graphcrm.algorithms``).
 
-Sits on :mod:`graphcrm.core` only (never imports :mod:`loaders`).
+Numba kernels (private ``_*kernels`` modules of arrays and scalars) and their public wrappers,
+igraph/leidenalg for community optimisation.  Sits on :mod:`graphcrm.loaders` (floor 1) only and never
+imports the rest of :mod:`graphcrm` (floor 3).
 """
 
-from algorithms.centrality import (
-    betweenness,
-    coreness,
-    degree,
-    engagement,
-    expected_reach,
-    hits,
-    pagerank,
-    personalized_pagerank,
-    voterank,
-)
-from algorithms.community import (
-    community_profiles,
-    compare_partitions,
-    consensus,
-    leiden,
-    louvain,
-    multilayer_leiden,
-    signed_communities,
-    track_communities,
-)
-from algorithms.contagion import simulate_competition, simulate_epidemic
-from algorithms.parallel_leiden import parallel_leiden
-from algorithms.diffusion import SpreadEstimate, reach_over_time, simulate, spread_by_segment
-from algorithms.planning import SeedPlan, celf_greedy, degree_discount, influencers_of, plan_seeds
-from algorithms.probabilities import edge_probabilities, lt_weights
+if __name__ != "graphcrm.algorithms":     # the folder algorithms/ installs as graphcrm.algorithms only
+    raise ImportError(f"import this package as graphcrm.algorithms, not {__name__!r} "
+                      "(pip install -e . maps the folder algorithms/ to graphcrm.algorithms)")
 
-__all__ = [
-    "SeedPlan",
-    "SpreadEstimate",
-    "betweenness",
-    "celf_greedy",
-    "community_profiles",
-    "compare_partitions",
-    "consensus",
-    "coreness",
-    "degree",
-    "degree_discount",
-    "edge_probabilities",
-    "engagement",
-    "expected_reach",
-    "hits",
-    "influencers_of",
-    "leiden",
-    "lt_weights",
-    "louvain",
-    "multilayer_leiden",
-    "pagerank",
-    "parallel_leiden",
-    "personalized_pagerank",
-    "plan_seeds",
-    "signed_communities",
-    "reach_over_time",
-    "simulate",
-    "simulate_competition",
-    "simulate_epidemic",
-    "spread_by_segment",
-    "track_communities",
-    "voterank",
-]
+from graphcrm.loaders._lazy import lazy_exports
+
+#: public name -> module of this package that defines it (imported on first use, so a kernel module
+#: does not pull in igraph, sklearn and every wrapper)
+_EXPORTS = {
+    "SeedPlan": ".planning",
+    "SpreadEstimate": ".diffusion",
+    "betweenness": ".centrality",
+    "celf_greedy": ".planning",
+    "community_profiles": ".community",
+    "compare_partitions": ".community",
+    "consensus": ".community",
+    "coreness": ".centrality",
+    "degree": ".centrality",
+    "degree_discount": ".planning",
+    "edge_probabilities": ".probabilities",
+    "engagement": ".centrality",
+    "expected_reach": ".centrality",
+    "hits": ".centrality",
+    "influencers_of": ".planning",
+    "leiden": ".community",
+    "louvain": ".community",
+    "lt_weights": ".probabilities",
+    "multilayer_leiden": ".community",
+    "pagerank": ".centrality",
+    "parallel_leiden": ".leiden_parallel",
+    "personalized_pagerank": ".centrality",
+    "plan_seeds": ".planning",
+    "reach_over_time": ".diffusion",
+    "signed_communities": ".community",
+    "simulate": ".diffusion",
+    "simulate_competition": ".contagion",
+    "simulate_epidemic": ".contagion",
+    "spread_by_segment": ".diffusion",
+    "track_communities": ".community",
+    "voterank": ".centrality",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

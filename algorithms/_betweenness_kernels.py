@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from graphcrm.core import _rng
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.loaders import _rng
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 
 @jit

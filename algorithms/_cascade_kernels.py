@@ -1,10 +1,10 @@
-"""numba kernel of :mod:`algorithms.cascades`: earliest-arrival search over time-ordered events."""
+"""numba kernel of :mod:`graphcrm.algorithms.cascades`: earliest-arrival search over time-ordered events."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from graphcrm.core.numba_config import jit
+from graphcrm.loaders.numba_config import jit
 
 
 @jit

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 #: chunks for deterministic parallel sums
 N_SUM_CHUNKS = 64

@@ -1,6 +1,6 @@
 """Monte-Carlo kernels for time-stepped epidemics (SIR, SIS) and two competing cascades.
 
-As in :mod:`algorithms._diffusion_kernels`, run ``r`` under seed ``s`` draws
+As in :mod:`graphcrm.algorithms._diffusion_kernels`, run ``r`` under seed ``s`` draws
 from its own stream ``(s, r)`` and counts are integers, so results do not
 depend on the thread count.  Per-run state is O(n) (stamped arrays, never
 cleared between runs), never O(m).
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from graphcrm.core import _rng
-from graphcrm.core.numba_config import jit
+from graphcrm.loaders import _rng
+from graphcrm.loaders.numba_config import jit
 
 SUSCEPTIBLE, INFECTED, RECOVERED = 0, 1, 2
 
@@ -227,7 +227,7 @@ def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wi
 
 
 def _warmup():
-    from graphcrm.core.numba_config import readonly_copy
+    from graphcrm.loaders.numba_config import readonly_copy
 
     indptr = np.array([0, 1, 2, 2], dtype=np.int64)
     indices = np.array([1, 2], dtype=np.int32)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from graphcrm.core import _rng
-from graphcrm.core._prefetch import prefetch
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.loaders import _rng
+from graphcrm.loaders._prefetch import prefetch
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 
 @jit
@@ -77,7 +77,7 @@ def _fill_ic_layout(out_indptr, out_indices, out_prob, edges):
 
 # below this probability an edge is not tried on its own: the scan jumps to the next success (see _run_ic)
 _SKIP_BELOW = 0.2
-# how many queued accounts ahead _run_ic prefetches (graphcrm.core._prefetch)
+# how many queued accounts ahead _run_ic prefetches (graphcrm.loaders._prefetch)
 _PREFETCH_AHEAD = 16
 
 

@@ -1,164 +1,17 @@
-"""Kernels for influence maximization: stored reverse-reachable (RR) sets and greedy max coverage.
+"""Greedy max coverage over stored reverse-reachable (RR) sets, for influence maximization.
 
-RR sets (Borgs et al. 2014) are sampled backwards from random roots:
-
-* Independent Cascade -- each in-edge ``u -> v`` is live with probability
-  ``p(u, v)``.  Where all in-edges of ``v`` share one probability (weighted
-  cascade, ``const:P``), live edges are found by geometric skipping (the
-  subset sampling of SUBSIM, Guo et al. 2020): ``O(1 + d p)`` random numbers
-  for ``d`` in-edges instead of ``d``.
-* Linear Threshold -- a backward random walk: ``v`` picks at most one
-  in-neighbour ``u`` with probability ``w(u, v)``; the walk stops at a node
-  already in the set or when no one is picked.
-
-Set ``i`` under seed ``s`` depends on ``(s, i)`` only, so a collection is the
-same however it is split into chunks, threads or Dask tasks.
-
-Sets are stored compactly: ``offsets`` (int64, one per set + 1) and
-``members`` (int32 node ids), 4 bytes per member.
+The sets come from :func:`graphcrm.algorithms._rr_kernels._sample_chunk`:
+``offsets`` (int64, one per set + 1) and ``members`` (int32 node ids),
+set ``i`` being ``members[offsets[i]:offsets[i + 1]]``.  A node's coverage
+(the sets it belongs to) estimates its share of the reach; greedy max coverage
+of ``k`` nodes (or within a budget) gives OPIM-C's seed sets and bounds.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from graphcrm.core import _rng
-from graphcrm.core.numba_config import jit, readonly_copy
-
-
-@jit
-def _add(u, mark, stamp, queue, size):
-    mark[u] = stamp
-    queue[size] = u
-    return size + 1
-
-
-@jit
-def _rr_ic(root, state, indptr, indices, prob, node_p, node_log1mp, mark, stamp, queue):
-    """One IC RR set into ``queue[:size]``; returns ``(size, state)``."""
-    queue[0] = root
-    mark[root] = stamp
-    head = 0
-    size = 1
-    while head < size:
-        v = queue[head]
-        head += 1
-        start = indptr[v]
-        end = indptr[v + 1]
-        pv = node_p[v]
-        if pv >= 1.0:
-            for k in range(start, end):
-                u = indices[k]
-                if mark[u] != stamp:
-                    size = _add(u, mark, stamp, queue, size)
-        elif pv > 0.0:       # one probability for every in-edge of v: jump from live edge to live edge
-            pos = start - 1
-            log1mp = node_log1mp[v]
-            while True:
-                x, state = _rng.next_float(state)
-                jump = np.log(1.0 - x) / log1mp          # failures before the next success, >= 0
-                if jump >= end - pos - 1:
-                    break
-                pos += 1 + np.int64(jump)
-                u = indices[pos]
-                if mark[u] != stamp:
-                    size = _add(u, mark, stamp, queue, size)
-        elif pv < 0.0:       # mixed probabilities: one coin per edge
-            for k in range(start, end):
-                u = indices[k]
-                if mark[u] == stamp:
-                    continue
-                p = prob[k]
-                if p < 1.0:
-                    x, state = _rng.next_float(state)
-                    if x >= p:
-                        continue
-                size = _add(u, mark, stamp, queue, size)
-    return size, state
-
-
-@jit
-def _rr_lt(root, state, indptr, indices, cum, node_p, mark, stamp, queue):
-    """One LT RR set (a backward random walk) into ``queue[:size]``; returns ``(size, state)``.
-
-    ``cum`` holds each node's running sum of in-edge weights (restarting at
-    every node); ``node_p[v] >= 0`` means all in-edges of ``v`` weigh ``node_p[v]``.
-    """
-    queue[0] = root
-    mark[root] = stamp
-    size = 1
-    v = root
-    while True:
-        start = indptr[v]
-        end = indptr[v + 1]
-        if start == end:
-            break
-        x, state = _rng.next_float(state)
-        pv = node_p[v]
-        if pv >= 0.0:
-            if pv == 0.0:
-                break
-            j = x / pv
-            if j >= end - start:
-                break
-            k = start + np.int64(j)
-        else:
-            if x >= cum[end - 1]:
-                break
-            lo = start
-            hi = end - 1
-            while lo < hi:               # first k with cum[k] > x
-                mid = (lo + hi) // 2
-                if cum[mid] > x:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            k = lo
-        u = indices[k]
-        if mark[u] == stamp:
-            break
-        size = _add(u, mark, stamp, queue, size)
-        v = u
-    return size, state
-
-
-@jit
-def _sample_chunk(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first, count):
-    """RR sets ``first .. first + count - 1``: ``(offsets, members)`` with ``offsets[0] == 0``.
-
-    Roots are uniform over all nodes, or over ``roots`` when it is not empty
-    (reach within a target segment).
-    """
-    n = indptr.shape[0] - 1
-    mark = np.full(n, -1, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int32)
-    offsets = np.empty(count + 1, dtype=np.int64)
-    offsets[0] = 0
-    capacity = max(1024, 8 * count)
-    members = np.empty(capacity, dtype=np.int32)
-    n_roots = roots.shape[0]
-    for i in range(count):
-        index = first + i
-        state = _rng.stream_state(seed, index)
-        if n_roots > 0:
-            r, state = _rng.next_below(state, n_roots)
-            root = roots[r]
-        else:
-            root, state = _rng.next_below(state, n)
-        if lt:
-            size, state = _rr_lt(root, state, indptr, indices, edge_value, node_p, mark, index, queue)
-        else:
-            size, state = _rr_ic(root, state, indptr, indices, edge_value, node_p, node_log1mp, mark, index,
-                                 queue)
-        used = offsets[i]
-        if used + size > capacity:
-            capacity = max(2 * capacity, used + size)
-            grown = np.empty(capacity, dtype=np.int32)
-            grown[:used] = members[:used]
-            members = grown
-        members[used:used + size] = queue[:size]
-        offsets[i + 1] = used + size
-    return offsets, members[:offsets[count]].copy()
+from graphcrm.loaders.numba_config import jit
 
 
 @jit
@@ -397,16 +250,9 @@ def _membership_counts(offsets, members, n):
 
 
 def _warmup():
-    indptr = np.array([0, 0, 1, 3], dtype=np.int64)
-    indices = np.array([0, 0, 1], dtype=np.int32)
-    value = np.array([1.0, 0.5, 0.5])
-    node_p = np.array([0.0, 1.0, 0.5])
-    log1mp = np.log1p(-np.minimum(node_p, 0.5))
-    roots = np.empty(0, dtype=np.int64)
-    for prep in (lambda a: a, readonly_copy):
-        for lt in (False, True):
-            offsets, members = _sample_chunk(lt, prep(indptr), prep(indices), value, node_p, log1mp, roots, 1, 0, 20)
-    order = np.array([2, 1, 0], dtype=np.int64)
+    offsets = np.array([0, 2, 4, 5], dtype=np.int64)      # three sets over three nodes: {2, 1}, {1, 0}, {0}
+    members = np.array([2, 1, 1, 0, 0], dtype=np.int32)
+    order = np.array([1, 0, 2], dtype=np.int64)
     _greedy_k(offsets, members, 3, 2, order)
     _greedy_budget(offsets, members, 3, 2.0, np.array([1.0, 1.0, 1.5]), order)
     _coverage(offsets, members, np.array([True, False, False]))

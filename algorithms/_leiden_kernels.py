@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from algorithms._centrality_kernels import _balanced_bounds, _n_chunks
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.algorithms._centrality_kernels import _balanced_bounds, _n_chunks
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 
 @jit(parallel=True)

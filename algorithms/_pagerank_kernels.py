@@ -39,9 +39,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from algorithms._centrality_kernels import _balanced_bounds, _gather_sum, _gather_wsum, _n_chunks
-from algorithms._centrality_kernels import _pagerank as _plain_pagerank
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.algorithms._centrality_kernels import _balanced_bounds, _gather_sum, _gather_wsum, _n_chunks
+from graphcrm.algorithms._centrality_kernels import _pagerank as _plain_pagerank
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 CORE, DANGLING, NO_IN, NO_MASS = 0, 1, 2, 3
 

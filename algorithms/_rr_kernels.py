@@ -1,13 +1,43 @@
-"""Reverse-reachable (RR) set sampling under the Independent Cascade model.
+"""Reverse-reachable (RR) set sampling: the one sampler behind expected reach and seed planning.
 
-An RR set is the set of nodes that reach a uniformly random root through
-live edges, each in-edge ``u -> v`` being live with probability ``p(u, v)``
+An RR set is the set of nodes that reach a random root through live edges
 (Borgs et al. 2014).  ``n * P(v in RR set)`` is the expected spread of the
 single seed ``v``, so one batch of samples estimates the reach of every node
-at once; the influence-maximization methods (IMM, OPIM-C) use the same sets.
+at once (:func:`_rr_membership_counts`, nothing stored); influence
+maximization (IMM, OPIM-C) keeps the sets themselves (:func:`_sample_chunk`)
+for greedy max coverage (:mod:`graphcrm.algorithms._im_kernels`).
+
+Sets are sampled backwards from the root:
+
+* Independent Cascade -- each in-edge ``u -> v`` is live with probability
+  ``p(u, v)``.  Where all in-edges of ``v`` share one probability (weighted
+  cascade, ``const:P``), live edges are found by geometric skipping (the
+  subset sampling of SUBSIM, Guo et al. 2020): ``O(1 + d p)`` random numbers
+  for ``d`` in-edges instead of ``d``.
+* Linear Threshold -- a backward random walk: ``v`` picks at most one
+  in-neighbour ``u`` with probability ``w(u, v)``; the walk stops at a node
+  already in the set or when no one is picked.
+
+Both kernels take the same arguments ``(lt, indptr, indices, edge_value,
+node_p, node_log1mp, roots, seed, first, count)``
+(:meth:`graphcrm.algorithms.rr_sampling.RRSampler._args` builds them):
+``node_p[v]`` is the probability (LT: weight) shared by every in-edge of
+``v``, or ``-1`` when they differ and ``edge_value`` is read instead (IC: the
+per-edge probability; LT: each node's running sum of its in-weights).  Roots
+are uniform over all nodes, or over ``roots`` when it is not empty.
 
 Set ``i`` under seed ``s`` is a function of ``(s, i)`` only (its own random
-stream), so results do not depend on thread count or on how sets are split.
+stream), so a collection is the same however it is split into chunks,
+threads or Dask tasks, and the counts equal the membership counts of the
+stored sets of the same range.
+
+Stored sets are compact: ``offsets`` (int64, one per set + 1) and
+``members`` (int32 node ids), 4 bytes per member.
+
+The per-set helpers are inlined (``inline="always"``) into both kernels: a
+call between numba functions passes every array as a struct, which doubled
+the time of the short sets of sparse layers (higgs retweets: 0.05 -> 0.02 s
+for 300k sets on one thread).
 """
 
 from __future__ import annotations
@@ -15,16 +45,42 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from graphcrm.core import _rng
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.loaders import _rng
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 
 @jit
-def _sample_rr_set(root, state, in_indptr, in_indices, in_prob, mark, stamp, queue):
-    """Breadth-first search backwards from ``root`` over live in-edges.
+def _shared_in_value(indptr, value):
+    """Per node, the value all its in-edges share (0 without in-edges), or -1 when they differ (or one is NaN)."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(n)
+    for v in range(n):
+        start = indptr[v]
+        end = indptr[v + 1]
+        if start == end:
+            continue
+        first = value[start]
+        same = first == first
+        for k in range(start + 1, end):
+            if value[k] != first:
+                same = False
+                break
+        out[v] = first if same else -1.0
+    return out
+
+
+@jit(inline="always")
+def _add(u, mark, stamp, queue, size):
+    mark[u] = stamp
+    queue[size] = u
+    return size + 1
+
+
+@jit(inline="always")
+def _rr_ic(root, state, indptr, indices, prob, node_p, node_log1mp, mark, stamp, queue):
+    """One IC RR set into ``queue[:size]``; returns ``(size, state)``.
 
     ``mark[v] == stamp`` means visited in this set (no clearing between sets).
-    The members are left in ``queue[:size]``; returns ``(size, state)``.
     """
     queue[0] = root
     mark[root] = stamp
@@ -33,26 +89,132 @@ def _sample_rr_set(root, state, in_indptr, in_indices, in_prob, mark, stamp, que
     while head < size:
         v = queue[head]
         head += 1
-        # unsigned positions and ids: no negative-index check (a branch) per access
-        for k in range(np.uint64(in_indptr[v]), np.uint64(in_indptr[v + 1])):
-            u = np.uint32(in_indices[k])
-            if mark[u] == stamp:
-                continue
-            p = in_prob[k]
-            if p < 1.0:
+        start = indptr[v]
+        end = indptr[v + 1]
+        pv = node_p[v]
+        if pv >= 1.0:
+            # unsigned positions and ids: no negative-index check (a branch) per access
+            for k in range(np.uint64(start), np.uint64(end)):
+                u = np.uint32(indices[k])
+                if mark[u] != stamp:
+                    size = _add(u, mark, stamp, queue, size)
+        elif pv > 0.0:       # one probability for every in-edge of v: jump from live edge to live edge
+            pos = start - 1  # signed: uint64 mixed with int64 would be float64
+            log1mp = node_log1mp[v]
+            while True:
                 x, state = _rng.next_float(state)
-                if x >= p:
+                jump = np.log(1.0 - x) / log1mp          # failures before the next success, >= 0
+                if jump >= end - pos - 1:
+                    break
+                pos += 1 + np.int64(jump)
+                live = indices[pos]
+                if mark[live] != stamp:
+                    size = _add(live, mark, stamp, queue, size)
+        elif pv < 0.0:       # mixed probabilities: one coin per edge
+            for k in range(np.uint64(start), np.uint64(end)):
+                u = np.uint32(indices[k])
+                if mark[u] == stamp:
                     continue
-            mark[u] = stamp
-            queue[size] = u
-            size += 1
+                p = prob[k]
+                if p < 1.0:
+                    x, state = _rng.next_float(state)
+                    if x >= p:
+                        continue
+                size = _add(u, mark, stamp, queue, size)
     return size, state
 
 
-@jit(parallel=True)
-def _rr_membership_counts(in_indptr, in_indices, in_prob, n_sets, seed, first_set, n_workers):
-    """How many of the sets ``first_set .. first_set + n_sets - 1`` contain each node.
+@jit(inline="always")
+def _rr_lt(root, state, indptr, indices, cum, node_p, mark, stamp, queue):
+    """One LT RR set (a backward random walk) into ``queue[:size]``; returns ``(size, state)``.
 
+    ``cum`` holds each node's running sum of in-edge weights (restarting at
+    every node); ``node_p[v] >= 0`` means all in-edges of ``v`` weigh ``node_p[v]``.
+    """
+    queue[0] = root
+    mark[root] = stamp
+    size = 1
+    v = root
+    while True:
+        start = indptr[v]
+        end = indptr[v + 1]
+        if start == end:
+            break
+        x, state = _rng.next_float(state)
+        pv = node_p[v]
+        if pv >= 0.0:
+            if pv == 0.0:
+                break
+            j = x / pv
+            if j >= end - start:
+                break
+            k = start + np.int64(j)
+        else:
+            if x >= cum[end - 1]:
+                break
+            lo = start
+            hi = end - 1
+            while lo < hi:               # first k with cum[k] > x
+                mid = (lo + hi) // 2
+                if cum[mid] > x:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            k = lo
+        u = indices[k]
+        if mark[u] == stamp:
+            break
+        size = _add(u, mark, stamp, queue, size)
+        v = u
+    return size, state
+
+
+@jit(inline="always")
+def _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, index, mark, queue):
+    """RR set ``index`` under ``seed`` into ``queue[:size]``: draws its root, then walks back; returns ``size``."""
+    state = _rng.stream_state(seed, index)
+    n_roots = roots.shape[0]
+    if n_roots > 0:
+        r, state = _rng.next_below(state, n_roots)
+        root = roots[r]
+    else:
+        root, state = _rng.next_below(state, indptr.shape[0] - 1)
+    if lt:
+        size, state = _rr_lt(root, state, indptr, indices, edge_value, node_p, mark, index, queue)
+    else:
+        size, state = _rr_ic(root, state, indptr, indices, edge_value, node_p, node_log1mp, mark, index, queue)
+    return size
+
+
+@jit
+def _sample_chunk(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first, count):
+    """RR sets ``first .. first + count - 1``: ``(offsets, members)`` with ``offsets[0] == 0``."""
+    n = indptr.shape[0] - 1
+    mark = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int32)
+    offsets = np.empty(count + 1, dtype=np.int64)
+    offsets[0] = 0
+    capacity = max(1024, 8 * count)
+    members = np.empty(capacity, dtype=np.int32)
+    for i in range(count):
+        size = _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first + i, mark, queue)
+        used = offsets[i]
+        if used + size > capacity:
+            capacity = max(2 * capacity, used + size)
+            grown = np.empty(capacity, dtype=np.int32)
+            grown[:used] = members[:used]
+            members = grown
+        members[used:used + size] = queue[:size]
+        offsets[i + 1] = used + size
+    return offsets, members[:offsets[count]].copy()
+
+
+@jit(parallel=True)
+def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first, count,
+                          n_workers):
+    """How many of the sets ``first .. first + count - 1`` contain each node; nothing is stored.
+
+    The same sets as :func:`_sample_chunk` with the same arguments.
     ``n_workers`` splits the sets (one scratch area each); the counts do not
     depend on it.
 
@@ -61,18 +223,16 @@ def _rr_membership_counts(in_indptr, in_indices, in_prob, n_sets, seed, first_se
     counts : int64 array (n,)
     total_size : int64, sum of the set sizes
     """
-    n = in_indptr.shape[0] - 1
+    n = indptr.shape[0] - 1
     per_worker = np.zeros((n_workers, n), dtype=np.int64)
     sizes = np.zeros(n_workers, dtype=np.int64)
     for w in prange(n_workers):
         mark = np.full(n, -1, dtype=np.int64)
-        queue = np.empty(n, dtype=np.int64)
+        queue = np.empty(n, dtype=np.int32)
         counts = per_worker[w]
         total = 0
-        for i in range(first_set + n_sets * w // n_workers, first_set + n_sets * (w + 1) // n_workers):
-            state = _rng.stream_state(seed, i)
-            root, state = _rng.next_below(state, n)
-            size, state = _sample_rr_set(root, state, in_indptr, in_indices, in_prob, mark, i, queue)
+        for i in range(first + count * w // n_workers, first + count * (w + 1) // n_workers):
+            size = _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, i, mark, queue)
             for j in range(size):
                 counts[queue[j]] += 1
             total += size
@@ -85,16 +245,16 @@ def _rr_membership_counts(in_indptr, in_indices, in_prob, n_sets, seed, first_se
 
 
 def _warmup():
-    indptr = np.array([0, 0, 1, 2], dtype=np.int64)
-    indices = np.array([0, 1], dtype=np.int32)
-    prob = np.array([0.5, 1.0])
+    indptr = np.array([0, 0, 1, 3], dtype=np.int64)
+    indices = np.array([0, 0, 1], dtype=np.int32)
+    value = np.array([1.0, 0.5, 0.5])
+    node_p = np.array([0.0, 1.0, 0.5])
+    log1mp = np.log1p(-np.minimum(node_p, 0.5))
+    mixed = np.array([0.0, -1.0, -1.0])          # nodes 1 and 2 read per-edge values
     for prep in (lambda a: a, readonly_copy):
-        _rr_membership_counts(prep(indptr), prep(indices), prob, 10, 1, 0, 2)
-
-
-def rr_membership_counts(in_indptr, in_indices, in_prob, n_sets, seed, first_set=0):
-    """:func:`_rr_membership_counts` with one scratch area per numba thread."""
-    import numba
-
-    return _rr_membership_counts(in_indptr, in_indices, in_prob, int(n_sets), int(seed), int(first_set),
-                                 max(1, numba.get_num_threads()))
+        _shared_in_value(prep(indptr), prep(value))
+        for roots in (np.empty(0, dtype=np.int64), np.array([2], dtype=np.int64)):
+            for lt in (False, True):
+                for p in (node_p, mixed):
+                    _sample_chunk(lt, prep(indptr), prep(indices), value, p, log1mp, roots, 1, 0, 20)
+                    _rr_membership_counts(lt, prep(indptr), prep(indices), value, p, log1mp, roots, 1, 0, 20, 2)

@@ -2,10 +2,10 @@
 
 The log is cut at ``at - window``; probabilities are learned (or set) on what
 came before, and the mean expected IC reach per account known before the cut
-(each account seeded alone, :func:`algorithms.expected_reach`, minus the seed)
+(each account seeded alone, :func:`graphcrm.algorithms.expected_reach`, minus the seed)
 is set beside the mean reach those accounts actually had in the ``window``
 after the cut (time-respecting chains of events,
-:func:`algorithms.cascades.cascade_reach`).  ``ratio`` is predicted / actual:
+:func:`graphcrm.algorithms.cascades.cascade_reach`).  ``ratio`` is predicted / actual:
 1.0 is calibrated, within 0.8-1.2 is the ±20% a planner can budget on.
 
 On bursty logs no constant factor transfers: on higgs-twitter the factor that
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from algorithms.centrality import expected_reach
-from algorithms.forecast_features import known_accounts, log_span, window_targets
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import SocialGraph
+from graphcrm.algorithms.centrality import expected_reach
+from graphcrm.algorithms.forecast_features import known_accounts, log_span, window_targets
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import SocialGraph
 
 
 @dataclass
@@ -63,7 +63,7 @@ def reach_calibration(graph: SocialGraph, layer: str, model: str = "learned", *,
     Examples
     --------
     >>> import numpy as np
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> rng = np.random.default_rng(0)
     >>> n = 3000
     >>> g = GraphBuilder().add_events("retweets", rng.integers(0, 300, n), rng.integers(0, 300, n),

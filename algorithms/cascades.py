@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._cascade_kernels import _earliest_arrival_reach
-from graphcrm.core.graph import EventLog
+from graphcrm.algorithms._cascade_kernels import _earliest_arrival_reach
+from graphcrm.loaders.graph import EventLog
 
 
 def cascade_reach(events: EventLog, n_nodes: int, starts=None) -> np.ndarray:
@@ -36,7 +36,7 @@ def cascade_reach(events: EventLog, n_nodes: int, starts=None) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from graphcrm.core.graph import EventLog
+    >>> from graphcrm.loaders.graph import EventLog
     >>> ev = EventLog(np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([10, 20, 5]))
     >>> cascade_reach(ev, 4).tolist()      # 2 -> 3 happened before 2 had 0's content
     [2, 1, 1, 0]

@@ -16,17 +16,24 @@ import time
 
 import numpy as np
 
-from algorithms import _centrality_kernels as _k
-from algorithms import _pagerank_kernels as _pr
-from graphcrm.core.errors import ConvergenceError, ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.results import NodeScores
+from graphcrm.algorithms import _centrality_kernels as _k
+from graphcrm.algorithms import _pagerank_kernels as _pr
+from graphcrm.algorithms.registry import rank_measure
+from graphcrm.loaders.errors import ConvergenceError, ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.results import NodeScores
 
 DIRECTIONS = ("attention", "influence")
 
 
+def _hits_table(result):
+    """``graphcrm rank --method hits``: authorities by falling score, with each account's hub score."""
+    hubs, auth = result
+    return auth.to_frame().merge(hubs.to_frame()[["account_id", "hub"]], on="account_id", how="left")
+
+
 def _walk_layer(graph: SocialGraph, layer: str | Layer, direction: str) -> Layer:
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     if direction not in DIRECTIONS:
         raise ParameterError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     return lay.reversed() if direction == "attention" else lay
@@ -52,6 +59,7 @@ def _distribution(graph: SocialGraph, values, what: str) -> np.ndarray:
     return vec / vec.sum()
 
 
+@rank_measure("pagerank", "attention received: PageRank on the reverse of the influence layer")
 def pagerank(
     graph: SocialGraph,
     *,
@@ -102,7 +110,7 @@ def pagerank(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "hub"]).build()
     >>> pr = pagerank(g, layer="follows")      # everyone follows the hub: it gets the attention
     >>> pr.to_frame().account_id[0]
@@ -144,7 +152,7 @@ REDUCE_MIN_SHARE = 0.1
 #: least ``LOW_PRECISION_MIN_TOL``, the early steps of plain iteration gather float32 contributions
 #: (~5% less time per call on rmat20, median of 15 pairs); they end at an L1 change of
 #: ``LOW_PRECISION_UNTIL`` (or ``tol`` if larger) and the remaining steps are float64
-#: (``algorithms._centrality_kernels._pagerank``).  The
+#: (``graphcrm.algorithms._centrality_kernels._pagerank``).  The
 #: rounding moves the iterate by ~1e-9 (L1) along slowly decaying directions: harmless at tol 1e-8
 #: (same 11 steps on rmat20), but at tol 1e-10 it costs extra steps (13 -> 19), so it is off there.
 LOW_PRECISION_MIN_NODES = 1 << 17
@@ -153,7 +161,7 @@ LOW_PRECISION_UNTIL = 1e-5
 
 
 def _power_iteration(walk: Layer, use_w: bool, teleport, uniform: bool, damping, tol, max_iter):
-    """Scores, iterations, converged, last change (see :mod:`algorithms._pagerank_kernels`)."""
+    """Scores, iterations, converged, last change (see :mod:`graphcrm.algorithms._pagerank_kernels`)."""
     empty = np.empty(0)
     low = walk.n_nodes >= LOW_PRECISION_MIN_NODES and tol >= LOW_PRECISION_MIN_TOL
     low_until = max(LOW_PRECISION_UNTIL, tol) if low else np.inf
@@ -170,7 +178,7 @@ def personalized_pagerank(graph: SocialGraph, seeds, **kwargs) -> NodeScores:
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "a", "b"], ["x", "y", "z"]).build()
     >>> ppr = personalized_pagerank(g, ["a"], layer="follows")
     >>> ppr["z"] == 0.0 and ppr["x"] > 0
@@ -180,6 +188,8 @@ def personalized_pagerank(graph: SocialGraph, seeds, **kwargs) -> NodeScores:
     return NodeScores("personalized_pagerank", scores.values, graph.id_map, scores.info)
 
 
+@rank_measure("hits", "HITS authority (attention received from good hubs), with the hub score beside it",
+              table=_hits_table)
 def hits(
     graph: SocialGraph,
     *,
@@ -202,7 +212,7 @@ def hits(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("v", [1, 1, 2], [3, 4, 3]).build()
     >>> hubs, auth = hits(g, layer="v", direction="influence")
     >>> int(auth.to_frame().account_id[0]), int(hubs.to_frame().account_id[0])
@@ -233,6 +243,7 @@ def hits(
 CORENESS_MODES = ("all", "in", "out")
 
 
+@rank_measure("coreness", "core position: the k-core the account belongs to")
 def coreness(graph: SocialGraph, *, layer: str | Layer, mode: str = "all") -> NodeScores:
     """k-core number of every account (Kitsak et al. 2010: a better spreader predictor than degree).
 
@@ -246,14 +257,14 @@ def coreness(graph: SocialGraph, *, layer: str | Layer, mode: str = "all") -> No
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> tri = GraphBuilder().add_edges("x", [1, 2, 3, 3], [2, 3, 1, 4]).build()
     >>> coreness(tri, layer="x").values.tolist()   # a directed triangle plus a pendant node
     [2.0, 2.0, 2.0, 1.0]
     """
     if mode not in CORENESS_MODES:
         raise ParameterError(f"mode must be one of {CORENESS_MODES}, got {mode!r}")
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     if lay.undirected and mode == "all":
         mode = "out"                # both arcs of a tie are stored: out-degree is the undirected degree
     started = time.perf_counter()
@@ -263,6 +274,8 @@ def coreness(graph: SocialGraph, *, layer: str | Layer, mode: str = "all") -> No
     return NodeScores("coreness", core.astype(np.float64), graph.id_map, info)
 
 
+@rank_measure("degree", "audience size: how many accounts the account can influence directly",
+              defaults={"mode": "out"})
 def degree(graph: SocialGraph, *, layer: str | Layer, mode: str = "in", weight: bool = False) -> NodeScores:
     """In- or out-degree (``weight=True``: summed weights) on one layer.
 
@@ -271,7 +284,7 @@ def degree(graph: SocialGraph, *, layer: str | Layer, mode: str = "in", weight: 
     """
     if mode not in ("in", "out"):
         raise ParameterError(f"mode must be 'in' or 'out', got {mode!r}")
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     if weight:
         values = lay.in_strength() if mode == "in" else lay.out_strength()
     else:
@@ -295,7 +308,7 @@ def engagement(graph: SocialGraph):
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = (GraphBuilder().add_events("retweets", ["fan", "fan"], ["star", "star"], time=[1, 2])
     ...      .add_events("mentions", ["fan"], ["star"], time=[3]).build())
     >>> engagement(g).set_index("account_id").loc["star"].tolist()
@@ -303,7 +316,7 @@ def engagement(graph: SocialGraph):
     """
     import pandas as pd
 
-    from graphcrm.core.layers import INTERACTION_TYPES
+    from graphcrm.loaders.layers import INTERACTION_TYPES
 
     frame = pd.DataFrame({"account_id": graph.id_map.ids})
     for name in graph.layer_names:
@@ -317,6 +330,8 @@ def engagement(graph: SocialGraph):
     return frame
 
 
+@rank_measure("voterank", "spreaders chosen one by one, each lowering its neighbours' votes (Zhang et al. 2016)",
+              options=("k",), table=lambda frame: frame)
 def voterank(graph: SocialGraph, *, layer: str | Layer, k: int = 10, direction: str = "influence"):
     """VoteRank spreaders: ``k`` influential accounts whose audiences overlap little (Zhang et al. 2016).
 
@@ -332,7 +347,7 @@ def voterank(graph: SocialGraph, *, layer: str | Layer, k: int = 10, direction: 
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", ["a", "a", "a", "b", "b"], ["c", "d", "e", "d", "f"]).build()
     >>> voterank(g, layer="x", k=2).account_id.tolist()
     ['a', 'b']
@@ -351,6 +366,8 @@ def voterank(graph: SocialGraph, *, layer: str | Layer, k: int = 10, direction: 
                          "votes": votes})
 
 
+@rank_measure("reach", "expected word-of-mouth reach seeded alone (reverse-reachable sampling)",
+              options=("model", "n_samples", "seed"))
 def expected_reach(
     graph: SocialGraph,
     *,
@@ -363,14 +380,17 @@ def expected_reach(
 
     Estimated from ``n_samples`` reverse-reachable sets (Borgs et al. 2014):
     ``reach(v) = n * (share of sets that contain v)``, so all accounts cost
-    one batch of samples.  Reach counts the seed itself (at least 1).
+    one batch of samples.  Reach counts the seed itself (at least 1).  The
+    sets are those :func:`~graphcrm.algorithms.planning.plan_seeds` samples
+    (:class:`~graphcrm.algorithms.rr_sampling.RRSampler`), counted without
+    being stored.
 
     Parameters
     ----------
     layer : str or Layer
-        Influence edges ``u -> v`` (u can influence v).
+        Influence edges ``u -> v`` (u can influence v); negative weights are dropped.
     model : str, default "wc"
-        Edge probabilities (see :mod:`algorithms.probabilities`).
+        Edge probabilities (see :mod:`graphcrm.algorithms.probabilities`).
     n_samples : int
         RR sets; the standard error of each estimate shrinks as
         ``1 / sqrt(n_samples)``.
@@ -385,21 +405,19 @@ def expected_reach(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()     # 1 -> 2 -> 3, p = 1
     >>> expected_reach(chain, layer="x", n_samples=30_000).values.round(1).tolist()
     [3.0, 2.0, 1.0]
     """
-    from algorithms import _rr_kernels
-    from algorithms.probabilities import edge_probabilities
+    from graphcrm.algorithms.rr_sampling import RRSampler
 
     if n_samples < 1:
         raise ParameterError(f"n_samples must be >= 1, got {n_samples}")
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     n = graph.n_nodes
     started = time.perf_counter()
-    prob = edge_probabilities(lay, model, seed=seed)
-    counts, total = _rr_kernels.rr_membership_counts(lay.in_indptr, lay.in_indices, prob, n_samples, seed)
+    counts, total = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(n_samples)
     share = counts / n_samples
     stderr = n * np.sqrt(share * (1.0 - share) / n_samples)
     info = {"layer": lay.name, "model": model, "n_samples": int(n_samples), "seed": int(seed),
@@ -407,6 +425,7 @@ def expected_reach(
     return NodeScores("expected_reach", n * share, graph.id_map, info, {"expected_reach_stderr": stderr})
 
 
+@rank_measure("betweenness", "bridging: sampled betweenness with a stated error bound", options=("seed",))
 def betweenness(
     graph: SocialGraph,
     *,
@@ -436,7 +455,7 @@ def betweenness(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> path = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()    # 1 -> 2 -> 3: 2 brokers one of 6 pairs
     >>> b = betweenness(path, layer="x", epsilon=0.05)
     >>> abs(b[2] - 0.5) <= b.info["bound"], b[1], b[3]
@@ -447,16 +466,15 @@ def betweenness(
     import numba
     from scipy.sparse.csgraph import connected_components
 
-    from algorithms import _betweenness_kernels as _b
+    from graphcrm.algorithms import _betweenness_kernels as _b
 
     if not (0 < epsilon < 1 and 0 < delta < 1):
         raise ParameterError(f"epsilon and delta must be in (0, 1), got {epsilon}, {delta}")
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     n = graph.n_nodes
     if n < 3:
         return NodeScores("betweenness", np.zeros(n), graph.id_map, {"samples": 0, "bound": 0.0})
-    _, labels = connected_components(graph.to_scipy(lay.name) if not isinstance(layer, Layer) else
-                                     _as_csr(lay), directed=True, connection="weak")
+    _, labels = connected_components(_as_csr(lay), directed=True, connection="weak")
     vd = int(np.bincount(labels).max())
     if n_samples is None:
         n_samples = math.ceil(0.5 / epsilon**2 * (math.floor(math.log2(max(vd - 2, 2))) + 1 + math.log(1 / delta)))

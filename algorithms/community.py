@@ -15,10 +15,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from algorithms.parallel_leiden import parallel_leiden
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.results import Partition
+from graphcrm.algorithms.leiden_parallel import parallel_leiden
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.results import Partition
 
 OBJECTIVES = ("modularity", "cpm")
 LEIDEN_METHODS = ("auto", "igraph", "numba")
@@ -27,7 +27,7 @@ NUMBA_LEIDEN_MIN_EDGES = 1_000_000
 
 
 def _layer(graph: SocialGraph, layer) -> Layer:
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     return lay.positive()
 
 
@@ -114,7 +114,7 @@ def leiden(
         higgs retweet layer, 10x the time; igraph only).
     method : {"auto", "igraph", "numba"}
         ``igraph``: igraph's C Leiden (leidenalg when ``directed``).
-        ``numba``: :func:`algorithms.parallel_leiden.parallel_leiden`, on all
+        ``numba``: :func:`graphcrm.algorithms.leiden_parallel.parallel_leiden`, on all
         cores (undirected modularity only).  ``auto`` (default): numba for
         undirected modularity on layers with more than a million ties, where
         it is faster than igraph at the same modularity; igraph otherwise.
@@ -126,7 +126,7 @@ def leiden(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> edges = [(a, b) for a in range(4) for b in range(4) if a < b] + \\
     ...         [(a, b) for a in range(4, 8) for b in range(4, 8) if a < b] + [(3, 4)]
     >>> g = GraphBuilder().add_edges("x", [a for a, _ in edges], [b for _, b in edges]).build()
@@ -237,8 +237,8 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
       second half of the log's time span - events in the first half) /
       events, from -1 (faded) to +1 (all recent).
     """
-    from algorithms.centrality import pagerank
-    from graphcrm.core.layers import INTERACTION_TYPES
+    from graphcrm.algorithms.centrality import pagerank
+    from graphcrm.loaders.layers import INTERACTION_TYPES
 
     lay = _layer(graph, layer)
     m = partition.membership
@@ -456,7 +456,7 @@ def track_communities(
     """
     if len(windows) < 1:
         raise ParameterError("give at least one time window")
-    from algorithms.centrality import pagerank
+    from graphcrm.algorithms.centrality import pagerank
 
     ids = graph.id_map.ids
     snapshots = []

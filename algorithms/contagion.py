@@ -22,10 +22,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from algorithms import _contagion_kernels as _k
-from algorithms.probabilities import edge_probabilities
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.algorithms import _contagion_kernels as _k
+from graphcrm.algorithms.probabilities import edge_probabilities
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
 
 
 def _interval(sizes: np.ndarray) -> tuple[float, float, float]:
@@ -75,7 +75,7 @@ class CompetitionEstimate:
 
 
 def _prepare(graph, layer, seeds, prob, seed):
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     dense = np.unique(graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))).astype(np.int64)
     return lay, dense, edge_probabilities(lay, prob, seed=seed, side="out")
 
@@ -98,7 +98,7 @@ def simulate_epidemic(
     ----------
     model : {"sir", "sis"}
     prob : str
-        Per-step transmission probability of each edge (:mod:`algorithms.probabilities`).
+        Per-step transmission probability of each edge (:mod:`graphcrm.algorithms.probabilities`).
     recovery : float
         Probability that an infected account stops spreading at the end of a step.
     max_steps : int
@@ -106,7 +106,7 @@ def simulate_epidemic(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
     >>> simulate_epidemic(chain, [1], layer="x", prob="const:1", recovery=1.0, n_runs=50).mean   # = IC, p = 1
     3.0
@@ -157,7 +157,7 @@ def simulate_competition(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 2, 3, 9], [2, 3, 4, 3]).build()   # 1 -> 2 -> 3 -> 4, 9 -> 3
     >>> out = simulate_competition(g, [1], [9], layer="x", prob="const:1", n_runs=10)
     >>> out.negative[0], out.positive[0], out.saved          # 9 takes 3 (and 4) before the bad news arrives

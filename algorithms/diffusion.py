@@ -5,8 +5,8 @@ chance to activate each audience member ``v`` with probability ``p(u, v)``)
 and Linear Threshold (``"lt"``: ``v`` activates once the summed weights of its
 active influencers pass a uniform random threshold; weights are the edge
 probabilities, scaled down where they sum past 1, see
-:func:`algorithms.probabilities.lt_weights`).  Edge probabilities come from
-:mod:`algorithms.probabilities`.
+:func:`graphcrm.algorithms.probabilities.lt_weights`).  Edge probabilities come from
+:mod:`graphcrm.algorithms.probabilities`.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from algorithms import _diffusion_kernels as _k
-from algorithms.probabilities import edge_probabilities, lt_weights
-from graphcrm.core import progress_hook
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.idmap import IdMap
+from graphcrm.algorithms import _diffusion_kernels as _k
+from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.loaders import progress_hook
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.idmap import IdMap
 
-MODELS = ("ic", "lt")
 MAX_STEP_BUCKETS = 64
 
 
@@ -128,18 +127,18 @@ def simulate(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2, 3], [2, 3, 4]).build()   # 1 -> 2 -> 3 -> 4
     >>> simulate(chain, [1], layer="x", prob="const:1", n_runs=100).mean
     4.0
     >>> simulate(chain, [1], layer="x", prob="const:0", n_runs=100).mean
     1.0
     """
-    if model not in MODELS:
-        raise ParameterError(f"model must be one of {MODELS}, got {model!r}")
+    if model not in CASCADE_MODELS:
+        raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
     if n_runs < 1 or batch < 1 or first_run < 0:
         raise ParameterError(f"n_runs and batch must be >= 1, first_run >= 0 (got {n_runs}, {batch}, {first_run})")
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     seed_ids = graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))
     if len(seed_ids) == 0:
         raise ParameterError("give at least one seed account")
@@ -213,7 +212,7 @@ def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_d
     A step-``s`` activation happens after ``s`` independent delays, so
     ``reach(T) = sum_s new_per_step[s] * P(D_1 + ... + D_s <= T)``, with the
     probabilities estimated from ``n_draws`` sampled delay sums.  Delays
-    come from :func:`algorithms.probabilities.propagation_delays`.
+    come from :func:`graphcrm.algorithms.probabilities.propagation_delays`.
 
     Returns
     -------
@@ -222,7 +221,7 @@ def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_d
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()   # 1 -> 2 -> 3, p = 1
     >>> est = simulate(chain, [1], layer="x", prob="const:1", n_runs=10)
     >>> reach_over_time(est, [3600, 3600], hours=[0, 1, 2]).to_dict("list")   # every hop takes one hour
@@ -260,3 +259,77 @@ def spread_by_segment(estimate: SpreadEstimate, segments) -> pd.DataFrame:
     frame = pd.DataFrame({"segment": labels, "p": estimate.activation_probability})
     out = frame.groupby("segment", dropna=False).agg(accounts=("p", "size"), expected_reached=("p", "sum"))
     return out.reset_index().sort_values("expected_reached", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# -- the model registry: every diffusion model of graphcrm, and the one dispatch over them ----------------------
+
+
+@dataclass(frozen=True)
+class DiffusionModel:
+    """One diffusion model: its name, what it means, and which family of simulator runs it.
+
+    ``family`` is ``"cascade"`` (IC, LT: Monte-Carlo here, and reverse-reachable sampling for
+    planning, ``reach`` and expected reach), ``"epidemic"`` (SIR, SIS:
+    :func:`graphcrm.algorithms.contagion.simulate_epidemic`) or ``"competitive"`` (a negative
+    cascade racing advocates: :func:`graphcrm.algorithms.contagion.simulate_competition`).
+    """
+
+    name: str
+    description: str
+    family: str
+
+
+#: every model by name (the CLI's ``--model`` choices and the docs list this table)
+MODELS: Mapping[str, DiffusionModel] = MappingProxyType({m.name: m for m in (
+    DiffusionModel("ic", "Independent Cascade: each new adopter gets one chance per out-edge", "cascade"),
+    DiffusionModel("lt", "Linear Threshold: adopt once the adopting in-neighbours' weights pass a random "
+                         "threshold", "cascade"),
+    DiffusionModel("sir", "Susceptible-Infected-Recovered: spreaders stop with chance `recovery` per step",
+                   "epidemic"),
+    DiffusionModel("sis", "Susceptible-Infected-Susceptible: recovered accounts can be reached again", "epidemic"),
+    DiffusionModel("competitive", "a negative Independent Cascade racing advocates' positive one", "competitive"),
+)})
+#: the models reverse-reachable sampling serves (plan, reach, expected reach)
+CASCADE_MODELS = tuple(name for name, m in MODELS.items() if m.family == "cascade")
+
+
+def simulate_model(graph: SocialGraph, seeds, *, model: str = "ic", layer: str | Layer | None = None,
+                   negative=(), prob: str = "wc", recovery: float = 0.5, n_runs: int = 10_000,
+                   max_steps: int | None = None, ci_width: float | None = None, seed: int = 0, client=None):
+    """Simulate any registered model from ``seeds``: the one entry point the CLI and the pipeline use.
+
+    ``negative`` seeds (or ``model="competitive"``) race a negative cascade against advocates seeded at
+    ``seeds`` under IC; ``sir`` / ``sis`` run :func:`~graphcrm.algorithms.contagion.simulate_epidemic`
+    (``max_steps`` defaults to 100 there); ``ic`` / ``lt`` run :func:`simulate`.
+
+    Returns
+    -------
+    SpreadEstimate, EpidemicEstimate or CompetitionEstimate
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> chain = GraphBuilder().add_edges("x", [1, 2, 3], [2, 3, 4]).build()
+    >>> simulate_model(chain, [1], model="sir", layer="x", prob="const:1", recovery=1.0, n_runs=10).mean
+    4.0
+    >>> sorted(MODELS)
+    ['competitive', 'ic', 'lt', 'sir', 'sis']
+    """
+    from graphcrm.algorithms.contagion import simulate_competition, simulate_epidemic
+
+    if model not in MODELS:
+        raise ParameterError(f"model must be one of {tuple(MODELS)}, got {model!r}")
+    family = MODELS[model].family
+    if len(negative) or family == "competitive":
+        if model not in ("ic", "competitive"):
+            raise ParameterError("--negative races two Independent Cascades: use --model ic")
+        if not len(negative):
+            raise ParameterError("the competitive model needs negative seeds (--negative ID)")
+        return simulate_competition(graph, negative, seeds, layer=graph.resolve_layer(layer), prob=prob,
+                                    n_runs=n_runs, seed=seed)
+    if family == "epidemic":
+        return simulate_epidemic(graph, seeds, layer=graph.resolve_layer(layer), model=model, prob=prob,
+                                 recovery=recovery, n_runs=n_runs, max_steps=100 if max_steps is None else max_steps,
+                                 seed=seed)
+    return simulate(graph, seeds, layer=graph.resolve_layer(layer) if layer is None else layer, model=model,
+                    prob=prob, n_runs=n_runs, seed=seed, max_steps=max_steps, ci_width=ci_width, client=client)

@@ -2,7 +2,7 @@
 
 The model is learned on the log itself, out of time: the history before the
 forecast moment ``at`` is cut at a few earlier moments ("internal cutoffs");
-for each, the features of :mod:`algorithms.forecast_features` as of the cutoff
+for each, the features of :mod:`graphcrm.algorithms.forecast_features` as of the cutoff
 are paired with what each account received in the next ``h`` seconds, and a
 model of ``log(1 + count)`` is fitted on those pairs.  The most recent cutoff
 is held out first: candidate feature sets are compared on it (against plain
@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from algorithms.forecast_features import account_features, event_layers, known_accounts, log_span, window_targets
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import SocialGraph
-from graphcrm.core.layers import INTERACTION_TYPES
+from graphcrm.algorithms.forecast_features import account_features, event_layers, known_accounts, log_span, window_targets
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders.layers import INTERACTION_TYPES
 
 FORMAT_VERSION = 1
 TARGETS = ("engagement", "reach")
@@ -287,7 +287,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> rng = np.random.default_rng(0)
     >>> t = np.sort(rng.integers(0, 30 * 86400, 3000))
     >>> star = rng.choice(["s1", "s2", "s3"] + [f"q{i}" for i in range(40)], 3000)
@@ -353,7 +353,7 @@ def forecast(graph: SocialGraph, model: ForecastModel | None = None, *, at: int 
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> rng = np.random.default_rng(1)
     >>> t = np.sort(rng.integers(0, 30 * 86400, 4000))
     >>> star = np.where(rng.random(4000) < 0.5, "star", rng.choice([f"q{i}" for i in range(200)], 4000))

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms.cascades import cascade_reach
-from graphcrm.core.graph import EventLog, Layer, SocialGraph
+from graphcrm.algorithms.cascades import cascade_reach
+from graphcrm.loaders.graph import EventLog, Layer, SocialGraph
 
 HOUR = 3600
 DECAY_HALF_LIVES_H = (6, 24, 72)
@@ -38,7 +38,7 @@ def engaged_side(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_events("retweets", ["a"], ["b"], time=[1]).build()
     >>> engaged, actor = engaged_side(g.layer("retweets"))
     >>> g.ids_of(engaged).tolist(), g.ids_of(actor).tolist()
@@ -94,7 +94,7 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.Da
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_events("retweets", ["a", "c", "b"], ["b", "b", "d"], time=[0, 60, 7200]).build()
     >>> f = account_features(g, 3600, target_layer="retweets")
     >>> f.loc[g.index_of(["b"]), ["retweets_received", "retweets_received_distinct", "reach_past"]].values.tolist()

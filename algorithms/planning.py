@@ -28,12 +28,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from algorithms import _im_kernels as _k
-from algorithms.probabilities import edge_probabilities, lt_weights
-from algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler
-from graphcrm.core import progress_hook
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.algorithms import _im_kernels as _k
+from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler
+from graphcrm.loaders import progress_hook
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
 
 UNIT_RATIO = 1.0 - 1.0 / math.e            # greedy, k seeds
 BUDGET_RATIO = 1.0 - 1.0 / math.sqrt(math.e)   # cost-effective greedy or best single seed
@@ -133,7 +133,7 @@ def plan_seeds(
         Accounts that must not be seeded (they still pass messages on).
     model : {"ic", "lt"}
     prob : str
-        Edge probabilities (:mod:`algorithms.probabilities`).
+        Edge probabilities (:mod:`graphcrm.algorithms.probabilities`).
     eps : float
         The guarantee is ``1 - 1/e - eps`` (``1 - 1/sqrt(e) - eps`` with a budget).
     delta : float, optional
@@ -144,7 +144,7 @@ def plan_seeds(
         Bytes the stored samples may use.  When the guarantee needs more,
         sampling stops early and the result reports the weaker ratio it
         certified (``info["stopped"] == "memory cap"``); when not even the
-        first round fits, :class:`~graphcrm.core.errors.ParameterError` says
+        first round fits, :class:`~graphcrm.loaders.errors.ParameterError` says
         what cap is needed.
     resolution : float
         After certification, the selection sample keeps doubling (at most
@@ -164,7 +164,7 @@ def plan_seeds(
     --------
     Two hubs each reach their own three followers for sure:
 
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 1, 1, 5, 5, 5], [2, 3, 4, 6, 7, 8]).build()
     >>> plan = plan_seeds(g, layer="x", k=2, prob="const:1")
     >>> sorted(plan.seed_ids), round(plan.expected_reach)
@@ -173,7 +173,7 @@ def plan_seeds(
     True
     """
     started = time.perf_counter()
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     n = graph.n_nodes
     if (k is None) == (budget is None):
         raise ParameterError("give either k (number of seeds) or budget (with costs)")
@@ -367,12 +367,12 @@ def estimate_memory(graph: SocialGraph, *, layer: str | Layer, n_sets: int, mode
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
     >>> estimate_memory(chain, layer="x", n_sets=1_000_000, prob="const:1") > 1_000_000 * 8
     True
     """
-    lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+    lay = graph.resolve_layer(layer)
     mean = RRSampler(lay, model=model, prob=prob, seed=seed).mean_set_size()
     return int(n_sets * _bytes_per_set(mean) + 48 * graph.n_nodes)
 
@@ -434,7 +434,7 @@ def influencers_of(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 2, 3], [2, 4, 4]).build()   # 1 -> 2 -> 4 <- 3
     >>> table = influencers_of(g, 4, layer="x", prob="const:0.5", n_samples=20_000)
     >>> table[["account_id", "hops", "path"]].to_dict("list")
@@ -445,7 +445,7 @@ def influencers_of(
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     dense = graph.id_map.to_dense([target])
     root = int(dense[0])
     if n_samples < 1:
@@ -487,14 +487,14 @@ def degree_discount(graph: SocialGraph, *, layer: str | Layer, k: int, p: float 
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 1, 1, 2, 2, 5], [2, 3, 4, 3, 4, 6]).build()
     >>> degree_discount(g, layer="x", k=2, p=0.5)
     [1, 5]
     """
     import heapq
 
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     n = graph.n_nodes
     out_deg = lay.out_degree().astype(float)
     if p is None:
@@ -541,16 +541,16 @@ def celf_greedy(graph: SocialGraph, *, layer: str | Layer, k: int, model: str = 
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 1, 1, 5, 5, 5], [2, 3, 4, 6, 7, 8]).build()
     >>> celf_greedy(g, layer="x", k=2, prob="const:1", n_runs=10)["account_id"].tolist()
     [1, 5]
     """
     import heapq
 
-    from algorithms.diffusion import simulate
+    from graphcrm.algorithms.diffusion import simulate
 
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     ids = graph.id_map.to_external(np.arange(graph.n_nodes))
     pool = range(graph.n_nodes) if candidates is None else _dense(graph, candidates, "candidates", strict=True)
 

@@ -20,7 +20,7 @@ Models (``model=`` strings, as on the command line):
 * ``"learned"`` -- learned from the layer's interaction log (Goyal, Bonchi &
   Lakshmanan, WSDM 2010, static Bernoulli model), see
   :func:`learned_probabilities`; ``"learned*S"`` scales them by ``S``
-  (clipped at 1) -- the calibrated form :mod:`algorithms.calibration` fits on
+  (clipped at 1) -- the calibrated form :mod:`graphcrm.algorithms.calibration` fits on
   held-out days.
 """
 
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer
 
 TRIVALENCY = (0.1, 0.01, 0.001)
 
@@ -46,7 +46,7 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
 
     Examples
     --------
-    >>> from graphcrm.core.graph import Layer
+    >>> from graphcrm.loaders.graph import Layer
     >>> lay = Layer.from_edges(3, [0, 1, 0], [2, 2, 1], spec="x")
     >>> edge_probabilities(lay, "wc").tolist()     # in-edges of 1: (0); of 2: (0, 1)
     [1.0, 0.5, 0.5]
@@ -141,7 +141,7 @@ def learned_probabilities(layer: Layer, *, bucket_seconds: int = LEARN_BUCKET_SE
     --------
     ``1`` is active in 4 hours; ``2`` passed on its content in 2 of them, ``3`` in 1:
 
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> h = 3600
     >>> b = GraphBuilder().add_events("retweets", [2, 2, 3, 1], [1, 1, 1, 9],
     ...                               time=[0, h, 2 * h, 3 * h])      # actor retweeted target
@@ -200,11 +200,11 @@ def propagation_delays(layer: Layer, *, lookback_seconds: int = 48 * 3600) -> np
     in which ``u`` passed on someone else), if within ``lookback_seconds``.
     Original posts are not in the log, so hops from accounts that never act
     themselves give no sample.  Used to turn reach per step into reach per
-    hour (:func:`algorithms.diffusion.reach_over_time`).
+    hour (:func:`graphcrm.algorithms.diffusion.reach_over_time`).
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> b = GraphBuilder().add_events("retweets", [2, 3], [1, 2], time=[0, 1800])
     >>> propagation_delays(b.build().layer("retweets")).tolist()     # 2 acted at 0, 3 passed it on at 1800
     [1800]
@@ -234,7 +234,7 @@ def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "i
 
     Examples
     --------
-    >>> from graphcrm.core.graph import Layer
+    >>> from graphcrm.loaders.graph import Layer
     >>> lay = Layer.from_edges(3, [0, 1, 0], [2, 2, 1], spec="x")
     >>> lt_weights(lay, "const:0.8").tolist()     # in-edges of 1: (0); of 2: (0, 1) -> 0.8 / 1.6 each
     [0.8, 0.5, 0.5]

@@ -1,10 +1,12 @@
 """Stored reverse-reachable sets: a sampler bound to one layer and model, run on threads or Dask workers.
 
 The sets are the raw material of influence maximization
-(:mod:`algorithms.planning`) and of "who can reach this person"
-(:func:`algorithms.planning.influencers_of`).  Set ``i`` depends only on the
-sampler's seed and ``i``, so the same collection comes out whatever the
-number of threads, chunks or Dask workers.
+(:mod:`graphcrm.algorithms.planning`) and of "who can reach this person"
+(:func:`graphcrm.algorithms.planning.influencers_of`); counted without being
+stored (:meth:`RRSampler.membership_counts`) they give every account's
+expected reach (:func:`graphcrm.algorithms.centrality.expected_reach`).  Set
+``i`` depends only on the sampler's seed and ``i``, so the same collection
+comes out whatever the number of threads, chunks or Dask workers.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from algorithms import _im_kernels as _k
-from algorithms.probabilities import edge_probabilities, lt_weights
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer
+from graphcrm.algorithms import _rr_kernels as _k
+from graphcrm.algorithms.diffusion import CASCADE_MODELS
+from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer
 
-MODELS = ("ic", "lt")
 # a bookkeeping figure per stored set: its offset (8 B); members cost 4 B each
 BYTES_PER_SET = 8
 BYTES_PER_MEMBER = 4
@@ -81,8 +83,8 @@ class RRSampler:
         Influence edges ``u -> v`` (u can influence v); negative weights are dropped.
     model : {"ic", "lt"}
     prob : str
-        Edge probability model (:mod:`algorithms.probabilities`); LT uses
-        :func:`~algorithms.probabilities.lt_weights` of it.
+        Edge probability model (:mod:`graphcrm.algorithms.probabilities`); LT uses
+        :func:`~graphcrm.algorithms.probabilities.lt_weights` of it.
     roots : array of int, optional
         Dense node ids the roots are drawn from (a target segment); default: everyone.
     seed : int
@@ -92,7 +94,7 @@ class RRSampler:
 
     Examples
     --------
-    >>> from graphcrm.core.graph import Layer
+    >>> from graphcrm.loaders.graph import Layer
     >>> chain = Layer.from_edges(3, [0, 1], [1, 2], spec="x")      # 0 -> 1 -> 2
     >>> sampler = RRSampler(chain, prob="const:1", roots=[2])
     >>> sets = sampler.sample(0, 2)
@@ -102,8 +104,8 @@ class RRSampler:
 
     def __init__(self, layer: Layer, *, model: str = "ic", prob: str = "wc", roots=None, seed: int = 0,
                  client=None):
-        if model not in MODELS:
-            raise ParameterError(f"model must be one of {MODELS}, got {model!r}")
+        if model not in CASCADE_MODELS:
+            raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
         self.layer = layer.positive()
         self.model = model
         self.prob = prob
@@ -174,6 +176,36 @@ class RRSampler:
                    for a, b in zip(bounds[:-1], bounds[1:])]
         return concat_chunks(client.gather(futures))
 
+    def membership_counts(self, n_sets: int, first: int = 0, *, n_workers: int | None = None):
+        """How many of the sets ``first .. first + n_sets - 1`` contain each node, without storing them.
+
+        Equal to counting the members of :meth:`sample` of the same range, in
+        ``O(n)`` memory per thread (always local threads, also with a Dask
+        client); the result does not depend on ``n_workers`` (default: numba's
+        thread count).
+
+        Returns
+        -------
+        counts : int64 array (n,)
+        total_size : int, the sum of the set sizes
+
+        Examples
+        --------
+        >>> from graphcrm.loaders.graph import Layer
+        >>> chain = Layer.from_edges(3, [0, 1], [1, 2], spec="x")      # 0 -> 1 -> 2
+        >>> counts, total = RRSampler(chain, prob="const:1", roots=[2]).membership_counts(10)
+        >>> counts.tolist(), total
+        ([10, 10, 10], 30)
+        """
+        import numba
+
+        n_sets = int(n_sets)
+        if n_sets <= 0 or self.n == 0:
+            return np.zeros(self.n, dtype=np.int64), 0
+        workers = max(1, n_workers or numba.get_num_threads())
+        counts, total = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers)
+        return counts, int(total)
+
     def mean_set_size(self, n_pilot: int = 1_000) -> float:
         """Average members per set, from a pilot batch on a separate stream (used for memory estimates)."""
         pilot = RRSampler.__new__(RRSampler)
@@ -194,7 +226,7 @@ def _closed_form_node_probability(layer: Layer, model: str, prob: str):
 
     Weighted cascade on an unweighted layer: ``1 / in-degree``; ``const:P``:
     ``P`` (LT: scaled to sum to at most 1).  Same values as
-    :func:`~algorithms.probabilities.edge_probabilities`, without an array per edge.
+    :func:`~graphcrm.algorithms.probabilities.edge_probabilities`, without an array per edge.
     """
     indeg = np.diff(layer.in_indptr).astype(float)
     has = indeg > 0
@@ -210,13 +242,6 @@ def _closed_form_node_probability(layer: Layer, model: str, prob: str):
 
 def _uniform_per_node(indptr: np.ndarray, value: np.ndarray) -> np.ndarray:
     """``p`` where every in-edge of a node has the same value ``p`` (0 for no in-edges), else -1."""
-    n = len(indptr) - 1
-    out = np.zeros(n)
-    has = np.diff(indptr) > 0
     if len(value) == 0:
-        return out
-    starts = indptr[:-1][has]
-    lo = np.minimum.reduceat(value, starts)
-    hi = np.maximum.reduceat(value, starts)
-    out[has] = np.where(lo == hi, lo, -1.0)
-    return out
+        return np.zeros(len(indptr) - 1)
+    return _k._shared_in_value(indptr, value)

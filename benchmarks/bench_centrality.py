@@ -34,10 +34,10 @@ sys.path.insert(0, str(HERE))
 
 from bench_load import DATASETS, ensure_rmat20, paired_ratios  # noqa: E402
 
-from algorithms import coreness, pagerank  # noqa: E402
-from graphcrm.core import GraphBuilder  # noqa: E402
+from graphcrm.algorithms import coreness, pagerank  # noqa: E402
+from graphcrm.loaders import GraphBuilder  # noqa: E402
 from graphcrm.warmup import warmup  # noqa: E402
-from loaders import load_edges, load_interactions  # noqa: E402
+from graphcrm.loaders import load_edges, load_interactions  # noqa: E402
 
 TOL = 1e-8
 DAMPING = 0.85
@@ -101,7 +101,7 @@ def read_bandwidth() -> tuple[float, float]:
     the latency of each addition, not by memory: it reads ~2.5x slower than memory allows, close to the
     issue's "~29 GB/s".  The bound uses the vectorised figure.
     """
-    from algorithms._centrality_kernels import _chunked_sum
+    from graphcrm.algorithms._centrality_kernels import _chunked_sum
 
     a = np.ones(1 << 27)
     figures = []
@@ -114,7 +114,7 @@ def read_bandwidth() -> tuple[float, float]:
 def pull_loop_floor(layer) -> tuple[float, float]:
     """Seconds of one unweighted pull pass (``_spmv_pull``) over the layer, and over a copy whose every
     index is 0 (each gather hits one cached value: the cost of the loop itself, no memory latency)."""
-    from algorithms._centrality_kernels import _spmv_pull
+    from graphcrm.algorithms._centrality_kernels import _spmv_pull
 
     x = np.full(layer.n_nodes, 1.0 / layer.n_nodes)
     out = np.empty(layer.n_nodes)
@@ -202,7 +202,7 @@ def bench_coreness(name, graph, layer_name, reps, with_networkx, pairs):
 # ------------------------------------------------------------------------------ betweenness
 def bench_betweenness(name, graph, layer_name, epsilon, delta, reps):
     """Same (epsilon, delta) for graphcrm and NetworKit's ApproxBetweenness (Riondato-Kornaropoulos)."""
-    from algorithms import betweenness
+    from graphcrm.algorithms import betweenness
 
     fns = {"graphcrm": lambda: betweenness(graph, layer=layer_name, epsilon=epsilon, delta=delta, seed=1)}
     try:
@@ -230,7 +230,7 @@ def bench_betweenness(name, graph, layer_name, epsilon, delta, reps):
 # ------------------------------------------------------------------------------ expected reach
 def bench_reach(graph, layer_name, n_samples, runs=2000):
     """All-node expected reach from RR samples, and a forward Monte-Carlo check of the top 20."""
-    from algorithms import edge_probabilities, expected_reach
+    from graphcrm.algorithms import edge_probabilities, expected_reach
 
     t = time.perf_counter()
     est = expected_reach(graph, layer=layer_name, n_samples=n_samples, seed=1)

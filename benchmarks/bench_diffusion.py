@@ -23,9 +23,9 @@ sys.path.insert(0, str(HERE))
 
 from bench_load import DATASETS, ensure_rmat20  # noqa: E402
 
-from algorithms import edge_probabilities, lt_weights, simulate  # noqa: E402
+from graphcrm.algorithms import edge_probabilities, lt_weights, simulate  # noqa: E402
 from graphcrm.warmup import warmup  # noqa: E402
-from loaders import load_edges, load_interactions  # noqa: E402
+from graphcrm.loaders import load_edges, load_interactions  # noqa: E402
 
 RUNS = 10_000
 

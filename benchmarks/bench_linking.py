@@ -25,7 +25,7 @@ import pandas as pd
 
 from graphcrm.crm.linking import link_customers
 from graphcrm.crm.synthetic import synthetic_crm
-from loaders.customers import read_customers
+from graphcrm.loaders.customers import read_customers
 
 HERE = Path(__file__).resolve().parent
 DATASETS = Path(os.environ.get("GRAPHCRM_DATASETS", HERE.parent.parent / "shared" / "datasets"))

@@ -9,7 +9,7 @@ Run from the repository root::
 The machine these run on is small and noisy, so every target is a *ratio* of two
 things measured in the same run, never an absolute time:
 
-1. ``loaders.load_edges(path, layer="edges")`` vs ``pyarrow.csv.read_csv`` alone
+1. ``graphcrm.loaders.load_edges(path, layer="edges")`` vs ``pyarrow.csv.read_csv`` alone
    on the same gzip file (target: ratio <= 1.5), with igraph's
    ``Graph.Read_Edgelist`` on the decompressed text as a peer reference.
 2. ``load_snapshot`` (memory-mapped, and ``mmap=False`` + touching the arrays)
@@ -176,7 +176,7 @@ def arrow_read_numpy(path: Path, skip_rows: int) -> tuple[np.ndarray, np.ndarray
 
 
 def graphcrm_load(path: Path):
-    from loaders import load_edges
+    from graphcrm.loaders import load_edges
 
     return load_edges(path, layer="edges")
 
@@ -271,15 +271,15 @@ def profile_load_edges(ds: Dataset) -> dict:
     """
     import pyarrow.csv as pcsv
 
-    import loaders._tables as tables
-    import loaders.api as api
-    from graphcrm.core import _kernels
+    import graphcrm.loaders._tables as tables
+    import graphcrm.loaders.api as api
+    from graphcrm.loaders import _kernels
 
     calls: dict[str, list[tuple[float, float]]] = {}
     patches = [
         (api, "sniff_text", "sniff header/delimiter"),
         (pcsv, "read_csv", "pyarrow read_csv"),
-        (tables, "_validate", "validate columns (loaders._tables._validate)"),
+        (tables, "_validate", "validate columns (graphcrm.loaders._tables._validate)"),
         (_kernels, "_factorize_chunk", "factorize ids (_factorize_chunk, per arrow chunk)"),
         (np, "argsort", "rank distinct ids (np.argsort)"),
         (_kernels, "_merge_unique", "rank distinct ids (_merge_unique)"),
@@ -331,7 +331,7 @@ def touch(g) -> int:
 
 
 def bench_snapshot(ds: Dataset, tmpdir: Path) -> dict:
-    from graphcrm.core.snapshot import load_snapshot, save_snapshot
+    from graphcrm.loaders.snapshot import load_snapshot, save_snapshot
 
     g = graphcrm_load(ds.path)
     snap = tmpdir / f"snap-{ds.name}"
@@ -396,10 +396,10 @@ def child_memory(kind: str, path: Path, skip_rows: int) -> dict:
     the signal struct, and ``clear_refs`` does not reset that), which would hide the step.
     ``ru_maxrss`` is recorded too, for reference.
     """
-    from graphcrm.core.builder import GraphBuilder
+    from graphcrm.loaders.builder import GraphBuilder
     from graphcrm.warmup import warmup
 
-    import loaders  # noqa: F401  (imports count towards the baseline)
+    import graphcrm.loaders  # noqa: F401  (imports count towards the baseline)
 
     warmup()
     gc.collect()
@@ -459,7 +459,7 @@ def child_compile() -> dict:
     t0 = time.perf_counter()
     import numba  # noqa: F401
 
-    import graphcrm.core._kernels  # noqa: F401  (defining the kernels compiles nothing yet)
+    import graphcrm.loaders._kernels  # noqa: F401  (defining the kernels compiles nothing yet)
     from graphcrm.warmup import warmup
 
     t_import = time.perf_counter() - t0

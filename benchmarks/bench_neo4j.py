@@ -7,7 +7,7 @@ Run from the repository root::
     python benchmarks/bench_neo4j.py              # the earliest 150,000 events only
     python benchmarks/bench_neo4j.py --events 20000 --out /tmp/r.md   # a quick look
 
-The server is the local ArcadeDB Bolt server (``graphcrm.bolt_server``), started
+The server is the local ArcadeDB Bolt server (``graphcrm.loaders.bolt_server``), started
 in a temporary directory; figures against a real Neo4j 5 will differ.  Measured
 in one run:
 
@@ -54,7 +54,7 @@ NAIVE_REL = ("MATCH (a:Account {id: $src}) MATCH (b:Account {id: $dst}) MERGE (a
 
 def higgs_subset(n_events: int | None):
     """The higgs interaction graph of the earliest ``n_events`` events, on the accounts they touch."""
-    from loaders import load_interactions
+    from graphcrm.loaders import load_interactions
 
     graph = load_interactions(DATASETS / "higgs-twitter" / "higgs-activity_time.txt.gz")
     if n_events is None:
@@ -80,15 +80,15 @@ def wipe(store) -> None:
 
 
 def n_rels(graph) -> int:
-    from graphcrm.neo4j_cypher import REL_TYPES
+    from graphcrm.loaders.neo4j_cypher import REL_TYPES
 
     return sum(graph.layer(name).n_edges for name in graph.layer_names if name in REL_TYPES)
 
 
 def naive_load(store, graph) -> float:
     """One row per transaction: every account, then every relationship."""
-    from graphcrm.neo4j_cypher import REL_TYPES
-    from graphcrm.neo4j_store import rel_rows
+    from graphcrm.loaders.neo4j_cypher import REL_TYPES
+    from graphcrm.loaders.neo4j_store import rel_rows
 
     started = time.perf_counter()
     store.ensure_schema()
@@ -125,8 +125,8 @@ def main(argv=None) -> int:
 
     import pandas as pd
 
-    from graphcrm.bolt_server import start_server
-    from graphcrm.neo4j_store import Neo4jStore
+    from graphcrm.loaders.bolt_server import start_server
+    from graphcrm.loaders.neo4j_store import Neo4jStore
 
     n_events = None if args.full else args.events
     t0 = time.perf_counter()
@@ -217,7 +217,7 @@ def write_results(path: Path, f: dict, report: dict) -> None:
     text = f"""# Neo4j store benchmark
 
 Written by `python benchmarks/bench_neo4j.py` (don't edit by hand). {f['date']}; {f['machine']}.
-Server: {f['server']} (local ArcadeDB via `graphcrm.bolt_server`, started in {f['server_start_s']} s), not a real
+Server: {f['server']} (local ArcadeDB via `graphcrm.loaders.bolt_server`, started in {f['server_start_s']} s), not a real
 Neo4j 5: absolute figures against Neo4j will differ.
 
 Graph: higgs-twitter activity, {f['events']} events -> {f['accounts']:,} accounts, {f['relationships']:,}

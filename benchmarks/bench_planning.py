@@ -32,9 +32,9 @@ sys.path.insert(0, str(HERE))
 from bench_diffusion import cynetdiff_spread  # noqa: E402
 from bench_load import DATASETS, ensure_rmat20  # noqa: E402
 
-from algorithms import degree_discount, plan_seeds, simulate  # noqa: E402
+from graphcrm.algorithms import degree_discount, plan_seeds, simulate  # noqa: E402
 from graphcrm.warmup import warmup  # noqa: E402
-from loaders import load_edges  # noqa: E402
+from graphcrm.loaders import load_edges  # noqa: E402
 
 K = 50
 # the figures: (seconds, spread) for IMM eps=0.1, OPIM-C eps=0.1, SUBSIM eps=0.1, top out-degree spread
@@ -103,7 +103,7 @@ def celf_cynetdiff(graph, k, runs, model="ic"):
     import networkx as nx
     from cynetdiff.utils import networkx_to_ic_model, networkx_to_lt_model
 
-    from algorithms import edge_probabilities
+    from graphcrm.algorithms import edge_probabilities
 
     lay = graph.layer("x")
     src, dst, _ = lay.edge_arrays()

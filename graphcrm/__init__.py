@@ -1,7 +1,7 @@
 """graphcrm: social-graph influence analytics for social CRM.
 
 The public API is re-exported here lazily, so ``import graphcrm`` stays cheap
-and the bottom layer (:mod:`graphcrm.core`) never imports the layers above it.
+and the bottom layer (:mod:`graphcrm.loaders`) never imports the layers above it.
 
 Examples
 --------
@@ -11,33 +11,29 @@ Examples
 2
 """
 
-from importlib import import_module
+from graphcrm.loaders._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "SocialGraph": "graphcrm.core",
-    "Layer": "graphcrm.core",
-    "EventLog": "graphcrm.core",
-    "IdMap": "graphcrm.core",
-    "GraphBuilder": "graphcrm.core",
-    "LayerSpec": "graphcrm.core",
-    "GraphCRMError": "graphcrm.core",
-    "InputFileError": "graphcrm.core",
-    "save_snapshot": "graphcrm.core.snapshot",
-    "load_snapshot": "graphcrm.core.snapshot",
-    "load_edges": "loaders",
-    "load_interactions": "loaders",
-    "load_signed": "loaders",
-    "load_nodes": "loaders",
+    "SocialGraph": "graphcrm.loaders",
+    "Layer": "graphcrm.loaders",
+    "EventLog": "graphcrm.loaders",
+    "IdMap": "graphcrm.loaders",
+    "GraphBuilder": "graphcrm.loaders",
+    "LayerSpec": "graphcrm.loaders",
+    "GraphCRMError": "graphcrm.loaders",
+    "InputFileError": "graphcrm.loaders",
+    "save_snapshot": "graphcrm.loaders.snapshot",
+    "load_snapshot": "graphcrm.loaders.snapshot",
+    "load_edges": "graphcrm.loaders",
+    "load_interactions": "graphcrm.loaders",
+    "load_signed": "graphcrm.loaders",
+    "load_nodes": "graphcrm.loaders",
     "graph_info": "graphcrm.info",
     "warmup": "graphcrm.warmup",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'graphcrm' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

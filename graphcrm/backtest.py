@@ -6,14 +6,14 @@ Every scorer sees only the events before ``split`` (the graph is cut with
 
 * **engagement** -- events received per account (retweets received, say);
 * **reach** -- distinct accounts reached by time-respecting chains of those
-  events (:func:`algorithms.cascades.cascade_reach`).
+  events (:func:`graphcrm.algorithms.cascades.cascade_reach`).
 
 Scorers: the naive baselines (in-degree = distinct accounts that engaged,
 engagement count, time-decayed count), PageRank attention, coreness, the
 structural ``influence_score`` of the leader list, Independent-Cascade
 expected reach under weighted cascade and learned probabilities, past
 cascade reach (Bakshy et al. 2011) and the forecast
-(:mod:`algorithms.forecast`).
+(:mod:`graphcrm.algorithms.forecast`).
 
 Metrics, per scorer and target: Spearman correlation on the accounts that
 received anything after the split (``all``), on those of them that had also
@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from algorithms import coreness, expected_reach, pagerank
-from algorithms.forecast import MIN_WINDOW, TARGETS, fit_forecast, forecast
-from algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import SocialGraph, _to_unix
+from graphcrm.algorithms import coreness, expected_reach, pagerank
+from graphcrm.algorithms.forecast import MIN_WINDOW, TARGETS, fit_forecast, forecast
+from graphcrm.algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import SocialGraph, _to_unix
 from graphcrm.forecast_leaders import choose_scorer
-from graphcrm.leaders import combined_score, default_layer
+from graphcrm.leaders import combined_score
 
 GROUPS = ("all", "active_in_training", "top_1000")
 OVERLAP_KS = (20, 100, 1000)
@@ -143,7 +143,7 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
              progress) -> tuple[dict, dict, dict, dict]:
     """Per scorer: a ranking score, and (where it predicts one) a count per target."""
     lay = train.layer(layer).positive()           # a signed log: influence flows along the positive ties
-    from algorithms.forecast_features import account_features
+    from graphcrm.algorithms.forecast_features import account_features
     feats = account_features(train, split, target_layer=layer)
     per_time = horizon / max(split - first, 1)
     decay_rate = np.log(2) / (DECAY_HALF_LIFE_H * HOUR)
@@ -165,8 +165,7 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
         for t in TARGETS:
             counts[t][f"ic_{model}"] = reach[model]
     progress("leader-list influence score")
-    strength = default_layer(train)
-    strength = (strength if not isinstance(strength, str) else train.layer(strength)).positive()
+    strength = train.resolve_layer().positive()
     wc_on_strength = expected_reach(train, layer=strength, model="wc", n_samples=samples, seed=seed).values
     scores["influence_score"] = combined_score(
         {"pagerank": pagerank(train, layer=strength).values, "coreness": coreness(train, layer=strength).values,
@@ -220,7 +219,7 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> rng = np.random.default_rng(0)
     >>> t = np.sort(rng.integers(0, 20 * 86400, 3000))
     >>> hub = rng.choice([f"a{i}" for i in range(60)], 3000)
@@ -229,7 +228,7 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
     >>> sorted(set(bt.metrics.scorer)) [:3]
     ['coreness', 'engagement_count', 'engagement_decayed']
     """
-    from algorithms.forecast import default_target_layer
+    from graphcrm.algorithms.forecast import default_target_layer
 
     progress = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -316,7 +315,7 @@ def default_split(graph: SocialGraph) -> int | None:
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> default_split(GraphBuilder().add_events("retweets", [1, 2], [0, 0], time=[0, 9000]).build())
     6000
     >>> default_split(GraphBuilder().add_edges("follows", [1], [0]).build()) is None
@@ -332,7 +331,7 @@ def default_split(graph: SocialGraph) -> int | None:
 
 
 def _known_mask(train: SocialGraph, split: int) -> np.ndarray:
-    from algorithms.forecast_features import known_accounts
+    from graphcrm.algorithms.forecast_features import known_accounts
     return known_accounts(train, split)
 
 
@@ -361,7 +360,7 @@ def predicted_vs_actual(result: Backtest, target: str = "engagement",
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> rng = np.random.default_rng(0)
     >>> t = np.sort(rng.integers(0, 20 * 86400, 3000))
     >>> hub = rng.choice([f"a{i}" for i in range(60)], 3000)

@@ -1,6 +1,6 @@
 """Reach per step with confidence bands, for comparing seed sets (top leaders, planned seeds, random people).
 
-:func:`algorithms.diffusion.simulate` gives the mean reach per step and an
+:func:`graphcrm.algorithms.diffusion.simulate` gives the mean reach per step and an
 interval for the final reach.  A band around every step needs the spread of
 the per-step means: :func:`reach_curve` runs the simulation in independent
 batches (disjoint runs of one seed's streams: the batches together are exactly
@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from algorithms.diffusion import simulate
-from graphcrm.core import progress_hook
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.loaders import progress_hook
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
 
 
 def reach_curve(graph: SocialGraph, seeds, *, layer: str | Layer, model: str = "ic", prob: str = "wc",
@@ -43,7 +43,7 @@ def reach_curve(graph: SocialGraph, seeds, *, layer: str | Layer, model: str = "
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> chain = GraphBuilder().add_edges("x", [1, 2, 3], [2, 3, 4]).build()   # 1 -> 2 -> 3 -> 4
     >>> reach_curve(chain, [1], layer="x", prob="const:1", n_runs=40, batches=4)[["step", "reached", "ci_low"]]
        step  reached  ci_low
@@ -79,7 +79,7 @@ def compare_seed_sets(graph: SocialGraph, seed_sets: Mapping[str, list], *, laye
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 2, 3], [2, 3, 4]).build()
     >>> f = compare_seed_sets(g, {"head": [1], "tail": [4]}, layer="x", prob="const:1", n_runs=20, batches=2)
     >>> f.groupby("seed_set").reached.max().to_dict()
@@ -106,14 +106,14 @@ def random_seeds(graph: SocialGraph, k: int, *, layer: str | Layer | None = None
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 2, 3], [2, 3, 4]).build()
     >>> sorted(random_seeds(g, 3, layer="x"))
     [1, 2, 3]
     """
     pool = np.arange(graph.n_nodes)
     if layer is not None:
-        lay = layer if isinstance(layer, Layer) else graph.layer(layer)
+        lay = graph.resolve_layer(layer)
         pool = np.flatnonzero(lay.positive().out_degree() > 0)
     if k < 1 or k > len(pool):
         raise ParameterError(f"k must be between 1 and {len(pool)}, got {k}")

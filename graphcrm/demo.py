@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphcrm.core.snapshot import save_snapshot
+from graphcrm.loaders.snapshot import save_snapshot
 from graphcrm.info import format_info, graph_info
 from graphcrm.leaders import opinion_leaders
 from graphcrm.progress import step
 from graphcrm.report import build_report, write_report
 from graphcrm.tables import write_table
-from loaders import build_graph, read_interactions
+from graphcrm.loaders import build_graph, read_interactions
 
 SAMPLE_NAME = "higgs-activity-sample.txt.gz"
 

@@ -2,7 +2,7 @@
 
 When the graph keeps a timestamped interaction log, ``graphcrm rank`` ranks
 on what the log says will happen next: the forecast of
-:mod:`algorithms.forecast` (engagement received in the next horizon, with an
+:mod:`graphcrm.algorithms.forecast` (engagement received in the next horizon, with an
 80% interval).  The forecast is validated on the most recent stretch of the
 log before it is used: if, there, it put fewer of the actual top 100 in its
 top 100 than plain in-degree (distinct accounts that engaged), the list is
@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms.forecast import ForecastModel, default_target_layer, fit_forecast, forecast
-from algorithms.forecast_features import event_layers
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import SocialGraph
-from graphcrm.core.layers import INTERACTION_TYPES
+from graphcrm.algorithms.forecast import ForecastModel, default_target_layer, fit_forecast, forecast
+from graphcrm.algorithms.forecast_features import event_layers
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders.layers import INTERACTION_TYPES
 from graphcrm.leaders import _audience, _community_of, stance
 
 SCORERS = ("forecast", "engagement_decayed", "in_degree")
@@ -68,7 +68,7 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
     top : int
         Rows overall, or per community with ``partition``.
     layer, horizon, seed
-        Passed to :func:`algorithms.forecast.fit_forecast` when no ``model`` is given.
+        Passed to :func:`graphcrm.algorithms.forecast.fit_forecast` when no ``model`` is given.
     model : ForecastModel, optional
         A fitted (e.g. stored) model.
     scorer : {"forecast", "engagement_decayed", "in_degree"}, optional
@@ -84,7 +84,7 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> rng = np.random.default_rng(1)
     >>> t = np.sort(rng.integers(0, 30 * 86400, 4000))
     >>> star = np.where(rng.random(4000) < 0.5, "star", rng.choice([f"q{i}" for i in range(200)], 4000))

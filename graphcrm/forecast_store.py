@@ -14,8 +14,8 @@ import json
 import os
 from pathlib import Path
 
-from algorithms.forecast import FORMAT_VERSION, ForecastModel, graph_fingerprint
-from graphcrm.core.graph import SocialGraph
+from graphcrm.algorithms.forecast import FORMAT_VERSION, ForecastModel, graph_fingerprint
+from graphcrm.loaders.graph import SocialGraph
 
 MODELS_DIR = "models"
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from graphcrm.core.graph import SocialGraph
+from graphcrm.loaders.graph import SocialGraph
 
 
 def _stats(values: np.ndarray) -> dict:
@@ -25,7 +25,7 @@ def graph_info(graph: SocialGraph) -> dict:
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
     >>> info = graph_info(g)
     >>> info["nodes"], info["layers"]["follows"]["edges"]

@@ -19,28 +19,17 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from algorithms import coreness, expected_reach, pagerank
-from graphcrm.core.errors import InvalidInputError, ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.layers import INTERACTION_TYPES
+from graphcrm.algorithms import coreness, expected_reach, pagerank
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
 
 MEASURES = ("pagerank", "coreness", "expected_reach")
 STANCE_THRESHOLD = 0.1
 
 
 def default_layer(graph: SocialGraph) -> str | Layer:
-    """The layer leaders are ranked on when none is named.
-
-    Interactions (time-decayed, type-weighted ``strength``) when the graph has
-    any; else ``follows``; else the graph's only layer.
-    """
-    if any(name in INTERACTION_TYPES for name in graph.layer_names):
-        return graph.interaction_strength()
-    if "follows" in graph.layers:
-        return "follows"
-    if len(graph.layers) == 1:
-        return graph.layer_names[0]
-    raise ParameterError(f"several layers ({', '.join(graph.layer_names)}): name the one to rank on")
+    """The layer leaders are ranked on when none is named: :meth:`SocialGraph.default_layer`."""
+    return graph.default_layer()
 
 
 def percentile(values: np.ndarray) -> np.ndarray:
@@ -102,7 +91,7 @@ def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("trust", ["ann", "bob", "bob"], ["cat", "cat", "ann"], [5.0, -2.0, -8.0]).build()
     >>> stance(g).set_index("account_id").stance.to_dict()
     {'ann': 'supporter', 'bob': 'critic', 'cat': 'neutral'}
@@ -161,7 +150,7 @@ def opinion_leaders(
     Parameters
     ----------
     layer : str or Layer, optional
-        Influence layer to rank on (default: :func:`default_layer`).
+        Influence layer to rank on (default: :meth:`SocialGraph.default_layer`).
     top : int
         Rows overall, or per community when ``partition`` is given.
     partition : mapping or pandas.Series, optional
@@ -187,7 +176,7 @@ def opinion_leaders(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c", "d"], ["hub", "hub", "hub", "a"]).build()
     >>> opinion_leaders(g, top=2, reach_samples=2000)[["rank", "account_id"]].values.tolist()
     [[1, 'hub'], [2, 'a']]
@@ -198,8 +187,7 @@ def opinion_leaders(
     unknown = set(weights) - set(MEASURES)
     if unknown or sum(weights.values()) <= 0 or min(weights.values()) < 0:
         raise ParameterError(f"measure_weights: use non-negative weights for {MEASURES}, not all zero")
-    lay = default_layer(graph) if layer is None else layer
-    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()   # signed: influence flows along trust
+    lay = graph.resolve_layer(layer).positive()   # signed: influence flows along trust
     scores = {
         "pagerank": pagerank(graph, layer=lay).values,
         "coreness": coreness(graph, layer=lay).values,

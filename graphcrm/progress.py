@@ -1,7 +1,7 @@
 """Progress display for long steps: rich on a terminal, silent in pipes and CI.
 
 :func:`step` shows a spinner with the elapsed time; when the work inside
-reports how far it is (:mod:`graphcrm.core.progress_hook`: Monte-Carlo runs,
+reports how far it is (:mod:`graphcrm.loaders.progress_hook`: Monte-Carlo runs,
 sampling rounds), the spinner grows a bar with a percentage.
 """
 
@@ -11,7 +11,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from graphcrm.core import progress_hook
+from graphcrm.loaders import progress_hook
 
 
 def progress_enabled() -> bool:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import pandas as pd
 
-from algorithms import betweenness, coreness, degree, expected_reach, hits, pagerank, voterank
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
+from graphcrm.algorithms.registry import rank_measures
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.forecast_leaders import has_interaction_log
-from graphcrm.leaders import default_layer, opinion_leaders
+from graphcrm.leaders import opinion_leaders
 
-METHODS = ("auto", "forecast", "combined", "pagerank", "hits", "coreness", "betweenness", "reach", "voterank", "degree")
+#: the leader lists of this module; every other ``--method`` is a measure of :func:`rank_measures`
+LEADER_METHODS = ("auto", "forecast", "combined")
+
+
+def method_names() -> tuple[str, ...]:
+    """Every ``graphcrm rank --method`` value: the leader lists, then each registered measure.
+
+    Examples
+    --------
+    >>> method_names()[:4]
+    ('auto', 'forecast', 'combined', 'pagerank')
+    """
+    return LEADER_METHODS + tuple(rank_measures())
 
 
 def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int = 50, partition=None,
@@ -26,13 +38,14 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "b"], ["hub", "hub"]).build()
     >>> rank_table(g, method="pagerank", top=1).account_id.tolist()
     ['hub']
     """
-    if method not in METHODS:
-        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+    measures = rank_measures()
+    if method not in LEADER_METHODS and method not in measures:
+        raise ParameterError(f"method must be one of {method_names()}, got {method!r}")
     if method in ("auto", "forecast"):
         table = _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed)
         if table is not None:
@@ -47,22 +60,8 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
         return table
     if partition is not None:
         raise ParameterError("--partition works with --method combined")
-    lay = default_layer(graph) if layer is None else layer
-    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()   # signed: influence flows along trust
-    if method == "voterank":
-        return voterank(graph, layer=lay, k=top)
-    if method == "hits":
-        hubs, auth = hits(graph, layer=lay)
-        frame = auth.to_frame().head(top)
-        return frame.merge(hubs.to_frame()[["account_id", "hub"]], on="account_id", how="left")
-    scores = {
-        "pagerank": lambda: pagerank(graph, layer=lay),
-        "coreness": lambda: coreness(graph, layer=lay),
-        "betweenness": lambda: betweenness(graph, layer=lay, seed=seed),
-        "reach": lambda: expected_reach(graph, layer=lay, model=model, n_samples=samples, seed=seed),
-        "degree": lambda: degree(graph, layer=lay, mode="out"),
-    }[method]()
-    return scores.to_frame().head(top)
+    lay = graph.resolve_layer(layer).positive()   # signed: influence flows along trust
+    return measures[method].rank(graph, lay, top=top, seed=seed, model=model, n_samples=samples)
 
 
 def _no_forecast_reason(graph: SocialGraph) -> str:

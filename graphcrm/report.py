@@ -25,14 +25,14 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from algorithms.community import community_profiles, leiden, undirected_edges
-from algorithms.planning import degree_discount
+from graphcrm.algorithms.community import community_profiles, leiden, undirected_edges
+from graphcrm.algorithms.planning import degree_discount
 from graphcrm.backtest import Backtest, headline, predicted_vs_actual
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.results import Partition
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.results import Partition
 from graphcrm.curves import compare_seed_sets, random_seeds
-from graphcrm.leaders import default_layer, opinion_leaders
+from graphcrm.leaders import opinion_leaders
 from graphcrm.progress import step
 from graphcrm.svg import bar_chart, band_chart, network_drawing, predicted_actual_chart
 
@@ -97,7 +97,7 @@ def segments_from_table(graph: SocialGraph, frame: pd.DataFrame, *, name: str = 
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
     >>> segments_from_table(g, pd.DataFrame({"account_id": ["1", "3", "99", "x"], "segment": ["vip", "new", "vip", "a"]})).to_dict()
     {1: 'vip', 3: 'new'}
@@ -127,13 +127,13 @@ def community_graph(graph: SocialGraph, partition: Partition, *, layer: str | La
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("x", [1, 2, 3, 4], [2, 1, 4, 1], [2.0, 1.0, 1.0, 5.0]).build()
     >>> part = Partition(np.array([0, 0, 1, 1]), g.id_map)
     >>> community_graph(g, part, layer="x").to_dict("records")
     [{'source': 0, 'target': 1, 'weight': 5.0, 'ties': 1}]
     """
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     u, v, w = undirected_edges(lay)
     cu, cv = partition.membership[u], partition.membership[v]
     between = cu != cv
@@ -152,7 +152,7 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
     Parameters
     ----------
     layer : str or Layer, optional
-        Influence layer (default :func:`graphcrm.leaders.default_layer`).
+        Influence layer (default :meth:`SocialGraph.default_layer`).
     top : int
         Rows of the opinion-leader table.
     k : int
@@ -171,7 +171,7 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> src = [a for a in range(12) for b in range(12) if a != b and a // 6 == b // 6] + [0]
     >>> dst = [b for a in range(12) for b in range(12) if a != b and a // 6 == b // 6] + [6]
     >>> rep = build_report(GraphBuilder().add_edges("follows", src, dst).build(), top=5, k=2, n_runs=200)
@@ -181,8 +181,7 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
     if top < 1 or k < 1:
         raise ParameterError(f"--top and --k must be >= 1 (got {top}, {k})")
     started = time.perf_counter()
-    lay = default_layer(graph) if layer is None else layer
-    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()
+    lay = graph.resolve_layer(layer).positive()
     active = int(((lay.out_degree() > 0) | (lay.in_degree() > 0)).sum())
     k = min(k, int((lay.out_degree() > 0).sum()) or 1)
     with step("ranking opinion leaders"):

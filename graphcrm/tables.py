@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphcrm.core.csvsafe import escape_frame, read_csv as read_escaped_csv
-from graphcrm.core.errors import ParameterError
+from graphcrm.loaders.csvsafe import escape_frame, read_csv as read_escaped_csv
+from graphcrm.loaders.errors import ParameterError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -17,7 +17,7 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Path:
     """Write ``frame`` to ``path`` (``.csv`` or ``.parquet``); a reader never sees half a file.
 
-    CSV text cells a spreadsheet would run as a formula are escaped (:mod:`graphcrm.core.csvsafe`;
+    CSV text cells a spreadsheet would run as a formula are escaped (:mod:`graphcrm.loaders.csvsafe`;
     ``escape=False`` or ``GRAPHCRM_CSV_RAW=1`` to write them raw).
 
     Examples
@@ -95,7 +95,7 @@ def read_costs(path) -> pd.Series:
     InputFileError
         Naming the first row whose cost is not a positive number.
     """
-    from graphcrm.core.errors import InputFileError
+    from graphcrm.loaders.errors import InputFileError
 
     path = Path(path)
     frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)

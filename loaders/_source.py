@@ -12,7 +12,7 @@ import numpy as np
 
 from isal import igzip
 
-from graphcrm.core.errors import InputFileError, InvalidInputError, ParameterError
+from graphcrm.loaders.errors import InputFileError, InvalidInputError, ParameterError
 
 COMMENT_CHARS = ("#", "%")
 SNIFF_LINES = 50
@@ -217,8 +217,8 @@ def iter_lines(layout: TextLayout):
         raise InputFileError(path, number + 1, None, f"cannot read past this line: {exc} (truncated gzip?)") from None
 
 
-def estimate_rows(path) -> int:
-    """Rows a file holds, estimated without reading it all: Parquet metadata, else size / mean line length.
+def estimate_text_rows(path) -> int:
+    """Rows a text file holds, estimated without reading it all: size / mean line length.
 
     The uncompressed size of a gzip file is its trailer's ISIZE when that agrees (within 2x, after the 4 GiB
     wrap) with the compression ratio of the first MiB, else the ratio's estimate -- ISIZE covers only the
@@ -231,17 +231,10 @@ def estimate_rows(path) -> int:
     >>> import tempfile, pathlib
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "e.txt"
     >>> _ = f.write_text("".join(f"{i} {i + 1}\\n" for i in range(1000)))
-    >>> 900 <= estimate_rows(f) <= 1100
+    >>> 900 <= estimate_text_rows(f) <= 1100
     True
     """
     path = check_exists(path)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            return int(pq.ParquetFile(path).metadata.num_rows)
-        except Exception:           # an unreadable file: its reader says why, later
-            return 0
     size = path.stat().st_size
     try:
         with open_binary(path) as fh:

@@ -9,7 +9,7 @@
   DataFrame inputs: missing values, numbers, timestamps, interaction types.
 
 In *strict* mode the first bad row (by line) raises
-:class:`~graphcrm.core.errors.InputFileError` naming file, line, field and
+:class:`~graphcrm.loaders.errors.InputFileError` naming file, line, field and
 what was expected.  In *lenient* mode bad rows are left out and described in
 a :class:`LoadReport` (counts per error class, and a rejects table that can be
 written to a file).
@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-from graphcrm.core.csvsafe import escape_frame
-from graphcrm.core.errors import InputFileError, ParameterError
-from loaders._source import COMMENT_CHARS, TextLayout, _is_number, iter_lines, open_binary
+from graphcrm.loaders.csvsafe import escape_frame
+from graphcrm.loaders.errors import InputFileError, ParameterError
+from graphcrm.loaders._source import COMMENT_CHARS, TextLayout, _is_number, iter_lines, open_binary
 
 MODES = ("strict", "lenient")
 MAX_KEPT_REJECTS = 100_000

@@ -1,42 +1,32 @@
 """Public loaders: edge lists, interaction events, signed trust edges, node tables.
 
 Every ``read_*`` function parses and validates one source into a
-:class:`ParsedSource` (columns + :class:`~loaders._tables.LoadReport`);
+:class:`ParsedSource` (columns + :class:`~graphcrm.loaders._tables.LoadReport`);
 :func:`build_graph` combines any number of them into one
-:class:`~graphcrm.core.graph.SocialGraph` with one id map.  The ``load_*``
+:class:`~graphcrm.loaders.graph.SocialGraph` with one id map.  The ``load_*``
 functions do both for the common one-source case.
 
 Row meaning: every row is ``(actor, target)`` in the source's words ("actor
 follows / retweets / mentions / rates target"); the layer's convention turns
-it into an influence edge (see :mod:`graphcrm.core.layers`).
+it into an influence edge (see :mod:`graphcrm.loaders.layers`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
-import pyarrow.parquet as pq
 
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import InputFileError, InvalidInputError, ParameterError
-from graphcrm.core.graph import SocialGraph
-from graphcrm.core.layers import SELF_LOOP_POLICIES
-from loaders._source import check_exists, open_binary, size_line_warning, sniff_text
-from loaders._tables import (
-    ColumnSpec,
-    LineNumbers,
-    LoadReport,
-    _Problems,
-    read_frame,
-    read_text,
-)
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.formats import ReadRequest, format_for
+from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders.layers import SELF_LOOP_POLICIES
+from graphcrm.loaders._source import TextLayout, check_exists, size_line_warning
+from graphcrm.loaders._tables import ColumnSpec, LoadReport, _Problems, read_frame, read_text
 
 ALIASES = {
     "actor": ("actor", "source", "src", "from", "u", "user", "user_a", "usera", "follower", "rater", "node1",
@@ -59,8 +49,6 @@ INTERACTION_TYPE_NAMES = {
 }
 
 ID_SPEC = "an integer or text account id"
-EDGE_FORMATS = ("snap", "csv", "tsv", "parquet")
-EVENT_FORMATS = ("higgs", "csv", "tsv", "jsonl", "parquet")
 
 
 @dataclass
@@ -105,19 +93,6 @@ class ParsedSource:
 
 def _take(col, mask):
     return col.filter(pa.array(mask)) if isinstance(col, (pa.Array, pa.ChunkedArray)) else col[mask]
-
-
-def _format_of(path: Path, given: str | None, allowed) -> str:
-    if given is not None:
-        if given not in allowed:
-            raise ParameterError(f"format must be one of {', '.join(allowed)}, got {given!r}")
-        return given
-    name = path.name.lower().removesuffix(".gz")
-    for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                     (".json", "jsonl"), (".csv", "csv"), (".tsv", "tsv")):
-        if name.endswith(ext) and fmt in allowed:
-            return fmt
-    return allowed[0]
 
 
 def _match_roles(names, wanted, explicit, source) -> dict:
@@ -169,9 +144,15 @@ def _self_loop_check(policy):
     return check
 
 
-def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, allowed, header, delimiter,
-              encoding, mode, extra_check, aliases_for_header, skip_rows: int = 0) -> tuple[dict, LoadReport]:
-    """Dispatch one source (path or table) to the right reader."""
+def _read_any(source, request: ReadRequest, *, specs, required, positional_roles, columns, fmt,
+              extra_check) -> tuple[dict, LoadReport]:
+    """One source (path or table) as ``(columns by role, report)``.
+
+    A file is opened by the reader of its format (``fmt``, else its extension; see
+    :mod:`graphcrm.loaders.formats`): a table's columns are matched to roles by name, delimited text's fields
+    by header name or by position (``positional_roles``).
+    """
+    mode = request.mode
     wanted = [s.role for s in specs]
     if isinstance(columns, dict):
         unknown = sorted(set(columns) - set(wanted))
@@ -185,24 +166,15 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
         report = LoadReport(label)
         return read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=extra_check), report
     path = check_exists(source)
-    fmt = _format_of(path, fmt, allowed)
     report = LoadReport(str(path))
-    if fmt == "parquet":
-        table = _read_parquet(path)
-        roles = _match_roles(table.column_names, wanted, columns if isinstance(columns, dict) else None, str(path))
-        _require(roles, required, table.column_names, str(path))
-        return read_frame(table, roles, specs, source=str(path), mode=mode, report=report,
-                          extra_check=extra_check), report
-    if fmt == "jsonl":
-        table, lines, problems = _read_jsonl(path, encoding, mode, report)
+    opened = format_for(path, fmt, kind=request.kind).reader(path, request, report)
+    if not isinstance(opened, TextLayout):        # a table (Parquet, JSON lines): its columns are named
+        table = opened.table
         roles = _match_roles(table.column_names, wanted, columns if isinstance(columns, dict) else None, str(path))
         _require(roles, required, table.column_names, str(path))
         return read_frame(table, roles, specs, source=str(path), mode=mode, report=report, extra_check=extra_check,
-                          lines=lines, problems=problems), report
-    if delimiter == "auto":
-        delimiter = {"csv": ",", "tsv": "\t"}.get(fmt, "auto")
-    layout = sniff_text(path, encoding=encoding, delimiter=delimiter, header=header, header_aliases=aliases_for_header,
-                        skip_rows=skip_rows)
+                          lines=opened.lines, problems=opened.problems), report
+    layout = opened
     if isinstance(columns, dict) and columns and all(isinstance(v, int) for v in columns.values()):
         columns = _by_position(columns, layout, positional_roles, str(path))
     if layout.header is not None:
@@ -228,7 +200,7 @@ def _read_any(source, *, kind, positional_roles, specs, required, columns, fmt, 
         _require({r: r for r in field_roles if r}, required, field_roles, str(path))
     active = [s for s in specs if s.role in field_roles]
     cols = read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check)
-    if kind == "edges":
+    if request.kind in ("edges", "signed"):
         warning = size_line_warning(layout, report.rows_read)
         if warning:
             report.warnings.append(warning)
@@ -252,80 +224,6 @@ def _by_position(positions: dict, layout, positional_roles, source: str):
     for role, pos in positions.items():
         roles[pos - 1] = role
     return roles
-
-
-def _read_parquet(path: Path) -> pa.Table:
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(path, None, None, f"not a readable Parquet file ({exc})") from None
-
-
-def _read_jsonl(path: Path, encoding: str, mode: str, report: LoadReport):
-    """``(table, lines, problems)`` of a JSON-lines file.
-
-    pyarrow's reader is used when its rows map one-to-one onto the file's
-    lines (valid JSON, no blank lines); otherwise records are parsed line by
-    line so every problem names its line.
-    """
-    problems = _Problems(str(path), "line")
-    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
-        try:
-            with open_binary(path) as fh:
-                data = fh.read()
-            no_blank = not data.startswith((b"\n", b"\r\n")) and b"\n\n" not in data and b"\n\r\n" not in data
-            if no_blank:
-                table = pj.read_json(pa.BufferReader(data))
-                if _flat(table):
-                    report.rows_read = table.num_rows
-                    return table, LineNumbers(1, table.num_rows), problems
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
-            pass
-    report.path_taken = "precise"
-    records, lines = [], []
-    with open_binary(path) as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                problems.add(number, None, "encoding",
-                             f"bytes not valid {encoding} (0x{raw[exc.start:exc.start + 1].hex()}); "
-                             "pass encoding='latin-1' (or the right one) or re-encode the file as UTF-8")
-                report.rows_read += 1
-                continue
-            if not text.strip():
-                continue
-            report.rows_read += 1
-            try:
-                rec = json.loads(text)
-                if not isinstance(rec, dict):
-                    raise ValueError("not an object")
-            except ValueError as exc:
-                problems.add(number, None, "column_count", f"not a JSON object ({exc})", text[:200])
-                continue
-            nested = [k for k, v in rec.items() if isinstance(v, (dict, list))]
-            if nested:
-                problems.add(number, nested[0], "malformed_row",
-                             f"field {nested[0]!r} holds a nested {type(rec[nested[0]]).__name__}; expected a plain value",
-                             text[:200])
-                continue
-            records.append(rec)
-            lines.append(number)
-    if problems.rows and mode == "strict":
-        raise problems.first_error()
-    keys = sorted({k for r in records for k in r})
-    columns = {}
-    for k in keys:
-        values = [r.get(k) for r in records]
-        kinds = {type(v) for v in values if v is not None}
-        if len(kinds) > 1:   # mixed types (e.g. int and text ids): text, the validators decide
-            values = [None if v is None else str(v) for v in values]
-        columns[k] = pa.array(values, from_pandas=True)
-    return pa.table(columns) if columns else pa.table({}), np.asarray(lines, dtype=np.int64), problems
-
-
-def _flat(table: pa.Table) -> bool:
-    return not any(pa.types.is_nested(t) for t in table.schema.types)
 
 
 # ------------------------------------------------------------------------------------- edges
@@ -357,7 +255,8 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
         Layer name; its convention gives the direction (``follows``: row
         ``a b`` = a follows b = influence ``b -> a``; unknown names: ``a -> b``).
     format : {"snap", "csv", "tsv", "parquet"}, optional
-        Default: from the file extension (``snap`` otherwise).
+        A format of :data:`~graphcrm.loaders.formats.FORMATS` that reads
+        edges.  Default: from the file extension (``snap`` otherwise).
     columns : list or dict, optional
         Headerless text: roles in file order, e.g. ``["actor", "target",
         "weight"]`` (``None`` skips a field).  Header / tables: ``{"actor":
@@ -394,11 +293,11 @@ def read_edges(source, *, layer: str = "follows", format: str | None = None, col
         ColumnSpec("time", "time", expected="Unix seconds or ISO-8601"),
         ColumnSpec("sentiment", "float", expected="a number in [-1, 1]"),
     ]
-    cols, report = _read_any(source, kind="edges", positional_roles=_edge_roles, specs=specs,
-                             required=["actor", "target"], columns=columns, fmt=format, allowed=EDGE_FORMATS,
-                             header=header, delimiter=delimiter, encoding=encoding, mode=mode,
-                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words(),
-                             skip_rows=skip_rows)
+    request = ReadRequest("edges", encoding=encoding, mode=mode, delimiter=delimiter, header=header,
+                          header_aliases=_header_words(), skip_rows=skip_rows)
+    cols, report = _read_any(source, request, specs=specs, required=["actor", "target"],
+                             positional_roles=_edge_roles, columns=columns, fmt=format,
+                             extra_check=_self_loop_check(self_loops))
     report.layer = layer
     if "weight" in cols:
         w = np.asarray(cols["weight"], dtype=float)
@@ -439,6 +338,8 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
     Parameters
     ----------
     format : {"higgs", "csv", "tsv", "jsonl", "parquet"}, optional
+        A format of :data:`~graphcrm.loaders.formats.FORMATS` that reads
+        interactions; default: from the file extension (``higgs`` otherwise).
         ``higgs``: ``userA userB unix_ts RT|MT|RE``, space separated, no
         header (the SNAP higgs-activity file).
     direction : dict, optional
@@ -455,11 +356,11 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
         ColumnSpec("sentiment", "float", expected="a number (sentiment)"),
         ColumnSpec("weight", "float", expected="a finite number (weight)"),
     ]
-    cols, report = _read_any(source, kind="events", positional_roles=_event_roles, specs=specs,
-                             required=["actor", "target", "time", "type"], columns=columns, fmt=format,
-                             allowed=EVENT_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
-                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words(),
-                             skip_rows=skip_rows)
+    request = ReadRequest("interactions", encoding=encoding, mode=mode, delimiter=delimiter, header=header,
+                          header_aliases=_header_words(), skip_rows=skip_rows)
+    cols, report = _read_any(source, request, specs=specs, required=["actor", "target", "time", "type"],
+                             positional_roles=_event_roles, columns=columns, fmt=format,
+                             extra_check=_self_loop_check(self_loops))
     report.layer = "interactions"
     return ParsedSource("events", None, cols, report, {"direction": dict(direction or {})})
 
@@ -497,11 +398,11 @@ def read_signed(source, *, layer: str = "trust", format: str | None = None, colu
         ColumnSpec("weight", "float", expected="a signed number (rating)"),
         ColumnSpec("time", "time", expected="Unix seconds or ISO-8601"),
     ]
-    cols, report = _read_any(source, kind="edges", positional_roles=roles, specs=specs,
-                             required=["actor", "target", "weight"], columns=columns, fmt=format,
-                             allowed=EDGE_FORMATS, header=header, delimiter=delimiter, encoding=encoding, mode=mode,
-                             extra_check=_self_loop_check(self_loops), aliases_for_header=_header_words(),
-                             skip_rows=skip_rows)
+    request = ReadRequest("signed", encoding=encoding, mode=mode, delimiter=delimiter, header=header,
+                          header_aliases=_header_words(), skip_rows=skip_rows)
+    cols, report = _read_any(source, request, specs=specs, required=["actor", "target", "weight"],
+                             positional_roles=roles, columns=columns, fmt=format,
+                             extra_check=_self_loop_check(self_loops))
     report.layer = layer
     w = np.asarray(cols["weight"], dtype=float)
     if len(w) and np.abs(w).max() > SIGNED_SCALE:
@@ -555,18 +456,16 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
         label = "<DataFrame>"
     else:
         path = check_exists(source)
-        fmt = _format_of(path, format, ("csv", "tsv", "parquet", "jsonl"))
         label = str(path)
         report = LoadReport(label)
-        if fmt == "parquet":
-            source = _read_parquet(path)
-            names = source.column_names
-        elif fmt == "jsonl":
-            source, lines, problems = _read_jsonl(path, encoding, mode, report)
+        request = ReadRequest("nodes", encoding=encoding, mode=mode, delimiter=delimiter, header=header,
+                              header_aliases=ALIASES["id"] + tuple(a for v in NODE_ATTRIBUTE_ALIASES.values() for a in v))
+        opened = format_for(path, format, kind="nodes").reader(path, request, report)
+        if not isinstance(opened, TextLayout):      # a table (Parquet, JSON lines): its columns are named
+            source, lines, problems = opened.table, opened.lines, opened.problems
             names = source.column_names
         else:
-            layout = sniff_text(path, encoding=encoding, delimiter={"tsv": "\t"}.get(fmt, delimiter), header=header,
-                                header_aliases=ALIASES["id"] + tuple(a for v in NODE_ATTRIBUTE_ALIASES.values() for a in v))
+            layout = opened
             if layout.header is not None:
                 names = layout.header
             else:

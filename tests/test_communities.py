@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms import community_profiles, compare_partitions, leiden, louvain
-from graphcrm.core import GraphBuilder
-from loaders import load_edges, load_nodes
+from graphcrm.algorithms import community_profiles, compare_partitions, leiden, louvain
+from graphcrm.loaders import GraphBuilder
+from graphcrm.loaders import load_edges, load_nodes
 from tests.conftest import dataset
 
 
@@ -97,7 +97,7 @@ def test_communities_cli(tmp_path):
 
 
 def test_consensus_confidence():
-    from algorithms import consensus
+    from graphcrm.algorithms import consensus
 
     g, _ = two_cliques()
     part = consensus(g, layer="x", n_runs=5, seed=1)
@@ -110,7 +110,7 @@ def test_consensus_confidence():
 
 
 def test_membership_confidence_by_hand():
-    from algorithms.community import membership_confidence
+    from graphcrm.algorithms.community import membership_confidence
 
     reference = np.array([0, 0, 0, 1, 1])
     runs = [np.array([7, 7, 7, 3, 3]), np.array([1, 1, 2, 2, 2])]
@@ -119,7 +119,7 @@ def test_membership_confidence_by_hand():
 
 
 def test_tracking_events_on_hand_made_windows():
-    from algorithms import track_communities
+    from graphcrm.algorithms import track_communities
 
     day = 86400
     a = [(i, j) for i in range(6) for j in range(6) if i < j]          # group A, days 0 and 1
@@ -137,8 +137,8 @@ def test_tracking_events_on_hand_made_windows():
 
 
 def test_signed_camps_on_bitcoin():
-    from algorithms import signed_communities
-    from loaders import load_signed
+    from graphcrm.algorithms import signed_communities
+    from graphcrm.loaders import load_signed
 
     g = load_signed(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"))
     part = signed_communities(g, layer="trust", seed=1)
@@ -151,7 +151,7 @@ def test_signed_camps_on_bitcoin():
 
 
 def test_multilayer_partition_uses_both_layers():
-    from algorithms import multilayer_leiden
+    from graphcrm.algorithms import multilayer_leiden
 
     # follows says {0..3} {4..7}; interactions agree; one layer alone would miss nothing, together they agree
     f = [(a, b) for a in range(4) for b in range(4) if a != b] + [(a, b) for a in range(4, 8) for b in range(4, 8) if a != b]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from algorithms.contagion import simulate_competition, simulate_epidemic
-from algorithms.diffusion import simulate
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import ParameterError
+from graphcrm.algorithms.contagion import simulate_competition, simulate_epidemic
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ParameterError
 
 
 def chain(k):

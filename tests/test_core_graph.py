@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.core import GraphBuilder, Layer, LayerNotFoundError, NodeNotFoundError, ParameterError, SocialGraph
-from graphcrm.core.idmap import IdMap
-from graphcrm.core.layers import spec_for
+from graphcrm.loaders import GraphBuilder, Layer, LayerNotFoundError, NodeNotFoundError, ParameterError, SocialGraph
+from graphcrm.loaders.idmap import IdMap
+from graphcrm.loaders.layers import spec_for
 
 
 def test_influence_direction_per_type():

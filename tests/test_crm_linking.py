@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.core.errors import InputFileError, ParameterError
+from graphcrm.loaders.errors import InputFileError, ParameterError
 from graphcrm.crm.linking import link_customers
 from graphcrm.crm.synthetic import synthetic_crm
-from loaders.customers import read_customers, sha256_hex
+from graphcrm.loaders.customers import read_customers, sha256_hex
 from tests.conftest import dataset
 
 GOOD = ("customer_id,name,email,phone,city,handles,churned\n"

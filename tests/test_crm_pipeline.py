@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.snapshot import load_snapshot, load_snapshot_tables
 from graphcrm.crm.export import read_export
 from tests.conftest import REPO, dataset
 
@@ -342,8 +342,8 @@ def test_load_customers_links_them_into_the_snapshot(tmp_path):
 
 def test_erase_customer_with_pseudonymised_exports_and_raw_rejects(tmp_path):
     """Links stored with ids in the snapshot and pseudonymised in the exports; the raw rejected row goes too."""
-    from graphcrm.core.builder import GraphBuilder
-    from graphcrm.core.snapshot import save_snapshot
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.snapshot import save_snapshot
     from graphcrm.crm.erase import erase_customer
     from graphcrm.crm.export import pseudonym, write_export
 
@@ -409,7 +409,7 @@ def _every_value_in(path) -> set[str]:
 def test_erase_leaves_the_person_in_no_store(first_run, tmp_path):
     """Erase a linked customer, then read every file of every store back: their customer id, account id,
     handle and e-mail hash are nowhere -- snapshot, exports, segments, rejects, the HTML report, CSV leader list."""
-    from loaders.customers import normalize_email, sha256_hex
+    from graphcrm.loaders.customers import normalize_email, sha256_hex
 
     out = tmp_path / "nightly"
     shutil.copytree(first_run[0], out)

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import ConfigError, ParameterError
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ConfigError, ParameterError
 from graphcrm.crm.economics import influencer_economics
 from graphcrm.crm.export import SALT_ENV, load_salt, pseudonym, read_export, write_export
 from graphcrm.crm.segments import build_segments, read_segments_config
-from loaders import load_signed
+from graphcrm.loaders import load_signed
 from tests.conftest import REPO, dataset
 
 
@@ -65,7 +65,7 @@ def alpha():
 
 def test_every_example_segment_kind_runs_on_real_signed_data(alpha):
     config = read_segments_config(REPO / "examples" / "segments.toml")
-    from algorithms.community import leiden
+    from graphcrm.algorithms.community import leiden
 
     part = leiden(alpha, layer=alpha.layer("trust").positive(), seed=1).to_frame()
     partition = pd.Series(part.community.to_numpy(), index=part.account_id.to_numpy())

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from graphcrm import neo4j_cypher as cy
+from graphcrm.loaders import neo4j_cypher as cy
 from tests.conftest import REPO
 
 PACKAGE = "@neo4j-cypher/language-support"

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms import simulate, spread_by_segment
-from graphcrm.core import GraphBuilder, NodeNotFoundError, ParameterError
+from graphcrm.algorithms import simulate, spread_by_segment
+from graphcrm.loaders import GraphBuilder, NodeNotFoundError, ParameterError
 from tests.conftest import dataset
 
 EDGES = [(0, 1), (0, 2), (1, 2), (2, 3), (3, 4), (1, 4), (4, 0), (5, 4), (5, 3)]
@@ -85,8 +85,8 @@ def lt_reference(out_adj, n, seeds, runs, rng):
 
 
 def test_lt_matches_a_slow_reference_on_email():
-    from algorithms import edge_probabilities
-    from loaders import load_edges
+    from graphcrm.algorithms import edge_probabilities
+    from graphcrm.loaders import load_edges
 
     g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
     lay = g.layer("email")
@@ -151,7 +151,7 @@ def test_simulate_cli(tmp_path):
 
 def test_dask_cluster_gives_the_same_simulation(wiki_graph):
     distributed = pytest.importorskip("distributed")
-    from algorithms.diffusion import simulate as run
+    from graphcrm.algorithms.diffusion import simulate as run
 
     seeds = wiki_graph.id_map.to_external(np.argsort(-wiki_graph.layer("votes").out_degree())[:10])
     local = run(wiki_graph, seeds, layer="votes", n_runs=3_000, seed=4, ci_width=5.0, batch=500)
@@ -164,7 +164,7 @@ def test_dask_cluster_gives_the_same_simulation(wiki_graph):
 
 
 def test_learned_probabilities_count_hours_and_shrink_rare_pairs(higgs_graph):
-    from algorithms.probabilities import learned_probabilities
+    from graphcrm.algorithms.probabilities import learned_probabilities
 
     lay = higgs_graph.layer("retweets")
     raw = learned_probabilities(lay, prior_strength=0)
@@ -216,7 +216,7 @@ def hourly_star_log(k=5, hours=48):
 
 
 def test_learned_times_s_scales_and_clips_the_learned_probabilities(higgs_graph):
-    from algorithms.probabilities import edge_probabilities
+    from graphcrm.algorithms.probabilities import edge_probabilities
 
     lay = higgs_graph.layer("retweets")
     base = edge_probabilities(lay, "learned")
@@ -228,7 +228,7 @@ def test_learned_times_s_scales_and_clips_the_learned_probabilities(higgs_graph)
 
 
 def test_reach_calibration_is_exact_on_a_log_that_repeats_itself():
-    from algorithms.calibration import reach_calibration
+    from graphcrm.algorithms.calibration import reach_calibration
 
     g = hourly_star_log()
     cal = reach_calibration(g, "retweets", "learned", n_samples=20_000)
@@ -248,7 +248,7 @@ def test_reach_calibration_is_exact_on_a_log_that_repeats_itself():
 def test_cli_simulate_learned_reports_its_calibration_on_held_out_hours(tmp_path):
     g = hourly_star_log()
     snap = tmp_path / "star"
-    from graphcrm.core.snapshot import save_snapshot
+    from graphcrm.loaders.snapshot import save_snapshot
 
     save_snapshot(g, snap)
     proc = subprocess.run([EXE, "simulate", str(snap), "--layer", "retweets", "--prob", "learned", "--seeds", "0",

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.cascades import cascade_reach
-from algorithms.forecast import fit_forecast, forecast
+from graphcrm.algorithms.cascades import cascade_reach
+from graphcrm.algorithms.forecast import fit_forecast, forecast
 from graphcrm.backtest import backtest, parse_duration
-from graphcrm.core import GraphBuilder
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import EventLog
+from graphcrm.loaders import GraphBuilder
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import EventLog
 from graphcrm.forecast_leaders import forecast_leaders
 from graphcrm.forecast_store import load_model, save_model
 from tests.conftest import dataset
@@ -110,7 +110,7 @@ def test_forecast_is_deterministic_and_round_trips_through_json(tmp_path):
     graph, _ = planted_log(seed=5)
     a, b = fit_forecast(graph, horizon=3 * DAY, seed=1), fit_forecast(graph, horizon=3 * DAY, seed=1)
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
-    from algorithms.forecast import ForecastModel
+    from graphcrm.algorithms.forecast import ForecastModel
     back = ForecastModel.from_dict(json.loads(json.dumps(a.to_dict())))
     np.testing.assert_allclose(forecast(graph, back).score["engagement"], forecast(graph, a).score["engagement"])
     fc = forecast(graph, a)
@@ -120,7 +120,7 @@ def test_forecast_is_deterministic_and_round_trips_through_json(tmp_path):
 
 
 def test_stored_model_is_reused_only_on_the_same_log(tmp_path):
-    from graphcrm.core.snapshot import save_snapshot
+    from graphcrm.loaders.snapshot import save_snapshot
 
     graph, _ = planted_log(seed=6)
     snap = save_snapshot(graph, tmp_path / "snap")
@@ -230,7 +230,7 @@ def test_backtest_on_higgs_beats_in_degree(tmp_path):
 
 
 def test_leader_scorer_is_whichever_won_at_the_top_of_the_held_out_window():
-    from algorithms.forecast import ForecastModel
+    from graphcrm.algorithms.forecast import ForecastModel
     from graphcrm.forecast_leaders import choose_scorer
 
     def model(forecast, decayed, in_degree):

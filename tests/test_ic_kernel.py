@@ -7,9 +7,9 @@ from collections import deque
 import numpy as np
 import pytest
 
-from algorithms import edge_probabilities, simulate
-from algorithms._diffusion_kernels import IC_EDGE, IC_EDGE_WIDE, ic_layout
-from graphcrm.core import GraphBuilder
+from graphcrm.algorithms import edge_probabilities, simulate
+from graphcrm.algorithms._diffusion_kernels import IC_EDGE, IC_EDGE_WIDE, ic_layout
+from graphcrm.loaders import GraphBuilder
 
 
 def test_layout_sorts_each_account_by_falling_probability_and_keeps_ties_in_order():
@@ -53,7 +53,7 @@ def test_every_edge_of_a_hub_fires_with_its_own_probability():
 
 def _simulate_with(g, p_out, runs):
     """Activation probabilities from the kernel with explicit out-edge probabilities."""
-    from algorithms import _diffusion_kernels as _k
+    from graphcrm.algorithms import _diffusion_kernels as _k
 
     lay = g.layer("x")
     edges = ic_layout(lay.out_indptr, lay.out_indices, p_out)

@@ -7,9 +7,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphcrm.core import GraphBuilder
-from graphcrm.core import _kernels
-from graphcrm.core.graph import Layer
+from graphcrm.loaders import GraphBuilder
+from graphcrm.loaders import _kernels
+from graphcrm.loaders.graph import Layer
 from tests import naive
 
 edge_lists = st.integers(1, 30).flatmap(

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.core import GraphBuilder
+from graphcrm.loaders import GraphBuilder
 from graphcrm.leaders import opinion_leaders, percentile, stance
-from loaders import load_edges, load_nodes, load_signed
+from graphcrm.loaders import load_edges, load_nodes, load_signed
 from tests.conftest import dataset
 
 

@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pytest
 
-from graphcrm.core.errors import InputFileError, InvalidInputError
-from loaders import (
+from graphcrm.loaders.errors import InputFileError, InvalidInputError
+from graphcrm.loaders import (
     build_graph,
     load_edges,
     load_interactions,

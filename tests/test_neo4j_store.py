@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.centrality import pagerank
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import ParameterError, StoreUnavailableError
-from graphcrm.neo4j_store import rel_rows
-from loaders import load_edges
+from graphcrm.algorithms.centrality import pagerank
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ParameterError, StoreUnavailableError
+from graphcrm.loaders.neo4j_store import rel_rows
+from graphcrm.loaders import load_edges
 from tests.conftest import dataset, open_store
 
 
@@ -122,7 +122,7 @@ def test_injection_strings_are_stored_as_data_or_rejected(neo4j_store):
         store.write_back(properties=pd.DataFrame({"x = 1 REMOVE a.id //": [1.0]}, index=[INJECTIONS[0]]))
     with pytest.raises(ParameterError, match="allowlist"):
         store.pull(["votes"])
-    from graphcrm import neo4j_cypher as cy
+    from graphcrm.loaders import neo4j_cypher as cy
     with pytest.raises(ParameterError):
         cy.add_label("OpinionLeader REMOVE a:Account")
     with pytest.raises(ParameterError):
@@ -199,8 +199,8 @@ def _rows_then_kill(rows, server, kill_after, then=None):
 def test_server_killed_mid_push_gives_clear_error_and_rerun_resumes(tmp_path, caplog):
     import threading
 
-    from graphcrm.bolt_server import start_server
-    from graphcrm.neo4j_store import WriteReport
+    from graphcrm.loaders.bolt_server import start_server
+    from graphcrm.loaders.neo4j_store import WriteReport
     from tests.conftest import BOLT_PASSWORD
 
     server = start_server(tmp_path / "killed", BOLT_PASSWORD)

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.planning import plan_seeds
-from graphcrm.core import GraphBuilder
-from graphcrm.core.snapshot import load_snapshot
+from graphcrm.algorithms.planning import plan_seeds
+from graphcrm.loaders import GraphBuilder
+from graphcrm.loaders.snapshot import load_snapshot
 from tests.conftest import dataset
 
 WIKI_NODES, WIKI_EDGES = 7_115, 103_689          # SNAP's published counts for wiki-Vote
@@ -167,7 +167,7 @@ def facebook(tmp_path_factory):
 def test_undirected_ties_count_once_like_the_publisher_and_networkx(facebook):
     import networkx as nx
 
-    from algorithms import coreness, degree
+    from graphcrm.algorithms import coreness, degree
     from graphcrm.leaders import opinion_leaders
 
     snap, summary = facebook
@@ -198,7 +198,7 @@ def test_undirected_flag_and_duplicates_both_ways(tmp_path):
     g = load_snapshot(tmp_path / "s")
     lay = g.layer("coauthors")
     assert lay.undirected and lay.n_ties == 3 and json.loads(proc.stdout)["edges"] == {"coauthors": 3}
-    from algorithms.community import undirected_edges
+    from graphcrm.algorithms.community import undirected_edges
     u, v, w = undirected_edges(lay)
     pairs = {(g.id_map.ids[a], g.id_map.ids[b]): x for a, b, x in zip(u, v, w)}
     assert pairs == {("a", "b"): 3.0, ("b", "c"): 1.0}                 # a tie weighs what the file says, once

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from algorithms import _centrality_kernels as plain
-from algorithms._pagerank_kernels import pagerank as reduced_pagerank
+from graphcrm.algorithms import _centrality_kernels as plain
+from graphcrm.algorithms._pagerank_kernels import pagerank as reduced_pagerank
 
 DAMPING = 0.85
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from algorithms import _leiden_kernels as _k
-from algorithms import leiden, parallel_leiden
-from algorithms.community import undirected_edges
-from algorithms.parallel_leiden import _visit_order, undirected_csr
-from graphcrm.core import GraphBuilder, ParameterError
+from graphcrm.algorithms import _leiden_kernels as _k
+from graphcrm.algorithms import leiden, parallel_leiden
+from graphcrm.algorithms.community import undirected_edges
+from graphcrm.algorithms.leiden_parallel import _visit_order, undirected_csr
+from graphcrm.loaders import GraphBuilder, ParameterError
 from tests.conftest import dataset
 
 
@@ -67,7 +67,7 @@ def local_moving_reference(adj, k, comm, order, m2, gamma):
 
 
 def test_sequential_local_moving_matches_a_python_reference():
-    from loaders import load_edges
+    from graphcrm.loaders import load_edges
 
     g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
     indptr, indices, weights = undirected_csr(g.layer("email"))
@@ -83,7 +83,7 @@ def test_sequential_local_moving_matches_a_python_reference():
 
 
 def test_aggregate_is_the_quotient_graph_and_refinement_nests():
-    from loaders import load_edges
+    from graphcrm.loaders import load_edges
 
     g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
     indptr, indices, weights = undirected_csr(g.layer("email"))

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms import _im_kernels
-from algorithms.diffusion import simulate
-from algorithms.planning import celf_greedy, degree_discount, estimate_memory, influencers_of, plan_seeds
-from algorithms.probabilities import edge_probabilities, lt_weights
-from algorithms.rr_sampling import RRSampler
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import ParameterError
+from graphcrm.algorithms import _im_kernels
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.algorithms.planning import celf_greedy, degree_discount, estimate_memory, influencers_of, plan_seeds
+from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.algorithms.rr_sampling import RRSampler
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ParameterError
 from tests.naive import exact_reach_table, exact_spread
 
 # a tiny graph whose every possible world can be enumerated: 9 accounts, 13 influence edges

@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 
-from algorithms.diffusion import simulate
-from algorithms.planning import plan_seeds
-from graphcrm.core import progress_hook
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.algorithms.planning import plan_seeds
+from graphcrm.loaders import progress_hook
 from graphcrm.progress import step
 
 

@@ -10,8 +10,8 @@ import numba
 import numpy as np
 import pytest
 
-from algorithms import edge_probabilities, expected_reach, voterank
-from graphcrm.core import GraphBuilder, ParameterError
+from graphcrm.algorithms import edge_probabilities, expected_reach, voterank
+from graphcrm.loaders import GraphBuilder, ParameterError
 
 
 def exact_single_seed_spread(n, edges, probs):
@@ -106,6 +106,37 @@ def test_reach_is_seeded_and_thread_independent(wiki_graph):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("model, prob", [("ic", "wc"), ("ic", "trivalency"), ("lt", "wc"), ("lt", "trivalency")])
+@pytest.mark.parametrize("segment", [False, True])
+def test_count_only_mode_counts_the_stored_sets(wiki_graph, model, prob, segment):
+    """Expected reach's count-only sampling and planning's stored sets are one sampler: same sets, same counts."""
+    from graphcrm.algorithms import _rr_kernels
+    from graphcrm.algorithms.rr_sampling import RRSampler
+
+    n = wiki_graph.n_nodes
+    roots = np.arange(0, n, 7) if segment else None
+    sampler = RRSampler(wiki_graph.layer("votes"), model=model, prob=prob, roots=roots, seed=13)
+    uniform = sampler.node_p >= 0
+    if prob == "wc":            # one probability per account: geometric skipping (IC), a jump (LT)
+        assert uniform.all() and len(sampler.edge_value) == 0
+    else:                       # trivalency mixes 0.1 / 0.01 / 0.001 on an account's in-edges: per-edge values too
+        assert uniform.any() and not uniform.all() and len(sampler.edge_value) == wiki_graph.layer("votes").n_edges
+    first, count = 1_000, 6_000
+    sets = sampler.sample(first, count)
+    stored = np.bincount(sets.members, minlength=n)
+    counts, total = sampler.membership_counts(count, first)
+    np.testing.assert_array_equal(counts, stored)
+    assert total == len(sets.members) > count
+    if segment:
+        assert np.isin(sets.members[sets.offsets[:-1]], roots).all()     # every set starts at a segment root
+    for workers in (1, 3):      # the raw kernel: the split over scratch areas does not change a count
+        again, again_total = _rr_kernels._rr_membership_counts(*sampler._args(), first, count, workers)
+        np.testing.assert_array_equal(again, stored)
+        assert again_total == total
+    # a different range is a different sample
+    assert not np.array_equal(sampler.membership_counts(count, first + count)[0], stored)
+
+
 def test_probability_one_reaches_what_bfs_reaches():
     g = GraphBuilder().add_edges("x", [1, 2, 3, 5], [2, 3, 1, 6]).build()
     est = expected_reach(g, layer="x", model="const:1", n_samples=5000, seed=1)
@@ -126,7 +157,7 @@ def test_voterank_equals_networkx(wiki_graph, higgs_graph):
 
 # ---------------------------------------------------------------- sampled betweenness
 def test_betweenness_within_its_bound_of_exact_on_wiki_vote(wiki_graph):
-    from algorithms import betweenness
+    from graphcrm.algorithms import betweenness
 
     est = betweenness(wiki_graph, layer="votes", epsilon=0.02, delta=0.1, seed=3)
     n = wiki_graph.n_nodes
@@ -137,7 +168,7 @@ def test_betweenness_within_its_bound_of_exact_on_wiki_vote(wiki_graph):
 
 
 def test_betweenness_hand_made_and_deterministic():
-    from algorithms import betweenness
+    from graphcrm.algorithms import betweenness
 
     # two directed cliques joined through one broker
     a = [(i, j) for i in range(4) for j in range(4) if i != j]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loaders import load_edges, load_signed, read_edges, read_interactions
+from graphcrm.loaders import load_edges, load_signed, read_edges, read_interactions
 from tests.conftest import dataset
 
 
@@ -57,7 +57,7 @@ def test_email_eu_core_counts():
     kept = load_edges(path, layer="email", self_loops="keep")
     assert (kept.n_nodes, kept.layer("email").n_edges) == (1_005, 25_571)
     dropped = read_edges(path, layer="email")
-    from loaders import build_graph
+    from graphcrm.loaders import build_graph
     g, reports = build_graph(dropped)
     loops = reports[0].build["self_loops_dropped"]
     assert g.layer("email").n_edges == 25_571 - loops and loops > 0
@@ -96,7 +96,7 @@ def test_higgs_through_the_precise_reader_gives_the_same_graph(tmp_path, higgs_g
     dirty.write_text("".join(lines[:10_000]) + "# a comment in the middle\n" + "".join(lines[10_000:]))
     a, b = read_interactions(clean), read_interactions(dirty)
     assert a.report.path_taken == "fast" and b.report.path_taken == "precise"
-    from loaders import build_graph
+    from graphcrm.loaders import build_graph
     assert build_graph(a)[0].equals(build_graph(b)[0])
 
 
@@ -110,5 +110,5 @@ def test_shuffled_file_rows_give_the_same_graph(tmp_path):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("".join(lines))
     b.write_text("".join(shuffled))
-    from loaders import load_interactions
+    from graphcrm.loaders import load_interactions
     assert load_interactions(a).equals(load_interactions(b))

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from algorithms.diffusion import simulate
-from graphcrm.core.builder import GraphBuilder
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.loaders.builder import GraphBuilder
 from graphcrm.curves import compare_seed_sets, reach_curve, random_seeds
 from graphcrm.demo import sample_path
 from tests.browser import open_browser

@@ -13,10 +13,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphcrm.core import GraphBuilder, SnapshotError
-from graphcrm.core.convert import from_igraph, from_networkx, from_scipy, to_igraph, to_networkx, to_scipy
-from graphcrm.core.snapshot import FORMAT_VERSION, load_snapshot, read_manifest, save_snapshot
-from loaders import build_graph, read_nodes, read_signed
+from graphcrm.loaders import GraphBuilder, SnapshotError
+from graphcrm.loaders.convert import from_igraph, from_networkx, from_scipy, to_igraph, to_networkx, to_scipy
+from graphcrm.loaders.snapshot import FORMAT_VERSION, load_snapshot, read_manifest, save_snapshot
+from graphcrm.loaders import build_graph, read_nodes, read_signed
 from tests.conftest import dataset
 
 
@@ -74,8 +74,8 @@ def test_damaged_or_newer_snapshots_are_reported(tmp_path):
 
 SAVER = """
 import sys
-from loaders import load_edges
-from graphcrm.core.snapshot import save_snapshot
+from graphcrm.loaders import load_edges
+from graphcrm.loaders.snapshot import save_snapshot
 g = load_edges(sys.argv[1], layer="edges")
 print("ready", flush=True)
 while True:

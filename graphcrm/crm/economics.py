@@ -22,11 +22,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms.diffusion import simulate
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.layers import INTERACTION_TYPES
-from graphcrm.leaders import default_layer
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders.layers import INTERACTION_TYPES
 
 
 def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None, prob: str = "wc",
@@ -50,7 +49,7 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c", "c"], ["x", "x", "x", "y"]).build()
     >>> table, summary = influencer_economics(g, ["x", "y"], costs={"x": 30.0, "y": 10.0}, n_runs=200)
     >>> table[["account_id", "audience_size", "exclusive_followers", "max_overlap"]].values.tolist()
@@ -62,8 +61,7 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
     if not ids:
         raise ParameterError("give at least one influencer account")
     dense = graph.index_of(ids)
-    lay = default_layer(graph) if layer is None else layer
-    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()
+    lay = graph.resolve_layer(layer).positive()
     audiences = _audiences(graph, ids, lay)
     counts: dict[int, int] = {}
     for a in audiences:
@@ -116,7 +114,7 @@ def audience_overlap(graph: SocialGraph, accounts, *, layer=None) -> pd.DataFram
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c", "c", "d"], ["x", "x", "x", "y", "y"]).build()
     >>> audience_overlap(g, ["x", "y"]).values.tolist()
     [['x', 'y', 1, 0.5]]
@@ -133,8 +131,7 @@ def audience_overlap(graph: SocialGraph, accounts, *, layer=None) -> pd.DataFram
 
 
 def _audiences(graph: SocialGraph, ids, layer) -> list[set]:
-    lay = default_layer(graph) if layer is None else layer
-    lay = (lay if isinstance(lay, Layer) else graph.layer(lay)).positive()
+    lay = graph.resolve_layer(layer).positive()
     aud = graph.layer("follows") if "follows" in graph.layers else lay
     return [set(aud.out_indices[aud.out_indptr[i]:aud.out_indptr[i + 1]].tolist()) for i in graph.index_of(ids)]
 

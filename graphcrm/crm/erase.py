@@ -34,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphcrm.core.csvsafe import escape_frame
-from graphcrm.core.csvsafe import read_csv as read_escaped_csv
-from graphcrm.core.errors import NodeNotFoundError, ParameterError
-from graphcrm.core.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
+from graphcrm.loaders.csvsafe import escape_frame
+from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
+from graphcrm.loaders.errors import NodeNotFoundError, ParameterError
+from graphcrm.loaders.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
 from graphcrm.crm.export import SALT_ENV, pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
@@ -58,7 +58,7 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     Examples
     --------
     >>> import tempfile
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> d = Path(tempfile.mkdtemp())
     >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["b", "c", "a"]).build()
     >>> _ = save_snapshot(g, d / "snap")
@@ -116,7 +116,7 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     Examples
     --------
     >>> import tempfile
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> from graphcrm.crm.export import write_export
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = save_snapshot(GraphBuilder().add_edges("follows", ["a", "b"], ["b", "c"]).build(), d / "snap")

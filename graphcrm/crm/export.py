@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphcrm.core.csvsafe import escape_frame, read_csv as read_escaped_csv
-from graphcrm.core.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.csvsafe import escape_frame, read_csv as read_escaped_csv
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
 
 SALT_ENV = "GRAPHCRM_PSEUDONYM_SALT"
 SCHEMAS = {
@@ -129,7 +129,7 @@ def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
     >>> write_exports([(frame, d / "new.csv", "communities"), (frame, d / "old.csv", "no-such-schema")])
     Traceback (most recent call last):
     ...
-    graphcrm.core.errors.ParameterError: unknown export schema 'no-such-schema'; expected one of ...
+    graphcrm.loaders.errors.ParameterError: unknown export schema 'no-such-schema'; expected one of ...
     >>> sorted(p.name for p in d.iterdir())
     ['old.csv', 'old.csv.schema.json']
     """

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import distance, fuzz, process
 
-from graphcrm.core.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.crm.names import (
     _alnum,
     _canonical_first,
@@ -76,7 +76,7 @@ from graphcrm.crm.names import (
     normalize_city,
     normalize_name,
 )
-from loaders.customers import normalize_email, normalize_phone, read_customers, sha256_hex
+from graphcrm.loaders.customers import normalize_email, normalize_phone, read_customers, sha256_hex
 
 EXACT_PROBABILITY = {"handle": 0.999, "email_sha256": 0.995, "phone_sha256": 0.99}
 LINK_COLUMNS = ["customer_id", "account_id", "method", "probability", "evidence"]
@@ -202,7 +202,7 @@ def link_customers(customers, accounts: pd.DataFrame, *, threshold: float | None
     Parameters
     ----------
     customers : pandas.DataFrame
-        A validated table from :func:`loaders.read_customers`, or a raw one
+        A validated table from :func:`graphcrm.loaders.read_customers`, or a raw one
         (it is validated here, strictly).
     accounts : pandas.DataFrame
         Account attributes (see :func:`prepare_accounts`), e.g. a snapshot's

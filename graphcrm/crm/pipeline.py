@@ -31,7 +31,7 @@ export per step (``links``, ``review``, ``leaders``, ``communities``,
 ``run_summary.json`` (counts, timings).
 
 Exit codes (CLI): 0 ok; 1 bad input data or a failed step; 2 invalid
-pipeline file (:class:`~graphcrm.core.errors.ConfigError`).
+pipeline file (:class:`~graphcrm.loaders.errors.ConfigError`).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphcrm.core.csvsafe import read_csv as read_escaped_csv
-from graphcrm.core.errors import ConfigError, GraphCRMError, InputFileError
-from graphcrm.core.snapshot import save_snapshot
+from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
+from graphcrm.loaders.errors import ConfigError, GraphCRMError, InputFileError
+from graphcrm.loaders.snapshot import save_snapshot
 
 STEPS = ("link", "leaders", "communities", "segments", "economics")
 SOURCE_KEYS = ("edges", "interactions", "signed", "nodes", "customers", "accounts", "mode", "encoding")
@@ -211,7 +211,7 @@ class _Step:
 
 def _run_steps(cfg: dict, staging: Path, salt) -> dict:
     from graphcrm.crm.export import write_export
-    from loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed, write_rejects
+    from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed, write_rejects
 
     pipe, sources, steps = cfg["pipeline"], cfg["sources"], cfg["steps"]
     seed, ext = pipe["seed"], "." + pipe["format"]
@@ -245,7 +245,7 @@ def _run_steps(cfg: dict, staging: Path, salt) -> dict:
     links = customers = partition = leaders = None
     if "link" in steps:
         from graphcrm.crm.linking import link_customers
-        from loaders.customers import read_customers
+        from graphcrm.loaders.customers import read_customers
 
         with _Step("link", timings):
             customers, report = read_customers(sources["customers"], mode=mode, encoding=encoding)
@@ -277,13 +277,10 @@ def _run_steps(cfg: dict, staging: Path, salt) -> dict:
                                       seed=seed)
             export(leaders.round(6), "leaders")
     if "communities" in steps:
-        from algorithms.community import leiden, louvain
-        from graphcrm.leaders import default_layer
-
+        from graphcrm.algorithms.community import leiden, louvain
         with _Step("communities", timings):
             p = steps["communities"]
-            lay = default_layer(graph)
-            lay = (lay if not isinstance(lay, str) else graph.layer(lay)).positive()
+            lay = graph.resolve_layer().positive()
             if p.get("method", "leiden") == "louvain":
                 part = louvain(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed)
             else:

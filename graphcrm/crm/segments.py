@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from algorithms import personalized_pagerank
-from algorithms.community import undirected_edges
-from graphcrm.core.errors import ConfigError, ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.layers import INTERACTION_TYPES
-from graphcrm.leaders import default_layer, opinion_leaders, stance
+from graphcrm.algorithms import personalized_pagerank
+from graphcrm.algorithms.community import undirected_edges
+from graphcrm.loaders.errors import ConfigError, ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.layers import INTERACTION_TYPES
+from graphcrm.leaders import opinion_leaders, stance
 
 KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk", "engaged_fans")
 SEGMENT_COLUMNS = ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
@@ -102,15 +102,14 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("trust", ["a", "b", "c"], ["x", "x", "a"], [5.0, -3.0, 2.0]).build()
     >>> seg = build_segments(g, [{"name": "fans", "kind": "advocates", "min_evidence": 1}])
     >>> seg[["segment", "account_id", "reason"]].values.tolist()
     [['fans', 'a', 'positive signs: mean +1.00 over 1 interactions'], ['fans', 'c', 'positive signs: mean +1.00 over 1 interactions']]
     """
     segments = check_segments(segments)
-    lay = default_layer(graph) if layer is None else layer
-    lay = lay if isinstance(lay, Layer) else graph.layer(lay)
+    lay = graph.resolve_layer(layer)
     frames = []
     for seg in segments:
         kind = seg["kind"]

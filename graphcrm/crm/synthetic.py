@@ -24,7 +24,7 @@ import pandas as pd
 from anyascii import anyascii
 
 from graphcrm.crm._namedata import NICKNAMES, city_weights, first_name_weights, surname_weights
-from loaders.customers import normalize_email, normalize_phone, sha256_hex
+from graphcrm.loaders.customers import normalize_email, normalize_phone, sha256_hex
 
 DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "gmx.de", "mail.ru", "orange.fr",
            "aol.com", "protonmail.com"]

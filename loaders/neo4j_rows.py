@@ -1,15 +1,15 @@
 """Rows for the Neo4j store: a SocialGraph's accounts and layers as plain rows, and ids checked.
 
-No driver here: :mod:`graphcrm.neo4j_store` sends these rows in batches.  A
+No driver here: :mod:`graphcrm.loaders.neo4j_store` sends these rows in batches.  A
 relationship row is in the source's direction ("src retweeted dst"), the way
-:mod:`graphcrm.neo4j_cypher` stores it; the in-memory layers are in influence
+:mod:`graphcrm.loaders.neo4j_cypher` stores it; the in-memory layers are in influence
 direction, and each layer's spec says how to convert.
 
 Examples
 --------
 >>> clean_id(" 42 "), clean_id(7), clean_id(None), clean_id(float("nan")), clean_id(True)
 ('42', 7, None, None, None)
->>> from graphcrm.core.builder import GraphBuilder
+>>> from graphcrm.loaders.builder import GraphBuilder
 >>> graph = GraphBuilder().add_events("retweets", ["ann", "ann"], ["bob", "bob"], time=[10, 20]).build()
 >>> rel_rows(graph, "retweets")[0]   # ann retweeted bob twice: (ann)-[:RETWEETED]->(bob)
 {'src': 'ann', 'dst': 'bob', 'count': 2, 'first_time': 10, 'last_time': 20, 'weight': 2.0, 'sign': None}
@@ -24,9 +24,9 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from graphcrm import neo4j_cypher as cy
-from graphcrm.core.errors import InvalidInputError, ParameterError
-from graphcrm.core.graph import SocialGraph
+from graphcrm.loaders import neo4j_cypher as cy
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.graph import SocialGraph
 
 _INT64 = (-(2**63), 2**63 - 1)
 

@@ -1,36 +1,112 @@
-"""``graphcrm plan`` and ``graphcrm reach``: whom to seed, and who can reach one person.
-
-Registered on the main app in :mod:`graphcrm.cli`.
-"""
+"""``graphcrm simulate``, ``plan`` and ``reach``: how far a message spreads, whom to seed, who reaches one person."""
 
 from __future__ import annotations
 
-import re
-import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import typer
 
-from graphcrm.core.errors import ParameterError
+from graphcrm.cli.common import Timer, dask_client, emit, open_snapshot, parse_bytes
+from graphcrm.loaders.errors import GraphCRMError, ParameterError
 from graphcrm.progress import step
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+def register(app: typer.Typer) -> None:
+    app.command()(simulate)
+    app.command()(plan)
+    app.command()(reach)
 
 
-def parse_bytes(text: str) -> int:
-    """``"512MB"``, ``"2GiB"``, ``"1000000"`` -> bytes.
+def simulate(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    seeds: List[str] = typer.Option([], "--seeds", help="Seed account id (repeatable)."),
+    seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Text file with one seed id per line."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
+                                                              "strength, else follows)."),
+    model: str = typer.Option("ic", "--model", help="ic | lt | sir | sis (graphcrm.algorithms.diffusion.MODELS)."),
+    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
+    recovery: float = typer.Option(0.5, "--recovery", help="SIR/SIS: chance per step that an account stops spreading."),
+    negative: List[str] = typer.Option([], "--negative", help="Start a competing negative cascade here (repeatable): "
+                                                              "--seeds are then the brand's advocates."),
+    runs: int = typer.Option(10_000, "--runs", help="Monte-Carlo runs (at most, with --ci-width)."),
+    ci_width: Optional[float] = typer.Option(None, "--ci-width", help="Stop once the 95% interval is narrower."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop every cascade after this many steps."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...): "
+                                                                      "split the runs over a cluster."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Reach per step (.csv or .parquet)."),
+    probabilities: Optional[Path] = typer.Option(None, "--activation-out",
+                                                 help="Each account's activation probability (.csv/.parquet)."),
+    hourly_out: Optional[Path] = typer.Option(None, "--hourly-out",
+                                              help="Expected reach per hour, from the delays in the layer's "
+                                                   "interaction log (.csv/.parquet)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Word-of-mouth reach of a seed set: expected reach with a 95% interval, reach per step (and per hour).
 
-    Examples
-    --------
-    >>> parse_bytes("2GiB"), parse_bytes("512 MB"), parse_bytes("1000")
-    (2147483648, 512000000, 1000)
+    Example: graphcrm simulate graphs/higgs --seeds 88 --seeds 14454 --runs 5000
     """
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in _UNITS:
-        raise ParameterError(f"--max-memory {text!r}: expected a size such as 512MB or 2GiB")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    from graphcrm.algorithms.diffusion import CASCADE_MODELS, simulate as run, simulate_model
+    from graphcrm.tables import write_table
+
+    timer = Timer()
+    ids = list(seeds)
+    if seeds_file is not None:
+        ids += [line.strip() for line in seeds_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not ids:
+        raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
+    graph = open_snapshot(snapshot)
+    lay = graph.resolve_layer(layer)
+    if negative or model not in CASCADE_MODELS:
+        with step(f"simulating {runs:,} {'competing cascades' if negative else model.upper() + ' runs'}"):
+            est = simulate_model(graph, ids, model=model, layer=lay, negative=negative, prob=prob, recovery=recovery,
+                                 n_runs=runs, max_steps=max_steps, seed=seed)
+        summary, human = _contagion_summary(est, ids, model=model, prob=prob, recovery=recovery, negative=negative,
+                                            runs=runs, out=out)
+        summary["snapshot"] = str(snapshot)
+        summary["seconds"] = timer.seconds()
+        emit(summary, as_json, human)
+        return
+    with step(f"simulating {runs:,} cascades"):
+        est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
+                  ci_width=ci_width, client=dask_client(scheduler) if scheduler else None)
+    if out is not None:
+        write_table(est.steps_frame(), out)
+    if probabilities is not None:
+        write_table(est.to_frame(), probabilities)
+    hourly = None
+    if hourly_out is not None or prob == "learned":
+        from graphcrm.algorithms.diffusion import reach_over_time
+        from graphcrm.algorithms.probabilities import propagation_delays
+
+        hourly = reach_over_time(est, propagation_delays(lay), seed=seed)
+        if hourly_out is not None:
+            write_table(hourly, hourly_out)
+    summary = {"snapshot": str(snapshot), "seeds": len(ids), "model": model, "prob": est.info["prob"],
+               "runs": est.info["runs"], "expected_reach": est.mean, "ci95": [est.ci_low, est.ci_high],
+               "reach_per_step": est.reach_per_step[:20].round(3).tolist(),
+               "reach_after_hours": None if hourly is None else {
+                   int(h): round(float(r), 3) for h, r in zip(hourly["hours"], hourly["expected_reach"])
+                   if h in (1, 6, 24, 48, 168)},
+               "outputs": {"steps": str(out) if out else None, "activation": str(probabilities) if probabilities else None,
+                           "hourly": str(hourly_out) if hourly_out else None},
+               "seconds": timer.seconds()}
+    human = (f"expected reach {est.mean:,.2f} accounts (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
+             f"from {len(ids)} seeds, {est.info['runs']:,} {model.upper()} runs\n" +
+             est.steps_frame().head(10).round(3).to_string(index=False))
+    if prob.startswith("learned") and graph.layers.get(lay.name) is lay:
+        from graphcrm.algorithms.calibration import reach_calibration
+
+        try:
+            cal = reach_calibration(graph, lay.name, prob, seed=seed)
+            summary["calibration"] = cal.to_dict()
+            human += "\n" + cal.describe()
+        except GraphCRMError as exc:                 # a log too short to hold a window out
+            summary["calibration"] = None
+            human += f"\ncalibration not checked: {exc}"
+    emit(summary, as_json, human)
 
 
 def plan(
@@ -61,24 +137,21 @@ def plan(
 
     Example: graphcrm plan graphs/higgs --k 10 --out seeds.csv
     """
-    from algorithms.diffusion import simulate
-    from algorithms.planning import plan_seeds
-    from graphcrm.cli import _emit
-    from graphcrm.core.snapshot import load_snapshot
-    from graphcrm.leaders import default_layer
+    from graphcrm.algorithms.diffusion import simulate
+    from graphcrm.algorithms.planning import plan_seeds
     from graphcrm.tables import read_costs, read_id_list, write_table
 
-    started = time.perf_counter()
+    timer = Timer()
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
-    graph = load_snapshot(snapshot)
-    lay = default_layer(graph) if layer is None else layer
+    graph = open_snapshot(snapshot)
+    lay = graph.resolve_layer(layer)
     cost_source = None
     if budget is not None:
         cost_source = read_costs(costs) if costs is not None else cost_column
     targets = read_id_list(target_segment) if target_segment is not None else None
     excluded = read_id_list(exclude) if exclude is not None else None
-    client = _dask_client(scheduler) if scheduler else None
+    client = dask_client(scheduler) if scheduler else None
     with step("sampling and selecting seeds"):
         result = plan_seeds(graph, layer=lay, k=k, budget=budget, costs=cost_source, targets=targets,
                             exclude=excluded, model=model, prob=prob, eps=eps, delta=delta, seed=seed,
@@ -98,7 +171,7 @@ def plan(
     if out is not None:
         write_table(table, out)
         summary["outputs"] = {"seeds": str(out)}
-    summary["seconds"] = round(time.perf_counter() - started, 3)
+    summary["seconds"] = timer.seconds()
     met = "met" if result.guarantee_met else "NOT met"
     human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (+- {result.info['expected_reach_stderr']:,.1f})"
              f"{' target accounts' if targets is not None else ' accounts'}; certified >= "
@@ -108,7 +181,7 @@ def plan(
         c = summary["monte_carlo_check"]
         human += f"\nMonte-Carlo check ({c['runs']:,} runs): {c['expected_reach']:,.1f} (95% CI {c['ci95'][0]:,.1f} .. {c['ci95'][1]:,.1f})"
     human += "\n" + table.head(20).round(3).to_string(index=False)
-    _emit(summary, as_json, human)
+    emit(summary, as_json, human)
 
 
 def reach(
@@ -128,15 +201,12 @@ def reach(
 
     Example: graphcrm reach graphs/higgs --target 14454 --top 5
     """
-    from algorithms.planning import influencers_of
-    from graphcrm.cli import _emit
-    from graphcrm.core.snapshot import load_snapshot
-    from graphcrm.leaders import default_layer
+    from graphcrm.algorithms.planning import influencers_of
     from graphcrm.tables import write_table
 
-    started = time.perf_counter()
-    graph = load_snapshot(snapshot)
-    lay = default_layer(graph) if layer is None else layer
+    timer = Timer()
+    graph = open_snapshot(snapshot)
+    lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
         table = influencers_of(graph, target, layer=lay, model=model, prob=prob, n_samples=samples, top=top,
                                seed=seed)
@@ -144,22 +214,17 @@ def reach(
         write_table(table, out)
     summary = {"snapshot": str(snapshot), "target": target, "samples": samples, "model": model, "prob": prob,
                "influencers": table.head(top).to_dict("records"), "outputs": {"table": str(out) if out else None},
-               "seconds": round(time.perf_counter() - started, 3)}
+               "seconds": timer.seconds()}
     human = (f"{len(table)} accounts can reach {target} ({samples:,} samples, {model.upper()}, {prob})\n"
              + (table.round(4).to_string(index=False) if len(table) else "nobody reaches this account"))
-    _emit(summary, as_json, human)
+    emit(summary, as_json, human)
 
 
-def contagion_summary(graph, ids, layer, *, model, prob, recovery, negative, runs, max_steps, seed, out):
-    """``graphcrm simulate`` for SIR / SIS epidemics and competing negative word-of-mouth: (summary, human text)."""
-    from algorithms.contagion import simulate_competition, simulate_epidemic
+def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
+    """The summary and human text of an SIR / SIS epidemic or a competing negative cascade."""
     from graphcrm.tables import write_table
 
     if negative:
-        if model != "ic":
-            raise ParameterError("--negative races two Independent Cascades: use --model ic")
-        with step(f"simulating {runs:,} competing cascades"):
-            est = simulate_competition(graph, negative, ids, layer=layer, prob=prob, n_runs=runs, seed=seed)
         summary = {"model": "competing ic", "prob": prob, "runs": runs, "negative_seeds": len(negative),
                    "advocates": len(ids), "negative_reach": est.negative[0], "negative_ci95": list(est.negative[1:]),
                    "negative_reach_without_advocates": est.negative_alone[0], "positive_reach": est.positive[0],
@@ -169,10 +234,6 @@ def contagion_summary(graph, ids, layer, *, model, prob, recovery, negative, run
                  f"{est.saved:,.1f} (95% CI {est.info['saved_ci95'][0]:,.1f} .. {est.info['saved_ci95'][1]:,.1f}); "
                  f"positive reach {est.positive[0]:,.1f}")
         return summary, human
-    steps = 100 if max_steps is None else max_steps
-    with step(f"simulating {runs:,} {model.upper()} epidemics"):
-        est = simulate_epidemic(graph, ids, layer=layer, model=model, prob=prob, recovery=recovery, n_runs=runs,
-                                max_steps=steps, seed=seed)
     if out is not None:
         write_table(est.steps_frame(), out)
     summary = {"model": model, "prob": prob, "recovery": recovery, "runs": runs, "seeds": len(ids),
@@ -183,14 +244,3 @@ def contagion_summary(graph, ids, layer, *, model, prob, recovery, negative, run
              f"from {len(ids)} seeds, {runs:,} runs; infected per step: "
              + ", ".join(f"{x:.1f}" for x in est.prevalence[:10]))
     return summary, human
-
-
-def _dask_client(address: str):
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ParameterError("--scheduler needs Dask: pip install 'graphcrm[dask]'") from None
-    try:
-        return Client(address, timeout=10)
-    except OSError as exc:
-        raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None

@@ -8,20 +8,15 @@ never echoed or logged.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from graphcrm.core.csvsafe import read_csv as read_escaped_csv
-from graphcrm.core.errors import ParameterError
+from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
+from graphcrm.cli.common import Timer, emit, neo4j_password, neo4j_store, open_snapshot
+from graphcrm.loaders.errors import ParameterError
 from graphcrm.progress import step
-
-PASSWORD_ENV = "GRAPHCRM_NEO4J_PASSWORD"
 
 neo4j_app = typer.Typer(name="neo4j", help="Neo4j store: push a graph, pull it back, write results back, erase.",
                         no_args_is_help=True, add_completion=False)
@@ -35,29 +30,9 @@ BATCH = typer.Option(5000, "--batch-size", help="Rows per write transaction.")
 JSON = typer.Option(False, "--json", help="Print a JSON summary.")
 
 
-def _password() -> str:
-    password = os.environ.get(PASSWORD_ENV)
-    if password:
-        return password
-    if not sys.stdin.isatty():
-        raise ParameterError(f"no password: set {PASSWORD_ENV} (or run interactively to be prompted)")
-    return typer.prompt("Neo4j password", hide_input=True)
-
-
-def _store(uri: str, user: str, database: str, batch_size: int = 5000):
-    from graphcrm.neo4j_store import Neo4jStore
-
-    store = Neo4jStore(uri, user, _password(), database, batch_size=batch_size)
-    try:
-        store.check()
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-def _emit(summary: dict, as_json: bool, human: str) -> None:
-    typer.echo(json.dumps(summary, indent=2, default=str) if as_json else human)
+def register(app: typer.Typer) -> None:
+    app.add_typer(neo4j_app, name="neo4j")
+    app.add_typer(db_app, name="db")
 
 
 @neo4j_app.command()
@@ -70,14 +45,13 @@ def push(
 
     Example: graphcrm neo4j push graphs/higgs --uri bolt://localhost:7687
     """
-    from graphcrm.core.snapshot import load_snapshot
 
-    graph = load_snapshot(snapshot)
-    with _store(uri, user, database, batch_size) as store, step(f"pushing {graph} to {uri}"):
+    graph = open_snapshot(snapshot)
+    with neo4j_store(uri, user, database, batch_size) as store, step(f"pushing {graph} to {uri}"):
         report = store.push(graph, layer or None)
         counts = store.counts()
     summary = {"snapshot": str(snapshot), "uri": uri, "database": database, **report.as_dict(), "stored": counts}
-    _emit(summary, as_json, f"pushed {graph} to {uri} ({database}) in {report.seconds:.1f} s: "
+    emit(summary, as_json, f"pushed {graph} to {uri} ({database}) in {report.seconds:.1f} s: "
           f"{report.written}; rejected {report.rejected}; stored now {counts}")
 
 
@@ -94,16 +68,16 @@ def pull(
 
     Example: graphcrm neo4j pull --out graphs/from-neo4j --uri bolt://localhost:7687
     """
-    from graphcrm.core.snapshot import save_snapshot
+    from graphcrm.loaders.snapshot import save_snapshot
 
-    started = time.perf_counter()
-    with _store(uri, user, database) as store, step(f"pulling from {uri}"):
+    timer = Timer()
+    with neo4j_store(uri, user, database) as store, step(f"pulling from {uri}"):
         graph = store.pull(layer or None, start=start, end=end, label=label)
     save_snapshot(graph, out)
     summary = {"out": str(out), "uri": uri, "database": database, "nodes": graph.n_nodes,
                "edges": {k: v.n_edges for k, v in graph.layers.items()},
-               "seconds": round(time.perf_counter() - started, 3)}
-    _emit(summary, as_json, f"wrote {out}: {graph}")
+               "seconds": timer.seconds()}
+    emit(summary, as_json, f"wrote {out}: {graph}")
 
 
 def _read(path: Path):
@@ -153,9 +127,9 @@ def write_back(
         kwargs["segments"] = frame["segment"]
     if leaders:
         kwargs["leaders"] = _read(leaders).index.tolist()
-    with _store(uri, user, database, batch_size) as store, step("writing back"):
+    with neo4j_store(uri, user, database, batch_size) as store, step("writing back"):
         report = store.write_back(**kwargs)
-    _emit({"uri": uri, "database": database, **report}, as_json,
+    emit({"uri": uri, "database": database, **report}, as_json,
           f"wrote back to {uri} ({database}): properties {report['properties']}; labels {report['labels']}; "
           f"{report['missing_ids']} ids not in the store, {report['rejected_ids']} rejected")
 
@@ -178,9 +152,9 @@ def erase(
             key = int(account)
         except ValueError:
             raise ParameterError(f"--account {account!r} is not an integer") from None
-    with _store(uri, user, database) as store:
+    with neo4j_store(uri, user, database) as store:
         report = store.erase_account(key)
-    _emit(report, as_json, f"removed {report['accounts_removed']} account(s) '{key}' and relationships "
+    emit(report, as_json, f"removed {report['accounts_removed']} account(s) '{key}' and relationships "
           f"{report['relationships_removed'] or 'none'} from {uri} ({database})")
 
 
@@ -194,9 +168,9 @@ def serve(
 
     Example: graphcrm db serve --port 7687
     """
-    from graphcrm.bolt_server import serve as run
+    from graphcrm.loaders.bolt_server import serve as run
 
-    password = _password()
+    password = neo4j_password()
     typer.echo(f"serving bolt://127.0.0.1:{port} database '{database}' (user root) from {root}; Ctrl-C stops",
                err=True)
     run(root, password, bolt_port=port, database=database)

@@ -1,17 +1,24 @@
 """``graphcrm forecast`` and ``graphcrm backtest``: the forecast of next-window engagement, and its out-of-time check.
 
-Registered on the main app in :mod:`graphcrm.cli`.
+Registered by :mod:`graphcrm.cli`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+
+from graphcrm.cli.common import Timer, emit, open_snapshot
+
+
+def register(app: typer.Typer) -> None:
+    app.command("forecast")(forecast_cmd)
+    app.command("backtest")(backtest_cmd)
 
 
 def forecast_cmd(
@@ -29,16 +36,14 @@ def forecast_cmd(
 
     Example: graphcrm forecast graphs/higgs --horizon 3d --out forecast.csv
     """
-    from algorithms.forecast import default_target_layer, fit_forecast, forecast
+    from graphcrm.algorithms.forecast import default_target_layer, fit_forecast, forecast
     from graphcrm.backtest import parse_duration
-    from graphcrm.cli import _emit
-    from graphcrm.core.snapshot import load_snapshot
     from graphcrm.forecast_store import save_model
     from graphcrm.progress import step
     from graphcrm.tables import write_table
 
-    started = time.perf_counter()
-    graph = load_snapshot(snapshot)
+    timer = Timer()
+    graph = open_snapshot(snapshot)
     name = layer or default_target_layer(graph)
     with step("fitting the forecast"):
         model = fit_forecast(graph, layer=name, horizon=parse_duration(horizon) if horizon else None, seed=seed)
@@ -51,13 +56,13 @@ def forecast_cmd(
     summary = {"snapshot": str(snapshot), "layer": name, "horizon_seconds": model.horizon,
                "model": str(stored), "out": str(out) if out else None, "feature_set": model.feature_set,
                "validation": model.validation, "top": frame.head(top).to_dict("records"),
-               "seconds": round(time.perf_counter() - started, 3)}
+               "seconds": timer.seconds()}
     human = (f"forecast of {name} received in the next {model.horizon / 86400:.1f} days, stored in {stored}"
              f"{f'; wrote {out}' if out else ''}\n"
              f"validated on the last {model.window / 3600:.0f} hours of the log: Spearman {v['forecast']:.3f} "
              f"(in-degree {v['in_degree']:.3f}); top-{v['top_k']} overlap {v['forecast_top_overlap']:.2f} "
              f"(in-degree {v['in_degree_top_overlap']:.2f})\n" + frame.head(top).round(1).to_string(index=False))
-    _emit(summary, as_json, human)
+    emit(summary, as_json, human)
 
 
 def backtest_cmd(
@@ -77,16 +82,14 @@ def backtest_cmd(
     Example: graphcrm backtest graphs/higgs --split 2012-07-05 --out backtest.csv
     """
     from graphcrm.backtest import backtest, headline
-    from graphcrm.cli import _emit
-    from graphcrm.core.errors import ParameterError
-    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.loaders.errors import ParameterError
     from graphcrm.progress import step
     from graphcrm.tables import write_table
 
-    started = time.perf_counter()
+    timer = Timer()
     if out is not None and out.suffix.lower() not in (".csv", ".parquet", ".pq", ".json"):
         raise ParameterError(f"--out {out}: use .csv, .parquet or .json")
-    graph = load_snapshot(snapshot)
+    graph = open_snapshot(snapshot)
     with step("backtest"):
         result = backtest(graph, split, horizon=horizon, layer=layer, samples=samples, seed=seed)
     if out is not None and out.suffix.lower() == ".json":
@@ -95,7 +98,7 @@ def backtest_cmd(
         write_table(result.metrics, out)
     summary = dict(result.summary, snapshot=str(snapshot), out=str(out) if out else None,
                    headline={t: headline(result, t).to_dict("records") for t in ("engagement", "reach")},
-                   seconds=round(time.perf_counter() - started, 3))
+                   seconds=timer.seconds())
     s = result.summary
     lines = [f"backtest on {snapshot}: scorers saw {s['events_before_split']:,} {s['layer']} before "
              f"{s['split']}; scored on the next {s['horizon_seconds'] / 86400:.2f} days "
@@ -108,7 +111,7 @@ def backtest_cmd(
         lines.append(f"winner: {s['winner'][target]}")
     if out is not None:
         lines.append(f"wrote {out}")
-    _emit(summary, as_json, "\n".join(lines))
+    emit(summary, as_json, "\n".join(lines))
 
 
 def _write_json(path: Path, payload: dict) -> None:

@@ -9,7 +9,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from graphcrm.core.idmap import IdMap
+from graphcrm.loaders.idmap import IdMap
 
 #: column names shared by every result table
 ACCOUNT_ID = "account_id"

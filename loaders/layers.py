@@ -1,7 +1,7 @@
 """Layer conventions: influence direction, type weights and duplicate rules.
 
 **Direction means influence.**  An edge ``u -> v`` in any layer of a
-:class:`~graphcrm.core.graph.SocialGraph` means *u can influence v*
+:class:`~graphcrm.loaders.graph.SocialGraph` means *u can influence v*
 (information flows from u to v).  Sources describe rows as
 ``(actor, target)`` -- "actor follows / retweets / replies to / likes /
 mentions / rates target" -- and each layer type says how such a row becomes an
@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from graphcrm.core.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError
 
 Direction = Literal["forward", "reverse"]
 AGGREGATIONS = ("sum", "mean", "max", "min")

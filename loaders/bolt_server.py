@@ -6,7 +6,7 @@ write.  So the server always runs in its own process:
 
 - :func:`serve` runs it in the current process until interrupted
   (``graphcrm db serve``; the process ends with ``os._exit``);
-- :func:`start_server` launches ``python -m graphcrm.bolt_server`` as a child
+- :func:`start_server` launches ``python -m graphcrm.loaders.bolt_server`` as a child
   process, waits until the Bolt port accepts connections and returns a
   :class:`BoltServer` handle (``stop`` / ``kill`` / ``restart``).
 
@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphcrm.core.errors import ParameterError, StoreUnavailableError
+from graphcrm.loaders.errors import ParameterError, StoreUnavailableError
 
 #: user name of the ArcadeDB server (its administrator account)
 DEFAULT_USER = "root"
@@ -136,7 +136,7 @@ class BoltServer:
         self.log = self.root / "server.log"
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "graphcrm.bolt_server", str(self.root / "data"), str(self.bolt_port),
+                [sys.executable, "-m", "graphcrm.loaders.bolt_server", str(self.root / "data"), str(self.bolt_port),
                  self.database, str(ready)], env=env, stdout=log, stderr=subprocess.STDOUT)
         atexit.register(self.kill)  # never leave a JVM behind if the parent ends without stop()
         deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""Assemble a :class:`~graphcrm.core.graph.SocialGraph` from tables in external ids.
+"""Assemble a :class:`~graphcrm.loaders.graph.SocialGraph` from tables in external ids.
 
 The loaders parse files into columns and hand them to :class:`GraphBuilder`;
 it owns the id map (one for all layers and node tables), turns
@@ -7,7 +7,7 @@ aggregates duplicates and builds CSR + CSC in linear time.
 
 Memory: the builder keeps the columns it is given until :meth:`build`; while
 building it holds the int32 codes of the edge ends, the weights and one
-temporary copy of a layer (see :func:`graphcrm.core._kernels._build_layer`),
+temporary copy of a layer (see :func:`graphcrm.loaders._kernels._build_layer`),
 so the peak stays below three times the finished graph.
 """
 
@@ -21,11 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphcrm.core import _kernels
-from graphcrm.core.errors import InvalidInputError, ParameterError
-from graphcrm.core.graph import EventLog, Layer, SocialGraph, _layer_from_events
-from graphcrm.core.idmap import INDEX_DTYPE, IdMap
-from graphcrm.core.layers import SELF_LOOP_POLICIES, LayerSpec, spec_for
+from graphcrm.loaders import _kernels
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.graph import EventLog, Layer, SocialGraph, _layer_from_events
+from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
+from graphcrm.loaders.layers import SELF_LOOP_POLICIES, LayerSpec, spec_for
 
 
 @dataclass

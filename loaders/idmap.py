@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphcrm.core.errors import InvalidInputError, NodeNotFoundError
+from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError
 
 INDEX_DTYPE = np.int32
 MAX_NODES = np.iinfo(np.int32).max

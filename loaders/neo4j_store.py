@@ -5,13 +5,13 @@ the database named, in managed write transactions of ``batch_size`` rows
 (``UNWIND $rows ... MERGE``), nodes before relationships, after an
 idempotent uniqueness constraint on ``Account.id``.  Re-running any write
 changes nothing.  The statements and the allowlists of labels, relationship
-types and property names are in :mod:`graphcrm.neo4j_cypher`.
+types and property names are in :mod:`graphcrm.loaders.neo4j_cypher`.
 
 Reliability: the driver retries transient errors inside each managed
 transaction (up to ``retry_time`` seconds); a batch that still fails because
 the server went away is retried ``retries`` more times with a growing pause.
 After that, or for a permanent error (bad credentials, unknown database,
-rejected statement), one :class:`~graphcrm.core.errors.GraphCRMError` with a
+rejected statement), one :class:`~graphcrm.loaders.errors.GraphCRMError` with a
 one-line message is raised; a push can simply be run again to resume.
 
 Examples
@@ -30,8 +30,8 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import (
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import (
     GraphCRMError,
     InvalidInputError,
     ParameterError,
@@ -40,11 +40,11 @@ from graphcrm.core.errors import (
     StoreQueryError,
     StoreUnavailableError,
 )
-from graphcrm.core.graph import SocialGraph
-from graphcrm.core.layers import STRENGTH_LAYER, spec_for
-from graphcrm.core.results import NodeScores, Partition
-from graphcrm import neo4j_cypher as cy
-from graphcrm.neo4j_rows import (  # noqa: F401  (clean_id, rel_rows: part of this module's API)
+from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders.layers import STRENGTH_LAYER, spec_for
+from graphcrm.loaders.results import NodeScores, Partition
+from graphcrm.loaders import neo4j_cypher as cy
+from graphcrm.loaders.neo4j_rows import (  # noqa: F401  (clean_id, rel_rows: part of this module's API)
     _account_rows,
     _concat_ids,
     _id_array,
@@ -108,7 +108,7 @@ class Neo4jStore:
     >>> Neo4jStore("bolt://127.0.0.1:1", "neo4j", "secret", batch_size=0)
     Traceback (most recent call last):
     ...
-    graphcrm.core.errors.ParameterError: batch_size must be at least 1, got 0
+    graphcrm.loaders.errors.ParameterError: batch_size must be at least 1, got 0
     """
 
     def __init__(self, uri: str, user: str, password: str, database: str = "neo4j", *,

@@ -1,4 +1,4 @@
-"""Save and open :class:`~graphcrm.core.graph.SocialGraph` snapshots.
+"""Save and open :class:`~graphcrm.loaders.graph.SocialGraph` snapshots.
 
 A snapshot is a directory::
 
@@ -46,10 +46,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from graphcrm.core.errors import ParameterError, SnapshotError
-from graphcrm.core.graph import EventLog, Layer, SocialGraph
-from graphcrm.core.idmap import IdMap
-from graphcrm.core.layers import LayerSpec
+from graphcrm.loaders.errors import ParameterError, SnapshotError
+from graphcrm.loaders.graph import EventLog, Layer, SocialGraph
+from graphcrm.loaders.idmap import IdMap
+from graphcrm.loaders.layers import LayerSpec
 
 FORMAT_NAME = "graphcrm-snapshot"
 FORMAT_VERSION = 1
@@ -154,7 +154,7 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None) -> Pa
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "snap"
     >>> _ = save_snapshot(g, d)
@@ -395,7 +395,7 @@ def verify_snapshot(path) -> dict:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "snap"
     >>> _ = save_snapshot(GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build(), d)
     >>> verify_snapshot(d)["checksum"]
@@ -421,7 +421,7 @@ def load_snapshot_tables(path) -> dict:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "snap"
     >>> _ = save_snapshot(g, d, tables={"links": pd.DataFrame({"customer_id": ["c1"], "account_id": [2]})})

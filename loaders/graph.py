@@ -10,11 +10,12 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from graphcrm.core import _kernels
-from graphcrm.core.errors import InvalidInputError, LayerNotFoundError, ParameterError
-from graphcrm.core.idmap import INDEX_DTYPE, IdMap
-from graphcrm.core.layers import (
+from graphcrm.loaders import _kernels
+from graphcrm.loaders.errors import InvalidInputError, LayerNotFoundError, ParameterError
+from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
+from graphcrm.loaders.layers import (
     DEFAULT_HALF_LIFE,
+    INTERACTION_TYPES,
     STRENGTH_LAYER,
     LayerSpec,
     default_type_weights,
@@ -341,13 +342,13 @@ class SocialGraph:
     Notes
     -----
     Every edge ``u -> v`` means *u can influence v*; see
-    :mod:`graphcrm.core.layers` for the per-type conventions.  Build graphs
-    with the loaders (``loaders.load_edges`` ...) or
-    :class:`graphcrm.core.builder.GraphBuilder`.
+    :mod:`graphcrm.loaders.layers` for the per-type conventions.  Build graphs
+    with the loaders (``graphcrm.loaders.load_edges`` ...) or
+    :class:`graphcrm.loaders.builder.GraphBuilder`.
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["ann", "bob"], ["bob", "cat"]).build()
     >>> g
     SocialGraph(3 nodes; follows: 2 edges)
@@ -422,6 +423,47 @@ class SocialGraph:
         except KeyError:
             have = ", ".join(self._layers) or "none"
             raise LayerNotFoundError(f"no layer '{name}' in this graph (layers: {have})") from None
+
+    def default_layer(self) -> "str | Layer":
+        """The layer scores, simulations and segments use when none is named.
+
+        The combined, time-decayed interaction strength (:meth:`interaction_strength`) when the
+        graph has any interaction layer; else ``"follows"``; else the graph's only layer.
+
+        Raises
+        ------
+        ParameterError
+            When the graph has several layers and none of those rules picks one.
+
+        Examples
+        --------
+        >>> from graphcrm.loaders.builder import GraphBuilder
+        >>> GraphBuilder().add_edges("follows", ["a"], ["b"]).build().default_layer()
+        'follows'
+        """
+        if any(name in INTERACTION_TYPES for name in self.layer_names):
+            return self.interaction_strength()
+        if "follows" in self._layers:
+            return "follows"
+        if len(self._layers) == 1:
+            return self.layer_names[0]
+        raise ParameterError(f"several layers ({', '.join(self.layer_names)}): name the one to rank on")
+
+    def resolve_layer(self, layer: "str | Layer | None" = None) -> Layer:
+        """``layer`` as a :class:`Layer`: a Layer as given, a name looked up, ``None`` the :meth:`default_layer`.
+
+        Every function that takes ``layer=`` accepts all three through this method.
+
+        Examples
+        --------
+        >>> from graphcrm.loaders.builder import GraphBuilder
+        >>> g = GraphBuilder().add_edges("follows", ["a"], ["b"]).build()
+        >>> g.resolve_layer().name, g.resolve_layer("follows") is g.resolve_layer(g.layer("follows"))
+        ('follows', True)
+        """
+        if layer is None:
+            layer = self.default_layer()
+        return layer if isinstance(layer, Layer) else self.layer(layer)
 
     def __repr__(self) -> str:
         parts = "; ".join(f"{k}: {v.n_edges} edges" for k, v in self._layers.items()) or "no layers"
@@ -521,7 +563,7 @@ class SocialGraph:
         ----------
         type_weights : mapping, optional
             Weight of one interaction per layer name; defaults to
-            :func:`graphcrm.core.layers.default_type_weights` restricted to the
+            :func:`graphcrm.loaders.layers.default_type_weights` restricted to the
             layers present.  Layers not named (or weighted 0) are left out.
         half_life : float or None, default 7 days
             Half-life of the decay in seconds; ``None`` disables decay.
@@ -538,7 +580,7 @@ class SocialGraph:
 
         Examples
         --------
-        >>> from graphcrm.core.builder import GraphBuilder
+        >>> from graphcrm.loaders.builder import GraphBuilder
         >>> g = (GraphBuilder()
         ...      .add_events("retweets", ["a", "a"], ["b", "b"], time=[0, 86400])
         ...      .add_events("mentions", ["b"], ["a"], time=[86400])
@@ -640,19 +682,19 @@ class SocialGraph:
         nodes = self._nodes.iloc[dense].reset_index(drop=True)
         return SocialGraph(self._id_map.take(dense), layers, nodes, self._metadata)
 
-    # -- conversions (see graphcrm.core.convert) -------------------------------------------
+    # -- conversions (graphcrm.loaders._interop; from_* in graphcrm.loaders.convert) -------------------------------------------
     def to_scipy(self, layer: str, *, direction: str = "out"):
-        from graphcrm.core.convert import to_scipy
+        from graphcrm.loaders._interop import to_scipy
 
         return to_scipy(self, layer, direction=direction)
 
     def to_networkx(self, layer: str | None = None):
-        from graphcrm.core.convert import to_networkx
+        from graphcrm.loaders._interop import to_networkx
 
         return to_networkx(self, layer)
 
     def to_igraph(self, layer: str):
-        from graphcrm.core.convert import to_igraph
+        from graphcrm.loaders._interop import to_igraph
 
         return to_igraph(self, layer)
 

@@ -1,17 +1,23 @@
 """``graphcrm report``: one self-contained HTML page with leaders, communities, reach curves and segments.
 
-Registered on the main app in :mod:`graphcrm.cli`.
+Registered by :mod:`graphcrm.cli`.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from graphcrm.core.csvsafe import read_csv as read_escaped_csv
+from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
+
+
+from graphcrm.cli.common import Timer, emit, open_snapshot
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
 
 
 def report(
@@ -38,17 +44,15 @@ def report(
     import pandas as pd
 
     from graphcrm.backtest import backtest, default_split
-    from graphcrm.cli import _emit
-    from graphcrm.core.errors import GraphCRMError, ParameterError
-    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.loaders.errors import GraphCRMError, ParameterError
     from graphcrm.progress import step
     from graphcrm.report import build_report, segments_from_table, write_report
 
-    started = time.perf_counter()
+    timer = Timer()
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"--out {out}: the report is HTML; name it like report.html")
     with step(f"opening {snapshot}"):
-        graph = load_snapshot(snapshot)
+        graph = open_snapshot(snapshot)
     extra = {}
     for path in segments:
         frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)
@@ -69,7 +73,7 @@ def report(
                        source=f"snapshot {snapshot}", backtest=bt)
     write_report(rep, out)
     summary = {"snapshot": str(snapshot), "out": str(out), **rep.summary,
-               "seconds": round(time.perf_counter() - started, 3)}
+               "seconds": timer.seconds()}
     reach = summary["expected_reach"]
     human = (f"wrote {out}: {len(rep.leaders)} opinion leaders, {summary['communities']:,} communities "
              f"(modularity {summary['modularity']:.3f}), reach of {summary['seeds_per_set']} seeds: " +
@@ -78,4 +82,4 @@ def report(
               if bt is not None else f"; {skipped}" if skipped else
               "; no backtest (no timestamped interaction log)" if backtest_split == "auto" else "")
              + f"; {summary['seconds']:.1f} s")
-    _emit(summary, as_json, human)
+    emit(summary, as_json, human)

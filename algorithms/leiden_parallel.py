@@ -10,10 +10,10 @@ as well).  Local moving visits nodes in a seeded order (shuffled blocks of
 consecutive ids), prunes nodes whose neighbourhood did not change, and on
 large levels decides a batch of nodes in parallel from the state at the
 start of the batch, applying the moves in order (see
-:mod:`algorithms._leiden_kernels`): the same seed gives the same partition
+:mod:`graphcrm.algorithms._leiden_kernels`): the same seed gives the same partition
 on 1 thread or 64.
 
-For graphs up to a million ties :func:`algorithms.community.leiden` calls
+For graphs up to a million ties :func:`graphcrm.algorithms.community.leiden` calls
 igraph's C Leiden, which is as good and fast there; above that it calls this
 implementation (``benchmarks/RESULTS-communities.md`` compares both with
 leidenalg and NetworKit's PLM).
@@ -26,10 +26,10 @@ import time
 import numba
 import numpy as np
 
-from algorithms import _leiden_kernels as _k
-from graphcrm.core.errors import ParameterError
-from graphcrm.core.graph import Layer, SocialGraph
-from graphcrm.core.results import Partition
+from graphcrm.algorithms import _leiden_kernels as _k
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.results import Partition
 
 MAX_LEVELS = 64
 
@@ -37,13 +37,13 @@ MAX_LEVELS = 64
 def undirected_csr(lay: Layer, weight: bool = True):
     """The undirected simple version of ``lay`` as CSR ``(indptr, indices, weights)`` (both arcs of each tie).
 
-    Same ties and weights as :func:`algorithms.community.undirected_edges`:
+    Same ties and weights as :func:`graphcrm.algorithms.community.undirected_edges`:
     self-loops dropped, the two directions of a tie summed when weighted,
     1 per tie otherwise.
 
     Examples
     --------
-    >>> from graphcrm.core.graph import Layer
+    >>> from graphcrm.loaders.graph import Layer
     >>> lay = Layer.from_edges(3, [0, 1, 1], [1, 0, 2], spec="x")
     >>> indptr, indices, weights = undirected_csr(lay)
     >>> indptr.tolist(), indices.tolist(), weights.tolist()
@@ -97,7 +97,7 @@ def parallel_leiden(
 
     Examples
     --------
-    >>> from graphcrm.core.builder import GraphBuilder
+    >>> from graphcrm.loaders.builder import GraphBuilder
     >>> edges = [(a, b) for a in range(4) for b in range(4) if a < b] + \\
     ...         [(a, b) for a in range(4, 8) for b in range(4, 8) if a < b] + [(3, 4)]
     >>> g = GraphBuilder().add_edges("x", [a for a, _ in edges], [b for _, b in edges]).build()
@@ -108,7 +108,7 @@ def parallel_leiden(
         raise ParameterError(f"resolution must be > 0, got {resolution}")
     if max_sweeps < 1 or iterations < 1 or not 0 <= min_move_share < 1 or (batch is not None and batch < 1):
         raise ParameterError("need max_sweeps >= 1, iterations >= 1, 0 <= min_move_share < 1 and batch >= 1")
-    lay = (layer if isinstance(layer, Layer) else graph.layer(layer)).positive()
+    lay = graph.resolve_layer(layer).positive()
     started = time.perf_counter()
     indptr, indices, weights = undirected_csr(lay, weight)
     t_csr = time.perf_counter() - started

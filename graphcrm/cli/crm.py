@@ -1,25 +1,28 @@
 """CLI verbs of the CRM bridge: ``link``, ``segments``, ``economics``, ``run``, ``erase``.
 
-Registered at the end of :mod:`graphcrm.cli`; same conventions: ``--json``
+Registered by :mod:`graphcrm.cli`; same conventions: ``--json``
 summary on stdout, ``--seed``, ``--out`` CSV or Parquet by extension, exit
 codes 0 ok / 1 bad data / 2 usage or configuration error.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from graphcrm.core.csvsafe import read_csv as read_escaped_csv
+from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
+from graphcrm.cli.common import Timer, emit, open_snapshot
 from graphcrm.progress import step
 
 
-def _emit(summary: dict, as_json: bool, human: str) -> None:
-    typer.echo(json.dumps(summary, indent=2, default=str) if as_json else human)
+def register(app: typer.Typer) -> None:
+    app.command("link")(link_cmd)
+    app.command("segments")(segments_cmd)
+    app.command("economics")(economics_cmd)
+    app.command("run")(run_pipeline_cmd)
+    app.command("erase")(erase_cmd)
 
 
 def _salt(pseudonymise: bool, salt_file: Optional[Path]):
@@ -34,12 +37,12 @@ def _accounts_table(source: Path):
     """Account attributes from a CSV/Parquet file or a snapshot's node table."""
     import pandas as pd
 
-    from graphcrm.core.snapshot import is_snapshot, load_snapshot
+    from graphcrm.loaders.snapshot import is_snapshot, load_snapshot
 
     if is_snapshot(source):
         return load_snapshot(source).nodes
     if not source.exists():
-        from graphcrm.core.errors import InputFileError
+        from graphcrm.loaders.errors import InputFileError
 
         raise InputFileError(source, None, None, "no such file")
     return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else \
@@ -70,10 +73,10 @@ def link_cmd(
     """
     from graphcrm.crm.export import write_exports
     from graphcrm.crm.linking import link_customers
-    from loaders import write_rejects
-    from loaders.customers import read_customers
+    from graphcrm.loaders import write_rejects
+    from graphcrm.loaders.customers import read_customers
 
-    started = time.perf_counter()
+    timer = Timer()
     salt = _salt(pseudonymise, salt_file)
     with step(f"reading {customers.name}"):
         table, report = read_customers(customers, mode=mode, encoding=encoding)
@@ -91,11 +94,11 @@ def link_cmd(
                if k in ("linked", "linked_by_method", "review_customers", "candidate_pairs", "model",
                         "prior_has_account")},
                "out": str(out), "review": str(review), "rejects": str(rejects_path) if rejects_path else None,
-               "seconds": round(time.perf_counter() - started, 3)}
+               "seconds": timer.seconds()}
     human = (f"linked {summary['linked']:,} of {len(table):,} customers "
              f"({', '.join(f'{k}: {v:,}' for k, v in summary['linked_by_method'].items())}); "
              f"{summary['review_customers']:,} to review\nwrote {out} and {review}")
-    _emit(summary, as_json, human)
+    emit(summary, as_json, human)
 
 
 def segments_cmd(
@@ -119,16 +122,16 @@ def segments_cmd(
     """
     import pandas as pd
 
-    from graphcrm.core.snapshot import load_snapshot, load_snapshot_tables
+    from graphcrm.loaders.snapshot import load_snapshot_tables
     from graphcrm.crm.export import read_export, write_export
     from graphcrm.crm.segments import build_segments, read_segments_config
     from graphcrm.tables import read_partition
-    from loaders.customers import read_customers
+    from graphcrm.loaders.customers import read_customers
 
-    started = time.perf_counter()
+    timer = Timer()
     salt = _salt(pseudonymise, salt_file)
     seg_cfg = read_segments_config(config)
-    graph = load_snapshot(snapshot)
+    graph = open_snapshot(snapshot)
     stored = load_snapshot_tables(snapshot)
     link_table = read_export(links) if links else stored.get("links")
     if links and graph.id_map.kind == "int":
@@ -136,12 +139,10 @@ def segments_cmd(
     cust = read_customers(customers)[0] if customers else stored.get("customers")
     parts = read_partition(partition) if partition else None
     if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
-        from algorithms.community import leiden
-        from graphcrm.leaders import default_layer
+        from graphcrm.algorithms.community import leiden
 
         with step("finding communities (leiden; pass --partition to use your own)"):
-            lay = default_layer(graph)
-            lay = (graph.layer(lay) if isinstance(lay, str) else lay).positive()
+            lay = graph.resolve_layer().positive()
             frame = leiden(graph, layer=lay, seed=seed).to_frame()
             parts = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
     with step(f"building {len(seg_cfg)} segments"):
@@ -149,8 +150,8 @@ def segments_cmd(
     write_export(table, out, "segments", salt=salt)
     counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
     summary = {"snapshot": str(snapshot), "segments": counts, "rows": len(table), "out": str(out),
-               "seconds": round(time.perf_counter() - started, 3)}
-    _emit(summary, as_json, f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+               "seconds": timer.seconds()}
+    emit(summary, as_json, f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def economics_cmd(
@@ -171,8 +172,7 @@ def economics_cmd(
     """
     import pandas as pd
 
-    from graphcrm.core.errors import ParameterError
-    from graphcrm.core.snapshot import load_snapshot
+    from graphcrm.loaders.errors import ParameterError
     from graphcrm.crm.economics import influencer_economics
     from graphcrm.crm.export import write_exports
 
@@ -189,7 +189,7 @@ def economics_cmd(
     if costs is not None:
         c = pd.read_parquet(costs) if costs.suffix.lower() != ".csv" else read_escaped_csv(costs, dtype=str)
         cost = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
-    graph = load_snapshot(snapshot)
+    graph = open_snapshot(snapshot)
     with step(f"pricing {len(ids)} influencers"):
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
     exports = [(table, out, "economics")]
@@ -200,7 +200,7 @@ def economics_cmd(
         exports.append((audience_overlap(graph, ids), overlap_out, "overlap"))
         summary["overlap_out"] = str(overlap_out)
     write_exports(exports)      # both tables, or neither
-    _emit(summary, as_json, f"wrote {out}\n" + table.to_string(index=False) +
+    emit(summary, as_json, f"wrote {out}\n" + table.to_string(index=False) +
           f"\nunique reach {summary['unique_reach']:,} of {summary['total_audience']:,} audience; "
           f"expected reach of the set {summary['expected_reach']:,.1f}")
 
@@ -220,7 +220,7 @@ def run_pipeline_cmd(
     lines = [f"pipeline {summary['pipeline']}: ok in {summary['total_seconds']:.1f} s"]
     lines += [f"  {k}: {v}s" for k, v in summary["seconds"].items()]
     lines += [f"  wrote {v}" for v in summary["outputs"].values()]
-    _emit(summary, as_json, "\n".join(lines))
+    emit(summary, as_json, "\n".join(lines))
 
 
 def erase_cmd(
@@ -244,14 +244,14 @@ def erase_cmd(
     """
     import os
 
-    from graphcrm.core.errors import ParameterError
+    from graphcrm.loaders.errors import ParameterError
     from graphcrm.crm.erase import erase_account, erase_customer
     from graphcrm.crm.export import SALT_ENV, load_salt
 
     if (account is None) == (customer is None):
         raise ParameterError("give the person to erase: --account ID or --customer ID (one of them)")
     if customer is not None and exports is None:
-        from graphcrm.core.snapshot import read_manifest
+        from graphcrm.loaders.snapshot import read_manifest
 
         if "links" not in read_manifest(snapshot).get("tables", []):
             raise ParameterError("--customer needs --exports (the links there say which accounts are the "
@@ -266,9 +266,9 @@ def erase_cmd(
     if neo4j_uri is None:
         report = erase([])
     else:
-        from graphcrm.cli_neo4j import _store
+        from graphcrm.cli.common import neo4j_store
 
-        with _store(neo4j_uri, neo4j_user, neo4j_database) as store:   # connect first: fail before erasing anything
+        with neo4j_store(neo4j_uri, neo4j_user, neo4j_database) as store:   # connect first: fail before erasing anything
             report = erase([store.erase_account])
     accounts = report["accounts"] if customer is not None else [report]
     lines = [f"erased customer {customer} (linked accounts: {', '.join(report['linked_accounts']) or 'none'})"
@@ -283,4 +283,4 @@ def erase_cmd(
     for linked in report.get("linked_customers", []):
         lines.append(f"  the account was linked to CRM customer {linked}: the links are gone, the customer's own "
                      f"rows stay (if it is the same person: graphcrm erase SNAPSHOT --customer {linked})")
-    _emit(report, as_json, "\n".join(lines))
+    emit(report, as_json, "\n".join(lines))

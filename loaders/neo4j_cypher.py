@@ -14,7 +14,7 @@ The graph model::
 
 Relationships point the way the source says ("a retweeted b" is
 ``(a)-[:RETWEETED]->(b)``), not the influence direction of the in-memory
-layers; :mod:`graphcrm.neo4j_store` converts with each layer's direction.
+layers; :mod:`graphcrm.loaders.neo4j_store` converts with each layer's direction.
 
 Neo4j 5 syntax throughout.  The one place where the local ArcadeDB server
 needs something else is :data:`SERVER_DIFFERENCES` (none needed so far; see
@@ -29,7 +29,7 @@ Examples
 >>> check_identifier("x) DETACH DELETE (n", "label")
 Traceback (most recent call last):
 ...
-graphcrm.core.errors.ParameterError: label 'x) DETACH DELETE (n' is not allowed: use letters, digits and _ (a letter first)
+graphcrm.loaders.errors.ParameterError: label 'x) DETACH DELETE (n' is not allowed: use letters, digits and _ (a letter first)
 >>> print(merge_relationships("RETWEETED"))  # doctest: +NORMALIZE_WHITESPACE
 UNWIND $rows AS r MATCH (a:Account {id: r.src}) MATCH (b:Account {id: r.dst})
 MERGE (a)-[e:RETWEETED]->(b)
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 
-from graphcrm.core.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError
 
 #: letters, digits and underscore, a letter first, at most 64 characters
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")

@@ -7,49 +7,12 @@ becomes ``u -> v`` in the other library, with external ids as node names.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from graphcrm.core.builder import GraphBuilder
-from graphcrm.core.errors import InvalidInputError, ParameterError
-from graphcrm.core.graph import SocialGraph
-
-
-def to_scipy(graph: SocialGraph, layer: str, *, direction: str = "out") -> sp.csr_array:
-    """The adjacency matrix of ``layer`` as a ``scipy.sparse.csr_array``.
-
-    Parameters
-    ----------
-    direction : {"out", "in"}
-        ``"out"``: ``A[u, v]`` is the weight of ``u -> v`` (rows = sources);
-        ``"in"``: the transpose (rows = targets), built from the stored CSC
-        without a transpose.
-
-    Notes
-    -----
-    The index and weight arrays are shared with the graph (read-only); for
-    fewer than 2**31 edges the row pointer is narrowed to int32 so scipy does
-    not copy the indices.
-
-    Examples
-    --------
-    >>> from graphcrm.core.builder import GraphBuilder
-    >>> g = GraphBuilder().add_edges("votes", [1, 1], [2, 3]).build()
-    >>> to_scipy(g, "votes").toarray().tolist()
-    [[0.0, 1.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
-    """
-    lay = graph.layer(layer)
-    if direction not in ("out", "in"):
-        raise ParameterError(f"direction must be 'out' or 'in', got {direction!r}")
-    indptr, indices, data = (
-        (lay.out_indptr, lay.out_indices, lay.out_data())
-        if direction == "out"
-        else (lay.in_indptr, lay.in_indices, lay.in_data())
-    )
-    if lay.n_edges < np.iinfo(np.int32).max:
-        indptr = indptr.astype(np.int32)
-    n = graph.n_nodes
-    return sp.csr_array((data, indices, indptr), shape=(n, n))
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import InvalidInputError
+from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders._interop import _missing, to_igraph, to_networkx, to_scipy  # noqa: F401  (the to_* half)
 
 
 def from_scipy(matrix, *, layer: str = "edges", ids=None, weighted: bool = True, self_loops: str = "drop") -> SocialGraph:
@@ -74,37 +37,6 @@ def from_scipy(matrix, *, layer: str = "edges", ids=None, weighted: bool = True,
                 source="<scipy matrix>")
     b.add_nodes(ids, source="<scipy matrix>")
     return b.build()
-
-
-def to_networkx(graph: SocialGraph, layer: str | None = None):
-    """``networkx.DiGraph`` of one layer, nodes named by external id with their attributes.
-
-    ``layer`` may be omitted when the graph has exactly one layer.
-    """
-    import networkx as nx
-
-    if layer is None:
-        if len(graph.layers) != 1:
-            raise ParameterError(f"name the layer to convert (layers: {', '.join(graph.layer_names)})")
-        layer = graph.layer_names[0]
-    frame = graph.edges(layer)
-    g = nx.DiGraph()
-    attrs = graph.node_attributes
-    ids = graph.id_map.ids.tolist()
-    if attrs.shape[1]:
-        records = attrs.to_dict("records")
-        g.add_nodes_from((i, {k: v for k, v in r.items() if not _missing(v)}) for i, r in zip(ids, records))
-    else:
-        g.add_nodes_from(ids)
-    g.add_weighted_edges_from(zip(frame["src"].tolist(), frame["dst"].tolist(), frame["weight"].tolist()))
-    return g
-
-
-def _missing(value) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # list-like attribute values are kept
-        return False
 
 
 def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weight", self_loops: str = "drop") -> SocialGraph:
@@ -136,18 +68,6 @@ def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weigh
                 w if weight is not None else None, direction="forward", source="<networkx graph>")
     b.add_nodes(ids, source="<networkx graph>")
     return b.build()
-
-
-def to_igraph(graph: SocialGraph, layer: str):
-    """``igraph.Graph`` (directed) of one layer; vertex ``name`` = external id, edge ``weight``."""
-    import igraph as ig
-
-    lay = graph.layer(layer)
-    src, dst, w = lay.edge_arrays()
-    g = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src, dst]), directed=True)
-    g.vs["name"] = graph.id_map.ids.tolist()
-    g.es["weight"] = w.tolist()
-    return g
 
 
 def from_igraph(ig_graph, *, layer: str = "edges", weight: str | None = "weight", name: str = "name",

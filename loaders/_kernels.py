@@ -1,7 +1,7 @@
 """numba kernels of the core: id factorisation and CSR/CSC construction.
 
 Kernels take arrays and scalars only; validation and id mapping live in the
-callers (:mod:`graphcrm.core.builder`, :mod:`graphcrm.core.graph`).
+callers (:mod:`graphcrm.loaders.builder`, :mod:`graphcrm.loaders.graph`).
 
 Construction is stable counting sorts (by target, then by source), so each
 CSR row comes out sorted by column without a comparison sort, in O(E + n)
@@ -16,9 +16,9 @@ import numba
 import numpy as np
 from numba import prange
 
-from graphcrm.core.numba_config import jit, readonly_copy
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
-# aggregation codes (see graphcrm.core.layers.AGGREGATIONS)
+# aggregation codes (see graphcrm.loaders.layers.AGGREGATIONS)
 AGG_SUM = 0
 AGG_MEAN = 1
 AGG_MAX = 2

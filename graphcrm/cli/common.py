@@ -1,0 +1,165 @@
+"""What every verb of the ``graphcrm`` command line shares: output, options, snapshots, timing.
+
+Each verb module (:mod:`graphcrm.cli.load`, :mod:`~graphcrm.cli.scores`, ...) imports this module and
+nothing else of the CLI; :mod:`graphcrm.cli` registers the verbs.  Heavy imports stay inside the verb
+functions, so ``graphcrm --help`` does not load numba, igraph or pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import typer
+
+from graphcrm.loaders.errors import ParameterError
+
+#: ``--json`` on every verb
+JSON = typer.Option(False, "--json", help="Print a JSON summary.")
+#: ``--layer`` on every verb that scores or simulates
+LAYER = typer.Option(None, "--layer", help="Layer (default: combined interaction strength, else follows).")
+#: ``--seed`` on every verb with randomness
+SEED = typer.Option(0, "--seed", help="Random seed (same seed, same output).")
+
+
+def registry_parser(names: Callable[[], Sequence[str]], option: str) -> Callable[[str], str]:
+    """A typer ``parser`` that accepts only the names a registry holds, read when the option is used.
+
+    ``graphcrm --help`` and the other verbs never import the registry's modules.
+
+    Examples
+    --------
+    >>> parse = registry_parser(lambda: ("auto", "pagerank"), "--method")
+    >>> parse("pagerank")
+    'pagerank'
+    >>> try:
+    ...     parse("nope")
+    ... except typer.BadParameter as exc:
+    ...     print(exc)
+    'nope': expected one of auto, pagerank
+    """
+
+    def parse(value: str) -> str:
+        known = tuple(names())
+        if value not in known:
+            raise typer.BadParameter(f"{value!r}: expected one of {', '.join(known)}", param_hint=option)
+        return value
+
+    return parse
+
+
+class Mode(str, Enum):
+    strict = "strict"
+    lenient = "lenient"
+
+
+class SelfLoops(str, Enum):
+    drop = "drop"
+    keep = "keep"
+    error = "error"
+
+
+def emit(summary: dict, as_json: bool, human: str) -> None:
+    """Print the verb's result: ``summary`` as JSON with ``--json``, else the human text.
+
+    Examples
+    --------
+    >>> emit({"rows": 3}, True, "wrote 3 rows")
+    {
+      "rows": 3
+    }
+    >>> emit({"rows": 3}, False, "wrote 3 rows")
+    wrote 3 rows
+    """
+    typer.echo(json.dumps(summary, indent=2, default=str) if as_json else human)
+
+
+class Timer:
+    """Seconds since the verb started, rounded as every summary reports them.
+
+    Examples
+    --------
+    >>> t = Timer()
+    >>> 0.0 <= t.seconds() < 5.0
+    True
+    """
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
+
+
+def open_snapshot(path: Path):
+    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens)."""
+    from graphcrm.loaders.snapshot import load_snapshot
+
+    return load_snapshot(path)
+
+
+def open_layer(graph, layer: str | None):
+    """The layer a verb works on: the one named, else the graph's default (see ``SocialGraph.resolve_layer``)."""
+    return graph.resolve_layer(layer)
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def parse_bytes(text: str) -> int:
+    """``"512MB"``, ``"2GiB"``, ``"1000000"`` -> bytes.
+
+    Examples
+    --------
+    >>> parse_bytes("2GiB"), parse_bytes("512 MB"), parse_bytes("1000")
+    (2147483648, 512000000, 1000)
+    """
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ParameterError(f"--max-memory {text!r}: expected a size such as 512MB or 2GiB")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def dask_client(address: str):
+    """A Dask client for ``--scheduler tcp://...``, or a one-line error."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ParameterError("--scheduler needs Dask: pip install 'graphcrm[dask]'") from None
+    try:
+        return Client(address, timeout=10)
+    except OSError as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+PASSWORD_ENV = "GRAPHCRM_NEO4J_PASSWORD"
+
+
+def neo4j_password() -> str:
+    """The Neo4j password from ``GRAPHCRM_NEO4J_PASSWORD``, else asked for on a terminal."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise ParameterError(f"no password: set {PASSWORD_ENV} (or run interactively to be prompted)")
+    return typer.prompt("Neo4j password", hide_input=True)
+
+
+@contextmanager
+def neo4j_store(uri: str, user: str, database: str, batch_size: int = 5000) -> Iterator:
+    """An open, checked :class:`~graphcrm.loaders.neo4j_store.Neo4jStore`, closed on leaving."""
+    from graphcrm.loaders.neo4j_store import Neo4jStore
+
+    store = Neo4jStore(uri, user, neo4j_password(), database, batch_size=batch_size)
+    try:
+        store.check()
+        yield store
+    finally:
+        store.close()

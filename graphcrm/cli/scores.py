@@ -1,0 +1,164 @@
+"""``graphcrm rank`` and ``graphcrm communities``: influence scores, leader lists, communities."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from graphcrm.cli.common import registry_parser, Timer, emit, open_snapshot
+from graphcrm.progress import step
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(rank)
+    app.command()(communities)
+
+
+def _rank_methods() -> tuple[str, ...]:
+    from graphcrm.ranking import method_names
+
+    return method_names()
+
+
+def _list_methods(value: bool) -> None:
+    if not value:
+        return
+    from graphcrm.algorithms.registry import rank_measures
+    from graphcrm.ranking import LEADER_METHODS
+
+    lines = [f"{name:<12} leader list" for name in LEADER_METHODS]
+    lines += [f"{m.name:<12} {m.description}" for m in rank_measures().values()]
+    typer.echo("\n".join(lines))
+    raise typer.Exit()
+
+
+def rank(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    out: Path = typer.Option(..., "--out", help="Output table (.csv or .parquet)."),
+    method: str = typer.Option("auto", "--method", parser=registry_parser(_rank_methods, "--method"),
+                               metavar="METHOD",
+                               help="auto = leader list by the validated forecast when the snapshot has a "
+                                    "timestamped interaction log, else combined; forecast; combined = "
+                                    "structural leader list with reasons; or one measure (--methods lists them)."),
+    methods: bool = typer.Option(False, "--methods", is_eager=True, callback=_list_methods,
+                                 help="List every --method with a line on what it measures, and exit."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Layer to rank on (default: combined interaction "
+                                                              "strength, else follows)."),
+    top: int = typer.Option(50, "--top", help="Rows (per community with --partition)."),
+    partition: Optional[Path] = typer.Option(None, "--partition", help="CSV/Parquet account_id,community: "
+                                                                        "leaders per community."),
+    model: str = typer.Option("wc", "--prob", help="Edge probabilities for reach: wc | const:P | trivalency | weight (the file's own)."),
+    samples: int = typer.Option(100_000, "--samples", help="Reverse-reachable samples for expected reach."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast horizon of the leader list, like 3d or "
+                                                                  "12h (default: 7 days, at most a third of the log)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Influence scores and an opinion-leader list, with the reasons for each rank.
+
+    Example: graphcrm rank graphs/higgs --out leaders.csv   (by the validated forecast; says which scorer won)
+    """
+    from graphcrm.backtest import parse_duration
+    from graphcrm.ranking import rank_table
+    from graphcrm.tables import read_partition, write_table
+
+    timer = Timer()
+    graph = open_snapshot(snapshot)
+    parts = read_partition(partition) if partition else None
+    seconds = parse_duration(horizon) if horizon is not None else None
+    stored = None
+    if method in ("auto", "forecast"):
+        stored = _stored_forecast(snapshot, graph, layer, seconds)
+    with step(f"ranking by {method}"):
+        table = rank_table(graph, method=method, layer=layer, top=top, partition=parts, model=model,
+                           samples=samples, seed=seed, horizon=seconds, forecast_model=stored)
+    ranking = table.attrs.pop("ranking", {})
+    write_table(table, out)
+    summary = {"snapshot": str(snapshot), "method": method, "rows": len(table), "out": str(out),
+               "ranking": ranking, "top": table.head(10).to_dict("records"),
+               "seconds": timer.seconds()}
+    head = f"wrote {out}: {len(table)} rows"
+    if ranking:
+        head += f"\nleader score: {ranking['scorer']}" + (f" on {ranking['layer']}" if "layer" in ranking else "")
+        head += f" ({ranking['scorer_reason']})"
+    shown = table.drop(columns=[c for c in ("why",) if c in table]).head(10)
+    emit(summary, as_json, head + "\n" + shown.to_string(index=False))
+
+
+def _stored_forecast(snapshot: Path, graph, layer: Optional[str], horizon: Optional[int]):
+    """The forecast model stored by ``graphcrm forecast`` when it still fits the snapshot, else None."""
+    from graphcrm.algorithms.forecast import default_target_layer
+    from graphcrm.forecast_leaders import has_interaction_log
+    from graphcrm.forecast_store import load_model
+
+    if not has_interaction_log(graph):
+        return None
+    name = layer or default_target_layer(graph)
+    if name not in graph.layers:
+        return None
+    return load_model(snapshot, graph, name, horizon)[0]
+
+
+class CommunityMethod(str, Enum):
+    leiden = "leiden"
+    louvain = "louvain"
+
+
+def communities(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    out: Path = typer.Option(..., "--out", help="Partition table account_id,community (.csv or .parquet)."),
+    profiles: Optional[Path] = typer.Option(None, "--profiles", help="Community profiles table (.csv or .parquet)."),
+    method: CommunityMethod = typer.Option(CommunityMethod.leiden, "--method", help="leiden or louvain."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Layer (default: combined interaction strength, "
+                                                              "else follows)."),
+    objective: str = typer.Option("modularity", "--objective", help="Leiden objective: modularity or cpm."),
+    resolution: float = typer.Option(1.0, "--resolution", help="Resolution parameter."),
+    directed: bool = typer.Option(False, "--directed", help="Directed modularity (Leiden via leidenalg)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same partition)."),
+    engine: str = typer.Option("auto", "--engine", help="Leiden implementation: auto (numba above a million "
+                                                        "ties, else igraph), igraph or numba."),
+    runs: int = typer.Option(1, "--runs", help="Consensus over this many seeds (Leiden); adds each account's "
+                                               "membership confidence."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Community partition and a profile per community (size, density, conductance, leaders, bridges).
+
+    Example: graphcrm communities graphs/higgs --out communities.csv --profiles profiles.csv --seed 1
+    """
+    from graphcrm.algorithms.community import community_profiles, consensus, leiden, louvain
+    from graphcrm.tables import write_table
+
+    from graphcrm.algorithms.community import LEIDEN_METHODS
+    from graphcrm.loaders.errors import ParameterError
+
+    if engine not in LEIDEN_METHODS:
+        raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
+    timer = Timer()
+    graph = open_snapshot(snapshot)
+    lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
+    with step(f"finding communities ({method})"):
+        if runs > 1:
+            part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution)
+        elif method is CommunityMethod.leiden:
+            part = leiden(graph, layer=lay, objective=objective, resolution=resolution, directed=directed, seed=seed,
+                          method=engine)
+        else:
+            part = louvain(graph, layer=lay, resolution=resolution, seed=seed)
+    table = part.to_frame()
+    if "confidence" in part.info:
+        table["confidence"] = part.info["confidence"]
+    write_table(table, out)
+    prof = community_profiles(graph, part, layer=lay)
+    if profiles is not None:
+        write_table(prof, profiles)
+    summary = {"snapshot": str(snapshot), "method": part.info["method"],
+               "implementation": part.info.get("implementation"), "communities": part.n_communities,
+               "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
+               "largest": prof.head(5).to_dict("records"), "out": str(out),
+               "profiles": str(profiles) if profiles else None, "seconds": timer.seconds()}
+    human = (f"wrote {out}: {part.n_communities} communities, {part.info['objective'] if 'objective' in part.info else 'modularity'} "
+             f"{part.quality:.4f}\n" + prof.head(10).to_string(index=False))
+    emit(summary, as_json, human)
