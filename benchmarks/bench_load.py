@@ -271,13 +271,13 @@ def profile_load_edges(ds: Dataset) -> dict:
     """
     import pyarrow.csv as pcsv
 
+    import graphcrm.loaders._source as source
     import graphcrm.loaders._tables as tables
-    import graphcrm.loaders.api as api
     from graphcrm.loaders import _kernels
 
     calls: dict[str, list[tuple[float, float]]] = {}
     patches = [
-        (api, "sniff_text", "sniff header/delimiter"),
+        (source, "sniff_text", "sniff header/delimiter"),   # the format readers import it from _source
         (pcsv, "read_csv", "pyarrow read_csv"),
         (tables, "_validate", "validate columns (graphcrm.loaders._tables._validate)"),
         (_kernels, "_factorize_chunk", "factorize ids (_factorize_chunk, per arrow chunk)"),

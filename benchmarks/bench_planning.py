@@ -234,7 +234,9 @@ def main():
         lines.append(f"| {g} | {ref['imm'][0]} s -> {ref['imm'][1]:,} | {ref['opimc'][0]} s -> {ref['opimc'][1]:,} | "
                      f"{ref['subsim'][0]} s -> {ref['subsim'][1]:,} | -> {ref['degree']:,} |")
     text = "\n".join(lines) + "\n"
-    (HERE / (".cache/RESULTS-planning-quick.md" if quick else "RESULTS-planning.md")).write_text(text)
+    target = HERE / (".cache/RESULTS-planning-quick.md" if quick else "RESULTS-planning.md")
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text)
     print(text)
 
 

@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import time
 import tokenize
 import uuid
 from pathlib import Path
@@ -83,6 +84,20 @@ def _write_parquet(path: Path, frame: pd.DataFrame) -> int:
     return path.stat().st_size
 
 
+def file_digest(path) -> str:
+    """The BLAKE2b-128 hex digest of a file's bytes, read in 1 MiB blocks (the snapshot's checksum).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = f.write_bytes(b"1 2")
+    >>> len(file_digest(f))
+    32
+    """
+    return _digest(Path(path))
+
+
 def _digest(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
@@ -125,7 +140,8 @@ def is_snapshot(path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
-def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None) -> Path:
+def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None, inputs: list | None = None,
+                  history: str = "new", keep_versions: int | None = None) -> Path:
     """Write ``graph`` (and side ``tables``) to the snapshot directory ``path``, atomically.
 
     An existing snapshot at ``path`` is replaced only once the new one is
@@ -140,6 +156,17 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None) -> Pa
         Side tables kept with the graph (read back with
         :func:`load_snapshot_tables`), e.g. ``customers`` / ``links`` /
         ``review`` from ``graphcrm load --customers``.
+    inputs : list of dict, optional
+        The input files this version was made from (``source``, ``kind``, ``blake2b``, ``bytes``), kept in
+        the manifest with those of earlier versions, so re-appending a file can be recognised.
+    history : {"new", "append", "replace"}, default "new"
+        ``"new"``: a new history, version 1 (what ``graphcrm load --out`` does).  ``"append"``: the
+        snapshot now at ``path`` becomes a stored earlier version (``versions/NNNNNN/``, files
+        hard-linked, so unchanged bytes are not copied) and the new one is numbered after it
+        (``graphcrm load --append``).  ``"replace"``: rewrite the current version in place -- same
+        number, date and inputs, stored versions kept (``graphcrm erase``).
+    keep_versions : int, optional
+        With ``history="append"``: keep at most this many earlier versions (the newest); ``None`` keeps all.
 
     Returns
     -------
@@ -172,12 +199,21 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None) -> Pa
     for name in list(graph.layer_names) + list(tables or {}):
         if not _LAYER_NAME.match(name):
             raise ParameterError(f"name {name!r} cannot be saved: use letters, digits, '_', '-', '.'")
+    if history not in ("new", "append", "replace"):
+        raise ParameterError(f"history must be 'new', 'append' or 'replace', got {history!r}")
+    if keep_versions is not None and keep_versions < 0:
+        raise ParameterError(f"keep_versions must be >= 0, got {keep_versions}")
+    previous = read_manifest(target) if history != "new" and is_snapshot(target) else None
+    fields = _history_fields(previous, history, inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()
-        _write_contents(graph, tmp, tables or {})
+        _write_contents(graph, tmp, tables or {}, fields)
+        if previous is not None:
+            _carry_history(target, int(previous.get("version", 1)) if history == "append" else None, tmp,
+                           keep_versions if history == "append" else None)
         _fsync_dir(tmp)
         if target.exists():
             if not _exchange(tmp, target):
@@ -204,6 +240,125 @@ def _remove_stale_temporaries(target: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+VERSIONS = "versions"
+
+
+def _version_dir(number: int) -> str:
+    return f"{number:06d}"
+
+
+def _history_fields(previous: dict | None, history: str, inputs: list | None) -> dict:
+    """``version``, ``created_at`` and ``inputs`` of the manifest being written."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if previous is None:
+        return {"version": 1, "created_at": now, "inputs": [{**i, "version": 1} for i in inputs or []]}
+    number = int(previous.get("version", 1))
+    if history == "replace":
+        return {"version": number, "created_at": previous.get("created_at") or now,
+                "inputs": list(previous.get("inputs", []))}
+    return {"version": number + 1, "created_at": now,
+            "inputs": list(previous.get("inputs", [])) + [{**i, "version": number + 1} for i in inputs or []]}
+
+
+def _carry_history(current: Path, current_version: int | None, tmp: Path, keep: int | None) -> None:
+    """Carry the stored versions of ``current`` over to the snapshot being written in ``tmp``; with
+    ``current_version``, store ``current`` itself as that version too."""
+    stored = {int(d.name): d for d in (current / VERSIONS).iterdir() if d.name.isdigit()} \
+        if (current / VERSIONS).is_dir() else {}
+    numbers = sorted(stored) + ([current_version] if current_version is not None else [])
+    if not numbers:
+        return
+    if keep is not None:
+        numbers = numbers[len(numbers) - keep:] if keep else []
+    (tmp / VERSIONS).mkdir()
+    for number in numbers:
+        source = stored.get(number, current)
+        _link_tree(source, tmp / VERSIONS / _version_dir(number), skip=VERSIONS if source is current else None)
+
+
+def _link_tree(source: Path, target: Path, skip: str | None) -> None:
+    """Hard-link every file of ``source`` into ``target`` (a copy where links are not possible)."""
+    for folder, dirs, files in os.walk(source):
+        rel = Path(folder).relative_to(source)
+        if skip and rel == Path("."):
+            dirs[:] = [d for d in dirs if d != skip]
+        (target / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            try:
+                os.link(Path(folder) / name, target / rel / name)
+            except OSError:
+                shutil.copy2(Path(folder) / name, target / rel / name)
+
+
+def list_versions(path) -> list[dict]:
+    """Every version of the snapshot at ``path``, oldest first: ``version``, ``created_at``, ``current``,
+    ``n_nodes``, edges per layer, and the input files that version added.
+
+    A snapshot saved before versions existed is version 1.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "snap"
+    >>> _ = save_snapshot(GraphBuilder().add_edges("follows", [1], [2]).build(), d)
+    >>> _ = save_snapshot(GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build(), d, history="append")
+    >>> [(v["version"], v["current"], v["n_nodes"]) for v in list_versions(d)]
+    [(1, False, 2), (2, True, 3)]
+    """
+    root = Path(path)
+    dirs = [(root / VERSIONS / d.name) for d in sorted((root / VERSIONS).iterdir()) if d.name.isdigit()] \
+        if (root / VERSIONS).is_dir() else []
+    out = []
+    for folder in dirs + [root]:
+        manifest = read_manifest(folder)
+        number = int(manifest.get("version", 1))
+        out.append({"version": number, "created_at": manifest.get("created_at"), "current": folder == root,
+                    "n_nodes": manifest["n_nodes"],
+                    "edges": {k: v.get("n_edges") for k, v in manifest["layers"].items()},
+                    "inputs": [i for i in manifest.get("inputs", []) if i.get("version", 1) == number],
+                    "path": str(folder)})
+    return out
+
+
+def version_path(path, as_of=None) -> Path:
+    """The directory of the version of ``path`` that ``as_of`` names: a version number, or a time (ISO-8601
+    or Unix seconds) -- the newest version created at or before it.  ``None``: the current version.
+
+    Raises
+    ------
+    SnapshotError
+        No such version (the message lists those there are).
+    """
+    root = Path(path)
+    if as_of is None or str(as_of).strip() == "":
+        return root
+    versions = list_versions(root)
+    text = str(as_of).strip()
+    if text.isdigit() and len(text) < 9:               # a version number (Unix seconds have 9+ digits)
+        chosen = [v for v in versions if v["version"] == int(text)]
+    else:
+        when = _as_unix(text)
+        chosen = [v for v in versions if v["created_at"] and _as_unix(v["created_at"]) <= when][-1:]
+    if not chosen:
+        have = ", ".join(f"{v['version']} ({v['created_at'] or 'no date'})" for v in versions)
+        raise SnapshotError(f"{root}: no version {text!r}; versions: {have}")
+    return Path(chosen[0]["path"])
+
+
+def _as_unix(text: str) -> float:
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ParameterError(f"--as-of {text!r}: expected a version number, an ISO-8601 time or Unix seconds") \
+            from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.timestamp()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -214,7 +369,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _write_contents(graph: SocialGraph, root: Path, tables: dict) -> None:
+def _write_contents(graph: SocialGraph, root: Path, tables: dict, history: dict) -> None:
     files = {}
     for name, frame in sorted(tables.items()):
         (root / "tables").mkdir(exist_ok=True)
@@ -258,6 +413,7 @@ def _write_contents(graph: SocialGraph, root: Path, tables: dict) -> None:
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
+        **history,
         "n_nodes": graph.n_nodes,
         "id_kind": graph.id_map.kind,
         "node_columns": [str(c) for c in graph.node_attributes.columns],

@@ -136,3 +136,24 @@ def test_public_names_are_the_functions_not_same_named_modules():
             importlib.import_module(module.name)
         for name in package.__all__:
             assert not inspect.ismodule(getattr(package, name)), f"{package.__name__}.{name} is a module"
+
+
+def test_a_new_measure_is_one_decorated_wrapper_away_from_rank(monkeypatch):
+    """What the README promises: decorate a wrapper and ``rank`` (and its CLI choices) can use it."""
+    import numpy as np
+
+    from graphcrm.algorithms import registry
+    from graphcrm.loaders.results import NodeScores
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    @registry.rank_measure("audience_weight", "weighted out-degree", options=("seed",))
+    def audience_weight(graph, *, layer=None, seed=0):
+        lay = graph.resolve_layer(layer)
+        return NodeScores("audience_weight", np.asarray(lay.out_strength(), float), graph.id_map, {"seed": seed})
+
+    # a, b follow hub; c follows a: influence runs hub -> a, hub -> b, a -> c
+    g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "a"]).build()
+    assert "audience_weight" in method_names()
+    table = rank_table(g, method="audience_weight", layer="follows", top=2)
+    assert table.account_id.tolist() == ["hub", "a"]

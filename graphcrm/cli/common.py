@@ -25,6 +25,9 @@ from graphcrm.loaders.errors import ParameterError
 JSON = typer.Option(False, "--json", help="Print a JSON summary.")
 #: ``--layer`` on every verb that scores or simulates
 LAYER = typer.Option(None, "--layer", help="Layer (default: combined interaction strength, else follows).")
+#: ``--as-of`` on every verb that reads a snapshot
+AS_OF = typer.Option(None, "--as-of", help="Read an earlier version of the snapshot: a version number "
+                                           "('graphcrm info' lists them) or a time (the version current then).")
 #: ``--seed`` on every verb with randomness
 SEED = typer.Option(0, "--seed", help="Random seed (same seed, same output).")
 
@@ -98,11 +101,18 @@ class Timer:
         return round(time.perf_counter() - self.started, 3)
 
 
-def open_snapshot(path: Path):
-    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens)."""
+def snapshot_dir(path: Path, as_of: str | None = None) -> Path:
+    """The directory of the version of snapshot ``path`` that ``--as-of`` names (``None``: the current one)."""
+    from graphcrm.loaders.snapshot import version_path
+
+    return version_path(path, as_of)
+
+
+def open_snapshot(path: Path, as_of: str | None = None):
+    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens), or an earlier version."""
     from graphcrm.loaders.snapshot import load_snapshot
 
-    return load_snapshot(path)
+    return load_snapshot(snapshot_dir(path, as_of))
 
 
 def open_layer(graph, layer: str | None):

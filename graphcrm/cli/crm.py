@@ -13,7 +13,7 @@ from typing import List, Optional
 import typer
 
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
-from graphcrm.cli.common import Timer, emit, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, snapshot_dir
 from graphcrm.progress import step
 
 
@@ -103,8 +103,13 @@ def link_cmd(
 
 def segments_cmd(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     config: Path = typer.Option(..., "--config", help="Segments TOML file (see examples/segments.toml)."),
     out: Path = typer.Option(..., "--out", help="Segments table (.csv or .parquet)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Also write who entered, left and stayed in each "
+                                        "segment since this version (a number or a time, as --as-of)."),
+    changes_out: Optional[Path] = typer.Option(None, "--changes-out", help="With --since: the changes table "
+                                               "(default: OUT's name with .changes before the extension)."),
     links: Optional[Path] = typer.Option(None, "--links", help="Links table from `graphcrm link` (default: the "
                                          "links stored by `graphcrm load --customers`)."),
     customers: Optional[Path] = typer.Option(None, "--customers", help="Customers table (churn flags for at_risk; "
@@ -119,20 +124,51 @@ def segments_cmd(
     """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons.
 
     Example: graphcrm segments graphs/trust --config examples/segments.toml --out segments.csv
+    (nightly: add --since 3 for who entered, left and stayed since version 3)
     """
-    import pandas as pd
+    from graphcrm.crm.export import write_exports
+    from graphcrm.crm.segments import read_segments_config, segment_changes
+    from graphcrm.loaders.errors import ParameterError
 
-    from graphcrm.loaders.snapshot import load_snapshot_tables
-    from graphcrm.crm.export import read_export, write_export
-    from graphcrm.crm.segments import build_segments, read_segments_config
-    from graphcrm.tables import read_partition
-    from graphcrm.loaders.customers import read_customers
-
+    if changes_out is not None and since is None:
+        raise ParameterError("--changes-out goes with --since VERSION")
     timer = Timer()
     salt = _salt(pseudonymise, salt_file)
     seg_cfg = read_segments_config(config)
-    graph = open_snapshot(snapshot)
-    stored = load_snapshot_tables(snapshot)
+    options = {"links": links, "customers": customers, "partition": partition, "seed": seed}
+    table = _segments_table(snapshot, as_of, seg_cfg, **options)
+    items = [(table, out, "segments")]
+    counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+    summary = {"snapshot": str(snapshot), "segments": counts, "rows": len(table), "out": str(out)}
+    human = f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    if since is not None:
+        earlier = _segments_table(snapshot, since, seg_cfg, **options)
+        changes = segment_changes(earlier, table, since=f"version {since}")
+        changes_out = changes_out or out.with_name(f"{out.stem}.changes{out.suffix}")
+        items.append((changes, changes_out, "segment_changes"))
+        moved = changes.groupby(["segment", "change"]).size().unstack(fill_value=0)
+        summary["changes"] = {seg: {c: int(moved.loc[seg].get(c, 0)) for c in ("entered", "left", "stayed")}
+                              for seg in moved.index}
+        summary["changes_out"] = str(changes_out)
+        human += f"\nsince version {since} -> {changes_out}: " + "; ".join(
+            f"{seg} +{c['entered']} -{c['left']} ={c['stayed']}" for seg, c in summary["changes"].items())
+    write_exports(items, salt=salt)
+    summary["seconds"] = timer.seconds()
+    emit(summary, as_json, human)
+
+
+def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, partition, seed: int):
+    """The segments of one version of ``snapshot`` (links / customers from the files given, else stored)."""
+    import pandas as pd
+
+    from graphcrm.crm.export import read_export
+    from graphcrm.crm.segments import build_segments
+    from graphcrm.loaders.customers import read_customers
+    from graphcrm.loaders.snapshot import load_snapshot_tables
+    from graphcrm.tables import read_partition
+
+    graph = open_snapshot(snapshot, as_of)
+    stored = load_snapshot_tables(snapshot_dir(snapshot, as_of))
     link_table = read_export(links) if links else stored.get("links")
     if links and graph.id_map.kind == "int":
         link_table["account_id"] = link_table["account_id"].astype("int64")
@@ -146,16 +182,12 @@ def segments_cmd(
             frame = leiden(graph, layer=lay, seed=seed).to_frame()
             parts = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
     with step(f"building {len(seg_cfg)} segments"):
-        table = build_segments(graph, seg_cfg, links=link_table, customers=cust, partition=parts, seed=seed)
-    write_export(table, out, "segments", salt=salt)
-    counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
-    summary = {"snapshot": str(snapshot), "segments": counts, "rows": len(table), "out": str(out),
-               "seconds": timer.seconds()}
-    emit(summary, as_json, f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return build_segments(graph, seg_cfg, links=link_table, customers=cust, partition=parts, seed=seed)
 
 
 def economics_cmd(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     influencer: List[str] = typer.Option([], "--influencer", help="Influencer account id (repeatable)."),
     influencers_file: Optional[Path] = typer.Option(None, "--influencers-file", help="One account id per line, or a "
                                                                                      "leader table with account_id."),
@@ -189,7 +221,7 @@ def economics_cmd(
     if costs is not None:
         c = pd.read_parquet(costs) if costs.suffix.lower() != ".csv" else read_escaped_csv(costs, dtype=str)
         cost = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     with step(f"pricing {len(ids)} influencers"):
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
     exports = [(table, out, "economics")]

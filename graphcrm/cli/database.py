@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
-from graphcrm.cli.common import Timer, emit, neo4j_password, neo4j_store, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, neo4j_password, neo4j_store, open_snapshot
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.progress import step
 
@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
 @neo4j_app.command()
 def push(
     snapshot: Path = typer.Argument(..., help="Snapshot directory to push."),
+    as_of: Optional[str] = AS_OF,
     layer: List[str] = typer.Option([], "--layer", help="Layer to push (repeatable; default: all known layers)."),
     uri: str = URI, user: str = USER, database: str = DATABASE, batch_size: int = BATCH, as_json: bool = JSON,
 ):
@@ -46,7 +47,7 @@ def push(
     Example: graphcrm neo4j push graphs/higgs --uri bolt://localhost:7687
     """
 
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     with neo4j_store(uri, user, database, batch_size) as store, step(f"pushing {graph} to {uri}"):
         report = store.push(graph, layer or None)
         counts = store.counts()

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 
-from graphcrm.cli.common import Timer, emit, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def forecast_cmd(
     snapshot: Path = typer.Argument(..., help="Snapshot directory with a timestamped interaction log."),
+    as_of: Optional[str] = AS_OF,
     out: Optional[Path] = typer.Option(None, "--out", help="Per-account forecast table (.csv or .parquet)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Engagement to forecast (default: retweets when "
                                                               "logged, else the first event layer)."),
@@ -43,7 +44,7 @@ def forecast_cmd(
     from graphcrm.tables import write_table
 
     timer = Timer()
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     name = layer or default_target_layer(graph)
     with step("fitting the forecast"):
         model = fit_forecast(graph, layer=name, horizon=parse_duration(horizon) if horizon else None, seed=seed)
@@ -67,6 +68,7 @@ def forecast_cmd(
 
 def backtest_cmd(
     snapshot: Path = typer.Argument(..., help="Snapshot directory with a timestamped interaction log."),
+    as_of: Optional[str] = AS_OF,
     split: str = typer.Option(..., "--split", help="Scorers see only events before this time (ISO-8601, UTC if "
                                                    "no zone, or Unix seconds)."),
     horizon: Optional[str] = typer.Option(None, "--horizon", help="How long after the split to score, like 3d "
@@ -89,7 +91,7 @@ def backtest_cmd(
     timer = Timer()
     if out is not None and out.suffix.lower() not in (".csv", ".parquet", ".pq", ".json"):
         raise ParameterError(f"--out {out}: use .csv, .parquet or .json")
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     with step("backtest"):
         result = backtest(graph, split, horizon=horizon, layer=layer, samples=samples, seed=seed)
     if out is not None and out.suffix.lower() == ".json":

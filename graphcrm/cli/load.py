@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.cli.common import Mode, SelfLoops, Timer, emit, parse_bytes
+from graphcrm.cli.common import AS_OF, Mode, SelfLoops, Timer, emit, open_snapshot, parse_bytes, snapshot_dir
 from graphcrm.loaders.formats import format_names
 from graphcrm.progress import step
 
@@ -18,7 +18,13 @@ def register(app: typer.Typer) -> None:
 
 
 def load(
-    out: Path = typer.Option(..., "--out", help="Snapshot directory to write (replaced atomically)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Snapshot directory to write (replaced atomically; "
+                                                          "a new history, version 1)."),
+    append: Optional[Path] = typer.Option(None, "--append", help="Existing snapshot to add the given files to, as "
+                                          "its next version (the earlier versions stay readable with --as-of); a "
+                                          "file already loaded or appended (same bytes) is skipped."),
+    keep_versions: Optional[int] = typer.Option(None, "--keep-versions", help="With --append: keep at most this "
+                                                "many earlier versions (default: all)."),
     edges: List[Path] = typer.Option([], "--edges", help=f"Edge list ({'|'.join(format_names('edges'))}; text "
                                      "may be gzipped). Repeatable."),
     layer: List[str] = typer.Option([], "--layer", help="Layer of each --edges file (one for all, or one each). Default: follows."),
@@ -69,18 +75,41 @@ def load(
     """Load follows / interactions / signed edges / node tables into a graph snapshot.
 
     Example: graphcrm load --interactions higgs-activity_time.txt.gz --out graphs/higgs
+    (nightly: graphcrm load --append graphs/higgs --interactions today.csv)
     """
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.loaders.snapshot import save_snapshot
     from graphcrm.info import graph_info
     from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed, write_rejects
 
+    if (out is None) == (append is None):
+        raise ParameterError("give --out SNAPSHOT (a new snapshot) or --append SNAPSHOT (a new version of one)")
+    if keep_versions is not None and append is None:
+        raise ParameterError("--keep-versions goes with --append")
     if not (edges or interactions or signed or nodes):
         raise ParameterError("nothing to load: give at least one of --edges, --interactions, --signed, --nodes")
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
+    target = out if out is not None else append
+    layer = list(layer)
     if layer and len(layer) not in (1, len(edges)):
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
+    if len(layer) == 1 and len(edges) > 1:
+        layer = layer * len(edges)
+    inputs, skipped = _new_inputs(append, {"edges": edges, "interactions": interactions, "signed": signed,
+                                           "nodes": nodes})
+    if skipped:
+        keep = {Path(i["path"]) for i in inputs}
+        layer = [name for name, path in zip(layer, edges) if path in keep] if layer else layer
+        edges, interactions, signed, nodes = ([p for p in paths if p in keep]
+                                              for paths in (edges, interactions, signed, nodes))
+        for s in skipped:
+            typer.echo(f"skipped {s['path']}: the same bytes were already loaded in version {s['version']}",
+                       err=True)
+    if not inputs:
+        emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped}, as_json,
+             f"{target}: nothing new to append (every file was already loaded); no new version written")
+        return
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
     timer = Timer()
     _check_load_memory(edges, signed, interactions, max_memory)
     common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
@@ -92,7 +121,7 @@ def load(
     event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment"), "--interactions")
     parsed = []
     for i, path in enumerate(edges):
-        name = (layer[i] if len(layer) == len(edges) else layer[0]) if layer else "follows"
+        name = layer[i] if layer else "follows"
         with step(f"reading {path.name}"):
             parsed.append(read_edges(path, layer=name, format=edges_format or format, columns=edge_columns,
                                      undirected=True if undirected else None, **common))
@@ -112,14 +141,20 @@ def load(
 
         with step(f"reading {customers.name}"):
             customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
-    with step("building the graph"):
-        graph, reports = build_graph(*parsed, self_loops=self_loops.value)
+    with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
+        if append is None:
+            graph, reports = build_graph(*parsed, self_loops=self_loops.value)
+        else:
+            from graphcrm.loaders.append import appended_graph
+            from graphcrm.loaders.snapshot import load_snapshot
+
+            graph, reports = appended_graph(load_snapshot(append), *parsed, self_loops=self_loops.value)
     if customer_table is not None:
         reports = [*reports, customer_report]
     rejects_path = None
     n_rejected = sum(r.n_rejected for r in reports)
     if mode is Mode.lenient:
-        rejects_path = write_rejects(reports, rejects or out.with_name(out.name + ".rejects.csv"))
+        rejects_path = write_rejects(reports, rejects or target.with_name(target.name + ".rejects.csv"))
     empty = [r for r in reports if r.rows_loaded == 0]
     if (empty or graph.n_nodes == 0) and not allow_empty:
         from graphcrm.loaders.errors import InvalidInputError
@@ -127,16 +162,26 @@ def load(
         what = (f"{empty[0].source}: none of its {empty[0].rows_read:,} rows could be loaded" if empty
                 else "the input holds no accounts")
         where = f" (see {rejects_path})" if rejects_path and n_rejected else ""
-        raise InvalidInputError(f"{what}{where}; nothing written, {out} is unchanged "
+        raise InvalidInputError(f"{what}{where}; nothing written, {target} is unchanged "
                                 "(--allow-empty writes it anyway)")
     tables, crm = {}, None
     if customer_table is not None:
         tables, crm = _link_into_snapshot(graph, customer_table, threshold)
-    with step(f"writing {out}"):
-        save_snapshot(graph, out, tables=tables)
+    elif append is not None:
+        from graphcrm.loaders.snapshot import load_snapshot_tables
+
+        tables = load_snapshot_tables(append)           # the CRM links stay with the snapshot
+    with step(f"writing {target}"):
+        save_snapshot(graph, target, tables=tables, inputs=inputs, history="new" if append is None else "append",
+                      keep_versions=keep_versions)
+    from graphcrm.loaders.snapshot import read_manifest
+
+    version = read_manifest(target).get("version", 1)
     info = graph_info(graph)
     summary = {
-        "snapshot": str(out),
+        "snapshot": str(target),
+        "version": version,
+        **({"skipped": skipped} if skipped else {}),
         "nodes": graph.n_nodes,
         "edges": {k: v["edges"] for k, v in info["layers"].items()},
         **({"undirected_layers": sorted(k for k, v in info["layers"].items() if v.get("undirected"))}
@@ -149,7 +194,7 @@ def load(
     if crm is not None:
         summary["crm"] = crm
     summary["read_as"] = _how_rows_were_read(parsed, graph)
-    lines = [f"wrote {out}: {graph.n_nodes:,} nodes"]
+    lines = [f"wrote {target} (version {version}): {graph.n_nodes:,} nodes"]
     lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
     if crm is not None:
         lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
@@ -168,6 +213,32 @@ def load(
         for warning in getattr(r, "warnings", []):
             typer.echo(f"warning: {warning}", err=True)
     emit(summary, as_json, "\n".join(lines))
+
+
+def _new_inputs(append: Optional[Path], paths: dict) -> tuple[list, list]:
+    """The input files as manifest entries (path, kind, size, BLAKE2b digest), and those ``append`` already holds.
+
+    Re-running a nightly append with the same file is then a no-op instead of counting its events twice.
+    """
+    from graphcrm.loaders.snapshot import file_digest, read_manifest
+
+    seen = {}
+    if append is not None:
+        seen = {i.get("blake2b"): i.get("version", 1) for i in read_manifest(append).get("inputs", [])}
+    inputs, skipped = [], []
+    for kind, files in paths.items():
+        for path in files:
+            if not Path(path).is_file():    # kept: the reader names the missing file
+                inputs.append({"path": str(path), "kind": kind, "bytes": None, "blake2b": None})
+                continue
+            entry = {"path": str(path), "kind": kind, "bytes": Path(path).stat().st_size,
+                     "blake2b": file_digest(path)}
+            if entry["blake2b"] in seen:
+                skipped.append({**entry, "version": seen[entry["blake2b"]]})
+            else:
+                seen[entry["blake2b"]] = "this run"
+                inputs.append(entry)
+    return inputs, skipped
 
 
 #: peak bytes per input row while loading, measured with margin: 16.7M-row rmat20 edges peak at 43 B/row
@@ -279,24 +350,36 @@ def _link_into_snapshot(graph, customers, threshold: float | None) -> tuple[dict
 
 def info(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     verify: bool = typer.Option(False, "--verify", help="Re-read every file against the checksums saved with the "
                                                         "snapshot (opening always checks sizes, headers, structure)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Nodes, edges per layer, degree and weight stats, time span, memory.
 
-    Example: graphcrm info graphs/higgs --verify
+    Example: graphcrm info graphs/higgs --verify   (graphcrm info graphs/higgs --as-of 3: version 3)
     """
-    from graphcrm.loaders.snapshot import load_snapshot, load_snapshot_tables, verify_snapshot
+    from graphcrm.loaders.snapshot import list_versions, load_snapshot_tables, verify_snapshot
     from graphcrm.info import format_info, graph_info
 
-    verified = verify_snapshot(snapshot) if verify else None
-    summary = graph_info(load_snapshot(snapshot))
+    folder = snapshot_dir(snapshot, as_of)
+    verified = verify_snapshot(folder) if verify else None
+    summary = graph_info(open_snapshot(snapshot, as_of))
     summary["snapshot"] = str(snapshot)
+    versions = list_versions(snapshot)
+    summary["version"] = next(v["version"] for v in versions if v["path"] == str(folder))
+    summary["versions"] = [{k: v[k] for k in ("version", "created_at", "current", "n_nodes", "edges", "inputs")}
+                           for v in versions]
     if verified is not None:
         summary["verified"] = verified
-    summary["tables"] = {name: len(frame) for name, frame in load_snapshot_tables(snapshot).items()}
+    summary["tables"] = {name: len(frame) for name, frame in load_snapshot_tables(folder).items()}
     text = format_info(summary)
+    if len(versions) > 1:
+        text += "\nversions:" + "".join(
+            f"\n  {v['version']}{' (current)' if v['current'] else ''}{' <- shown' if v['path'] == str(folder) else ''}"
+            f"  {v['created_at'] or '?'}  {v['n_nodes']:,} nodes, {sum(v['edges'].values()):,} edges"
+            + (f"; added {', '.join(Path(i['path']).name for i in v['inputs'])}" if v["inputs"] else "")
+            for v in versions)
     if summary["tables"]:       # e.g. the CRM links `graphcrm load --customers` stored
         text += "\ntables: " + ", ".join(f"{name} {rows:,} rows" for name, rows in summary["tables"].items())
     if verified is not None:

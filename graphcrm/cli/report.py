@@ -13,7 +13,7 @@ import typer
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
 
 
-from graphcrm.cli.common import Timer, emit, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def report(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     out: Path = typer.Option(..., "--out", help="HTML file to write (replaced atomically)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
@@ -52,7 +53,7 @@ def report(
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"--out {out}: the report is HTML; name it like report.html")
     with step(f"opening {snapshot}"):
-        graph = open_snapshot(snapshot)
+        graph = open_snapshot(snapshot, as_of)
     extra = {}
     for path in segments:
         frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)

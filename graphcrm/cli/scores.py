@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from graphcrm.cli.common import registry_parser, Timer, emit, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, registry_parser
 from graphcrm.progress import step
 
 
@@ -37,6 +37,7 @@ def _list_methods(value: bool) -> None:
 
 def rank(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     out: Path = typer.Option(..., "--out", help="Output table (.csv or .parquet)."),
     method: str = typer.Option("auto", "--method", parser=registry_parser(_rank_methods, "--method"),
                                metavar="METHOD",
@@ -66,7 +67,7 @@ def rank(
     from graphcrm.tables import read_partition, write_table
 
     timer = Timer()
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     parts = read_partition(partition) if partition else None
     seconds = parse_duration(horizon) if horizon is not None else None
     stored = None
@@ -109,6 +110,7 @@ class CommunityMethod(str, Enum):
 
 def communities(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     out: Path = typer.Option(..., "--out", help="Partition table account_id,community (.csv or .parquet)."),
     profiles: Optional[Path] = typer.Option(None, "--profiles", help="Community profiles table (.csv or .parquet)."),
     method: CommunityMethod = typer.Option(CommunityMethod.leiden, "--method", help="leiden or louvain."),
@@ -137,7 +139,7 @@ def communities(
     if engine not in LEIDEN_METHODS:
         raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
     timer = Timer()
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
     with step(f"finding communities ({method})"):
         if runs > 1:

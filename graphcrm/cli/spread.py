@@ -8,7 +8,7 @@ from typing import List, Optional
 import numpy as np
 import typer
 
-from graphcrm.cli.common import Timer, dask_client, emit, open_snapshot, parse_bytes
+from graphcrm.cli.common import AS_OF, Timer, dask_client, emit, open_snapshot, parse_bytes
 from graphcrm.loaders.errors import GraphCRMError, ParameterError
 from graphcrm.progress import step
 
@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def simulate(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     seeds: List[str] = typer.Option([], "--seeds", help="Seed account id (repeatable)."),
     seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Text file with one seed id per line."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
@@ -57,7 +58,7 @@ def simulate(
         ids += [line.strip() for line in seeds_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not ids:
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer)
     if negative or model not in CASCADE_MODELS:
         with step(f"simulating {runs:,} {'competing cascades' if negative else model.upper() + ' runs'}"):
@@ -111,6 +112,7 @@ def simulate(
 
 def plan(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     k: Optional[int] = typer.Option(None, "--k", help="Number of seeds."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Total budget (with --costs or --cost-column)."),
     costs: Optional[Path] = typer.Option(None, "--costs", help="Table account_id,cost (.csv/.parquet)."),
@@ -144,7 +146,7 @@ def plan(
     timer = Timer()
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer)
     cost_source = None
     if budget is not None:
@@ -186,6 +188,7 @@ def plan(
 
 def reach(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
     target: str = typer.Option(..., "--target", help="The account to reach."),
     top: int = typer.Option(20, "--top", help="How many influencers to list."),
     samples: int = typer.Option(100_000, "--samples", help="RR samples rooted at the target."),
@@ -205,7 +208,7 @@ def reach(
     from graphcrm.tables import write_table
 
     timer = Timer()
-    graph = open_snapshot(snapshot)
+    graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
         table = influencers_of(graph, target, layer=lay, model=model, prob=prob, n_samples=samples, top=top,

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from graphcrm.loaders.csvsafe import escape_frame
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
 from graphcrm.loaders.errors import NodeNotFoundError, ParameterError
-from graphcrm.loaders.snapshot import is_snapshot, load_snapshot, load_snapshot_tables, save_snapshot
+from graphcrm.loaders.snapshot import is_snapshot, list_versions, load_snapshot, load_snapshot_tables, save_snapshot
 from graphcrm.crm.export import SALT_ENV, pseudonym
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
@@ -70,6 +70,27 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
                           find_customers=True)
 
 
+def _erase_from_versions(snapshot, account_ids: set, customer_ids: set = frozenset()) -> dict:
+    """Remove accounts (and customers' table rows) from every stored earlier version of ``snapshot``.
+
+    Returns the versions changed, each with the accounts and table rows removed from it.
+    """
+    done = {}
+    for version in list_versions(snapshot):
+        if version["current"]:
+            continue
+        folder = Path(version["path"])
+        graph = load_snapshot(folder, mmap=False)
+        present = [i for i in graph.id_map.ids.tolist() if str(i) in account_ids]
+        tables, rows = _without(load_snapshot_tables(folder), set(account_ids), set(customer_ids))
+        if present or rows:
+            kept = graph.id_map.ids[~np.isin(graph.id_map.ids.astype(str), list(account_ids))] \
+                if present else graph.id_map.ids
+            save_snapshot(graph.subgraph(kept) if present else graph, folder, tables=tables, history="replace")
+            done[version["version"]] = {"accounts_removed": len(present), "table_rows_removed": rows}
+    return done
+
+
 def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_customers=False) -> dict:
     """:func:`erase_account`; ``find_customers``: also report the customers linked to the account."""
     graph = load_snapshot(snapshot, mmap=False)
@@ -87,10 +108,12 @@ def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_cu
     keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
     customers = _linked_customers(snapshot, exports, keys) if find_customers else None
     tables, table_rows = _without(load_snapshot_tables(snapshot), {str(ext)}, set())
-    save_snapshot(smaller, snapshot, tables=tables)
+    earlier = _erase_from_versions(snapshot, {str(ext)})        # stored versions first: the current one links them
+    save_snapshot(smaller, snapshot, tables=tables, history="replace")
     report = {"account_id": str(ext),
               "snapshot": {"path": str(snapshot), "nodes_removed": 1, "edges_removed": removed_edges,
-                           "events_removed": removed_events, "table_rows_removed": table_rows}}
+                           "events_removed": removed_events, "table_rows_removed": table_rows,
+                           "earlier_versions": earlier}}
     if customers is not None:
         report["linked_customers"] = customers
     if exports is not None:
@@ -154,9 +177,12 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
         report["accounts"].append(_erase_account(snapshot, account, exports=exports, salt=salt,
                                                  graph_stores=graph_stores))
     tables, table_rows = _without(load_snapshot_tables(snapshot), set(unresolved), {customer_id})
-    if table_rows:          # the customer's own rows stored with the graph (graphcrm load --customers)
-        save_snapshot(load_snapshot(snapshot, mmap=False), snapshot, tables=tables)
+    earlier = _erase_from_versions(snapshot, set(unresolved), {customer_id})
+    if table_rows or earlier:   # the customer's own rows stored with the graph (graphcrm load --customers)
+        save_snapshot(load_snapshot(snapshot, mmap=False), snapshot, tables=tables, history="replace")
         report["snapshot_table_rows_removed"] = table_rows
+        if earlier:
+            report["earlier_versions"] = earlier
     removed = {}
     for done in report["accounts"]:
         for name, n in done.get("exports", {}).items():

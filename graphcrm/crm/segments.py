@@ -39,6 +39,57 @@ KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk
 SEGMENT_COLUMNS = ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
 
 
+CHANGE_COLUMNS = ["segment", "kind", "change", "account_id", "customer_id", "rank_before", "rank_after",
+                  "score_before", "score_after", "reason"]
+
+
+def segment_changes(before: pd.DataFrame, after: pd.DataFrame, *, since: str = "the earlier version") -> pd.DataFrame:
+    """Who entered, left and stayed in each segment between two :func:`build_segments` tables, and why.
+
+    Rows ``segment, kind, change, account_id, customer_id, rank_before, rank_after, score_before, score_after,
+    reason``; ``change`` is ``entered`` / ``left`` / ``stayed``; the reason says how the score moved.  The
+    entered and left rows are exactly the set differences of the two tables, per segment.
+
+    Examples
+    --------
+    >>> cols = ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
+    >>> old = pd.DataFrame([["top", "leaders", 1, "a", None, 0.9, ""], ["top", "leaders", 2, "b", None, 0.5, ""]],
+    ...                    columns=cols)
+    >>> new = pd.DataFrame([["top", "leaders", 1, "c", None, 0.95, ""], ["top", "leaders", 2, "a", None, 0.7, ""]],
+    ...                    columns=cols)
+    >>> segment_changes(old, new)[["change", "account_id", "reason"]].values.tolist()
+    [['entered', 'c', 'entered at rank 1 (score 0.95); not in it in the earlier version'], ['left', 'b', 'left: was rank 2 (score 0.5) in the earlier version'], ['stayed', 'a', 'stayed: rank 1 -> 2, score 0.9 -> 0.7']]
+    """
+    key = ["segment", "account_id"]
+    old = before.assign(account_id=before.account_id.astype(str))
+    new = after.assign(account_id=after.account_id.astype(str))
+    both = old[key + ["kind", "rank", "score", "customer_id"]].merge(
+        new[key + ["kind", "rank", "score", "customer_id"]], on=key, how="outer", suffixes=("_before", "_after"),
+        indicator=True)
+    change = both["_merge"].map({"left_only": "left", "right_only": "entered", "both": "stayed"}).astype(str)
+
+    def reason(row) -> str:
+        if row.change == "entered":
+            return f"entered at rank {int(row.rank_after)} (score {row.score_after:g}); not in it in {since}"
+        if row.change == "left":
+            return f"left: was rank {int(row.rank_before)} (score {row.score_before:g}) in {since}"
+        return (f"stayed: rank {int(row.rank_before)} -> {int(row.rank_after)}, "
+                f"score {row.score_before:g} -> {row.score_after:g}")
+
+    out = pd.DataFrame({
+        "segment": both.segment, "kind": both.kind_after.fillna(both.kind_before), "change": change,
+        "account_id": both.account_id, "customer_id": both.customer_id_after.fillna(both.customer_id_before),
+        "rank_before": both.rank_before.astype("Int64"), "rank_after": both.rank_after.astype("Int64"),
+        "score_before": both.score_before, "score_after": both.score_after})
+    out["reason"] = [reason(r) for r in out.itertuples(index=False)] if len(out) else []
+    order = {"entered": 0, "left": 1, "stayed": 2}
+    out = out.assign(_o=out.change.map(order), _r=out.rank_after.fillna(out.rank_before))
+    out = out.sort_values(["segment", "_o", "_r", "account_id"], kind="stable").drop(columns=["_o", "_r"])
+    originals = {str(a): a for a in list(before.account_id) + list(after.account_id)}
+    out["account_id"] = out.account_id.map(originals)
+    return out[CHANGE_COLUMNS].reset_index(drop=True)
+
+
 def read_segments_config(path) -> list[dict]:
     """Parse and check a segments TOML file; relative file paths become relative to it.
 

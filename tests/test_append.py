@@ -1,0 +1,216 @@
+"""Nightly appends: ``graphcrm load --append`` makes a new snapshot version equal to loading everything at once.
+
+Append == rebuild (a property test on random logs split at random points, and the real higgs log split in
+two); re-appending the same file is a no-op; ``--as-of`` reads the earlier version exactly; a kill -9
+during an append leaves a readable snapshot (the old version or the new, never a mix); bad appended rows
+follow the strict / lenient rules of ``load``; retention prunes old versions; erase reaches every version.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphcrm.loaders import build_graph, read_edges, read_interactions
+from graphcrm.loaders.append import appended_graph
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.snapshot import list_versions, load_snapshot, read_manifest
+from tests.conftest import dataset
+
+
+def graphcrm(*args) -> subprocess.CompletedProcess:
+    exe = shutil.which("graphcrm")
+    assert exe, "the graphcrm console script is installed by pip install -e ."
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=600)
+
+
+# ------------------------------------------------------------------------------------------ append == rebuild
+events = st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.sampled_from(["RT", "MT", "RE"]),
+                            st.integers(1_000_000, 1_000_500)), min_size=2, max_size=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events, cut=st.floats(0.0, 1.0), follows=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)),
+                                                              max_size=20))
+def test_append_equals_rebuild_on_random_logs(rows, cut, follows):
+    frame = pd.DataFrame(rows, columns=["actor", "target", "type", "time"])
+    k = int(cut * len(frame))
+    first, second = frame.iloc[:k], frame.iloc[k:]
+    ties = pd.DataFrame(follows, columns=["src", "dst"])
+    half = len(ties) // 2
+    sources_all = [read_interactions(frame)] + ([read_edges(ties)] if len(ties) else [])
+    full, _ = build_graph(*sources_all)
+    before = [read_interactions(first)] if len(first) else []
+    before += [read_edges(ties.iloc[:half])] if half else []
+    old, _ = build_graph(*before) if before else (GraphBuilder().build(), [])
+    after = ([read_interactions(second)] if len(second) else []) + \
+        ([read_edges(ties.iloc[half:])] if len(ties) - half else [])
+    new, _ = appended_graph(old, *after)
+    assert new.equals(full)
+
+
+def test_append_keeps_max_and_sum_layers_exact_and_refuses_a_mean_layer():
+    old = GraphBuilder().add_edges("calls", ["a", "b"], ["b", "c"], [2.0, 1.0], aggregate="max") \
+        .add_edges("votes", ["a"], ["c"], [1.0]).build()
+    today = read_edges(pd.DataFrame({"src": ["a", "d"], "dst": ["b", "a"], "weight": [5.0, 1.0]}), layer="calls",
+                       aggregate="max")
+    both = GraphBuilder().add_edges("calls", ["a", "b", "a", "d"], ["b", "c", "b", "a"], [2.0, 1.0, 5.0, 1.0],
+                                    aggregate="max").add_edges("votes", ["a"], ["c"], [1.0]).build()
+    assert appended_graph(old, today)[0].equals(both)
+    rated = GraphBuilder().add_edges("trust", ["a"], ["b"], [3.0]).build()       # trust: duplicates by mean
+    with pytest.raises(ParameterError, match="mean"):
+        appended_graph(rated, read_edges(pd.DataFrame({"src": ["a"], "dst": ["b"], "weight": [1.0]}),
+                                         layer="trust"))
+
+
+# ------------------------------------------------------------------------------------------ the CLI, on higgs
+@pytest.fixture(scope="module")
+def higgs_days(tmp_path_factory):
+    """The first 60,000 events of the higgs log as one file, and split into two 'days'."""
+    root = tmp_path_factory.mktemp("days")
+    with gzip.open(dataset("higgs-twitter/higgs-activity_time.txt.gz"), "rt") as fh:
+        lines = [next(fh) for _ in range(60_000)]
+    (root / "all.txt").write_text("".join(lines))
+    (root / "day1.txt").write_text("".join(lines[:35_000]))
+    (root / "day2.txt").write_text("".join(lines[35_000:]))
+    return root
+
+
+def test_cli_append_equals_full_load_and_reappend_is_a_no_op(higgs_days, tmp_path):
+    snap, full = tmp_path / "snap", tmp_path / "full"
+    assert graphcrm("load", "--interactions", higgs_days / "all.txt", "--format", "higgs", "--out", full).returncode == 0
+    assert graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out",
+                    snap).returncode == 0
+    appended = graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs",
+                        "--json")
+    assert appended.returncode == 0, appended.stderr
+    assert '"version": 2' in appended.stdout
+    assert load_snapshot(snap).equals(load_snapshot(full))
+    again = graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs")
+    assert again.returncode == 0 and "nothing new to append" in again.stdout
+    assert "already loaded in version 2" in again.stderr
+    assert read_manifest(snap)["version"] == 2 and len(list_versions(snap)) == 2
+    first = graphcrm("load", "--append", snap, "--interactions", higgs_days / "day1.txt", "--format", "higgs")
+    assert "nothing new" in first.stdout           # the file the snapshot was made from counts too
+
+
+def test_as_of_reads_the_earlier_version_exactly(higgs_days, tmp_path):
+    snap, day1 = tmp_path / "snap", tmp_path / "day1"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", day1)
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs")
+    assert load_snapshot(snap / "versions" / "000001").equals(load_snapshot(day1))
+    for verb in (["rank", "--method", "pagerank"], ["communities", "--seed", "1"]):
+        old = graphcrm(verb[0], snap, "--as-of", "1", "--out", tmp_path / "old.csv", *verb[1:])
+        ref = graphcrm(verb[0], day1, "--out", tmp_path / "ref.csv", *verb[1:])
+        now = graphcrm(verb[0], snap, "--out", tmp_path / "now.csv", *verb[1:])
+        assert old.returncode == ref.returncode == now.returncode == 0, old.stderr + ref.stderr + now.stderr
+        assert (tmp_path / "old.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+        assert (tmp_path / "now.csv").read_bytes() != (tmp_path / "ref.csv").read_bytes()
+    later = read_manifest(snap)["created_at"]
+    by_time = graphcrm("info", snap, "--as-of", later, "--json")
+    assert '"version": 2' in by_time.stdout
+    missing = graphcrm("info", snap, "--as-of", "9")
+    assert missing.returncode == 1 and "no version '9'" in missing.stderr and missing.stderr.count("\n") == 1
+
+
+def test_bad_appended_rows_follow_strict_and_lenient(higgs_days, tmp_path):
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    before = load_snapshot(snap)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 2 1341100972 RT\n3 4 yesterday RT\n4 5 1341100974 RT\n")
+    strict = graphcrm("load", "--append", snap, "--interactions", bad, "--format", "higgs")
+    assert strict.returncode == 1 and "bad.txt, line 2" in strict.stderr
+    assert read_manifest(snap)["version"] == 1 and load_snapshot(snap).equals(before)
+    lenient = graphcrm("load", "--append", snap, "--interactions", bad, "--format", "higgs", "--mode", "lenient",
+                       "--json")
+    assert lenient.returncode == 0, lenient.stderr
+    assert '"rejected_rows": 1' in lenient.stdout
+    assert read_manifest(snap)["version"] == 2
+    assert load_snapshot(snap).layer("retweets").n_edges == before.layer("retweets").n_edges + 2
+
+
+def test_keep_versions_prunes_the_oldest(tmp_path):
+    snap = tmp_path / "snap"
+    for day in range(4):
+        f = tmp_path / f"d{day}.txt"
+        f.write_text(f"{day} {day + 1} {1341100972 + day} RT\n")
+        args = ["--out", snap] if day == 0 else ["--append", snap, "--keep-versions", "2"]
+        assert graphcrm("load", "--interactions", f, "--format", "higgs", *args).returncode == 0
+    assert [v["version"] for v in list_versions(snap)] == [2, 3, 4]
+    assert load_snapshot(snap / "versions" / "000002").n_nodes == 3
+
+
+def test_kill_9_during_append_leaves_a_readable_version(higgs_days, tmp_path):
+    """Killed at several moments, the snapshot is always the old version or the new, and verifies."""
+    big = tmp_path / "big.txt"
+    with gzip.open(dataset("higgs-twitter/higgs-activity_time.txt.gz"), "rt") as fh:
+        big.write_text("".join(next(fh) for _ in range(400_000)))
+    base = tmp_path / "base"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", base)
+    old = load_snapshot(base)
+    outcomes = set()
+    for delay in (0.5, 1.5, 3.0, 6.0):
+        snap = tmp_path / f"snap-{delay}"
+        shutil.copytree(base, snap)
+        proc = subprocess.Popen([shutil.which("graphcrm"), "load", "--append", snap, "--interactions", big,
+                                 "--format", "higgs"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        outcomes.add("killed" if proc.returncode == -signal.SIGKILL else "finished")
+        verify = graphcrm("info", snap, "--verify")
+        assert verify.returncode == 0, verify.stderr
+        graph = load_snapshot(snap)
+        version = read_manifest(snap)["version"]
+        assert (version == 1 and graph.equals(old)) or (version == 2 and graph.n_nodes > old.n_nodes)
+        if version == 2:
+            assert load_snapshot(snap / "versions" / "000001").equals(old)
+    assert "killed" in outcomes                    # at least one kill landed mid-append
+
+
+def test_erase_reaches_every_version(higgs_days, tmp_path):
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs")
+    account = int(load_snapshot(snap / "versions" / "000001").id_map.ids[0])
+    erased = graphcrm("erase", snap, "--account", account, "--json")
+    assert erased.returncode == 0, erased.stderr
+    for version in list_versions(snap):
+        ids = load_snapshot(version["path"]).id_map.ids
+        assert account not in set(np.asarray(ids).tolist()), version
+    assert [v["version"] for v in list_versions(snap)] == [1, 2]      # history kept, the person gone from it
+
+
+def test_segment_changes_are_the_set_differences_of_two_full_runs(higgs_days, tmp_path):
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs")
+    config = tmp_path / "seg.toml"
+    config.write_text('[[segment]]\nname = "kols"\nkind = "leaders"\ntop = 30\n')
+    run = graphcrm("segments", snap, "--config", config, "--out", tmp_path / "now.csv", "--since", "1", "--json")
+    assert run.returncode == 0, run.stderr
+    old = graphcrm("segments", snap, "--as-of", "1", "--config", config, "--out", tmp_path / "old.csv")
+    assert old.returncode == 0, old.stderr
+    before = set(pd.read_csv(tmp_path / "old.csv").account_id)
+    after = set(pd.read_csv(tmp_path / "now.csv").account_id)
+    changes = pd.read_csv(tmp_path / "now.changes.csv")
+    assert set(changes.account_id[changes.change == "entered"]) == after - before
+    assert set(changes.account_id[changes.change == "left"]) == before - after
+    assert set(changes.account_id[changes.change == "stayed"]) == before & after
+    assert after != before                          # the appended day moved the list: the test can fail
+    stayed = changes[changes.change == "stayed"].iloc[0]
+    assert f"score {stayed.score_before:g} -> {stayed.score_after:g}" in stayed.reason
