@@ -97,6 +97,7 @@ def leiden(
     seed: int = 0,
     n_iterations: int = 2,
     method: str = "auto",
+    initial=None,
 ) -> Partition:
     """Leiden communities (Traag, Waltman & van Eck 2019).
 
@@ -118,6 +119,10 @@ def leiden(
         cores (undirected modularity only).  ``auto`` (default): numba for
         undirected modularity on layers with more than a million ties, where
         it is faster than igraph at the same modularity; igraph otherwise.
+    initial : Partition or pandas.Series, optional
+        A warm start (igraph, undirected): the communities of an earlier version of the graph, by external
+        id (a :class:`Partition` of that version, or ``account_id -> community``); accounts new since
+        then start alone.  Leiden then refines that partition instead of starting from singletons.
 
     Returns
     -------
@@ -141,6 +146,11 @@ def leiden(
         raise ParameterError(f"method must be one of {LEIDEN_METHODS}, got {method!r}")
     lay = _layer(graph, layer)
     numba_ok = objective == "modularity" and not directed
+    if initial is not None:
+        if directed or method == "numba":
+            raise ParameterError("a warm start (initial=) runs igraph's undirected Leiden: use method='igraph' "
+                                 "or 'auto', directed=False")
+        method = "igraph"
     if method == "numba" and not numba_ok:
         raise ParameterError("method='numba' covers undirected modularity only; use method='igraph' for "
                              "directed or CPM communities")
@@ -170,15 +180,82 @@ def leiden(
         import igraph as ig
 
         ig.set_random_number_generator(random)
+        start = None if initial is None else _initial_membership(graph, initial, active)
         clustering = g.community_leiden(objective_function="modularity" if objective == "modularity" else "CPM",
-                                        weights="weight", resolution=resolution, n_iterations=n_iterations)
+                                        weights="weight", resolution=resolution, n_iterations=n_iterations,
+                                        initial_membership=start)
         membership = np.asarray(clustering.membership)
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution) \
             if objective == "modularity" else float(clustering.quality)
     info = {"method": "leiden", "implementation": "leidenalg" if directed else "igraph", "layer": lay.name,
             "objective": objective, "resolution": resolution, "directed": directed, "weighted": weight,
-            "seed": seed, "n_iterations": n_iterations, "seconds": time.perf_counter() - started}
+            "seed": seed, "n_iterations": n_iterations, "warm_start": initial is not None,
+            "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
+
+
+def _by_account(partition) -> pd.Series:
+    """``account_id -> community`` from a Partition or a Series."""
+    if isinstance(partition, Partition):
+        return pd.Series(partition.membership, index=partition.id_map.ids)
+    return pd.Series(partition)
+
+
+def _initial_membership(graph: SocialGraph, initial, active) -> list:
+    """The warm start for igraph: earlier communities of the nodes igraph sees, new accounts alone."""
+    earlier = _by_account(initial)
+    dense = graph.id_map.lookup(np.asarray(earlier.index, dtype=object if graph.id_map.kind == "str" else None))
+    start = np.full(graph.n_nodes, -1, dtype=np.int64)
+    known = dense >= 0
+    codes = pd.factorize(earlier.to_numpy()[known])[0]
+    start[dense[known]] = codes
+    fresh = start < 0
+    start[fresh] = (codes.max() + 1 if len(codes) else 0) + np.arange(int(fresh.sum()))
+    return (start if active is None else start[active]).tolist()
+
+
+def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
+    """Community ids of ``current`` that keep the ids of ``earlier`` (an earlier version's partition).
+
+    Each current community takes the id of the earlier community it shares most accounts with, when that
+    earlier community shares most of its accounts with it too (a mutual best match); other communities get
+    new ids after the largest earlier one.  Tracking a community across nightly versions then reads one id.
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        The stable id of each account of ``current`` (dense order).
+    info : dict
+        ``kept_share``: of the accounts in both versions, the share whose id did not change;
+        ``matched`` / ``new`` communities.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.idmap import IdMap
+    >>> before = pd.Series([7, 7, 9, 9], index=["a", "b", "c", "d"])
+    >>> after = Partition(np.array([0, 0, 1, 1, 2]), IdMap(["a", "b", "c", "d", "e"]))
+    >>> labels, info = stable_labels(before, after)
+    >>> labels.tolist(), info["kept_share"]
+    ([7, 7, 9, 9, 10], 1.0)
+    """
+    old = _by_account(earlier)
+    ids = current.id_map.ids
+    prev = pd.Series(old.to_numpy(), index=pd.Index(old.index).astype(str)).reindex(pd.Index(ids).astype(str))
+    both = prev.notna().to_numpy()
+    pairs = pd.DataFrame({"now": current.membership[both], "then": prev.to_numpy()[both].astype(np.int64)})
+    counts = pairs.value_counts().rename("shared").reset_index()
+    best_then = counts.sort_values(["now", "shared", "then"], ascending=[True, False, True]).drop_duplicates("now")
+    best_now = counts.sort_values(["then", "shared", "now"], ascending=[True, False, True]).drop_duplicates("then")
+    mutual = best_then.merge(best_now, on=["now", "then", "shared"])
+    mapping = dict(zip(mutual.now, mutual.then))
+    next_id = int(old.max()) + 1 if len(old) else 0
+    for community in np.unique(current.membership):
+        if community not in mapping:
+            mapping[community] = next_id
+            next_id += 1
+    labels = np.array([mapping[c] for c in current.membership], dtype=np.int64)
+    kept = float((labels[both] == pairs.then.to_numpy()).mean()) if both.any() else 1.0
+    return labels, {"kept_share": kept, "matched": len(mutual), "new": len(mapping) - len(mutual)}
 
 
 def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, weight: bool = True,

@@ -290,6 +290,16 @@ def _link_tree(source: Path, target: Path, skip: str | None) -> None:
                 shutil.copy2(Path(folder) / name, target / rel / name)
 
 
+def link_copy(source, target) -> Path:
+    """A copy of the snapshot directory ``source`` (with its stored versions) at ``target``, by hard links.
+
+    Snapshot files are never changed in place, so the copy costs no bytes and stays valid whatever later
+    happens to ``source``.
+    """
+    _link_tree(Path(source), Path(target), skip=None)
+    return Path(target)
+
+
 def list_versions(path) -> list[dict]:
     """Every version of the snapshot at ``path``, oldest first: ``version``, ``created_at``, ``current``,
     ``n_nodes``, edges per layer, and the input files that version added.

@@ -214,3 +214,77 @@ def test_segment_changes_are_the_set_differences_of_two_full_runs(higgs_days, tm
     assert after != before                          # the appended day moved the list: the test can fail
     stayed = changes[changes.change == "stayed"].iloc[0]
     assert f"score {stayed.score_before:g} -> {stayed.score_after:g}" in stayed.reason
+
+
+def test_stable_labels_follow_continuing_communities_and_number_new_ones_after():
+    from graphcrm.algorithms.community import stable_labels
+    from graphcrm.loaders.idmap import IdMap
+    from graphcrm.loaders.results import Partition
+
+    before = pd.Series([4, 4, 4, 8, 8, 8], index=list("abcdef"))
+    # a,b,c stay together; d,e,f split: e,f with new g; d alone
+    after = Partition(np.array([0, 0, 0, 2, 1, 1, 1]), IdMap(list("abcdefg")))
+    labels, info = stable_labels(before, after)
+    by = dict(zip(list("abcdefg"), labels.tolist()))
+    assert by["a"] == by["b"] == by["c"] == 4
+    assert by["e"] == by["f"] == by["g"] == 8               # the larger part of 8 keeps its id
+    assert by["d"] == 9                                      # new ids come after the largest earlier one
+    assert info["kept_share"] == pytest.approx(5 / 6)
+
+
+def test_communities_since_warm_starts_and_keeps_ids(higgs_days, tmp_path):
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs")
+    import json
+
+    warm = graphcrm("communities", snap, "--since", "1", "--seed", "1", "--out", tmp_path / "warm.csv", "--json")
+    cold = graphcrm("communities", snap, "--seed", "1", "--out", tmp_path / "cold.csv", "--json")
+    then = graphcrm("communities", snap, "--as-of", "1", "--seed", "1", "--out", tmp_path / "then.csv")
+    assert warm.returncode == cold.returncode == then.returncode == 0, warm.stderr + cold.stderr
+    w, c = json.loads(warm.stdout), json.loads(cold.stdout)
+    assert abs(w["quality"] - c["quality"]) <= 0.005
+    before = pd.read_csv(tmp_path / "then.csv").set_index("account_id").community
+    now = pd.read_csv(tmp_path / "warm.csv").set_index("account_id").community
+    common = before.index.intersection(now.index)
+    kept = float((before[common] == now[common]).mean())
+    assert kept == pytest.approx(w["tracking"]["kept_share"])
+    assert kept > 0.5                                        # most accounts keep their community id
+    bad = graphcrm("communities", snap, "--since", "1", "--runs", "3", "--out", tmp_path / "x.csv")
+    assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_pipeline_rerun_appends_new_source_files_and_full_reloads(higgs_days, tmp_path):
+    import json
+
+    out = tmp_path / "nightly"
+
+    def pipeline(files, *extra):
+        toml = tmp_path / "pipeline.toml"
+        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
+        toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
+                        f'[sources]\ninteractions = [{listed}]\n\n[steps.leaders]\ntop = 10\nreach_samples = 2000\n')
+        proc = graphcrm("run", toml, "--json", *extra)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["counts"]["load"]
+
+    assert pipeline([higgs_days / "day1.txt"]) == {"mode": "full", "files_loaded": 1, "files_skipped": 0}
+    assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt"]) == \
+        {"mode": "append", "files_loaded": 1, "files_skipped": 1}
+    full = tmp_path / "full"
+    graphcrm("load", "--interactions", higgs_days / "all.txt", "--format", "higgs", "--out", full)
+    assert load_snapshot(out / "snapshot").equals(load_snapshot(full))
+    assert [v["version"] for v in list_versions(out / "snapshot")] == [1, 2]
+    assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt"])["files_skipped"] == 2    # nothing new
+    assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt"], "--full")["mode"] == "full"
+    assert load_snapshot(out / "snapshot").equals(load_snapshot(full))
+    assert [v["version"] for v in list_versions(out / "snapshot")] == [1, 2, 3]   # a full reload keeps history
+    grown = tmp_path / "growing.txt"                   # a log file that grows in place
+    grown.write_text("5 6 1341400000 RT\n")
+    assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt", grown])["mode"] == "append"
+    with grown.open("a") as fh:
+        fh.write("1 2 1341400000 RT\n")
+    load = pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt", grown])
+    assert load["mode"] == "full" and "changed since it was loaded" in load["reason"]   # never counted twice
+    assert load_snapshot(out / "snapshot").layer("retweets").n_edges == \
+        load_snapshot(full).layer("retweets").n_edges + 2

@@ -240,15 +240,17 @@ def economics_cmd(
 def run_pipeline_cmd(
     pipeline: Path = typer.Argument(..., help="Pipeline TOML file (see examples/pipeline.toml)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Override the file's pipeline.output_dir."),
+    full: bool = typer.Option(False, "--full", help="Reload every source file even when an earlier run's snapshot "
+                                                    "is in the output directory (default: append the new files)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ):
     """Run a declared batch job: load, link, scores, communities, segments, economics, exports (all or nothing).
 
-    Example: graphcrm run examples/pipeline.toml --output-dir nightly
+    Example: graphcrm run examples/pipeline.toml --output-dir nightly   (a second run appends new source files)
     """
     from graphcrm.crm.pipeline import run_pipeline
 
-    summary = run_pipeline(pipeline, output_dir=output_dir)
+    summary = run_pipeline(pipeline, output_dir=output_dir, full=full)
     lines = [f"pipeline {summary['pipeline']}: ok in {summary['total_seconds']:.1f} s"]
     lines += [f"  {k}: {v}s" for k, v in summary["seconds"].items()]
     lines += [f"  wrote {v}" for v in summary["outputs"].values()]

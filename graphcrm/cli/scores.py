@@ -124,11 +124,15 @@ def communities(
                                                         "ties, else igraph), igraph or numba."),
     runs: int = typer.Option(1, "--runs", help="Consensus over this many seeds (Leiden); adds each account's "
                                                "membership confidence."),
+    since: Optional[str] = typer.Option(None, "--since", help="Warm-start Leiden from the communities of this "
+                                        "earlier version (a number or a time, as --as-of) and keep their ids "
+                                        "where a community continues, for tracking."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Community partition and a profile per community (size, density, conductance, leaders, bridges).
 
     Example: graphcrm communities graphs/higgs --out communities.csv --profiles profiles.csv --seed 1
+    (nightly: --since 3 starts from version 3's communities and keeps their ids)
     """
     from graphcrm.algorithms.community import community_profiles, consensus, leiden, louvain
     from graphcrm.tables import write_table
@@ -141,8 +145,19 @@ def communities(
     timer = Timer()
     graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
+    if since is not None and (runs > 1 or method is not CommunityMethod.leiden or directed or engine == "numba"):
+        raise ParameterError("--since warm-starts undirected Leiden (igraph): drop --runs, --directed, "
+                             "--engine numba and --method louvain")
+    earlier = None
+    if since is not None:
+        earlier_graph = open_snapshot(snapshot, since)
+        with step(f"communities of version {since}"):
+            earlier = leiden(earlier_graph, layer=earlier_graph.resolve_layer(layer).positive(), objective=objective,
+                             resolution=resolution, seed=seed, method="igraph")
     with step(f"finding communities ({method})"):
-        if runs > 1:
+        if earlier is not None:
+            part = leiden(graph, layer=lay, objective=objective, resolution=resolution, seed=seed, initial=earlier)
+        elif runs > 1:
             part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution)
         elif method is CommunityMethod.leiden:
             part = leiden(graph, layer=lay, objective=objective, resolution=resolution, directed=directed, seed=seed,
@@ -150,17 +165,30 @@ def communities(
         else:
             part = louvain(graph, layer=lay, resolution=resolution, seed=seed)
     table = part.to_frame()
+    tracking = None
+    if earlier is not None:
+        from graphcrm.algorithms.community import stable_labels
+
+        labels, tracking = stable_labels(earlier, part)
+        table["community"] = labels
+        tracking = {"since": since, **tracking, "quality_since": earlier.quality}
     if "confidence" in part.info:
         table["confidence"] = part.info["confidence"]
     write_table(table, out)
     prof = community_profiles(graph, part, layer=lay)
+    if earlier is not None:                  # profiles name the communities by the same stable ids
+        stable = dict(zip(part.membership.tolist(), table["community"].tolist()))
+        prof["community"] = prof["community"].map(stable)
     if profiles is not None:
         write_table(prof, profiles)
     summary = {"snapshot": str(snapshot), "method": part.info["method"],
                "implementation": part.info.get("implementation"), "communities": part.n_communities,
                "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
                "largest": prof.head(5).to_dict("records"), "out": str(out),
-               "profiles": str(profiles) if profiles else None, "seconds": timer.seconds()}
+               "profiles": str(profiles) if profiles else None, "tracking": tracking, "seconds": timer.seconds()}
     human = (f"wrote {out}: {part.n_communities} communities, {part.info['objective'] if 'objective' in part.info else 'modularity'} "
              f"{part.quality:.4f}\n" + prof.head(10).to_string(index=False))
+    if tracking is not None:
+        human += (f"\nsince version {since}: {tracking['kept_share']:.1%} of the accounts in both versions kept "
+                  f"their community id ({tracking['matched']} communities continue, {tracking['new']} new)")
     emit(summary, as_json, human)

@@ -141,10 +141,13 @@ def read_pipeline(path) -> dict:
     return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
 
 
-def run_pipeline(path, *, output_dir=None) -> dict:
+def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
     """Run a pipeline file; return the run summary (also written to ``output_dir/run_summary.json``).
 
-    ``output_dir`` overrides the file's ``pipeline.output_dir``.
+    ``output_dir`` overrides the file's ``pipeline.output_dir``.  When an earlier run left its snapshot
+    there, the load step appends only the source files it has not loaded yet (same bytes: skipped) as the
+    snapshot's next version (:mod:`graphcrm.loaders.append`); a file loaded before whose bytes changed, or
+    ``full=True``, reloads everything (the history is kept either way).
 
     Raises
     ------
@@ -175,7 +178,7 @@ def run_pipeline(path, *, output_dir=None) -> dict:
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        summary = _run_steps(cfg, staging, salt)
+        summary = _run_steps(cfg, staging, salt, previous=_previous_snapshot(out_dir), full=full)
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         _swap(staging, out_dir)
     finally:
@@ -209,9 +212,57 @@ class _Step:
         return False
 
 
-def _run_steps(cfg: dict, staging: Path, salt) -> dict:
+def _previous_snapshot(out_dir: Path) -> Path | None:
+    from graphcrm.loaders.snapshot import is_snapshot
+
+    return out_dir / "snapshot" if is_snapshot(out_dir / "snapshot") else None
+
+
+def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encoding: str, full: bool = False):
+    """The pipeline's graph: a full load, or the previous run's snapshot plus the source files new since.
+
+    Returns (graph, reports, how) with ``how`` saying what was done.
+    """
+    from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed
+    from graphcrm.loaders.append import appended_graph
+    from graphcrm.loaders.snapshot import file_digest, link_copy, load_snapshot, read_manifest
+
+    readers = {"edges": read_edges, "interactions": read_interactions, "signed": read_signed, "nodes": read_nodes}
+    entries = [(kind, entry, {"path": str(entry["path"]), "kind": kind, "bytes": Path(entry["path"]).stat().st_size,
+                              "blake2b": file_digest(entry["path"])} if Path(entry["path"]).is_file() else
+                {"path": str(entry["path"]), "kind": kind, "bytes": None, "blake2b": None})
+               for kind, entry in cfg["graph_sources"]]
+    how = {"mode": "full", "files_loaded": len(entries), "files_skipped": 0}
+    target = staging / "snapshot"
+    todo = entries
+    if previous is not None:
+        loaded = read_manifest(previous).get("inputs", [])
+        digests = {i.get("blake2b") for i in loaded}
+        by_path = {i.get("path"): i.get("blake2b") for i in loaded}
+        changed = [e["path"] for _, _, e in entries if e["path"] in by_path and by_path[e["path"]] != e["blake2b"]]
+        if full:
+            how["reason"] = "full reload asked for (--full)"
+        elif changed:
+            how["reason"] = f"{changed[0]} changed since it was loaded: everything reloaded"
+        else:
+            todo = [x for x in entries if x[2]["blake2b"] not in digests]
+            how = {"mode": "append", "files_loaded": len(todo), "files_skipped": len(entries) - len(todo)}
+        link_copy(previous, target)                       # the history (and, unchanged, the graph) carries over
+    parsed = [readers[kind](entry["path"], mode=mode, encoding=encoding,
+                            **{k: v for k, v in entry.items() if k != "path"}) for kind, entry, _ in todo]
+    if how["mode"] == "append":
+        if not parsed:
+            return load_snapshot(target), [], how
+        graph, reports = appended_graph(load_snapshot(previous), *parsed)
+    else:
+        graph, reports = build_graph(*parsed)
+    save_snapshot(graph, target, inputs=[e for _, _, e in todo], history="append" if previous else "new")
+    return graph, reports, how
+
+
+def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, full: bool = False) -> dict:
     from graphcrm.crm.export import write_export
-    from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed, write_rejects
+    from graphcrm.loaders import write_rejects
 
     pipe, sources, steps = cfg["pipeline"], cfg["sources"], cfg["steps"]
     seed, ext = pipe["seed"], "." + pipe["format"]
@@ -225,20 +276,9 @@ def _run_steps(cfg: dict, staging: Path, salt) -> dict:
         counts[name] = len(frame)
 
     with _Step("load", timings):
-        parsed = []
-        for kind, entry in cfg["graph_sources"]:
-            opts = {k: v for k, v in entry.items() if k != "path"}
-            if kind == "edges":
-                parsed.append(read_edges(entry["path"], mode=mode, encoding=encoding, **opts))
-            elif kind == "interactions":
-                parsed.append(read_interactions(entry["path"], mode=mode, encoding=encoding, **opts))
-            elif kind == "signed":
-                parsed.append(read_signed(entry["path"], mode=mode, encoding=encoding, **opts))
-            else:
-                parsed.append(read_nodes(entry["path"], mode=mode, encoding=encoding, **opts))
-        graph, reports = build_graph(*parsed)
+        graph, reports, how = _load_step(cfg, staging, previous, mode, encoding, full)
         rejects += reports
-        save_snapshot(graph, staging / "snapshot")
+        counts["load"] = how
         outputs["snapshot"] = str(staging / "snapshot")
         counts["nodes"] = graph.n_nodes
         counts["edges"] = {name: graph.layer(name).n_edges for name in graph.layer_names}
