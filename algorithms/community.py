@@ -204,7 +204,9 @@ def _by_account(partition) -> pd.Series:
 def _initial_membership(graph: SocialGraph, initial, active) -> list:
     """The warm start for igraph: earlier communities of the nodes igraph sees, new accounts alone."""
     earlier = _by_account(initial)
-    dense = graph.id_map.lookup(np.asarray(earlier.index, dtype=object if graph.id_map.kind == "str" else None))
+    index = np.asarray(earlier.index).astype(str).astype(object) if graph.id_map.kind == "str" else \
+        np.asarray(earlier.index)
+    dense = graph.id_map.lookup(index)
     start = np.full(graph.n_nodes, -1, dtype=np.int64)
     known = dense >= 0
     codes = pd.factorize(earlier.to_numpy()[known])[0]

@@ -27,16 +27,19 @@ from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 
 
-def append_to(graph: SocialGraph, builder: GraphBuilder) -> GraphBuilder:
+def append_to(graph: SocialGraph, builder: GraphBuilder, touched: frozenset = frozenset()) -> GraphBuilder:
     """Add ``graph``'s layers, events and accounts to ``builder`` (which holds the new rows); returns it.
 
     Rows are added in the layer's own row sense (``actor, target``), with the layer's stored spec, so the
     builder turns them back into the same influence edges.
 
+    Call it before adding the new rows: for node attributes the later table wins, as in a full load.
+
     Raises
     ------
     ParameterError
-        A static layer aggregated by ``mean`` (its rows are gone; only their mean is stored).
+        New rows (``touched`` names their static layers) for a static layer aggregated by ``mean`` (its rows
+        are gone; only their mean is stored).
     """
     ids = graph.id_map.ids
     for name, layer in graph.layers.items():
@@ -50,7 +53,7 @@ def append_to(graph: SocialGraph, builder: GraphBuilder) -> GraphBuilder:
             builder.add_events(name, ids[actor], ids[target], time=ev.time, weight=ev.weight,
                                sentiment=ev.sentiment, **options)
             continue
-        if spec.aggregate == "mean":
+        if spec.aggregate == "mean" and name in touched:
             raise ParameterError(f"layer '{name}' keeps only the mean weight of duplicate rows, so new rows cannot "
                                  "be appended to it exactly; reload it from all its files (or load it with "
                                  "timestamps: a timestamped layer keeps every row)")
@@ -73,10 +76,13 @@ def appended_graph(graph: SocialGraph, *sources, self_loops: str = "drop"):
     (SocialGraph, list of LoadReport)
         The new graph (equal to building the old and new sources at once) and the new sources' reports.
     """
+    if self_loops != "keep" and any(_has_self_loop(layer) for layer in graph.layers.values()):
+        raise ParameterError("the snapshot keeps self-loops (it was loaded with --self-loops keep): append with "
+                             "--self-loops keep too, or they would be dropped")
     builder = GraphBuilder(self_loops="keep" if self_loops == "keep" else "drop")
+    append_to(graph, builder, frozenset(s.layer for s in sources if s.kind == "edges"))
     for s in sources:
         s.add_to(builder)
-    append_to(graph, builder)
     metadata = dict(graph.metadata)
     metadata["loads"] = list(metadata.get("loads", [])) + [s.report.as_dict() for s in sources]
     new = builder.build(metadata=metadata)
@@ -87,3 +93,10 @@ def appended_graph(graph: SocialGraph, *sources, self_loops: str = "drop"):
         if r.layer in new.layers:
             r.build = dict(new.layer(r.layer).build_report)
     return new, reports
+
+
+def _has_self_loop(layer) -> bool:
+    if layer.loop_free:
+        return False
+    src, dst, _ = layer.edge_arrays()
+    return bool((src == dst).any())

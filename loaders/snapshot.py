@@ -362,8 +362,9 @@ def _as_unix(text: str) -> float:
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError):
-        raise ParameterError(f"--as-of {text!r}: expected a version number, an ISO-8601 time or Unix seconds") \
-            from None
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ParameterError(f"--as-of {text!r}: expected a version number, an ISO-8601 time or Unix seconds")
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.timestamp()

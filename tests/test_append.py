@@ -288,3 +288,116 @@ def test_pipeline_rerun_appends_new_source_files_and_full_reloads(higgs_days, tm
     assert load["mode"] == "full" and "changed since it was loaded" in load["reason"]   # never counted twice
     assert load_snapshot(out / "snapshot").layer("retweets").n_edges == \
         load_snapshot(full).layer("retweets").n_edges + 2
+
+
+# ------------------------------------------------------------------------------------------ review regressions
+def test_appended_node_tables_win_and_untouched_mean_layers_carry_over(tmp_path):
+    old = GraphBuilder().add_edges("trust", ["a"], ["b"], [3.0]) \
+        .add_nodes(["a"], pd.DataFrame({"followers": [10]})).build()
+    from graphcrm.loaders import read_nodes
+
+    nodes = tmp_path / "n2.csv"
+    nodes.write_text("id,followers\na,11\n")
+    new, _ = appended_graph(old, read_nodes(nodes))
+    assert new.nodes.set_index("account_id").followers["a"] == 11             # the later table wins
+    assert new.layer("trust").equals(old.layer("trust"))                      # a mean layer nobody adds to
+
+
+def test_append_refuses_to_drop_stored_self_loops(tmp_path):
+    looped = GraphBuilder(self_loops="keep").add_edges("follows", ["c", "a"], ["c", "b"]).build()
+    with pytest.raises(ParameterError, match="self-loops"):
+        appended_graph(looped, read_edges(pd.DataFrame({"src": ["d"], "dst": ["a"]})))
+    assert appended_graph(looped, read_edges(pd.DataFrame({"src": ["d"], "dst": ["a"]})),
+                          self_loops="keep")[0].layer("follows").n_edges == 3
+
+
+def test_same_bytes_into_another_layer_is_not_skipped_and_legacy_snapshots_skip_by_name(tmp_path):
+    edges = tmp_path / "e.txt"
+    edges.write_text("1 2\n2 3\n")
+    twice = graphcrm("load", "--edges", edges, "--edges", edges, "--layer", "follows", "--layer", "friends",
+                     "--out", tmp_path / "two")
+    assert twice.returncode == 0, twice.stderr
+    assert set(load_snapshot(tmp_path / "two").layer_names) == {"follows", "friends"}
+    snap = tmp_path / "legacy"
+    graphcrm("load", "--edges", edges, "--out", snap)
+    manifest = snap / "manifest.json"
+    import json
+
+    data = json.loads(manifest.read_text())
+    for key in ("inputs", "version", "created_at"):
+        data.pop(key)                                # as written before versions were kept
+    manifest.write_text(json.dumps(data))
+    again = graphcrm("load", "--append", snap, "--edges", edges)
+    assert again.returncode == 0 and "nothing new" in again.stdout and "before versions were kept" in again.stderr
+    assert load_snapshot(snap).layer("follows").out_data().tolist() == [1.0, 1.0]
+
+
+def test_as_of_nat_is_a_one_line_error(higgs_days, tmp_path):
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    bad = graphcrm("info", snap, "--as-of", "nan")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--as-of 'nan'" in bad.stderr
+
+
+def test_erase_reaches_an_account_only_earlier_versions_hold(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("1 2 1341100972 RT\n")
+    second.write_text("3 4 1341100999 RT\n")
+    out = tmp_path / "nightly"
+
+    def run(files):
+        toml = tmp_path / "p.toml"
+        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
+        toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
+                        f'[sources]\ninteractions = [{listed}]\n')
+        assert graphcrm("run", toml).returncode == 0
+
+    run([first, second])
+    run([second])                                           # account 1's file removed: a full reload
+    snap = out / "snapshot"
+    assert 1 not in set(load_snapshot(snap).id_map.ids.tolist())
+    assert 1 in set(load_snapshot(snap / "versions" / "000001").id_map.ids.tolist())
+    erased = graphcrm("erase", snap, "--account", 1, "--json")
+    assert erased.returncode == 0, erased.stderr
+    for version in list_versions(snap):
+        assert 1 not in set(np.asarray(load_snapshot(version["path"]).id_map.ids).tolist())
+    gone = graphcrm("erase", snap, "--account", 1)
+    assert gone.returncode == 1 and "nor in any of its earlier versions" in gone.stderr
+
+
+def test_pipeline_reloads_when_a_source_is_removed(higgs_days, tmp_path):
+    import json
+
+    out = tmp_path / "nightly"
+
+    def run(files):
+        toml = tmp_path / "p.toml"
+        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
+        toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
+                        f'[sources]\ninteractions = [{listed}]\n\n[steps.leaders]\ntop = 5\nreach_samples = 1000\n')
+        proc = graphcrm("run", toml, "--json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["counts"]["load"]
+
+    run([higgs_days / "day1.txt", higgs_days / "day2.txt"])
+    load = run([higgs_days / "day1.txt"])
+    assert load["mode"] == "full" and "no longer configured" in load["reason"]
+    day1 = tmp_path / "day1"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", day1)
+    assert load_snapshot(out / "snapshot").equals(load_snapshot(day1))
+
+
+def test_communities_previous_file_keeps_ids_night_after_night(higgs_days, tmp_path):
+    import json
+
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)
+    assert graphcrm("communities", snap, "--seed", "1", "--out", tmp_path / "night1.csv").returncode == 0
+    graphcrm("load", "--append", snap, "--interactions", higgs_days / "day2.txt", "--format", "higgs")
+    night2 = graphcrm("communities", snap, "--seed", "1", "--previous", tmp_path / "night1.csv", "--out",
+                      tmp_path / "night2.csv", "--json")
+    assert night2.returncode == 0, night2.stderr
+    one = pd.read_csv(tmp_path / "night1.csv").set_index("account_id").community
+    two = pd.read_csv(tmp_path / "night2.csv").set_index("account_id").community
+    common = one.index.intersection(two.index)
+    assert float((one[common] == two[common]).mean()) == pytest.approx(json.loads(night2.stdout)["tracking"]["kept_share"])

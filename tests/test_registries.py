@@ -157,3 +157,11 @@ def test_a_new_measure_is_one_decorated_wrapper_away_from_rank(monkeypatch):
     assert "audience_weight" in method_names()
     table = rank_table(g, method="audience_weight", layer="follows", top=2)
     assert table.account_id.tolist() == ["hub", "a"]
+
+
+def test_the_cli_starts_without_pandas_numpy_or_numba():
+    """Verb modules keep heavy imports inside the verbs, so ``graphcrm --help`` and usage errors start fast."""
+    code = ("import sys, graphcrm.cli; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'numba', 'pyarrow', 'igraph') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -101,6 +101,14 @@ class Timer:
         return round(time.perf_counter() - self.started, 3)
 
 
+def read_escaped_csv(path, **kwargs):
+    """:func:`graphcrm.loaders.csvsafe.read_csv` (CSV graphcrm wrote, formula escapes undone), imported on use
+    so that ``graphcrm --help`` does not load pandas."""
+    from graphcrm.loaders.csvsafe import read_csv
+
+    return read_csv(path, **kwargs)
+
+
 def snapshot_dir(path: Path, as_of: str | None = None) -> Path:
     """The directory of the version of snapshot ``path`` that ``--as-of`` names (``None``: the current one)."""
     from graphcrm.loaders.snapshot import version_path

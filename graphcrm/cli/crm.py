@@ -12,8 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, snapshot_dir
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, read_escaped_csv, snapshot_dir
 from graphcrm.progress import step
 
 
@@ -142,7 +141,10 @@ def segments_cmd(
     summary = {"snapshot": str(snapshot), "segments": counts, "rows": len(table), "out": str(out)}
     human = f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     if since is not None:
-        earlier = _segments_table(snapshot, since, seg_cfg, **options)
+        from graphcrm.loaders.snapshot import load_snapshot_tables
+
+        current = load_snapshot_tables(snapshot_dir(snapshot, as_of))     # CRM tables the earlier version lacks
+        earlier = _segments_table(snapshot, since, seg_cfg, fallback=current, **options)
         changes = segment_changes(earlier, table, since=f"version {since}")
         changes_out = changes_out or out.with_name(f"{out.stem}.changes{out.suffix}")
         items.append((changes, changes_out, "segment_changes"))
@@ -157,8 +159,10 @@ def segments_cmd(
     emit(summary, as_json, human)
 
 
-def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, partition, seed: int):
-    """The segments of one version of ``snapshot`` (links / customers from the files given, else stored)."""
+def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, partition, seed: int,
+                    fallback: dict | None = None):
+    """The segments of one version of ``snapshot`` (links / customers from the files given, else stored in that
+    version, else in ``fallback``)."""
     import pandas as pd
 
     from graphcrm.crm.export import read_export
@@ -168,7 +172,7 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     from graphcrm.tables import read_partition
 
     graph = open_snapshot(snapshot, as_of)
-    stored = load_snapshot_tables(snapshot_dir(snapshot, as_of))
+    stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of))}
     link_table = read_export(links) if links else stored.get("links")
     if links and graph.id_map.kind == "int":
         link_table["account_id"] = link_table["account_id"].astype("int64")

@@ -13,8 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
-from graphcrm.cli.common import AS_OF, Timer, emit, neo4j_password, neo4j_store, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, neo4j_password, neo4j_store, open_snapshot, read_escaped_csv
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.progress import step
 

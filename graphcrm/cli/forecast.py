@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, snapshot_dir
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +49,7 @@ def forecast_cmd(
     with step("fitting the forecast"):
         model = fit_forecast(graph, layer=name, horizon=parse_duration(horizon) if horizon else None, seed=seed)
         fc = forecast(graph, model)
-    stored = save_model(snapshot, model)
+    stored = save_model(snapshot_dir(snapshot, as_of), model)      # with the version it was fitted on
     frame = fc.to_frame()
     if out is not None:
         write_table(frame, out)

@@ -94,16 +94,21 @@ def load(
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
     if len(layer) == 1 and len(edges) > 1:
         layer = layer * len(edges)
-    inputs, skipped = _new_inputs(append, {"edges": edges, "interactions": interactions, "signed": signed,
-                                           "nodes": nodes})
-    if skipped:
-        keep = {Path(i["path"]) for i in inputs}
-        layer = [name for name, path in zip(layer, edges) if path in keep] if layer else layer
-        edges, interactions, signed, nodes = ([p for p in paths if p in keep]
-                                              for paths in (edges, interactions, signed, nodes))
-        for s in skipped:
-            typer.echo(f"skipped {s['path']}: the same bytes were already loaded in version {s['version']}",
-                       err=True)
+    if keep_versions is not None and keep_versions < 0:
+        raise ParameterError(f"--keep-versions must be >= 0, got {keep_versions}")
+    items = ([("edges", p, layer[i] if layer else "follows") for i, p in enumerate(edges)]
+             + [("interactions", p, None) for p in interactions] + [("signed", p, signed_layer) for p in signed]
+             + [("nodes", p, None) for p in nodes])
+    inputs, skipped, items = _new_inputs(append, items)
+    edges = [p for kind, p, _ in items if kind == "edges"]
+    layer = [name for kind, _, name in items if kind == "edges"]
+    interactions, signed, nodes = ([p for kind, p, _ in items if kind == k] for k in ("interactions", "signed", "nodes"))
+    for s in skipped:
+        typer.echo(f"skipped {s['path']}: the same bytes were already loaded"
+                   + (f" in version {s['version']}" if s.get("version") else " (before versions were kept)"),
+                   err=True)
+    if out is not None:
+        _warn_replacing_history(out)
     if not inputs:
         emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped}, as_json,
              f"{target}: nothing new to append (every file was already loaded); no new version written")
@@ -111,7 +116,7 @@ def load(
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
     timer = Timer()
-    _check_load_memory(edges, signed, interactions, max_memory)
+    _check_load_memory(edges, signed, interactions, max_memory, stored=append)
     common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
               "header": "auto" if header is None else header}
     mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
@@ -215,30 +220,51 @@ def load(
     emit(summary, as_json, "\n".join(lines))
 
 
-def _new_inputs(append: Optional[Path], paths: dict) -> tuple[list, list]:
-    """The input files as manifest entries (path, kind, size, BLAKE2b digest), and those ``append`` already holds.
+def _new_inputs(append: Optional[Path], items: list) -> tuple[list, list, list]:
+    """Manifest entries for the input files (path, kind, layer, size, BLAKE2b digest), those ``append`` holds
+    already, and the ``(kind, path, layer)`` items still to read.
 
-    Re-running a nightly append with the same file is then a no-op instead of counting its events twice.
+    A file counts as loaded when the same bytes went into the same kind and layer before (a retried nightly
+    append is then a no-op, not a second count); in a snapshot saved before inputs were recorded, when its
+    file name is one of the snapshot's sources.  Files given twice in one run are both read.
     """
     from graphcrm.loaders.snapshot import file_digest, read_manifest
 
-    seen = {}
+    seen, legacy = {}, set()
     if append is not None:
-        seen = {i.get("blake2b"): i.get("version", 1) for i in read_manifest(append).get("inputs", [])}
-    inputs, skipped = [], []
-    for kind, files in paths.items():
-        for path in files:
-            if not Path(path).is_file():    # kept: the reader names the missing file
-                inputs.append({"path": str(path), "kind": kind, "bytes": None, "blake2b": None})
-                continue
-            entry = {"path": str(path), "kind": kind, "bytes": Path(path).stat().st_size,
-                     "blake2b": file_digest(path)}
-            if entry["blake2b"] in seen:
-                skipped.append({**entry, "version": seen[entry["blake2b"]]})
-            else:
-                seen[entry["blake2b"]] = "this run"
-                inputs.append(entry)
-    return inputs, skipped
+        manifest = read_manifest(append)
+        if "inputs" in manifest:
+            seen = {(i.get("blake2b"), i.get("kind"), i.get("layer")): i.get("version", 1)
+                    for i in manifest["inputs"]}
+        else:
+            meta = manifest.get("metadata", {})
+            legacy = {Path(str(s)).name for s in meta.get("sources", [])}
+            legacy |= {Path(str(entry.get("source"))).name for entry in meta.get("loads", []) if entry.get("source")}
+    inputs, skipped, todo = [], [], []
+    for kind, path, layer_name in items:
+        if not Path(path).is_file():        # kept: the reader names the missing file
+            inputs.append({"path": str(path), "kind": kind, "layer": layer_name, "bytes": None, "blake2b": None})
+            todo.append((kind, path, layer_name))
+            continue
+        entry = {"path": str(path), "kind": kind, "layer": layer_name, "bytes": Path(path).stat().st_size,
+                 "blake2b": file_digest(path)}
+        key = (entry["blake2b"], kind, layer_name)
+        if key in seen or Path(path).name in legacy:
+            skipped.append({**entry, "version": seen.get(key)})
+        else:
+            inputs.append(entry)
+            todo.append((kind, path, layer_name))
+    return inputs, skipped, todo
+
+
+def _warn_replacing_history(out: Path) -> None:
+    from graphcrm.loaders.snapshot import is_snapshot, list_versions
+
+    if is_snapshot(out):
+        earlier = [v for v in list_versions(out) if not v["current"]]
+        if earlier:
+            typer.echo(f"warning: {out} is replaced with a new history; its {len(earlier)} earlier version(s) go "
+                       "too (use --append to add to it)", err=True)
 
 
 #: peak bytes per input row while loading, measured with margin: 16.7M-row rmat20 edges peak at 43 B/row
@@ -256,7 +282,7 @@ def _available_memory() -> int | None:
     return None
 
 
-def _check_load_memory(edges, signed, interactions, max_memory: Optional[str]) -> None:
+def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], stored: Optional[Path] = None) -> None:
     """Fail fast, before anything is allocated, when the files cannot fit in ``--max-memory`` (or in RAM)."""
     from graphcrm.loaders.errors import InvalidInputError
     from graphcrm.loaders.formats import estimate_rows
@@ -266,9 +292,14 @@ def _check_load_memory(edges, signed, interactions, max_memory: Optional[str]) -
         return
     rows = {kind: sum(estimate_rows(p) for p in paths)
             for kind, paths in (("edges", edges), ("signed", signed), ("interactions", interactions))}
-    need = sum(rows[k] * LOAD_BYTES_PER_ROW[k] for k in rows)
+    if stored is not None:              # an append rebuilds the stored graph too: its rows count
+        from graphcrm.loaders.snapshot import read_manifest
+
+        layers = read_manifest(stored)["layers"].values()
+        rows["stored"] = sum(int(v.get("build_report", {}).get("rows", v.get("n_edges", 0)) or 0) for v in layers)
+    need = sum(rows[k] * LOAD_BYTES_PER_ROW.get(k, LOAD_BYTES_PER_ROW["interactions"]) for k in rows)
     if need > cap:
-        noun = {"edges": "edge", "signed": "rating", "interactions": "interaction"}
+        noun = {"edges": "edge", "signed": "rating", "interactions": "interaction", "stored": "stored"}
         what = ", ".join(f"~{n:,} {noun[k]} rows" for k, n in rows.items() if n)
         limit = f"--max-memory {max_memory}" if max_memory else "the memory available on this machine"
         raise InvalidInputError(f"loading {what} needs about {_size(need)}, more than {limit} ({_size(cap)}); "

@@ -10,10 +10,9 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
 
 
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, read_escaped_csv
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, registry_parser
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, registry_parser, snapshot_dir
 from graphcrm.progress import step
 
 
@@ -72,7 +72,7 @@ def rank(
     seconds = parse_duration(horizon) if horizon is not None else None
     stored = None
     if method in ("auto", "forecast"):
-        stored = _stored_forecast(snapshot, graph, layer, seconds)
+        stored = _stored_forecast(snapshot_dir(snapshot, as_of), graph, layer, seconds)
     with step(f"ranking by {method}"):
         table = rank_table(graph, method=method, layer=layer, top=top, partition=parts, model=model,
                            samples=samples, seed=seed, horizon=seconds, forecast_model=stored)
@@ -127,6 +127,9 @@ def communities(
     since: Optional[str] = typer.Option(None, "--since", help="Warm-start Leiden from the communities of this "
                                         "earlier version (a number or a time, as --as-of) and keep their ids "
                                         "where a community continues, for tracking."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="Warm-start from, and keep the ids of, a "
+                                            "partition written before (account_id,community; e.g. last night's "
+                                            "--out), so ids stay the same night after night."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Community partition and a profile per community (size, density, conductance, leaders, bridges).
@@ -145,10 +148,17 @@ def communities(
     timer = Timer()
     graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
-    if since is not None and (runs > 1 or method is not CommunityMethod.leiden or directed or engine == "numba"):
-        raise ParameterError("--since warm-starts undirected Leiden (igraph): drop --runs, --directed, "
+    warm = since is not None or previous is not None
+    if since is not None and previous is not None:
+        raise ParameterError("give --since VERSION or --previous FILE, not both")
+    if warm and (runs > 1 or method is not CommunityMethod.leiden or directed or engine == "numba"):
+        raise ParameterError("--since / --previous warm-start undirected Leiden (igraph): drop --runs, --directed, "
                              "--engine numba and --method louvain")
     earlier = None
+    if previous is not None:
+        from graphcrm.tables import read_partition
+
+        earlier = read_partition(previous)
     if since is not None:
         earlier_graph = open_snapshot(snapshot, since)
         with step(f"communities of version {since}"):
@@ -171,7 +181,8 @@ def communities(
 
         labels, tracking = stable_labels(earlier, part)
         table["community"] = labels
-        tracking = {"since": since, **tracking, "quality_since": earlier.quality}
+        tracking = {"since": since if since is not None else str(previous), **tracking,
+                    **({"quality_since": earlier.quality} if since is not None else {})}
     if "confidence" in part.info:
         table["confidence"] = part.info["confidence"]
     write_table(table, out)
@@ -189,6 +200,6 @@ def communities(
     human = (f"wrote {out}: {part.n_communities} communities, {part.info['objective'] if 'objective' in part.info else 'modularity'} "
              f"{part.quality:.4f}\n" + prof.head(10).to_string(index=False))
     if tracking is not None:
-        human += (f"\nsince version {since}: {tracking['kept_share']:.1%} of the accounts in both versions kept "
+        human += (f"\nsince {tracking['since']}: {tracking['kept_share']:.1%} of the accounts in both kept "
                   f"their community id ({tracking['matched']} communities continue, {tracking['new']} new)")
     emit(summary, as_json, human)

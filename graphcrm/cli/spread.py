@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 import typer
 
 from graphcrm.cli.common import AS_OF, Timer, dask_client, emit, open_snapshot, parse_bytes
@@ -167,6 +166,8 @@ def plan(
         check = {"runs": evaluate_runs, "expected_reach": round(est.mean, 3),
                  "ci95": [round(est.ci_low, 3), round(est.ci_high, 3)]}
         if targets is not None:
+            import numpy as np
+
             dense = graph.id_map.lookup(np.asarray(targets, dtype=object))
             check["expected_reach_in_targets"] = round(float(est.activation_probability[dense[dense >= 0]].sum()), 3)
         summary["monte_carlo_check"] = check

@@ -96,22 +96,29 @@ def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_cu
     graph = load_snapshot(snapshot, mmap=False)
     found = graph.id_map.lookup(np.asarray([account_id]))
     if found[0] < 0:
-        # a text id given on the command line for an int-keyed graph, or unknown
-        raise NodeNotFoundError(f"account {account_id!r} is not in the snapshot {snapshot}")
-    ext = graph.id_map.ids[found[0]]
-    others = np.delete(graph.id_map.ids, found[0])
-    smaller = graph.subgraph(others)
-    removed_edges = {name: int(graph.layer(name).n_edges - smaller.layer(name).n_edges) for name in graph.layer_names}
-    removed_events = {name: int(len(graph.layer(name).events) - len(smaller.layer(name).events))
-                      for name in graph.layer_names if graph.layer(name).events is not None}
+        # gone from the current version (or a text id given on the command line for an int-keyed graph):
+        # earlier versions may still hold the person
+        ext, smaller, removed_edges, removed_events = account_id, None, {}, {}
+    else:
+        ext = graph.id_map.ids[found[0]]
+        smaller = graph.subgraph(np.delete(graph.id_map.ids, found[0]))
+        removed_edges = {name: int(graph.layer(name).n_edges - smaller.layer(name).n_edges)
+                         for name in graph.layer_names}
+        removed_events = {name: int(len(graph.layer(name).events) - len(smaller.layer(name).events))
+                          for name in graph.layer_names if graph.layer(name).events is not None}
     del graph
     keys = {str(ext)} | ({pseudonym(ext, salt)} if salt is not None else set())
     customers = _linked_customers(snapshot, exports, keys) if find_customers else None
     tables, table_rows = _without(load_snapshot_tables(snapshot), {str(ext)}, set())
     earlier = _erase_from_versions(snapshot, {str(ext)})        # stored versions first: the current one links them
-    save_snapshot(smaller, snapshot, tables=tables, history="replace")
+    if smaller is None and not earlier:
+        raise NodeNotFoundError(f"account {account_id!r} is not in the snapshot {snapshot} nor in any of its "
+                                "earlier versions")
+    if smaller is not None:
+        save_snapshot(smaller, snapshot, tables=tables, history="replace")
     report = {"account_id": str(ext),
-              "snapshot": {"path": str(snapshot), "nodes_removed": 1, "edges_removed": removed_edges,
+              "snapshot": {"path": str(snapshot), "nodes_removed": int(smaller is not None),
+                           "edges_removed": removed_edges,
                            "events_removed": removed_events, "table_rows_removed": table_rows,
                            "earlier_versions": earlier}}
     if customers is not None:

@@ -221,42 +221,58 @@ def _previous_snapshot(out_dir: Path) -> Path | None:
 def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encoding: str, full: bool = False):
     """The pipeline's graph: a full load, or the previous run's snapshot plus the source files new since.
 
+    The snapshot's metadata keeps the configured sources (path, kind, reader options, BLAKE2b of the bytes).
+    A rerun appends only configured files it does not hold; a held file whose bytes changed, a source no
+    longer configured or configured with other options, or ``full`` reloads everything.
+
     Returns (graph, reports, how) with ``how`` saying what was done.
     """
     from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed
     from graphcrm.loaders.append import appended_graph
+    from graphcrm.loaders.graph import SocialGraph
     from graphcrm.loaders.snapshot import file_digest, link_copy, load_snapshot, read_manifest
 
     readers = {"edges": read_edges, "interactions": read_interactions, "signed": read_signed, "nodes": read_nodes}
-    entries = [(kind, entry, {"path": str(entry["path"]), "kind": kind, "bytes": Path(entry["path"]).stat().st_size,
-                              "blake2b": file_digest(entry["path"])} if Path(entry["path"]).is_file() else
-                {"path": str(entry["path"]), "kind": kind, "bytes": None, "blake2b": None})
-               for kind, entry in cfg["graph_sources"]]
-    how = {"mode": "full", "files_loaded": len(entries), "files_skipped": 0}
+    configured = []
+    for kind, entry in cfg["graph_sources"]:
+        path = Path(entry["path"])
+        options = json.dumps({k: v for k, v in entry.items() if k != "path"}, sort_keys=True, default=str)
+        configured.append({"path": str(path), "kind": kind, "options": options,
+                           "bytes": path.stat().st_size if path.is_file() else None,
+                           "blake2b": file_digest(path) if path.is_file() else None})
+    key = lambda s: (s["path"], s["kind"], s["options"])  # noqa: E731
+    how = {"mode": "full", "files_loaded": len(configured), "files_skipped": 0}
     target = staging / "snapshot"
-    todo = entries
+    todo = list(zip(cfg["graph_sources"], configured))
     if previous is not None:
-        loaded = read_manifest(previous).get("inputs", [])
-        digests = {i.get("blake2b") for i in loaded}
-        by_path = {i.get("path"): i.get("blake2b") for i in loaded}
-        changed = [e["path"] for _, _, e in entries if e["path"] in by_path and by_path[e["path"]] != e["blake2b"]]
+        held = read_manifest(previous).get("metadata", {}).get("pipeline_sources")
+        held = {key(s): s["blake2b"] for s in held} if isinstance(held, list) else None
+        wanted = {key(s): s["blake2b"] for s in configured}
         if full:
             how["reason"] = "full reload asked for (--full)"
-        elif changed:
+        elif held is None:
+            how["reason"] = "the earlier snapshot does not say which source files it holds: everything reloaded"
+        elif any(k not in wanted for k in held):
+            gone = next(k for k in held if k not in wanted)
+            how["reason"] = f"{gone[0]} is no longer configured (or its options changed): everything reloaded"
+        elif any(k in held and held[k] != digest for k, digest in wanted.items()):
+            changed = next(k for k, digest in wanted.items() if k in held and held[k] != digest)
             how["reason"] = f"{changed[0]} changed since it was loaded: everything reloaded"
         else:
-            todo = [x for x in entries if x[2]["blake2b"] not in digests]
-            how = {"mode": "append", "files_loaded": len(todo), "files_skipped": len(entries) - len(todo)}
+            todo = [(source, s) for source, s in todo if key(s) not in held]
+            how = {"mode": "append", "files_loaded": len(todo), "files_skipped": len(configured) - len(todo)}
         link_copy(previous, target)                       # the history (and, unchanged, the graph) carries over
     parsed = [readers[kind](entry["path"], mode=mode, encoding=encoding,
-                            **{k: v for k, v in entry.items() if k != "path"}) for kind, entry, _ in todo]
+                            **{k: v for k, v in entry.items() if k != "path"}) for (kind, entry), _ in todo]
     if how["mode"] == "append":
         if not parsed:
             return load_snapshot(target), [], how
         graph, reports = appended_graph(load_snapshot(previous), *parsed)
     else:
         graph, reports = build_graph(*parsed)
-    save_snapshot(graph, target, inputs=[e for _, _, e in todo], history="append" if previous else "new")
+    graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes,
+                        {**graph.metadata, "pipeline_sources": configured})
+    save_snapshot(graph, target, inputs=[s for _, s in todo], history="append" if previous else "new")
     return graph, reports, how
 
 
