@@ -35,6 +35,19 @@ def graphcrm(*args) -> subprocess.CompletedProcess:
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
+def run_pipeline(tmp_path, out, files, *extra, steps=""):
+    """Write a pipeline reading ``files`` (higgs format) into ``out``, run it; the run summary's load counts."""
+    import json
+
+    toml = tmp_path / "pipeline.toml"
+    listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
+    toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
+                    f'[sources]\ninteractions = [{listed}]\n\n{steps}')
+    proc = graphcrm("run", toml, "--json", *extra)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["counts"]["load"]
+
+
 # ------------------------------------------------------------------------------------------ append == rebuild
 events = st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.sampled_from(["RT", "MT", "RE"]),
                             st.integers(1_000_000, 1_000_500)), min_size=2, max_size=60)
@@ -255,18 +268,10 @@ def test_communities_since_warm_starts_and_keeps_ids(higgs_days, tmp_path):
 
 
 def test_pipeline_rerun_appends_new_source_files_and_full_reloads(higgs_days, tmp_path):
-    import json
-
     out = tmp_path / "nightly"
 
     def pipeline(files, *extra):
-        toml = tmp_path / "pipeline.toml"
-        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
-        toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
-                        f'[sources]\ninteractions = [{listed}]\n\n[steps.leaders]\ntop = 10\nreach_samples = 2000\n')
-        proc = graphcrm("run", toml, "--json", *extra)
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)["counts"]["load"]
+        return run_pipeline(tmp_path, out, files, *extra, steps="[steps.leaders]\ntop = 10\nreach_samples = 2000\n")
 
     assert pipeline([higgs_days / "day1.txt"]) == {"mode": "full", "files_loaded": 1, "files_skipped": 0}
     assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt"]) == \
@@ -345,15 +350,8 @@ def test_erase_reaches_an_account_only_earlier_versions_hold(tmp_path):
     second.write_text("3 4 1341100999 RT\n")
     out = tmp_path / "nightly"
 
-    def run(files):
-        toml = tmp_path / "p.toml"
-        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
-        toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
-                        f'[sources]\ninteractions = [{listed}]\n')
-        assert graphcrm("run", toml).returncode == 0
-
-    run([first, second])
-    run([second])                                           # account 1's file removed: a full reload
+    run_pipeline(tmp_path, out, [first, second])
+    run_pipeline(tmp_path, out, [second])                                           # account 1's file removed: a full reload
     snap = out / "snapshot"
     assert 1 not in set(load_snapshot(snap).id_map.ids.tolist())
     assert 1 in set(load_snapshot(snap / "versions" / "000001").id_map.ids.tolist())
@@ -366,21 +364,9 @@ def test_erase_reaches_an_account_only_earlier_versions_hold(tmp_path):
 
 
 def test_pipeline_reloads_when_a_source_is_removed(higgs_days, tmp_path):
-    import json
-
     out = tmp_path / "nightly"
-
-    def run(files):
-        toml = tmp_path / "p.toml"
-        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
-        toml.write_text(f'[pipeline]\nname = "n"\nseed = 1\noutput_dir = "{out}"\nformat = "csv"\n\n'
-                        f'[sources]\ninteractions = [{listed}]\n\n[steps.leaders]\ntop = 5\nreach_samples = 1000\n')
-        proc = graphcrm("run", toml, "--json")
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)["counts"]["load"]
-
-    run([higgs_days / "day1.txt", higgs_days / "day2.txt"])
-    load = run([higgs_days / "day1.txt"])
+    run_pipeline(tmp_path, out, [higgs_days / "day1.txt", higgs_days / "day2.txt"])
+    load = run_pipeline(tmp_path, out, [higgs_days / "day1.txt"])
     assert load["mode"] == "full" and "no longer configured" in load["reason"]
     day1 = tmp_path / "day1"
     graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", day1)
