@@ -29,10 +29,11 @@ from graphcrm.loaders.snapshot import list_versions, load_snapshot, read_manifes
 from tests.conftest import dataset
 
 
-def graphcrm(*args) -> subprocess.CompletedProcess:
+def graphcrm(*args, env=None) -> subprocess.CompletedProcess:
     exe = shutil.which("graphcrm")
     assert exe, "the graphcrm console script is installed by pip install -e ."
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=600,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def run_pipeline(tmp_path, out, files, *extra, steps=""):
@@ -387,3 +388,58 @@ def test_communities_previous_file_keeps_ids_night_after_night(higgs_days, tmp_p
     two = pd.read_csv(tmp_path / "night2.csv").set_index("account_id").community
     common = one.index.intersection(two.index)
     assert float((one[common] == two[common]).mean()) == pytest.approx(json.loads(night2.stdout)["tracking"]["kept_share"])
+
+
+def test_pipeline_rerun_warm_starts_communities_and_writes_segment_changes(higgs_days, tmp_path):
+    """The nightly rerun: community ids carried over, and who entered / left / stayed in each segment equal
+    to the set differences of the two runs' segment tables (also when the exports are pseudonymised)."""
+    import json
+
+    (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kols"\nkind = "leaders"\ntop = 30\n\n'
+                                            '[[segment]]\nname = "bridges"\nkind = "bridges"\nmin_degree = 3\n'
+                                            'top = 20\n')
+    steps = (f'[steps.communities]\nmethod = "leiden"\n\n[steps.segments]\nconfig = "{tmp_path / "segments.toml"}"\n'
+             'reach_samples = 2000\n')
+    out = tmp_path / "nightly"
+    run_pipeline(tmp_path, out, [higgs_days / "day1.txt"], steps=steps)
+    first = pd.read_csv(out / "segments.csv")
+    communities_1 = pd.read_csv(out / "communities.csv").set_index("account_id").community
+    assert not (out / "segment_changes.csv").exists()           # nothing to compare the first run with
+    assert run_pipeline(tmp_path, out, [higgs_days / "day1.txt", higgs_days / "day2.txt"], steps=steps)["mode"] \
+        == "append"
+    summary = json.loads((out / "run_summary.json").read_text())
+    second = pd.read_csv(out / "segments.csv")
+    changes = pd.read_csv(out / "segment_changes.csv")
+    for seg in ("kols", "bridges"):
+        before = set(first.account_id[first.segment == seg])
+        after = set(second.account_id[second.segment == seg])
+        mine = changes[changes.segment == seg]
+        assert set(mine.account_id[mine.change == "entered"]) == after - before
+        assert set(mine.account_id[mine.change == "left"]) == before - after
+        assert set(mine.account_id[mine.change == "stayed"]) == before & after
+    assert summary["counts"]["segment_changes"] == changes.change.value_counts().to_dict()
+    tracking = summary["counts"]["community_tracking"]
+    communities_2 = pd.read_csv(out / "communities.csv").set_index("account_id").community
+    common = communities_1.index.intersection(communities_2.index)
+    assert tracking["warm_start"] is True
+    assert float((communities_1[common] == communities_2[common]).mean()) == pytest.approx(tracking["kept_share"])
+    assert tracking["kept_share"] > 0.5
+    night2 = {name: (out / name).read_bytes() for name in ("communities.csv", "segments.csv", "segment_changes.csv")}
+    assert run_pipeline(tmp_path, out, [higgs_days / "day1.txt", higgs_days / "day2.txt"], steps=steps) == \
+        {"mode": "append", "files_loaded": 0, "files_skipped": 2}           # a retried night: the same bytes
+    assert {name: (out / name).read_bytes() for name in night2} == night2
+
+    # pseudonymised exports: the changes are computed on the accounts' own ids, then pseudonymised
+    env_salt = {"GRAPHCRM_PSEUDONYM_SALT": "a-salt-of-enough-length"}
+    secret = tmp_path / "secret"
+    toml_steps = steps
+    for files in ([higgs_days / "day1.txt"], [higgs_days / "day1.txt", higgs_days / "day2.txt"]):
+        toml = tmp_path / "secret.toml"
+        listed = ", ".join(f'{{ path = "{f}", format = "higgs" }}' for f in files)
+        toml.write_text(f'[pipeline]\nname = "s"\nseed = 1\noutput_dir = "{secret}"\nformat = "csv"\n'
+                        f'pseudonymise = true\n\n[sources]\ninteractions = [{listed}]\n\n{toml_steps}')
+        proc = graphcrm("run", toml, "--json", env=env_salt)
+        assert proc.returncode == 0, proc.stderr
+    hidden = pd.read_csv(secret / "segment_changes.csv")
+    assert hidden.account_id.str.startswith("acct_").all()
+    assert hidden.change.value_counts().to_dict() == changes.change.value_counts().to_dict()

@@ -124,6 +124,33 @@ def test_pagerank_float32_start_equals_networkx_on_wiki_vote(wiki_graph, wiki_nx
     ref = nx.pagerank(wiki_nx, alpha=0.85, tol=1e-15, max_iter=1000)
     assert l1(dict(zip(wiki_graph.id_map.ids.tolist(), x.tolist())), ref) < 1e-9
 
+def test_warm_started_pagerank_equals_a_cold_run_on_a_grown_graph(wiki_graph, wiki_nx):
+    """Issue 22: PageRank of today's graph from yesterday's scores (a graph without the last 10% of the
+    edges, and without the accounts only those edges named) equals the cold run, L1 <= 1e-6."""
+    src, dst, _ = wiki_graph.layer("votes").edge_arrays()
+    ids = wiki_graph.id_map.ids
+    keep = np.random.default_rng(3).random(len(src)) < 0.9
+    yesterday = GraphBuilder().add_edges("votes", ids[src[keep]], ids[dst[keep]]).build()
+    assert yesterday.n_nodes < wiki_graph.n_nodes
+    before = pagerank(yesterday, layer="votes", direction="influence")
+    cold = pagerank(wiki_graph, layer="votes", direction="influence")
+    for start in (before, before.to_frame().set_index("account_id").iloc[:, 0], dict(zip(ids[:5], [1.0] * 5))):
+        warm = pagerank(wiki_graph, layer="votes", direction="influence", start=start)
+        assert np.abs(warm.values - cold.values).sum() <= 1e-6
+    warm = pagerank(wiki_graph, layer="votes", direction="influence", start=before)
+    assert warm.info["iterations"] < cold.info["iterations"]
+    assert 0.9 < warm.info["warm_start"] < 1.0
+    # from the answer itself: one step
+    assert pagerank(wiki_graph, layer="votes", direction="influence", start=cold).info["iterations"] == 1
+    ppr = personalized_pagerank(wiki_graph, [30, 1412], layer="votes", direction="influence", tol=1e-13, start=cold)
+    ref = nx.pagerank(wiki_nx, alpha=0.85, tol=1e-15, max_iter=1000, personalization={30: 1, 1412: 1})
+    assert l1(as_dict(ppr), ref) < 1e-9
+    with pytest.raises(ParameterError, match="non-negative"):
+        pagerank(wiki_graph, layer="votes", start={30: -1.0})
+    with pytest.raises(ParameterError, match="start must be"):
+        pagerank(wiki_graph, layer="votes", start=[0.1, 0.2])
+
+
 def test_attention_direction_is_pagerank_of_the_reverse_graph(wiki_graph, wiki_nx):
     ours = pagerank(wiki_graph, layer="votes", tol=1e-13)
     ref = nx.pagerank(wiki_nx.reverse(copy=False), alpha=0.85, tol=1e-15, max_iter=1000)

@@ -30,6 +30,16 @@ export per step (``links``, ``review``, ``leaders``, ``communities``,
 ``segments``, ``economics``, with ``.schema.json`` beside each) and
 ``run_summary.json`` (counts, timings).
 
+Nightly reruns (the output directory holds an earlier run) build on that run:
+the snapshot gets only the new source files (:func:`_load_step`), Leiden
+starts from the earlier communities when the graph was appended to and keeps
+their ids where membership allows (``stable_labels``), and ``segment_changes``
+says who entered, left or stayed in each segment since the earlier run.  The
+earlier run's communities and segments are kept for this in ``state/``, per
+snapshot version, with the accounts' own ids (like the snapshot; the exports
+are what a CRM sees).  A retried run (nothing new to append) starts from the
+same earlier tables as the first try and writes the same bytes.
+
 Exit codes (CLI): 0 ok; 1 bad input data or a failed step; 2 invalid
 pipeline file (:class:`~graphcrm.loaders.errors.ConfigError`).
 """
@@ -53,6 +63,8 @@ STEPS = ("link", "leaders", "communities", "segments", "economics")
 SOURCE_KEYS = ("edges", "interactions", "signed", "nodes", "customers", "accounts", "mode", "encoding")
 PIPELINE_KEYS = ("name", "seed", "output_dir", "format", "pseudonymise", "salt_file")
 SUMMARY = "run_summary.json"
+#: tables of this run the next run starts from (raw account ids, never pseudonymised)
+STATE = "state"
 
 
 def read_pipeline(path) -> dict:
@@ -178,7 +190,8 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        summary = _run_steps(cfg, staging, salt, previous=_previous_snapshot(out_dir), full=full)
+        summary = _run_steps(cfg, staging, salt, previous=_previous_snapshot(out_dir), full=full,
+                             state_root=out_dir / STATE)
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         _swap(staging, out_dir)
     finally:
@@ -276,7 +289,41 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
     return graph, reports, how
 
 
-def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, full: bool = False) -> dict:
+class _State:
+    """The tables a run leaves for the next one: ``state/vNNNNNN/<name>.parquet`` per snapshot version.
+
+    A run on snapshot version ``V`` starts from the tables of the latest version before ``V`` -- so a
+    retried run (nothing new appended, still version ``V``) starts from the same tables as the first try
+    and writes the same bytes.  The new directory keeps version ``V`` and the one it started from.
+    """
+
+    def __init__(self, earlier_root: Path | None, staging: Path, version: int):
+        self.version = version
+        self.out = staging / STATE / f"v{version:06d}"
+        self.start = None
+        if earlier_root is not None and earlier_root.is_dir():
+            older = sorted(p for p in earlier_root.iterdir() if p.name.startswith("v") and p.name[1:].isdigit()
+                           and int(p.name[1:]) < version)
+            if older:
+                self.start = older[-1]
+                shutil.copytree(self.start, staging / STATE / self.start.name)
+
+    @property
+    def since(self) -> str:
+        return f"the run on snapshot version {int(self.start.name[1:])}" if self.start else ""
+
+    def read(self, name: str) -> pd.DataFrame | None:
+        """The earlier run's table ``name`` (None if there is none)."""
+        path = None if self.start is None else self.start / f"{name}.parquet"
+        return pd.read_parquet(path) if path is not None and path.is_file() else None
+
+    def write(self, name: str, frame: pd.DataFrame) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        frame.reset_index(drop=True).to_parquet(self.out / f"{name}.parquet", index=False)
+
+
+def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, full: bool = False,
+               state_root: Path | None = None) -> dict:
     from graphcrm.crm.export import write_export
     from graphcrm.loaders import write_rejects
 
@@ -296,6 +343,9 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         rejects += reports
         counts["load"] = how
         outputs["snapshot"] = str(staging / "snapshot")
+        from graphcrm.loaders.snapshot import read_manifest
+
+        state = _State(state_root, staging, int(read_manifest(staging / "snapshot").get("version", 1)))
         counts["nodes"] = graph.n_nodes
         counts["edges"] = {name: graph.layer(name).n_edges for name in graph.layer_names}
     links = customers = partition = leaders = None
@@ -337,11 +387,23 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         with _Step("communities", timings):
             p = steps["communities"]
             lay = graph.resolve_layer().positive()
+            earlier = state.read("communities")
+            earlier = None if earlier is None else pd.Series(earlier.community.to_numpy(),
+                                                             index=earlier.account_id.to_numpy())
             if p.get("method", "leiden") == "louvain":
                 part = louvain(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed)
             else:
-                part = leiden(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed)
+                warm = earlier if how["mode"] == "append" else None     # a full reload starts cold
+                part = leiden(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed,
+                              initial=warm)
             frame = part.to_frame()
+            if earlier is not None:             # the earlier run's community ids, where membership allows
+                from graphcrm.algorithms.community import stable_labels
+
+                frame["community"], tracking = stable_labels(earlier, part)
+                counts["community_tracking"] = {**tracking, "warm_start": how["mode"] == "append"
+                                                and p.get("method", "leiden") != "louvain"}
+            state.write("communities", frame)
             partition = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
             export(frame, "communities")
             counts["community_count"] = part.n_communities
@@ -353,6 +415,14 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             table = build_segments(graph, seg_cfg, links=links, customers=customers, partition=partition, seed=seed,
                                    reach_samples=int(steps["segments"].get("reach_samples", 20_000)))
             export(table, "segments")
+            earlier = state.read("segments")
+            if earlier is not None:
+                from graphcrm.crm.segments import segment_changes
+
+                changes = segment_changes(earlier, table, since=state.since)
+                export(changes, "segment_changes")
+                counts["segment_changes"] = {k: int(v) for k, v in changes.change.value_counts().sort_index().items()}
+            state.write("segments", table)
             counts["segment_rows"] = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
     if "economics" in steps:
         from graphcrm.crm.economics import influencer_economics
