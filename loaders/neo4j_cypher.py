@@ -177,6 +177,11 @@ def add_label(label: str) -> str:
     return f"UNWIND $ids AS id MATCH (a:Account {{id: id}}) SET a:{check_label(label)} RETURN a.id AS id"
 
 
+def read_labelled(label: str) -> str:
+    """The ids of the accounts carrying ``label``."""
+    return f"MATCH (a:Account:{check_label(label)}) RETURN a.id AS id"
+
+
 def count_with_label(label: str) -> str:
     """Accounts carrying ``label``."""
     return f"MATCH (a:Account:{check_label(label)}) RETURN count(a) AS n"
@@ -215,5 +220,6 @@ def all_statements() -> dict[str, str]:
         out[f"read_accounts[{label}]"] = read_accounts(label)
         out[f"add_label[{label}]"] = add_label(label)
         out[f"count_with_label[{label}]"] = count_with_label(label)
+        out[f"read_labelled[{label}]"] = read_labelled(label)
         out[f"remove_stale_label[{label}]"] = remove_stale_label(label)
     return out

@@ -391,7 +391,7 @@ class Neo4jStore:
     # -- write-back ----------------------------------------------------------------------
     def write_back(self, *, scores: Iterable[NodeScores] = (), partition: Partition | pd.Series | None = None,
                    segments: pd.Series | None = None, leaders: Iterable | None = None,
-                   properties: pd.DataFrame | None = None) -> dict:
+                   properties: pd.DataFrame | None = None, changed_only: bool = False) -> dict:
         """Write results onto accounts as properties and labels; stale ones from earlier runs are removed.
 
         Parameters
@@ -408,12 +408,18 @@ class Neo4jStore:
         properties : pandas.DataFrame, optional
             Extra properties indexed by account id (column names must be
             identifiers).
+        changed_only : bool, default False
+            Read the stored values first and send only the accounts whose
+            properties or labels differ (the nightly case: most scores did not
+            move).  The store ends in the same state either way.
 
         Returns
         -------
         dict
-            Per property and label: accounts written, stale values removed;
-            ids not found in the store; ids rejected as malformed.
+            Per property and label: accounts holding it now (``written``),
+            stale values removed, and with ``changed_only`` the accounts left
+            as they were (``unchanged``); ids not found in the store; ids
+            rejected as malformed.
         """
         table = pd.DataFrame() if properties is None else properties.copy()
         for s in ([scores] if isinstance(scores, NodeScores) else scores):
@@ -456,24 +462,58 @@ class Neo4jStore:
                 keep[c].append(key)
             rows.append({"id": key, "props": props})
         found: set = set()
+        all_ids = {r["id"] for r in rows}
+        stored = self._stored_properties() if changed_only else None
+        unchanged = {c: 0 for c in columns}
+        if stored is not None:
+            found = {r["id"] for r in rows if r["id"] in stored}
+            changed = []
+            for r in rows:
+                now = stored.get(r["id"])
+                if now is None:
+                    continue
+                same = [c for c, v in r["props"].items() if now.get(c) == v]
+                for c in same:
+                    unchanged[c] += 1
+                if len(same) < len(r["props"]):
+                    changed.append({"id": r["id"], "props": {c: v for c, v in r["props"].items() if c not in same}})
+            rows = changed
         for batch in _batches(rows, self.batch_size):
             found.update(r["id"] for r in self._write(cy.set_properties(), "rows", batch, wr))
-        report["missing_ids"] = len({r["id"] for r in rows} - found)
+        report["missing_ids"] = len(all_ids - found)
         for column in columns:
             written = sorted({k for k in keep[column] if k in found}, key=str)
             report["properties"][column] = {"written": len(written),
                                             "stale_removed": self._remove_stale(column, written, wr, True)}
+            if stored is not None:
+                report["properties"][column]["unchanged"] = unchanged[column]
         for label, members in labels.items():
-            ids = [k for k in map(clean_id, members) if k is not None]
+            ids = sorted({k for k in map(clean_id, members) if k is not None}, key=str)
             report["rejected_ids"] += len(members) - len(ids)
             labelled: set = set()
-            for batch in _batches(sorted(set(ids), key=str), self.batch_size):
+            held = set() if stored is None else {r["id"] for r in self.query(cy.read_labelled(label))}
+            labelled.update(k for k in ids if k in held)
+            todo = [k for k in ids if k not in held and (stored is None or k in stored)]
+            for batch in _batches(todo, self.batch_size):
                 labelled.update(r["id"] for r in self._write(cy.add_label(label), "ids", batch, wr))
             written = sorted(labelled, key=str)
-            report["labels"][label] = {"written": len(written), "missing": len(set(ids)) - len(written),
+            report["labels"][label] = {"written": len(written), "missing": len(ids) - len(written),
                                        "stale_removed": self._remove_stale(label, written, wr, False)}
+            if stored is not None:
+                report["labels"][label]["unchanged"] = len(held & set(ids))
         report["batches"], report["retries"] = wr.batches, wr.retries
         return report
+
+    def _stored_properties(self) -> dict:
+        """Every stored account's properties, by id (read page by page)."""
+        stored: dict = {}
+
+        def consume(page):
+            for key, props in page:
+                stored[key] = props
+
+        self._stream(cy.read_accounts(), {}, consume)
+        return stored
 
     def _remove_stale(self, name: str, written: list, wr: WriteReport, is_property: bool) -> int:
         """Remove ``name`` from holders not written in this run (``written``: the accounts that now hold it)."""

@@ -58,6 +58,11 @@ def test_push_pull_write_back_erase(neo4j_store, bolt_server, tmp_path):
     assert report["labels"]["OpinionLeader"]["written"] == 2
     rows = neo4j_store.query("MATCH (a:Account:OpinionLeader) RETURN a.id AS id, a.score_pagerank AS s")
     assert len(rows) == 2 and all(r["s"] > 0 for r in rows)
+    code, out, err = run("neo4j", "write-back", "--scores", scores, "--leaders", leaders, "--changed-only",
+                         *conn(bolt_server), "--json")           # the same night again: nothing to send
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["properties"]["score_pagerank"]["unchanged"] == 4 and report["batches"] == 0
 
     code, out, err = run("neo4j", "erase", "--account", "4", *conn(bolt_server), "--json")
     assert code == 0, err

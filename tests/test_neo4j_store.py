@@ -263,3 +263,34 @@ def test_pull_by_label_and_layer(neo4j_store):
         store.pull(label="Account) DETACH DELETE (a")
     with pytest.raises(ParameterError, match="allowlist"):
         store.pull(label="Account")
+
+
+def test_write_back_changed_only_sends_only_what_moved_and_ends_in_the_same_state(neo4j_store):
+    """Issue 22: the nightly write-back reads what is stored and writes only changed properties and labels."""
+    store = neo4j_store
+    graph = GraphBuilder().add_edges("follows", ["a", "b", "c", "d"], ["b", "c", "d", "a"]).build()
+    store.push(graph)
+    night1 = dict(leaders=["a", "b"], segments=pd.Series({"a": "critic", "c": "advocate"}),
+                  partition=pd.Series({"a": 0, "b": 0, "c": 1, "d": 1}),
+                  properties=pd.DataFrame({"score_pagerank": [0.4, 0.3, 0.2, 0.1]}, index=["a", "b", "c", "d"]))
+    store.write_back(**night1)
+    night2 = dict(leaders=["b", "c", "ghost"], segments=pd.Series({"a": "critic", "c": "advocate"}),
+                  partition=pd.Series({"a": 0, "b": 1, "c": 1, "d": 1}),
+                  properties=pd.DataFrame({"score_pagerank": [0.4, 0.3, 0.25, 0.05]}, index=["a", "b", "c", "d"]))
+    full = store.write_back(**night2)
+    expected = _state(store)
+    store.write_back(**night1)
+    batches_before = full["batches"]
+    report = store.write_back(**night2, changed_only=True)
+    assert _state(store) == expected                       # same end state as writing everything
+    props = report["properties"]
+    assert props["score_pagerank"] == {"written": 4, "stale_removed": 0, "unchanged": 2}
+    assert props["community"] == {"written": 4, "stale_removed": 0, "unchanged": 3}
+    assert props["segment"]["unchanged"] == 2
+    assert report["labels"]["OpinionLeader"] == {"written": 2, "missing": 1, "stale_removed": 1, "unchanged": 1}
+    assert report["missing_ids"] == 0
+    assert report["batches"] < batches_before              # fewer write transactions
+    again = store.write_back(**night2, changed_only=True)  # nothing moved: nothing but the reads
+    assert _state(store) == expected
+    assert again["properties"]["score_pagerank"]["unchanged"] == 4
+    assert again["batches"] == 0, again

@@ -99,11 +99,14 @@ def write_back(
     partition: Optional[Path] = typer.Option(None, "--partition", help="account_id,community table."),
     segments: Optional[Path] = typer.Option(None, "--segments", help="account_id,segment table."),
     leaders: Optional[Path] = typer.Option(None, "--leaders", help="Table whose account_ids get :OpinionLeader."),
+    changed_only: bool = typer.Option(False, "--changed-only", help="Read the stored values first and write only "
+                                                                  "the accounts whose values or labels changed "
+                                                                  "(nightly runs)."),
     uri: str = URI, user: str = USER, database: str = DATABASE, batch_size: int = BATCH, as_json: bool = JSON,
 ):
     """Write scores, communities, segments and opinion-leader flags onto accounts (stale ones removed).
 
-    Example: graphcrm neo4j write-back --leaders leaders.csv --partition communities.csv
+    Example: graphcrm neo4j write-back --leaders leaders.csv --partition communities.csv --changed-only
     """
     import pandas as pd
 
@@ -128,7 +131,7 @@ def write_back(
     if leaders:
         kwargs["leaders"] = _read(leaders).index.tolist()
     with neo4j_store(uri, user, database, batch_size) as store, step("writing back"):
-        report = store.write_back(**kwargs)
+        report = store.write_back(**kwargs, changed_only=changed_only)
     emit({"uri": uri, "database": database, **report}, as_json,
           f"wrote back to {uri} ({database}): properties {report['properties']}; labels {report['labels']}; "
           f"{report['missing_ids']} ids not in the store, {report['rejected_ids']} rejected")
