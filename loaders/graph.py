@@ -10,7 +10,6 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from graphcrm.loaders import _kernels
 from graphcrm.loaders.errors import InvalidInputError, LayerNotFoundError, ParameterError
 from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
 from graphcrm.loaders.layers import (
@@ -25,6 +24,13 @@ from graphcrm.loaders.layers import (
 INDPTR_DTYPE = np.int64
 WEIGHT_DTYPE = np.float64
 TIME_DTYPE = np.int64
+
+
+def _kernels():
+    """The graph-building kernels, imported on first use: opening a snapshot (``graphcrm info``) needs no numba."""
+    from graphcrm.loaders import _kernels as kernels
+
+    return kernels
 
 
 def _frozen(a, dtype):
@@ -307,13 +313,13 @@ class Layer:
         if check_ids and len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n_nodes):
             raise InvalidInputError(f"layer '{spec.name}': edge ends must be dense ids in [0, {n_nodes})")
         has_w = weights is not None
-        w = np.ascontiguousarray(weights, dtype=WEIGHT_DTYPE) if has_w else _kernels._EMPTY_F64
+        w = np.ascontiguousarray(weights, dtype=WEIGHT_DTYPE) if has_w else _kernels()._EMPTY_F64
         if has_w and len(w) != len(src):
             raise InvalidInputError(f"layer '{spec.name}': {len(w)} weights for {len(src)} edges")
         if has_w and not np.isfinite(w).all():
             raise InvalidInputError(f"layer '{spec.name}': weights must be finite numbers")
-        agg = {"sum": _kernels.AGG_SUM, "mean": _kernels.AGG_MEAN, "max": _kernels.AGG_MAX, "min": _kernels.AGG_MIN}
-        oi, ox, ow, ii, ix, iw, n_dup, n_self = _kernels._build_layer(
+        agg = {"sum": _kernels().AGG_SUM, "mean": _kernels().AGG_MEAN, "max": _kernels().AGG_MAX, "min": _kernels().AGG_MIN}
+        oi, ox, ow, ii, ix, iw, n_dup, n_self = _kernels()._build_layer(
             int(n_nodes), src, dst, w, has_w, agg[spec.aggregate], self_loops == "keep"
         )
         report = {
@@ -610,7 +616,7 @@ class SocialGraph:
             lay = self._layers[lname]
             if lay.events is not None and half_life is not None:
                 ev = lay.events
-                v = _kernels._decayed_values(ev.time, ev.values, int(reference_time), float(half_life))
+                v = _kernels()._decayed_values(ev.time, ev.values, int(reference_time), float(half_life))
                 srcs.append(ev.src)
                 dsts.append(ev.dst)
                 vals.append(v * tw)
@@ -669,8 +675,8 @@ class SocialGraph:
         new_id[dense] = np.arange(len(dense), dtype=INDEX_DTYPE)
         layers = {}
         for name, lay in self._layers.items():
-            oi, ox, ow = _kernels._induced_subgraph(lay.out_indptr, lay.out_indices, lay.out_data(), lay.weighted, new_id)
-            ii, ix, iw = _kernels._transpose(len(dense), oi, ox, ow, lay.weighted)
+            oi, ox, ow = _kernels()._induced_subgraph(lay.out_indptr, lay.out_indices, lay.out_data(), lay.weighted, new_id)
+            ii, ix, iw = _kernels()._transpose(len(dense), oi, ox, ow, lay.weighted)
             events = None
             if lay.events is not None:
                 ev = lay.events

@@ -165,3 +165,16 @@ def test_the_cli_starts_without_pandas_numpy_or_numba():
             "print(sorted(m for m in ('pandas', 'numpy', 'numba', 'pyarrow', 'igraph') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_info_opens_a_snapshot_without_numba(tmp_path):
+    """``graphcrm info`` reads a snapshot without compiling or loading numba (issue 24: a fast start, RSS)."""
+    from graphcrm.loaders.snapshot import save_snapshot
+
+    save_snapshot(GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "a"]).build(), tmp_path / "s")
+    code = ("import sys\nfrom graphcrm.cli import main\ntry:\n"
+            f"    main(['info', {str(tmp_path / 's')!r}, '--json'])\n"
+            "finally:\n    print('numba' in sys.modules, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "False"
