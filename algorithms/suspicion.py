@@ -17,10 +17,9 @@ graph's own distribution, so nothing is tied to one dataset):
 ``mass_following``
     Follows far more accounts than follow it: ratio ``(followees + 1) / (followers + 1)`` ramps from
     :data:`FOLLOW_RATIO_RAMP` (5x normal .. 20x suspicious; practitioners treat "following >> followers" as the
-    mark of mass-followers), times a ramp on the number followed, from the graph's median + 2 MAD to median + 3
-    MAD of log followees (:data:`MASS_FOLLOW_MADS`; from at least :data:`MASS_FOLLOW_FLOOR`, full at twice the
-    start or later), so only accounts that follow *many* for this graph count, and a graph full of bots does
-    not move the bar.
+    mark of mass-followers), times a ramp on the number followed, from the graph's 90th to its 99th percentile of
+    followees (:data:`MASS_FOLLOW_QUANTILE`, at least :data:`MASS_FOLLOW_FLOOR`) to :data:`MASS_FOLLOW_SPAN` times
+    that, so only accounts that follow *many* for this graph count.
 ``low_reciprocity``
     Follows many (the same ramp) and almost none follow back (reciprocity below
     :data:`RECIPROCITY_LOW`).  Weak alone (:data:`WEIGHTS`), since fans of celebrities are not followed back.
@@ -30,7 +29,8 @@ graph's own distribution, so nothing is tied to one dataset):
 ``burst``
     Burst-only activity: at least :data:`BURST_MIN_ACTIONS` actions and most of them (share ramp
     :data:`BURST_SHARE_RAMP`) inside one :data:`BURST_WINDOW` window, with a busiest-window count above what the
-    graph's active accounts do (ramp from its 90th to 99.9th percentile of busiest-window counts).
+    graph's active accounts do (ramp from its 90th percentile of busiest-window counts to twice that,
+    :data:`BURST_COUNT_QUANTILE`, :data:`BURST_COUNT_SPAN`).
 ``synchronised``
     Amplifies (retweets, likes, follows, ratings: not replies or mentions, which go back and forth in any
     conversation) and acts on the same targets within :data:`SYNC_WINDOW` seconds as the same partner account, again and again:
@@ -74,10 +74,12 @@ CONVERSATION_TYPES = ("replies", "mentions")
 DEFAULT_THRESHOLD = 0.5
 #: followees / followers: from 5x (starts to count) to 20x (full strength)
 FOLLOW_RATIO_RAMP = (5.0, 20.0)
-#: followees ramp from median + 2 MAD to median + 3 MAD of log followees over the accounts that follow anyone
-#: (robust: stays put even when a large share of the accounts are bots)
-MASS_FOLLOW_MADS = (2.0, 3.0)
-#: ... and never starts below this many followees, and is full no earlier than at twice the start
+#: followees ramp from the 90th percentile of followees over the accounts that follow anyone to 3x that (a
+#: median/MAD of whole-number degrees jumps when the median moves from 2 to 3; a 90th percentile stays put as long
+#: as bots are well under a tenth of the following accounts, where a 99th would move with them)
+MASS_FOLLOW_QUANTILE = 0.90
+MASS_FOLLOW_SPAN = 3.0
+#: ... and never starts below this many followees
 MASS_FOLLOW_FLOOR = 20
 #: reciprocity below this counts as "nobody follows back"
 RECIPROCITY_LOW = 0.05
@@ -87,8 +89,10 @@ BURST_WINDOW = 600
 BURST_MIN_ACTIONS = 5
 #: share of all actions inside the busiest window: 0.6 starts, 0.9 full
 BURST_SHARE_RAMP = (0.6, 0.9)
-#: busiest-window count ramps between these quantiles of the graph's accounts with BURST_MIN_ACTIONS+ actions
-BURST_COUNT_QUANTILES = (0.90, 0.999)
+#: busiest-window count ramps from this quantile over the graph's accounts with BURST_MIN_ACTIONS+ actions to
+#: BURST_COUNT_SPAN times it (a low quantile, so planted or real bots do not move it much)
+BURST_COUNT_QUANTILE = 0.90
+BURST_COUNT_SPAN = 2.0
 #: two accounts acting on one target within this many seconds "co-act"
 SYNC_WINDOW = 60
 #: each event is paired with at most this many later events of its target (a viral post stays linear)
@@ -288,17 +292,17 @@ def suspicion(
 
     Examples
     --------
-    A follow farm: ``bot`` follows 30 accounts that each have a normal little circle; nobody follows ``bot``.
+    A follow farm: ``bot`` follows 80 accounts that each follow two others; nobody follows ``bot``.
 
     >>> from graphcrm.loaders.builder import GraphBuilder
-    >>> real = [f"r{i}" for i in range(30)]
-    >>> src = ["bot"] * 30 + [real[i] for i in range(30)] + [real[i] for i in range(30)]
-    >>> dst = real + [real[(i + 1) % 30] for i in range(30)] + [real[(i + 2) % 30] for i in range(30)]
+    >>> real = [f"r{i}" for i in range(80)]
+    >>> src = ["bot"] * 80 + [real[i] for i in range(80)] + [real[i] for i in range(80)]
+    >>> dst = real + [real[(i + 1) % 80] for i in range(80)] + [real[(i + 2) % 80] for i in range(80)]
     >>> s = suspicion(GraphBuilder().add_edges("follows", src, dst).build())
     >>> bool(s.flagged[s.graph.index_of(["bot"])[0]]), int(s.flagged.sum())
     (True, 1)
     >>> s.reason(int(s.graph.index_of(["bot"])[0]))
-    'mass-following: follows 30 accounts, followed by 0 (ratio 31x; many here: 20+)...'
+    'mass-following: follows 80 accounts, followed by 0 (ratio 81x; many here: 20+); follows 80, 0% follow back'
     """
     if not 0.0 < threshold <= 1.0:
         raise ParameterError(f"threshold must be in (0, 1], got {threshold}")
@@ -316,11 +320,9 @@ def suspicion(
         followers = fl.out_degree().astype(np.float64)
         followees = fl.in_degree().astype(np.float64)
         cols["followees"], cols["followers"] = followees, followers
-        logf = np.log(followees[followees > 0])
-        med = float(np.median(logf)) if len(logf) else 0.0
-        mad = 1.4826 * float(np.median(np.abs(logf - med))) if len(logf) else 0.0
-        lo = max(float(MASS_FOLLOW_FLOOR), float(np.exp(med + MASS_FOLLOW_MADS[0] * mad)))
-        hi = max(2.0 * lo, float(np.exp(med + MASS_FOLLOW_MADS[1] * mad)))
+        positive = followees[followees > 0]
+        lo = max(float(MASS_FOLLOW_FLOOR), float(np.quantile(positive, MASS_FOLLOW_QUANTILE)) if len(positive) else 0.0)
+        hi = MASS_FOLLOW_SPAN * lo
         cutoffs["mass_follow_from"], cutoffs["mass_follow_full"] = lo, hi
         many = ramp(followees, lo, hi)
         if fl.undirected:
@@ -352,9 +354,8 @@ def suspicion(
         share = np.divide(busiest, acts, out=nan.copy(), where=acts > 0)
         enough = acts >= BURST_MIN_ACTIONS
         pool = busiest[enough]
-        b_lo, b_hi = np.quantile(pool, BURST_COUNT_QUANTILES) if len(pool) else (np.inf, np.inf)
-        b_lo = max(float(BURST_MIN_ACTIONS), float(b_lo))
-        b_hi = max(b_lo + 1.0, float(b_hi))
+        b_lo = max(float(BURST_MIN_ACTIONS), float(np.quantile(pool, BURST_COUNT_QUANTILE)) if len(pool) else 0.0)
+        b_hi = BURST_COUNT_SPAN * b_lo
         cutoffs["burst_count_from"], cutoffs["burst_count_full"] = b_lo, b_hi
         cols["actions"], cols["busiest_window_actions"], cols["burst_share"] = acts, busiest, share
         st["burst"] = np.where(enough, ramp(share, *BURST_SHARE_RAMP) * ramp(busiest, b_lo, b_hi), 0.0)

@@ -164,21 +164,22 @@ def audit(
 
     Examples
     --------
-    ``star`` is followed by 12 real accounts and 8 farm accounts that follow 40 accounts each and have no
-    followers:
+    ``star`` is followed by 40 real accounts (each also follows three others) and 4 farm accounts that follow 80
+    accounts each and have no followers:
 
     >>> from graphcrm.loaders.builder import GraphBuilder
-    >>> fans = [f"f{i}" for i in range(12)]
-    >>> farm = [f"bot{i}" for i in range(8)]
-    >>> others = [f"o{i}" for i in range(40)]
-    >>> src = fans + farm + [b for b in farm for _ in others] + [f for f in fans for f2 in fans[:3] if f != f2]
-    >>> dst = ["star"] * 20 + [o for _ in farm for o in others] + [f2 for f in fans for f2 in fans[:3] if f != f2]
+    >>> fans = [f"f{i}" for i in range(40)]
+    >>> farm = [f"bot{i}" for i in range(4)]
+    >>> others = [f"o{i}" for i in range(80)]
+    >>> src = fans + farm + [b for b in farm for _ in others] + [f for f in fans for _ in range(3)]
+    >>> dst = ["star"] * 44 + [o for _ in farm for o in others] + [others[(i * 3 + j) % 80] for i in range(40)
+    ...                                                            for j in range(3)]
     >>> result = audit(GraphBuilder().add_edges("follows", src, dst).build(), ["star"])
     >>> row = result.table.iloc[0]
-    >>> int(row.audience_size), round(float(row.suspicious_share), 2), round(float(row.audience_quality), 1), bool(row.low_quality)
-    (20, 0.4, 60.0, False)
+    >>> int(row.audience_size), round(float(row.suspicious_share), 3), round(float(row.audience_quality), 1)
+    (44, 0.091, 90.9)
     >>> row.reason
-    'audience quality 60/100: 40% of 20 followers look automated (mass-following 40%); 40% of them mass-follow (warning above 10%)...'
+    'audience quality 91/100: 9% of 44 followers look automated (mass-following 9%)'
     """
     started = time.perf_counter()
     if audience not in AUDIENCES:
