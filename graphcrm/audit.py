@@ -47,7 +47,6 @@ from graphcrm.algorithms.suspicion import (
     Suspicion,
     follow_layer_of,
     interaction_edges,
-    lookup_ids,
     ramp,
     suspicion,
 )

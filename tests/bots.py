@@ -138,8 +138,9 @@ class Planter:
                              None if weight is None else np.full(len(src), weight))
         return self
 
-    def retweet_ring(self, n_bots: int, *, layer: str = "retweets"):
-        """``n_bots`` ring accounts in rings of 4-30."""
+    def retweet_ring(self, n_bots: int, *, layer: str = "retweets", weight: float | None = None):
+        """``n_bots`` ring accounts in rings of 4-30 (``weight``: the value of each row, e.g. a rating)."""
+        w = (lambda k: None) if weight is None else (lambda k: np.full(k, weight))
         made = 0
         while made < n_bots:
             size = int(min(n_bots - made, self.rng.integers(4, 31)))
@@ -155,26 +156,28 @@ class Planter:
                 t = int(self.times(1)[0])
                 who = ring[(self.rng.random(size) < joins) & (ring != target)]
                 delays = self.rng.exponential(self.rng.uniform(5, 40), len(who)).astype(np.int64)
-                self.add(layer, who, np.repeat(target, len(who)), t + delays)
+                self.add(layer, who, np.repeat(target, len(who)), t + delays, w(len(who)))
             for b in ring:                                    # some normal-looking activity
                 k = int(self.rng.integers(0, 11))
                 if k:
-                    self.add(layer, np.repeat(b, k), self.popular(layer, k), self.times(k))
+                    self.add(layer, np.repeat(b, k), self.popular(layer, k), self.times(k), w(k))
                 fans = self.random_real(int(self.rng.integers(0, 4)))
                 if len(fans):
-                    self.add(layer, fans, np.repeat(b, len(fans)), self.times(len(fans)))
+                    self.add(layer, fans, np.repeat(b, len(fans)), self.times(len(fans)), w(len(fans)))
         return self
 
-    def burst(self, n_bots: int, *, layer: str = "retweets"):
+    def burst(self, n_bots: int, *, layer: str = "retweets", weight: float | None = None):
         """``n_bots`` dormant accounts that fire 8-60 actions within 1-12 minutes."""
+        w = (lambda k: None) if weight is None else (lambda k: np.full(k, weight))
         bots = self.new_bots(n_bots, "burst")
         for b in bots:
             k = int(self.rng.integers(8, 61))
             t = int(self.times(1)[0])
-            self.add(layer, np.repeat(b, k), self.popular(layer, k), t + self.rng.integers(0, 60 * self.rng.integers(1, 13), k))
+            span = 60 * int(self.rng.integers(1, 13))
+            self.add(layer, np.repeat(b, k), self.popular(layer, k), t + self.rng.integers(0, span, k), w(k))
             extra = int(self.rng.integers(0, 5))
             if extra:
-                self.add(layer, np.repeat(b, extra), self.popular(layer, extra), self.times(extra))
+                self.add(layer, np.repeat(b, extra), self.popular(layer, extra), self.times(extra), w(extra))
         return self
 
     def result(self) -> tuple[SocialGraph, pd.Series]:

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-import graphcrm
 from graphcrm.algorithms.suspicion import SIGNALS, suspicion
 from graphcrm.audit import audit, low_quality_accounts
 from graphcrm.loaders.builder import GraphBuilder
