@@ -303,3 +303,27 @@ def test_plan_exclude_low_quality_never_seeds_a_flagged_account(ring_snapshot):
     assert summary["excluded_low_quality"] >= len(ring)
     seeds = set(pd.read_csv(tmp / "s2.csv").account_id)
     assert len(seeds) == 4 and not seeds & set(ring)
+
+
+def test_a_follower_growth_spike_lowers_the_score_where_follows_have_times():
+    """30 days of follows: 40 accounts gain followers evenly; 'spiky' (id 999) gains 80% of its in one day."""
+    rng = np.random.default_rng(6)
+    actor, target, time = [], [], []
+    month = 30 * 86_400
+    for owner in list(range(500, 540)) + [999]:
+        fans = rng.choice(400, 60, replace=False)
+        actor += list(fans)
+        target += [owner] * 60
+        if owner == 999:
+            time += list(T0 + rng.integers(0, month, 12)) + list(T0 + 10 * 86_400 + rng.integers(0, 3600, 48))
+        else:
+            time += list(T0 + rng.integers(0, month, 60))
+    g = GraphBuilder().add_events("follows", np.array(actor), np.array(target), time=np.array(time)).build()
+    result = audit(g, [999, 500])
+    table = result.table.set_index("account_id")
+    assert table.loc[999, "growth_spike_share"] >= 0.8
+    assert "of its followers gained within one day" in table.loc[999, "reason"]
+    assert table.loc[999, "audience_quality"] == pytest.approx(70.0)        # 100 * (1 - GROWTH_PENALTY)
+    assert table.loc[500, "growth_spike_share"] < 0.3 and table.loc[500, "audience_quality"] == 100.0
+    short = g.window(None, T0 + 3 * 86_400)                                 # three days: too short to judge
+    assert any("growth not checked" in w for w in audit(short, [500]).info["warnings"])
