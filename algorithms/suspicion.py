@@ -24,7 +24,8 @@ graph's own distribution, so nothing is tied to one dataset):
     Follows many (the same ramp) and almost none follow back (reciprocity below
     :data:`RECIPROCITY_LOW`).  Weak alone (:data:`WEIGHTS`), since fans of celebrities are not followed back.
 ``inactive``
-    The graph has an activity log, the account follows someone, and it never acted.  Weak alone: lurkers are
+    The graph has a follow layer and an interaction layer, the account follows someone, and it never retweeted,
+    replied, mentioned or liked anyone.  Weak alone: lurkers are
     common; with mass-following it is the classic bought follower.
 ``burst``
     Burst-only activity: at least :data:`BURST_MIN_ACTIONS` actions and most of them (share ramp
@@ -127,9 +128,10 @@ class Suspicion:
     ----------
     graph : SocialGraph
     columns : mapping of str to numpy.ndarray
-        Raw values per account, by dense index (``followees, followers, follow_ratio, reciprocity, actions,
-        busiest_window_actions, burst_share, sync_partner_targets, sync_share, ring_share, ring_partners,
-        followees_flagged_share``); NaN where the graph cannot say.
+        Raw values per account, by dense index (``followees, followers, follow_ratio, reciprocity, actions``
+        (timestamped, of any kind), ``busiest_window_actions, burst_share, sync_partner_targets, sync_share,
+        interactions_made, ring_share, ring_partners, followees_flagged_share``); NaN where the graph cannot
+        say.
     strengths : mapping of str to numpy.ndarray
         Each signal's strength in [0, 1] (NaN: not computable), keys :data:`SIGNALS`.
     score : numpy.ndarray
@@ -359,9 +361,6 @@ def suspicion(
         cutoffs["burst_count_from"], cutoffs["burst_count_full"] = b_lo, b_hi
         cols["actions"], cols["busiest_window_actions"], cols["burst_share"] = acts, busiest, share
         st["burst"] = np.where(enough, ramp(share, *BURST_SHARE_RAMP) * ramp(busiest, b_lo, b_hi), 0.0)
-        st["inactive"] = ((acts == 0) & (cols["followees"] > 0)).astype(np.float64) if fl is not None else nan.copy()
-        if fl is None:
-            missing["inactive"] = "no follow layer (an account that never acts is not in an activity-only graph)"
         amp = actions(graph, amplification_only=True)
         cols["sync_partner_targets"], cols["sync_share"] = _synchronisation(n, *amp[:3])
         st["synchronised"] = (ramp(cols["sync_partner_targets"], *SYNC_TARGETS_RAMP)
@@ -369,9 +368,21 @@ def suspicion(
     else:
         for c in ("actions", "busiest_window_actions", "burst_share", "sync_partner_targets", "sync_share"):
             cols[c] = nan.copy()
-        for s in ("burst", "synchronised", "inactive"):
+        for s in ("burst", "synchronised"):
             st[s] = nan.copy()
             missing[s] = "no timestamped events"
+
+    # -- inactive followers: follow, never retweet / reply / mention / like --------------------------------------
+    made = interaction_edges(graph)
+    if fl is not None and made is not None:
+        cols["interactions_made"] = np.bincount(made[0], weights=made[2], minlength=n)
+        st["inactive"] = ((cols["interactions_made"] == 0) & (cols["followees"] > 0)).astype(np.float64)
+    else:
+        cols["interactions_made"] = (np.bincount(made[0], weights=made[2], minlength=n) if made is not None
+                                     else nan.copy())
+        st["inactive"] = nan.copy()
+        missing["inactive"] = ("no follow layer (in an activity-only graph every account acted or was acted on)"
+                               if fl is None else "no interaction layer (retweets, replies, mentions, likes)")
 
     # -- retweet rings ----------------------------------------------------------------------------------------
     edges = interaction_edges(graph, amplification_only=True)

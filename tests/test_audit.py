@@ -327,3 +327,25 @@ def test_a_follower_growth_spike_lowers_the_score_where_follows_have_times():
     assert table.loc[500, "growth_spike_share"] < 0.3 and table.loc[500, "audience_quality"] == 100.0
     short = g.window(None, T0 + 3 * 86_400)                                 # three days: too short to judge
     assert any("growth not checked" in w for w in audit(short, [500]).info["warnings"])
+
+
+def test_inactivity_tips_a_borderline_mass_follower_over_the_threshold():
+    """Two accounts follow 35 others (between 'many' = 20 and 60 here) and nobody follows them; only the one
+    that never retweets is flagged, and the reason says it never acted."""
+    rng = np.random.default_rng(8)
+    src, dst = _normal_follows(rng)
+    silent, chatty = 2000, 2001
+    for bot in (silent, chatty):
+        targets = rng.choice(600, 35, replace=False)
+        src, dst = np.concatenate([src, np.full(35, bot)]), np.concatenate([dst, targets])
+    ra = np.concatenate([rng.integers(0, 600, 3000), np.full(20, chatty)])
+    rt = np.concatenate([rng.integers(0, 600, 3000), rng.integers(0, 600, 20)])
+    keep = ra != rt
+    g = (GraphBuilder().add_edges("follows", src, dst)
+         .add_events("retweets", ra[keep], rt[keep], time=T0 + rng.integers(0, WEEK, keep.sum())).build())
+    s = suspicion(g)
+    i, j = g.index_of([silent, chatty])
+    assert s.flagged[i] and not s.flagged[j]
+    assert 0.5 <= s.score[i] < 0.7 and 0.3 < s.score[j] < 0.5
+    assert "never acted" in s.reason(int(i))
+    assert not np.isnan(s.strengths["inactive"]).any()

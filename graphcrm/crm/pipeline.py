@@ -354,6 +354,8 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                                    reach_samples=int(steps["segments"].get("reach_samples", 20_000)))
             export(table, "segments")
             counts["segment_rows"] = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+            if table.attrs.get("low_quality_excluded"):
+                counts["low_quality_excluded"] = dict(table.attrs["low_quality_excluded"])
     if "economics" in steps:
         from graphcrm.crm.economics import influencer_economics
 
