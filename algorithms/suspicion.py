@@ -339,7 +339,7 @@ def suspicion(
             st["mass_following"] = ramp(np.log(ratio), *np.log(FOLLOW_RATIO_RAMP)) * many
             st["low_reciprocity"] = many * (np.nan_to_num(reciprocity, nan=1.0) < RECIPROCITY_LOW)
     else:
-        for c in ("followees", "followers", "follow_ratio", "reciprocity"):
+        for c in ("followees", "followers", "follow_ratio", "reciprocity", "followees_flagged_share"):
             cols[c] = nan.copy()
         for s in ("mass_following", "low_reciprocity", "follows_suspicious"):
             st[s] = nan.copy()

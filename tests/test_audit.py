@@ -349,3 +349,29 @@ def test_inactivity_tips_a_borderline_mass_follower_over_the_threshold():
     assert 0.5 <= s.score[i] < 0.7 and 0.3 < s.score[j] < 0.5
     assert "never acted" in s.reason(int(i))
     assert not np.isnan(s.strengths["inactive"]).any()
+
+
+def test_the_pipeline_leader_list_can_leave_low_quality_accounts_out(ring_snapshot, tmp_path):
+    from graphcrm.crm.export import read_export
+    from graphcrm.crm.pipeline import run_pipeline
+    from graphcrm.loaders.errors import ConfigError
+
+    tmp, _, ring = ring_snapshot
+    leaders = {}
+    for flag in ("false", "true"):
+        cfg = tmp_path / f"p-{flag}.toml"
+        cfg.write_text(f'[pipeline]\nname = "t"\noutput_dir = "out-{flag}"\nformat = "csv"\n'
+                       f'[sources]\ninteractions = ["{tmp / "events.csv"}"]\n'
+                       f'[steps.leaders]\ntop = 5\nreach_samples = 2000\nexclude_low_quality = {flag}\n')
+        summary = run_pipeline(cfg)
+        leaders[flag] = read_export(tmp_path / f"out-{flag}" / "leaders.csv")
+        assert len(leaders[flag]) == 5
+    ring = {str(r) for r in ring}
+    assert set(leaders["false"].account_id) & ring
+    assert not set(leaders["true"].account_id) & ring
+    assert leaders["true"]["rank"].astype(int).tolist() == [1, 2, 3, 4, 5]
+    assert summary["counts"]["leaders_low_quality_excluded"] == len(ring)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(cfg.read_text().replace("exclude_low_quality = true", 'exclude_low_quality = "yes"'))
+    with pytest.raises(ConfigError, match="exclude_low_quality"):
+        run_pipeline(bad)
