@@ -218,8 +218,10 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
         summary["backtest"] = {k: backtest.summary[k] for k in ("split", "horizon_seconds", "layer", "winner",
                                                                  "leader_default_scorer")}
     leaders = ranked.head(top).reset_index(drop=True)
+    quality_html, summary["audience_quality"] = _audience_section(graph, leaders)
     html = _render(title=title, source=source, summary=summary, leaders=leaders, profiles=profiles, part=part,
                    links=links, curves=curves, sizes=sizes, max_communities=max_communities, seed=seed)
+    html = html.replace("<h2 id=\"communities\">", quality_html + "\n<h2 id=\"communities\">", 1)
     if backtest is not None:
         html = html.replace("<h2 id=\"segments\">", _backtest_section(backtest) + "\n<h2 id=\"segments\">", 1)
     summary["seconds"] = round(time.perf_counter() - started, 3)
@@ -430,6 +432,39 @@ expected reach at each step (batch means over 10 independent batches).</p>
 <p class="note">Made with graphcrm. This page is self-contained: it loads nothing from the network.</p>
 </main></body></html>
 """
+
+
+def _audience_section(graph: SocialGraph, leaders: pd.DataFrame) -> tuple[str, dict]:
+    """The audience-quality section for the listed leaders (:func:`graphcrm.audit.audit`) and its summary."""
+    from graphcrm.audit import audit
+    from graphcrm.loaders.errors import GraphCRMError
+
+    try:
+        result = audit(graph, leaders.account_id.tolist())
+    except GraphCRMError as exc:
+        return (f'<h2 id="audience-quality">Audience quality</h2>\n<p class="note">Not available: '
+                f'{escape(str(exc))}.</p>', {"available": False, "reason": str(exc)})
+    table = result.table
+    rows = "".join(
+        f"<tr><td>{escape(str(r.account_id))}</td><td>{r.audience_quality:.0f}</td>"
+        f"<td>{r.audience_size:,}</td><td>{100 * r.suspicious_share:.1f}%</td>"
+        f"<td>{'low quality' if r.low_quality else ''}{' / flagged itself' if r.own_flagged else ''}</td>"
+        f"<td>{escape(r.reason.split(': ', 1)[-1])}</td></tr>" for r in table.itertuples(index=False))
+    s = result.summary()
+    notes = "".join(f"<li>{escape(w)}</li>" for w in s["warnings"])
+    html = f"""<h2 id="audience-quality">Audience quality</h2>
+<p class="note">How real each leader's {escape(s['audience'])} are: the share flagged as automated or mass-following
+(follows far more than follow back, no or burst-only activity, acting in sync with the same accounts, closed retweet
+rings, following flagged accounts), engagement against the rate expected for the audience size, and follower-growth
+spikes where follow times exist. Score 0-100; below {result.info['low_quality_score']:g} is low quality.
+{s['flagged']:,} of {s['accounts']:,} accounts ({100 * s['flagged_share']:.2f}%) are flagged in this graph.</p>
+<table class="quality"><thead><tr><th>account</th><th>audience quality</th><th>audience</th><th>suspicious</th>
+<th>flag</th><th>top reasons</th></tr></thead><tbody>{rows}</tbody></table>
+{f'<ul class="note">{notes}</ul>' if notes else ''}"""
+    figures = {"available": True, "flagged_share": s["flagged_share"],
+               "low_quality_leaders": int(table.low_quality.sum()),
+               "median_leader_quality": round(float(table.audience_quality.median()), 2) if len(table) else None}
+    return html, figures
 
 
 SCORER_LABELS = {"forecast": "forecast (graphcrm)", "leader_default": "graphcrm rank default",

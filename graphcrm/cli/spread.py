@@ -120,6 +120,9 @@ def plan(
                                                   help="Only reach in these accounts counts (ids, one per line, or "
                                                        "a table with account_id)."),
     exclude: Optional[Path] = typer.Option(None, "--exclude", help="Accounts never to seed (same formats)."),
+    exclude_low_quality: bool = typer.Option(False, "--exclude-low-quality",
+                                             help="Never seed accounts the audience audit flags as suspicious, nor "
+                                                  "influencers whose audience is low quality (graphcrm audit)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic or lt."),
@@ -152,12 +155,21 @@ def plan(
         cost_source = read_costs(costs) if costs is not None else cost_column
     targets = read_id_list(target_segment) if target_segment is not None else None
     excluded = read_id_list(exclude) if exclude is not None else None
+    low_quality = None
+    if exclude_low_quality:
+        from graphcrm.audit import low_quality_accounts
+
+        with step("auditing audiences"):
+            low_quality = low_quality_accounts(graph)
+        excluded = (excluded or []) + low_quality
     client = dask_client(scheduler) if scheduler else None
     with step("sampling and selecting seeds"):
         result = plan_seeds(graph, layer=lay, k=k, budget=budget, costs=cost_source, targets=targets,
                             exclude=excluded, model=model, prob=prob, eps=eps, delta=delta, seed=seed,
                             max_memory=parse_bytes(max_memory) if max_memory else None, client=client)
     summary = {"snapshot": str(snapshot), **result.summary()}
+    if low_quality is not None:
+        summary["excluded_low_quality"] = len(low_quality)
     table = result.seeds
     if evaluate_runs > 0:
         with step(f"checking the seeds with {evaluate_runs:,} simulations"):
@@ -180,6 +192,9 @@ def plan(
              f"{' target accounts' if targets is not None else ' accounts'}; certified >= "
              f"{result.reach_lower_bound:,.1f}, within {result.certified_ratio:.3f} of the best possible "
              f"(target {result.target_ratio:.3f}: {met}, probability >= {1 - result.info['delta']:.6f})")
+    if low_quality is not None:
+        human += (f"\n{len(low_quality):,} accounts not seeded: flagged as suspicious or with a low-quality audience "
+                  "(graphcrm audit)")
     if "monte_carlo_check" in summary:
         c = summary["monte_carlo_check"]
         human += f"\nMonte-Carlo check ({c['runs']:,} runs): {c['expected_reach']:,.1f} (95% CI {c['ci95'][0]:,.1f} .. {c['ci95'][1]:,.1f})"

@@ -16,7 +16,7 @@ and where the outputs go (see ``examples/pipeline.toml``)::
     accounts = "crm/accounts.csv"
     mode = "strict"                   # or "lenient": bad rows to rejects.csv
     [steps.link]         target_precision = 0.98   # or threshold = 0.9
-    [steps.leaders]      top = 50
+    [steps.leaders]      top = 50      # exclude_low_quality = true: no flagged account or bought audience
     [steps.communities]  method = "leiden"
     [steps.segments]     config = "segments.toml"
     [steps.economics]    top = 10, costs = "costs.csv"
@@ -148,6 +148,8 @@ def read_pipeline(path) -> dict:
     if "economics" in steps and "costs" in steps["economics"]:
         steps["economics"] = dict(steps["economics"], costs=resolve(steps["economics"]["costs"],
                                                                     "steps.economics.costs"))
+    if not isinstance(steps.get("leaders", {}).get("exclude_low_quality", False), bool):
+        raise ConfigError(path, "steps.leaders.exclude_low_quality", "expected true or false")
     if "economics" in steps and "leaders" not in steps:
         raise ConfigError(path, "steps.economics", "economics prices the leader list: add [steps.leaders]")
     return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
@@ -379,8 +381,18 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
 
         with _Step("leaders", timings):
             p = steps["leaders"]
-            leaders = opinion_leaders(graph, top=int(p.get("top", 50)), reach_samples=int(p.get("reach_samples", 20_000)),
-                                      seed=seed)
+            top = int(p.get("top", 50))
+            excluded = []
+            if p.get("exclude_low_quality", False):
+                from graphcrm.audit import low_quality_accounts
+
+                excluded = low_quality_accounts(graph)
+            leaders = opinion_leaders(graph, top=top + len(excluded),
+                                      reach_samples=int(p.get("reach_samples", 20_000)), seed=seed)
+            if excluded:        # flagged accounts and low-quality audiences are neither listed nor priced
+                leaders = leaders[~leaders.account_id.isin(excluded)].head(top).reset_index(drop=True)
+                leaders["rank"] = range(1, len(leaders) + 1)
+                counts["leaders_low_quality_excluded"] = len(excluded)
             export(leaders.round(6), "leaders")
     if "communities" in steps:
         from graphcrm.algorithms.community import leiden, louvain
@@ -424,6 +436,8 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 counts["segment_changes"] = {k: int(v) for k, v in changes.change.value_counts().sort_index().items()}
             state.write("segments", table)
             counts["segment_rows"] = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+            if table.attrs.get("low_quality_excluded"):
+                counts["low_quality_excluded"] = dict(table.attrs["low_quality_excluded"])
     if "economics" in steps:
         from graphcrm.crm.economics import influencer_economics
 

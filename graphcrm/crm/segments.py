@@ -17,6 +17,12 @@ kind               who (parameters)
 ``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
 =================  ==========================================================================================
 
+Any segment can say ``exclude_low_quality = true``: accounts the audience audit (:mod:`graphcrm.audit`) flags as
+suspicious, and influencers whose audience is low quality, are left out of it (the segment still has ``top``
+rows when enough others qualify) -- use it on the segments that pick people to seed or pay (``leaders``,
+``bridges``, ``reachable_via``).  ``build_segments(...).attrs["low_quality_excluded"]`` counts, per segment,
+the accounts it left out.
+
 Output columns (schema ``segments`` v1): ``segment, kind, rank, account_id, customer_id, score, reason``.
 """
 
@@ -126,6 +132,9 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
         if seg["kind"] not in KINDS:
             raise ConfigError(source, f"segment[{i}].kind", f"unknown kind {seg['kind']!r}; expected one of "
                               f"{', '.join(KINDS)}")
+        if "exclude_low_quality" in seg and not isinstance(seg["exclude_low_quality"], bool):
+            raise ConfigError(source, f"segment[{i}].exclude_low_quality", "expected true or false, got "
+                              f"{seg['exclude_low_quality']!r}")
         if seg["name"] in seen:
             raise ConfigError(source, f"segment[{i}].name", f"segment name {seg['name']!r} used twice")
         seen.add(seg["name"])
@@ -162,12 +171,31 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     segments = check_segments(segments)
     lay = graph.resolve_layer(layer)
     frames = []
+    excluded = None
+    dropped = {}
     for seg in segments:
         kind = seg["kind"]
         maker = _MAKERS[kind]
-        frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
-                      reach_samples=reach_samples)
-        frame = frame.reset_index(drop=True)
+        if seg.get("exclude_low_quality", False) is not True:
+            frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
+                          reach_samples=reach_samples)
+        else:
+            if excluded is None:
+                from graphcrm.audit import audit
+
+                excluded = np.zeros(graph.n_nodes, dtype=bool)
+                excluded[audit(graph, []).excluded()] = True
+            wider = dict(seg, top=int(seg.get("top", 50)) + int(excluded.sum()))   # enough rows left after
+            frame = maker(graph, lay, wider, links=links, customers=customers, partition=partition, seed=seed,
+                          reach_samples=reach_samples, excluded=excluded)
+            bad = excluded[graph.index_of(frame.account_id.to_numpy())] if len(frame) else np.zeros(0, bool)
+            dropped[seg["name"]] = int(bad.sum())
+            frame = frame[~bad]
+            if "_community" in frame:
+                frame = frame.groupby("_community", sort=False).head(int(seg.get("top", 50)))
+            else:
+                frame = _top(frame, seg)
+        frame = frame.drop(columns="_community", errors="ignore").reset_index(drop=True)
         frame.insert(0, "segment", seg["name"])
         frame.insert(1, "kind", kind)
         frame.insert(2, "rank", np.arange(1, len(frame) + 1))
@@ -175,7 +203,9 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SEGMENT_COLUMNS)
     out["customer_id"] = _customer_of(out["account_id"], links)
     out["score"] = out["score"].astype(float).round(6)
-    return out[SEGMENT_COLUMNS]
+    out = out[SEGMENT_COLUMNS]
+    out.attrs["low_quality_excluded"] = dropped
+    return out
 
 
 def _customer_of(account_ids: pd.Series, links) -> pd.Series:
@@ -205,7 +235,7 @@ def _top(frame: pd.DataFrame, seg: dict, default: int = 50) -> pd.DataFrame:
     return frame.head(top)
 
 
-def _leaders(graph, lay, seg, *, partition, seed, reach_samples, **_):
+def _leaders(graph, lay, seg, *, partition, seed, reach_samples, excluded=None, **_):
     per = bool(seg.get("per_community", False))
     if per and partition is None:
         raise ParameterError(f"segment {seg['name']!r}: per_community needs communities (a partition)")
@@ -219,7 +249,10 @@ def _leaders(graph, lay, seg, *, partition, seed, reach_samples, **_):
         f"influence {r.influence_score:.1f}/100 (attention pct {r.pagerank_pct:.1f}, core pct {r.coreness_pct:.1f}, "
         f"reach pct {r.expected_reach_pct:.1f}); expected reach {r.expected_reach:.1f}, audience {r.audience_size}"
         for r in table.itertuples(index=False)]
-    return pd.DataFrame({"account_id": table.account_id, "score": table.influence_score, "reason": reasons})
+    frame = pd.DataFrame({"account_id": table.account_id, "score": table.influence_score, "reason": reasons})
+    if excluded is not None and per:
+        frame["_community"] = table.community.to_numpy()     # build_segments keeps `top` per community
+    return frame
 
 
 def _stance_segment(sign):

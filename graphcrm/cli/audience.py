@@ -1,0 +1,145 @@
+"""``graphcrm audit``: how real is each influencer's audience, with the signals and a reason in plain words.
+
+Registered by :mod:`graphcrm.cli`.  Heavy imports stay inside the verb.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit)
+
+
+def audit(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
+    accounts: Optional[Path] = typer.Option(None, "--accounts", help="Influencers to audit: one id per line, or a "
+                                            "table with an account_id column (.csv/.parquet). Default: the --top "
+                                            "accounts with the largest audiences."),
+    top: int = typer.Option(100, "--top", help="Accounts audited when --accounts is not given."),
+    audience: str = typer.Option("auto", "--audience", help="auto | followers | engagers: whose quality is "
+                                 "measured (auto: followers when there is a follow layer)."),
+    follow_layer: Optional[str] = typer.Option(None, "--follow-layer", help="Layer of follow ties (default: "
+                                               "follows, else the only structural layer, e.g. trust)."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Suspicion (0-1) at or above which an account is "
+                                    "flagged."),
+    low_quality: float = typer.Option(60.0, "--low-quality", help="Audience-quality score (0-100) below which an "
+                                      "audience is low quality."),
+    known_suspicious: Optional[Path] = typer.Option(None, "--known-suspicious", help="Accounts known to be fake "
+                                                    "(same formats as --accounts): flagged, and following them "
+                                                    "counts."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Audit table (.csv or .parquet), one row per audited "
+                                       "account."),
+    accounts_out: Optional[Path] = typer.Option(None, "--accounts-out", help="Every account's suspicion signals "
+                                                "(.csv or .parquet)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Audience quality 0-100 per influencer: the share that looks automated or mass-following, engagement vs the
+    rate expected for its audience size, growth spikes; every signal as a column and a reason in plain words.
+
+    Example: graphcrm audit graphs/audience --top 50 --out audit.csv
+    """
+    from graphcrm.audit import audit as run_audit
+    from graphcrm.loaders.errors import ParameterError
+    from graphcrm.progress import step
+    from graphcrm.tables import write_table
+
+    timer = Timer()
+    for path in (out, accounts_out):
+        if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise ParameterError(f"{path}: output must end in .csv or .parquet")
+    if not 0.0 < threshold <= 1.0:
+        raise ParameterError(f"--threshold must be in (0, 1], got {threshold}")
+    with step(f"opening {snapshot}"):
+        graph = open_snapshot(snapshot, as_of)
+    ids = _read_accounts(graph, accounts) if accounts is not None else None
+    known = _read_accounts(graph, known_suspicious, must_exist=False) if known_suspicious is not None else None
+    with step("auditing audiences"):
+        result = run_audit(graph, ids, top=top, audience=audience, follow_layer=follow_layer, threshold=threshold,
+                           known_suspicious=known, low_quality_score=low_quality)
+    table = result.table
+    outputs = {}
+    if out is not None:
+        write_table(table, out)
+        outputs["audit"] = str(out)
+    if accounts_out is not None:
+        write_table(result.suspicion.to_frame(), accounts_out)
+        outputs["accounts"] = str(accounts_out)
+    summary = {"snapshot": str(snapshot), **result.summary(), "outputs": outputs, "seconds": timer.seconds()}
+    summary["lowest"] = table.sort_values(["audience_quality", "account_id"], kind="stable").head(10)[
+        ["account_id", "audience_quality", "reason"]].to_dict("records")
+    s = result.suspicion
+    lines = [f"audited {len(table):,} accounts' {summary['audience']}: {summary['low_quality_audiences']:,} "
+             f"low-quality audiences in the graph; {summary['flagged']:,} of {summary['accounts']:,} accounts "
+             f"flagged as suspicious ({100 * summary['flagged_share']:.2f}%, threshold {s.info['threshold']:g})"]
+    lines += [f"note: {w}" for w in summary["warnings"]]
+    if len(table):
+        shown = table.sort_values(["audience_quality", "account_id"], kind="stable").head(15)
+        lines.append(shown[["account_id", "audience_quality", "audience_size", "suspicious_share", "reason"]]
+                     .round(3).to_string(index=False))
+    emit(summary, as_json, "\n".join(lines))
+
+
+def _read_accounts(graph, path: Path, must_exist: bool = True) -> list:
+    """Account ids from ``path`` (one per line, or a table with ``account_id`` / ``id``); every id must name an
+    account of the graph (``must_exist``), else one error naming the file and the line."""
+    import numpy as np
+    import pandas as pd
+
+    from graphcrm.algorithms.suspicion import lookup_ids
+    from graphcrm.loaders.errors import InputFileError
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise InputFileError(path, None, None, f"not a readable Parquet file ({exc})") from None
+        cols = {str(c).lower(): c for c in frame.columns}
+        col = cols.get("account_id") or cols.get("id")
+        if col is None:
+            raise InputFileError(path, None, None, "expected a column account_id (found: "
+                                 f"{', '.join(map(str, frame.columns))})")
+        values, lines, unit = frame[col].astype(str).str.strip().tolist(), list(range(1, len(frame) + 1)), "row"
+    else:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise InputFileError(path, line, None, "bytes that are not UTF-8 text; expected account ids, one per "
+                                 "line") from None
+        values, lines, unit = [], [], "line"
+        column = 0
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            cells = [c.strip() for c in line.split(",")]
+            if not values and not lines and {"account_id", "id"} & {c.lower() for c in cells}:
+                column = next(i for i, c in enumerate(cells) if c.lower() in ("account_id", "id"))
+                continue
+            if column >= len(cells):
+                raise InputFileError(path, number, "account_id", f"{len(cells)} fields; expected the account id "
+                                     f"in field {column + 1}")
+            values.append(cells[column].strip('"'))
+            lines.append(number)
+    if not values:
+        raise InputFileError(path, None, None, "no account ids in the file")
+    if must_exist:
+        dense = lookup_ids(graph, values)
+        bad = np.flatnonzero(dense < 0)
+        if len(bad):
+            more = f" ({len(bad) - 1} more unknown)" if len(bad) > 1 else ""
+            raise InputFileError(path, lines[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
+                                 f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
+        return graph.id_map.ids[dense].tolist()
+    return values

@@ -1,0 +1,377 @@
+"""The audience-quality audit: hand-made graphs with known answers, planted bots in a real graph, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from graphcrm.algorithms.suspicion import SIGNALS, suspicion
+from graphcrm.audit import audit, low_quality_accounts
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ParameterError
+from tests.bots import Planter
+from tests.conftest import dataset
+
+WEEK = 7 * 86_400
+T0 = 1_341_100_000
+
+
+def _normal_follows(rng, n=600, per=5):
+    """``n`` accounts each following ``per`` random others (a plain, reciprocal-enough graph)."""
+    src = np.repeat(np.arange(n), per)
+    dst = rng.integers(0, n, n * per)
+    keep = src != dst
+    return src[keep], dst[keep]
+
+
+def _follow_farm_graph(seed=0):
+    rng = np.random.default_rng(seed)
+    src, dst = _normal_follows(rng)
+    bots = np.arange(1000, 1010)
+    bsrc = np.repeat(bots, 500)
+    bdst = np.concatenate([rng.choice(600, 500, replace=False) for _ in bots])
+    return GraphBuilder().add_edges("follows", np.concatenate([src, bsrc]), np.concatenate([dst, bdst])).build(), bots
+
+
+def _ring_graph(seed=0):
+    """8 ring accounts retweeting each other within seconds in 12 campaigns; 300 people retweeting at random."""
+    rng = np.random.default_rng(seed)
+    actor, target, time = [], [], []
+    people = np.arange(300)
+    for _ in range(2000):                        # ordinary retweets over a week
+        a, t = rng.choice(people, 2, replace=False)
+        actor.append(a), target.append(t), time.append(T0 + rng.integers(0, WEEK))
+    ring = np.arange(500, 508)
+    for c in range(12):
+        star = ring[c % 8]
+        start = T0 + rng.integers(0, WEEK)
+        for k, member in enumerate(ring[ring != star]):
+            actor.append(member), target.append(star), time.append(start + k * 2)
+    for p in people[:200]:                       # people retweet ring members too: they have reach
+        actor.append(p), target.append(ring[p % 8]), time.append(T0 + rng.integers(0, WEEK))
+    g = GraphBuilder().add_events("retweets", np.array(actor), np.array(target), time=np.array(time)).build()
+    return g, ring
+
+
+def test_a_follow_farm_is_flagged_and_normal_accounts_are_not():
+    g, bots = _follow_farm_graph()
+    s = suspicion(g)
+    dense = g.index_of(bots)
+    assert s.flagged[dense].all()
+    assert s.flagged.sum() == len(bots)                          # nobody else
+    assert all("mass-following: follows 500 accounts, followed by 0" in s.reason(int(i)) for i in dense)
+    real = np.setdiff1d(np.arange(g.n_nodes), dense)
+    assert s.score[real].max() < 0.5 <= s.score[dense].min()
+
+
+def test_a_closed_retweet_ring_acting_within_seconds_is_flagged():
+    g, ring = _ring_graph()
+    s = suspicion(g)
+    dense = g.index_of(ring)
+    assert s.flagged[dense].all()
+    assert s.flagged.sum() == len(ring)
+    reason = s.reason(int(dense[0]))
+    assert "synchronised" in reason and "ring" in reason
+    assert np.isnan(s.columns["followees"]).all()               # no follow layer: said, not guessed
+    assert "no follow layer" in s.info["missing"]["mass_following"]
+
+
+def test_a_burst_only_account_is_flagged():
+    rng = np.random.default_rng(4)
+    actor = list(rng.integers(0, 200, 3000))
+    target = list(rng.integers(0, 200, 3000))
+    time = list(T0 + rng.integers(0, WEEK, 3000))
+    actor += [999] * 40                                          # 40 retweets in 5 minutes, then nothing
+    target += list(rng.integers(0, 200, 40))
+    time += list(T0 + 5000 + rng.integers(0, 300, 40))
+    keep = np.array(actor) != np.array(target)
+    g = GraphBuilder().add_events("retweets", np.array(actor)[keep], np.array(target)[keep],
+                                  time=np.array(time)[keep]).build()
+    s = suspicion(g)
+    i = int(g.index_of([999])[0])
+    assert s.flagged[i] and s.flagged.sum() == 1
+    assert s.reason(i).startswith("burst-only: 40 of its 40 actions within 10 minutes")
+
+
+def test_audience_quality_falls_with_bought_followers_and_names_the_signal():
+    rng = np.random.default_rng(1)
+    src, dst = _normal_follows(rng)
+    farm = np.arange(1000, 1030)
+    # 'clean' (id 700) is followed by 60 real accounts; 'bought' (701) by 30 real accounts and 30 farm accounts,
+    # each of which also follows 300 random accounts
+    rows = [(a, 700) for a in range(60)] + [(a, 701) for a in range(100, 130)] + [(b, 701) for b in farm]
+    rows += [(b, t) for b in farm for t in rng.choice(600, 300, replace=False)]
+    a, b = zip(*rows)
+    g = GraphBuilder().add_edges("follows", np.concatenate([src, a]), np.concatenate([dst, b])).build()
+    table = audit(g, [700, 701]).table.set_index("account_id")
+    assert table.loc[700, "audience_quality"] == 100.0 and not table.loc[700, "low_quality"]
+    assert table.loc[701, "suspicious_share"] == pytest.approx(0.5)
+    assert table.loc[701, "audience_quality"] == pytest.approx(50.0)
+    assert table.loc[701, "low_quality"]
+    assert table.loc[701, "suspicious_mass_following"] == pytest.approx(0.5)
+    assert "50% of 60 followers look automated (mass-following 50%)" in table.loc[701, "reason"]
+    assert "warning above 10%" in table.loc[701, "reason"]
+    assert 701 in low_quality_accounts(g) and 700 not in low_quality_accounts(g)
+
+
+def test_engagement_shortfall_against_the_graphs_own_expected_rate():
+    """Accounts are engaged with in proportion to their followers except one with a big, silent audience."""
+    rng = np.random.default_rng(2)
+    follow_rows, rt_rows = [], []
+    for owner in range(200, 260):
+        k = int(rng.integers(15, 120))
+        fans = rng.choice(150, k, replace=False)
+        follow_rows += [(f, owner) for f in fans]
+        n_rt = k // 3 if owner != 259 else 0                    # 259: nobody ever engages
+        rt_rows += [(int(f), owner, T0 + int(rng.integers(0, WEEK))) for f in rng.choice(fans, n_rt)]
+    fa, fo = zip(*follow_rows)
+    ra, ro, rt = zip(*rt_rows)
+    g = (GraphBuilder().add_edges("follows", np.array(fa), np.array(fo))
+         .add_events("retweets", np.array(ra), np.array(ro), time=np.array(rt)).build())
+    result = audit(g, list(range(200, 260)))
+    table = result.table.set_index("account_id")
+    assert result.info["expected_engagement"] is not None
+    assert table.loc[259, "engagement_vs_expected"] < 0.1
+    assert "engagement 0.0" in table.loc[259, "reason"] and table.loc[259, "audience_quality"] <= 70.0 + 1e-9
+    others = table.drop(index=259)
+    assert (others.engagement_vs_expected.between(0.3, 3.0)).mean() > 0.9
+
+
+def test_planted_follow_farm_in_a_real_signed_graph_is_found():
+    """bitcoin-alpha (signed, timestamped ratings) with 120 planted farm accounts: AUC >= 0.95."""
+    from graphcrm.loaders import load_signed
+
+    real = load_signed(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"))
+    g, labels = Planter(real, seed=11).follow_farm(120, layer="trust", timed=True, weight=1.0).result()
+    s = suspicion(g)
+    y = labels.to_numpy() == "follow_farm"
+    assert y.sum() == 120
+    assert roc_auc_score(y, s.score) >= 0.95
+    flagged_real = int((s.flagged & ~y).sum())
+    assert 0 < flagged_real < 0.01 * (~y).sum()                    # plausible: some, not many
+    assert s.flagged[y].mean() >= 0.6
+
+
+def test_planted_rings_and_bursts_in_higgs_are_found():
+    """One day of the higgs log with planted retweet rings and burst accounts: AUC >= 0.95 for each pattern."""
+    from graphcrm.loaders import load_interactions
+
+    day = load_interactions(dataset("higgs-twitter/higgs-activity_time.txt.gz"), self_loops="keep").window(
+        "2012-07-04", "2012-07-05")
+    g, labels = Planter(day, seed=12).retweet_ring(150).burst(150).result()
+    s = suspicion(g)
+    lab = labels.to_numpy()
+    real = lab == ""
+    for pattern in ("retweet_ring", "burst"):
+        m = lab == pattern
+        sel = m | real
+        assert roc_auc_score(m[sel], s.score[sel]) >= 0.95, pattern
+    assert s.flagged[real].mean() < 0.005
+
+
+def test_graphs_without_follows_or_timestamps_and_signed_or_undirected_layers_work():
+    static = GraphBuilder().add_edges("retweets", [1, 2, 3, 1], [2, 3, 1, 3]).build()        # no times, no follows
+    result = audit(static)
+    assert np.isnan(result.suspicion.strengths["burst"]).all()
+    assert {"burst", "synchronised", "mass_following"} <= set(result.suspicion.info["missing"])
+    assert result.table.audience.iloc[0] == "engagers"
+    assert any("no follow layer" in w or "follow" in w for w in result.info["warnings"])
+    signed = GraphBuilder().add_edges("trust", [1, 2, 3], [2, 3, 1], [5.0, -3.0, 1.0]).build()
+    assert audit(signed).suspicion.info["follow_layer"] == "trust"
+    friends = GraphBuilder().add_edges("friends", [1, 2, 3], [2, 3, 1]).build()
+    res = audit(friends)
+    assert np.isnan(res.suspicion.columns["reciprocity"]).all()
+    assert "undirected" in res.suspicion.info["missing"]["mass_following"]
+    with pytest.raises(ParameterError, match="needs a follow layer"):
+        audit(static, audience="followers")
+
+
+def test_same_input_in_another_row_order_gives_the_same_audit():
+    g, ring = _ring_graph(seed=3)
+    events = g.events("retweets").sample(frac=1.0, random_state=5)
+    shuffled = GraphBuilder().add_events("retweets", events.dst.to_numpy(), events.src.to_numpy(),
+                                         time=events.time.to_numpy()).build()
+    a, b = audit(g), audit(shuffled)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    np.testing.assert_array_equal(a.suspicion.score, b.suspicion.score)
+    for name in SIGNALS:
+        np.testing.assert_array_equal(a.suspicion.strengths[name], b.suspicion.strengths[name])
+
+
+def test_graphcrm_audit_is_the_function_even_after_the_module_is_imported():
+    import graphcrm.audit  # noqa: F401  (makes graphcrm.audit the module attribute)
+
+    g, bots = _follow_farm_graph()
+    assert callable(graphcrm.audit)
+    assert graphcrm.audit(g, list(bots[:2])).table.account_id.tolist() == list(bots[:2])
+
+
+def test_segments_can_leave_low_quality_accounts_out():
+    from graphcrm.crm.segments import build_segments
+
+    g, ring = _ring_graph()
+    plain = build_segments(g, [{"name": "top", "kind": "leaders", "top": 5}], reach_samples=2000)
+    clean = build_segments(g, [{"name": "top", "kind": "leaders", "top": 5, "exclude_low_quality": True}],
+                           reach_samples=2000)
+    assert set(plain.account_id) & set(ring)                       # the ring has reach: it would be listed
+    assert not set(clean.account_id) & set(ring) and len(clean) == 5
+    assert clean.attrs["low_quality_excluded"]["top"] >= 1
+
+
+def test_the_report_has_an_audience_quality_section():
+    from graphcrm.report import build_report
+
+    g, ring = _ring_graph()
+    rep = build_report(g, top=5, k=2, n_runs=100, reach_samples=2000)
+    assert '<h2 id="audience-quality">Audience quality</h2>' in rep.html
+    assert rep.summary["audience_quality"]["available"] is True
+    assert rep.summary["audience_quality"]["flagged_share"] == pytest.approx(len(ring) / g.n_nodes, abs=1e-4)
+
+
+# -- the CLI as a user runs it ------------------------------------------------------------------------------------
+def _cli(*args, cwd):
+    env = dict(os.environ, CI="true")
+    proc = subprocess.run([sys.executable, "-m", "graphcrm.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def ring_snapshot(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("audit")
+    g, ring = _ring_graph()
+    ev = g.events("retweets")
+    src = tmp / "events.csv"
+    pd.DataFrame({"source": ev.dst, "target": ev.src, "time": ev.time, "type": "retweet"}).to_csv(src, index=False)
+    code, out, err = _cli("load", "--interactions", src, "--out", tmp / "snap", cwd=tmp)
+    assert code == 0, err
+    return tmp, tmp / "snap", ring
+
+
+def test_cli_audit_writes_the_table_and_a_json_summary(ring_snapshot):
+    tmp, snap, ring = ring_snapshot
+    code, out, err = _cli("audit", snap, "--top", "20", "--out", tmp / "audit.csv", "--accounts-out",
+                          tmp / "accounts.parquet", "--json", cwd=tmp)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["flagged"] == len(ring) and summary["audited"] == 20
+    table = pd.read_csv(tmp / "audit.csv")
+    assert {"audience_quality", "reason", "suspicious_share", "suspicious_ring", "own_reason"} <= set(table.columns)
+    per_account = pd.read_parquet(tmp / "accounts.parquet")
+    assert set(per_account[per_account.flagged].account_id) == set(ring)
+    ids = tmp / "ids.txt"
+    ids.write_text("account_id\n500\n7\n")
+    code, out, err = _cli("audit", snap, "--accounts", ids, cwd=tmp)
+    assert code == 0, err
+    assert "audited 2 accounts" in out
+
+
+def test_cli_audit_bad_accounts_file_is_one_line_naming_file_and_line(ring_snapshot):
+    tmp, snap, _ = ring_snapshot
+    bad = tmp / "bad.txt"
+    bad.write_text("500\n7\nnobody\n")
+    code, out, err = _cli("audit", snap, "--accounts", bad, cwd=tmp)
+    assert code == 1
+    assert err.strip() == f"error: {bad}, line 3, field 'account_id': account 'nobody' is not in the snapshot; " \
+                          "expected ids of the snapshot's accounts"
+    assert "Traceback" not in err
+    binary = tmp / "bin.txt"
+    binary.write_bytes(b"500\n\xff\xfe\x00\n")
+    code, _, err = _cli("audit", snap, "--accounts", binary, cwd=tmp)
+    assert code == 1 and "line 2" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _cli("audit", snap, "--out", tmp / "x.txt", cwd=tmp)
+    assert code == 2 and "csv or .parquet" in err
+
+
+def test_plan_exclude_low_quality_never_seeds_a_flagged_account(ring_snapshot):
+    tmp, snap, ring = ring_snapshot
+    code, out, err = _cli("plan", snap, "--k", "4", "--evaluate-runs", "0", "--json", "--out", tmp / "s1.csv",
+                          cwd=tmp)
+    assert code == 0, err
+    assert set(pd.read_csv(tmp / "s1.csv").account_id) & set(ring)   # without the option the ring is seeded
+    code, out, err = _cli("plan", snap, "--k", "4", "--evaluate-runs", "0", "--json", "--exclude-low-quality",
+                          "--out", tmp / "s2.csv", cwd=tmp)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["excluded_low_quality"] >= len(ring)
+    seeds = set(pd.read_csv(tmp / "s2.csv").account_id)
+    assert len(seeds) == 4 and not seeds & set(ring)
+
+
+def test_a_follower_growth_spike_lowers_the_score_where_follows_have_times():
+    """30 days of follows: 40 accounts gain followers evenly; 'spiky' (id 999) gains 80% of its in one day."""
+    rng = np.random.default_rng(6)
+    actor, target, time = [], [], []
+    month = 30 * 86_400
+    for owner in list(range(500, 540)) + [999]:
+        fans = rng.choice(400, 60, replace=False)
+        actor += list(fans)
+        target += [owner] * 60
+        if owner == 999:
+            time += list(T0 + rng.integers(0, month, 12)) + list(T0 + 10 * 86_400 + rng.integers(0, 3600, 48))
+        else:
+            time += list(T0 + rng.integers(0, month, 60))
+    g = GraphBuilder().add_events("follows", np.array(actor), np.array(target), time=np.array(time)).build()
+    result = audit(g, [999, 500])
+    table = result.table.set_index("account_id")
+    assert table.loc[999, "growth_spike_share"] >= 0.8
+    assert "of its followers gained within one day" in table.loc[999, "reason"]
+    assert table.loc[999, "audience_quality"] == pytest.approx(70.0)        # 100 * (1 - GROWTH_PENALTY)
+    assert table.loc[500, "growth_spike_share"] < 0.3 and table.loc[500, "audience_quality"] == 100.0
+    short = g.window(None, T0 + 3 * 86_400)                                 # three days: too short to judge
+    assert any("growth not checked" in w for w in audit(short, [500]).info["warnings"])
+
+
+def test_inactivity_tips_a_borderline_mass_follower_over_the_threshold():
+    """Two accounts follow 35 others (between 'many' = 20 and 60 here) and nobody follows them; only the one
+    that never retweets is flagged, and the reason says it never acted."""
+    rng = np.random.default_rng(8)
+    src, dst = _normal_follows(rng)
+    silent, chatty = 2000, 2001
+    for bot in (silent, chatty):
+        targets = rng.choice(600, 35, replace=False)
+        src, dst = np.concatenate([src, np.full(35, bot)]), np.concatenate([dst, targets])
+    ra = np.concatenate([rng.integers(0, 600, 3000), np.full(20, chatty)])
+    rt = np.concatenate([rng.integers(0, 600, 3000), rng.integers(0, 600, 20)])
+    keep = ra != rt
+    g = (GraphBuilder().add_edges("follows", src, dst)
+         .add_events("retweets", ra[keep], rt[keep], time=T0 + rng.integers(0, WEEK, keep.sum())).build())
+    s = suspicion(g)
+    i, j = g.index_of([silent, chatty])
+    assert s.flagged[i] and not s.flagged[j]
+    assert 0.5 <= s.score[i] < 0.7 and 0.3 < s.score[j] < 0.5
+    assert "never acted" in s.reason(int(i))
+    assert not np.isnan(s.strengths["inactive"]).any()
+
+
+def test_the_pipeline_leader_list_can_leave_low_quality_accounts_out(ring_snapshot, tmp_path):
+    from graphcrm.crm.export import read_export
+    from graphcrm.crm.pipeline import run_pipeline
+    from graphcrm.loaders.errors import ConfigError
+
+    tmp, _, ring = ring_snapshot
+    leaders = {}
+    for flag in ("false", "true"):
+        cfg = tmp_path / f"p-{flag}.toml"
+        cfg.write_text(f'[pipeline]\nname = "t"\noutput_dir = "out-{flag}"\nformat = "csv"\n'
+                       f'[sources]\ninteractions = ["{tmp / "events.csv"}"]\n'
+                       f'[steps.leaders]\ntop = 5\nreach_samples = 2000\nexclude_low_quality = {flag}\n')
+        summary = run_pipeline(cfg)
+        leaders[flag] = read_export(tmp_path / f"out-{flag}" / "leaders.csv")
+        assert len(leaders[flag]) == 5
+    ring = {str(r) for r in ring}
+    assert set(leaders["false"].account_id) & ring
+    assert not set(leaders["true"].account_id) & ring
+    assert leaders["true"]["rank"].astype(int).tolist() == [1, 2, 3, 4, 5]
+    assert summary["counts"]["leaders_low_quality_excluded"] == len(ring)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(cfg.read_text().replace("exclude_low_quality = true", 'exclude_low_quality = "yes"'))
+    with pytest.raises(ConfigError, match="exclude_low_quality"):
+        run_pipeline(bad)
