@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphcrm.algorithms.suspicion import DEFAULT_THRESHOLD, suspicion  # noqa: E402
-from graphcrm.audit import audit  # noqa: E402
+from graphcrm.audience import audit  # noqa: E402
 from graphcrm.loaders import load_edges, load_interactions, load_signed  # noqa: E402
 from tests.bots import Planter  # noqa: E402
 

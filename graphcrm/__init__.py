@@ -32,7 +32,7 @@ _EXPORTS = {
     "load_nodes": "graphcrm.loaders",
     "graph_info": "graphcrm.info",
     "warmup": "graphcrm.warmup",
-    "audit": "graphcrm.audit",
+    "audit": "graphcrm.audience",
 }
 
 __all__ = sorted(_EXPORTS)

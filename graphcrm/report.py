@@ -435,8 +435,8 @@ expected reach at each step (batch means over 10 independent batches).</p>
 
 
 def _audience_section(graph: SocialGraph, leaders: pd.DataFrame) -> tuple[str, dict]:
-    """The audience-quality section for the listed leaders (:func:`graphcrm.audit.audit`) and its summary."""
-    from graphcrm.audit import audit
+    """The audience-quality section for the listed leaders (:func:`graphcrm.audience.audit`) and its summary."""
+    from graphcrm.audience import audit
     from graphcrm.loaders.errors import GraphCRMError
 
     try:

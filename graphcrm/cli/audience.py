@@ -46,7 +46,7 @@ def audit(
 
     Example: graphcrm audit graphs/audience --top 50 --out audit.csv
     """
-    from graphcrm.audit import audit as run_audit
+    from graphcrm.audience import audit as run_audit
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.progress import step
     from graphcrm.tables import write_table

@@ -157,7 +157,7 @@ def plan(
     excluded = read_id_list(exclude) if exclude is not None else None
     low_quality = None
     if exclude_low_quality:
-        from graphcrm.audit import low_quality_accounts
+        from graphcrm.audience import low_quality_accounts
 
         with step("auditing audiences"):
             low_quality = low_quality_accounts(graph)

@@ -384,7 +384,7 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             top = int(p.get("top", 50))
             excluded = []
             if p.get("exclude_low_quality", False):
-                from graphcrm.audit import low_quality_accounts
+                from graphcrm.audience import low_quality_accounts
 
                 excluded = low_quality_accounts(graph)
             leaders = opinion_leaders(graph, top=top + len(excluded),

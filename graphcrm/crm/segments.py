@@ -17,7 +17,7 @@ kind               who (parameters)
 ``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
 =================  ==========================================================================================
 
-Any segment can say ``exclude_low_quality = true``: accounts the audience audit (:mod:`graphcrm.audit`) flags as
+Any segment can say ``exclude_low_quality = true``: accounts the audience audit (:mod:`graphcrm.audience`) flags as
 suspicious, and influencers whose audience is low quality, are left out of it (the segment still has ``top``
 rows when enough others qualify) -- use it on the segments that pick people to seed or pay (``leaders``,
 ``bridges``, ``reachable_via``).  ``build_segments(...).attrs["low_quality_excluded"]`` counts, per segment,
@@ -181,7 +181,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
                           reach_samples=reach_samples)
         else:
             if excluded is None:
-                from graphcrm.audit import audit
+                from graphcrm.audience import audit
 
                 excluded = np.zeros(graph.n_nodes, dtype=bool)
                 excluded[audit(graph, []).excluded()] = True

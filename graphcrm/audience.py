@@ -26,14 +26,11 @@ Two levels, both explainable:
 ``plan --exclude-low-quality`` and the segments key ``exclude_low_quality = true`` keep flagged accounts and
 influencers with a low-quality audience out of seeding (:func:`low_quality_accounts`).
 
-The module is callable: ``graphcrm.audit(graph)`` is :func:`audit` whether or not this module was imported.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -390,13 +387,3 @@ def _reason(i: int, c: Mapping, word: str, growth_cut) -> str:
     if not np.isnan(c["growth"][i]) and c["growth"][i] > 0:
         parts.append(f"{100 * c['spike'][i]:.0f}% of its followers gained within one day")
     return f"audience quality {c['quality'][i]:.0f}/100: " + "; ".join(parts)
-
-
-class _CallableModule(types.ModuleType):
-    """``graphcrm.audit(...)`` calls :func:`audit` even after ``import graphcrm.audit`` made it this module."""
-
-    def __call__(self, *args, **kwargs):
-        return audit(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
