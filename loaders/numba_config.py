@@ -26,9 +26,78 @@ delete ``algorithms/__pycache__/*.nbi`` and ``*.nbc``.
 
 from __future__ import annotations
 
+import os
+
 import numba
 
 JIT_OPTIONS = {"cache": True, "nogil": True}
+
+#: how waiting OpenMP threads behave unless the user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``
+#: (see :func:`configure_threads`)
+DEFAULT_WAIT_POLICY = "PASSIVE"
+
+
+def thread_budget() -> int:
+    """The CPUs this process may use: the smallest of the machine's CPUs, the process's CPU affinity and
+    a cgroup CPU quota (containers, batch schedulers).
+
+    ``os.cpu_count()`` -- which numba uses by default -- counts the machine's CPUs, so a container limited to
+    2 CPUs on a 64-core host would start 64 threads fighting for 2.
+
+    >>> thread_budget() >= 1
+    True
+    """
+    budget = os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        budget = min(budget, len(os.sched_getaffinity(0)))
+    try:        # cgroup v2: "max 100000" or "200000 100000" (quota, period)
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
+        if quota != "max":
+            budget = min(budget, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, budget)
+
+
+def configure_threads() -> dict:
+    """Thread hygiene, applied once before numba starts its thread pool (on import of this module).
+
+    - **Layer**: numba's ``omp`` layer first (GNU OpenMP: thread-safe, so kernels may run from several
+      threads at once, e.g. dask workers), then ``tbb``, then ``workqueue`` where neither library exists;
+      ``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY`` override it.
+    - **Budget**: numba's pool gets :func:`thread_budget` threads unless ``NUMBA_NUM_THREADS`` is set.
+    - **No spinning**: ``OMP_WAIT_POLICY=PASSIVE`` unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set.
+      GNU OpenMP's default lets a thread that finished its share spin for a while before sleeping; beside
+      other busy threads (a second OpenMP runtime such as NetworKit's, BLAS, another process) the spinning
+      threads take the CPU from the ones still working, and every parallel loop waits for its slowest
+      thread.  On this 2-core machine under load that made PageRank on rmat17 4-8x slower (0.19-0.28 s vs
+      0.03-0.07 s per call) and Leiden 2x (``benchmarks/RESULTS-threads.md``).  The variable is read when
+      the OpenMP library starts, so it applies to OpenMP runtimes loaded after graphcrm's first kernel
+      module; one already loaded keeps its setting.
+
+    Returns
+    -------
+    dict
+        What was decided (layer, threads, wait policy), for ``graphcrm warmup --json`` and the benchmark.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = DEFAULT_WAIT_POLICY
+    if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
+        numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+    if "NUMBA_NUM_THREADS" not in os.environ and not _pool_started():
+        numba.config.NUMBA_NUM_THREADS = min(numba.config.NUMBA_NUM_THREADS, thread_budget())
+    return {"threading_layer": os.environ.get("NUMBA_THREADING_LAYER", "/".join(numba.config.THREADING_LAYER_PRIORITY)),
+            "threads": numba.config.NUMBA_NUM_THREADS,
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "gomp_spincount": os.environ.get("GOMP_SPINCOUNT")}
+
+
+def _pool_started() -> bool:
+    from numba.np.ufunc import parallel
+
+    return bool(getattr(parallel, "_is_initialized", False))
+
+
+THREADS = configure_threads()
 
 def jit(func=None, *, parallel: bool = False, **overrides):
     """Compile ``func`` with the project's numba options.
