@@ -32,9 +32,9 @@ import numba
 
 JIT_OPTIONS = {"cache": True, "nogil": True}
 
-#: how waiting OpenMP threads behave unless the user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``
-#: (see :func:`configure_threads`)
-DEFAULT_WAIT_POLICY = "PASSIVE"
+#: how long a waiting OpenMP thread spins before it sleeps, unless the user set ``OMP_WAIT_POLICY`` or
+#: ``GOMP_SPINCOUNT`` (GNU OpenMP's own default is 300000; see :func:`configure_threads`)
+DEFAULT_SPINCOUNT = "10000"
 
 
 def thread_budget() -> int:
@@ -66,14 +66,16 @@ def configure_threads() -> dict:
       threads at once, e.g. dask workers), then ``tbb``, then ``workqueue`` where neither library exists;
       ``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY`` override it.
     - **Budget**: numba's pool gets :func:`thread_budget` threads unless ``NUMBA_NUM_THREADS`` is set.
-    - **No spinning**: ``OMP_WAIT_POLICY=PASSIVE`` unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set.
-      GNU OpenMP's default lets a thread that finished its share spin for a while before sleeping; beside
-      other busy threads (a second OpenMP runtime such as NetworKit's, BLAS, another process) the spinning
-      threads take the CPU from the ones still working, and every parallel loop waits for its slowest
-      thread.  On this 2-core machine under load that made PageRank on rmat17 4-8x slower (0.19-0.28 s vs
-      0.03-0.07 s per call) and Leiden 2x (``benchmarks/RESULTS-threads.md``).  The variable is read when
-      the OpenMP library starts, so it applies to OpenMP runtimes loaded after graphcrm's first kernel
-      module; one already loaded keeps its setting.
+    - **Short spinning**: ``GOMP_SPINCOUNT=10000`` unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set.
+      GNU OpenMP's default lets a thread that finished its share spin 300000 rounds before it sleeps;
+      beside other busy threads (a second OpenMP runtime such as NetworKit's, BLAS, another process) the
+      spinning threads take the CPU from the ones still working, and every parallel loop waits for its
+      slowest thread: on this 2-core machine Leiden on rmat17 took 1.2 s instead of 0.45 s and PageRank
+      calls were bimodal (max/median 9.9).  Not spinning at all (``OMP_WAIT_POLICY=PASSIVE``) pays a
+      wake-up per parallel loop: the Monte-Carlo kernels took twice as long.  The short spin was best or
+      close to best in every configuration measured (``benchmarks/RESULTS-threads.md``).  The variable is
+      read when the OpenMP library starts, so it applies to OpenMP runtimes loaded after graphcrm's first
+      kernel module; one already loaded keeps its setting.
 
     Returns
     -------
@@ -81,7 +83,7 @@ def configure_threads() -> dict:
         What was decided (layer, threads, wait policy), for ``graphcrm warmup --json`` and the benchmark.
     """
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = DEFAULT_WAIT_POLICY
+        os.environ["GOMP_SPINCOUNT"] = DEFAULT_SPINCOUNT
     if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
         numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
     if "NUMBA_NUM_THREADS" not in os.environ and not _pool_started():
