@@ -17,11 +17,11 @@ import sys
 
 import typer
 
-from graphcrm.cli import crm, database, forecast, jobs, load, report, scores, spread
+from graphcrm.cli import audience, crm, database, forecast, jobs, load, report, scores, spread
 from graphcrm.loaders.errors import GraphCRMError
 
 #: verb groups in the order ``graphcrm --help`` lists them
-VERB_MODULES = (load, scores, spread, forecast, crm, report, jobs, database)
+VERB_MODULES = (load, scores, spread, audience, forecast, crm, report, jobs, database)
 
 app = typer.Typer(
     name="graphcrm",
