@@ -218,6 +218,7 @@ def fastrp(
         scale = np.power(strength, normalization_strength, out=np.zeros(n), where=strength > 0)
     else:
         scale = np.ones(n)
+    del strength
     ow, iw = (lay.out_weights, lay.in_weights) if use_w else (_EMPTY, _EMPTY)
     bounds = _chunk_bounds(lay, max(1, min(n, 256)))
 
@@ -251,7 +252,11 @@ def fastrp(
         for i in range(steps):
             propagate(src, outputs[i], i, norms=i >= first and weights[i] != 0.0)
             src = outputs[i]
-    inv_norm = np.divide(1.0, np.sqrt(sq), out=np.zeros_like(sq), where=sq > 0)
+    inv_norm = sq                                # 1 / row norm, in place (0 for a zero row)
+    positive = sq > 0
+    np.sqrt(sq, out=sq)
+    np.divide(1.0, sq, out=inv_norm, where=positive)
+    del positive
     for c in range(n_blocks if steps else 0):
         # pass 2: from the kept step, the later steps again (steps are linear: the kept rows stand in for
         # every step before them), each added normalised
