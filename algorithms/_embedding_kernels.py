@@ -15,10 +15,11 @@ from numba import prange
 
 from graphcrm.loaders.numba_config import jit, readonly_copy
 
-#: columns per block.  64 float32 (four cache lines per row) is the narrowest block LLVM vectorises the
-#: neighbour loop for (it unrolls by 32); 16 or 32 columns ran 3-4x slower per column on rmat17, and so
-#: did indexing ``dst[v, off + j]`` instead of a slice of the row
-WIDTH = 64
+#: columns per block (two cache lines per row).  The kernels take the width as an argument: with a constant
+#: trip count of 16 or 32 LLVM unrolls the neighbour loop into scalar code (3-4x slower per column on
+#: rmat17); with a run-time width it vectorises it, 32 columns at 1.1-1.3x the time per column of 64, and
+#: half the scratch memory.  Indexing ``dst[v, off + j]`` instead of a slice of the row is not vectorised.
+WIDTH = 32
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -47,11 +48,11 @@ def _entry(seed, key, c, sparsity):
 
 
 @jit(parallel=True)
-def _projection(keys, seed, col0, width, sparsity, scale, dst, off):
-    """``dst[v, off + j] = scale[v] * entry(keys[v], col0 + j)`` for ``j < width``, 0 for ``width <= j < WIDTH``."""
+def _projection(keys, seed, col0, width, sparsity, scale, dst, off, block):
+    """``dst[v, off + j] = scale[v] * entry(keys[v], col0 + j)`` for ``j < width``, 0 for ``width <= j < block``."""
     n = keys.shape[0]
     for v in prange(n):
-        for j in range(WIDTH):
+        for j in range(block):
             dst[v, off + j] = np.float32(scale[v] * _entry(seed, keys[v], col0 + j, sparsity)) \
                 if j < width else np.float32(0.0)
 
@@ -72,8 +73,8 @@ def _projection_norms(keys, seed, dim, sparsity):
 
 @jit(parallel=True)
 def _propagate(o_ptr, o_idx, o_w, i_ptr, i_idx, i_w, has_w, inv_strength, bounds, src, s_off, dst, d_off, sq,
-               norms):
-    """One step ``dst = D^-1 (A + A^T) src`` on the :data:`WIDTH` columns from ``s_off`` of ``src`` into those
+               norms, block):
+    """One step ``dst = D^-1 (A + A^T) src`` on the ``block`` columns from ``s_off`` of ``src`` into those
     from ``d_off`` of ``dst`` (C-contiguous 2-D float32: the result itself or a scratch array); with ``norms``,
     also ``sq[v] += |dst[v]|^2``.
 
@@ -83,22 +84,22 @@ def _propagate(o_ptr, o_idx, o_w, i_ptr, i_idx, i_w, has_w, inv_strength, bounds
     """
     for ch in prange(bounds.shape[0] - 1):
         for v in range(bounds[ch], bounds[ch + 1]):
-            row = dst[v, d_off:d_off + WIDTH]        # slices, not dst[v, d_off + j]: LLVM vectorises these
-            for j in range(WIDTH):
+            row = dst[v, d_off:d_off + block]        # slices, not dst[v, d_off + j]: LLVM vectorises these
+            for j in range(block):
                 row[j] = 0.0
             for k in range(np.uint64(o_ptr[v]), np.uint64(o_ptr[v + 1])):
-                other = src[np.uint32(o_idx[k]), s_off:s_off + WIDTH]
+                other = src[np.uint32(o_idx[k]), s_off:s_off + block]
                 w = np.float32(o_w[k]) if has_w else np.float32(1.0)
-                for j in range(WIDTH):
+                for j in range(block):
                     row[j] += w * other[j]
             for k in range(np.uint64(i_ptr[v]), np.uint64(i_ptr[v + 1])):
-                other = src[np.uint32(i_idx[k]), s_off:s_off + WIDTH]
+                other = src[np.uint32(i_idx[k]), s_off:s_off + block]
                 w = np.float32(i_w[k]) if has_w else np.float32(1.0)
-                for j in range(WIDTH):
+                for j in range(block):
                     row[j] += w * other[j]
             s = inv_strength[v]
             t = np.float32(0.0)
-            for j in range(WIDTH):
+            for j in range(block):
                 x = row[j] * s
                 row[j] = x
                 t += x * x
@@ -107,16 +108,16 @@ def _propagate(o_ptr, o_idx, o_w, i_ptr, i_idx, i_w, has_w, inv_strength, bounds
 
 
 @jit(parallel=True)
-def _combine(home, h_off, a, inv_a, z, z_off, b, inv_b, scale_home):
+def _combine(home, h_off, a, inv_a, z, z_off, b, inv_b, scale_home, block):
     """Row-wise ``home[v] = (a * inv_a[v] if scale_home else 1) * home[v] + b * inv_b[v] * z[v]`` on the
-    :data:`WIDTH` columns from ``h_off`` of ``home`` and ``z_off`` of ``z``."""
+    ``block`` columns from ``h_off`` of ``home`` and ``z_off`` of ``z``."""
     n = inv_b.shape[0]
     for v in prange(n):
         fa = np.float32(a * inv_a[v]) if scale_home else np.float32(1.0)
         fb = np.float32(b * inv_b[v])
-        row = home[v, h_off:h_off + WIDTH]
-        other = z[v, z_off:z_off + WIDTH]
-        for j in range(WIDTH):
+        row = home[v, h_off:h_off + block]
+        other = z[v, z_off:z_off + block]
+        for j in range(block):
             row[j] = fa * row[j] + fb * other[j]
 
 
@@ -130,10 +131,11 @@ def _warmup():
     out = np.zeros((3, 2 * WIDTH), dtype=np.float32)
     sq = np.zeros(3, dtype=np.float32)
     bounds = np.array([0, 3], dtype=np.int64)
-    _projection(keys, np.uint64(1), 0, 4, 3.0, scale, buf, 0)
+    _projection(keys, np.uint64(1), 0, 4, 3.0, scale, buf, 0, WIDTH)
     _projection_norms(keys, np.uint64(1), 4, 3.0)
     for has_w in (True, False):
         for norms in (True, False):
-            _propagate(indptr, indices, w, indptr, indices, w, has_w, sq, bounds, buf, 0, out, WIDTH, sq, norms)
+            _propagate(indptr, indices, w, indptr, indices, w, has_w, sq, bounds, buf, 0, out, WIDTH, sq, norms,
+                       WIDTH)
     for scale_home in (True, False):
-        _combine(out, 0, 1.0, sq, buf, 0, 1.0, sq, scale_home)
+        _combine(out, 0, 1.0, sq, buf, 0, 1.0, sq, scale_home, WIDTH)

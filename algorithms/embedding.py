@@ -154,16 +154,16 @@ def fastrp(
 
     Notes
     -----
-    Memory: the result (``n * dim * 4`` bytes), one scratch array of ``n x 64`` float32 (two when more than
-    one step follows the first weighted one) and one float32 per account and weighted step; no copy of the
-    graph.  The columns are computed in blocks of 64 (a column of ``P U`` needs only the same column of
-    ``U``), in place in the result, in two passes because the normalisation needs whole rows: the first
-    computes every step's row norms and keeps the raw rows of the first weighted step; the second starts
-    from those and redoes only the later steps, adding each normalised.  The projection is generated from
-    ``(seed, key, column)`` when needed, never stored.  Time: ``len(iteration_weights)`` plus the number of
-    steps after the first weighted one sparse products of the undirected layer with an ``n x dim`` float32
-    matrix: 4 for the default weights.  A ``dim`` that is not a multiple of 64 is computed padded (the
-    result is then a view of the padded array).
+    Memory: the result (``n * dim * 4`` bytes), one scratch array of ``n x 32`` float32 (a quarter of the
+    result at dim 128; two when more than one step follows the first weighted one) and one float32 per account
+    and weighted step; no copy of the graph.  The columns are computed in blocks of 32 (a column of ``P U``
+    needs only the same column of ``U``), in place in the result, in two passes because the normalisation
+    needs whole rows: the first computes every step's row norms and keeps the raw rows of the first weighted
+    step; the second starts from those and redoes only the later steps, adding each normalised.  The
+    projection is generated from ``(seed, key, column)`` when needed, never stored.  Time:
+    ``len(iteration_weights)`` plus the number of steps after the first weighted one sparse products of the
+    undirected layer with an ``n x dim`` float32 matrix, less one block: 3.75 for the default weights at dim 128.  A ``dim`` that is not a
+    multiple of 32 is computed padded (the result is then a view of the padded array).
 
     References
     ----------
@@ -235,10 +235,10 @@ def fastrp(
 
     def propagate(src, dst, i=0, norms=False):
         _k._propagate(lay.out_indptr, lay.out_indices, ow, lay.in_indptr, lay.in_indices, iw, use_w, inv_strength,
-                      bounds, src[0], src[1], dst[0], dst[1], sq[i], norms)
+                      bounds, src[0], src[1], dst[0], dst[1], sq[i], norms, W)
 
     def combine(home, a, inv_a, z, b, inv_b, scale_home):
-        _k._combine(home[0], home[1], a, inv_a, z[0], z[1], b, inv_b, scale_home)
+        _k._combine(home[0], home[1], a, inv_a, z[0], z[1], b, inv_b, scale_home, W)
 
     for c in range(n_blocks if steps else 0):
         # pass 1: every step's squared row norms; the first weighted step's raw rows stay in the block's
@@ -248,7 +248,7 @@ def fastrp(
         outputs = [H if (first - i) % 2 == 0 else X for i in range(first + 1)]
         outputs += [X if (i - first) % 2 == 1 else Y for i in range(first + 1, steps)]
         src = X if outputs[0] is H else H
-        _k._projection(keys, seed64, c * W, min(W, dim - c * W), float(s), scale, src[0], src[1])
+        _k._projection(keys, seed64, c * W, min(W, dim - c * W), float(s), scale, src[0], src[1], W)
         for i in range(steps):
             propagate(src, outputs[i], i, norms=i >= first and weights[i] != 0.0)
             src = outputs[i]
@@ -257,9 +257,16 @@ def fastrp(
     np.sqrt(sq, out=sq)
     np.divide(1.0, sq, out=inv_norm, where=positive)
     del positive
+    done = -1
+    if steps and after == 1:
+        # the last block still has both weighted steps at hand (H and X): finish it without a second pass
+        done = n_blocks - 1
+        combine((full, done * W), weights[first], inv_norm[first], X, weights[first + 1], inv_norm[first + 1], True)
     for c in range(n_blocks if steps else 0):
         # pass 2: from the kept step, the later steps again (steps are linear: the kept rows stand in for
         # every step before them), each added normalised
+        if c == done:
+            continue
         H = (full, c * W)
         if after == 0:
             combine(H, weights[first], inv_norm[first], H, 0.0, inv_norm[first], True)
@@ -278,7 +285,7 @@ def fastrp(
         factor = np.divide(1.0, np.sqrt(r_sq), out=np.zeros(n), where=r_sq > 0).astype(np.float32)
         ones = np.ones(n)
         for c in range(n_blocks):
-            _k._projection(keys, seed64, c * W, min(W, dim - c * W), float(s), ones, x_buf, 0)
+            _k._projection(keys, seed64, c * W, min(W, dim - c * W), float(s), ones, x_buf, 0, W)
             combine((full, c * W), 1.0, factor, X, float(self_influence), factor, False)
     out = full if full.shape[1] == dim else full[:, :dim]
     info = {"layer": lay.name, "dim": dim, "iteration_weights": tuple(float(w) for w in iteration_weights),

@@ -17,8 +17,9 @@ Search.  The centroid score is one product of the ``n x dim`` embedding with one
 than building any nearest-neighbour index.  The max score needs every account against every seed: one
 BLAS product per block of :data:`ROW_BLOCK` rows (bounded memory), exact.  An approximate index does not pay
 here: on rmat17 (77,410 accounts, dim 128) the exact max score took 0.12 s for 100 seeds and 0.44 s for
-1,000, while building and querying a PyNNDescent index took 29 s (89 s with its first compile) and found 41
-(100 seeds) and 6 (1,000 seeds) of the exact top 100 at its default settings.  Brute force stays the method
+1,000, while building a PyNNDescent 0.7 index and querying each seed's nearest accounts took 29 s (89 s with
+its first compile) and, merged, found 41 (100 seeds) and 6 (1,000 seeds) of the exact top 100 at the
+index's default settings (measured by hand; pynndescent is not a dependency).  Brute force stays the method
 until seed sets of hundreds of thousands of accounts.
 """
 
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms.embedding import Embedding, fastrp
-from graphcrm.loaders.errors import NodeNotFoundError, ParameterError
+from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 
 SCORES = ("centroid", "max")
@@ -170,6 +171,7 @@ def lookalikes(
         ``account_id, rank, similarity, nearest_seed, nearest_seed_similarity, seed_ties, shared_neighbours,
         reason``, best first (ties broken by external id order).  ``seed_ties`` counts the seeds the account
         is directly tied to; ``shared_neighbours`` counts its neighbours that are also a seed's neighbour.
+        Accounts without ties on the layer (a zero embedding) are never listed.
 
     Examples
     --------
@@ -201,9 +203,13 @@ def lookalikes(
     elif len(embedding) != graph.n_nodes:
         raise ParameterError(f"the embedding has {len(embedding)} rows for a graph of {graph.n_nodes} accounts")
     vectors = embedding.vectors
+    has_ties = np.any(vectors != 0, axis=1)          # a zero vector carries no evidence either way
+    if not has_ties[dense_seeds].any():
+        raise InvalidInputError(f"none of the {len(dense_seeds)} seed accounts has a tie on layer '{lay.name}': "
+                                "there is nothing to find lookalikes by; choose seeds with ties or another --layer")
     sim = similarity_to_seeds(vectors, dense_seeds, score=score)
     sim[dense_seeds] = -np.inf
-    candidates = np.flatnonzero(np.isfinite(sim))
+    candidates = np.flatnonzero(np.isfinite(sim) & has_ties)
     order = candidates[np.lexsort((candidates, -sim[candidates]))][:int(top)]
 
     # nearest seed of each listed account (cosine to every seed: top x seeds)

@@ -381,3 +381,13 @@ def test_a_signed_layer_uses_its_positive_ties_only():
     assert table.attrs["positive_ties_only"]
     assert table.similarity["b"] > 0.99                  # same trusted accounts as a
     assert abs(table.similarity["x"]) < 0.3              # with negative ties counted, x would look like b
+
+
+def test_accounts_without_ties_are_never_lookalikes_and_tieless_seeds_are_an_error():
+    from graphcrm.loaders.errors import InvalidInputError
+
+    g = GraphBuilder().add_edges("x", ["a", "a", "b"], ["b", "c", "c"]).add_nodes(["loner", "hermit"]).build()
+    table = lookalikes(g, ["a"], top=10, dim=32)
+    assert set(table.account_id) == {"b", "c"}
+    with pytest.raises(InvalidInputError, match="none of the 2 seed accounts has a tie"):
+        lookalikes(g, ["loner", "hermit"])
