@@ -74,8 +74,9 @@ def node_keys(id_map: IdMap) -> np.ndarray:
     """A 64-bit key per account from its external id alone (``pandas.util.hash_array``, fixed hash key).
 
     The random projection is keyed by these, so an account's random vector does not depend on which other
-    accounts are in the graph or on their order: a new version of a snapshot with more accounts keeps
-    every other account's projection.
+    accounts are in the graph or on their order: with a fixed ``sparsity``, a new version of a snapshot with
+    more accounts keeps every other account's projection (``sparsity="sqrt"`` changes with the number of
+    accounts, and with it every projection).
 
     Examples
     --------

@@ -36,7 +36,7 @@ from graphcrm.loaders.graph import Layer, SocialGraph
 
 SCORES = ("centroid", "max")
 LOOKALIKE_COLUMNS = ["account_id", "rank", "similarity", "nearest_seed", "nearest_seed_similarity",
-                     "seed_ties", "shared_neighbours", "reason"]
+                     "seed_ties", "shared_neighbours", "neighbours", "reason"]
 
 #: FastRP settings the lookalike ranking uses unless told otherwise (chosen on the validation departments of
 #: email-Eu-core, see benchmarks/bench_lookalike.py)
@@ -169,8 +169,9 @@ def lookalikes(
     -------
     pandas.DataFrame
         ``account_id, rank, similarity, nearest_seed, nearest_seed_similarity, seed_ties, shared_neighbours,
-        reason``, best first (ties broken by external id order).  ``seed_ties`` counts the seeds the account
-        is directly tied to; ``shared_neighbours`` counts its neighbours that are also a seed's neighbour.
+        neighbours, reason``, best first (ties broken by external id order).  ``seed_ties`` counts the seeds
+        the account is directly tied to; ``shared_neighbours`` counts its neighbours (``neighbours`` in all,
+        on the layer used as undirected) that are also a seed's neighbour.
         Accounts without ties on the layer (a zero embedding) are never listed.
 
     Examples
@@ -247,6 +248,7 @@ def lookalikes(
         "nearest_seed_similarity": np.round(nearest_sim, 6),
         "seed_ties": np.asarray(ties, dtype=np.int64),
         "shared_neighbours": np.asarray(shared, dtype=np.int64),
+        "neighbours": np.asarray(degree, dtype=np.int64),
         "reason": reasons,
     }, columns=LOOKALIKE_COLUMNS)
     frame.attrs.update({"seeds": int(len(dense_seeds)), "unknown_seeds": list(unknown), "layer": lay.name,

@@ -261,7 +261,9 @@ def test_lookalike_segment_kind(tmp_path):
     seg = build_segments(g, config)
     assert seg.segment.unique().tolist() == ["like_b"] and len(seg) == 4
     assert set(seg.account_id) <= {"b0", "b4", "b5", "b6", "b7"}
-    assert seg.reason.str.contains("closest seed b").all()
+    assert seg.reason.str.match(r"embedding cosine -?\d\.\d\d to the seeds' centroid, -?\d\.\d\d to the closest seed; "
+                                r"tied to \d of the seeds; shares \d of its \d+ neighbours with the seeds$").all()
+    assert not seg.reason.str.contains(r"\bb\d").any()        # no seed id in the text: pseudonymised exports
     with pytest.raises(ParameterError, match="lookalike needs seeds"):
         build_segments(g, [{"name": "empty", "kind": "lookalike"}])
     with pytest.raises(NodeNotFoundError, match="'nobody'"):
@@ -307,7 +309,7 @@ def test_cli_lookalike_writes_the_table_and_a_json_summary(email_snapshot, tmp_p
     out2 = tmp_path / "again.parquet"
     assert cli("lookalike", email_snapshot, "--seeds-file", plain, "--top", "25", "--out", out2).returncode == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out2), table)
-    human = cli("lookalike", email_snapshot, "--seeds", "0", "--top", "3")
+    human = cli("lookalike", email_snapshot, "--seeds", "0", "--top", "3", "--as-of", "1")
     assert human.returncode == 0 and "3 lookalikes of 1 seed accounts" in human.stdout
     assert "embedding cosine" in human.stdout
 

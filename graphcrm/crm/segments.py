@@ -17,7 +17,8 @@ kind               who (parameters)
 ``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
 ``lookalike``      accounts most like a seed set by graph embedding (``seeds`` = list of account ids and/or
                    ``seeds_file`` = ids one per line or a table with ``account_id``; ``top``; optional ``dim``,
-                   ``score`` = centroid | max, ``layer``, ``skip_unknown``); see :mod:`graphcrm.lookalike`
+                   ``score`` = centroid | max, ``layer``, ``skip_unknown``); see :mod:`graphcrm.lookalike`;
+                   the reason names no seed id (exports pseudonymise ``account_id`` only)
 =================  ==========================================================================================
 
 Output columns (schema ``segments`` v1): ``segment, kind, rank, account_id, customer_id, score, reason``.
@@ -355,7 +356,14 @@ def _lookalike(graph, lay, seg, *, seed, **_):
         raise ParameterError(f"segment {seg['name']!r}: top must be >= 1")
     table = lookalikes(graph, seeds, top=top, layer=seg.get("layer", lay), dim=int(seg.get("dim", 128)), seed=seed,
                        score=seg.get("score", "centroid"), missing="skip" if seg.get("skip_unknown") else "error")
-    return pd.DataFrame({"account_id": table.account_id, "score": table.similarity, "reason": table.reason})
+    # the reason names no seed: the segments export pseudonymises account_id only, so an id in the text would
+    # leak (``graphcrm lookalike`` lists the nearest seed in its own column)
+    basis = "to the seeds' centroid, {:.2f} to the closest seed" if seg.get("score", "centroid") == "centroid" \
+        else "to the closest seed"
+    reasons = [f"embedding cosine {r.similarity:.2f} " + basis.format(r.nearest_seed_similarity) +
+               f"; tied to {r.seed_ties} of the seeds; shares {r.shared_neighbours} of its {r.neighbours} "
+               "neighbours with the seeds" for r in table.itertuples(index=False)]
+    return pd.DataFrame({"account_id": table.account_id, "score": table.similarity, "reason": reasons})
 
 
 _MAKERS = {"leaders": _leaders, "advocates": _stance_segment(1), "critics": _stance_segment(-1),
