@@ -340,9 +340,10 @@ def _recall(scores, seeds, held, k=50):
 
 def test_email_departments_held_out_half_ranks_high():
     """Seeds = half of a department; the other half must rank in the top 50 about as well as the best simple
-    baseline.  Departments 4, 14, 1, 10 (the benchmark's tuning used a fixed split; these are its largest
-    departments of both halves) with two random halves each.  Tolerance: FastRP's mean recall@50 at least
-    0.9x Jaccard's (mean over seeds) and above personalized PageRank's, and at least 0.35 absolute."""
+    baseline.  Four departments of 39-109 members (4, 14, 1, 10; fixed here, not tuned on) with two random
+    halves each, the lookalike defaults at projection seed 0.  Tolerance: FastRP's mean recall@50 at least
+    0.9x Jaccard's (mean over seeds) and above personalized PageRank's, and at least 0.35 absolute.  (Measured
+    when written: FastRP 0.749-0.764 over projection seeds 0-2, Jaccard 0.705, PageRank 0.475.)"""
     g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
     with gzip.open(dataset("email-Eu-core/email-Eu-core-department-labels.txt.gz"), "rt") as fh:
         pairs = np.array([[int(x) for x in line.split()] for line in fh if line.strip()])
