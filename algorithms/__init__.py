@@ -16,6 +16,7 @@ from graphcrm.loaders._lazy import lazy_exports
 #: does not pull in igraph, sklearn and every wrapper)
 _EXPORTS = {
     "SeedPlan": ".planning",
+    "Embedding": ".embedding",
     "SpreadEstimate": ".diffusion",
     "betweenness": ".centrality",
     "celf_greedy": ".planning",
@@ -28,6 +29,7 @@ _EXPORTS = {
     "edge_probabilities": ".probabilities",
     "engagement": ".centrality",
     "expected_reach": ".centrality",
+    "fastrp": ".embedding",
     "hits": ".centrality",
     "influencers_of": ".planning",
     "leiden": ".community",

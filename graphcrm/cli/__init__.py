@@ -21,7 +21,7 @@ from graphcrm.cli import audience, crm, database, forecast, jobs, load, report, 
 from graphcrm.loaders.errors import GraphCRMError
 
 #: verb groups in the order ``graphcrm --help`` lists them
-VERB_MODULES = (load, scores, spread, forecast, crm, report, jobs, database, audience)
+VERB_MODULES = (load, scores, spread, audience, forecast, crm, report, jobs, database)
 
 app = typer.Typer(
     name="graphcrm",

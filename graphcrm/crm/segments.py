@@ -15,6 +15,10 @@ kind               who (parameters)
                    attention walk (``customers`` = file of customer ids, or ``accounts`` = list; ``top``)
 ``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags)
 ``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
+``lookalike``      accounts most like a seed set by graph embedding (``seeds`` = list of account ids and/or
+                   ``seeds_file`` = ids one per line or a table with ``account_id``; ``top``; optional ``dim``,
+                   ``score`` = centroid | max, ``layer``, ``skip_unknown``); see :mod:`graphcrm.lookalike`;
+                   the reason names no seed id (exports pseudonymise ``account_id`` only)
 =================  ==========================================================================================
 
 Any segment can say ``exclude_low_quality = true``: accounts the audience audit (:mod:`graphcrm.audience`) flags as
@@ -40,8 +44,9 @@ from graphcrm.loaders.errors import ConfigError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
 from graphcrm.leaders import opinion_leaders, stance
+from graphcrm.lookalike import lookalikes
 
-KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk", "engaged_fans")
+KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk", "engaged_fans", "lookalike")
 SEGMENT_COLUMNS = ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
 
 
@@ -139,8 +144,9 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
             raise ConfigError(source, f"segment[{i}].name", f"segment name {seg['name']!r} used twice")
         seen.add(seg["name"])
         seg = dict(seg)
-        if base is not None and isinstance(seg.get("customers"), str):
-            seg["customers"] = str((base / seg["customers"]))
+        for key in ("customers", "seeds_file"):
+            if base is not None and isinstance(seg.get(key), str):
+                seg[key] = str((base / seg[key]))
         out.append(seg)
     return out
 
@@ -369,5 +375,30 @@ def _engaged_fans(graph, lay, seg, **_):
     return _top(pd.DataFrame({"account_id": graph.id_map.ids[order], "score": total[order], "reason": reasons}), seg)
 
 
+def _lookalike(graph, lay, seg, *, seed, **_):
+    """The accounts most like ``seeds`` / ``seeds_file`` (:func:`graphcrm.lookalike.lookalikes`)."""
+    from graphcrm.tables import read_id_list
+
+    seeds = list(seg.get("seeds", []))
+    if seg.get("seeds_file"):
+        seeds += read_id_list(seg["seeds_file"])
+    if not seeds:
+        raise ParameterError(f"segment {seg['name']!r}: lookalike needs seeds = [...] or seeds_file = \"FILE\"")
+    top = int(seg.get("top", 50))
+    if top < 1:
+        raise ParameterError(f"segment {seg['name']!r}: top must be >= 1")
+    table = lookalikes(graph, seeds, top=top, layer=seg.get("layer", lay), dim=int(seg.get("dim", 128)), seed=seed,
+                       score=seg.get("score", "centroid"), missing="skip" if seg.get("skip_unknown") else "error")
+    # the reason names no seed: the segments export pseudonymises account_id only, so an id in the text would
+    # leak (``graphcrm lookalike`` lists the nearest seed in its own column)
+    basis = "to the seeds' centroid, {:.2f} to the closest seed" if seg.get("score", "centroid") == "centroid" \
+        else "to the closest seed"
+    reasons = [f"embedding cosine {r.similarity:.2f} " + basis.format(r.nearest_seed_similarity) +
+               f"; tied to {r.seed_ties} of the seeds; shares {r.shared_neighbours} of its {r.neighbours} "
+               "neighbours with the seeds" for r in table.itertuples(index=False)]
+    return pd.DataFrame({"account_id": table.account_id, "score": table.similarity, "reason": reasons})
+
+
 _MAKERS = {"leaders": _leaders, "advocates": _stance_segment(1), "critics": _stance_segment(-1),
-           "bridges": _bridges, "reachable_via": _reachable_via, "at_risk": _at_risk, "engaged_fans": _engaged_fans}
+           "bridges": _bridges, "reachable_via": _reachable_via, "at_risk": _at_risk, "engaged_fans": _engaged_fans,
+           "lookalike": _lookalike}
