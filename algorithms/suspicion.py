@@ -202,7 +202,9 @@ def follow_layer_of(graph: SocialGraph, follow_layer: "str | Layer | None | bool
     """The layer whose ties are "follows": the one named, else ``follows``, else the only structural layer.
 
     A structural layer is any layer that is not an interaction type nor the strength layer (a signed trust
-    layer, a friendship layer, a vote layer loaded under its own name).  ``False`` means none.
+    layer, a friendship layer, a vote layer loaded under its own name).  ``False`` means none.  It is returned
+    oriented as ``follows`` is (``u -> v``: v follows u): a ``forward`` layer, whose row ``a b`` is the edge
+    ``a -> b``, comes back reversed.
 
     Examples
     --------
@@ -214,13 +216,19 @@ def follow_layer_of(graph: SocialGraph, follow_layer: "str | Layer | None | bool
     if follow_layer is False:
         return None
     if isinstance(follow_layer, Layer):
-        return follow_layer
-    if follow_layer is not None:
-        return graph.layer(follow_layer)
-    if "follows" in graph.layers:
-        return graph.layer("follows")
-    structural = [n for n in graph.layer_names if n not in INTERACTION_TYPES and n != STRENGTH_LAYER]
-    return graph.layer(structural[0]) if len(structural) == 1 else None
+        lay = follow_layer
+    elif follow_layer is not None:
+        lay = graph.layer(follow_layer)
+    elif "follows" in graph.layers:
+        lay = graph.layer("follows")
+    else:
+        structural = [n for n in graph.layer_names if n not in INTERACTION_TYPES and n != STRENGTH_LAYER]
+        if len(structural) != 1:
+            return None
+        lay = graph.layer(structural[0])
+    # the signals read "u -> v: v follows u" (a reverse layer such as follows or trust); a forward layer stores
+    # the row "a b" (a voted for / chose b) as a -> b, so it is turned around
+    return lay.reversed() if lay.spec.direction == "forward" and not lay.undirected else lay
 
 
 def actions(graph: SocialGraph, *, amplification_only: bool = False):

@@ -233,8 +233,8 @@ def audit(
         engagement = np.bincount(eng[1], weights=eng[2], minlength=n)
         fit = _fit_expected_rate(size, engagement)
         if fit is None:
-            warnings.append(f"engagement rate not checked: fewer than {MIN_FIT_ACCOUNTS} accounts with "
-                            f"{MIN_AUDIENCE}+ followers to fit the expected rate")
+            warnings.append(f"engagement rate not checked: no expected rate to compare with (it needs "
+                            f"{MIN_FIT_ACCOUNTS}+ accounts with {MIN_AUDIENCE}+ followers, of different sizes)")
         else:
             a, b = fit
             law = {"rate": f"{np.exp(a):.4g} * followers ** {b:.3f}", "a": float(np.exp(a)), "b": float(b)}
@@ -349,9 +349,15 @@ def _fit_expected_rate(size: np.ndarray, engagement: np.ndarray):
         return None
     x = np.log(size[ok])
     y = np.log((engagement[ok] + 0.5) / size[ok])
+    if np.unique(x).size < 2:           # every audience the same size: no line to fit through them
+        return None
     order = np.lexsort((y, x))
     pick = order[np.unique(np.linspace(0, len(order) - 1, min(FIT_POINTS, len(order))).astype(np.int64))]
+    if np.unique(x[pick]).size < 2:
+        pick = order
     slope, intercept, _, _ = theilslopes(y[pick], x[pick])
+    if not (np.isfinite(slope) and np.isfinite(intercept)):
+        return None
     return float(intercept), float(slope)
 
 

@@ -204,7 +204,7 @@ def lookalikes(
     elif len(embedding) != graph.n_nodes:
         raise ParameterError(f"the embedding has {len(embedding)} rows for a graph of {graph.n_nodes} accounts")
     vectors = embedding.vectors
-    has_ties = np.any(vectors != 0, axis=1)          # a zero vector carries no evidence either way
+    has_ties = (lay.out_degree() + lay.in_degree()) > 0      # accounts without a tie are never listed
     if not has_ties[dense_seeds].any():
         raise InvalidInputError(f"none of the {len(dense_seeds)} seed accounts has a tie on layer '{lay.name}': "
                                 "there is nothing to find lookalikes by; choose seeds with ties or another --layer")

@@ -154,6 +154,12 @@ def read_relationships(rel_type: str, label: str | None = None) -> str:
             "RETURN a.id AS src, b.id AS dst, e.weight AS weight")
 
 
+def read_account_values(props) -> str:
+    """Every account's id and the values of ``props`` (one column each, in that order)."""
+    names = [check_identifier(str(p), "property") for p in props]
+    return "MATCH (a:Account) RETURN a.id AS id" + "".join(f", a.{p} AS v{i}" for i, p in enumerate(names))
+
+
 def set_properties() -> str:
     """Write-back of node properties (``rows: id, props``); returns the ids of the accounts found."""
     return "UNWIND $rows AS r MATCH (a:Account {id: r.id}) SET a += r.props RETURN a.id AS id"
@@ -208,6 +214,7 @@ def all_statements() -> dict[str, str]:
         "ping": PING,
         "set_properties": set_properties(),
         "read_accounts": read_accounts(),
+        "read_account_values[score_pagerank,community]": read_account_values(["score_pagerank", "community"]),
         "count_with_property[score_pagerank]": count_with_property("score_pagerank"),
         "remove_stale_property[score_pagerank]": remove_stale_property("score_pagerank"),
     }

@@ -463,7 +463,7 @@ class Neo4jStore:
             rows.append({"id": key, "props": props})
         found: set = set()
         all_ids = {r["id"] for r in rows}
-        stored = self._stored_properties() if changed_only else None
+        stored = self._stored_properties(columns) if changed_only else None
         unchanged = {c: 0 for c in columns}
         if stored is not None:
             found = {r["id"] for r in rows if r["id"] in stored}
@@ -472,7 +472,8 @@ class Neo4jStore:
                 now = stored.get(r["id"])
                 if now is None:
                     continue
-                same = [c for c, v in r["props"].items() if now.get(c) == v]
+                # same value and type (a full write would turn a stored 3 into 3.0)
+                same = [c for c, v in r["props"].items() if type(now.get(c)) is type(v) and now.get(c) == v]
                 for c in same:
                     unchanged[c] += 1
                 if len(same) < len(r["props"]):
@@ -504,15 +505,15 @@ class Neo4jStore:
         report["batches"], report["retries"] = wr.batches, wr.retries
         return report
 
-    def _stored_properties(self) -> dict:
-        """Every stored account's properties, by id (read page by page)."""
+    def _stored_properties(self, columns: list) -> dict:
+        """The stored values of ``columns`` of every account, by id (read page by page, those columns only)."""
         stored: dict = {}
 
         def consume(page):
-            for key, props in page:
-                stored[key] = props
+            for key, *values in page:
+                stored[key] = dict(zip(columns, values))
 
-        self._stream(cy.read_accounts(), {}, consume)
+        self._stream(cy.read_account_values(columns), {}, consume)
         return stored
 
     def _remove_stale(self, name: str, written: list, wr: WriteReport, is_property: bool) -> int:

@@ -50,16 +50,46 @@ def thread_budget() -> int:
     budget = os.cpu_count() or 1
     if hasattr(os, "sched_getaffinity"):
         budget = min(budget, len(os.sched_getaffinity(0)))
-    try:        # cgroup v2: "max 100000" or "200000 100000" (quota, period)
-        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
-        if quota != "max":
-            budget = min(budget, max(1, -(-int(quota) // int(period))))
-    except (OSError, ValueError):
-        pass
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        budget = min(budget, quota)
     return max(1, budget)
 
 
-def configure_threads() -> dict:
+def _cgroup_cpu_quota() -> int | None:
+    """CPUs allowed by the process's cgroup quota (v2 ``cpu.max`` or v1 ``cfs_quota_us``), rounded up."""
+    paths = {"": "/"}
+    try:        # "0::/path" (v2) or "4:cpu,cpuacct:/path" (v1), one line per hierarchy
+        for line in open("/proc/self/cgroup", encoding="ascii"):
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for c in controllers.split(",") if controllers else [""]:
+                paths[c] = path
+    except (OSError, ValueError):
+        pass
+    candidates = [(f"/sys/fs/cgroup{paths.get('', '/')}".rstrip("/") + "/cpu.max", None),
+                  ("/sys/fs/cgroup/cpu.max", None)]
+    for root in ("/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"):
+        for sub in (paths.get("cpu", "/"), "/"):
+            base = f"{root}{sub}".rstrip("/")
+            candidates.append((base + "/cpu.cfs_quota_us", base + "/cpu.cfs_period_us"))
+    for quota_path, period_path in candidates:
+        try:
+            if period_path is None:
+                quota, period = open(quota_path, encoding="ascii").read().split()[:2]
+                if quota == "max":
+                    return None
+            else:
+                quota = open(quota_path, encoding="ascii").read().strip()
+                period = open(period_path, encoding="ascii").read().strip()
+                if int(quota) <= 0:             # -1: no quota
+                    return None
+            return max(1, -(-int(quota) // int(period)))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def configure_threads(budget: int | None = None) -> dict:
     """Thread hygiene, applied once before numba starts its thread pool (on import of this module).
 
     - **Layer**: numba's ``omp`` layer first (GNU OpenMP: thread-safe, so kernels may run from several
@@ -77,6 +107,11 @@ def configure_threads() -> dict:
       read when the OpenMP library starts, so it applies to OpenMP runtimes loaded after graphcrm's first
       kernel module; one already loaded keeps its setting.
 
+    Parameters
+    ----------
+    budget : int, optional
+        Threads for numba's pool (default :func:`thread_budget`); no effect once the pool has started.
+
     Returns
     -------
     dict
@@ -87,7 +122,11 @@ def configure_threads() -> dict:
     if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
         numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
     if "NUMBA_NUM_THREADS" not in os.environ and not _pool_started():
-        numba.config.NUMBA_NUM_THREADS = min(numba.config.NUMBA_NUM_THREADS, thread_budget())
+        from numba.np.ufunc import parallel
+
+        threads = min(numba.config.NUMBA_NUM_THREADS, budget or thread_budget())
+        # numba read its thread count when it was imported: the pool starts with parallel.NUM_THREADS
+        numba.config.NUMBA_NUM_THREADS = parallel.NUM_THREADS = threads
     return {"threading_layer": os.environ.get("NUMBA_THREADING_LAYER", "/".join(numba.config.THREADING_LAYER_PRIORITY)),
             "threads": numba.config.NUMBA_NUM_THREADS,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "gomp_spincount": os.environ.get("GOMP_SPINCOUNT")}

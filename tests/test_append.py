@@ -428,6 +428,12 @@ def test_pipeline_rerun_warm_starts_communities_and_writes_segment_changes(higgs
     assert run_pipeline(tmp_path, out, [higgs_days / "day1.txt", higgs_days / "day2.txt"], steps=steps) == \
         {"mode": "append", "files_loaded": 0, "files_skipped": 2}           # a retried night: the same bytes
     assert {name: (out / name).read_bytes() for name in night2} == night2
+    assert run_pipeline(tmp_path, out, [higgs_days / "day1.txt", higgs_days / "day2.txt"], "--full",
+                        steps=steps)["mode"] == "full"                        # a full reload starts Leiden cold
+    reloaded = {name: (out / name).read_bytes() for name in night2}
+    assert json.loads((out / "run_summary.json").read_text())["counts"]["community_tracking"]["warm_start"] is False
+    run_pipeline(tmp_path, out, [higgs_days / "day1.txt", higgs_days / "day2.txt"], steps=steps)   # its retry
+    assert {name: (out / name).read_bytes() for name in night2} == reloaded
 
     # pseudonymised exports: the changes are computed on the accounts' own ids, then pseudonymised
     env_salt = {"GRAPHCRM_PSEUDONYM_SALT": "a-salt-of-enough-length"}

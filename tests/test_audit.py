@@ -376,3 +376,28 @@ def test_the_pipeline_leader_list_can_leave_low_quality_accounts_out(ring_snapsh
     bad.write_text(cfg.read_text().replace("exclude_low_quality = true", 'exclude_low_quality = "yes"'))
     with pytest.raises(ConfigError, match="exclude_low_quality"):
         run_pipeline(bad)
+
+
+def test_a_forward_structural_layer_reads_as_follows():
+    """Votes loaded under their own name (direction forward: row 'voter star' is voter -> star): the star is
+    followed by its voters, not a mass-follower -- the same reading as a follows layer of the same rows."""
+    voters = [f"v{i}" for i in range(100)]
+    for name in ("follows", "votes"):
+        g = GraphBuilder().add_edges(name, voters, ["star"] * 100).build()
+        s = suspicion(g)
+        star = int(g.index_of(["star"])[0])
+        assert not s.flagged[star], name
+        assert s.columns["followers"][star] == 100 and s.columns["followees"][star] == 0, name
+
+
+def test_audiences_all_the_same_size_skip_the_engagement_check_instead_of_nan(tmp_path):
+    """30 accounts with 10 followers each: no size/engagement line can be fitted; the check is skipped with
+    a warning, and every score stays a number."""
+    owners = [f"o{i}" for i in range(30)]
+    src = [f"f{i}_{j}" for i in range(30) for j in range(10)]
+    dst = [o for o in owners for _ in range(10)]
+    b = GraphBuilder().add_edges("follows", src, dst)
+    b.add_events("retweets", src[:20], dst[:20], time=list(range(20)))
+    result = audit(b.build(), owners)
+    assert np.isfinite(result.table.audience_quality.to_numpy()).all()
+    assert any("engagement" in w for w in result.info.get("warnings", []))

@@ -394,3 +394,15 @@ def test_accounts_without_ties_are_never_lookalikes_and_tieless_seeds_are_an_err
     assert set(table.account_id) == {"b", "c"}
     with pytest.raises(InvalidInputError, match="none of the 2 seed accounts has a tie"):
         lookalikes(g, ["loner", "hermit"])
+
+
+def test_sqrt_sparsity_keeps_rows_non_empty_on_large_graphs():
+    """``sparsity="sqrt"`` is capped: 20,000 accounts in pairs, dim 16 -- sqrt(n) alone would leave 16/141 of a
+    non-zero entry per projection row, so nearly every account's vector would be zero."""
+    from graphcrm.algorithms.embedding import fastrp
+
+    n = 20_000
+    g = GraphBuilder().add_edges("friends", np.arange(0, n, 2), np.arange(1, n, 2), undirected=True).build()
+    emb = fastrp(g, layer="friends", dim=16, sparsity="sqrt", iteration_weights=(0.0, 1.0, 1.0), seed=3)
+    assert emb.info["sparsity"] == pytest.approx(4.0)
+    assert np.mean(~np.any(emb.vectors != 0, axis=1)) < 0.05

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 PROBE = ("import json, os, sys\n"
-         "if len(sys.argv) > 1: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
-         "from graphcrm.loaders.numba_config import THREADS\n"
+         "if len(sys.argv) > 1 and sys.argv[1]: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+         "from graphcrm.loaders.numba_config import THREADS, configure_threads\n"
+         "if len(sys.argv) > 2: THREADS = configure_threads(budget=1)   # a cgroup quota of one CPU\n"
          "import numba\n"
          "from graphcrm.algorithms import pagerank\n"
          "from graphcrm.loaders import GraphBuilder\n"
@@ -42,6 +43,8 @@ def test_waiting_threads_spin_briefly_unless_the_user_chose_a_policy():
 def test_the_pool_fits_the_cpus_the_process_may_use():
     pinned = probe("pin-to-one-cpu")
     assert pinned["threads"] == 1 and pinned["pool"] == 1
+    quota = probe("", "budget-of-one")          # a budget decided after numba was imported still sizes the pool
+    assert quota["threads"] == 1 and quota["pool"] == 1
     free = probe()
     assert free["threads"] == min(os.cpu_count(), len(os.sched_getaffinity(0)))
     assert probe(NUMBA_NUM_THREADS="1")["pool"] == 1                  # the user's setting wins

@@ -296,13 +296,17 @@ class _State:
 
     A run on snapshot version ``V`` starts from the tables of the latest version before ``V`` -- so a
     retried run (nothing new appended, still version ``V``) starts from the same tables as the first try
-    and writes the same bytes.  The new directory keeps version ``V`` and the one it started from.
+    and, deciding as the first try did (``decided``, kept in ``run.json``), writes the same bytes.  The new
+    directory keeps version ``V`` and the one it started from.
     """
 
     def __init__(self, earlier_root: Path | None, staging: Path, version: int):
         self.version = version
         self.out = staging / STATE / f"v{version:06d}"
         self.start = None
+        self.recorded: dict = {}
+        if earlier_root is not None and (earlier_root / self.out.name / "run.json").is_file():
+            self.recorded = json.loads((earlier_root / self.out.name / "run.json").read_text(encoding="utf-8"))
         if earlier_root is not None and earlier_root.is_dir():
             older = sorted(p for p in earlier_root.iterdir() if p.name.startswith("v") and p.name[1:].isdigit()
                            and int(p.name[1:]) < version)
@@ -322,6 +326,15 @@ class _State:
     def write(self, name: str, frame: pd.DataFrame) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         frame.reset_index(drop=True).to_parquet(self.out / f"{name}.parquet", index=False)
+
+    def decided(self, key: str, value):
+        """``value``, or what the first run on this snapshot version decided for ``key`` (a retry)."""
+        value = self.recorded.get(key, value)
+        self.out.mkdir(parents=True, exist_ok=True)
+        run = self.out / "run.json"
+        record = json.loads(run.read_text(encoding="utf-8")) if run.is_file() else {}
+        run.write_text(json.dumps({**record, key: value}, sort_keys=True) + "\n", encoding="utf-8")
+        return value
 
 
 def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, full: bool = False,
@@ -390,9 +403,12 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             leaders = opinion_leaders(graph, top=top + len(excluded),
                                       reach_samples=int(p.get("reach_samples", 20_000)), seed=seed)
             if excluded:        # flagged accounts and low-quality audiences are neither listed nor priced
-                leaders = leaders[~leaders.account_id.isin(excluded)].head(top).reset_index(drop=True)
+                dropped = leaders.account_id.isin(excluded).to_numpy()
+                kept = [i for i, out in enumerate(dropped) if not out][:top]
+                # listed leaders the exclusion skipped: those ranked above the last one kept
+                counts["leaders_low_quality_excluded"] = int(dropped[: kept[-1] + 1 if kept else len(dropped)].sum())
+                leaders = leaders.iloc[kept].reset_index(drop=True)
                 leaders["rank"] = range(1, len(leaders) + 1)
-                counts["leaders_low_quality_excluded"] = len(excluded)
             export(leaders.round(6), "leaders")
     if "communities" in steps:
         from graphcrm.algorithms.community import leiden, louvain
@@ -402,19 +418,21 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             earlier = state.read("communities")
             earlier = None if earlier is None else pd.Series(earlier.community.to_numpy(),
                                                              index=earlier.account_id.to_numpy())
+            warm = False
             if p.get("method", "leiden") == "louvain":
                 part = louvain(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed)
             else:
-                warm = earlier if how["mode"] == "append" else None     # a full reload starts cold
+                # an append starts from the earlier communities, a full reload cold; a retry as its first try
+                warm = state.decided("communities_warm_start", how["mode"] == "append")
                 part = leiden(graph, layer=lay, resolution=float(p.get("resolution", 1.0)), seed=seed,
-                              initial=warm)
+                              initial=earlier if warm else None)
             frame = part.to_frame()
             if earlier is not None:             # the earlier run's community ids, where membership allows
                 from graphcrm.algorithms.community import stable_labels
 
                 frame["community"], tracking = stable_labels(earlier, part)
-                counts["community_tracking"] = {**tracking, "warm_start": how["mode"] == "append"
-                                                and p.get("method", "leiden") != "louvain"}
+                counts["community_tracking"] = {**tracking, "warm_start": p.get("method", "leiden") != "louvain"
+                                                and bool(warm) and earlier is not None}
             state.write("communities", frame)
             partition = pd.Series(frame.community.to_numpy(), index=frame.account_id.to_numpy())
             export(frame, "communities")
