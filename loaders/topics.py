@@ -166,8 +166,9 @@ def topic_graph(graph: SocialGraph, topic: str) -> SocialGraph:
     Parameters
     ----------
     graph : SocialGraph
-    topic : str
-        A topic or hashtag (any case, with or without ``#``).
+    topic : str or list of str
+        A topic or hashtag (any case, with or without ``#``); a list keeps the
+        events carrying any of them.
 
     Raises
     ------
@@ -183,16 +184,19 @@ def topic_graph(graph: SocialGraph, topic: str) -> SocialGraph:
     >>> topic_graph(g, "#Brand").edges("retweets").values.tolist()
     [['c', 'a', 1.0]]
     """
-    name = _norm(topic)
-    if not name:
-        raise ParameterError("empty topic")
+    names = [_norm(t) for t in ([topic] if isinstance(topic, str) else topic)]
+    if not names or not all(names):
+        raise ParameterError(f"empty topic in {topic!r}")
+    name = names[0] if len(names) == 1 else names
     layers = {}
     found = 0
     for lname, lay in graph.layers.items():
         if lay.events is None:
             layers[lname] = lay
             continue
-        mask = event_topic_mask(lay.events, name)
+        mask = np.zeros(len(lay.events), dtype=bool)
+        for t in names:
+            mask |= event_topic_mask(lay.events, t)
         found += int(mask.sum())
         layers[lname] = _layer_from_events(graph.n_nodes, lay.spec, lay.events.select(mask), lay.weighted)
     if not found:
