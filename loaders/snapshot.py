@@ -477,7 +477,7 @@ def read_manifest(path) -> dict:
     return manifest
 
 
-def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
+def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph:
     """Open the snapshot directory ``path``.
 
     Parameters
@@ -486,6 +486,9 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
     mmap : bool, default True
         Memory-map the CSR/CSC arrays (read-only) instead of reading them
         into memory; pages are read on first touch.
+    text : bool, default False
+        Also read the message text of the events (no algorithm needs it;
+        appends and erasure read it so that a rewritten snapshot keeps it).
 
     Raises
     ------
@@ -531,10 +534,10 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
             events = None
             if info["event_fields"]:
                 present = pq.read_schema(ldir / "events.parquet").names
-                wanted = [c for c in present if c != "text"]      # text is read only when asked (load_event_text)
+                wanted = [c for c in present if c != "text" or text]   # text only when asked (or load_event_text)
                 t = pq.read_table(ldir / "events.parquet", columns=wanted)
                 col = lambda c: t.column(c).to_numpy() if c in t.column_names else None  # noqa: E731
-                messages = [c for c in ("topics", "message_id", "parent_id") if c in t.column_names]
+                messages = [c for c in ("topics", "message_id", "parent_id", "text") if c in t.column_names]
                 extra = t.select(messages).combine_chunks() if messages else None
                 if extra is not None and "topics" in messages:   # Parquet names the list item 'element'
                     i = extra.column_names.index("topics")

@@ -165,7 +165,7 @@ def load(
             from graphcrm.loaders.append import appended_graph
             from graphcrm.loaders.snapshot import load_snapshot
 
-            graph, reports = appended_graph(load_snapshot(append), *parsed, self_loops=self_loops.value)
+            graph, reports = appended_graph(load_snapshot(append, text=True), *parsed, self_loops=self_loops.value)
     if customer_table is not None:
         reports = [*reports, customer_report]
     rejects_path = None
