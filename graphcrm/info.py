@@ -15,6 +15,10 @@ def _stats(values: np.ndarray) -> dict:
     return {"min": float(values.min()), "mean": round(float(values.mean()), 4), "max": float(values.max())}
 
 
+#: topics ``graphcrm info`` lists (the most frequent)
+TOPICS_LISTED = 20
+
+
 def graph_info(graph: SocialGraph) -> dict:
     """Nodes, edges per layer, degree and weight statistics, time span, memory.
 
@@ -48,9 +52,14 @@ def graph_info(graph: SocialGraph) -> dict:
             entry["weight"] = _stats(lay.out_weights) | {"sum": float(lay.out_weights.sum())}
         if lay.events is not None:
             entry["events"] = len(lay.events)
+            if lay.events.extra is not None:
+                entry["message_columns"] = list(lay.events.extra.column_names)
         entry["build"] = dict(lay.build_report)
         layers[name] = entry
     span = graph.time_span()
+    from graphcrm.loaders.topics import topic_counts
+
+    topics = topic_counts(graph)
     iso = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")  # noqa: E731
     return {
         "nodes": graph.n_nodes,
@@ -60,6 +69,7 @@ def graph_info(graph: SocialGraph) -> dict:
         "time_span": None if span is None else {"start": iso(span[0]), "end": iso(span[1]),
                                                 "start_unix": span[0], "end_unix": span[1]},
         "memory_bytes": graph.nbytes,
+        **({"topics": dict(list(topics.items())[:TOPICS_LISTED]), "n_topics": len(topics)} if topics else {}),
     }
 
 
@@ -86,6 +96,9 @@ def format_info(info: dict) -> str:
                        f"aggregated, {b.get('self_loops_dropped', 0):,} self-loops dropped")
     if info["node_attributes"]:
         out.append("node attributes: " + ", ".join(info["node_attributes"]))
+    if info.get("topics"):
+        out.append(f"topics ({info['n_topics']:,}; events per topic): "
+                   + ", ".join(f"{t} {c:,}" for t, c in info["topics"].items()))
     if info["time_span"]:
         out.append(f"time span: {info['time_span']['start']} .. {info['time_span']['end']}")
     out.append(f"memory: {info['memory_bytes'] / 2**20:,.1f} MiB")

@@ -38,6 +38,9 @@ _EXPORTS = {
     "INTERACTION_TYPE_NAMES": ".api", "ParsedSource": ".api", "build_graph": ".api", "load_edges": ".api",
     "load_interactions": ".api", "load_nodes": ".api", "load_signed": ".api", "read_edges": ".api",
     "read_interactions": ".api", "read_nodes": ".api", "read_signed": ".api",
+    # messages: topics and text sentiment
+    "topic_graph": ".topics", "topic_counts": ".topics", "read_topic_rules": ".topics",
+    "text_sentiment": ".sentiment", "load_event_text": ".snapshot",
     # the Neo4j store
     "Neo4jStore": ".neo4j_store",
 }

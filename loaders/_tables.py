@@ -52,6 +52,7 @@ ERROR_CLASSES = {
     "bad_email": "not an e-mail address (customers table)",
     "bad_phone": "not a phone number (customers table)",
     "bad_value": "value not in the accepted set (customers table)",
+    "bad_topics": "topics / hashtags cell is not a list of topics",
 }
 
 
@@ -63,9 +64,10 @@ class ColumnSpec:
     ----------
     role : str
         Name the loader uses (``actor``, ``target``, ``weight``, ``time``, ...).
-    kind : {"id", "float", "time", "category", "auto"}
+    kind : {"id", "float", "time", "category", "text", "topics", "auto"}
         How values are parsed; ``auto`` keeps numbers as numbers and the rest
-        as text (node attributes).
+        as text (node attributes); ``text`` keeps any string (empty: null);
+        ``topics`` parses a list of topics (see :func:`parse_topics`).
     required : bool
         Whether a missing value is an error.
     categories : dict, optional
@@ -323,6 +325,40 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
     if spec.kind == "time":
         return _parse_times(col, is_text, arrow, spec, lines, problems)
 
+    if spec.kind == "text":
+        if arrow and not is_text:
+            col = pc.cast(col, pa.string()) if not pa.types.is_floating(typ) else col.to_numpy(zero_copy_only=False)
+            arrow = not isinstance(col, np.ndarray)
+        if arrow:
+            if pa.types.is_dictionary(col.type):
+                col = pc.cast(col, pa.string())
+            return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        vals = np.asarray(col, dtype=object)
+        out = np.empty(len(vals), dtype=object)
+        for i, v in enumerate(vals.tolist()):
+            if _missing(v) or v == "":
+                out[i] = None
+            elif isinstance(v, float) and v.is_integer():
+                out[i] = str(int(v))           # a numeric id column with gaps became float
+            else:
+                out[i] = str(v)
+        return out
+
+    if spec.kind == "topics":
+        cells = col.to_pylist() if arrow else np.asarray(col, dtype=object).tolist()
+        out = np.empty(len(cells), dtype=object)
+        bad_rows, messages = [], []
+        for i, cell in enumerate(cells):
+            try:
+                out[i] = parse_topics(cell)
+            except ValueError as exc:
+                out[i] = None
+                bad_rows.append(i)
+                messages.append(str(exc))
+        if bad_rows:
+            problems.add_many(lines[np.asarray(bad_rows)], role, "bad_topics", messages)
+        return out
+
     if spec.kind == "category":
         text = _as_text(col)
         lowered = np.char.lower(text.astype(str))
@@ -342,6 +378,69 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
             return nums.to_numpy()
         return pd.Series(text).replace("", None).to_numpy(dtype=object)
     return col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
+
+
+_TOPIC_SPLIT = re.compile(r"[\s,;|]+")
+
+
+def _topic(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, np.integer)):
+        raise ValueError(f"{value!r} is not a topic (expected a word or hashtag)")
+    word = str(value).strip().lstrip("#").strip().lower()
+    return word
+
+
+def parse_topics(cell) -> list | None:
+    """One topics / hashtags cell as a list of normalised topics (lower case, no ``#``), or None when empty.
+
+    A cell is a JSON list (``["#Brand", "sports"]``) or words separated by spaces, commas, semicolons or
+    ``|`` (``"#brand #sports"``, ``"brand;sports"``); a list-valued cell (Parquet, JSON lines) is taken as it
+    is.  Duplicates are dropped, first occurrence first.
+
+    Raises
+    ------
+    ValueError
+        A cell that starts with ``[`` but is not a JSON list of strings, or a list holding something else.
+
+    Examples
+    --------
+    >>> parse_topics("#Brand #sports #brand")
+    ['brand', 'sports']
+    >>> parse_topics('["Brand", "#Sports"]')
+    ['brand', 'sports']
+    >>> parse_topics("") is None
+    True
+    """
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return None
+    if isinstance(cell, (list, tuple, np.ndarray)):
+        items = list(cell)
+    elif isinstance(cell, str):
+        text = cell.strip()
+        if not text:
+            return None
+        if text.startswith("["):
+            import json
+
+            try:
+                items = json.loads(text)
+            except ValueError:
+                raise ValueError(f"{text[:60]!r} is not a JSON list; expected e.g. [\"brand\", \"sports\"] or "
+                                 "'#brand #sports'") from None
+            if not isinstance(items, list):
+                raise ValueError(f"{text[:60]!r} is not a JSON list of topics")
+        else:
+            items = _TOPIC_SPLIT.split(text)
+    elif isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
+        items = [cell]
+    else:
+        raise ValueError(f"{cell!r} is not a list of topics")
+    out = []
+    for item in items:
+        word = _topic(item)
+        if word and word not in out:
+            out.append(word)
+    return out or None
 
 
 def _arrow_ids(col, role, lines, problems):
@@ -501,6 +600,8 @@ def _read_fast(layout: TextLayout, roles, specs):
         elif kind == "time":
             sample = [row[i] for row in layout.sample if i < len(row)]
             types[name] = pa.float64() if sample and all(_is_number(v) for v in sample) else pa.string()
+        elif kind in ("text", "topics"):
+            types[name] = pa.string()
         # attributes: arrow infers int64, float64 or string
     attempts = [types]
     if any(types[c] == pa.int64() for c in id_columns):

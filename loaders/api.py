@@ -38,7 +38,14 @@ ALIASES = {
     "type": ("type", "interaction", "interaction_type", "kind", "action", "event"),
     "sentiment": ("sentiment", "polarity", "sign"),
     "id": ("id", "account_id", "account", "user_id", "node", "node_id", "user"),
+    "text": ("text", "message", "body", "content", "tweet", "full_text"),
+    "topics": ("topics", "hashtags", "topic", "tags", "hashtag"),
+    "message_id": ("message_id", "msg_id", "post_id", "tweet_id", "status_id"),
+    "parent_id": ("parent_id", "parent", "in_reply_to", "in_reply_to_id", "reply_to_id", "parent_message_id"),
 }
+
+#: the optional message columns of interaction events (kept in the event log, never needed by an algorithm)
+MESSAGE_ROLES = ("topics", "message_id", "parent_id", "text")
 
 #: accepted spellings of interaction types -> layer name
 INTERACTION_TYPE_NAMES = {
@@ -85,9 +92,10 @@ class ParsedSource:
         for layer in sorted(set(types.tolist()) - {""}):
             mask = types == layer
             pick = lambda k: None if c.get(k) is None else _take(c[k], mask)  # noqa: E731
+            extra = {k: pick(k) for k in MESSAGE_ROLES if c.get(k) is not None}
             builder.add_events(layer, _take(c["actor"], mask), _take(c["target"], mask), time=pick("time"),
                                weight=pick("weight"), sentiment=pick("sentiment"), source=src,
-                               direction=self.options.get("direction", {}).get(layer))
+                               direction=self.options.get("direction", {}).get(layer), extra=extra or None)
         return builder
 
 
@@ -327,8 +335,9 @@ def _event_roles(n_fields, source):
 
 def read_interactions(source, *, format: str | None = None, columns=None, header="auto", delimiter="auto",
                       direction: dict | None = None, self_loops: str = "drop", mode: str = "strict",
-                      encoding: str = "utf-8", skip_rows: int = 0) -> ParsedSource:
-    """Parse interaction events ``(actor, target, type, time[, sentiment])``.
+                      encoding: str = "utf-8", skip_rows: int = 0, topic_rules=None,
+                      sentiment_from_text: bool = True) -> ParsedSource:
+    """Parse interaction events ``(actor, target, type, time[, sentiment][, weight][, message columns])``.
 
     Types (case-insensitive): ``RT``/``retweet``, ``MT``/``mention``,
     ``RE``/``reply``, ``LK``/``like`` (see ``INTERACTION_TYPE_NAMES``); each
@@ -344,8 +353,40 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
         header (the SNAP higgs-activity file).
     direction : dict, optional
         Per-type direction overrides, e.g. ``{"mentions": "reverse"}``.
+    topic_rules : dict or path, optional
+        Keyword rules ``{topic: [keyword, ...]}`` (or a TOML / CSV file, see
+        :func:`graphcrm.loaders.topics.read_topic_rules`) matched on the text
+        column; matches are added to the event's topics.
+    sentiment_from_text : bool, default True
+        With a ``text`` column and no ``sentiment`` column, score each text
+        with VADER (:func:`graphcrm.loaders.sentiment.text_sentiment`).  A
+        sentiment column always wins.
 
     Other parameters are as in :func:`read_edges`.
+
+    Notes
+    -----
+    Optional message columns (matched by header name or ``columns=``):
+
+    * ``text`` (aliases ``message``, ``body``, ``content``, ``tweet``): any string;
+    * ``topics`` (``hashtags``, ``topic``, ``tags``): a JSON list or words
+      separated by spaces, commas, semicolons or ``|``; normalised to lower
+      case without ``#``; a cell that is not a list is a bad row
+      (``bad_topics``: an error in strict mode, a reject in lenient mode);
+    * ``message_id`` (``msg_id``, ``post_id``, ``tweet_id``) and ``parent_id``
+      (``in_reply_to``, ``reply_to_id``): the cascade identity, as text.
+
+    They are kept in the event log (:attr:`~graphcrm.loaders.graph.EventLog.extra`)
+    and the snapshot; no algorithm needs them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"actor": ["a", "b"], "target": ["c", "c"], "time": [1, 2], "type": ["RT", "RT"],
+    ...                      "text": ["I love Acme", "meh"], "hashtags": ["#Acme #phones", ""]})
+    >>> parsed = read_interactions(rows)
+    >>> parsed.columns["topics"].tolist(), parsed.columns["sentiment"].round(3).tolist()
+    ([['acme', 'phones'], None], [0.637, -0.077])
     """
     _check_directions(direction)
     specs = [
@@ -355,6 +396,10 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
         ColumnSpec("type", "category", categories=INTERACTION_TYPE_NAMES, expected="an interaction type"),
         ColumnSpec("sentiment", "float", expected="a number (sentiment)"),
         ColumnSpec("weight", "float", expected="a finite number (weight)"),
+        ColumnSpec("text", "text", required=False, expected="message text"),
+        ColumnSpec("topics", "topics", required=False, expected="a list of topics"),
+        ColumnSpec("message_id", "text", required=False, expected="a message id"),
+        ColumnSpec("parent_id", "text", required=False, expected="a parent message id"),
     ]
     request = ReadRequest("interactions", encoding=encoding, mode=mode, delimiter=delimiter, header=header,
                           header_aliases=_header_words(), skip_rows=skip_rows)
@@ -362,6 +407,22 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
                              positional_roles=_event_roles, columns=columns, fmt=format,
                              extra_check=_self_loop_check(self_loops))
     report.layer = "interactions"
+    if topic_rules is not None:
+        from graphcrm.loaders.topics import match_topics, merge_topics, read_topic_rules
+
+        rules = topic_rules if isinstance(topic_rules, dict) else read_topic_rules(topic_rules)
+        if "text" not in cols:
+            report.warnings.append(f"{report.source}: topic rules given but the file has no text column")
+        else:
+            matched = match_topics(cols["text"], rules)
+            merged = merge_topics(cols["topics"], matched) if "topics" in cols else matched
+            cols["topics"] = np.empty(len(merged), dtype=object)
+            for i, value in enumerate(merged):
+                cols["topics"][i] = value
+    if sentiment_from_text and "text" in cols and "sentiment" not in cols:
+        from graphcrm.loaders.sentiment import text_sentiment
+
+        cols["sentiment"] = text_sentiment(cols["text"])
     return ParsedSource("events", None, cols, report, {"direction": dict(direction or {})})
 
 

@@ -51,7 +51,7 @@ def append_to(graph: SocialGraph, builder: GraphBuilder, touched: frozenset = fr
             src, dst = ev.src, ev.dst
             actor, target = (src, dst) if spec.direction == "forward" else (dst, src)
             builder.add_events(name, ids[actor], ids[target], time=ev.time, weight=ev.weight,
-                               sentiment=ev.sentiment, **options)
+                               sentiment=ev.sentiment, extra=ev.extra, **options)
             continue
         if spec.aggregate == "mean" and name in touched:
             raise ParameterError(f"layer '{name}' keeps only the mean weight of duplicate rows, so new rows cannot "

@@ -37,6 +37,61 @@ class _Part:
     time: np.ndarray | None
     sentiment: np.ndarray | None
     source: str
+    extra: pa.Table | None = None
+
+
+#: per-event message columns an event log may carry (see EventLog.extra), in this order
+MESSAGE_COLUMNS = ("topics", "message_id", "parent_id", "text")
+
+
+def _message_type(name: str) -> pa.DataType:
+    return pa.list_(pa.string()) if name == "topics" else pa.string()
+
+
+def _message_table(extra, n: int, source: str) -> pa.Table | None:
+    """Message columns (dict of role -> values, or a table) as one arrow table of the fixed schema."""
+    if extra is None:
+        return None
+    if isinstance(extra, pa.Table):
+        extra = {name: extra.column(name) for name in extra.column_names}
+    unknown = sorted(set(extra) - set(MESSAGE_COLUMNS))
+    if unknown:
+        raise ParameterError(f"{source}: unknown message column(s) {unknown}; they are {', '.join(MESSAGE_COLUMNS)}")
+    cols = {}
+    for name in MESSAGE_COLUMNS:
+        if extra.get(name) is None:
+            continue
+        values = extra[name]
+        typ = _message_type(name)
+        if isinstance(values, (pa.Array, pa.ChunkedArray)):
+            arr = values.cast(typ)
+        else:
+            values = values.tolist() if hasattr(values, "tolist") else list(values)
+            if name == "topics":
+                values = [None if v is None else [str(t) for t in v] for v in values]
+            else:
+                values = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
+            arr = pa.array(values, type=typ)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if len(arr) != n:
+            raise InvalidInputError(f"{source}: {len(arr)} {name} values for {n} rows")
+        cols[name] = arr
+    return pa.table(cols) if cols else None
+
+
+def _concat_messages(tables: list, lengths: list[int]) -> pa.Table | None:
+    """One message table for all pieces of a layer (columns a piece lacks are null), or None."""
+    if all(t is None for t in tables):
+        return None
+    names = [c for c in MESSAGE_COLUMNS if any(t is not None and c in t.column_names for t in tables)]
+    full = []
+    for t, n in zip(tables, lengths):
+        cols = {c: (t.column(c) if t is not None and c in t.column_names else pa.nulls(n, _message_type(c)))
+                for c in names}
+        full.append(pa.table(cols))
+    out = pa.concat_tables(full) if len(full) > 1 else full[0]
+    return out.combine_chunks()
 
 
 @dataclass
@@ -164,6 +219,7 @@ class GraphBuilder:
         signed: bool | None = None,
         undirected: bool | None = None,
         source: str = "<edges>",
+        extra=None,
     ) -> "GraphBuilder":
         """Add rows ``(actor, target[, weight][, time])`` to ``layer``.
 
@@ -188,6 +244,10 @@ class GraphBuilder:
             says otherwise.
         source : str
             A label for messages (usually the file name).
+        extra : dict or pyarrow.Table, optional
+            Per-row message columns (requires ``time``): ``topics`` (lists of
+            strings), ``message_id``, ``parent_id``, ``text`` (strings); kept
+            in the layer's event log (:attr:`EventLog.extra`).
         """
         spec = self._specs.get(layer) or spec_for(layer)
         if undirected and aggregate is None and not spec.undirected:
@@ -211,6 +271,8 @@ class GraphBuilder:
 
         if sentiment is not None and time is None:
             raise InvalidInputError(f"{source}: sentiment needs timestamps (an event log)")
+        if extra is not None and time is None:
+            raise InvalidInputError(f"{source}: message columns (topics, text, ids) need timestamps (an event log)")
         self._parts.append(
             _Part(
                 spec,
@@ -220,6 +282,7 @@ class GraphBuilder:
                 column(time, np.int64, "time"),
                 column(sentiment, np.float64, "sentiment"),
                 source,
+                _message_table(extra, n, source),
             )
         )
         return self
@@ -316,6 +379,7 @@ class GraphBuilder:
         time = cat([p.time for _, _, p in pieces])
         has_sent = any(p.sentiment is not None for _, _, p in pieces)
         sentiment = cat([p.sentiment if p.sentiment is not None else np.full(len(s), np.nan) for s, _, p in pieces]) if has_sent else None
+        extra = _concat_messages([p.extra for _, _, p in pieces], [len(s) for s, _, _ in pieces])
         n_rows = len(src)
         if self.self_loops == "drop":
             keep = src != dst
@@ -323,11 +387,14 @@ class GraphBuilder:
                 src, dst, time = src[keep], dst[keep], time[keep]
                 weight = weight[keep] if weight is not None else None
                 sentiment = sentiment[keep] if sentiment is not None else None
+                extra = extra.filter(pa.array(keep)) if extra is not None else None
         keys = [k for k in (sentiment, weight) if k is not None] + [dst, src, time]
         order = np.lexsort(keys)
         pick = lambda a: None if a is None else a[order]  # noqa: E731
         all_ones = weight is not None and bool((weight == 1.0).all())
-        events = EventLog(src[order], dst[order], time[order], None if all_ones else pick(weight), pick(sentiment))
+        extra = extra.take(pa.array(order)) if extra is not None else None
+        events = EventLog(src[order], dst[order], time[order], None if all_ones else pick(weight), pick(sentiment),
+                          extra)
         layer = _layer_from_events(n, spec, events, weighted=True)
         report = dict(layer.build_report, rows=n_rows, self_loops=n_rows - len(src) + layer.build_report["self_loops"],
                       self_loops_dropped=n_rows - len(src))

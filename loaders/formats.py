@@ -307,6 +307,7 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
     from graphcrm.loaders._tables import LineNumbers, _Problems
 
     encoding, mode = request.encoding, request.mode
+    lists_ok = request.kind == "interactions"     # a list of scalars: a topics / hashtags cell
     problems = _Problems(str(path), "line")
     if encoding.lower().replace("-", "").replace("_", "") == "utf8":
         try:
@@ -315,7 +316,7 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
             no_blank = not data.startswith((b"\n", b"\r\n")) and b"\n\n" not in data and b"\n\r\n" not in data
             if no_blank:
                 table = pj.read_json(pa.BufferReader(data))
-                if not any(pa.types.is_nested(t) for t in table.schema.types):
+                if not any(pa.types.is_nested(t) and not (lists_ok and _flat_list(t)) for t in table.schema.types):
                     report.rows_read = table.num_rows
                     return TableSource(table, LineNumbers(1, table.num_rows), problems)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
@@ -342,7 +343,8 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
             except ValueError as exc:
                 problems.add(number, None, "column_count", f"not a JSON object ({exc})", text[:200])
                 continue
-            nested = [k for k, v in rec.items() if isinstance(v, (dict, list))]
+            nested = [k for k, v in rec.items() if isinstance(v, dict) or (
+                isinstance(v, list) and not (lists_ok and all(not isinstance(x, (dict, list)) for x in v)))]
             if nested:
                 problems.add(number, nested[0], "malformed_row",
                              f"field {nested[0]!r} holds a nested {type(rec[nested[0]]).__name__}; expected a plain value",
@@ -357,10 +359,19 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
     for k in keys:
         values = [r.get(k) for r in records]
         kinds = {type(v) for v in values if v is not None}
-        if len(kinds) > 1:   # mixed types (e.g. int and text ids): text, the validators decide
+        if list in kinds:    # topics given as lists (maybe beside text cells): JSON text, parsed by the validator
+            values = [None if v is None else (json.dumps(v) if isinstance(v, list) else str(v)) for v in values]
+        elif len(kinds) > 1:   # mixed types (e.g. int and text ids): text, the validators decide
             values = [None if v is None else str(v) for v in values]
         columns[k] = pa.array(values, from_pandas=True)
     return TableSource(pa.table(columns) if columns else pa.table({}), np.asarray(lines, dtype=np.int64), problems)
+
+
+def _flat_list(t) -> bool:
+    """A list of scalars (JSON ``["a", "b"]``), not of objects or lists."""
+    import pyarrow as pa
+
+    return (pa.types.is_list(t) or pa.types.is_large_list(t)) and not pa.types.is_nested(t.value_type)
 
 
 # --------------------------------------------------------------------------------- registry

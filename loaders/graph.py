@@ -68,6 +68,13 @@ class EventLog:
         Per-event weight (``None``: every event counts 1).
     sentiment : float64 array or None
         Per-event sentiment / sign in [-1, 1] where the source has one.
+    extra : pyarrow.Table or None
+        Per-event message columns where the source has them (one row per
+        event, same order): ``topics`` (list of lower-case strings),
+        ``message_id``, ``parent_id`` and ``text`` (strings, null where
+        absent).  No algorithm reads them; :mod:`graphcrm.loaders.topics`
+        restricts a graph to the events of a topic.  ``None``: no message
+        columns.
     """
 
     src: np.ndarray
@@ -75,6 +82,7 @@ class EventLog:
     time: np.ndarray
     weight: np.ndarray | None = None
     sentiment: np.ndarray | None = None
+    extra: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "src", _frozen(self.src, INDEX_DTYPE))
@@ -89,6 +97,8 @@ class EventLog:
             val = getattr(self, name)
             if val is not None and len(val) != n:
                 raise InvalidInputError(f"event log: '{name}' has {len(val)} entries, expected {n}")
+        if self.extra is not None and self.extra.num_rows != n:
+            raise InvalidInputError(f"event log: the message columns have {self.extra.num_rows} rows, expected {n}")
 
     def __len__(self) -> int:
         return len(self.src)
@@ -100,15 +110,28 @@ class EventLog:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.src, self.dst, self.time, self.weight, self.sentiment) if a is not None)
+        arrays = sum(a.nbytes for a in (self.src, self.dst, self.time, self.weight, self.sentiment) if a is not None)
+        return arrays + (self.extra.nbytes if self.extra is not None else 0)
 
     def select(self, mask: np.ndarray) -> "EventLog":
         """The events where ``mask`` is true."""
         pick = lambda a: None if a is None else a[mask]  # noqa: E731
-        return EventLog(self.src[mask], self.dst[mask], self.time[mask], pick(self.weight), pick(self.sentiment))
+        extra = None
+        if self.extra is not None:
+            import pyarrow as pa
+
+            mask = np.asarray(mask)
+            extra = self.extra.filter(pa.array(mask)) if mask.dtype == bool else self.extra.take(pa.array(mask))
+        return EventLog(self.src[mask], self.dst[mask], self.time[mask], pick(self.weight), pick(self.sentiment),
+                        extra)
 
     def equals(self, other: "EventLog") -> bool:
-        return all(_same_array(getattr(self, f), getattr(other, f)) for f in ("src", "dst", "time", "weight", "sentiment"))
+        fields = ("src", "dst", "time", "weight", "sentiment")
+        if not all(_same_array(getattr(self, f), getattr(other, f)) for f in fields):
+            return False
+        if (self.extra is None) != (other.extra is None):
+            return False
+        return self.extra is None or self.extra.equals(other.extra)
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,7 +263,8 @@ class Layer:
             self.out_indices,
             self.out_weights,
             None if self.events is None else EventLog(
-                self.events.dst, self.events.src, self.events.time, self.events.weight, self.events.sentiment
+                self.events.dst, self.events.src, self.events.time, self.events.weight, self.events.sentiment,
+                self.events.extra,
             ),
             self.build_report,
         )
@@ -682,7 +706,7 @@ class SocialGraph:
                 ev = lay.events
                 keep = (new_id[ev.src] >= 0) & (new_id[ev.dst] >= 0)
                 ev = ev.select(keep)
-                events = EventLog(new_id[ev.src], new_id[ev.dst], ev.time, ev.weight, ev.sentiment)
+                events = EventLog(new_id[ev.src], new_id[ev.dst], ev.time, ev.weight, ev.sentiment, ev.extra)
             w = lay.weighted
             layers[name] = Layer(lay.spec, oi, ox, ow if w else None, ii, ix, iw if w else None, events, lay.build_report)
         nodes = self._nodes.iloc[dense].reset_index(drop=True)

@@ -75,8 +75,8 @@ def _write_npy(path: Path, array: np.ndarray) -> int:
     return path.stat().st_size
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> int:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+def _write_parquet(path: Path, frame) -> int:
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     with open(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
         fh.flush()
@@ -407,8 +407,14 @@ def _write_contents(graph: SocialGraph, root: Path, tables: dict, history: dict)
             for opt in ("weight", "sentiment"):
                 if getattr(ev, opt) is not None:
                     cols[opt] = getattr(ev, opt)
-            event_fields = list(cols)
-            files[f"layers/{name}/events.parquet"] = _write_parquet(ldir / "events.parquet", pd.DataFrame(cols))
+            frame = pd.DataFrame(cols)
+            if ev.extra is not None:           # message columns: topics (dictionary-encoded by Parquet), ids, text
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                for c in ev.extra.column_names:
+                    table = table.append_column(c, ev.extra.column(c))
+                frame = table
+            event_fields = list(frame.column_names if isinstance(frame, pa.Table) else cols)
+            files[f"layers/{name}/events.parquet"] = _write_parquet(ldir / "events.parquet", frame)
         spec = layer.spec
         layers[name] = {
             "direction": spec.direction,
@@ -471,7 +477,7 @@ def read_manifest(path) -> dict:
     return manifest
 
 
-def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
+def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph:
     """Open the snapshot directory ``path``.
 
     Parameters
@@ -480,6 +486,9 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
     mmap : bool, default True
         Memory-map the CSR/CSC arrays (read-only) instead of reading them
         into memory; pages are read on first touch.
+    text : bool, default False
+        Also read the message text of the events (no algorithm needs it;
+        appends and erasure read it so that a rewritten snapshot keeps it).
 
     Raises
     ------
@@ -524,9 +533,16 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
             }
             events = None
             if info["event_fields"]:
-                t = pq.read_table(ldir / "events.parquet")
+                present = pq.read_schema(ldir / "events.parquet").names
+                wanted = [c for c in present if c != "text" or text]   # text only when asked (or load_event_text)
+                t = pq.read_table(ldir / "events.parquet", columns=wanted)
                 col = lambda c: t.column(c).to_numpy() if c in t.column_names else None  # noqa: E731
-                events = EventLog(col("src"), col("dst"), col("time"), col("weight"), col("sentiment"))
+                messages = [c for c in ("topics", "message_id", "parent_id", "text") if c in t.column_names]
+                extra = t.select(messages).combine_chunks() if messages else None
+                if extra is not None and "topics" in messages:   # Parquet names the list item 'element'
+                    i = extra.column_names.index("topics")
+                    extra = extra.set_column(i, "topics", extra.column("topics").cast(pa.list_(pa.string())))
+                events = EventLog(col("src"), col("dst"), col("time"), col("weight"), col("sentiment"), extra)
             spec = LayerSpec(name, info["direction"], info["type_weight"], info["aggregate"], info["signed"],
                              bool(info.get("undirected", False)))
             layers[name] = Layer(spec, events=events, build_report=info.get("build_report", {}), **arrays)
@@ -543,6 +559,37 @@ def load_snapshot(path, *, mmap: bool = True) -> SocialGraph:
     for name, layer in layers.items():
         _check_arrays(root, name, layer, len(ids))
     return SocialGraph(IdMap(ids), layers, nodes, manifest.get("metadata", {}))
+
+
+def load_event_text(path, layer: str):
+    """The message text of ``layer``'s events (a pyarrow string array in event-log order), or None.
+
+    Text is stored with the events (``layers/<name>/events.parquet``, column ``text``) but never read by
+    :func:`load_snapshot`: no algorithm needs it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A snapshot directory.
+    layer : str
+        A layer with an event log.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_events("retweets", ["a"], ["b"], time=[10], extra={"text": ["hi"]}).build()
+    >>> d = save_snapshot(g, tempfile.mkdtemp() + "/snap")
+    >>> load_event_text(d, "retweets").to_pylist()
+    ['hi']
+    """
+    root = Path(path)
+    events = root / "layers" / layer / "events.parquet"
+    if not events.exists():
+        return None
+    if "text" not in pq.read_schema(events).names:
+        return None
+    return pq.read_table(events, columns=["text"]).column("text").combine_chunks()
 
 
 def verify_snapshot(path) -> dict:

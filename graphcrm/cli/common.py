@@ -28,6 +28,9 @@ LAYER = typer.Option(None, "--layer", help="Layer (default: combined interaction
 #: ``--as-of`` on every verb that reads a snapshot
 AS_OF = typer.Option(None, "--as-of", help="Read an earlier version of the snapshot: a version number "
                                            "('graphcrm info' lists them) or a time (the version current then).")
+#: ``--topic`` on every verb that reads interactions (rank, communities, simulate, plan, reach, segments, economics)
+TOPIC = typer.Option(None, "--topic", help="Only the events of this topic or hashtag (comma-separated: any of "
+                                           "them); accounts and ids are kept. 'graphcrm info' lists the topics.")
 #: ``--seed`` on every verb with randomness
 SEED = typer.Option(0, "--seed", help="Random seed (same seed, same output).")
 
@@ -116,11 +119,28 @@ def snapshot_dir(path: Path, as_of: str | None = None) -> Path:
     return version_path(path, as_of)
 
 
-def open_snapshot(path: Path, as_of: str | None = None):
-    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens), or an earlier version."""
+def open_snapshot(path: Path, as_of: str | None = None, topic: str | None = None):
+    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens), or an earlier version;
+    with ``topic`` (``--topic``) restricted to the events of that topic (see :func:`restrict_topic`)."""
     from graphcrm.loaders.snapshot import load_snapshot
 
-    return load_snapshot(snapshot_dir(path, as_of))
+    return restrict_topic(load_snapshot(snapshot_dir(path, as_of)), topic)
+
+
+def restrict_topic(graph, topic: str | None):
+    """``graph`` with its event layers restricted to the events of ``topic`` (``--topic``); unchanged for None.
+
+    A comma-separated ``topic`` keeps the events of any of the topics.  See
+    :func:`graphcrm.loaders.topics.topic_graph`.
+    """
+    if topic is None:
+        return graph
+    from graphcrm.loaders.topics import topic_graph
+
+    topics = [t.strip() for t in topic.split(",") if t.strip()]
+    if not topics:
+        raise ParameterError("--topic needs a topic or hashtag, e.g. --topic brand")
+    return topic_graph(graph, topics if len(topics) > 1 else topics[0])
 
 
 def open_layer(graph, layer: str | None):

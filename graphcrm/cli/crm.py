@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, read_escaped_csv, snapshot_dir
+from graphcrm.cli.common import AS_OF, TOPIC, Timer, emit, open_snapshot, read_escaped_csv, snapshot_dir
 from graphcrm.progress import step
 
 
@@ -118,6 +118,7 @@ def segments_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     pseudonymise: bool = typer.Option(False, "--pseudonymise", help="Pseudonymise account ids."),
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="File holding the pseudonymisation salt."),
+    topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons.
@@ -134,11 +135,11 @@ def segments_cmd(
     timer = Timer()
     salt = _salt(pseudonymise, salt_file)
     seg_cfg = read_segments_config(config)
-    options = {"links": links, "customers": customers, "partition": partition, "seed": seed}
+    options = {"links": links, "customers": customers, "partition": partition, "seed": seed, "topic": topic}
     table = _segments_table(snapshot, as_of, seg_cfg, **options)
     items = [(table, out, "segments")]
     counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
-    summary = {"snapshot": str(snapshot), "segments": counts, "rows": len(table), "out": str(out)}
+    summary = {"snapshot": str(snapshot), "topic": topic, "segments": counts, "rows": len(table), "out": str(out)}
     human = f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     if since is not None:
         from graphcrm.loaders.snapshot import load_snapshot_tables
@@ -160,7 +161,7 @@ def segments_cmd(
 
 
 def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, partition, seed: int,
-                    fallback: dict | None = None):
+                    fallback: dict | None = None, topic: str | None = None):
     """The segments of one version of ``snapshot`` (links / customers from the files given, else stored in that
     version, else in ``fallback``)."""
     import pandas as pd
@@ -171,7 +172,7 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     from graphcrm.loaders.snapshot import load_snapshot_tables
     from graphcrm.tables import read_partition
 
-    graph = open_snapshot(snapshot, as_of)
+    graph = open_snapshot(snapshot, as_of, topic)
     stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of))}
     link_table = read_export(links) if links else stored.get("links")
     if links and graph.id_map.kind == "int":

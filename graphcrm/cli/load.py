@@ -66,6 +66,16 @@ def load(
     type_col: Optional[str] = typer.Option(None, "--type-col", help="Column of the interaction type "
                                            "(--interactions)."),
     sentiment_col: Optional[str] = typer.Option(None, "--sentiment-col", help="Column of the sentiment in [-1, 1]."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="Column of the message text (--interactions; "
+                                           "scored with VADER when there is no sentiment column)."),
+    topics_col: Optional[str] = typer.Option(None, "--topics-col", help="Column of the topics / hashtags "
+                                             "(--interactions): '#a #b', 'a;b' or a JSON list."),
+    message_id_col: Optional[str] = typer.Option(None, "--message-id-col", help="Column of the message id."),
+    parent_id_col: Optional[str] = typer.Option(None, "--parent-id-col", help="Column of the parent message id "
+                                                "(the message replied to or shared)."),
+    topic_rules: Optional[Path] = typer.Option(None, "--topic-rules", help="TOML ([topics] brand = [\"acme\"]) or "
+                                               "CSV (topic,keyword) rules: events whose text has a keyword (whole "
+                                               "word, any case) get the topic."),
     max_memory: Optional[str] = typer.Option(None, "--max-memory", help="Refuse, before reading, a load estimated "
                                              "to need more than this, e.g. 8GiB (default: the memory available)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Write the snapshot even when a file gave no "
@@ -120,10 +130,12 @@ def load(
     common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
               "header": "auto" if header is None else header}
     mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
-               "sentiment": sentiment_col}
+               "sentiment": sentiment_col, "text": text_col, "topics": topics_col, "message_id": message_id_col,
+               "parent_id": parent_id_col}
     edge_columns = _column_mapping(mapping, ("actor", "target", "weight", "time", "sentiment"), "--edges")
     signed_columns = _column_mapping(mapping, ("actor", "target", "weight", "time"), "--signed")
-    event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment"), "--interactions")
+    event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment", "text", "topics",
+                                              "message_id", "parent_id"), "--interactions")
     parsed = []
     for i, path in enumerate(edges):
         name = layer[i] if layer else "follows"
@@ -133,7 +145,7 @@ def load(
     for path in interactions:
         with step(f"reading {path.name}"):
             parsed.append(read_interactions(path, format=interactions_format or format, columns=event_columns,
-                                            **common))
+                                            topic_rules=topic_rules, **common))
     for path in signed:
         with step(f"reading {path.name}"):
             parsed.append(read_signed(path, layer=signed_layer, columns=signed_columns, **common))
@@ -153,7 +165,7 @@ def load(
             from graphcrm.loaders.append import appended_graph
             from graphcrm.loaders.snapshot import load_snapshot
 
-            graph, reports = appended_graph(load_snapshot(append), *parsed, self_loops=self_loops.value)
+            graph, reports = appended_graph(load_snapshot(append, text=True), *parsed, self_loops=self_loops.value)
     if customer_table is not None:
         reports = [*reports, customer_report]
     rejects_path = None

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, registry_parser, snapshot_dir
+from graphcrm.cli.common import AS_OF, TOPIC, Timer, emit, open_snapshot, registry_parser, snapshot_dir
 from graphcrm.progress import step
 
 
@@ -56,6 +56,7 @@ def rank(
     horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast horizon of the leader list, like 3d or "
                                                                   "12h (default: 7 days, at most a third of the log)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
+    topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Influence scores and an opinion-leader list, with the reasons for each rank.
@@ -67,18 +68,23 @@ def rank(
     from graphcrm.tables import read_partition, write_table
 
     timer = Timer()
-    graph = open_snapshot(snapshot, as_of)
+    graph = open_snapshot(snapshot, as_of, topic)
     parts = read_partition(partition) if partition else None
     seconds = parse_duration(horizon) if horizon is not None else None
     stored = None
-    if method in ("auto", "forecast"):
+    if method in ("auto", "forecast") and topic is None:     # a stored model was fitted on every topic
         stored = _stored_forecast(snapshot_dir(snapshot, as_of), graph, layer, seconds)
     with step(f"ranking by {method}"):
         table = rank_table(graph, method=method, layer=layer, top=top, partition=parts, model=model,
                            samples=samples, seed=seed, horizon=seconds, forecast_model=stored)
     ranking = table.attrs.pop("ranking", {})
+    if topic is not None:
+        from graphcrm.topics import topic_why
+
+        with step(f"topic shares and sentiment ({topic})"):
+            table = topic_why(open_snapshot(snapshot, as_of), table, topic.split(","))
     write_table(table, out)
-    summary = {"snapshot": str(snapshot), "method": method, "rows": len(table), "out": str(out),
+    summary = {"snapshot": str(snapshot), "method": method, "topic": topic, "rows": len(table), "out": str(out),
                "ranking": ranking, "top": table.head(10).to_dict("records"),
                "seconds": timer.seconds()}
     head = f"wrote {out}: {len(table)} rows"
@@ -130,6 +136,7 @@ def communities(
     previous: Optional[Path] = typer.Option(None, "--previous", help="Warm-start from, and keep the ids of, a "
                                             "partition written before (account_id,community; e.g. last night's "
                                             "--out), so ids stay the same night after night."),
+    topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Community partition and a profile per community (size, density, conductance, leaders, bridges).
@@ -146,7 +153,7 @@ def communities(
     if engine not in LEIDEN_METHODS:
         raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
     timer = Timer()
-    graph = open_snapshot(snapshot, as_of)
+    graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
     warm = since is not None or previous is not None
     if since is not None and previous is not None:
@@ -160,7 +167,7 @@ def communities(
 
         earlier = read_partition(previous)
     if since is not None:
-        earlier_graph = open_snapshot(snapshot, since)
+        earlier_graph = open_snapshot(snapshot, since, topic)
         with step(f"communities of version {since}"):
             earlier = leiden(earlier_graph, layer=earlier_graph.resolve_layer(layer).positive(), objective=objective,
                              resolution=resolution, seed=seed, method="igraph")
@@ -192,7 +199,7 @@ def communities(
         prof["community"] = prof["community"].map(stable)
     if profiles is not None:
         write_table(prof, profiles)
-    summary = {"snapshot": str(snapshot), "method": part.info["method"],
+    summary = {"snapshot": str(snapshot), "topic": topic, "method": part.info["method"],
                "implementation": part.info.get("implementation"), "communities": part.n_communities,
                "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
                "largest": prof.head(5).to_dict("records"), "out": str(out),

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, Timer, dask_client, emit, open_snapshot, parse_bytes
+from graphcrm.cli.common import AS_OF, TOPIC, Timer, dask_client, emit, open_snapshot, parse_bytes
 from graphcrm.loaders.errors import GraphCRMError, ParameterError
 from graphcrm.progress import step
 
@@ -42,6 +42,7 @@ def simulate(
     hourly_out: Optional[Path] = typer.Option(None, "--hourly-out",
                                               help="Expected reach per hour, from the delays in the layer's "
                                                    "interaction log (.csv/.parquet)."),
+    topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Word-of-mouth reach of a seed set: expected reach with a 95% interval, reach per step (and per hour).
@@ -57,7 +58,7 @@ def simulate(
         ids += [line.strip() for line in seeds_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not ids:
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
-    graph = open_snapshot(snapshot, as_of)
+    graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     if negative or model not in CASCADE_MODELS:
         with step(f"simulating {runs:,} {'competing cascades' if negative else model.upper() + ' runs'}"):
@@ -84,7 +85,7 @@ def simulate(
         hourly = reach_over_time(est, propagation_delays(lay), seed=seed)
         if hourly_out is not None:
             write_table(hourly, hourly_out)
-    summary = {"snapshot": str(snapshot), "seeds": len(ids), "model": model, "prob": est.info["prob"],
+    summary = {"snapshot": str(snapshot), "topic": topic, "seeds": len(ids), "model": model, "prob": est.info["prob"],
                "runs": est.info["runs"], "expected_reach": est.mean, "ci95": [est.ci_low, est.ci_high],
                "reach_per_step": est.reach_per_step[:20].round(3).tolist(),
                "reach_after_hours": None if hourly is None else {
@@ -135,6 +136,7 @@ def plan(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://...)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same seeds)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Seed table (.csv or .parquet)."),
+    topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Whom to seed: k people, or people within a budget, for the most expected reach (certified).
@@ -148,7 +150,7 @@ def plan(
     timer = Timer()
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
-    graph = open_snapshot(snapshot, as_of)
+    graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     cost_source = None
     if budget is not None:
@@ -167,7 +169,7 @@ def plan(
         result = plan_seeds(graph, layer=lay, k=k, budget=budget, costs=cost_source, targets=targets,
                             exclude=excluded, model=model, prob=prob, eps=eps, delta=delta, seed=seed,
                             max_memory=parse_bytes(max_memory) if max_memory else None, client=client)
-    summary = {"snapshot": str(snapshot), **result.summary()}
+    summary = {"snapshot": str(snapshot), "topic": topic, **result.summary()}
     if low_quality is not None:
         summary["excluded_low_quality"] = len(low_quality)
     table = result.seeds
@@ -214,6 +216,7 @@ def reach(
     prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Optional[Path] = typer.Option(None, "--out", help="Influencer table (.csv or .parquet)."),
+    topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Who can best reach one person: influence probability and the most likely path.
@@ -224,14 +227,14 @@ def reach(
     from graphcrm.tables import write_table
 
     timer = Timer()
-    graph = open_snapshot(snapshot, as_of)
+    graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
         table = influencers_of(graph, target, layer=lay, model=model, prob=prob, n_samples=samples, top=top,
                                seed=seed)
     if out is not None:
         write_table(table, out)
-    summary = {"snapshot": str(snapshot), "target": target, "samples": samples, "model": model, "prob": prob,
+    summary = {"snapshot": str(snapshot), "topic": topic, "target": target, "samples": samples, "model": model, "prob": prob,
                "influencers": table.head(top).to_dict("records"), "outputs": {"table": str(out) if out else None},
                "seconds": timer.seconds()}
     human = (f"{len(table)} accounts can reach {target} ({samples:,} samples, {model.upper()}, {prob})\n"

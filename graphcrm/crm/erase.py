@@ -80,7 +80,7 @@ def _erase_from_versions(snapshot, account_ids: set, customer_ids: set = frozens
         if version["current"]:
             continue
         folder = Path(version["path"])
-        graph = load_snapshot(folder, mmap=False)
+        graph = load_snapshot(folder, mmap=False, text=True)
         present = [i for i in graph.id_map.ids.tolist() if str(i) in account_ids]
         tables, rows = _without(load_snapshot_tables(folder), set(account_ids), set(customer_ids))
         if present or rows:
@@ -93,7 +93,7 @@ def _erase_from_versions(snapshot, account_ids: set, customer_ids: set = frozens
 
 def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_customers=False) -> dict:
     """:func:`erase_account`; ``find_customers``: also report the customers linked to the account."""
-    graph = load_snapshot(snapshot, mmap=False)
+    graph = load_snapshot(snapshot, mmap=False, text=True)
     found = graph.id_map.lookup(np.asarray([account_id]))
     if found[0] < 0:
         # gone from the current version (or a text id given on the command line for an int-keyed graph):
@@ -186,7 +186,7 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     tables, table_rows = _without(load_snapshot_tables(snapshot), set(unresolved), {customer_id})
     earlier = _erase_from_versions(snapshot, set(unresolved), {customer_id})
     if table_rows or earlier:   # the customer's own rows stored with the graph (graphcrm load --customers)
-        save_snapshot(load_snapshot(snapshot, mmap=False), snapshot, tables=tables, history="replace")
+        save_snapshot(load_snapshot(snapshot, mmap=False, text=True), snapshot, tables=tables, history="replace")
         report["snapshot_table_rows_removed"] = table_rows
         if earlier:
             report["earlier_versions"] = earlier

@@ -282,7 +282,7 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
     if how["mode"] == "append":
         if not parsed:
             return load_snapshot(target), [], how
-        graph, reports = appended_graph(load_snapshot(previous), *parsed)
+        graph, reports = appended_graph(load_snapshot(previous, text=True), *parsed)
     else:
         graph, reports = build_graph(*parsed)
     graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes,

@@ -1,0 +1,73 @@
+"""Sentiment of message text: VADER's compound score, in batch, cached.
+
+Used by :func:`graphcrm.loaders.api.read_interactions` when a file has a text
+column but no sentiment column (a sentiment column given by the user always
+wins).  The scorer is `vaderSentiment <https://github.com/cjhutto/vaderSentiment>`_
+(Hutto & Gilbert 2014): rule- and lexicon-based, pure Python, its lexicon
+shipped inside the package, no download or model at run time.
+
+VADER is English-only.  Text in other languages mostly scores 0 (no lexicon
+word found) -- it is not translated and no other model is bundled; supply a
+``sentiment`` column for such files.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from graphcrm.loaders.errors import ParameterError
+
+#: texts scored once per process (retweets repeat the same text): the cache's size in distinct texts
+CACHE_SIZE = 200_000
+
+
+@lru_cache(maxsize=1)
+def _analyzer():
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError as exc:  # a dependency of graphcrm; only a broken install lacks it
+        raise ParameterError("sentiment from text needs the package vaderSentiment: pip install vaderSentiment") from exc
+    return SentimentIntensityAnalyzer()
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _compound(text: str) -> float:
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
+def text_sentiment(texts) -> np.ndarray:
+    """VADER compound sentiment in [-1, 1] per text; NaN where the text is missing or empty.
+
+    Each distinct text is scored once (batch), and scores are kept in a
+    per-process cache of :data:`CACHE_SIZE` texts, so a retweeted message is
+    scored once however often it appears.
+
+    Parameters
+    ----------
+    texts : sequence of str or None, or a pyarrow string array
+
+    Returns
+    -------
+    numpy.ndarray of float64
+
+    Examples
+    --------
+    >>> text_sentiment(["I love this brand!", "", None, "This is awful."]).round(3).tolist()
+    [0.67, nan, nan, -0.459]
+    """
+    if hasattr(texts, "to_pylist"):
+        texts = texts.to_pylist()
+    elif hasattr(texts, "tolist"):
+        texts = texts.tolist()
+    out = np.full(len(texts), np.nan)
+    scores: dict = {}
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t.strip():
+            continue
+        score = scores.get(t)
+        if score is None:
+            score = scores[t] = _compound(t)
+        out[i] = score
+    return out
