@@ -178,3 +178,8 @@ def test_info_opens_a_snapshot_without_numba(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_python_dash_m_graphcrm_is_the_cli():
+    proc = subprocess.run([sys.executable, "-m", "graphcrm", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "Usage: graphcrm" in proc.stdout, proc.stderr
