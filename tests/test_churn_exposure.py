@@ -103,9 +103,9 @@ def test_backtest_tells_planted_effect_from_none(worlds):
     planted, null = worlds
     p = backtest(planted).summary
     n = backtest(null).summary
-    # planted: lift 1.82 (95% 1.23-2.45), risk ratio 2.0 (1.34-2.98), p = 0.0013
-    assert p["lift_ci95"][0] > 1 and p["risk_ratio_ci95"][0] > 1 and p["p_value"] < 0.01
-    # null: lift 0.94 (0.46-1.45), p = 0.64
+    # planted: lift 2.38 (95% 1.71-3.06), risk ratio 2.81 (1.96-4.01), 34 of 204 exposed churned
+    assert p["lift_ci95"][0] > 1 and p["risk_ratio_ci95"][0] > 1 and p["p_value"] < 1e-4
+    # null: lift 1.16 (0.63-1.70), risk ratio 1.18 (0.72-1.95), p = 0.30
     assert n["lift_ci95"][0] < 1 < n["lift_ci95"][1] and n["risk_ratio_ci95"][0] < 1 < n["risk_ratio_ci95"][1]
     assert n["p_value"] > 0.05
     assert p["customers"] == n["customers"] and p["exposed_customers"] == round(0.1 * p["customers"] + 0.5)

@@ -396,13 +396,13 @@ def churn_backtest_cmd(
                "bins": result.bins.round(6).to_dict(orient="records"), "out": str(out) if out else None,
                "seconds": timer.seconds()}
 
-    def fmt(x):
-        return "n/a" if x is None else f"{x:.2f}"
+    def fmt(x, digits=2):
+        return "n/a" if x is None else f"{x:.{digits}f}"
 
     lo, hi = s["lift_ci95"]
     human = (f"{s['customers']:,} customers at {s['as_of']} ({s['churned_before_as_of']:,} churned before, left out); "
-             f"{s['churned_in_horizon']:,} churned within {s['horizon_days']:g} days: base rate {fmt(s['base_rate'])}\n"
-             f"most exposed {s['exposed_customers']:,} ({s['exposed_group']}): churn rate {fmt(s['exposed_rate'])}, "
+             f"{s['churned_in_horizon']:,} churned within {s['horizon_days']:g} days: base rate {fmt(s['base_rate'], 3)}\n"
+             f"most exposed {s['exposed_customers']:,} ({s['exposed_group']}): churn rate {fmt(s['exposed_rate'], 3)}, "
              f"lift {fmt(s['lift'])} (95% interval {fmt(lo)}-{fmt(hi)}), risk ratio vs the others "
              f"{fmt(s['risk_ratio'])}, permutation p = {s['p_value']:.4g}\n" +
              result.bins.to_string(index=False))

@@ -331,7 +331,7 @@ def exposure_backtest(graph: SocialGraph, customers: pd.DataFrame, links: pd.Dat
         "with_exposure": int((pop.exposure > 0).sum()), "exposed_group": f"top {float(top):g} by exposure, "
         "exposure > 0", "exposed_customers": n1, "exposed_churned": k1, "exposed_rate": r(rate1),
         "base_rate": r(base), "other_rate": r(rate0), "lift": r(lift), "lift_ci95": [r(x) for x in lift_ci],
-        "risk_ratio": r(rr), "risk_ratio_ci95": [r(x) for x in rr_ci], "p_value": r(p_value, 6),
+        "risk_ratio": r(rr), "risk_ratio_ci95": [r(x) for x in rr_ci], "p_value": float(f"{p_value:.3g}"),
         "n_boot": int(n_boot), "seed": int(seed),
     }
     ids = graph.id_map.ids
