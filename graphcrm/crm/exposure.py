@@ -268,6 +268,7 @@ def exposure_backtest(graph: SocialGraph, customers: pd.DataFrame, links: pd.Dat
         .drop_duplicates("customer_id")
     crm = pd.DataFrame({"customer_id": customers.customer_id.astype(str).to_numpy(), "churn_date": dates.to_numpy()})
     pop = per.merge(crm, on="customer_id", how="inner")
+    not_linked = len(crm) - len(pop)
     before = pop.churn_date.notna() & (pop.churn_date <= start)
     pop = pop[~before].reset_index(drop=True)
     if not len(pop):
@@ -327,7 +328,7 @@ def exposure_backtest(graph: SocialGraph, customers: pd.DataFrame, links: pd.Dat
     summary = {
         "as_of": f"{start:%Y-%m-%dT%H:%M:%S}", "horizon_days": float(horizon_days), "topic": topic,
         "half_life": str(pd.Timedelta(seconds=_half_life_seconds(half_life))), "threshold": float(threshold),
-        "customers": n, "churned_before_as_of": int(before.sum()), "churned_in_horizon": k1 + k0,
+        "customers": n, "not_linked": int(not_linked), "churned_before_as_of": int(before.sum()), "churned_in_horizon": k1 + k0,
         "with_exposure": int((pop.exposure > 0).sum()), "exposed_group": f"top {float(top):g} by exposure, "
         "exposure > 0", "exposed_customers": n1, "exposed_churned": k1, "exposed_rate": r(rate1),
         "base_rate": r(base), "other_rate": r(rate0), "lift": r(lift), "lift_ci95": [r(x) for x in lift_ci],

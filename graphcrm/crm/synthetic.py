@@ -295,8 +295,6 @@ def churn_world(n_accounts: int = 3000, *, effect: float = 3.0, base_rate: float
         p_neg = np.where(negative[target], 0.7, 0.05)
         sentiment = np.where(rng.random(len(actor)) < p_neg, -0.6, 0.4)
         graph = GraphBuilder().add_events("retweets", actor, target, time=when, sentiment=sentiment).build()
-    else:
-        rng.random(n)                                              # keep the CRM draws of a fresh call
     exposure = negative_exposure(graph, as_of=as_of, layer="retweets").exposure.to_numpy()
     rng = np.random.default_rng([seed, 1])
     customers_idx = np.sort(rng.choice(n, size=int(round(customer_share * n)), replace=False))
