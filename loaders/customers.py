@@ -12,6 +12,8 @@ phone          no [1]_   a phone number, any usual formatting
 city           no        city of residence
 handles        no [1]_   known social handles, separated by ``;``, ``,`` or spaces
 churned        no        churn flag: true/false, yes/no, 1/0 (empty: false)
+churn_date     no        when the customer churned: ISO-8601 date / time or Unix
+                         seconds (empty: not churned); a date implies ``churned``
 =============  ========  ==========================================================
 
 .. [1] at least one of ``name``, ``email``, ``phone``, ``handles``.
@@ -27,7 +29,8 @@ handle; no export writes it.
 
 Bad rows: a missing ``customer_id``, a customer id listed twice, an e-mail
 that is not ``local@domain.tld``, a phone with letters or fewer than 7 / more
-than 15 digits, an unreadable churn flag, bytes not valid in the encoding.
+than 15 digits, an unreadable churn flag or churn date (or a date on a row
+whose flag says not churned), bytes not valid in the encoding.
 Strict mode raises :class:`~graphcrm.loaders.errors.InputFileError` naming file,
 line (row for Parquet), field and what was expected; lenient mode leaves the
 row out and records it in the :class:`~graphcrm.loaders._tables.LoadReport`.
@@ -48,7 +51,7 @@ from graphcrm.loaders.errors import InputFileError, ParameterError
 from graphcrm.loaders._source import check_exists, open_binary
 from graphcrm.loaders._tables import MODES, LoadReport, _Problems
 
-COLUMNS = ("customer_id", "name", "email", "phone", "city", "handles", "churned")
+COLUMNS = ("customer_id", "name", "email", "phone", "city", "handles", "churned", "churn_date")
 ALIASES = {
     "customer_id": ("customer_id", "customer", "id", "crm_id"),
     "name": ("name", "full_name", "customer_name"),
@@ -57,6 +60,7 @@ ALIASES = {
     "city": ("city", "town", "location"),
     "handles": ("handles", "handle", "known_handles", "social_handles", "twitter"),
     "churned": ("churned", "churn", "is_churned"),
+    "churn_date": ("churn_date", "churned_at", "churn_time", "churned_on", "date_churned"),
     "first_name": ("first_name", "firstname", "given_name"),
     "last_name": ("last_name", "lastname", "surname", "family_name"),
 }
@@ -140,6 +144,33 @@ def split_handles(value) -> list[str]:
     return sorted({p.strip().lstrip("@").lower() for p in parts if p.strip().lstrip("@")})
 
 
+def parse_churn_date(text: str):
+    """A churn date as a naive UTC ``pandas.Timestamp``, or None when ``text`` is not one.
+
+    ISO-8601 dates and times (an offset is converted to UTC) or Unix seconds.
+
+    Examples
+    --------
+    >>> parse_churn_date("2024-03-01"), parse_churn_date("2024-03-01T02:00:00+02:00")
+    (Timestamp('2024-03-01 00:00:00'), Timestamp('2024-03-01 00:00:00'))
+    >>> parse_churn_date("1709251200"), parse_churn_date("2024-13-45")
+    (Timestamp('2024-03-01 00:00:00'), None)
+    """
+    text = str(text).strip()
+    try:
+        if re.fullmatch(r"\d{9,11}(\.\d*)?", text):
+            stamp = pd.Timestamp(int(float(text)), unit="s")
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?", text):
+            stamp = pd.Timestamp(text)
+            if stamp.tzinfo is not None:
+                stamp = stamp.tz_convert("UTC").tz_localize(None)
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return stamp
+
+
 def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
                    default_country_code: str = "1") -> tuple[pd.DataFrame, LoadReport]:
     """Read and validate a customers table (CSV / CSV.gz / Parquet path, or a DataFrame).
@@ -149,7 +180,8 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     customers : pandas.DataFrame
         ``customer_id`` (text), ``name``, ``city``, ``handles`` (``;``-joined,
         normalised), ``email_sha256``, ``phone_sha256``, ``email_local``,
-        ``churned`` (bool), ``line`` (source line / row), in input order.
+        ``churned`` (bool), ``churn_date`` (``datetime64``, UTC, NaT when not churned or no
+        ``churn_date`` column), ``line`` (source line / row), in input order.
     report : LoadReport
         Rows read, loaded and rejected (per class: ``missing_value``,
         ``duplicate_id``, ``bad_email``, ``bad_phone``, ``bad_value``,
@@ -207,10 +239,11 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     keep = [i for i, ln in enumerate(parsed["line"]) if ln not in bad]
     frame = pd.DataFrame({k: [v[i] for i in keep] for k, v in parsed.items()},
                          columns=["customer_id", "name", "city", "handles", "email_sha256", "phone_sha256",
-                                  "email_local", "churned", "line"])
+                                  "email_local", "churned", "churn_date", "line"])
     for col in ("customer_id", "name", "city", "handles", "email_sha256", "phone_sha256", "email_local"):
         frame[col] = frame[col].astype(object)       # text even when no row survived (merges key on these)
     frame["churned"] = frame["churned"].astype(bool)
+    frame["churn_date"] = pd.to_datetime(frame["churn_date"]).astype("datetime64[ns]")
     frame["line"] = frame["line"].astype(np.int64)
     report.rows_loaded = len(frame)
     return frame, report
@@ -300,7 +333,7 @@ def _match_columns(header: list[str], label: str) -> dict:
 
 def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -> dict:
     out = {k: [] for k in ("customer_id", "name", "city", "handles", "email_sha256", "phone_sha256", "email_local",
-                           "churned", "line")}
+                           "churned", "churn_date", "line")}
     seen: dict[str, int] = {}
 
     def get(row, role):
@@ -347,6 +380,16 @@ def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -
         out["email_sha256"].append(email_hash)
         out["phone_sha256"].append(phone_hash)
         out["email_local"].append(local)
-        out["churned"].append(churn_raw in TRUE)
+        date_raw = get(row, "churn_date")
+        when = parse_churn_date(date_raw) if date_raw else None
+        if date_raw and when is None:
+            problems.add(line, header[roles["churn_date"]], "bad_value",
+                         f"{date_raw!r} is not a churn date; expected ISO-8601 (2024-03-01, 2024-03-01T12:00:00Z) "
+                         "or Unix seconds", text)
+        elif when is not None and churn_raw in FALSE and churn_raw:
+            problems.add(line, header[roles["churn_date"]], "bad_value",
+                         f"churn date {date_raw!r} on a row whose churn flag is {churn_raw!r}", text)
+        out["churned"].append(churn_raw in TRUE or when is not None)
+        out["churn_date"].append(when if when is not None else pd.NaT)
         out["line"].append(line)
     return out

@@ -13,7 +13,12 @@ kind               who (parameters)
 ``bridges``        ties spread over several communities: participation coefficient (``min_degree``, ``top``)
 ``reachable_via``  best connectors to a customer list: personalized PageRank from their accounts on the
                    attention walk (``customers`` = file of customer ids, or ``accounts`` = list; ``top``)
-``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags)
+``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags); with
+                   ``min_negative_exposure`` also accounts whose negative exposure
+                   (:func:`graphcrm.crm.exposure.negative_exposure`: negative messages from their influencers,
+                   by tie strength and recency; ``as_of``, ``half_life``, ``topic``, ``negative_threshold``)
+                   reaches it -- then ranked and scored by that exposure, the reason naming the top negative
+                   influencer
 ``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
 ``lookalike``      accounts most like a seed set by graph embedding (``seeds`` = list of account ids and/or
                    ``seeds_file`` = ids one per line or a table with ``account_id``; ``top``; optional ``dim``,
@@ -328,14 +333,18 @@ def _reachable_via(graph, lay, seg, *, links, **_):
 
 
 def _at_risk(graph, lay, seg, *, links, customers, **_):
-    if customers is None or links is None or "churned" not in customers:
-        raise ParameterError(f"segment {seg['name']!r}: at_risk needs customers with a churned column and links")
-    churned_customers = set(customers.customer_id[customers.churned].astype(str))
-    churned_acc = [a for c, a in zip(links.customer_id.astype(str), links.account_id) if c in churned_customers]
+    negative = seg.get("min_negative_exposure")
+    has_flags = customers is not None and links is not None and "churned" in customers
+    if not has_flags and (negative is None or links is None):
+        raise ParameterError(f"segment {seg['name']!r}: at_risk needs customers with a churned column and links"
+                             + ("" if negative is None else " (or links, for min_negative_exposure alone)"))
     n = graph.n_nodes
     flag = np.zeros(n, bool)
-    if churned_acc:
-        flag[graph.index_of(churned_acc)] = True
+    if has_flags:
+        churned_customers = set(customers.customer_id[customers.churned].astype(str))
+        churned_acc = [a for c, a in zip(links.customer_id.astype(str), links.account_id) if c in churned_customers]
+        if churned_acc:
+            flag[graph.index_of(churned_acc)] = True
     pos = lay.positive()
     src, dst, w = pos.edge_arrays()   # src can influence dst
     total = np.bincount(dst, weights=w, minlength=n)
@@ -343,14 +352,45 @@ def _at_risk(graph, lay, seg, *, links, customers, **_):
     n_churned = np.bincount(dst, weights=flag[src].astype(float), minlength=n).astype(int)
     n_infl = np.bincount(dst, minlength=n)
     exposure = np.divide(from_churned, total, out=np.zeros(n), where=total > 0)
-    keep = np.flatnonzero((exposure >= float(seg.get("min_exposure", 0.2))) & ~flag)
-    order = keep[np.lexsort((keep, -exposure[keep]))]
-    frame = pd.DataFrame({"account_id": graph.id_map.ids[order], "score": exposure[order],
-                          "reason": [f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f})"
-                                     for i in order]})
+    churn_hit = (exposure >= float(seg.get("min_exposure", 0.2))) if has_flags else np.zeros(n, bool)
+    if negative is None:
+        keep = np.flatnonzero(churn_hit & ~flag)
+        order = keep[np.lexsort((keep, -exposure[keep]))]
+        score = exposure
+        reasons = [f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f})" for i in order]
+    else:
+        neg, n_neg, top, top_amount = _negative_exposure_of(graph, pos, seg)
+        keep = np.flatnonzero((churn_hit | (neg >= float(negative))) & ~flag)
+        order = keep[np.lexsort((keep, -exposure[keep], -neg[keep]))]
+        score = neg
+        ids = graph.id_map.ids
+        reasons = [(f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f}); "
+                    if has_flags else "") +
+                   f"negative exposure {neg[i]:.2f} from {n_neg[i]} of {n_infl[i]} influencers" +
+                   (f", most from {ids[top[i]]} ({top_amount[i]:.2f})" if top[i] >= 0 else "") for i in order]
+    frame = pd.DataFrame({"account_id": graph.id_map.ids[order], "score": score[order], "reason": reasons})
     if seg.get("customers_only", True) and links is not None:
         frame = frame[frame.account_id.astype(str).isin(set(links.account_id.astype(str)))]
     return _top(frame, seg)
+
+
+def _negative_exposure_of(graph, pos, seg):
+    """:func:`graphcrm.crm.exposure.negative_exposure` arrays for an ``at_risk`` segment's options (``as_of``:
+    default one second after the graph's last event)."""
+    from graphcrm.crm.exposure import _exposure_arrays
+
+    as_of = seg.get("as_of")
+    if as_of is None:
+        last = [int(L.events.time.max()) for L in graph.layers.values() if L.events is not None and len(L.events)]
+        as_of = max(last) + 1 if last else 0
+    try:
+        threshold = float(seg.get("negative_threshold", -0.05))
+        float(seg["min_negative_exposure"])
+    except (TypeError, ValueError):
+        raise ParameterError(f"segment {seg['name']!r}: min_negative_exposure and negative_threshold must be "
+                             "numbers") from None
+    return _exposure_arrays(graph, as_of=as_of, half_life=seg.get("half_life", "7D"), topic=seg.get("topic"),
+                            threshold=threshold, layer=pos)
 
 
 def _engaged_fans(graph, lay, seg, **_):

@@ -236,3 +236,83 @@ def synthetic_crm(account_ids, n_customers: int, *, share_without_account: float
     customers = pd.DataFrame(rows, columns=["customer_id", "name", "email", "phone", "city", "handles", "churned"])
     truth_frame = pd.DataFrame(truth, columns=["customer_id", "account_id"])
     return SyntheticCRM(accounts, customers, truth_frame)
+
+
+@dataclass(frozen=True)
+class SyntheticChurn:
+    """A graph of retweets with sentiment, a CRM with churn dates on it, and the true churn probabilities.
+
+    ``graph`` (layer ``retweets``, events on both sides of ``as_of``), ``customers`` (``customer_id, name,
+    churned, churn_date``: a raw CRM table), ``links`` (``customer_id, account_id``), ``as_of`` (ISO text),
+    ``exposure`` (per account, :func:`graphcrm.crm.exposure.negative_exposure` at ``as_of``) and ``p_churn``
+    (per customer, the probability of churning within ``horizon_days`` that was drawn from)."""
+
+    graph: object
+    customers: pd.DataFrame
+    links: pd.DataFrame
+    as_of: str
+    exposure: np.ndarray
+    p_churn: np.ndarray
+
+
+def churn_world(n_accounts: int = 3000, *, effect: float = 3.0, base_rate: float = 0.06, seed: int = 0,
+                influencers: int = 6, negative_share: float = 0.08, customer_share: float = 0.7,
+                horizon_days: int = 30, graph=None) -> SyntheticChurn:
+    """A synthetic churn backtest: churn probability rises with negative exposure (``effect`` > 0) or not (0).
+
+    Every account retweets ``influencers`` random others a few times over the 60 days before ``as_of`` and
+    the 30 after (the later events must not count); ``negative_share`` of the accounts post mostly negative
+    messages (sentiment -0.6 with probability 0.7), the others rarely (0.05).  ``customer_share`` of the
+    accounts are customers; 3% churned before ``as_of``.  The others churn within ``horizon_days`` after
+    ``as_of`` with probability ``base_rate * (1 + effect * x) / (1 + effect * mean(x))`` where ``x`` is the
+    exposure over its 90th percentile, capped at 3 -- so the mean churn rate is ``base_rate`` whatever the
+    effect; ``effect = 0`` makes churn independent of exposure.  A quarter of the non-churners churn later
+    (after the horizon).  ``graph`` reuses a graph made by an earlier call with the same ``n_accounts``,
+    ``influencers``, ``negative_share`` and ``seed`` (only the CRM is drawn again, from ``seed``).
+
+    Examples
+    --------
+    >>> w = churn_world(300, effect=3.0, seed=1)
+    >>> w.as_of, len(w.customers), round(float(w.p_churn.mean()), 3)
+    ('2024-03-01', 210, 0.06)
+    """
+    from graphcrm.crm.exposure import negative_exposure
+    from graphcrm.loaders.builder import GraphBuilder
+
+    day = 86400
+    as_of = pd.Timestamp("2024-03-01")
+    t0 = int(as_of.value // 10**9)
+    rng = np.random.default_rng(seed)
+    n = int(n_accounts)
+    if graph is None:
+        negative = rng.random(n) < negative_share
+        actor = np.repeat(np.arange(n), influencers)
+        target = rng.integers(0, n - 1, size=len(actor))
+        target = target + (target >= actor)                       # no self-ties
+        times = rng.integers(1, 5, size=len(actor))               # 1-4 retweets per tie
+        actor, target = np.repeat(actor, times), np.repeat(target, times)
+        when = t0 + rng.integers(-60 * day, 30 * day, size=len(actor))
+        p_neg = np.where(negative[target], 0.7, 0.05)
+        sentiment = np.where(rng.random(len(actor)) < p_neg, -0.6, 0.4)
+        graph = GraphBuilder().add_events("retweets", actor, target, time=when, sentiment=sentiment).build()
+    exposure = negative_exposure(graph, as_of=as_of, layer="retweets").exposure.to_numpy()
+    rng = np.random.default_rng([seed, 1])
+    customers_idx = np.sort(rng.choice(n, size=int(round(customer_share * n)), replace=False))
+    x = np.minimum(exposure[customers_idx] / max(np.quantile(exposure, 0.9), 1e-12), 3.0)
+    p = base_rate * (1 + effect * x) / (1 + effect * x.mean())
+    m = len(customers_idx)
+    before = rng.random(m) < 0.03
+    churn = ~before & (rng.random(m) < p)
+    later = ~before & ~churn & (rng.random(m) < 0.25)
+    offset = np.where(before, -rng.integers(1, 60 * day, size=m),
+                      np.where(churn, rng.integers(1, horizon_days * day + 1, size=m),
+                               rng.integers(horizon_days * day + 1, 120 * day, size=m)))
+    dates = pd.to_datetime(t0 + offset, unit="s").strftime("%Y-%m-%dT%H:%M:%S")
+    has = before | churn | later
+    ids = graph.id_map.ids
+    cids = [f"K{i:06d}" for i in range(m)]
+    customers = pd.DataFrame({"customer_id": cids, "name": [f"customer {i}" for i in range(m)],
+                              "churned": np.where(has, "yes", "no"),
+                              "churn_date": np.where(has, dates, "")})
+    links = pd.DataFrame({"customer_id": cids, "account_id": ids[customers_idx]})
+    return SyntheticChurn(graph, customers, links, f"{as_of:%Y-%m-%d}", exposure, p)
