@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass, field
-from types import MappingProxyType, SimpleNamespace
+from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
@@ -346,8 +346,10 @@ def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, 
     New negative adopters per step come from the competing-cascade runs; each
     hop takes a delay drawn from ``delays_seconds`` (default: the delays
     observed in the layer's log, :func:`graphcrm.algorithms.probabilities.propagation_delays`), as in
-    :func:`graphcrm.algorithms.diffusion.reach_over_time`.  The advocates are
-    assumed to start at hour 0 with the negative seeds.
+    :func:`graphcrm.algorithms.diffusion.reach_over_time`; both curves use
+    the same sampled delays and the same live-edge runs, so with advocates
+    the curve is never above the one without.  The advocates are assumed to
+    start at hour 0 with the negative seeds.
 
     Returns
     -------
@@ -363,22 +365,30 @@ def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, 
     >>> t.values.tolist()      # 1 at hour 0, 2 at hour 1, 3 and 4 at hour 2 (4 answered first: 3)
     [[0.0, 1.0, 1.0], [1.0, 2.0, 2.0], [2.0, 4.0, 3.0]]
     """
-    from graphcrm.algorithms.diffusion import reach_over_time
     from graphcrm.algorithms.probabilities import propagation_delays
 
     lay_full = graph.resolve_layer(layer)
     lay, neg, p = _setup(graph, lay_full, negative_seeds, prob, seed)
     if delays_seconds is None:
         delays_seconds = propagation_delays(lay_full)
+    delays = np.asarray(delays_seconds, dtype=float) / 3600.0
+    if len(delays) == 0:
+        raise ParameterError("no observed delays to spread steps over time")
     pos = _dense(graph, advocates, "advocate")
-    out = {}
-    for name, seeds in (("without", np.empty(0, dtype=np.int64)), ("with", pos)):
+    new = []
+    for seeds in (np.empty(0, dtype=np.int64), pos):
         _, per_step = _k._competing_steps(seeds, neg, lay.out_indptr, lay.out_indices, p, True, int(n_runs),
                                           int(seed), _workers(), MAX_STEPS)
-        frame = reach_over_time(SimpleNamespace(new_per_step=per_step / n_runs), delays_seconds, hours=hours,
-                                seed=seed)
-        if hours is None:
-            hours = frame["hours"].to_numpy()
-        out[name] = frame["expected_reach"].to_numpy()
-    return pd.DataFrame({"hours": np.asarray(hours, dtype=float), "negative_reach_without": out["without"],
-                         "negative_reach_with": out["with"]})
+        new.append(per_step / n_runs)
+    # the same sampled delay sums for both curves (reach_over_time's estimator), so they differ only by the runs
+    last = max(int(np.flatnonzero(x)[-1]) if x.any() else 0 for x in new)
+    n_draws = 20_000
+    sums = np.cumsum(np.random.default_rng(seed).choice(delays, size=(n_draws, max(last, 1))), axis=1)
+    if hours is None:
+        horizon = float(np.quantile(sums[:, -1], 0.99)) if last else 1.0
+        hours = np.arange(0, min(max(np.ceil(horizon), 1.0), 24 * 14) + 1)
+    hours = np.asarray(hours, dtype=float)
+    share = [np.searchsorted(np.sort(sums[:, s - 1]), hours, side="right") / n_draws for s in range(1, last + 1)]
+    curves = [x[0] + sum(x[s] * share[s - 1] for s in range(1, last + 1)) for x in new]
+    return pd.DataFrame({"hours": hours, "negative_reach_without": np.asarray(curves[0], dtype=float),
+                         "negative_reach_with": np.asarray(curves[1], dtype=float)})

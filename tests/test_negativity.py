@@ -147,6 +147,19 @@ def test_hourly_negative_reach_with_and_without_the_plan():
     assert (np.diff(auto.negative_reach_without) >= 0).all()
 
 
+def test_hourly_on_the_higgs_retweet_log(higgs_graph):
+    """Real delays (the retweet log): the planned advocates keep the curve below the uncontained one every hour."""
+    g = higgs_graph
+    neg = ["301", "13416", "3393"]                       # ranks 41-43 by retweet audience
+    plan = plan_containment(g, neg, k=3, layer="retweets", n_runs=200, n_candidates=50, seed=0)
+    t = negative_reach_by_hour(g, neg, plan.seed_ids, layer="retweets", n_runs=500, seed=1)
+    assert len(t) > 24 and t.hours.iloc[0] == 0
+    assert t.negative_reach_with.iloc[0] <= t.negative_reach_without.iloc[0] < 3.5     # hour 0: the seeds (+ 0 s hops)
+    assert (t.negative_reach_with <= t.negative_reach_without + 1e-9).all()
+    assert (np.diff(t.negative_reach_without) >= -1e-9).all()
+    assert t.negative_reach_without.iloc[-1] - t.negative_reach_with.iloc[-1] > 50
+
+
 def test_errors_are_one_line():
     g = _bridge_graph()
     with pytest.raises(NodeNotFoundError, match="negative seed"):
