@@ -302,8 +302,8 @@ def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wi
 @jit(parallel=True)
 def _containment_runs(base_pos, cands, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, n_workers):
     """Negative adopters of run ``r`` with advocates ``base_pos`` plus candidate ``cands[c]`` (``-1``: none),
-    as ``sizes[c, r]``.  Run ``r`` is the live-edge world of stream ``(seed, r)`` for every candidate (common random numbers);
-    the ``len(cands) * n_runs`` simulations are split evenly over the workers."""
+    as ``sizes[c, r]``.  Run ``r`` is the live-edge world of stream ``(seed, r)`` for every candidate (common
+    random numbers); the ``len(cands) * n_runs`` simulations are split evenly over the workers."""
     n = indptr.shape[0] - 1
     n_c = cands.shape[0]
     total = n_c * n_runs
@@ -334,8 +334,8 @@ def _containment_runs(base_pos, cands, neg_seeds, indptr, indices, prob, negativ
 @jit(parallel=True)
 def _competing_steps(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, n_workers,
                      n_steps):
-    """Negative adopters per run (live-edge world of stream ``(seed, r)``) and new negative adopters per step summed over runs
-    (steps past ``n_steps - 1`` counted in the last)."""
+    """Negative adopters per run (live-edge world of stream ``(seed, r)``) and new negative adopters per step
+    summed over runs (steps past ``n_steps - 1`` counted in the last)."""
     n = indptr.shape[0] - 1
     neg_sizes = np.zeros(n_runs, dtype=np.int64)
     steps_worker = np.zeros((n_workers, n_steps), dtype=np.int64)

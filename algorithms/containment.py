@@ -294,7 +294,8 @@ def plan_containment(graph: SocialGraph, negative_seeds, *, k: int, layer: str |
                                         "ci_low", "ci_high"])
     table["account_id"] = graph.ids_of(table["account_id"].to_numpy(dtype=np.int64)) if len(table) else []
     info = {"prob": prob, "runs": int(n_runs), "seed": int(seed), "candidates": int(len(cands)),
-            "negative_seeds": int(len(neg)), "evaluations": int(evaluations), "method": "celf greedy, common random numbers",
+            "negative_seeds": int(len(neg)), "evaluations": int(evaluations),
+            "method": "celf greedy, common random numbers",
             "seconds": time.perf_counter() - started}
     return ContainmentPlan(table, baseline, np.asarray(table["account_id"].to_numpy()), info)
 

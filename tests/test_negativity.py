@@ -111,6 +111,15 @@ def test_same_seed_same_plan_and_numbers(wiki_graph):
     assert a.baseline == b.baseline
     c = plan_containment(wiki_graph, neg, k=3, layer="votes", n_runs=100, n_candidates=30, seed=5)
     assert c.baseline != a.baseline                       # another seed, other runs
+    import numba
+
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)                          # one worker instead of several: the same numbers
+        d = plan_containment(wiki_graph, neg, k=3, layer="votes", n_runs=100, n_candidates=30, seed=4)
+    finally:
+        numba.set_num_threads(threads)
+    pd.testing.assert_frame_equal(a.table, d.table)
 
 
 def test_negative_sources_from_an_event_log():
