@@ -334,11 +334,13 @@ def _containment_runs(base_pos, cands, neg_seeds, indptr, indices, prob, negativ
 @jit(parallel=True)
 def _competing_steps(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, n_workers,
                      n_steps):
-    """Negative adopters per run (live-edge world of stream ``(seed, r)``) and new negative adopters per step
-    summed over runs (steps past ``n_steps - 1`` counted in the last)."""
+    """Negative adopters per run (live-edge world of stream ``(seed, r)``), new negative adopters per step
+    summed over runs (steps past ``n_steps - 1`` counted in the last), and runs in which each account adopted
+    the negative side."""
     n = indptr.shape[0] - 1
     neg_sizes = np.zeros(n_runs, dtype=np.int64)
     steps_worker = np.zeros((n_workers, n_steps), dtype=np.int64)
+    neg_worker = np.zeros((n_workers, n), dtype=np.int64)
     for w in prange(n_workers):
         owner_stamp = np.full(n, -1, dtype=np.int64)
         owner = np.zeros(n, dtype=np.int8)
@@ -354,10 +356,13 @@ def _competing_steps(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins,
                 v = adopted[j]
                 if owner[v] == 2:
                     steps_worker[w, min(claim_step[v], n_steps - 1)] += 1
+                    neg_worker[w, v] += 1
     per_step = np.zeros(n_steps, dtype=np.int64)
+    neg_act = np.zeros(n, dtype=np.int64)
     for w in range(n_workers):
         per_step += steps_worker[w]
-    return neg_sizes, per_step
+        neg_act += neg_worker[w]
+    return neg_sizes, per_step, neg_act
 
 
 def _warmup():

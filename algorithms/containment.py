@@ -14,6 +14,8 @@
 * :func:`compare_containment` -- several advocate sets against the same
   negative seeds on the same runs: expected negative reach of each with a 95%
   interval, and the paired difference to the first set.
+* :func:`exposed_accounts` -- which accounts it reaches: each account's
+  probability of adopting the negative side without and with advocates.
 * :func:`negative_reach_by_hour` -- expected negative reach per hour with and
   without advocates, spreading the steps over the delays observed in the log
   (:func:`graphcrm.algorithms.diffusion.reach_over_time`).
@@ -326,12 +328,12 @@ def compare_containment(graph: SocialGraph, negative_seeds, plans: dict, *, laye
     """
     lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed)
     args = (lay.out_indptr, lay.out_indices, p, True, int(n_runs), int(seed), _workers(), 2)
-    alone, _ = _k._competing_steps(np.empty(0, dtype=np.int64), neg, *args)
+    alone, _, _ = _k._competing_steps(np.empty(0, dtype=np.int64), neg, *args)
     rows = [("none", 0, *_interval(alone), 0.0, np.nan, np.nan, np.nan)]
     first = None
     for name, ids in plans.items():
         pos = _dense(graph, ids, f"advocate of {name!r}")
-        sizes, _ = _k._competing_steps(pos, neg, *args)
+        sizes, _, _ = _k._competing_steps(pos, neg, *args)
         if first is None:
             first = sizes
         d = _interval(sizes - first) if len(sizes) > 1 else (0.0, 0.0, 0.0)
@@ -340,13 +342,45 @@ def compare_containment(graph: SocialGraph, negative_seeds, plans: dict, *, laye
                                        "saved", "diff_vs_first", "diff_ci_low", "diff_ci_high"])
 
 
+def exposed_accounts(graph: SocialGraph, negative_seeds, advocates=(), *, layer=None, prob: str = "wc",
+                     n_runs: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """Which accounts the negative message reaches: each account's probability without and with ``advocates``.
+
+    Both on the same live-edge runs.  Accounts never reached are left out; negative seeds are listed (1.0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id, p_negative_without, p_negative_with, p_saved``, most exposed (without) first.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", [1, 2, 2], [2, 3, 4]).build()
+    >>> t = exposed_accounts(g, [1], [3], layer="x", prob="const:1", n_runs=10)
+    >>> t.account_id.tolist(), t.p_negative_with.tolist()      # 3 answered first, the rest reached
+    ([1, 2, 3, 4], [1.0, 1.0, 0.0, 1.0])
+    """
+    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed)
+    pos = _dense(graph, advocates, "advocate")
+    args = (lay.out_indptr, lay.out_indices, p, True, int(n_runs), int(seed), _workers(), 2)
+    _, _, without = _k._competing_steps(np.empty(0, dtype=np.int64), neg, *args)
+    _, _, with_ = _k._competing_steps(pos, neg, *args)
+    idx = np.flatnonzero(without > 0)
+    order = idx[np.lexsort((idx, -without[idx]))]
+    a, b = without[order] / n_runs, with_[order] / n_runs
+    return pd.DataFrame({"account_id": graph.ids_of(order), "p_negative_without": a, "p_negative_with": b,
+                         "p_saved": a - b})
+
+
 def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, layer=None, prob: str = "wc",
                            delays_seconds=None, hours=None, n_runs: int = 2_000, seed: int = 0) -> pd.DataFrame:
     """Expected negative reach per hour without and with ``advocates``.
 
     New negative adopters per step come from the competing-cascade runs; each
     hop takes a delay drawn from ``delays_seconds`` (default: the delays
-    observed in the layer's log, :func:`graphcrm.algorithms.probabilities.propagation_delays`), as in
+    observed in the layer's log, :func:`graphcrm.algorithms.probabilities.propagation_delays`; a layer
+    without a log, such as the combined strength, pools the logs of every layer), as in
     :func:`graphcrm.algorithms.diffusion.reach_over_time`; both curves use
     the same sampled delays and the same live-edge runs, so with advocates
     the curve is never above the one without.  The advocates are assumed to
@@ -371,14 +405,19 @@ def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, 
     lay_full = graph.resolve_layer(layer)
     lay, neg, p = _setup(graph, lay_full, negative_seeds, prob, seed)
     if delays_seconds is None:
-        delays_seconds = propagation_delays(lay_full)
+        logs = [lay_full] if lay_full.events is not None else \
+            [x for x in graph.layers.values() if x.events is not None and len(x.events)]
+        if not logs:
+            raise ParameterError(f"layer '{lay_full.name}' has no interaction log to learn delays from, and no "
+                                 "other layer has one")
+        delays_seconds = np.concatenate([propagation_delays(x) for x in logs])
     delays = np.asarray(delays_seconds, dtype=float) / 3600.0
     if len(delays) == 0:
         raise ParameterError("no observed delays to spread steps over time")
     pos = _dense(graph, advocates, "advocate")
     new = []
     for seeds in (np.empty(0, dtype=np.int64), pos):
-        _, per_step = _k._competing_steps(seeds, neg, lay.out_indptr, lay.out_indices, p, True, int(n_runs),
+        _, per_step, _ = _k._competing_steps(seeds, neg, lay.out_indptr, lay.out_indices, p, True, int(n_runs),
                                           int(seed), _workers(), MAX_STEPS)
         new.append(per_step / n_runs)
     # the same sampled delay sums for both curves (reach_over_time's estimator), so they differ only by the runs

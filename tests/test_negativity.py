@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.algorithms.containment import (compare_containment, negative_reach_by_hour, negative_sources,
-                                             plan_containment)
+from graphcrm.algorithms.containment import (compare_containment, exposed_accounts, negative_reach_by_hour,
+                                             negative_sources, plan_containment)
 from graphcrm.algorithms.contagion import simulate_competition
 from graphcrm.loaders.builder import GraphBuilder
 from graphcrm.loaders.errors import NodeNotFoundError, ParameterError
@@ -154,6 +154,16 @@ def test_hourly_negative_reach_with_and_without_the_plan():
     auto = negative_reach_by_hour(g, ["bad"], [], layer="retweets", n_runs=20)
     assert auto.negative_reach_without.iloc[-1] == pytest.approx(22.0)
     assert (np.diff(auto.negative_reach_without) >= 0).all()
+    pooled = negative_reach_by_hour(g, ["bad"], [], layer=None, n_runs=20)   # the strength layer: logs pooled
+    assert pooled.negative_reach_without.iloc[-1] == pytest.approx(22.0)
+
+
+def test_exposed_accounts():
+    g = _bridge_graph()
+    t = exposed_accounts(g, ["bad"], ["bridge"], layer="retweets", n_runs=20).set_index("account_id")
+    assert len(t) == 22 and t.p_negative_without.eq(1.0).all()
+    assert t.loc["bad", "p_negative_with"] == 1.0 and t.drop("bad").p_negative_with.eq(0.0).all()
+    assert t.p_saved.sum() == 21.0
 
 
 def test_hourly_on_the_higgs_retweet_log(higgs_graph):
@@ -196,7 +206,8 @@ def test_contain_cli_as_a_user(tmp_path):
     assert res.returncode == 0, res.stderr
     res = _cli("contain", snap, "--from-messages", "--topic", "acme", "--k", "1", "--layer", "retweets",
                "--runs", "50", "--check-runs", "100", "--out", tmp_path / "plan.csv",
-               "--hourly-out", tmp_path / "hourly.csv", "--json", cwd=tmp_path)
+               "--hourly-out", tmp_path / "hourly.csv", "--exposed-out", tmp_path / "exposed.csv", "--json",
+               cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert [s["account_id"] for s in out["negative_sources"]] == ["bad"]
@@ -208,6 +219,9 @@ def test_contain_cli_as_a_user(tmp_path):
     hourly = pd.read_csv(tmp_path / "hourly.csv")
     assert list(hourly.columns) == ["hours", "negative_reach_without", "negative_reach_with"]
     assert (hourly.negative_reach_with <= hourly.negative_reach_without + 1e-9).all()
+    exposed = pd.read_csv(tmp_path / "exposed.csv", dtype={"account_id": str})
+    assert len(exposed) == 22 and out["exposed_accounts"] == {"without": 22.0, "with": 1.0,
+                                                                "reached_at_least_once": 22}
     check = {r["strategy"]: r for r in out["check"]}
     assert set(check) == {"none", "plan", "top_degree", "random"}
     res = _cli("contain", snap, "--negative", "bad", "--k", "1", "--layer", "retweets", "--runs", "50",

@@ -276,6 +276,9 @@ def contain(
     hourly_out: Optional[Path] = typer.Option(None, "--hourly-out",
                                               help="Expected negative reach per hour with and without the plan, "
                                                    "from the delays in the layer's log (.csv/.parquet)."),
+    exposed_out: Optional[Path] = typer.Option(None, "--exposed-out",
+                                               help="Which accounts the message reaches: each one's probability "
+                                                    "without and with the plan (.csv/.parquet)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Negativity wave: whom to seed so a negative message reaches the fewest accounts (competing cascades).
@@ -284,8 +287,8 @@ def contain(
     """
     import numpy as np
 
-    from graphcrm.algorithms.containment import (compare_containment, negative_reach_by_hour, negative_sources,
-                                                 plan_containment)
+    from graphcrm.algorithms.containment import (compare_containment, exposed_accounts, negative_reach_by_hour,
+                                                 negative_sources, plan_containment)
     from graphcrm.tables import read_id_list, write_table
 
     timer = Timer()
@@ -347,9 +350,18 @@ def contain(
         summary["negative_reach_after_hours"] = {
             int(h): [round(float(a), 3), round(float(b), 3)] for h, a, b in hourly.itertuples(index=False)
             if h in (1, 6, 24, 48, 168)}
+    if exposed_out is not None:
+        with step("estimating who is exposed"):
+            exposed = exposed_accounts(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
+                                       n_runs=max(check_runs, runs), seed=seed + 1)
+        write_table(exposed, exposed_out)
+        summary["exposed_accounts"] = {"without": round(float(exposed.p_negative_without.sum()), 3),
+                                       "with": round(float(exposed.p_negative_with.sum()), 3),
+                                       "reached_at_least_once": len(exposed)}
     if out is not None:
         write_table(table, out)
-    summary["outputs"] = {"plan": str(out) if out else None, "hourly": str(hourly_out) if hourly_out else None}
+    summary["outputs"] = {"plan": str(out) if out else None, "hourly": str(hourly_out) if hourly_out else None,
+                          "exposed": str(exposed_out) if exposed_out else None}
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
 
