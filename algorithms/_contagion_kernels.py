@@ -190,6 +190,79 @@ def _run_competing(pos_seeds, neg_seeds, state, indptr, indices, prob, negative_
     return n_pos, n_neg, state
 
 
+@jit
+def _run_competing_live(pos_seeds, neg_seeds, base, indptr, indices, prob, negative_wins, stamp, owner_stamp, owner,
+                   claim_step, frontier, nxt, adopted):
+    """:func:`_run_competing` on a live-edge world: edge ``k`` is live when the ``k``-th draw of the stream
+    starting at ``base`` is below its probability (each edge is tried at most once, so the law is the same).
+    Every seed set run on the same ``base`` sees the same world: common random numbers that make differences
+    between advocate sets exact per run.  Returns ``(positive, negative)``."""
+    n_adopted = 0
+    n_front = 0
+    n_pos = 0
+    n_neg = 0
+    for s in neg_seeds:
+        if owner_stamp[s] != stamp:
+            owner_stamp[s] = stamp
+            owner[s] = 2
+            claim_step[s] = 0
+            adopted[n_adopted] = s
+            n_adopted += 1
+            frontier[n_front] = s
+            n_front += 1
+            n_neg += 1
+    for s in pos_seeds:
+        if owner_stamp[s] != stamp:
+            owner_stamp[s] = stamp
+            owner[s] = 1
+            claim_step[s] = 0
+            adopted[n_adopted] = s
+            n_adopted += 1
+            frontier[n_front] = s
+            n_front += 1
+            n_pos += 1
+        elif not negative_wins and owner[s] == 2:   # seeded by both: the tie rule
+            owner[s] = 1
+            n_neg -= 1
+            n_pos += 1
+    t = 0
+    while n_front > 0:
+        n_next = 0
+        for i in range(n_front):
+            u = frontier[i]
+            side = owner[u]
+            for k in range(indptr[u], indptr[u + 1]):
+                v = indices[k]
+                if owner_stamp[v] == stamp and claim_step[v] <= t:
+                    continue                          # adopted earlier
+                p = prob[k]
+                if p <= 0.0:
+                    continue
+                if p < 1.0:
+                    x, _ = _rng.next_float(base + np.uint64(k) * _rng._GOLDEN)
+                    if x >= p:
+                        continue
+                if owner_stamp[v] != stamp:
+                    owner_stamp[v] = stamp
+                    owner[v] = side
+                    claim_step[v] = t + 1
+                    adopted[n_adopted] = v
+                    n_adopted += 1
+                    nxt[n_next] = v
+                    n_next += 1
+                elif owner[v] != side and ((side == 2) == negative_wins):
+                    owner[v] = side                  # same step, the tie rule's campaign wins
+        for i in range(n_next):
+            if owner[nxt[i]] == 1:
+                n_pos += 1
+            else:
+                n_neg += 1
+            frontier[i] = nxt[i]
+        n_front = n_next
+        t += 1
+    return n_pos, n_neg
+
+
 @jit(parallel=True)
 def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, first_run,
                         n_workers):
@@ -226,6 +299,72 @@ def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wi
     return pos_sizes, neg_sizes, pos_act, neg_act
 
 
+@jit(parallel=True)
+def _containment_runs(base_pos, cands, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, n_workers):
+    """Negative adopters of run ``r`` with advocates ``base_pos`` plus candidate ``cands[c]`` (``-1``: none),
+    as ``sizes[c, r]``.  Run ``r`` is the live-edge world of stream ``(seed, r)`` for every candidate (common
+    random numbers); the ``len(cands) * n_runs`` simulations are split evenly over the workers."""
+    n = indptr.shape[0] - 1
+    n_c = cands.shape[0]
+    total = n_c * n_runs
+    sizes = np.zeros((n_c, n_runs), dtype=np.int32)
+    for w in prange(n_workers):
+        owner_stamp = np.full(n, -1, dtype=np.int64)
+        owner = np.zeros(n, dtype=np.int8)
+        claim_step = np.zeros(n, dtype=np.int64)
+        frontier = np.empty(n, dtype=np.int64)
+        nxt = np.empty(n, dtype=np.int64)
+        adopted = np.empty(n, dtype=np.int64)
+        pos = np.empty(base_pos.shape[0] + 1, dtype=np.int64)
+        for i in range(base_pos.shape[0]):
+            pos[i] = base_pos[i]
+        for job in range(total * w // n_workers, total * (w + 1) // n_workers):
+            c = job // n_runs
+            r = job - c * n_runs
+            m = base_pos.shape[0]
+            if cands[c] >= 0:
+                pos[m] = cands[c]
+                m += 1
+            _, b = _run_competing_live(pos[:m], neg_seeds, _rng.stream_state(seed, r), indptr, indices, prob,
+                                       negative_wins, job, owner_stamp, owner, claim_step, frontier, nxt, adopted)
+            sizes[c, r] = b
+    return sizes
+
+
+@jit(parallel=True)
+def _competing_steps(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, n_workers,
+                     n_steps):
+    """Negative adopters per run (live-edge world of stream ``(seed, r)``), new negative adopters per step
+    summed over runs (steps past ``n_steps - 1`` counted in the last), and runs in which each account adopted
+    the negative side."""
+    n = indptr.shape[0] - 1
+    neg_sizes = np.zeros(n_runs, dtype=np.int64)
+    steps_worker = np.zeros((n_workers, n_steps), dtype=np.int64)
+    neg_worker = np.zeros((n_workers, n), dtype=np.int64)
+    for w in prange(n_workers):
+        owner_stamp = np.full(n, -1, dtype=np.int64)
+        owner = np.zeros(n, dtype=np.int8)
+        claim_step = np.zeros(n, dtype=np.int64)
+        frontier = np.empty(n, dtype=np.int64)
+        nxt = np.empty(n, dtype=np.int64)
+        adopted = np.empty(n, dtype=np.int64)
+        for r in range(n_runs * w // n_workers, n_runs * (w + 1) // n_workers):
+            a, b = _run_competing_live(pos_seeds, neg_seeds, _rng.stream_state(seed, r), indptr, indices, prob,
+                                       negative_wins, r, owner_stamp, owner, claim_step, frontier, nxt, adopted)
+            neg_sizes[r] = b
+            for j in range(a + b):
+                v = adopted[j]
+                if owner[v] == 2:
+                    steps_worker[w, min(claim_step[v], n_steps - 1)] += 1
+                    neg_worker[w, v] += 1
+    per_step = np.zeros(n_steps, dtype=np.int64)
+    neg_act = np.zeros(n, dtype=np.int64)
+    for w in range(n_workers):
+        per_step += steps_worker[w]
+        neg_act += neg_worker[w]
+    return neg_sizes, per_step, neg_act
+
+
 def _warmup():
     from graphcrm.loaders.numba_config import readonly_copy
 
@@ -238,3 +377,7 @@ def _warmup():
             _simulate_sir(sis, seeds, prep(indptr), prep(indices), prob, 0.5, 10, 1, 0, 20, 2, 21)
         _simulate_competing(seeds, np.array([2], dtype=np.int64), prep(indptr), prep(indices), prob, True, 10, 1,
                             0, 2)
+        _containment_runs(np.empty(0, dtype=np.int64), np.array([1, -1], dtype=np.int64), seeds, prep(indptr),
+                          prep(indices), prob, True, 10, 1, 2)
+        _competing_steps(seeds, np.array([2], dtype=np.int64), prep(indptr), prep(indices), prob, True, 10, 1, 2,
+                         8)

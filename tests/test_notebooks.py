@@ -20,7 +20,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 def test_every_journey_has_a_notebook():
     names = [p.name for p in NOTEBOOKS]
     assert names == ["01-communities.ipynb", "02-opinion-leaders.ipynb", "03-campaign-planning.ipynb",
-                     "04-crm-bridge.ipynb"]
+                     "04-crm-bridge.ipynb", "05-negativity-waves.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -223,8 +223,8 @@ def test_communities_and_report_agree_on_a_signed_snapshot(tmp_path):
     assert "backtest" not in report                      # a trust log is not an engagement log
 
 
-VERBS = ["load", "info", "rank", "forecast", "backtest", "communities", "simulate", "plan", "reach", "link",
-         "segments", "economics", "run", "erase", "report", "demo", "warmup", "neo4j push", "neo4j pull",
+VERBS = ["load", "info", "rank", "forecast", "backtest", "communities", "simulate", "plan", "reach", "contain",
+         "link", "segments", "economics", "run", "erase", "report", "demo", "warmup", "neo4j push", "neo4j pull",
          "neo4j write-back", "neo4j erase", "db serve"]
 
 

@@ -1,4 +1,5 @@
-"""``graphcrm simulate``, ``plan`` and ``reach``: how far a message spreads, whom to seed, who reaches one person."""
+"""``graphcrm simulate``, ``plan``, ``reach`` and ``contain``: how far a message spreads, whom to seed, who reaches
+one person, whom to seed against a negative cascade."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def register(app: typer.Typer) -> None:
     app.command()(simulate)
     app.command()(plan)
     app.command()(reach)
+    app.command()(contain)
 
 
 def simulate(
@@ -239,6 +241,128 @@ def reach(
                "seconds": timer.seconds()}
     human = (f"{len(table)} accounts can reach {target} ({samples:,} samples, {model.upper()}, {prob})\n"
              + (table.round(4).to_string(index=False) if len(table) else "nobody reaches this account"))
+    emit(summary, as_json, human)
+
+
+def contain(
+    snapshot: Path = typer.Argument(..., help="Snapshot directory."),
+    as_of: Optional[str] = AS_OF,
+    negative: List[str] = typer.Option([], "--negative", help="An account spreading the negative message "
+                                                              "(repeatable)."),
+    from_messages: bool = typer.Option(False, "--from-messages",
+                                       help="Seed the negative cascade with the authors of negative messages "
+                                            "(event sentiment below --threshold)."),
+    topic: Optional[str] = typer.Option(None, "--topic", help="With --from-messages: only messages on this topic "
+                                                              "(comma-separated: any of them). The cascade still "
+                                                              "spreads over the whole influence layer."),
+    since: Optional[str] = typer.Option(None, "--since", help="With --from-messages: only messages at or after "
+                                                              "this time (ISO-8601 or Unix seconds)."),
+    threshold: float = typer.Option(-0.05, "--threshold", help="A message is negative below this sentiment."),
+    max_sources: Optional[int] = typer.Option(None, "--max-sources",
+                                              help="Keep only the N authors with the most negative messages."),
+    k: int = typer.Option(5, "--k", help="Number of advocates to seed."),
+    candidates: Optional[Path] = typer.Option(None, "--candidates",
+                                              help="Accounts that may be seeded (ids, one per line, or a table "
+                                                   "with account_id); default: the 100 with most audience and "
+                                                   "the 100 most exposed."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
+                                                              "strength, else follows)."),
+    prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight | learned."),
+    runs: int = typer.Option(1_000, "--runs", help="Monte-Carlo runs per estimate while choosing."),
+    check_runs: int = typer.Option(5_000, "--check-runs", help="Independent runs comparing the plan with the "
+                                                               "top-degree and random advocates (0: skip)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same plan)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="The plan (.csv or .parquet)."),
+    hourly_out: Optional[Path] = typer.Option(None, "--hourly-out",
+                                              help="Expected negative reach per hour with and without the plan, "
+                                                   "from the delays in the layer's log (.csv/.parquet)."),
+    exposed_out: Optional[Path] = typer.Option(None, "--exposed-out",
+                                               help="Which accounts the message reaches: each one's probability "
+                                                    "without and with the plan (.csv/.parquet)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+):
+    """Negativity wave: whom to seed so a negative message reaches the fewest accounts (competing cascades).
+
+    Example: graphcrm contain graphs/posts --from-messages --topic acme --k 5 --out plan.csv
+    """
+    import numpy as np
+
+    from graphcrm.algorithms.containment import (compare_containment, exposed_accounts, negative_reach_by_hour,
+                                                 negative_sources, plan_containment)
+    from graphcrm.tables import read_id_list, write_table
+
+    timer = Timer()
+    if bool(negative) == from_messages:
+        raise ParameterError("give the negative accounts with --negative ID (repeatable) or --from-messages")
+    if (topic or since) and not from_messages:
+        raise ParameterError("--topic and --since select negative messages: use them with --from-messages")
+    if k < 1 or runs < 2 or check_runs < 0:
+        raise ParameterError("--k must be >= 1, --runs >= 2 and --check-runs >= 0")
+    graph = open_snapshot(snapshot, as_of)
+    lay = graph.resolve_layer(layer)
+    sources = None
+    if from_messages:
+        topics = [t for t in topic.split(",") if t.strip()] if topic else None
+        sources = negative_sources(graph, topic=topics, since=since, threshold=threshold)
+        if max_sources is not None:
+            sources = sources.head(max_sources)
+        if not len(sources):
+            raise ParameterError(f"no message has sentiment below {threshold}"
+                                 f"{' on ' + topic if topic else ''}{' since ' + since if since else ''}")
+        negative = sources["account_id"].tolist()
+    cands = read_id_list(candidates) if candidates is not None else None
+    with step(f"choosing {k} advocates against {len(negative)} negative accounts"):
+        plan_ = plan_containment(graph, negative, k=k, layer=lay, prob=prob, candidates=cands, n_runs=runs,
+                                 seed=seed)
+    table = plan_.table
+    summary = {"snapshot": str(snapshot), "negative_seeds": len(negative), "from_messages": from_messages,
+               "topic": topic, "since": since, "k": k, "prob": prob, "runs": runs,
+               "candidates": plan_.info["candidates"], "negative_reach_without": round(plan_.baseline[0], 3),
+               "negative_reach_without_ci95": [round(plan_.baseline[1], 3), round(plan_.baseline[2], 3)],
+               "negative_reach_with_plan": round(plan_.expected_negative_reach, 3),
+               "plan": table.round(4).to_dict("records")}
+    if sources is not None:
+        summary["negative_sources"] = sources.head(20).to_dict("records")
+    human = (f"negative cascade from {len(negative)} accounts reaches {plan_.baseline[0]:,.1f} accounts "
+             f"(95% CI {plan_.baseline[1]:,.1f} .. {plan_.baseline[2]:,.1f}); with {len(table)} advocates "
+             f"{plan_.expected_negative_reach:,.1f} ({runs:,} runs each, common random numbers)\n"
+             + table.round(3).to_string(index=False))
+    if check_runs > 0:
+        pool = np.setdiff1d(np.arange(graph.n_nodes), graph.index_of(list(negative)))
+        deg = lay.positive().out_degree()[pool]
+        top = graph.ids_of(pool[np.lexsort((pool, -deg))[:len(table)]])
+        rand = graph.ids_of(np.sort(np.random.default_rng(seed).choice(pool, min(len(table), len(pool)),
+                                                                       replace=False)))
+        with step(f"checking the plan with {check_runs:,} independent runs"):
+            cmp = compare_containment(graph, negative, {"plan": plan_.seed_ids, "top_degree": top, "random": rand},
+                                      layer=lay, prob=prob, n_runs=check_runs, seed=seed + 1)
+        summary["check"] = cmp.round(4).replace({np.nan: None}).to_dict("records")
+        human += f"\ncheck on {check_runs:,} independent runs (diff: paired, vs the plan)\n" + \
+            cmp.round(3).to_string(index=False)
+    if hourly_out is not None:
+        from graphcrm.algorithms.probabilities import propagation_delays
+
+        with step("spreading the steps over the observed delays"):
+            hourly = negative_reach_by_hour(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
+                                            delays_seconds=propagation_delays(lay), n_runs=max(check_runs, runs),
+                                            seed=seed + 1)
+        write_table(hourly, hourly_out)
+        summary["negative_reach_after_hours"] = {
+            int(h): [round(float(a), 3), round(float(b), 3)] for h, a, b in hourly.itertuples(index=False)
+            if h in (1, 6, 24, 48, 168)}
+    if exposed_out is not None:
+        with step("estimating who is exposed"):
+            exposed = exposed_accounts(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
+                                       n_runs=max(check_runs, runs), seed=seed + 1)
+        write_table(exposed, exposed_out)
+        summary["exposed_accounts"] = {"without": round(float(exposed.p_negative_without.sum()), 3),
+                                       "with": round(float(exposed.p_negative_with.sum()), 3),
+                                       "reached_at_least_once": len(exposed)}
+    if out is not None:
+        write_table(table, out)
+    summary["outputs"] = {"plan": str(out) if out else None, "hourly": str(hourly_out) if hourly_out else None,
+                          "exposed": str(exposed_out) if exposed_out else None}
+    summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
 
 
