@@ -36,6 +36,7 @@ from graphcrm.algorithms import _contagion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph, _to_unix
+from graphcrm.loaders.topics import event_authors
 
 MAX_STEPS = 64
 
@@ -44,10 +45,10 @@ def negative_sources(graph: SocialGraph, *, topic=None, since=None, until=None,
                      threshold: float = -0.05) -> pd.DataFrame:
     """The authors of negative messages: events with sentiment below ``threshold``, counted per author.
 
-    The author of an event is the account that acted in the file's row (the
-    retweeter, the replier, the mentioner): the influence target of a
-    ``reverse`` layer, the source of a ``forward`` one.  Events without
-    sentiment (NaN) are skipped.
+    The author of an event is who wrote its message
+    (:func:`graphcrm.loaders.topics.event_authors`): the replier or the
+    mentioner, but for a retweet or a like the original poster.  Events
+    without sentiment (NaN) are skipped.
 
     Parameters
     ----------
@@ -88,7 +89,7 @@ def negative_sources(graph: SocialGraph, *, topic=None, since=None, until=None,
               else _to_unix(t, what) for t, what in ((since, "since"), (until, "until")))
     authors, sents, times = [], [], []
     with_sentiment = 0
-    for lay in graph.layers.values():
+    for name, lay in graph.layers.items():
         ev = lay.events
         if ev is None or not len(ev) or ev.sentiment is None:
             continue
@@ -98,7 +99,7 @@ def negative_sources(graph: SocialGraph, *, topic=None, since=None, until=None,
             keep &= ev.time >= lo
         if hi is not None:
             keep &= ev.time < hi
-        author = ev.dst if lay.spec is not None and lay.spec.direction == "reverse" else ev.src
+        author = event_authors(name, lay)
         authors.append(np.asarray(author[keep], dtype=np.int64))
         sents.append(np.asarray(ev.sentiment[keep]))
         times.append(np.asarray(ev.time[keep]))
@@ -110,7 +111,8 @@ def negative_sources(graph: SocialGraph, *, topic=None, since=None, until=None,
     agg = frame.groupby("a").agg(negative_messages=("s", "size"), mean_sentiment=("s", "mean"),
                                  first_time=("t", "min"), last_time=("t", "max")).reset_index()
     agg = agg.sort_values(["negative_messages", "mean_sentiment", "a"], ascending=[False, True, True])
-    agg.insert(0, "account_id", graph.id_map.ids[agg.pop("a").to_numpy()] if len(agg) else [])
+    authors_of = agg.pop("a").to_numpy()
+    agg.insert(0, "account_id", graph.id_map.ids[authors_of] if len(agg) else [])
     return agg.reset_index(drop=True).astype({"negative_messages": np.int64})
 
 

@@ -245,6 +245,7 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     frame["churned"] = frame["churned"].astype(bool)
     frame["churn_date"] = pd.to_datetime(frame["churn_date"]).astype("datetime64[ns]")
     frame["line"] = frame["line"].astype(np.int64)
+    frame.attrs["churn_date_given"] = "churn_date" in roles     # the column exists either way; was it in the file?
     report.rows_loaded = len(frame)
     return frame, report
 

@@ -112,6 +112,32 @@ def merge_topics(a, b) -> list:
     return out
 
 
+#: layers whose event is a reaction to someone else's post: the message (its text and sentiment) is the
+#: original poster's, i.e. the row's target -- a retweet repeats b's post, a like rates it
+REACTION_LAYERS = ("retweets", "likes")
+
+
+def event_authors(name: str, layer) -> np.ndarray:
+    """Who wrote the message of each event of ``layer`` (dense ids), for sentiment and topics by author.
+
+    A reply or a mention is the actor's own message (the row's ``a`` in "a replied to b"); a retweet or a like
+    carries the original poster's message (the row's ``b``); on any other layer the actor wrote it.  The actor
+    is the influence edge's target on a ``reverse`` layer and its source on a ``forward`` one.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = (GraphBuilder().add_events("replies", ["a"], ["b"], time=[1])
+    ...      .add_events("retweets", ["a"], ["b"], time=[2]).build())
+    >>> [g.id_map.ids[event_authors(n, g.layer(n))].tolist() for n in ("replies", "retweets")]
+    [['a'], ['b']]
+    """
+    ev = layer.events
+    reverse = layer.spec.direction == "reverse"
+    actor, target = (ev.dst, ev.src) if reverse else (ev.src, ev.dst)
+    return np.asarray(target if name in REACTION_LAYERS else actor)
+
+
 def event_topic_mask(events, topic: str) -> np.ndarray:
     """Boolean mask of the events carrying ``topic`` (all false when the log has no topics)."""
     n = len(events)

@@ -127,11 +127,16 @@ def test_false_positive_rate_on_null_crms_stays_near_five_percent(worlds):
     assert hits_p <= 6 and hits_ci <= 6, (hits_p, hits_ci)
 
 
-def test_backtest_needs_churn_dates(worlds):
+def test_backtest_needs_churn_dates(worlds, tmp_path):
     planted = worlds[0]
     customers, _ = read_customers(planted.customers)
     with pytest.raises(ParameterError, match="needs a churn_date column"):
         exposure_backtest(planted.graph, customers.drop(columns="churn_date"), planted.links, as_of=planted.as_of)
+    flags_only = tmp_path / "flags-only.csv"                # churned flags, no churn_date column in the file
+    customers[["customer_id", "name", "churned"]].to_csv(flags_only, index=False)
+    without, _ = read_customers(flags_only)
+    with pytest.raises(ParameterError, match="needs a churn_date column"):
+        exposure_backtest(planted.graph, without, planted.links, as_of=planted.as_of)
     undated = customers.assign(churn_date=customers.churn_date.where(customers.customer_id != "K000003"))
     undated.loc[undated.customer_id == "K000003", "churned"] = True
     with pytest.raises(ParameterError, match=r"'K000003' \(line 4\) is churned but has no churn_date"):
@@ -212,3 +217,13 @@ def test_cli_churn_backtest_as_a_user(worlds, tmp_path):
     pd.DataFrame({"customer_id": ["K000000"], "name": ["x"], "churned": ["yes"]}).to_csv(crm, index=False)
     code, out, err = cli("churn-backtest", snap, "--customers", crm, "--links", links, "--as-of", planted.as_of)
     assert code != 0 and "Traceback" not in err and "churn_date" in err, err
+
+
+def test_as_of_accepts_unix_seconds_and_dates():
+    from graphcrm.crm.exposure import _timestamp
+
+    assert _timestamp("1709251200") == _timestamp("2024-03-01") == _timestamp(1709251200)
+    assert _timestamp("20240301") == _timestamp("2024-03-01")          # eight digits: a date
+    with pytest.raises(ParameterError, match="not a date"):
+        _timestamp("soon")
+

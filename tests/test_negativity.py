@@ -26,33 +26,33 @@ OTHERS = [f"o{i}" for i in range(30)]
 
 
 def _bridge_rows():
-    """``bad`` posts negative retweets; only ``bridge`` passes bad on, and 20 fans pass ``bridge`` on; ``hub``
+    """``bad`` posts negative replies; only ``bridge`` passes bad on, and 20 fans pass ``bridge`` on; ``hub``
     has the largest audience (30) but nothing to do with the wave; ``calm`` posts positive messages."""
-    rows = [("bad", "z", T0, "RT", -0.8, "acme"), ("bad", "z", T0 + 10, "RT", -0.6, "acme"),
-            ("calm", "z", T0 + 20, "RT", 0.7, "acme"), ("meh", "z", T0 + 30, "RT", -0.5, "sports"),
-            ("bridge", "bad", T0 + 3_600, "RT", 0.0, "acme")]
-    rows += [(f, "bridge", T0 + 7_200 + i, "RT", 0.0, "") for i, f in enumerate(FANS)]
-    rows += [(o, "hub", T0 + 9_000 + i, "RT", 0.1, "") for i, o in enumerate(OTHERS)]
+    rows = [("bad", "z", T0, "RE", -0.8, "acme"), ("bad", "z", T0 + 10, "RE", -0.6, "acme"),
+            ("calm", "z", T0 + 20, "RE", 0.7, "acme"), ("meh", "z", T0 + 30, "RE", -0.5, "sports"),
+            ("bridge", "bad", T0 + 3_600, "RE", 0.0, "acme")]
+    rows += [(f, "bridge", T0 + 7_200 + i, "RE", 0.0, "") for i, f in enumerate(FANS)]
+    rows += [(o, "hub", T0 + 9_000 + i, "RE", 0.1, "") for i, o in enumerate(OTHERS)]
     return rows
 
 
 def _bridge_graph():
     rows = _bridge_rows()
     actor, target, t, _, s, tags = zip(*rows)
-    # rows as in a file: the retweets layer turns (actor, target) into influence target -> actor
-    return GraphBuilder().add_events("retweets", list(actor), list(target), time=list(t), sentiment=list(s),
+    # rows as in a file: the replies layer turns (actor, target) into influence target -> actor
+    return GraphBuilder().add_events("replies", list(actor), list(target), time=list(t), sentiment=list(s),
                                      extra={"topics": [[x] if x else None for x in tags]}).build()
 
 
 def test_containment_picks_the_only_bridge_to_the_audience():
     g = _bridge_graph()
-    plan = plan_containment(g, ["bad"], k=1, layer="retweets", prob="wc", n_runs=50)
+    plan = plan_containment(g, ["bad"], k=1, layer="replies", prob="wc", n_runs=50)
     assert plan.seed_ids.tolist() == ["bridge"]
     assert plan.baseline[0] == 22.0                      # bad + bridge + 20 fans (each has one influencer: p = 1)
     assert plan.expected_negative_reach == 1.0
     assert plan.table.marginal_saved.tolist() == [21.0]
     # the top-degree account (hub) saves nothing
-    cmp = compare_containment(g, ["bad"], {"plan": plan.seed_ids, "hub": ["hub"]}, layer="retweets", n_runs=50)
+    cmp = compare_containment(g, ["bad"], {"plan": plan.seed_ids, "hub": ["hub"]}, layer="replies", n_runs=50)
     assert cmp.set_index("strategy").loc["hub", "saved"] == 0.0
     assert cmp.set_index("strategy").loc["hub", "diff_vs_first"] == 21.0
 
@@ -125,7 +125,7 @@ def test_same_seed_same_plan_and_numbers(wiki_graph):
 def test_negative_sources_from_an_event_log():
     g = _bridge_graph()
     src = negative_sources(g)
-    assert src.account_id.tolist() == ["bad", "meh"]      # authors: the retweeter (the row's actor)
+    assert src.account_id.tolist() == ["bad", "meh"]      # authors: the replier (the row's actor)
     assert src.negative_messages.tolist() == [2, 1]
     assert src.mean_sentiment.iloc[0] == pytest.approx(-0.7)
     assert src.first_time.iloc[0] == T0 and src.last_time.iloc[0] == T0 + 10
@@ -134,6 +134,8 @@ def test_negative_sources_from_an_event_log():
     assert negative_sources(g, since="2012-06-30T23:47:05Z").account_id.tolist() == ["meh"]   # T0 + 25
     assert negative_sources(g, since=str(T0 + 25)).account_id.tolist() == ["meh"]
     assert negative_sources(g, since=T0 + 3_000).empty
+    rt = GraphBuilder().add_events("retweets", ["fan"], ["poster"], time=[1], sentiment=[-0.9]).build()
+    assert negative_sources(rt).account_id.tolist() == ["poster"]   # a retweet repeats the poster's message
     th = negative_sources(g, threshold=-0.7)
     assert th.account_id.tolist() == ["bad"] and th.negative_messages.tolist() == [1]
     # a forward layer (mentions: the mentioner acts and influences) names the source
@@ -146,12 +148,12 @@ def test_negative_sources_from_an_event_log():
 
 def test_hourly_negative_reach_with_and_without_the_plan():
     g = _bridge_graph()
-    t = negative_reach_by_hour(g, ["bad"], ["bridge"], layer="retweets", delays_seconds=[3_600],
+    t = negative_reach_by_hour(g, ["bad"], ["bridge"], layer="replies", delays_seconds=[3_600],
                                hours=[0, 1, 2, 3], n_runs=20)
     assert t.negative_reach_without.tolist() == [1.0, 2.0, 22.0, 22.0]
     assert t.negative_reach_with.tolist() == [1.0, 1.0, 1.0, 1.0]
     # delays from the log: bridge passed bad on 1 h after bad acted, fans 1 h after bridge acted
-    auto = negative_reach_by_hour(g, ["bad"], [], layer="retweets", n_runs=20)
+    auto = negative_reach_by_hour(g, ["bad"], [], layer="replies", n_runs=20)
     assert auto.negative_reach_without.iloc[-1] == pytest.approx(22.0)
     assert (np.diff(auto.negative_reach_without) >= 0).all()
     pooled = negative_reach_by_hour(g, ["bad"], [], layer=None, n_runs=20)   # the strength layer: logs pooled
@@ -160,7 +162,7 @@ def test_hourly_negative_reach_with_and_without_the_plan():
 
 def test_exposed_accounts():
     g = _bridge_graph()
-    t = exposed_accounts(g, ["bad"], ["bridge"], layer="retweets", n_runs=20).set_index("account_id")
+    t = exposed_accounts(g, ["bad"], ["bridge"], layer="replies", n_runs=20).set_index("account_id")
     assert len(t) == 22 and t.p_negative_without.eq(1.0).all()
     assert t.loc["bad", "p_negative_with"] == 1.0 and t.drop("bad").p_negative_with.eq(0.0).all()
     assert t.p_saved.sum() == 21.0
@@ -182,11 +184,11 @@ def test_hourly_on_the_higgs_retweet_log(higgs_graph):
 def test_errors_are_one_line():
     g = _bridge_graph()
     with pytest.raises(NodeNotFoundError, match="negative seed"):
-        plan_containment(g, ["nobody"], k=1, layer="retweets")
+        plan_containment(g, ["nobody"], k=1, layer="replies")
     with pytest.raises(ParameterError, match="k must be"):
-        plan_containment(g, ["bad"], k=0, layer="retweets")
+        plan_containment(g, ["bad"], k=0, layer="replies")
     with pytest.raises(ParameterError, match="no candidate"):
-        plan_containment(g, ["bad"], k=1, layer="retweets", candidates=["bad"])
+        plan_containment(g, ["bad"], k=1, layer="replies", candidates=["bad"])
 
 
 def _cli(*args, cwd):
@@ -204,7 +206,7 @@ def test_contain_cli_as_a_user(tmp_path):
     snap = tmp_path / "snap"
     res = _cli("load", "--interactions", f, "--out", snap, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    res = _cli("contain", snap, "--from-messages", "--topic", "acme", "--k", "1", "--layer", "retweets",
+    res = _cli("contain", snap, "--from-messages", "--topic", "acme", "--k", "1", "--layer", "replies",
                "--runs", "50", "--check-runs", "100", "--out", tmp_path / "plan.csv",
                "--hourly-out", tmp_path / "hourly.csv", "--exposed-out", tmp_path / "exposed.csv", "--json",
                cwd=tmp_path)
@@ -224,10 +226,15 @@ def test_contain_cli_as_a_user(tmp_path):
                                                                 "reached_at_least_once": 22}
     check = {r["strategy"]: r for r in out["check"]}
     assert set(check) == {"none", "plan", "top_degree", "random"}
-    res = _cli("contain", snap, "--negative", "bad", "--k", "1", "--layer", "retweets", "--runs", "50",
+    res = _cli("contain", snap, "--negative", "bad", "--k", "1", "--layer", "replies", "--runs", "50",
                "--check-runs", "0", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "bridge" in res.stdout
+    # the default layer (combined strength, no log of its own): the hourly view pools the layers' delays
+    res = _cli("contain", snap, "--negative", "bad", "--k", "1", "--runs", "50", "--check-runs", "0",
+               "--hourly-out", tmp_path / "hourly-default.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert len(pd.read_csv(tmp_path / "hourly-default.csv")) > 0
     bad = _cli("contain", snap, "--negative", "nobody", "--k", "1", cwd=tmp_path)
     assert bad.returncode == 1
     assert len(bad.stderr.strip().splitlines()) == 1 and "nobody" in bad.stderr and "Traceback" not in bad.stderr

@@ -28,7 +28,7 @@ LAYER = typer.Option(None, "--layer", help="Layer (default: combined interaction
 #: ``--as-of`` on every verb that reads a snapshot
 AS_OF = typer.Option(None, "--as-of", help="Read an earlier version of the snapshot: a version number "
                                            "('graphcrm info' lists them) or a time (the version current then).")
-#: ``--topic`` on every verb that reads interactions (rank, communities, simulate, plan, reach, segments, economics)
+#: ``--topic`` on the verbs that read interactions (rank, communities, simulate, plan, reach, segments)
 TOPIC = typer.Option(None, "--topic", help="Only the events of this topic or hashtag (comma-separated: any of "
                                            "them); accounts and ids are kept. 'graphcrm info' lists the topics.")
 #: ``--seed`` on every verb with randomness

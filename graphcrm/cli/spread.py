@@ -340,12 +340,9 @@ def contain(
         human += f"\ncheck on {check_runs:,} independent runs (diff: paired, vs the plan)\n" + \
             cmp.round(3).to_string(index=False)
     if hourly_out is not None:
-        from graphcrm.algorithms.probabilities import propagation_delays
-
-        with step("spreading the steps over the observed delays"):
+        with step("spreading the steps over the observed delays"):   # delays from the layer's log, or pooled
             hourly = negative_reach_by_hour(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
-                                            delays_seconds=propagation_delays(lay), n_runs=max(check_runs, runs),
-                                            seed=seed + 1)
+                                            delays_seconds=None, n_runs=max(check_runs, runs), seed=seed + 1)
         write_table(hourly, hourly_out)
         summary["negative_reach_after_hours"] = {
             int(h): [round(float(a), 3), round(float(b), 3)] for h, a, b in hourly.itertuples(index=False)

@@ -9,8 +9,9 @@
 
 where ``u -> v`` are the influence ties of the layer (u can influence v; their weights are the tie
 strengths, normalised over v's influencers) and ``N(u)`` are u's negative events: events of any layer with an
-event log whose influence edge leaves ``u`` (u was retweeted, replied to, liked, or u mentioned someone -- the
-message as it travels downstream) with sentiment below ``threshold`` (optionally only events of a topic).
+event log whose message ``u`` wrote (:func:`graphcrm.loaders.topics.event_authors`: u's own replies and
+mentions, and u's posts that others retweeted or liked) with sentiment below ``threshold`` (optionally only
+events of a topic).
 An account whose influencers posted one negative message each, just before ``as_of``, has exposure 1.
 
 :func:`exposure_backtest` asks whether exposure preceded churn: customers linked to accounts and still
@@ -39,6 +40,9 @@ EXPOSURE_COLUMNS = ["account_id", "exposure", "negative_influencers", "top_negat
 def _timestamp(value, what: str = "as_of") -> pd.Timestamp:
     """A naive UTC timestamp from a date / time text, a datetime or Unix seconds."""
     try:
+        # "1709251200": Unix seconds (9+ digits; "20240301" stays a date)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip().lstrip("-")) >= 9:
+            value = int(value.strip())
         if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
             return pd.Timestamp(int(value), unit="s")
         stamp = pd.Timestamp(value)
@@ -69,17 +73,19 @@ def _half_life_seconds(half_life) -> float:
 
 def _negative_mass(graph: SocialGraph, as_of: int, half_life: float, topic, threshold: float) -> np.ndarray:
     """Per account, its negative events before ``as_of``, each weighted by its recency decay."""
-    from graphcrm.loaders.topics import _norm, event_topic_mask
+    from graphcrm.loaders.topics import _norm, event_authors, event_topic_mask
 
     n = graph.n_nodes
     mass = np.zeros(n)
-    logs = [lay.events for lay in graph.layers.values() if lay.events is not None and lay.events.sentiment is not None]
+    logs = [(name, lay) for name, lay in graph.layers.items()
+            if lay.events is not None and lay.events.sentiment is not None]
     if not logs:
         raise ParameterError("no layer of this graph has events with a sentiment: exposure to negative messages "
                              "needs an interactions file with a sentiment or text column")
     topics = None if topic is None else [_norm(t) for t in ([topic] if isinstance(topic, str) else topic)]
     found = False
-    for ev in logs:
+    for name, lay in logs:
+        ev = lay.events
         keep = (ev.time < as_of) & (ev.sentiment < threshold)          # NaN sentiment compares false: skipped
         if topics is not None:
             on_topic = np.zeros(len(ev), dtype=bool)
@@ -88,7 +94,8 @@ def _negative_mass(graph: SocialGraph, as_of: int, half_life: float, topic, thre
             found = found or bool(on_topic.any())
             keep &= on_topic
         age = (as_of - ev.time[keep]).astype(np.float64)
-        mass += np.bincount(ev.src[keep], weights=np.exp2(-age / half_life), minlength=n)
+        # the message's author (a reply is the replier's, a retweet the original poster's) sent it
+        mass += np.bincount(event_authors(name, lay)[keep], weights=np.exp2(-age / half_life), minlength=n)
     if topics is not None and not found:
         from graphcrm.loaders.topics import topic_counts
 
@@ -183,7 +190,7 @@ class ExposureBacktest:
 
 
 def _check_churn_dates(customers: pd.DataFrame) -> pd.Series:
-    if "churn_date" not in customers:
+    if "churn_date" not in customers or customers.attrs.get("churn_date_given") is False:
         raise ParameterError("the churn backtest needs a churn_date column in the customers table (when each "
                              "customer churned; empty for customers who did not) -- churned flags alone do not say "
                              "whether exposure came first")
