@@ -100,12 +100,13 @@ def configure_threads(budget: int | None = None) -> dict:
       GNU OpenMP's default lets a thread that finished its share spin 300000 rounds before it sleeps;
       beside other busy threads (a second OpenMP runtime such as NetworKit's, BLAS, another process) the
       spinning threads take the CPU from the ones still working, and every parallel loop waits for its
-      slowest thread: on this 2-core machine Leiden on rmat17 took 1.2 s instead of 0.45 s and PageRank
-      calls were bimodal (max/median 9.9).  Not spinning at all (``OMP_WAIT_POLICY=PASSIVE``) pays a
-      wake-up per parallel loop: the Monte-Carlo kernels took twice as long.  The short spin was best or
-      close to best in every configuration measured (``benchmarks/RESULTS-threads.md``).  The variable is
-      read when the OpenMP library starts, so it applies to OpenMP runtimes loaded after graphcrm's first
-      kernel module; one already loaded keeps its setting.
+      slowest thread: beside a busy process on this 2-core machine PageRank calls on rmat17 became bimodal
+      (max/median 3.1 to 9.9 over two runs) and Leiden 1.3-2.6x slower.  Not spinning at all
+      (``OMP_WAIT_POLICY=PASSIVE``) pays a wake-up per parallel loop; it measured within noise of the short
+      spin on a quiet machine and up to 2x slower on the Monte-Carlo kernels in a run under load
+      (``benchmarks/RESULTS-threads.md``).  The variable is read when the OpenMP library starts, so it
+      applies to OpenMP runtimes loaded after graphcrm's first kernel module; one already loaded keeps its
+      setting.
 
     Parameters
     ----------
