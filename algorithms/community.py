@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from graphcrm.algorithms._igraph_import import igraph_module
 from graphcrm.algorithms.leiden_parallel import parallel_leiden
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
@@ -53,7 +54,7 @@ def undirected_edges(lay: Layer, weight: bool = True):
 
 def _igraph(graph: SocialGraph, lay: Layer, *, directed: bool, weight: bool, active=None):
     """igraph version of a layer; with ``active`` (sorted dense ids) only those nodes, relabelled 0..k-1."""
-    import igraph as ig
+    ig = igraph_module()
 
     if directed:
         src, dst, w = lay.edge_arrays()
@@ -64,7 +65,7 @@ def _igraph(graph: SocialGraph, lay: Layer, *, directed: bool, weight: bool, act
     n = graph.n_nodes
     if active is not None:
         src, dst, n = np.searchsorted(active, src), np.searchsorted(active, dst), len(active)
-    g = ig.Graph(n=n, edges=np.column_stack([src, dst]), directed=directed)
+    g = ig.Graph(n=n, edges=list(zip(src.tolist(), dst.tolist())), directed=directed)  # tuples: 2x a 2-d array
     g.es["weight"] = np.asarray(w, dtype=float).tolist()
     return g
 
@@ -167,7 +168,7 @@ def leiden(
     g = _igraph(graph, lay, directed=directed, weight=weight, active=active)
     started = time.perf_counter()
     if directed:
-        import leidenalg as la
+        import leidenalg as la      # igraph itself is already imported (by _igraph)
 
         kind = la.RBConfigurationVertexPartition if objective == "modularity" else la.CPMVertexPartition
         part = la.find_partition(g, kind, weights="weight", resolution_parameter=resolution, seed=seed,
@@ -177,7 +178,7 @@ def leiden(
             if objective == "modularity" else float(part.quality())
     else:
         random.seed(seed)   # igraph draws from Python's random module
-        import igraph as ig
+        ig = igraph_module()
 
         ig.set_random_number_generator(random)
         start = None if initial is None else _initial_membership(graph, initial, active)
@@ -265,7 +266,7 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
     """Louvain communities (Blondel et al. 2008) on the undirected simple version, igraph's multilevel."""
     if resolution <= 0:
         raise ParameterError(f"resolution must be > 0, got {resolution}")
-    import igraph as ig
+    ig = igraph_module()
 
     lay = _layer(graph, layer)
     active = _active_nodes(lay)
@@ -286,7 +287,7 @@ def compare_partitions(a, b, *, method: str = "nmi") -> float:
 
     ``a`` and ``b`` are :class:`Partition` objects or label arrays of equal length.
     """
-    import igraph as ig
+    ig = igraph_module()
 
     if method not in ("nmi", "ari"):
         raise ParameterError(f"method must be 'nmi' or 'ari', got {method!r}")
@@ -600,7 +601,7 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     objective; ``info`` has the share of negative ties that fall between
     communities.
     """
-    import igraph as ig
+    ig = igraph_module()
     import leidenalg as la
 
     lay = graph.layer(layer)
@@ -637,6 +638,7 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
     accounts): restrict it to the accounts of interest with
     :meth:`SocialGraph.subgraph` first.
     """
+    igraph_module()
     import leidenalg as la
 
     if not layers:

@@ -17,7 +17,6 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from graphcrm.algorithms import coreness, expected_reach, pagerank
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
@@ -42,7 +41,27 @@ def percentile(values: np.ndarray) -> np.ndarray:
     """
     if len(values) == 0:
         return np.empty(0)
-    return rankdata(values, method="average") / len(values) * 100.0
+    return average_ranks(values) / len(values) * 100.0
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties sharing their average rank (``scipy.stats.rankdata(method="average")``); any NaN gives
+    all NaN, as scipy's default does.  Numpy only: importing ``scipy.stats`` costs a CLI call about a second.
+
+    Examples
+    --------
+    >>> average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
+    [3.5, 1.0, 3.5, 2.0]
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return np.full(len(values), np.nan)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    bounds = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1], [True]]))
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((bounds[:-1] + 1 + bounds[1:]) / 2.0, np.diff(bounds))
+    return ranks
 
 
 def combined_score(measures: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
@@ -68,7 +87,7 @@ def combined_score(measures: Mapping[str, np.ndarray], weights: Mapping[str, flo
     n = len(next(iter(measures.values())))
     log_tail = np.zeros(n)
     for m, values in measures.items():
-        tail = (n - rankdata(values, method="average") + 0.5) / n
+        tail = (n - average_ranks(values) + 0.5) / n
         log_tail += weights[m] * np.log(tail)
     return 100.0 * (log_tail / total) / np.log(0.5 / n) if n > 0 else np.zeros(0)
 
@@ -144,6 +163,7 @@ def opinion_leaders(
     reach_samples: int = 100_000,
     seed: int = 0,
     stance_layer: str | None = None,
+    scores: "LeaderScores | None" = None,
 ) -> pd.DataFrame:
     """The top accounts by combined influence, overall or per community, with the reasons.
 
@@ -163,6 +183,10 @@ def opinion_leaders(
     stance_layer : str, optional
         Signed / sentiment layer for the stance column (default: the first
         signed layer, else none -> neutral).
+    scores : LeaderScores, optional
+        Reuse every account's measures across calls on the same graph (a batch
+        job ranks overall, then per community, then for segments): each
+        distinct set of the arguments above is computed once.
 
     Returns
     -------
@@ -183,11 +207,62 @@ def opinion_leaders(
     """
     if top < 1:
         raise ParameterError(f"top must be >= 1, got {top}")
-    weights = dict.fromkeys(MEASURES, 1.0) | dict(measure_weights or {})
-    unknown = set(weights) - set(MEASURES)
-    if unknown or sum(weights.values()) <= 0 or min(weights.values()) < 0:
-        raise ParameterError(f"measure_weights: use non-negative weights for {MEASURES}, not all zero")
-    lay = graph.resolve_layer(layer).positive()   # signed: influence flows along trust
+    scores = scores if scores is not None else LeaderScores(graph)
+    frame = scores.table(layer=layer, measure_weights=measure_weights, model=model, reach_samples=reach_samples,
+                         seed=seed, stance_layer=stance_layer)
+    order_keys = ["influence_score", "expected_reach", "pagerank"]
+    if partition is None:
+        frame = _rank(frame, order_keys)
+        return frame.head(top).reset_index(drop=True)
+    frame.insert(0, "community", _community_of(graph, partition))
+    frame = frame[frame.community.notna()]
+    parts = [_rank(part, order_keys).head(top) for _, part in frame.groupby("community", sort=True)]
+    return pd.concat(parts, ignore_index=True) if parts else frame.head(0)
+
+
+class LeaderScores:
+    """Every account's leader measures on one graph, computed once per set of arguments.
+
+    :func:`opinion_leaders` ranks, cuts and groups a table of all accounts; the
+    table (PageRank, coreness, a sampled expected reach, stance) is the costly
+    part and does not depend on ``top`` or ``partition``.  Pass one instance to
+    calls on the same graph to compute it once.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "a"]).build()
+    >>> cache = LeaderScores(g)
+    >>> first = opinion_leaders(g, top=1, reach_samples=2000, scores=cache)
+    >>> both = opinion_leaders(g, top=2, reach_samples=2000, scores=cache)
+    >>> len(cache), first.account_id.tolist(), both.account_id.tolist()
+    (1, ['hub'], ['hub', 'a'])
+    """
+
+    def __init__(self, graph: SocialGraph):
+        self.graph = graph
+        self._tables: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def table(self, *, layer=None, measure_weights=None, model="wc", reach_samples=100_000, seed=0,
+              stance_layer=None) -> pd.DataFrame:
+        """All accounts in dense-id order: ``account_id, influence_score``, the percentiles, raw measures,
+        audience and stance columns of :func:`opinion_leaders` (unranked; a copy, free to modify)."""
+        weights = dict.fromkeys(MEASURES, 1.0) | dict(measure_weights or {})
+        unknown = set(weights) - set(MEASURES)
+        if unknown or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+            raise ParameterError(f"measure_weights: use non-negative weights for {MEASURES}, not all zero")
+        lay = self.graph.resolve_layer(layer)     # named and default layers resolve to the same object each time
+        key = (lay, tuple(sorted(weights.items())), model, int(reach_samples), seed, stance_layer)
+        if key not in self._tables:
+            self._tables[key] = _score_table(self.graph, lay.positive(), weights, model, reach_samples, seed,
+                                             stance_layer)
+        return self._tables[key].copy()
+
+
+def _score_table(graph, lay, weights, model, reach_samples, seed, stance_layer) -> pd.DataFrame:
     scores = {
         "pagerank": pagerank(graph, layer=lay).values,
         "coreness": coreness(graph, layer=lay).values,
@@ -203,15 +278,7 @@ def opinion_leaders(
     frame["expected_reach_stderr"] = reach.extras["expected_reach_stderr"]
     frame["audience_size"] = _audience(graph, lay)
     frame["audience_note"] = np.where(frame.audience_size.to_numpy() > 0, "", _no_audience_reason(graph, lay))
-    frame = frame.join(stance(graph, layer=stance_layer).drop(columns="account_id"))
-    order_keys = ["influence_score", "expected_reach", "pagerank"]
-    if partition is None:
-        frame = _rank(frame, order_keys)
-        return frame.head(top).reset_index(drop=True)
-    frame.insert(0, "community", _community_of(graph, partition))
-    frame = frame[frame.community.notna()]
-    parts = [_rank(part, order_keys).head(top) for _, part in frame.groupby("community", sort=True)]
-    return pd.concat(parts, ignore_index=True) if parts else frame.head(0)
+    return frame.join(stance(graph, layer=stance_layer).drop(columns="account_id"))
 
 
 def _rank(frame: pd.DataFrame, keys) -> pd.DataFrame:

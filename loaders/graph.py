@@ -386,7 +386,7 @@ class SocialGraph:
     {'src': ['bob', 'cat'], 'dst': ['ann', 'bob'], 'weight': [1.0, 1.0]}
     """
 
-    __slots__ = ("_id_map", "_layers", "_nodes", "_metadata")
+    __slots__ = ("_id_map", "_layers", "_nodes", "_metadata", "_default_strength")
 
     def __init__(self, id_map: IdMap, layers: Mapping[str, Layer], nodes: pd.DataFrame | None = None, metadata=None):
         n = len(id_map)
@@ -405,6 +405,7 @@ class SocialGraph:
         self._layers = MappingProxyType(dict(sorted(layers.items())))
         self._nodes = nodes
         self._metadata = MappingProxyType(dict(metadata or {}))
+        self._default_strength = None     # interaction_strength() with its defaults, built on first use
 
     # -- read-only views ---------------------------------------------------
     @property
@@ -621,6 +622,15 @@ class SocialGraph:
         >>> round(float(s.out_weights[s.out_indptr[1]]), 3)  # b -> a: 1*(0.5 + 1) + 0.5*1
         2.0
         """
+        defaults = type_weights is None and half_life == DEFAULT_HALF_LIFE and reference_time is None \
+            and name == STRENGTH_LAYER
+        if defaults:        # the graph is immutable: the default layer is built once and is the same object after
+            if self._default_strength is None:
+                self._default_strength = self._strength_layer(None, DEFAULT_HALF_LIFE, None, STRENGTH_LAYER)
+            return self._default_strength
+        return self._strength_layer(type_weights, half_life, reference_time, name)
+
+    def _strength_layer(self, type_weights, half_life, reference_time, name) -> Layer:
         if half_life is not None and half_life <= 0:
             raise ParameterError(f"half_life must be positive seconds or None, got {half_life}")
         if type_weights is None:

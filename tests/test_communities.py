@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -182,3 +184,24 @@ def test_profiles_report_activity_over_time_by_hand():
     assert prof.loc[a, "activity_trend"] == -1.0 and prof.loc[b, "activity_trend"] == 1.0
     g2, _ = two_cliques()       # no timestamps: no activity columns
     assert "internal_interactions" not in community_profiles(g2, leiden(g2, layer="x"), layer="x").columns
+
+
+def test_a_command_line_process_imports_igraph_without_matplotlib(tmp_path):
+    """The CLI sets GRAPHCRM_LEAN_IGRAPH: Leiden runs, matplotlib (0.3 s of start-up) is never imported."""
+    from graphcrm.algorithms._igraph_import import LEAN_ENV
+
+    code = ("import sys\nfrom graphcrm.loaders import GraphBuilder\nfrom graphcrm.algorithms import leiden\n"
+            "g = GraphBuilder().add_edges('x', [0, 1, 2, 3, 4, 5, 2], [1, 2, 0, 4, 5, 3, 3]).build()\n"
+            "print(sorted(set(leiden(g, layer='x').membership.tolist())), 'matplotlib' in sys.modules)\n")
+    env = dict(os.environ)
+    env.pop(LEAN_ENV, None)
+    lean = subprocess.run([sys.executable, "-c", code], env={**env, LEAN_ENV: "1"}, capture_output=True, text=True)
+    assert lean.returncode == 0, lean.stderr
+    assert lean.stdout.split() == ["[0,", "1]", "False"]
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is not None:   # elsewhere igraph keeps its plotting backend
+        usual = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert usual.stdout.split()[-1] == "True", usual.stderr
+    cli = (Path(__file__).resolve().parents[1] / "graphcrm" / "cli" / "__init__.py").read_text()
+    assert f'"{LEAN_ENV}", "1"' in cli

@@ -125,3 +125,30 @@ def test_rank_cli_with_partition_file(tmp_path):
     assert code == 0, err
     table = pd.read_csv(tmp_path / "per_department.csv")
     assert table.groupby("community").size().max() == 2 and table.community.nunique() == 42
+
+
+def test_average_ranks_equal_scipy_rankdata_on_random_ties():
+    from scipy.stats import rankdata
+
+    from graphcrm.leaders import average_ranks
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        values = rng.integers(0, rng.integers(1, 40), rng.integers(0, 200)).astype(float)
+        np.testing.assert_array_equal(average_ranks(values), rankdata(values, method="average"))
+    assert np.isnan(average_ranks(np.array([1.0, np.nan]))).all()
+
+
+def test_leader_scores_are_computed_once_and_give_the_same_lists(alpha):
+    from graphcrm.leaders import LeaderScores
+
+    graph = alpha
+    cache = LeaderScores(graph)
+    part = pd.Series(np.arange(graph.n_nodes) % 3, index=graph.id_map.ids)
+    for kwargs in ({"top": 10}, {"top": 3, "partition": part}, {"top": 25}):
+        fresh = opinion_leaders(graph, reach_samples=3000, seed=4, **kwargs)
+        reused = opinion_leaders(graph, reach_samples=3000, seed=4, scores=cache, **kwargs)
+        pd.testing.assert_frame_equal(fresh, reused)
+    assert len(cache) == 1
+    opinion_leaders(graph, reach_samples=3000, seed=5, scores=cache)     # another seed: another table
+    assert len(cache) == 2

@@ -39,6 +39,8 @@ def main(argv=None) -> int:
 
     Usage errors are reported by typer itself (exit code 2).
     """
+    # a command never plots: igraph is imported without matplotlib (graphcrm.algorithms._igraph_import.LEAN_ENV)
+    os.environ.setdefault("GRAPHCRM_LEAN_IGRAPH", "1")
     try:
         app(args=argv, prog_name="graphcrm")
     except GraphCRMError as exc:

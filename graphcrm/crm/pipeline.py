@@ -364,6 +364,9 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         counts["nodes"] = graph.n_nodes
         counts["edges"] = {name: graph.layer(name).n_edges for name in graph.layer_names}
     links = customers = partition = leaders = None
+    from graphcrm.leaders import LeaderScores
+
+    leader_scores = LeaderScores(graph)     # the leaders step and leader segments share one computation
     if "link" in steps:
         from graphcrm.crm.linking import link_customers
         from graphcrm.loaders.customers import read_customers
@@ -401,7 +404,8 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
 
                 excluded = low_quality_accounts(graph)
             leaders = opinion_leaders(graph, top=top + len(excluded),
-                                      reach_samples=int(p.get("reach_samples", 20_000)), seed=seed)
+                                      reach_samples=int(p.get("reach_samples", 20_000)), seed=seed,
+                                      scores=leader_scores)
             if excluded:        # flagged accounts and low-quality audiences are neither listed nor priced
                 dropped = leaders.account_id.isin(excluded).to_numpy()
                 kept = [i for i, out in enumerate(dropped) if not out][:top]
@@ -443,7 +447,8 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         with _Step("segments", timings):
             seg_cfg = read_segments_config(steps["segments"]["config"])
             table = build_segments(graph, seg_cfg, links=links, customers=customers, partition=partition, seed=seed,
-                                   reach_samples=int(steps["segments"].get("reach_samples", 20_000)))
+                                   reach_samples=int(steps["segments"].get("reach_samples", 20_000)),
+                                   leader_scores=leader_scores)
             export(table, "segments")
             earlier = state.read("segments")
             if earlier is not None:

@@ -48,7 +48,7 @@ from graphcrm.algorithms.community import undirected_edges
 from graphcrm.loaders.errors import ConfigError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
-from graphcrm.leaders import opinion_leaders, stance
+from graphcrm.leaders import LeaderScores, opinion_leaders, stance
 from graphcrm.lookalike import lookalikes
 
 KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk", "engaged_fans", "lookalike")
@@ -158,7 +158,7 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
 
 def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFrame | None = None,
                    customers: pd.DataFrame | None = None, partition=None, layer=None, seed: int = 0,
-                   reach_samples: int = 20_000) -> pd.DataFrame:
+                   reach_samples: int = 20_000, leader_scores=None) -> pd.DataFrame:
     """Every configured segment as rows ``segment, kind, rank, account_id, customer_id, score, reason``.
 
     Parameters
@@ -170,6 +170,9 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
         Validated customers (for churn flags).
     partition : pandas.Series, optional
         ``account_id -> community`` (needed by per-community leaders and bridges).
+    leader_scores : graphcrm.leaders.LeaderScores, optional
+        Leader measures already computed on this graph (a pipeline's leaders step); leader segments reuse
+        them instead of computing PageRank, coreness and reach again.
 
     Examples
     --------
@@ -181,6 +184,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     """
     segments = check_segments(segments)
     lay = graph.resolve_layer(layer)
+    leader_scores = LeaderScores(graph) if leader_scores is None else leader_scores
     frames = []
     excluded = None
     dropped = {}
@@ -189,7 +193,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
         maker = _MAKERS[kind]
         if seg.get("exclude_low_quality", False) is not True:
             frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples)
+                          reach_samples=reach_samples, leader_scores=leader_scores)
         else:
             if excluded is None:
                 from graphcrm.audience import audit
@@ -198,7 +202,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
                 excluded[audit(graph, []).excluded()] = True
             wider = dict(seg, top=int(seg.get("top", 50)) + int(excluded.sum()))   # enough rows left after
             frame = maker(graph, lay, wider, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, excluded=excluded)
+                          reach_samples=reach_samples, excluded=excluded, leader_scores=leader_scores)
             bad = excluded[graph.index_of(frame.account_id.to_numpy())] if len(frame) else np.zeros(0, bool)
             dropped[seg["name"]] = int(bad.sum())
             frame = frame[~bad]
@@ -246,7 +250,7 @@ def _top(frame: pd.DataFrame, seg: dict, default: int = 50) -> pd.DataFrame:
     return frame.head(top)
 
 
-def _leaders(graph, lay, seg, *, partition, seed, reach_samples, excluded=None, **_):
+def _leaders(graph, lay, seg, *, partition, seed, reach_samples, excluded=None, leader_scores=None, **_):
     per = bool(seg.get("per_community", False))
     if per and partition is None:
         raise ParameterError(f"segment {seg['name']!r}: per_community needs communities (a partition)")
@@ -254,7 +258,7 @@ def _leaders(graph, lay, seg, *, partition, seed, reach_samples, excluded=None, 
         sizes = partition.map(partition.value_counts())
         partition = partition[sizes >= int(seg.get("min_community_size", 1))]
     table = opinion_leaders(graph, layer=lay, top=int(seg.get("top", 50)), partition=partition if per else None,
-                            reach_samples=reach_samples, seed=seed)
+                            reach_samples=reach_samples, seed=seed, scores=leader_scores)
     reasons = [
         (f"community {r.community}: " if per else "") +
         f"influence {r.influence_score:.1f}/100 (attention pct {r.pagerank_pct:.1f}, core pct {r.coreness_pct:.1f}, "
