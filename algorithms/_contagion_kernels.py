@@ -119,11 +119,16 @@ def _simulate_sir(sis, seeds, indptr, indices, prob, recovery, n_runs, seed, fir
 
 
 @jit
-def _run_competing(pos_seeds, neg_seeds, state, indptr, indices, prob, negative_wins, stamp, owner_stamp, owner,
-                   claim_step, frontier, nxt, adopted):
+def _run_competing(pos_seeds, neg_seeds, state, live, indptr, indices, prob, negative_wins, stamp, owner_stamp,
+                   owner, claim_step, frontier, nxt, adopted):
     """Two Independent Cascades racing (Budak et al. 2011): an account adopts the first campaign to reach it;
     reached by both in the same step, the tie rule decides.  Adopters are listed in ``adopted``.
-    Returns ``(positive, negative, state)``."""
+
+    ``live=False``: each try draws the next number of the stream ``state``.  ``live=True``: a live-edge world,
+    edge ``k`` is live when the ``k``-th draw of the stream starting at ``state`` is below its probability (each
+    edge is tried at most once, so the law is the same); every seed set run on the same ``state`` sees the same
+    world -- common random numbers that make differences between advocate sets exact per run.
+    Returns ``(positive, negative, state)`` (``state`` unchanged when live)."""
     n_adopted = 0
     n_front = 0
     n_pos = 0
@@ -166,7 +171,10 @@ def _run_competing(pos_seeds, neg_seeds, state, indptr, indices, prob, negative_
                 if p <= 0.0:
                     continue
                 if p < 1.0:
-                    x, state = _rng.next_float(state)
+                    if live:
+                        x, _ = _rng.next_float(state + np.uint64(k) * _rng._GOLDEN)
+                    else:
+                        x, state = _rng.next_float(state)
                     if x >= p:
                         continue
                 if owner_stamp[v] != stamp:
@@ -190,79 +198,6 @@ def _run_competing(pos_seeds, neg_seeds, state, indptr, indices, prob, negative_
     return n_pos, n_neg, state
 
 
-@jit
-def _run_competing_live(pos_seeds, neg_seeds, base, indptr, indices, prob, negative_wins, stamp, owner_stamp, owner,
-                   claim_step, frontier, nxt, adopted):
-    """:func:`_run_competing` on a live-edge world: edge ``k`` is live when the ``k``-th draw of the stream
-    starting at ``base`` is below its probability (each edge is tried at most once, so the law is the same).
-    Every seed set run on the same ``base`` sees the same world: common random numbers that make differences
-    between advocate sets exact per run.  Returns ``(positive, negative)``."""
-    n_adopted = 0
-    n_front = 0
-    n_pos = 0
-    n_neg = 0
-    for s in neg_seeds:
-        if owner_stamp[s] != stamp:
-            owner_stamp[s] = stamp
-            owner[s] = 2
-            claim_step[s] = 0
-            adopted[n_adopted] = s
-            n_adopted += 1
-            frontier[n_front] = s
-            n_front += 1
-            n_neg += 1
-    for s in pos_seeds:
-        if owner_stamp[s] != stamp:
-            owner_stamp[s] = stamp
-            owner[s] = 1
-            claim_step[s] = 0
-            adopted[n_adopted] = s
-            n_adopted += 1
-            frontier[n_front] = s
-            n_front += 1
-            n_pos += 1
-        elif not negative_wins and owner[s] == 2:   # seeded by both: the tie rule
-            owner[s] = 1
-            n_neg -= 1
-            n_pos += 1
-    t = 0
-    while n_front > 0:
-        n_next = 0
-        for i in range(n_front):
-            u = frontier[i]
-            side = owner[u]
-            for k in range(indptr[u], indptr[u + 1]):
-                v = indices[k]
-                if owner_stamp[v] == stamp and claim_step[v] <= t:
-                    continue                          # adopted earlier
-                p = prob[k]
-                if p <= 0.0:
-                    continue
-                if p < 1.0:
-                    x, _ = _rng.next_float(base + np.uint64(k) * _rng._GOLDEN)
-                    if x >= p:
-                        continue
-                if owner_stamp[v] != stamp:
-                    owner_stamp[v] = stamp
-                    owner[v] = side
-                    claim_step[v] = t + 1
-                    adopted[n_adopted] = v
-                    n_adopted += 1
-                    nxt[n_next] = v
-                    n_next += 1
-                elif owner[v] != side and ((side == 2) == negative_wins):
-                    owner[v] = side                  # same step, the tie rule's campaign wins
-        for i in range(n_next):
-            if owner[nxt[i]] == 1:
-                n_pos += 1
-            else:
-                n_neg += 1
-            frontier[i] = nxt[i]
-        n_front = n_next
-        t += 1
-    return n_pos, n_neg
-
-
 @jit(parallel=True)
 def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, first_run,
                         n_workers):
@@ -281,8 +216,8 @@ def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wi
         adopted = np.empty(n, dtype=np.int64)
         for r in range(n_runs * w // n_workers, n_runs * (w + 1) // n_workers):
             state = _rng.stream_state(seed, first_run + r)
-            a, b, state = _run_competing(pos_seeds, neg_seeds, state, indptr, indices, prob, negative_wins, r,
-                                         owner_stamp, owner, claim_step, frontier, nxt, adopted)
+            a, b, state = _run_competing(pos_seeds, neg_seeds, state, False, indptr, indices, prob, negative_wins,
+                                         r, owner_stamp, owner, claim_step, frontier, nxt, adopted)
             pos_sizes[r] = a
             neg_sizes[r] = b
             for j in range(a + b):
@@ -325,8 +260,8 @@ def _containment_runs(base_pos, cands, neg_seeds, indptr, indices, prob, negativ
             if cands[c] >= 0:
                 pos[m] = cands[c]
                 m += 1
-            _, b = _run_competing_live(pos[:m], neg_seeds, _rng.stream_state(seed, r), indptr, indices, prob,
-                                       negative_wins, job, owner_stamp, owner, claim_step, frontier, nxt, adopted)
+            _, b, _ = _run_competing(pos[:m], neg_seeds, _rng.stream_state(seed, r), True, indptr, indices, prob,
+                                     negative_wins, job, owner_stamp, owner, claim_step, frontier, nxt, adopted)
             sizes[c, r] = b
     return sizes
 
@@ -349,8 +284,8 @@ def _competing_steps(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins,
         nxt = np.empty(n, dtype=np.int64)
         adopted = np.empty(n, dtype=np.int64)
         for r in range(n_runs * w // n_workers, n_runs * (w + 1) // n_workers):
-            a, b = _run_competing_live(pos_seeds, neg_seeds, _rng.stream_state(seed, r), indptr, indices, prob,
-                                       negative_wins, r, owner_stamp, owner, claim_step, frontier, nxt, adopted)
+            a, b, _ = _run_competing(pos_seeds, neg_seeds, _rng.stream_state(seed, r), True, indptr, indices, prob,
+                                     negative_wins, r, owner_stamp, owner, claim_step, frontier, nxt, adopted)
             neg_sizes[r] = b
             for j in range(a + b):
                 v = adopted[j]
