@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcrm.loaders.numba_config import jit
+from graphcrm.loaders.numba_config import jit, readonly_copy
 
 # aggregation codes, as graphcrm.loaders._kernels.AGG_* (mean never reaches a merge)
 AGG_SUM = 0
@@ -135,7 +135,8 @@ def _warmup():
     d_ptr = np.array([0, 1, 1], dtype=np.int64)
     d_idx = np.array([1], dtype=np.int32)
     d_to_new = np.array([0, 1], dtype=np.int64)
-    for has_w in (True, False):
-        _merge_rows(0, 3, 0, 0, 0, 2, o_ptr, o_idx, w, has_w, q, new_pos, d_ptr, d_idx, w[:1], has_w,
-                    d_to_new, AGG_SUM, has_w)
+    for prep in (lambda a: a, readonly_copy):      # the day's arrays are a built Layer's: read-only
+        for has_w in (True, False):
+            _merge_rows(0, 3, 0, 0, 0, 2, o_ptr, o_idx, w, has_w, q, new_pos, prep(d_ptr), prep(d_idx),
+                        prep(w[:1]), has_w, d_to_new, AGG_SUM, has_w)
     _shift_indices(o_idx, q)

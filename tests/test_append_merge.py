@@ -19,6 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -224,3 +225,27 @@ def test_kill_9_during_a_merging_append_leaves_a_readable_version(higgs_by_time,
         if version == 2:
             assert load_snapshot(snap / "versions" / "000001").equals(old)
     assert "killed" in outcomes
+
+
+def test_erase_and_as_of_after_merging_appends(higgs_by_time, tmp_path):
+    """Erasure rewrites every version, merged ones (event files shared by hard links) included."""
+    import json
+
+    exe = shutil.which("graphcrm")
+    snap = tmp_path / "snap"
+    subprocess.run([exe, "load", "--interactions", str(higgs_by_time / "day1.txt"), "--format", "higgs", "--out",
+                    str(snap)], check=True)
+    proc = subprocess.run([exe, "load", "--append", str(snap), "--interactions", str(higgs_by_time / "day2.txt"),
+                           "--format", "higgs", "--json"], capture_output=True, text=True)
+    assert json.loads(proc.stdout)["append"]["mode"] == "merge"
+    account = int(load_snapshot(snap / "versions" / "000001").id_map.ids[0])
+    erased = subprocess.run([exe, "erase", str(snap), "--account", str(account), "--json"], capture_output=True,
+                            text=True)
+    assert erased.returncode == 0, erased.stderr
+    for version in list_versions(snap):
+        graph = load_snapshot(version["path"])
+        assert account not in set(np.asarray(graph.id_map.ids).tolist())
+        for layer in graph.layers.values():
+            if layer.events is not None:
+                assert layer.events.src.max() < graph.n_nodes
+        verify_snapshot(version["path"])
