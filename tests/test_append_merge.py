@@ -1,8 +1,8 @@
 """The on-disk merge of ``load --append`` (graphcrm.loaders.merge): byte-identical to a full rebuild.
 
 Random logs cut into two or three days (times increasing day over day, so the merge path is taken), with
-integer and string ids, per-event integer weights, sentiment, a static max layer and a static summed
-layer: every CSR/CSC array and the id list equal a full rebuild's byte for byte, the graph read back
+integer and string ids, per-event integer weights, sentiment, a static max layer, a static summed layer
+and an undirected one: every CSR/CSC array and the id list equal a full rebuild's byte for byte, the graph read back
 equals it, manifests and metadata equal those of the in-memory rebuild (appended_graph), and each stored
 version still reads as the graph of its days.  Non-integer sums and late events fall back to the rebuild,
 with the same result.  A kill -9 during a merging append leaves the old version or the new one.
@@ -57,6 +57,7 @@ def _day_sources(events, ties, day, *, weights, sentiment, names):
             frame["dst"] = "u" + frame.dst.astype(str)
         out.append(read_edges(frame[["src", "dst"]], layer="follows"))
         out.append(read_edges(frame, layer="votes"))
+        out.append(read_edges(frame[["src", "dst"]], layer="friends", undirected=True))
     return out
 
 
