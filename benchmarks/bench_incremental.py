@@ -50,6 +50,65 @@ def split_days(work: Path) -> list[Path]:
     return paths
 
 
+PHASE = r"""
+import json, sys, tempfile, time
+from pathlib import Path
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+from graphcrm.loaders import build_graph, read_interactions
+from graphcrm.loaders.merge import append_snapshot
+from graphcrm.loaders.snapshot import save_snapshot
+
+mode, source, target = sys.argv[1:4]
+with tempfile.TemporaryDirectory() as tiny:       # load every module and kernel the work uses, on 3 events
+    one, two = Path(tiny) / "1.txt", Path(tiny) / "2.txt"
+    one.write_text("1 2 1341100972 RT\n")
+    two.write_text("3 1 1341100999 RT\n2 9 1341101000 MT\n")
+    save_snapshot(build_graph(read_interactions(one, format="higgs"))[0], Path(tiny) / "s")
+    append_snapshot(Path(tiny) / "s", read_interactions(two, format="higgs"))
+open("/proc/self/clear_refs", "w").write("5")    # peak RSS := current RSS
+base = status("VmRSS")
+t = time.perf_counter()
+if mode == "append":
+    mode = append_snapshot(target, read_interactions(source, format="higgs")).mode
+else:
+    save_snapshot(build_graph(read_interactions(source, format="higgs"))[0], target)
+print(json.dumps({"mode": mode, "seconds": time.perf_counter() - t, "baseline": base, "peak": status("VmHWM")}))
+"""
+
+
+def phase_peak(mode: str, source: Path, target: Path) -> dict:
+    """Peak RSS of the work alone, above the process's RSS just before it (``mode``: append | full).
+
+    In a fresh process: import, run the same code once on three events (modules, numba kernels and pyarrow
+    loaded), reset the kernel's peak-RSS mark (``/proc/self/clear_refs`` = 5), note the RSS, then parse
+    ``source`` and append it to the snapshot ``target`` (or build and save it there); the peak (``VmHWM``)
+    minus that RSS is the work's own memory.  Page cache is not RSS: the merge reads stored files with
+    ``pread`` into chunk buffers, nothing stays mapped.
+    """
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", PHASE, mode, str(source), str(target)], capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise SystemExit(f"phase {mode} failed:\n{proc.stderr}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["above"] = (out["peak"] - out["baseline"]) / 2**20
+    return out
+
+
+def same_arrays(a: Path, b: Path) -> bool:
+    """Every .npy file of snapshot ``b`` (ids, CSR, CSC of every layer) has the same bytes in ``a``."""
+    import filecmp
+
+    return all(filecmp.cmp(a / f.relative_to(b), f, shallow=False) for f in b.rglob("*.npy")
+               if f.relative_to(b).parts[0] != "versions")
+
+
 def communities_warm_vs_cold(snap: Path, since: int, work: Path) -> tuple:
     """Leiden warm-started from version ``since`` (``communities --since``) against a cold run, same seed.
 
@@ -173,7 +232,9 @@ def pagerank_warm_vs_cold(snap: Path, n_versions: int) -> list[tuple]:
 
 
 def main() -> None:
-    from graphcrm.loaders.snapshot import load_snapshot
+    import shutil
+
+    from graphcrm.loaders.snapshot import link_copy, load_snapshot
 
     started = time.perf_counter()
     load_before = __import__("os").getloadavg()[0]
@@ -183,35 +244,62 @@ def main() -> None:
         days = split_days(work)
         snap = work / "nightly"
         run_measured([exe(), "load", "--interactions", str(days[0]), "--format", "higgs", "--out", str(snap)])
+        total = sum(1 for _ in days[0].open())
         for i in range(1, len(days)):
             so_far = work / f"so-far-{i + 1}.txt"
             so_far.write_text("".join(p.read_text() for p in days[: i + 1]))
-            a_s, a_gib, _ = run_measured([exe(), "load", "--append", str(snap), "--interactions", str(days[i]),
-                                          "--format", "higgs"])
+            probe = link_copy(snap, work / f"probe-{i + 1}")        # the same stored version, for the phase probe
+            a_phase = phase_peak("append", days[i], probe)
+            f_phase = phase_peak("full", so_far, work / f"probe-full-{i + 1}")
+            shutil.rmtree(probe)
+            shutil.rmtree(work / f"probe-full-{i + 1}")
+            a_s, a_gib, out = run_measured([exe(), "load", "--append", str(snap), "--interactions", str(days[i]),
+                                            "--format", "higgs", "--json"])
             full = work / f"full-{i + 1}"
             f_s, f_gib, _ = run_measured([exe(), "load", "--interactions", str(so_far), "--format", "higgs",
                                           "--out", str(full)])
-            same = load_snapshot(snap).equals(load_snapshot(full))
+            same = load_snapshot(snap).equals(load_snapshot(full)) and same_arrays(snap, full)
             events = sum(1 for _ in days[i].open())
-            rows.append((i + 1, events, a_s, f_s, a_gib, f_gib, same))
+            total += events
+            rows.append((i + 1, events, total, a_s, f_s, a_gib, f_gib, a_phase, f_phase,
+                         json.loads(out)["append"]["mode"], same))
             print(rows[-1], flush=True)
             tracked.append((i + 1, *communities_warm_vs_cold(snap, i, work)))
             print(tracked[-1], flush=True)
+        # the last day appended onto version 1 (day 1 alone) and onto the version before it (every earlier day)
+        scaling = []
+        for v in (1, len(days) - 1):
+            probe = link_copy(snap / "versions" / f"{v:06d}", work / f"scale-{v}")
+            scaling.append((v, phase_peak("append", days[-1], probe)))
+            shutil.rmtree(probe)
         ranks = pagerank_warm_vs_cold(snap, len(days))
         nights = pipeline_nights(work, days)
     lines = ["# Nightly appends: higgs-twitter day by day", "",
              f"Generated by `python benchmarks/bench_incremental.py` on "
              f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} (whole run "
              f"{time.perf_counter() - started:.0f} s; load average {load_before:.1f} before, "
-             f"{__import__('os').getloadavg()[0]:.1f} after, on {__import__('os').cpu_count()} CPUs). Each figure "
-             "is one run of the CLI, in its own process (wall seconds, peak RSS); with other work on the machine "
-             "single figures are noisy, the equality columns are not.", "",
-             "| day | events that day | append s | full reload s | ratio | append peak GiB | full peak GiB | "
-             "ratio | append == full reload |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for day, events, a_s, f_s, a_gib, f_gib, same in rows:
-        lines.append(f"| {day} | {events:,} | {a_s:.2f} | {f_s:.2f} | {a_s / f_s:.2f} | {a_gib:.2f} | {f_gib:.2f} | "
-                     f"{a_gib / f_gib:.2f} | {'yes' if same else '**no**'} |")
+             f"{__import__('os').getloadavg()[0]:.1f} after, on {__import__('os').cpu_count()} CPUs).", "",
+             "*CLI* columns: one run of `graphcrm load --append` (the day's file) and of `graphcrm load` (every "
+             "day so far), each in its own process: wall seconds and the process's peak RSS (imports, numba and "
+             "pyarrow included). *Work above baseline*: the same work in a fresh process after the same code "
+             "ran once on three events (modules and kernels loaded), the peak-RSS mark reset "
+             "(`/proc/self/clear_refs`), peak minus the RSS at the reset (`benchmarks/bench_incremental.py`, "
+             "`phase_peak`): the memory the work itself needs; *work s* is that work's wall time (parse, merge "
+             "or build, write; no process start). Page cache is not in RSS; the merge reads the "
+             "stored files with `pread` into chunk buffers, nothing stays mapped. *Path*: `merge` = streamed "
+             "merge of the stored version (graphcrm.loaders.merge), `rebuild` = the stored graph read into "
+             "memory. *Equal*: the appended snapshot reads back equal to the full reload and every `.npy` "
+             "array (ids, CSR, CSC) has the same bytes. With other work on the machine single timings are "
+             "noisy; the equality and memory columns are not.", "",
+             "| day | events that day | events so far | append s (CLI) | full reload s (CLI) | ratio | append work "
+             "s | full work s | ratio | append peak GiB (CLI) | full peak GiB (CLI) | ratio | append work above "
+             "baseline MiB | full work above baseline MiB | ratio | path | equal |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for day, events, total, a_s, f_s, a_gib, f_gib, a_ph, f_ph, path, same in rows:
+        lines.append(f"| {day} | {events:,} | {total:,} | {a_s:.2f} | {f_s:.2f} | {a_s / f_s:.2f} | "
+                     f"{a_ph['seconds']:.2f} | {f_ph['seconds']:.2f} | {a_ph['seconds'] / f_ph['seconds']:.2f} | "
+                     f"{a_gib:.2f} | {f_gib:.2f} | {a_gib / f_gib:.2f} | {a_ph['above']:.0f} | {f_ph['above']:.0f} | "
+                     f"{a_ph['above'] / f_ph['above']:.2f} | {path} | {'yes' if same else '**no**'} |")
     lines += ["", "## Communities: Leiden warm-started from the day before (`communities --since`) vs a cold run", "",
               "Same seed, same layer (the combined interaction strength). *Unchanged* accounts: those whose "
               "community the day before and (cold) today overlap by Jaccard >= 0.5.", "",
@@ -241,21 +329,40 @@ def main() -> None:
     for v, ci, cs, wi, ws, l1, core_s in ranks:
         lines.append(f"| {v} | {ci} | {cs:.3f} | {wi} | {ws:.3f} | {l1:.1e} | {core_s:.3f} |")
     ratios = [n_s / f_s for _, n_s, _, _, f_s, *_ in nights[1:]]
+    above = [(r[7]["above"], r[8]["above"]) for r in rows]
+    seconds = [r[3] / r[4] for r in rows]
+    work = [r[7]["seconds"] / r[8]["seconds"] for r in rows]
+    late = rows[-1]
     lines += ["", "Targets (issue 22) and where this stands:", "",
-              "- append == full reload: every day above (also a property test on random logs).",
+              "- append == full reload: every day above, every CSR/CSC/id array byte for byte (also property "
+              "tests on random logs: `tests/test_append.py`, `tests/test_append_merge.py`).",
               f"- append + warm-started pipeline <= 0.15x the full pipeline: **not met** -- the nightly rerun costs "
               f"{min(ratios):.2f}-{max(ratios):.2f}x the full run here. On this log the job is dominated by "
               "fixed costs (process start, imports and the JIT cache: about 1.5 s of every run) and by steps that "
-              "recompute in full: the append rebuilds the CSR from the stored graph plus the new rows (load "
-              "column), Leiden warm-started is no faster than cold (the same igraph passes run until stable), "
-              "and leaders/segments recompute their scores.",
+              "recompute in full: Leiden warm-started is no faster than cold (the same igraph passes run until "
+              "stable), and leaders/segments recompute their scores; the load step itself is now a merge "
+              f"({min(seconds):.2f}-{max(seconds):.2f}x a full reload in the CLI, process start included; the "
+              f"work alone {min(work):.2f}-{max(work):.2f}x, day {late[0]}: {late[7]['seconds']:.2f} s against "
+              f"{late[8]['seconds']:.2f} s).",
               "- PageRank L1 <= 1e-6 to a full recompute: met (table above). The warm start saves few iterations "
               "(power iteration shrinks the error by the damping factor per step whatever the start: a start "
               "10x closer saves about 14 steps) and runs the plain iteration, slower per step than the cold "
               "path's reduced system, so the pipeline keeps the cold path.",
-              "- same coreness: a full recompute (table: tens of ms) -- no local update was built; it would "
-              "save little at this size.",
-              "- memory proportional to the day: **not met** -- the append's peak is that of a full build.",
+              "- same coreness: a full recompute (table: tens of ms) -- no local update was built: on higgs the "
+              "full recompute costs less than starting the process, so a local update could not measurably "
+              "beat it.",
+              f"- memory proportional to the day: met -- the append's own work needs "
+              f"{min(a for a, _ in above):.0f}-{max(a for a, _ in above):.0f} MiB above the process baseline "
+              f"against {min(f for _, f in above):.0f}-{max(f for _, f in above):.0f} MiB for a full reload "
+              f"(day {late[0]}: {late[7]['above']:.0f} against {late[8]['above']:.0f} MiB); it follows the day's "
+              f"events (day 4, the largest day, needs the most), not the events so far: day {len(days)} appended onto "
+              f"day 1 alone needs {scaling[0][1]['above']:.0f} MiB ({scaling[0][1]['seconds']:.2f} s), onto days "
+              f"1-{len(days) - 1} {scaling[1][1]['above']:.0f} MiB ({scaling[1][1]['seconds']:.2f} s: the time "
+              "follows the stored graph, the memory does not). What remains is the day's own parse and build (the builder on the new rows) and fixed "
+              "chunk buffers (64k entries). The CLI's whole-process peak is dominated by the baseline (Python, "
+              "numpy, pandas, pyarrow, numba: about 0.25 GiB), the same for both. Still O(graph): the time and "
+              "bytes of the streamed pass (every stored index moves when accounts are added, as they are every "
+              "night), the id list for string ids, node attribute tables where there are any.",
               "- Leiden modularity within 0.002 of a full recompute, and ids stable for >= 90% of the accounts "
               "whose community did not change: see the communities table (columns Q difference and unchanged "
               "accounts keeping their id).",

@@ -1,10 +1,12 @@
 """Append new events, ties and accounts to an existing graph: the result equals loading everything at once.
 
-``graphcrm load --append SNAP --interactions today.csv`` reads only the new files; the snapshot's graph
-goes back into a :class:`~graphcrm.loaders.builder.GraphBuilder` as its stored events (interaction
-layers), aggregated edges (static layers) and node attributes, beside the new rows, and the builder
-makes one graph of both -- the same graph, bit for bit, as loading the old files and the new ones
-together, because the builder sorts and aggregates and does not depend on row order.
+In memory: the graph goes back into a :class:`~graphcrm.loaders.builder.GraphBuilder` as its stored events
+(interaction layers), aggregated edges (static layers) and node attributes, beside the new rows, and the
+builder makes one graph of both -- the same graph, bit for bit, as loading the old files and the new ones
+together, because the builder sorts and aggregates and does not depend on row order.  Its memory is that of
+a full build.  ``graphcrm load --append SNAP --interactions today.csv`` goes through
+:func:`graphcrm.loaders.merge.append_snapshot` instead, which merges on disk with memory in proportion to the
+new rows and falls back to this rebuild only where a merge could not be exact.
 
 A static layer whose duplicates aggregate by ``mean`` cannot be appended to (a mean of means is not the
 mean of the rows); a static layer whose duplicates aggregate by ``sum`` adds the new weights, by

@@ -8,6 +8,8 @@ A snapshot is a directory::
     layers/<name>/out_indptr.npy, out_indices.npy, out_weights.npy,
                   in_indptr.npy,  in_indices.npy,  in_weights.npy
     layers/<name>/events.parquet   (layers with an event log)
+    layers/<name>/events-NNNNNN.parquet   the events appended by version NNNNNN (see event_segments)
+    arrival.npy              each account's arrival number, when appends added accounts (see event_segments)
     tables/<name>.parquet    side tables stored with the graph (e.g. the CRM links ``graphcrm load
                              --customers`` makes); optional
 
@@ -53,7 +55,7 @@ from graphcrm.loaders.idmap import IdMap
 from graphcrm.loaders.layers import LayerSpec
 
 FORMAT_NAME = "graphcrm-snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2        # 2: event logs in segments, arrival.npy (see event_segments)
 MANIFEST = "manifest.json"
 _ARRAYS = ("out_indptr", "out_indices", "out_weights", "in_indptr", "in_indices", "in_weights")
 _LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -205,12 +207,23 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None, input
         raise ParameterError(f"keep_versions must be >= 0, got {keep_versions}")
     previous = read_manifest(target) if history != "new" and is_snapshot(target) else None
     fields = _history_fields(previous, history, inputs)
+    return commit_snapshot(target, lambda tmp: _write_contents(graph, tmp, tables or {}, fields), previous=previous,
+                           history=history, keep_versions=keep_versions)
+
+
+def commit_snapshot(target: Path, write, *, previous: dict | None, history: str, keep_versions: int | None) -> Path:
+    """Write a snapshot with ``write(tmp)`` into a temporary sibling of ``target``, carry the stored versions
+    over (``previous``: the manifest now at ``target``, or None), then swap it in with one atomic rename.
+
+    An exception in ``write`` (or a kill) leaves ``target`` as it was; the temporary directory is removed
+    (by this call, or by the next save after a kill).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()
-        _write_contents(graph, tmp, tables or {}, fields)
+        write(tmp)
         if previous is not None:
             _carry_history(target, int(previous.get("version", 1)) if history == "append" else None, tmp,
                            keep_versions if history == "append" else None)
@@ -515,6 +528,7 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
         _check_header(root, rel, size)
     mode = "r" if mmap else None
     try:
+        dense_of = _dense_of_arrival(root, int(manifest["n_nodes"])) if ARRIVAL in files else None
         if manifest["id_kind"] == "int":
             ids = np.load(root / "ids.npy", mmap_mode=None, allow_pickle=False)
         else:
@@ -533,16 +547,7 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
             }
             events = None
             if info["event_fields"]:
-                present = pq.read_schema(ldir / "events.parquet").names
-                wanted = [c for c in present if c != "text" or text]   # text only when asked (or load_event_text)
-                t = pq.read_table(ldir / "events.parquet", columns=wanted)
-                col = lambda c: t.column(c).to_numpy() if c in t.column_names else None  # noqa: E731
-                messages = [c for c in ("topics", "message_id", "parent_id", "text") if c in t.column_names]
-                extra = t.select(messages).combine_chunks() if messages else None
-                if extra is not None and "topics" in messages:   # Parquet names the list item 'element'
-                    i = extra.column_names.index("topics")
-                    extra = extra.set_column(i, "topics", extra.column("topics").cast(pa.list_(pa.string())))
-                events = EventLog(col("src"), col("dst"), col("time"), col("weight"), col("sentiment"), extra)
+                events = _read_event_log(root, ldir, event_segments(info), text, dense_of)
             spec = LayerSpec(name, info["direction"], info["type_weight"], info["aggregate"], info["signed"],
                              bool(info.get("undirected", False)))
             layers[name] = Layer(spec, events=events, build_report=info.get("build_report", {}), **arrays)
@@ -584,12 +589,82 @@ def load_event_text(path, layer: str):
     ['hi']
     """
     root = Path(path)
-    events = root / "layers" / layer / "events.parquet"
-    if not events.exists():
+    info = read_manifest(root)["layers"].get(layer, {})
+    segments = [root / "layers" / layer / seg for seg in event_segments(info)] if info else \
+        [root / "layers" / layer / "events.parquet"]
+    if not segments or not segments[0].exists():
         return None
-    if "text" not in pq.read_schema(events).names:
+    have = ["text" in pq.read_schema(f).names for f in segments]
+    if not any(have):
         return None
-    return pq.read_table(events, columns=["text"]).column("text").combine_chunks()
+    parts = [pq.read_table(f, columns=["text"]).column("text").cast(pa.string()) if h
+             else pa.nulls(pq.ParquetFile(f).metadata.num_rows, pa.string()) for f, h in zip(segments, have)]
+    return pa.chunked_array([c for p in parts for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])],
+                            type=pa.string()).combine_chunks()
+
+
+#: the accounts' arrival numbers (see :func:`event_segments`); absent: arrival number = dense index
+ARRIVAL = "arrival.npy"
+_MESSAGE_COLUMNS = ("topics", "message_id", "parent_id", "text")
+
+
+def event_segments(info: dict) -> list[str]:
+    """The event-log files of a layer (its manifest entry), oldest first.
+
+    A snapshot written by :func:`save_snapshot` keeps one file, ``events.parquet``.  An append
+    (:func:`graphcrm.loaders.merge.append_snapshot`) adds the day's events as one more file
+    (``events-NNNNNN.parquet``, NNNNNN the version) and hard-links the earlier ones, never rewriting them; the
+    log is their concatenation, in order (an append only takes this path when the day's events sort after
+    the stored ones).  Event ends in these files are *arrival numbers* -- the order in which accounts first
+    appeared, which later appends never change -- turned into dense indices through the snapshot's
+    ``arrival.npy`` (for each dense index, the account's arrival number; absent: the identity).
+    """
+    if not info.get("event_fields"):
+        return []
+    return list(info.get("event_segments") or ["events.parquet"])
+
+
+def _dense_of_arrival(root: Path, n: int) -> np.ndarray:
+    """Dense index of each arrival number (the inverse of the permutation ``arrival.npy`` holds)."""
+    arrival = np.load(root / ARRIVAL, allow_pickle=False)
+    if arrival.shape != (n,) or (n and (int(arrival.min()) < 0 or int(arrival.max()) >= n)):
+        raise SnapshotError(f"{root}: {ARRIVAL} does not match the {n} accounts (damaged); re-create the snapshot")
+    dense_of = np.full(n, -1, dtype=np.int32)
+    dense_of[arrival] = np.arange(n, dtype=np.int32)
+    if n and int(dense_of.min()) < 0:
+        raise SnapshotError(f"{root}: {ARRIVAL} repeats an arrival number (damaged); re-create the snapshot")
+    return dense_of
+
+
+def _read_event_log(root: Path, ldir: Path, segments: list[str], text: bool, dense_of) -> EventLog:
+    """The layer's event log: its segment files concatenated, event ends turned into dense indices."""
+    tables = []
+    for seg in segments:
+        present = pq.read_schema(ldir / seg).names
+        tables.append(pq.read_table(ldir / seg, columns=[c for c in present if c != "text" or text]))
+    sizes = [t.num_rows for t in tables]
+
+    def numeric(c, fill):
+        if not any(c in t.column_names for t in tables):
+            return None
+        parts = [t.column(c).to_numpy() if c in t.column_names else np.full(k, fill) for t, k in zip(tables, sizes)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    src, dst, time_ = numeric("src", 0), numeric("dst", 0), numeric("time", 0)
+    messages = [c for c in _MESSAGE_COLUMNS if any(c in t.column_names for t in tables)]
+    extra = None
+    if messages:
+        kind = lambda c: pa.list_(pa.string()) if c == "topics" else pa.string()  # noqa: E731
+        parts = [pa.table({c: (t.column(c).cast(kind(c)) if c in t.column_names else pa.nulls(k, kind(c)))
+                           for c in messages}) for t, k in zip(tables, sizes)]   # Parquet names the list item 'element'
+        extra = (parts[0] if len(parts) == 1 else pa.concat_tables(parts)).combine_chunks()
+    if dense_of is not None:
+        n = len(dense_of)
+        if len(src) and (min(int(src.min()), int(dst.min())) < 0 or max(int(src.max()), int(dst.max())) >= n):
+            raise SnapshotError(f"{root}: layer '{ldir.name}' has events naming accounts outside the snapshot "
+                                "(damaged event files); re-create the snapshot")
+        src, dst = dense_of[src], dense_of[dst]
+    return EventLog(src, dst, time_, numeric("weight", 1.0), numeric("sentiment", np.nan), extra)
 
 
 def verify_snapshot(path) -> dict:

@@ -126,7 +126,9 @@ def load(
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
     timer = Timer()
-    _check_load_memory(edges, signed, interactions, max_memory, stored=append)
+    # an append merges the stored version in chunks (graphcrm.loaders.merge): only the new rows count -- unless
+    # --customers makes it rebuild the stored graph in memory
+    _check_load_memory(edges, signed, interactions, max_memory, stored=append if customers is not None else None)
     common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
               "header": "auto" if header is None else header}
     mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
@@ -158,6 +160,10 @@ def load(
 
         with step(f"reading {customers.name}"):
             customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
+    if append is not None and customer_table is None:
+        _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
+                      self_loops.value)
+        return
     with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
         if append is None:
             graph, reports = build_graph(*parsed, self_loops=self_loops.value)
@@ -210,14 +216,63 @@ def load(
     }
     if crm is not None:
         summary["crm"] = crm
-    summary["read_as"] = _how_rows_were_read(parsed, graph)
+    specs = {name: lay.spec for name, lay in graph.layers.items()}
+    summary["read_as"] = _how_rows_were_read(parsed, specs)
     lines = [f"wrote {target} (version {version}): {graph.n_nodes:,} nodes"]
     lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
     if crm is not None:
         lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
                      f"({', '.join(f'{k}: {v:,}' for k, v in crm['linked_by_method'].items()) or 'none'}), "
                      f"{crm['review_customers']:,} to review")
-    readings = _how_rows_were_read(parsed, graph)
+    _report_lines(lines, reports, summary["read_as"], rejects_path, n_rejected)
+    emit(summary, as_json, "\n".join(lines))
+
+
+def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
+                  self_loops) -> None:
+    """``load --append`` without --customers: merged into the snapshot on disk (graphcrm.loaders.merge)."""
+    from graphcrm.loaders import write_rejects
+    from graphcrm.loaders.errors import InvalidInputError
+    from graphcrm.loaders.merge import append_snapshot
+
+    reports = [p.report for p in parsed]
+    rejects_path = None
+    n_rejected = sum(r.n_rejected for r in reports)
+    if mode is Mode.lenient:
+        rejects_path = write_rejects(reports, rejects or append.with_name(append.name + ".rejects.csv"))
+    empty = [r for r in reports if r.rows_loaded == 0]
+    if empty and not allow_empty:
+        where = f" (see {rejects_path})" if rejects_path and n_rejected else ""
+        raise InvalidInputError(f"{empty[0].source}: none of its {empty[0].rows_read:,} rows could be loaded{where}; "
+                                f"nothing written, {append} is unchanged (--allow-empty writes it anyway)")
+    with step(f"adding {len(parsed)} files to {append}"):
+        result = append_snapshot(append, *parsed, self_loops=self_loops, inputs=inputs, keep_versions=keep_versions)
+    layers = result.layers
+    specs = {name: lay["spec"] for name, lay in layers.items()}
+    summary = {
+        "snapshot": str(append),
+        "version": result.version,
+        **({"skipped": skipped} if skipped else {}),
+        "nodes": result.n_nodes,
+        "edges": {k: v["edges"] for k, v in sorted(layers.items())},
+        **({"undirected_layers": sorted(k for k, v in specs.items() if v.undirected)}
+           if any(v.undirected for v in specs.values()) else {}),
+        "sources": [r.as_dict() for r in result.reports],
+        "rejected_rows": n_rejected,
+        "rejects_file": str(rejects_path) if rejects_path else None,
+        "append": {"mode": result.mode, "new_accounts": result.new_accounts,
+                   **({"reason": result.reason} if result.reason else {})},
+        "seconds": timer.seconds(),
+    }
+    summary["read_as"] = _how_rows_were_read(parsed, specs)
+    how = "merged into the stored version" if result.mode == "merge" else f"rebuilt ({result.reason})"
+    lines = [f"wrote {append} (version {result.version}, {how}): {result.n_nodes:,} nodes"]
+    lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
+    _report_lines(lines, result.reports, summary["read_as"], rejects_path, n_rejected)
+    emit(summary, as_json, "\n".join(lines))
+
+
+def _report_lines(lines, reports, readings, rejects_path, n_rejected) -> None:
     for r in reports:
         lines.append(f"  {r.source}: {r.rows_loaded:,} of {r.rows_read:,} rows loaded")
         if r.source in readings:
@@ -229,7 +284,6 @@ def load(
     for r in reports:
         for warning in getattr(r, "warnings", []):
             typer.echo(f"warning: {warning}", err=True)
-    emit(summary, as_json, "\n".join(lines))
 
 
 def _new_inputs(append: Optional[Path], items: list) -> tuple[list, list, list]:
@@ -304,7 +358,7 @@ def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], s
         return
     rows = {kind: sum(estimate_rows(p) for p in paths)
             for kind, paths in (("edges", edges), ("signed", signed), ("interactions", interactions))}
-    if stored is not None:              # an append rebuilds the stored graph too: its rows count
+    if stored is not None:              # an append that rebuilds the stored graph: its rows count too
         from graphcrm.loaders.snapshot import read_manifest
 
         layers = read_manifest(stored)["layers"].values()
@@ -327,8 +381,9 @@ ROW_VERBS = {"follows": "follows", "retweets": "retweeted", "replies": "replied 
              "likes": "liked", "trust": "rated"}
 
 
-def _how_rows_were_read(parsed, graph) -> dict:
-    """Per edge / event file: its first row, the layer it went to, and which way influence runs on it."""
+def _how_rows_were_read(parsed, specs: dict) -> dict:
+    """Per edge / event file: its first row, the layer it went to (``specs``: layer name -> LayerSpec of the
+    graph), and which way influence runs on it."""
     out = {}
     for src in parsed:
         if src.kind not in ("edges", "events") or not src.report.rows_loaded:
@@ -337,9 +392,9 @@ def _how_rows_were_read(parsed, graph) -> dict:
         a, b = (str(cols[r][0].as_py() if hasattr(cols[r][0], "as_py") else cols[r][0]) for r in ("actor", "target"))
         name = src.layer if src.kind == "edges" else str(cols["type"][0].as_py() if hasattr(cols["type"][0], "as_py")
                                                           else cols["type"][0])
-        if name not in graph.layers:
+        if name not in specs:
             continue
-        spec = graph.layer(name).spec
+        spec = specs[name]
         verb = ROW_VERBS.get(name, "->")
         flow = (f"{a} <-> {b}" if spec.undirected else f"{b} -> {a}" if spec.direction == "reverse"
                 else f"{a} -> {b}")

@@ -160,7 +160,7 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
 
     ``output_dir`` overrides the file's ``pipeline.output_dir``.  When an earlier run left its snapshot
     there, the load step appends only the source files it has not loaded yet (same bytes: skipped) as the
-    snapshot's next version (:mod:`graphcrm.loaders.append`); a file loaded before whose bytes changed, or
+    snapshot's next version (merged on disk, :mod:`graphcrm.loaders.merge`); a file loaded before whose bytes changed, or
     ``full=True``, reloads everything (the history is kept either way).
 
     Raises
@@ -243,8 +243,8 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
     Returns (graph, reports, how) with ``how`` saying what was done.
     """
     from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed
-    from graphcrm.loaders.append import appended_graph
     from graphcrm.loaders.graph import SocialGraph
+    from graphcrm.loaders.merge import append_snapshot
     from graphcrm.loaders.snapshot import file_digest, link_copy, load_snapshot, read_manifest
 
     readers = {"edges": read_edges, "interactions": read_interactions, "signed": read_signed, "nodes": read_nodes}
@@ -282,9 +282,10 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
     if how["mode"] == "append":
         if not parsed:
             return load_snapshot(target), [], how
-        graph, reports = appended_graph(load_snapshot(previous, text=True), *parsed)
-    else:
-        graph, reports = build_graph(*parsed)
+        result = append_snapshot(target, *parsed, inputs=[s for _, s in todo],
+                                 metadata={"pipeline_sources": configured})
+        return load_snapshot(target), result.reports, how
+    graph, reports = build_graph(*parsed)
     graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes,
                         {**graph.metadata, "pipeline_sources": configured})
     save_snapshot(graph, target, inputs=[s for _, s in todo], history="append" if previous else "new")
