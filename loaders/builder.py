@@ -194,7 +194,8 @@ def _direct_int_codes(columns: list, pool):
     total = sum(len(k) for k, _ in work)
     if total == 0:
         return None
-    runs = _split_even(work, [len(k) for k, _ in work], 2)
+    # more runs than threads: a thread that the shared machine holds up leaves its later runs to the other
+    runs = _split_even(work, [len(k) for k, _ in work], 8)
 
     def bounds(run):
         lows, highs = zip(*(_kernels._min_max(k) for k, _ in run))

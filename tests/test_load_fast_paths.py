@@ -121,3 +121,10 @@ def test_load_edges_gives_the_same_graph_either_way(tmp_path, monkeypatch):
     fast, slow = _both_paths(monkeypatch, lambda: load_edges(f, layer="edges"))
     assert fast.equals(slow)
     assert fast.layer("edges").build_report == slow.layer("edges").build_report
+
+
+@given(st.lists(st.integers(0, 1000), max_size=40), st.integers(1, 9))
+def test_split_even_keeps_every_item_in_order(sizes, parts):
+    runs = builder._split_even(list(range(len(sizes))), sizes, parts)
+    assert [i for run in runs for i in run] == list(range(len(sizes)))
+    assert len(runs) <= parts and all(runs)
