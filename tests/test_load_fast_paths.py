@@ -96,9 +96,6 @@ def test_duplicate_node_rows_are_still_an_error(monkeypatch):
     assert seen["direct"] == 1
 
 
-ids = st.integers(-(2**40), 2**40)
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.integers(-(2**40), 2**40), st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), min_size=1,
                                                max_size=200),
