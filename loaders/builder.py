@@ -158,6 +158,8 @@ def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
 #: ids) take the hash factorisation.  Either way the dense id is the rank of the id among all distinct ids.
 DIRECT_SLOTS_PER_ID = 2
 DIRECT_MIN_SLOTS = 1 << 16
+#: from this many ids on, the direct-address passes run on the builder's two threads
+DIRECT_THREADED_IDS = 1 << 21
 
 
 def _split_even(items: list, sizes: list[int], parts: int) -> list[list]:
@@ -194,14 +196,16 @@ def _direct_int_codes(columns: list, pool):
     total = sum(len(k) for k, _ in work)
     if total == 0:
         return None
-    # more runs than threads: a thread that the shared machine holds up leaves its later runs to the other
-    runs = _split_even(work, [len(k) for k, _ in work], 8)
+    if total < DIRECT_THREADED_IDS:   # small inputs: handing work to threads costs more than it saves
+        runs, mapper = [work], map
+    else:   # more runs than threads: a thread that the shared machine holds up leaves its later runs to the other
+        runs, mapper = _split_even(work, [len(k) for k, _ in work], 8), pool.map
 
     def bounds(run):
         lows, highs = zip(*(_kernels._min_max(k) for k, _ in run))
         return int(min(lows)), int(max(highs))
 
-    found = list(pool.map(bounds, runs))
+    found = list(mapper(bounds, runs))
     low, high = min(b[0] for b in found), max(b[1] for b in found)
     span = high - low + 1
     if span > max(DIRECT_SLOTS_PER_ID * total, DIRECT_MIN_SLOTS):
@@ -213,14 +217,14 @@ def _direct_int_codes(columns: list, pool):
         for keys, _ in run:
             _kernels._mark_present(keys, low, marks)
 
-    list(pool.map(mark, runs))
+    list(mapper(mark, runs))
     table, all_ids = _kernels._rank_present(marks, low)
 
     def lookup(run):
         for keys, out in run:
             _kernels._lookup_dense(keys, low, table, out)
 
-    list(pool.map(lookup, runs))
+    list(mapper(lookup, runs))
     return all_ids, codes
 
 

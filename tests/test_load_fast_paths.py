@@ -60,7 +60,10 @@ def _both_paths(monkeypatch, make):
     return fast, slow
 
 
-def test_direct_ids_match_hash_ids_on_a_hand_made_graph(monkeypatch):
+@pytest.mark.parametrize("threaded", [False, True])
+def test_direct_ids_match_hash_ids_on_a_hand_made_graph(monkeypatch, threaded):
+    if threaded:
+        monkeypatch.setattr(builder, "DIRECT_THREADED_IDS", 0)   # the runs on two threads, as for large inputs
     actor = pa.chunked_array([[5, -3, 9], [], [9, 12]], type=pa.int64())     # arrow chunks, one empty
     target = np.array([9, 5, -3, 40, 5])
     fast, slow = _both_paths(monkeypatch, lambda: _build(
@@ -107,6 +110,7 @@ def test_direct_ids_match_hash_ids_on_random_graphs(offset, rows, n_chunks, weig
     chunked = pa.chunked_array([actor[a:b] for a, b in zip(cuts[:-1], cuts[1:])], type=pa.int64())
     weight = np.arange(len(actor), dtype=np.float64) if weighted else None
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(builder, "DIRECT_THREADED_IDS", 0 if n_chunks % 2 else builder.DIRECT_THREADED_IDS)
         fast, slow = _both_paths(mp, lambda: _build([("follows", chunked, target, weight),
                                                      ("retweets", target[:5], actor[:5], None)]))
     assert fast.equals(slow)
