@@ -158,6 +158,58 @@ def _remap_codes(codes, new_of_old):
     return codes
 
 
+# Direct-address id mapping (integer ids whose span is not much larger than the number of rows).  The
+# per-chunk kernels are serial and release the GIL: the builder runs them on its two threads, one share of
+# the chunks each (pyarrow hands a column over in hundreds of ~1 MiB chunks; a parallel launch per chunk
+# would cost more than the work).
+@jit
+def _min_max(keys):
+    """``(min, max)`` of a non-empty int64 array."""
+    lo = hi = keys[0]
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        if k < lo:
+            lo = k
+        if k > hi:
+            hi = k
+    return lo, hi
+
+
+@jit
+def _mark_present(keys, low, marks):
+    """``marks[k - low] = 1`` for every key (two threads may write the same 1 to a byte: harmless)."""
+    for i in range(keys.shape[0]):
+        marks[keys[i] - low] = 1
+
+
+@jit
+def _rank_present(marks, low):
+    """Dense ids from the marks of :func:`_mark_present`: ``(table, keys)``.
+
+    ``table[k - low]`` is the rank of key ``k`` among the marked keys, sorted -- its dense id; ``keys`` are
+    the marked keys in increasing order.
+    """
+    count = 0
+    for j in range(marks.shape[0]):
+        count += marks[j]
+    keys = np.empty(count, dtype=np.int64)
+    table = np.empty(marks.shape[0], dtype=np.int32)
+    rank = 0
+    for j in range(marks.shape[0]):
+        table[j] = rank
+        if marks[j]:
+            keys[rank] = low + j
+            rank += 1
+    return table, keys
+
+
+@jit
+def _lookup_dense(keys, low, table, codes):
+    """``codes[i] = table[keys[i] - low]``: external integer ids to dense ids through a direct-address table."""
+    for i in range(keys.shape[0]):
+        codes[i] = table[keys[i] - low]
+
+
 @jit
 def _sorted_sum(values):
     # summing in sorted order makes a float sum independent of input order
@@ -428,3 +480,10 @@ def _warmup():
     _remap_codes(codes, np.array([1, 0], dtype=np.int32))
     universe = _merge_unique(np.array([3, 5], dtype=np.int64), np.array([4, 5], dtype=np.int64))
     _rank_in(np.array([3, 5], dtype=np.int64), np.array([1, 0], dtype=np.int64), universe)
+    for prep in (lambda a: a, readonly_copy):      # arrow's integer columns arrive read-only
+        keys = prep(np.array([7, 4, 7], dtype=np.int64))
+        low, high = _min_max(keys)
+        marks = np.zeros(high - low + 1, dtype=np.uint8)
+        _mark_present(keys, low, marks)
+        table, _ = _rank_present(marks, low)
+        _lookup_dense(keys, low, table, np.empty(3, dtype=np.int32))

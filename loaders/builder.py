@@ -151,6 +151,83 @@ def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(INDEX_DTYPE), np.asarray(uniques, dtype=object)
 
 
+#: integer ids map through a direct-address table (one int32 slot, and one byte while marking, per value
+#: between the smallest and the largest id) when that table has at most this many slots per id read -- 10
+#: bytes per id at most, less than the 16 bytes per row of the two int64 id columns themselves -- or at most
+#: ``DIRECT_MIN_SLOTS``; wider spans (e.g. 64-bit account
+#: ids) take the hash factorisation.  Either way the dense id is the rank of the id among all distinct ids.
+DIRECT_SLOTS_PER_ID = 2
+DIRECT_MIN_SLOTS = 1 << 16
+#: from this many ids on, the direct-address passes run on the builder's two threads
+DIRECT_THREADED_IDS = 1 << 21
+
+
+def _split_even(items: list, sizes: list[int], parts: int) -> list[list]:
+    """``items`` cut into ``parts`` consecutive runs of about equal total size."""
+    total = sum(sizes)
+    runs, run, acc = [], [], 0
+    for item, size in zip(items, sizes):
+        run.append(item)
+        acc += size
+        if acc >= total * (len(runs) + 1) / parts and len(runs) < parts - 1:
+            runs.append(run)
+            run = []
+    runs.append(run)
+    return [r for r in runs if r]
+
+
+def _direct_int_codes(columns: list, pool):
+    """Dense ids of integer id columns through a direct-address table, or ``None`` when the ids span too wide.
+
+    Returns ``(all_ids, codes)``: the distinct ids sorted (int64) and, per column, int32 dense ids -- the
+    rank of each id among ``all_ids``, exactly what :func:`_factorize` + :func:`_global_ranks` give.  Three
+    passes over the ids (min/max, mark, look up), each split over the pool's threads by arrow chunk.
+    """
+    chunked = [_int_chunks(c) for c in columns]
+    work = []                                      # (keys, codes slice) for every non-empty chunk
+    codes = []
+    for chunks, col in zip(chunked, columns):
+        out = np.empty(len(col), dtype=INDEX_DTYPE)
+        codes.append(out)
+        offset = 0
+        for chunk in chunks:
+            work.append((chunk, out[offset : offset + len(chunk)]))
+            offset += len(chunk)
+    total = sum(len(k) for k, _ in work)
+    if total == 0:
+        return None
+    if total < DIRECT_THREADED_IDS:   # small inputs: handing work to threads costs more than it saves
+        runs, mapper = [work], map
+    else:   # more runs than threads: a thread that the shared machine holds up leaves its later runs to the other
+        runs, mapper = _split_even(work, [len(k) for k, _ in work], 8), pool.map
+
+    def bounds(run):
+        lows, highs = zip(*(_kernels._min_max(k) for k, _ in run))
+        return int(min(lows)), int(max(highs))
+
+    found = list(mapper(bounds, runs))
+    low, high = min(b[0] for b in found), max(b[1] for b in found)
+    span = high - low + 1
+    if span > max(DIRECT_SLOTS_PER_ID * total, DIRECT_MIN_SLOTS):
+        return None
+    marks = np.zeros(span, dtype=np.uint8)        # one byte a slot while marking: stays in cache longer
+    low = np.int64(low)
+
+    def mark(run):
+        for keys, _ in run:
+            _kernels._mark_present(keys, low, marks)
+
+    list(mapper(mark, runs))
+    table, all_ids = _kernels._rank_present(marks, low)
+
+    def lookup(run):
+        for keys, out in run:
+            _kernels._lookup_dense(keys, low, table, out)
+
+    list(mapper(lookup, runs))
+    return all_ids, codes
+
+
 def _global_ranks(uniques: list[np.ndarray], kind: str, pool) -> tuple[np.ndarray, list[np.ndarray]]:
     """All distinct ids sorted, and for each local uniques array the rank of each entry.
 
@@ -311,30 +388,45 @@ class GraphBuilder:
         kinds = {_id_kind(getattr(p, a)) for p, a in id_columns} | {_id_kind(np_.ids) for np_ in self._nodes}
         kind = "str" if "str" in kinds else "int"
 
-        # 1. factorise every id column locally, then rank all distinct ids globally
-        # the int kernel releases the GIL: actor and target columns factorise on two threads
+        # 1. dense ids, the rank of each id among all distinct ids: integer ids through a direct-address table
+        # when their span allows it; otherwise factorise every id column locally, then rank all distinct ids
+        # globally.  The int kernels release the GIL: the work runs on two threads
         with ThreadPoolExecutor(max_workers=2) as pool:
-            local = []
-            for part in self._parts:
-                fa = pool.submit(_factorize, part.actor, kind)
-                ct, ut = _factorize(part.target, kind)
-                ca, ua = fa.result()
-                part.actor = part.target = None  # release the external-id columns
-                local.append([ca, ua, ct, ut])
-            node_codes = [list(_factorize(npart.ids, kind)) for npart in self._nodes]
-            uniques = [u for t in local for u in (t[1], t[3])] + [u for _, u in node_codes]
-            all_ids, ranks = _global_ranks(uniques, kind, pool)
+            direct = None
+            if kind == "int":
+                columns = [getattr(p, a) for p in self._parts for a in ("actor", "target")]
+                direct = _direct_int_codes(columns + [npart.ids for npart in self._nodes], pool)
+                del columns
+            if direct is not None:
+                all_ids, dense = direct
+                local = []
+                for i, part in enumerate(self._parts):
+                    part.actor = part.target = None  # release the external-id columns
+                    local.append([dense[2 * i], None, dense[2 * i + 1], None])
+                node_codes = [[codes, None] for codes in dense[2 * len(self._parts):]]
+                ranks = [None] * (2 * len(local) + len(node_codes))
+            else:
+                local = []
+                for part in self._parts:
+                    fa = pool.submit(_factorize, part.actor, kind)
+                    ct, ut = _factorize(part.target, kind)
+                    ca, ua = fa.result()
+                    part.actor = part.target = None  # release the external-id columns
+                    local.append([ca, ua, ct, ut])
+                node_codes = [list(_factorize(npart.ids, kind)) for npart in self._nodes]
+                uniques = [u for t in local for u in (t[1], t[3])] + [u for _, u in node_codes]
+                all_ids, ranks = _global_ranks(uniques, kind, pool)
         id_map = IdMap(all_ids)
         n = len(id_map)
         rank_iter = iter(ranks)
-        for entry in local:  # replace each local uniques array by its global ranks
+        for entry in local:  # replace each local uniques array by its global ranks (None: codes are dense)
             entry[1] = next(rank_iter)
             entry[3] = next(rank_iter)
         for entry in node_codes:
             entry[1] = next(rank_iter)
 
         def to_dense(codes, rank):
-            return _kernels._remap_codes(codes, rank)
+            return codes if rank is None else _kernels._remap_codes(codes, rank)
 
         # 2. one layer at a time: influence direction, then CSR/CSC
         by_layer: dict[str, list] = {}

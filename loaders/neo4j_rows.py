@@ -125,6 +125,39 @@ class _RelTable:
                 for s, d, w, c, f, la, g in zip(*cols, *extra, signs)]
 
 
+    def sent(self) -> tuple:
+        """The relationship properties this table has values for (the others are null in every row)."""
+        have = {"count": self.count, "first_time": self.first, "last_time": self.last, "weight": self.weight,
+                "sign": self.sign}
+        return tuple(p for p in cy.REL_PROPERTIES if have[p] is not None)
+
+    def lists(self, start=0, stop=None, rejected: list | None = None) -> list[list]:
+        """Rows ``start:stop`` as lists ``[src, dst, <each property of sent()>]``, what ``merge_relationships``
+        takes; rows with a null or malformed end (see :func:`clean_id`) are left out and counted in
+        ``rejected[0]``.  The values are those of :meth:`rows` after the store's checks.
+        """
+        sl = slice(start, stop)
+        ends = []
+        for ids in (self.src[sl], self.dst[sl]):
+            values = ids.tolist()
+            if ids.dtype.kind not in "iu":            # int64 ids are always fit for the store
+                values = [clean_id(v) for v in values]
+            ends.append(values)
+        cols = [a[sl].tolist() for a in (self.count, self.first, self.last) if a is not None]
+        weight = self.weight[sl]
+        cols.append([None if math.isnan(w) else w for w in weight.tolist()] if np.isnan(weight).any()
+                    else weight.tolist())
+        if self.sign is not None:
+            cols.append([_sign(x) for x in self.sign[sl].tolist()])
+        out = [[s, d, *rest] for s, d, *rest in zip(*ends, *cols)]
+        if any(v is None for end in ends for v in end):
+            kept = [row for row in out if row[0] is not None and row[1] is not None]
+            if rejected is not None:
+                rejected[0] += len(out) - len(kept)
+            out = kept
+        return out
+
+
 def _rel_table(graph: SocialGraph, layer_name: str) -> _RelTable:
     layer = graph.layer(layer_name)
     src, dst, weight = layer.edge_arrays()

@@ -217,12 +217,14 @@ class Neo4jStore:
             report.retries += 1
             time.sleep(self.retry_wait * 2 ** (attempt - 1))
 
-    def _write_all(self, statement: str, rows: Iterable, report: WriteReport, step: str, total: int) -> int:
-        written = 0
-        started = time.perf_counter()
+    def _write_all(self, statement: str, rows: Iterable, report: WriteReport, step: str, total: int, *,
+                   param: str = "rows", done: int = 0) -> int:
+        """Send ``rows`` in batches; ``done`` rows of this step were written before (they count in the report)."""
+        written = done
+        started = time.perf_counter() - report.step_seconds.get(step, 0.0) if done else time.perf_counter()
         try:
             for batch in _batches(rows, self.batch_size):
-                self._write(statement, "rows", batch, report)
+                self._write(statement, param, batch, report)
                 written += len(batch)
                 report.written[step] = written
                 report.step_seconds[step] = time.perf_counter() - started
@@ -239,7 +241,7 @@ class Neo4jStore:
         (``None`` skips the property).
         """
         report = report or WriteReport()
-        clean, rejected = [], 0
+        bare, clean, rejected = [], [], 0    # accounts without properties go as a plain list of ids
         for row in rows:
             key = clean_id(row.get("id")) if isinstance(row, Mapping) else None
             if key is None:
@@ -248,11 +250,17 @@ class Neo4jStore:
             props = {cy.check_identifier(k, "property"): _scalar(v) for k, v in (row.get("props") or {}).items()}
             for name in cy.RESERVED_PROPERTIES:
                 props.pop(name, None)
-            clean.append({"id": key, "props": {k: v for k, v in props.items() if v is not None}})
+            props = {k: v for k, v in props.items() if v is not None}
+            if props:
+                clean.append({"id": key, "props": props})
+            else:
+                bare.append(key)
         report.rejected["accounts"] = report.rejected.get("accounts", 0) + rejected
         self.ensure_schema()
         started = time.perf_counter()
-        self._write_all(cy.MERGE_ACCOUNTS, clean, report, "accounts", len(clean))
+        total = len(bare) + len(clean)
+        done = self._write_all(cy.MERGE_ACCOUNT_IDS, bare, report, "accounts", total, param="ids")
+        self._write_all(cy.MERGE_ACCOUNTS, clean, report, "accounts", total, done=done)
         report.seconds += time.perf_counter() - started
         return report
 
@@ -263,28 +271,28 @@ class Neo4jStore:
         Rows whose ``src`` or ``dst`` is null or malformed are rejected (and
         counted) before anything is sent; the end accounts must exist.
         """
-        report = report or WriteReport()
-        statement = cy.merge_relationships(rel_type)
-        rejected = 0
+        rejected = [0]
 
         def checked():
-            nonlocal rejected
             for row in rows:
                 src, dst = (clean_id(row.get("src")), clean_id(row.get("dst"))) if isinstance(row, Mapping) \
                     else (None, None)
                 if src is None or dst is None:
-                    rejected += 1
+                    rejected[0] += 1
                     continue
-                out = {"src": src, "dst": dst}
-                for p in cy.REL_PROPERTIES:
-                    out[p] = _scalar(row.get(p))
-                yield out
+                yield [src, dst, *(_scalar(row.get(p)) for p in cy.REL_PROPERTIES)]
 
+        return self._push_rel_lists(cy.merge_relationships(rel_type), rel_type, checked(), rejected, report, total)
+
+    def _push_rel_lists(self, statement: str, rel_type: str, rows: Iterable[list], rejected: list,
+                        report: WriteReport | None, total: int | None) -> WriteReport:
+        """Send relationship rows already in ``statement``'s list form; ``rejected[0]`` counts rows left out."""
+        report = report or WriteReport()
         started = time.perf_counter()
         try:
-            self._write_all(statement, checked(), report, rel_type, total if total is not None else -1)
+            self._write_all(statement, rows, report, rel_type, total if total is not None else -1, param="rels")
         finally:
-            report.rejected[rel_type] = report.rejected.get(rel_type, 0) + rejected
+            report.rejected[rel_type] = report.rejected.get(rel_type, 0) + rejected[0]
             report.seconds += time.perf_counter() - started
         return report
 
@@ -312,9 +320,12 @@ class Neo4jStore:
         self.push_accounts(_account_rows(graph), report)
         for name, rel_type in types.items():
             table = _rel_table(graph, name)
+            rejected = [0]
+            # lists straight from the table's columns; properties null in every row are not sent
             rows = (row for start in range(0, len(table), self.batch_size)
-                    for row in table.rows(start, start + self.batch_size))
-            self.push_relationships(rel_type, rows, report, total=len(table))
+                    for row in table.lists(start, start + self.batch_size, rejected))
+            statement = cy.merge_relationships(rel_type, table.sent())
+            self._push_rel_lists(statement, rel_type, rows, rejected, report, len(table))
         return report
 
     # -- reads ---------------------------------------------------------------------------

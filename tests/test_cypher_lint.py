@@ -27,6 +27,7 @@ SCRIPT = REPO / "tests" / "cypher_lint.cjs"
 PARAMETERS = {
     "rows": [{"id": 1, "props": {"name": "x"}, "src": 1, "dst": 2, "count": 1, "first_time": 0, "last_time": 1,
               "weight": 1.0, "sign": None}],
+    "rels": [[1, 2, 1, 0, 1, 1.0, None]],
     "id": 1, "ids": [1], "keep": [1], "start": None, "end": None,
 }
 

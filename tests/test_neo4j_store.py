@@ -294,3 +294,72 @@ def test_write_back_changed_only_sends_only_what_moved_and_ends_in_the_same_stat
     assert _state(store) == expected
     assert again["properties"]["score_pagerank"]["unchanged"] == 4
     assert again["batches"] == 0, again
+
+
+def _mixed_graph(sentiment=True):
+    """Untimed, timestamped (with sentiment or not) and signed layers; some accounts with properties."""
+    return (GraphBuilder()
+            .add_edges("follows", ["a", "b", "c", " d "], ["b", "c", "a", "a"])
+            .add_events("retweets", ["a", "c", "a", 7], ["b", "a", "b", "a"], time=[1, 2, 3, 4],
+                        sentiment=[0.5, -1.0, np.nan, 0.0] if sentiment else None)
+            .add_edges("trust", ["a", "b"], ["c", "c"], [1.0, -1.0])
+            .add_nodes(["a", "b"], pd.DataFrame({"name": ["Ann", None]}))
+            .build())
+
+
+def _wipe(store):
+    store._driver.execute_query("MATCH (n) DETACH DELETE n", database_=store.database)
+
+
+def _push_generic(store, graph):
+    """The general path: account maps and relationship maps through the public push_* methods."""
+    from graphcrm.loaders.neo4j_cypher import REL_TYPES
+    from graphcrm.loaders.neo4j_store import _account_rows
+
+    report = store.push_accounts(_account_rows(graph))
+    for name in graph.layer_names:
+        store.push_relationships(REL_TYPES[name], rel_rows(graph, name), report)
+    return report
+
+
+def test_rel_table_lists_are_the_checked_rows():
+    from graphcrm.loaders.neo4j_rows import _rel_table, _scalar, clean_id
+
+    graph = _mixed_graph()
+    for name in graph.layer_names:
+        table = _rel_table(graph, name)
+        sent = table.sent()
+        expected = [[clean_id(r["src"]), clean_id(r["dst"]), *(_scalar(r[p]) for p in sent)]
+                    for r in rel_rows(graph, name)]
+        assert table.lists() == expected
+        assert table.lists(1, 3) == expected[1:3]
+        left_out = [r for r in rel_rows(graph, name) if any(r[p] is not None for p in
+                                                                 ("count", "first_time", "last_time", "weight", "sign")
+                                                                 if p not in sent)]
+        assert left_out == []                                # only properties null in every row are not sent
+
+
+def test_push_sends_lists_and_ends_in_the_state_of_the_generic_rows(neo4j_store):
+    store = neo4j_store
+    for sentiment in (True, False):
+        graph = _mixed_graph(sentiment)
+        _wipe(store)
+        fast = store.push(graph)
+        state = _state(store)
+        _wipe(store)
+        generic = _push_generic(store, graph)
+        assert _state(store) == state
+        assert fast.written == generic.written and fast.rejected == generic.rejected
+    assert fast.written == {"accounts": 5, "FOLLOWS": 4, "RETWEETED": 3, "TRUSTS": 2}
+
+
+def test_push_over_a_stored_graph_removes_properties_now_null(neo4j_store):
+    store = neo4j_store
+    _wipe(store)
+    store.push(_mixed_graph(sentiment=True))          # retweets stored with a sign
+    store.push(_mixed_graph(sentiment=False))         # ... and pushed again without one
+    state = _state(store)
+    _wipe(store)
+    store.push(_mixed_graph(sentiment=False))
+    assert _state(store) == state
+    assert store.query("MATCH ()-[e:RETWEETED]->() WHERE e.sign IS NOT NULL RETURN count(e) AS n")[0]["n"] == 0
