@@ -117,15 +117,6 @@ def _merge_rows(r0, r1, i0, j0, d0, d1, o_ptr, o_idx, o_w, o_has_w, q, new_pos, 
     return counts, out_idx[:pos], out_w[:pos] if has_w else out_w, inexact
 
 
-@jit
-def _shift_indices(idx, q):
-    """Stored indices in the new numbering (a copy)."""
-    out = np.empty(idx.shape[0], dtype=np.int32)
-    for k in range(idx.shape[0]):
-        out[k] = _old_to_new(idx[k], q)
-    return out
-
-
 def _warmup():
     o_ptr = np.array([0, 1, 2], dtype=np.int64)
     o_idx = np.array([1, 0], dtype=np.int32)
@@ -139,4 +130,3 @@ def _warmup():
         for has_w in (True, False):
             _merge_rows(0, 3, 0, 0, 0, 2, o_ptr, o_idx, w, has_w, q, new_pos, prep(d_ptr), prep(d_idx),
                         prep(w[:1]), has_w, d_to_new, AGG_SUM, has_w)
-    _shift_indices(o_idx, q)

@@ -11,8 +11,8 @@ its files hard-linked, unchanged):
   stored ones; every stored index moves up by the number of new accounts sorted before it -- a monotone
   map, so stored CSR rows stay sorted after it.  ``ids.npy`` is rewritten in chunks.
 - **CSR / CSC**: row by row, the stored row (mapped) and the day's row (mapped) are merged in one linear
-  pass, duplicate pairs combined by the layer's rule (sum, max, min), and written in chunks of about a
-  million entries.  The arrays are byte-identical to a full rebuild from all the input files: max and min
+  pass, duplicate pairs combined by the layer's rule (sum, max, min), and written in chunks of
+  :data:`CHUNK` (65,536) entries.  The arrays are byte-identical to a full rebuild from all the input files: max and min
   do not depend on order, and a sum is merged only where it is exact (integer values -- counts, integer
   weights -- below 2**53); otherwise the append rebuilds (below).
 - **event logs**: the day's events are one more file (``events-NNNNNN.parquet``); the stored files are
@@ -30,8 +30,8 @@ When the merge cannot give the exact full-rebuild result it falls back to the re
 :func:`graphcrm.loaders.append.appended_graph` (the stored graph read into memory plus the new rows, as
 before) and says why in :attr:`AppendResult.reason`: a summed layer with non-integer weights, day events
 not later than the stored ones (late arrivals), a layer aggregated by mean, ids of another kind, a layer
-with stored self-loops, a layer given with another spec, or an old snapshot without the layer build
-reports the merge needs.
+given with another spec, or an old snapshot without the layer build reports the merge needs.  (A snapshot
+with stored self-loops is refused without ``self_loops="keep"`` and merges with it.)
 
 Examples
 --------
@@ -107,7 +107,8 @@ class AppendResult:
 
 
 def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | None = None,
-                    keep_versions: int | None = None, metadata: dict | None = None) -> AppendResult:
+                    keep_versions: int | None = None, metadata: dict | None = None,
+                    before_rebuild=None) -> AppendResult:
     """Add the parsed ``sources`` to the snapshot at ``path`` as its next version, atomically.
 
     The result equals :func:`~graphcrm.loaders.append.appended_graph` on the loaded snapshot followed by
@@ -127,6 +128,10 @@ def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | Non
         Keep at most this many earlier versions.
     metadata : dict, optional
         Keys to set in the new version's metadata (e.g. the pipeline's configured sources).
+    before_rebuild : callable, optional
+        Called with the reason when the merge cannot be exact and the append is about to rebuild the stored
+        graph in memory; it may raise to refuse (the CLI's ``--max-memory`` check counts the stored rows
+        then).  Nothing has been written when it is called.
 
     Returns
     -------
@@ -143,6 +148,8 @@ def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | Non
     try:
         return _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata or {})
     except _Rebuild as why:
+        if before_rebuild is not None:
+            before_rebuild(str(why))
         return _rebuild(root, sources, self_loops, inputs, keep_versions, metadata or {}, str(why))
 
 

@@ -56,6 +56,8 @@ from graphcrm.loaders.layers import LayerSpec
 
 FORMAT_NAME = "graphcrm-snapshot"
 FORMAT_VERSION = 2        # 2: event logs in segments, arrival.npy (see event_segments)
+#: what a snapshot without event segments or arrival numbers is written as, so older graphcrm reads it
+PLAIN_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _ARRAYS = ("out_indptr", "out_indices", "out_weights", "in_indptr", "in_indices", "in_weights")
 _LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -442,7 +444,7 @@ def _write_contents(graph: SocialGraph, root: Path, tables: dict, history: dict)
         }
     manifest = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": PLAIN_FORMAT_VERSION,     # one events file per layer, no arrival numbers
         **history,
         "n_nodes": graph.n_nodes,
         "id_kind": graph.id_map.kind,

@@ -250,3 +250,39 @@ def test_erase_and_as_of_after_merging_appends(higgs_by_time, tmp_path):
             if layer.events is not None:
                 assert layer.events.src.max() < graph.n_nodes
         verify_snapshot(version["path"])
+
+
+def test_max_memory_still_counts_the_stored_graph_when_the_append_falls_back(tmp_path):
+    """Late events make the append rebuild the stored graph in memory: --max-memory refuses it, nothing written."""
+    rng = np.random.default_rng(1)
+    big = tmp_path / "big.csv"
+    rows = [f"{a},{b},{1000 + i},RT" for i, (a, b) in enumerate(rng.integers(0, 5000, (50_000, 2)).tolist())]
+    big.write_text("src,dst,time,type\n" + "\n".join(rows) + "\n")
+    late = tmp_path / "late.csv"
+    late.write_text("src,dst,time,type\n1,2,1500,RT\n")
+    snap = tmp_path / "snap"
+    assert _cli("load", "--interactions", big, "--out", snap).returncode == 0
+    before = sorted((p.relative_to(snap), p.stat().st_size) for p in snap.rglob("*") if p.is_file())
+    refused = _cli("load", "--append", snap, "--interactions", late, "--max-memory", "1MiB")
+    assert refused.returncode == 1 and "stored rows" in refused.stderr and "--max-memory 1MiB" in refused.stderr
+    assert sorted((p.relative_to(snap), p.stat().st_size) for p in snap.rglob("*") if p.is_file()) == before
+    fits = _cli("load", "--append", snap, "--interactions", late, "--max-memory", "4GiB", "--json")
+    assert fits.returncode == 0, fits.stderr
+
+
+def test_plain_snapshots_stay_format_1_and_merged_ones_are_format_2(tmp_path):
+    """Only a snapshot with event segments or arrival numbers needs a graphcrm that reads format 2."""
+    first = tmp_path / "d1.csv"
+    first.write_text("src,dst,time,type\n1,2,100,RT\n2,3,110,RT\n")
+    second = tmp_path / "d2.csv"
+    second.write_text("src,dst,time,type\n0,2,200,RT\n")
+    snap = tmp_path / "snap"
+    assert _cli("load", "--interactions", first, "--out", snap).returncode == 0
+    assert read_manifest(snap)["format_version"] == 1
+    assert _cli("load", "--append", snap, "--interactions", second).returncode == 0
+    assert read_manifest(snap)["format_version"] == 2
+    assert load_snapshot(snap).n_nodes == 4
+
+
+def _cli(*args):
+    return subprocess.run(["graphcrm", *map(str, args)], capture_output=True, text=True)

@@ -161,8 +161,12 @@ def load(
         with step(f"reading {customers.name}"):
             customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
     if append is not None and customer_table is None:
+        def before_rebuild(why):        # the merge cannot be exact: the stored graph is read into memory
+            _check_load_memory(edges, signed, interactions, max_memory, stored=append,
+                               because=f"the append cannot merge on disk ({why}), so the stored graph is read")
+
         _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
-                      self_loops.value)
+                      self_loops.value, before_rebuild)
         return
     with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
         if append is None:
@@ -229,7 +233,7 @@ def load(
 
 
 def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
-                  self_loops) -> None:
+                  self_loops, before_rebuild) -> None:
     """``load --append`` without --customers: merged into the snapshot on disk (graphcrm.loaders.merge)."""
     from graphcrm.loaders import write_rejects
     from graphcrm.loaders.errors import InvalidInputError
@@ -246,7 +250,8 @@ def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects,
         raise InvalidInputError(f"{empty[0].source}: none of its {empty[0].rows_read:,} rows could be loaded{where}; "
                                 f"nothing written, {append} is unchanged (--allow-empty writes it anyway)")
     with step(f"adding {len(parsed)} files to {append}"):
-        result = append_snapshot(append, *parsed, self_loops=self_loops, inputs=inputs, keep_versions=keep_versions)
+        result = append_snapshot(append, *parsed, self_loops=self_loops, inputs=inputs, keep_versions=keep_versions,
+                                 before_rebuild=before_rebuild)
     layers = result.layers
     specs = {name: lay["spec"] for name, lay in layers.items()}
     summary = {
@@ -348,7 +353,8 @@ def _available_memory() -> int | None:
     return None
 
 
-def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], stored: Optional[Path] = None) -> None:
+def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], stored: Optional[Path] = None,
+                       because: str = "") -> None:
     """Fail fast, before anything is allocated, when the files cannot fit in ``--max-memory`` (or in RAM)."""
     from graphcrm.loaders.errors import InvalidInputError
     from graphcrm.loaders.formats import estimate_rows
@@ -368,7 +374,8 @@ def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], s
         noun = {"edges": "edge", "signed": "rating", "interactions": "interaction", "stored": "stored"}
         what = ", ".join(f"~{n:,} {noun[k]} rows" for k, n in rows.items() if n)
         limit = f"--max-memory {max_memory}" if max_memory else "the memory available on this machine"
-        raise InvalidInputError(f"loading {what} needs about {_size(need)}, more than {limit} ({_size(cap)}); "
+        raise InvalidInputError(f"loading {what}{f' ({because})' if because else ''} needs about {_size(need)}, "
+                                f"more than {limit} ({_size(cap)}); "
                                 "nothing was read or written -- split the input, raise --max-memory, or load on "
                                 "a larger machine")
 
