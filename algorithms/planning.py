@@ -223,7 +223,11 @@ def plan_seeds(
                  / (eps ** 2 * opt_floor))
     theta_0 = max(1.0, theta_max * eps ** 2 * opt_floor / n_roots)
     rounds = max(1, math.ceil(math.log2(theta_max / theta_0)))
-    a1 = math.log(3.0 * rounds / delta) + log_choose
+    # No union bound over seed sets in either bound (OPIM-C, and the C++ OPIM-C / SUBSIM code): the upper bound
+    # is about the one optimal set S° (fixed before sampling; the greedy-prefix bound on R1 is >= its coverage),
+    # the lower bound about the chosen set evaluated on R2, which played no part in choosing it.  ln C(n, k)
+    # only sizes the worst-case round theta_max.
+    a1 = math.log(3.0 * rounds / delta)
     a2 = math.log(3.0 * rounds / delta)
 
     mean_size = sampler.mean_set_size()
