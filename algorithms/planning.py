@@ -200,6 +200,13 @@ def plan_seeds(
     roots = None if targets is None else _dense(graph, targets, "targets", strict=False)
     sampler = RRSampler(lay, model=model, prob=prob, roots=roots, seed=seed, client=client)
     n_roots = sampler.n_roots
+    # roots without in-edges have the RR set {root} every time: counted exactly, only the others are sampled
+    trivial = np.zeros(n, dtype=bool)
+    split = sampler.without_trivial_roots()
+    if split is not None:
+        sampler, always_alone = split
+        trivial[always_alone] = True
+    frame = _Frame(n, sampler.n_roots, trivial)
 
     if budget is None:
         k = int(k)
@@ -219,9 +226,9 @@ def plan_seeds(
         approx = BUDGET_RATIO
     # OPIM-C's sample sizes (Tang et al. 2018, Algorithm 2), with n -> number of roots
     log6d = math.log(6.0 / delta)
-    theta_max = (2.0 * n_roots * (approx * math.sqrt(log6d) + math.sqrt(approx * (log_choose + log6d))) ** 2
+    theta_max = (2.0 * frame.n_sampled * (approx * math.sqrt(log6d) + math.sqrt(approx * (log_choose + log6d))) ** 2
                  / (eps ** 2 * opt_floor))
-    theta_0 = max(1.0, theta_max * eps ** 2 * opt_floor / n_roots)
+    theta_0 = max(1.0, theta_max * eps ** 2 * opt_floor / frame.n_sampled)
     rounds = max(1, math.ceil(math.log2(theta_max / theta_0)))
     # No union bound over seed sets in either bound (OPIM-C, and the C++ OPIM-C / SUBSIM code): the upper bound
     # is about the one optimal set S° (fixed before sampling; the greedy-prefix bound on R1 is >= its coverage),
@@ -249,7 +256,7 @@ def plan_seeds(
             stopped = "memory cap"
             break
         r1, r2 = _grow(sampler, r1, r2, theta)
-        best = _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots)
+        best = _select_and_certify(r1, r2, frame, k, budget, cost, candidates, a1, a2)
         progress_hook.report(i, rounds)          # the worst case; certification usually stops sooner
         if best.certified >= ratio:
             stopped = "certified"
@@ -260,25 +267,24 @@ def plan_seeds(
     refinements = 0
     wanted = 1.0 / resolution ** 2
     while (stopped == "certified" and refinements < max_refine and i + refinements < rounds
-           and 0 < best.gains[-1] < wanted):
+           and 0 < best.gain_sets[-1] < wanted):
         theta1 = 2 * len(r1)
         if max_memory is not None and (theta1 + len(r2)) * per_set + fixed > max_memory:
             break
         r1.extend(sampler.sample(len(r1), theta1 - len(r1)))
         refinements += 1
-        candidate = _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots)
+        candidate = _select_and_certify(r1, r2, frame, k, budget, cost, candidates, a1, a2)
         if candidate.certified >= ratio:
             best = candidate
     chosen, gains = best.chosen, best.gains
     lower, optimum, certified = best.lower, best.optimum, best.certified
-    scale = n_roots / best.n_sets
-    frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+    table = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                           "account_id": graph.id_map.to_external(chosen),
-                          "marginal_reach": gains * scale})
-    frame["cumulative_reach"] = frame["marginal_reach"].cumsum()
+                          "marginal_reach": gains})
+    table["cumulative_reach"] = table["marginal_reach"].cumsum()
     if cost is not None:
-        frame["cost"] = cost[chosen]
-        frame["reach_per_cost"] = frame["marginal_reach"] / frame["cost"]
+        table["cost"] = cost[chosen]
+        table["reach_per_cost"] = table["marginal_reach"] / table["cost"]
     info = {"layer": lay.name, "model": model, "prob": prob, "k": k, "budget": budget,
             "spent": float(cost[chosen].sum()) if cost is not None else None,
             "targets": None if roots is None else int(n_roots), "excluded": int(n - allowed.sum()),
@@ -287,8 +293,9 @@ def plan_seeds(
             "mean_rr_set_size": round(float(len(r1.members)) / len(r1), 3),
             "sample_bytes": r1.nbytes + r2.nbytes, "memory_estimate_bytes": memory_estimate,
             "stopped": stopped, "seconds": round(time.perf_counter() - started, 4),
-            "expected_reach_stderr": round(_share_stderr(best.estimate / n_roots, len(r2)) * n_roots, 3)}
-    return SeedPlan(frame, float(best.estimate), float(lower), float(optimum), float(min(1.0, certified)), ratio, info)
+            "sampled_roots": frame.n_sampled, "exact_roots": int(trivial.sum()),
+            "expected_reach_stderr": round(_share_stderr(best.covered_check / len(r2), len(r2)) * frame.n_sampled, 3)}
+    return SeedPlan(table, float(best.estimate), float(lower), float(optimum), float(min(1.0, certified)), ratio, info)
 
 
 def _grow(sampler: RRSampler, r1, r2, theta: int):
@@ -303,39 +310,64 @@ def _grow(sampler: RRSampler, r1, r2, theta: int):
     return r1, r2
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """Who the reach is counted over: ``n_sampled`` roots drawn at random, and the ``trivial`` roots (no
+    in-edges) whose RR set is always ``{root}``, counted exactly: a seed set ``S`` reaches
+    ``|S & trivial| + n_sampled * P(a sampled root's set meets S)`` accounts in expectation."""
+
+    n: int
+    n_sampled: int
+    trivial: np.ndarray
+
+
 @dataclass
 class _Candidate:
     chosen: np.ndarray
-    gains: np.ndarray
+    gains: np.ndarray          # marginal reach per seed, in accounts
+    gain_sets: np.ndarray      # the same in sets of the selection sample (a trivial root as its share)
     n_sets: int
+    covered_check: int         # sets of R2 the seeds cover
     estimate: float
     lower: float
     optimum: float
     certified: float
 
 
-def _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots) -> _Candidate:
-    """Greedy on R1; lower bound of its reach from R2, upper bound of the optimum from R1 (OPIM-C)."""
-    chosen, gains, covered, upper = _greedy(r1, n, k, budget, cost, candidates)
-    is_seed = np.zeros(n, dtype=bool)
+def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, a2) -> _Candidate:
+    """Greedy on R1; lower bound of its reach from R2, upper bound of the optimum from R1 (OPIM-C).
+
+    With trivial roots, counts are scaled so that a sampled set weighs ``n_sampled`` and a trivial root
+    ``len(R1)``.  The upper bound applies OPIM-C's bound to the whole greedy bound, deterministic part
+    included: ``bound(x) - x = a + sqrt(2a(x + a/2))`` grows with ``x``, so ``d + bound(x) <= bound(d + x)``.
+    The lower bound adds the chosen trivial roots exactly to the bound of the sampled part.
+    """
+    unit, bonus = (frame.n_sampled, np.where(frame.trivial, len(r1), 0).astype(np.int64)) \
+        if frame.trivial.any() else (1, np.zeros(frame.n, dtype=np.int64))
+    chosen, gains, covered, upper = _greedy(r1, frame.n, k, budget, cost, candidates, unit, bonus)
+    is_seed = np.zeros(frame.n, dtype=bool)
     is_seed[chosen] = True
-    covered2 = _k._coverage(r2.offsets, r2.members, is_seed)
-    lower = _lower_bound(covered2, a2) * n_roots / len(r2)
-    optimum = _upper_bound(upper, a1) * n_roots / len(r1)
+    covered2 = int(_k._coverage(r2.offsets, r2.members, is_seed))
+    exact = float(frame.trivial[chosen].sum())
+    lower = _lower_bound(covered2, a2) * frame.n_sampled / len(r2) + exact
+    optimum = _upper_bound(upper / unit, a1) * frame.n_sampled / len(r1)
     certified = lower / optimum if optimum > 0 else 1.0
-    return _Candidate(chosen, gains, len(r1), covered2 * n_roots / len(r2), lower, optimum, certified)
+    gain_sets = gains / unit
+    return _Candidate(chosen, gain_sets * frame.n_sampled / len(r1), gain_sets, len(r1), covered2,
+                      covered2 * frame.n_sampled / len(r2) + exact, lower, optimum, certified)
 
 
-def _greedy(r1, n, k, budget, cost, candidates):
-    counts = _k._membership_counts(r1.offsets, r1.members, n)
+def _greedy(r1, n, k, budget, cost, candidates, unit, bonus):
+    counts = _k._membership_counts(r1.offsets, r1.members, n) * unit + bonus
     if budget is None:
         order = candidates[np.argsort(-counts[candidates], kind="stable")].astype(np.int64)
-        chosen, gains, covered, upper = _k._greedy_k(r1.offsets, r1.members, n, min(int(k), len(order)), order)
+        chosen, gains, covered, upper = _k._greedy_k(r1.offsets, r1.members, n, min(int(k), len(order)), order,
+                                                     unit, bonus)
         keep = chosen >= 0
         return chosen[keep], gains[keep], covered, float(upper)
     order = candidates[np.argsort(-(counts[candidates] / cost[candidates]), kind="stable")].astype(np.int64)
     chosen, gains, covered, upper = _k._greedy_budget(r1.offsets, r1.members, n, float(budget),
-                                                      np.where(np.isfinite(cost), cost, np.inf), order)
+                                                      np.where(np.isfinite(cost), cost, np.inf), order, unit, bonus)
     return chosen, gains, covered, float(upper)
 
 

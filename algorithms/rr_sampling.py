@@ -206,6 +206,36 @@ class RRSampler:
         counts, total = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers)
         return counts, int(total)
 
+    def without_trivial_roots(self) -> tuple["RRSampler", np.ndarray] | None:
+        """This sampler restricted to the roots that have in-edges, and the roots that have none.
+
+        A root without in-edges (none with a positive weight) has the RR set
+        ``{root}`` every time, under IC and LT alike: its share of a seed set's
+        reach is exactly 1 if it is a seed and 0 otherwise, so it need not be
+        sampled.  :func:`~graphcrm.algorithms.planning.plan_seeds` counts those
+        roots exactly and samples only the others (on wiki-Vote two thirds of the
+        accounts have no in-edges).  ``None`` when every root or no root has
+        in-edges (nothing to split).
+
+        Examples
+        --------
+        >>> from graphcrm.loaders.graph import Layer
+        >>> star = Layer.from_edges(4, [0, 0, 0], [1, 2, 3], spec="x")      # 0 -> 1, 2, 3
+        >>> sampler, trivial = RRSampler(star, prob="const:1").without_trivial_roots()
+        >>> sampler.roots.tolist(), sampler.n_roots, trivial.tolist()
+        ([1, 2, 3], 3, [0])
+        """
+        pool = self.roots if len(self.roots) else np.arange(self.n, dtype=np.int64)
+        has_in = self.layer.in_indptr[pool + 1] > self.layer.in_indptr[pool]
+        if has_in.all() or not has_in.any():
+            return None
+        restricted = RRSampler.__new__(RRSampler)
+        restricted.__dict__.update(self.__dict__)
+        restricted._scattered = None
+        restricted.roots = pool[has_in]
+        restricted.n_roots = len(restricted.roots)
+        return restricted, pool[~has_in]
+
     def mean_set_size(self, n_pilot: int = 1_000) -> float:
         """Average members per set, from a pilot batch on a separate stream (used for memory estimates)."""
         pilot = RRSampler.__new__(RRSampler)

@@ -67,6 +67,7 @@ def test_seeds_reach_the_guaranteed_share_of_the_exhaustive_best(exact, k):
     assert plan.reach_lower_bound <= got + 1e-9
     assert best <= plan.optimum_upper_bound + 1e-9
     assert plan.guarantee_met
+    assert plan.info["exact_roots"] == 1 and plan.info["sampled_roots"] == N - 1     # account 0 has no in-edges
 
 
 def test_budget_with_costs_against_the_exhaustive_best(exact):
