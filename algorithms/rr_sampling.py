@@ -131,8 +131,7 @@ class RRSampler:
         self._finish(roots)
 
     def _finish(self, roots):
-        uniform = (self.node_p > 0) & (self.node_p < 1)
-        self.node_log1mp = np.where(uniform, np.log1p(-np.where(uniform, self.node_p, 0.0)), 0.0)
+        self.node_skip = _k.subset_parameters(self.layer.in_indptr, self.node_p)
         self.roots = (np.empty(0, dtype=np.int64) if roots is None
                       else np.unique(np.asarray(roots, dtype=np.int64)))
         if roots is not None and len(self.roots) == 0:
@@ -141,7 +140,7 @@ class RRSampler:
 
     def _args(self):
         lay = self.layer
-        return (self.model == "lt", lay.in_indptr, lay.in_indices, self.edge_value, self.node_p, self.node_log1mp,
+        return (self.model == "lt", lay.in_indptr, lay.in_indices, self.edge_value, self.node_p, self.node_skip,
                 self.roots, self.seed)
 
     def sample(self, first: int, count: int, *, n_threads: int | None = None) -> RRSets:

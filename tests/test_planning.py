@@ -261,3 +261,35 @@ def test_cli_reach_target(wiki_snapshot, tmp_path):
     assert all(p.endswith("> 4037") for p in table["path"])
     proc = run_cli("reach", wiki_snapshot, "--target", "no-such-account")
     assert proc.returncode == 1 and "not in the graph" in proc.stderr
+
+
+@pytest.mark.parametrize("prob", ["wc", "const:0.3", "const:0.05"])
+def test_subset_sampling_matches_one_coin_per_edge(prob):
+    """The shared-probability samplers (binomial count + Floyd, geometric skipping) draw the same RR-set
+    distribution as flipping one coin per in-edge: set sizes and per-account membership agree within 5 sigma."""
+    rng = np.random.default_rng(3)
+    n = 400
+    src = rng.integers(0, n, 6_000)
+    dst = np.minimum(n - 1, rng.zipf(1.3, 6_000) - 1)              # skewed in-degrees: 1 .. hundreds
+    g = GraphBuilder().add_edges("x", src, dst).build()
+    lay = g.layer("x")
+    fast = RRSampler(lay, prob=prob, seed=21)
+    assert (fast.node_p >= 0).all() and len(fast.edge_value) == 0    # shared per node: subset sampling
+    if prob == "const:0.3":
+        skip = fast.node_skip
+        assert (skip[:, 2] >= 0).any() and ((skip[:, 2] < 0) & (fast.node_p > 0) & (fast.node_p < 1)).any()
+    coins = RRSampler(lay, prob=prob, seed=22)
+    coins.node_p = np.full(n, -1.0)                                 # force one coin per edge
+    coins.edge_value = edge_probabilities(coins.layer, prob)
+    m = 60_000
+    a, b = fast.sample(0, m), coins.sample(0, m)
+    size_a, size_b = np.diff(a.offsets), np.diff(b.offsets)
+    se = math.sqrt(size_a.var() / m + size_b.var() / m)
+    assert abs(size_a.mean() - size_b.mean()) < 5 * se, (size_a.mean(), size_b.mean())
+    for s in (1, 2, 3):
+        pa, pb = (size_a == s).mean(), (size_b == s).mean()
+        assert abs(pa - pb) < 5 * math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / m) + 1e-12
+    ca = _im_kernels._membership_counts(a.offsets, a.members, n) / m
+    cb = _im_kernels._membership_counts(b.offsets, b.members, n) / m
+    tol = 5 * np.sqrt((ca * (1 - ca) + cb * (1 - cb)) / m) + 1e-12
+    assert np.all(np.abs(ca - cb) <= tol)
