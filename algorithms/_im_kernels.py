@@ -255,6 +255,25 @@ def _coverage(offsets, members, is_seed):
 
 
 @jit
+def _coverage_difference(offsets, members, before, after):
+    """``(sets only after covers, sets only before covers)`` for two seed masks."""
+    only_after = 0
+    only_before = 0
+    for s in range(offsets.shape[0] - 1):
+        a = False
+        b = False
+        for j in range(offsets[s], offsets[s + 1]):
+            v = members[j]
+            a = a or after[v]
+            b = b or before[v]
+        if a and not b:
+            only_after += 1
+        elif b and not a:
+            only_before += 1
+    return only_after, only_before
+
+
+@jit
 def _membership_counts(offsets, members, n):
     """How many sets contain each node."""
     counts = np.zeros(n, dtype=np.int64)
@@ -271,4 +290,5 @@ def _warmup():
     _greedy_k(offsets, members, 3, 2, order, 3, bonus)
     _greedy_budget(offsets, members, 3, 2.0, np.array([1.0, 1.0, 1.5]), order, 3, bonus)
     _coverage(offsets, members, np.array([True, False, False]))
+    _coverage_difference(offsets, members, np.array([True, False, False]), np.array([False, True, False]))
     _membership_counts(offsets, members, 3)

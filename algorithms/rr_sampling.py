@@ -11,6 +11,7 @@ comes out whatever the number of threads, chunks or Dask workers.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -25,6 +26,20 @@ from graphcrm.loaders.graph import Layer
 # a bookkeeping figure per stored set: its offset (8 B); members cost 4 B each
 BYTES_PER_SET = 8
 BYTES_PER_MEMBER = 4
+#: fewest sets worth handing to another thread
+MIN_PIECE = 4_096
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's sampling threads (one pool per thread count, made on first use; idle threads block)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="graphcrm-rr")
+        return pool
 
 
 @dataclass
@@ -145,23 +160,39 @@ class RRSampler:
 
     def sample(self, first: int, count: int, *, n_threads: int | None = None) -> RRSets:
         """Sets ``first .. first + count - 1``, split over threads (or the Dask cluster)."""
+        return self.sample_ranges([(first, count)], n_threads=n_threads)[0]
+
+    def sample_ranges(self, ranges, *, n_threads: int | None = None) -> list:
+        """One :class:`RRSets` per ``(first, count)`` range, all drawn in one go on the same threads.
+
+        Independent collections (OPIM-C's selection and check samples) are
+        drawn side by side instead of one after the other; a range is split
+        into pieces only when it is large enough to pay for the hand-over
+        (pieces of at least ``MIN_PIECE`` sets).  Threads come from a pool
+        kept for the process: starting threads per call cost more than
+        sampling the few thousand sets of a small graph.
+        """
         import numba
 
-        count = int(count)
-        if count <= 0:
-            return RRSets.empty()
+        ranges = [(int(a), int(c)) for a, c in ranges]
         if self.client is not None:
-            return self._sample_dask(first, count)
+            return [self._sample_dask(a, c) if c > 0 else RRSets.empty() for a, c in ranges]
         threads = max(1, n_threads or numba.get_num_threads())
-        pieces = 1 if count < 2_000 else 4 * threads
-        bounds = np.linspace(first, first + count, pieces + 1).astype(np.int64)
+        total = sum(c for _, c in ranges)
+        piece = max(MIN_PIECE, -(-total // (4 * threads)))
+        tasks, owner = [], []
+        for r, (first, count) in enumerate(ranges):
+            pieces = max(1, -(-count // piece)) if count > 0 else 0
+            bounds = np.linspace(first, first + count, pieces + 1).astype(np.int64)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                tasks.append((int(a), int(b - a)))
+                owner.append(r)
         args = self._args()
-        if pieces == 1:
-            return concat_chunks([_k._sample_chunk(*args, int(first), count)])
-        with ThreadPoolExecutor(threads) as pool:
-            chunks = pool.map(lambda ab: _k._sample_chunk(*args, int(ab[0]), int(ab[1] - ab[0])),
-                              zip(bounds[:-1], bounds[1:]))
-            return concat_chunks(list(chunks))
+        if threads == 1 or len(tasks) <= 1:
+            chunks = [_k._sample_chunk(*args, a, c) for a, c in tasks]
+        else:
+            chunks = list(_thread_pool(threads).map(lambda t: _k._sample_chunk(*args, t[0], t[1]), tasks))
+        return [concat_chunks([ch for ch, o in zip(chunks, owner) if o == r]) for r in range(len(ranges))]
 
     def _sample_dask(self, first: int, count: int) -> RRSets:
         client = self.client
