@@ -55,6 +55,9 @@ BUDGET_RATIO = 1.0 - 1.0 / math.sqrt(math.e)   # cost-effective greedy or best s
 R2_OFFSET = 1 << 40                         # set indices of the second (checking) collection start here
 R3_OFFSET = 2 << 40                         # ... and of the fresh check of a re-selection (see plan_seeds)
 MODES = ("default", "fast")
+#: count roots without in-edges exactly instead of sampling them (see plan_seeds); False samples every root,
+#: as OPIM-C does (benchmarks/bench_planning.py uses it to size OPIM-C's own samples)
+EXACT_TRIVIAL_ROOTS = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,7 +237,7 @@ def plan_seeds(
     n_roots = sampler.n_roots
     # roots without in-edges have the RR set {root} every time: counted exactly, only the others are sampled
     trivial = np.zeros(n, dtype=bool)
-    split = sampler.without_trivial_roots()
+    split = sampler.without_trivial_roots() if EXACT_TRIVIAL_ROOTS else None
     if split is not None:
         sampler, always_alone = split
         trivial[always_alone] = True

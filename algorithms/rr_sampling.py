@@ -11,6 +11,7 @@ comes out whatever the number of threads, chunks or Dask workers.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,17 @@ def _thread_pool(threads: int) -> ThreadPoolExecutor:
         if pool is None:
             pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="graphcrm-rr")
         return pool
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked child has none of the parent's threads: it must not wait on the parent's pools."""
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 @dataclass

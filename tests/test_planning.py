@@ -318,3 +318,35 @@ def test_subset_sampling_matches_one_coin_per_edge(prob):
     cb = _im_kernels._membership_counts(b.offsets, b.members, n) / m
     tol = 5 * np.sqrt((ca * (1 - ca) + cb * (1 - cb)) / m) + 1e-12
     assert np.all(np.abs(ca - cb) <= tol)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_sampling_works_in_a_forked_child():
+    """The sampling threads are kept for the process; a forked child must make its own, not wait on the
+    parent's (which it does not have)."""
+    import os
+
+    g = GraphBuilder().add_edges("x", np.arange(0, 3000) % 500, (np.arange(0, 3000) * 7 + 3) % 500).build()
+    sampler = RRSampler(g.layer("x"), seed=11)
+    parent = sampler.sample(0, 20_000, n_threads=2)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                  # child: same sets, on its own threads
+        try:
+            child = sampler.sample(0, 20_000, n_threads=2)
+            os.write(write, b"1" if np.array_equal(child.members, parent.members) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = __import__("time").monotonic() + 60
+    while __import__("time").monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        __import__("time").sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung waiting for the parent's sampling threads")
+    with os.fdopen(read) as pipe:
+        assert pipe.read() == "1"
