@@ -5,6 +5,11 @@ The sets come from :func:`graphcrm.algorithms._rr_kernels._sample_chunk`:
 set ``i`` being ``members[offsets[i]:offsets[i + 1]]``.  A node's coverage
 (the sets it belongs to) estimates its share of the reach; greedy max coverage
 of ``k`` nodes (or within a budget) gives OPIM-C's seed sets and bounds.
+
+Counts are integers in a scaled unit: a sampled set weighs ``unit`` and a node
+adds ``bonus[v]`` on its own when picked -- the exact share of roots whose RR
+set is always ``{root}`` (no in-edges), which planning counts instead of
+sampling.  ``unit = 1`` with a zero ``bonus`` is plain max coverage.
 """
 
 from __future__ import annotations
@@ -66,8 +71,8 @@ def _heap_push_min(heap, size, value, k):
 
 
 @jit
-def _cover(offsets, members, node_ptr, node_sets, count, covered, v):
-    """Mark the sets of ``v`` covered and lower the counts of their members; returns newly covered sets."""
+def _cover(offsets, members, node_ptr, node_sets, count, covered, v, unit):
+    """Mark the sets of ``v`` covered and lower the counts of their members by ``unit``; returns newly covered sets."""
     gained = 0
     for j in range(node_ptr[v], node_ptr[v + 1]):
         s = node_sets[j]
@@ -76,13 +81,25 @@ def _cover(offsets, members, node_ptr, node_sets, count, covered, v):
         covered[s] = True
         gained += 1
         for t in range(offsets[s], offsets[s + 1]):
-            count[members[t]] -= 1
+            count[members[t]] -= unit
     return gained
 
 
 @jit
-def _greedy_k(offsets, members, n, k, order):
+def _initial_counts(node_ptr, unit, bonus):
+    """Scaled count per node: ``unit`` per set it belongs to, plus its ``bonus``."""
+    n = node_ptr.shape[0] - 1
+    count = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        count[v] = unit * (node_ptr[v + 1] - node_ptr[v]) + bonus[v]
+    return count
+
+
+@jit
+def _greedy_k(offsets, members, n, k, order, unit, bonus):
     """Greedy max coverage of ``k`` nodes drawn from ``order`` (candidates, by decreasing initial count).
+
+    Counts are scaled (``unit`` per set, ``bonus[v]`` for ``v`` itself; see the module docstring).
 
     Also returns OPIM-C's upper bound on the best coverage of any ``k``
     candidates: ``min_i  cover(S_i) + (sum of the k largest marginal counts
@@ -94,12 +111,10 @@ def _greedy_k(offsets, members, n, k, order):
 
     Returns
     -------
-    chosen : int64 (k,), gains : int64 (k,), covered_total : int64, upper : int64
+    chosen : int64 (k,), gains : int64 (k,), covered_total : int64, upper : int64 (all scaled)
     """
     node_ptr, node_sets = _membership_index(offsets, members, n)
-    count = np.zeros(n, dtype=np.int64)
-    for v in range(n):
-        count[v] = node_ptr[v + 1] - node_ptr[v]
+    count = _initial_counts(node_ptr, unit, bonus)
     initial = count.copy()
     covered = np.zeros(offsets.shape[0] - 1, dtype=np.bool_)
     picked = np.zeros(n, dtype=np.bool_)
@@ -132,7 +147,7 @@ def _greedy_k(offsets, members, n, k, order):
             break
         picked[best] = True
         chosen[step] = best
-        gains[step] = _cover(offsets, members, node_ptr, node_sets, count, covered, best)
+        gains[step] = unit * _cover(offsets, members, node_ptr, node_sets, count, covered, best, unit) + bonus[best]
         total += gains[step]
     return chosen, gains, total, upper
 
@@ -162,7 +177,7 @@ def _fractional_knapsack(count, cost, candidates, picked, budget):
 
 
 @jit
-def _greedy_budget(offsets, members, n, budget, cost, order):
+def _greedy_budget(offsets, members, n, budget, cost, order, unit, bonus):
     """Cost-effective greedy within ``budget``, or the best single candidate if that covers more.
 
     ``order`` lists the candidates by decreasing initial ``count / cost``.
@@ -174,12 +189,11 @@ def _greedy_budget(offsets, members, n, budget, cost, order):
 
     Returns
     -------
-    chosen : int64 (m,), gains : int64 (m,), covered_total : int64, upper : float64
+    chosen : int64 (m,), gains : int64 (m,), covered_total : int64, upper : float64 (all scaled, as in
+    :func:`_greedy_k`)
     """
     node_ptr, node_sets = _membership_index(offsets, members, n)
-    count = np.zeros(n, dtype=np.int64)
-    for v in range(n):
-        count[v] = node_ptr[v + 1] - node_ptr[v]
+    count = _initial_counts(node_ptr, unit, bonus)
     initial = count.copy()
     picked = np.zeros(n, dtype=np.bool_)
     best_single = -1
@@ -216,7 +230,7 @@ def _greedy_budget(offsets, members, n, budget, cost, order):
             break
         picked[best] = True
         chosen[step] = best
-        gains[step] = _cover(offsets, members, node_ptr, node_sets, count, covered, best)
+        gains[step] = unit * _cover(offsets, members, node_ptr, node_sets, count, covered, best, unit) + bonus[best]
         total += gains[step]
         left -= cost[best]
         step += 1
@@ -241,6 +255,25 @@ def _coverage(offsets, members, is_seed):
 
 
 @jit
+def _coverage_difference(offsets, members, before, after):
+    """``(sets only after covers, sets only before covers)`` for two seed masks."""
+    only_after = 0
+    only_before = 0
+    for s in range(offsets.shape[0] - 1):
+        a = False
+        b = False
+        for j in range(offsets[s], offsets[s + 1]):
+            v = members[j]
+            a = a or after[v]
+            b = b or before[v]
+        if a and not b:
+            only_after += 1
+        elif b and not a:
+            only_before += 1
+    return only_after, only_before
+
+
+@jit
 def _membership_counts(offsets, members, n):
     """How many sets contain each node."""
     counts = np.zeros(n, dtype=np.int64)
@@ -253,7 +286,9 @@ def _warmup():
     offsets = np.array([0, 2, 4, 5], dtype=np.int64)      # three sets over three nodes: {2, 1}, {1, 0}, {0}
     members = np.array([2, 1, 1, 0, 0], dtype=np.int32)
     order = np.array([1, 0, 2], dtype=np.int64)
-    _greedy_k(offsets, members, 3, 2, order)
-    _greedy_budget(offsets, members, 3, 2.0, np.array([1.0, 1.0, 1.5]), order)
+    bonus = np.array([0, 2, 0], dtype=np.int64)
+    _greedy_k(offsets, members, 3, 2, order, 3, bonus)
+    _greedy_budget(offsets, members, 3, 2.0, np.array([1.0, 1.0, 1.5]), order, 3, bonus)
     _coverage(offsets, members, np.array([True, False, False]))
+    _coverage_difference(offsets, members, np.array([True, False, False]), np.array([False, True, False]))
     _membership_counts(offsets, members, 3)

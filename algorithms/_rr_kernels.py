@@ -11,19 +11,28 @@ Sets are sampled backwards from the root:
 
 * Independent Cascade -- each in-edge ``u -> v`` is live with probability
   ``p(u, v)``.  Where all in-edges of ``v`` share one probability (weighted
-  cascade, ``const:P``), live edges are found by geometric skipping (the
-  subset sampling of SUBSIM, Guo et al. 2020): ``O(1 + d p)`` random numbers
-  for ``d`` in-edges instead of ``d``.
+  cascade, ``const:P``), the live ones are a random subset drawn in
+  ``O(1 + d p)`` random numbers for ``d`` in-edges instead of ``d`` (subset
+  sampling, as in SUBSIM, Guo et al. 2020).  Where ``d p <= BINOMIAL_MAX_MEAN``
+  (weighted cascade always: ``d p = 1``) the number of live edges ``K ~
+  Binomial(d, p)`` is drawn by inverse transform from ``(1 - p)^d`` and the
+  odds ``p / (1 - p)`` (one uniform, no logarithm), then ``K`` distinct edges
+  by Floyd's algorithm; otherwise live edges are found by geometric skipping
+  (one logarithm per live edge).  Both give each edge independently live with
+  probability ``p``.
 * Linear Threshold -- a backward random walk: ``v`` picks at most one
   in-neighbour ``u`` with probability ``w(u, v)``; the walk stops at a node
   already in the set or when no one is picked.
 
 Both kernels take the same arguments ``(lt, indptr, indices, edge_value,
-node_p, node_log1mp, roots, seed, first, count)``
+node_p, node_skip, roots, seed, first, count)``
 (:meth:`graphcrm.algorithms.rr_sampling.RRSampler._args` builds them):
 ``node_p[v]`` is the probability (LT: weight) shared by every in-edge of
 ``v``, or ``-1`` when they differ and ``edge_value`` is read instead (IC: the
-per-edge probability; LT: each node's running sum of its in-weights).  Roots
+per-edge probability; LT: each node's running sum of its in-weights);
+``node_skip[v]`` is ``(log(1 - p), (1 - p)^d, p / (1 - p))`` for the subset
+sampling, the odds ``-1`` where geometric skipping is used
+(:func:`subset_parameters`).  Roots
 are uniform over all nodes, or over ``roots`` when it is not empty.
 
 Set ``i`` under seed ``s`` is a function of ``(s, i)`` only (its own random
@@ -32,7 +41,9 @@ threads or Dask tasks, and the counts equal the membership counts of the
 stored sets of the same range.
 
 Stored sets are compact: ``offsets`` (int64, one per set + 1) and
-``members`` (int32 node ids), 4 bytes per member.
+``members`` (int32 node ids), 4 bytes per member.  A set's members are
+marked in a byte per node while it grows and unmarked after (``n`` bytes of
+scratch per thread, which stays in cache where an int64 stamp per node did not).
 
 The per-set helpers are inlined (``inline="always"``) into both kernels: a
 call between numba functions passes every array as a struct, which doubled
@@ -47,6 +58,26 @@ from numba import prange
 
 from graphcrm.loaders import _rng
 from graphcrm.loaders.numba_config import jit, readonly_copy
+
+#: largest expected number of live in-edges ``d p`` for which the number of live edges is drawn directly
+#: (binomial inverse transform); above it, geometric skipping
+BINOMIAL_MAX_MEAN = 4.0
+
+
+def subset_parameters(indptr: np.ndarray, node_p: np.ndarray) -> np.ndarray:
+    """Per node ``(log(1 - p), (1 - p)^d, p / (1 - p))`` for the shared in-edge probability ``p = node_p[v]``
+    over its ``d`` in-edges; the odds are ``-1`` where geometric skipping is used instead (``d p`` large,
+    or ``p`` not shared).  An ``(n, 3)`` float64 array, one row read per visited node."""
+    d = np.diff(indptr).astype(np.float64)
+    p = np.asarray(node_p, dtype=np.float64)
+    uniform = (p > 0) & (p < 1)
+    q = np.where(uniform, 1.0 - p, 1.0)
+    out = np.zeros((len(p), 3))
+    out[:, 0] = np.where(uniform, np.log(q), 0.0)
+    direct = uniform & (d * p <= BINOMIAL_MAX_MEAN)
+    out[:, 1] = np.where(direct, q ** d, 0.0)
+    out[:, 2] = np.where(direct, p / q, -1.0)
+    return out
 
 
 @jit
@@ -70,20 +101,21 @@ def _shared_in_value(indptr, value):
 
 
 @jit(inline="always")
-def _add(u, mark, stamp, queue, size):
-    mark[u] = stamp
+def _add(u, mark, queue, size):
+    mark[u] = 1
     queue[size] = u
     return size + 1
 
 
 @jit(inline="always")
-def _rr_ic(root, state, indptr, indices, prob, node_p, node_log1mp, mark, stamp, queue):
+def _rr_ic(root, state, indptr, indices, prob, node_p, node_skip, mark, queue, picks):
     """One IC RR set into ``queue[:size]``; returns ``(size, state)``.
 
-    ``mark[v] == stamp`` means visited in this set (no clearing between sets).
+    ``mark[v] == 1`` means in this set (the caller unmarks the members after); ``picks`` is scratch for
+    the edge positions of one node (as long as the largest in-degree).
     """
     queue[0] = root
-    mark[root] = stamp
+    mark[root] = 1
     head = 0
     size = 1
     while head < size:
@@ -96,43 +128,68 @@ def _rr_ic(root, state, indptr, indices, prob, node_p, node_log1mp, mark, stamp,
             # unsigned positions and ids: no negative-index check (a branch) per access
             for k in range(np.uint64(start), np.uint64(end)):
                 u = np.uint32(indices[k])
-                if mark[u] != stamp:
-                    size = _add(u, mark, stamp, queue, size)
+                if mark[u] == 0:
+                    size = _add(u, mark, queue, size)
+        elif pv > 0.0 and node_skip[v, 2] >= 0.0:     # shared p, few live edges expected: K ~ Binomial(d, p)
+            d = end - start
+            x, state = _rng.next_float(state)
+            pk = node_skip[v, 1]                       # P(K = 0) = (1 - p)^d
+            if x < pk:
+                continue
+            odds = node_skip[v, 2]
+            cdf = pk
+            live = 0
+            while live < d:                            # P(K = j + 1) = P(K = j) (d - j) / (j + 1) p / (1 - p)
+                pk *= (d - live) / (live + 1.0) * odds
+                live += 1
+                cdf += pk
+                if x < cdf:
+                    break
+            for j in range(live):                      # K distinct in-edges, uniformly (Floyd's algorithm)
+                t, state = _rng.next_below(state, d - live + j + 1)
+                for c in range(j):
+                    if picks[c] == t:
+                        t = d - live + j
+                        break
+                picks[j] = t
+                u = indices[start + t]
+                if mark[u] == 0:
+                    size = _add(u, mark, queue, size)
         elif pv > 0.0:       # one probability for every in-edge of v: jump from live edge to live edge
             pos = start - 1  # signed: uint64 mixed with int64 would be float64
-            log1mp = node_log1mp[v]
+            log1mp = node_skip[v, 0]
             while True:
                 x, state = _rng.next_float(state)
                 jump = np.log(1.0 - x) / log1mp          # failures before the next success, >= 0
                 if jump >= end - pos - 1:
                     break
                 pos += 1 + np.int64(jump)
-                live = indices[pos]
-                if mark[live] != stamp:
-                    size = _add(live, mark, stamp, queue, size)
+                u = indices[pos]
+                if mark[u] == 0:
+                    size = _add(u, mark, queue, size)
         elif pv < 0.0:       # mixed probabilities: one coin per edge
             for k in range(np.uint64(start), np.uint64(end)):
                 u = np.uint32(indices[k])
-                if mark[u] == stamp:
+                if mark[u] != 0:
                     continue
                 p = prob[k]
                 if p < 1.0:
                     x, state = _rng.next_float(state)
                     if x >= p:
                         continue
-                size = _add(u, mark, stamp, queue, size)
+                size = _add(u, mark, queue, size)
     return size, state
 
 
 @jit(inline="always")
-def _rr_lt(root, state, indptr, indices, cum, node_p, mark, stamp, queue):
+def _rr_lt(root, state, indptr, indices, cum, node_p, mark, queue):
     """One LT RR set (a backward random walk) into ``queue[:size]``; returns ``(size, state)``.
 
     ``cum`` holds each node's running sum of in-edge weights (restarting at
     every node); ``node_p[v] >= 0`` means all in-edges of ``v`` weigh ``node_p[v]``.
     """
     queue[0] = root
-    mark[root] = stamp
+    mark[root] = 1
     size = 1
     v = root
     while True:
@@ -162,16 +219,18 @@ def _rr_lt(root, state, indptr, indices, cum, node_p, mark, stamp, queue):
                     lo = mid + 1
             k = lo
         u = indices[k]
-        if mark[u] == stamp:
+        if mark[u] != 0:
             break
-        size = _add(u, mark, stamp, queue, size)
+        size = _add(u, mark, queue, size)
         v = u
     return size, state
 
 
 @jit(inline="always")
-def _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, index, mark, queue):
-    """RR set ``index`` under ``seed`` into ``queue[:size]``: draws its root, then walks back; returns ``size``."""
+def _rr_set(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, index, mark, queue, picks):
+    """RR set ``index`` under ``seed`` into ``queue[:size]``: draws its root, then walks back; returns ``size``.
+
+    ``mark`` (one byte per node, all 0) is all 0 again on return; ``picks``: see :func:`_rr_ic`."""
     state = _rng.stream_state(seed, index)
     n_roots = roots.shape[0]
     if n_roots > 0:
@@ -180,24 +239,35 @@ def _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, i
     else:
         root, state = _rng.next_below(state, indptr.shape[0] - 1)
     if lt:
-        size, state = _rr_lt(root, state, indptr, indices, edge_value, node_p, mark, index, queue)
+        size, state = _rr_lt(root, state, indptr, indices, edge_value, node_p, mark, queue)
     else:
-        size, state = _rr_ic(root, state, indptr, indices, edge_value, node_p, node_log1mp, mark, index, queue)
+        size, state = _rr_ic(root, state, indptr, indices, edge_value, node_p, node_skip, mark, queue, picks)
+    for j in range(size):
+        mark[queue[j]] = 0
     return size
 
 
 @jit
-def _sample_chunk(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first, count):
-    """RR sets ``first .. first + count - 1``: ``(offsets, members)`` with ``offsets[0] == 0``."""
+def _scratch(indptr):
+    """Per-thread scratch: the byte marks, the queue and the edge picks (see :func:`_rr_set`)."""
     n = indptr.shape[0] - 1
-    mark = np.full(n, -1, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int32)
+    widest = 1
+    for v in range(n):
+        widest = max(widest, indptr[v + 1] - indptr[v])
+    return np.zeros(n, dtype=np.uint8), np.empty(n, dtype=np.int32), np.empty(widest, dtype=np.int64)
+
+
+@jit
+def _sample_chunk(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, first, count):
+    """RR sets ``first .. first + count - 1``: ``(offsets, members)`` with ``offsets[0] == 0``."""
+    mark, queue, picks = _scratch(indptr)
     offsets = np.empty(count + 1, dtype=np.int64)
     offsets[0] = 0
-    capacity = max(1024, 8 * count)
+    capacity = max(1024, 4 * count)
     members = np.empty(capacity, dtype=np.int32)
     for i in range(count):
-        size = _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first + i, mark, queue)
+        size = _rr_set(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, first + i, mark, queue,
+                       picks)
         used = offsets[i]
         if used + size > capacity:
             capacity = max(2 * capacity, used + size)
@@ -210,7 +280,7 @@ def _sample_chunk(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, s
 
 
 @jit(parallel=True)
-def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, first, count,
+def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, first, count,
                           n_workers):
     """How many of the sets ``first .. first + count - 1`` contain each node; nothing is stored.
 
@@ -227,12 +297,11 @@ def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_log1mp, 
     per_worker = np.zeros((n_workers, n), dtype=np.int64)
     sizes = np.zeros(n_workers, dtype=np.int64)
     for w in prange(n_workers):
-        mark = np.full(n, -1, dtype=np.int64)
-        queue = np.empty(n, dtype=np.int32)
+        mark, queue, picks = _scratch(indptr)
         counts = per_worker[w]
         total = 0
         for i in range(first + count * w // n_workers, first + count * (w + 1) // n_workers):
-            size = _rr_set(lt, indptr, indices, edge_value, node_p, node_log1mp, roots, seed, i, mark, queue)
+            size = _rr_set(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, i, mark, queue, picks)
             for j in range(size):
                 counts[queue[j]] += 1
             total += size
@@ -249,12 +318,12 @@ def _warmup():
     indices = np.array([0, 0, 1], dtype=np.int32)
     value = np.array([1.0, 0.5, 0.5])
     node_p = np.array([0.0, 1.0, 0.5])
-    log1mp = np.log1p(-np.minimum(node_p, 0.5))
+    skip = subset_parameters(indptr, node_p)
     mixed = np.array([0.0, -1.0, -1.0])          # nodes 1 and 2 read per-edge values
     for prep in (lambda a: a, readonly_copy):
         _shared_in_value(prep(indptr), prep(value))
         for roots in (np.empty(0, dtype=np.int64), np.array([2], dtype=np.int64)):
             for lt in (False, True):
                 for p in (node_p, mixed):
-                    _sample_chunk(lt, prep(indptr), prep(indices), value, p, log1mp, roots, 1, 0, 20)
-                    _rr_membership_counts(lt, prep(indptr), prep(indices), value, p, log1mp, roots, 1, 0, 20, 2)
+                    _sample_chunk(lt, prep(indptr), prep(indices), value, p, skip, roots, 1, 0, 20)
+                    _rr_membership_counts(lt, prep(indptr), prep(indices), value, p, skip, roots, 1, 0, 20, 2)

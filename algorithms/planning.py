@@ -9,9 +9,24 @@ seeds come from ``R1``, a lower bound on their expected reach comes from
 ratio of the two is the approximation the result *proves* (with
 probability ``1 - delta``); sampling stops as soon as it reaches the target
 ``1 - 1/e - eps`` (``1 - 1/sqrt(e) - eps`` within a budget), or at the
-round whose sample size guarantees it in the worst case.  RR sets are drawn
-with SUBSIM-style geometric skipping (Guo et al., SIGMOD 2020) where all
-in-edges of an account share one probability (weighted cascade, ``const:P``).
+round whose sample size guarantees it in the worst case.  Neither bound
+takes a union over seed sets (the upper bound is about the one optimal set,
+the lower bound about a set chosen without ``R2``), as in the paper and the
+C++ code.  RR sets are drawn with SUBSIM-style subset sampling (Guo et al.,
+SIGMOD 2020) where all in-edges of an account share one probability
+(weighted cascade, ``const:P``); accounts without in-edges are not sampled
+as roots at all: their RR set is always ``{root}``, so their share of the
+reach is counted exactly.
+
+After certification, the seeds are picked again from more sets (the mode):
+``R2`` joins the selection sample and a fresh collection ``R3`` of the same
+size checks the new pick, which replaces the first only if it is certified
+too.  ``mode="fast"`` does this once (no new selection sets);
+``mode="default"`` then keeps doubling the selection sample while it pays:
+while the last seed's marginal reach is imprecise and the last doubling
+improved the pick on ``R3`` by more than the noise.  Every bound computed
+counts against the same union bound as the rounds, so the certificate holds
+for whichever set is returned.
 
 Reach is counted in accounts reached (seeds included) -- or, with
 ``targets``, in target accounts reached (RR roots drawn from the targets).
@@ -30,7 +45,7 @@ import pandas as pd
 
 from graphcrm.algorithms import _im_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
-from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler
+from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler, RRSets
 from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
@@ -38,6 +53,11 @@ from graphcrm.loaders.graph import Layer, SocialGraph
 UNIT_RATIO = 1.0 - 1.0 / math.e            # greedy, k seeds
 BUDGET_RATIO = 1.0 - 1.0 / math.sqrt(math.e)   # cost-effective greedy or best single seed
 R2_OFFSET = 1 << 40                         # set indices of the second (checking) collection start here
+R3_OFFSET = 2 << 40                         # ... and of the fresh check of a re-selection (see plan_seeds)
+MODES = ("default", "fast")
+#: count roots without in-edges exactly instead of sampling them (see plan_seeds); False samples every root,
+#: as OPIM-C does (benchmarks/bench_planning.py uses it to size OPIM-C's own samples)
+EXACT_TRIVIAL_ROOTS = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +132,7 @@ def plan_seeds(
     max_memory: int | None = None,
     resolution: float = 0.05,
     max_refine: int = 3,
+    mode: str = "default",
     client=None,
 ) -> SeedPlan:
     """Seeds that maximize expected reach, certified within ``1 - 1/e - eps`` of the best (OPIM-C).
@@ -147,12 +168,18 @@ def plan_seeds(
         first round fits, :class:`~graphcrm.loaders.errors.ParameterError` says
         what cap is needed.
     resolution : float
-        After certification, the selection sample keeps doubling (at most
-        ``max_refine`` times) until the last seed's marginal reach is
-        estimated within this relative standard error; a refined set
-        replaces the first only if it is certified too.  This buys seed
-        quality (the guarantee is the same); ``max_refine=0`` is plain OPIM-C.
+        ``mode="default"``: after certification the selection sample keeps
+        doubling (at most ``max_refine`` times) until the last seed's
+        marginal reach is estimated within this relative standard error, or
+        a doubling no longer improves the pick by more than the check
+        sample's noise; a refined set replaces the first only if it is
+        certified too.  This buys seed quality, not a better guarantee.
     max_refine : int
+        ``0`` is plain OPIM-C (the first certified set, no re-selection).
+    mode : {"default", "fast"}
+        ``"fast"``: one re-selection on ``R1 + R2`` (as fast as plain OPIM-C
+        within about a third, with better seeds); ``"default"``: refine while
+        it pays (see ``resolution``).
     client : dask.distributed.Client, optional
         Sample on a Dask cluster (same sets, same seeds).
 
@@ -171,8 +198,16 @@ def plan_seeds(
     ([1, 5], 8)
     >>> plan.guarantee_met
     True
+
+    The fast mode, and what the result proves:
+
+    >>> quick = plan_seeds(g, layer="x", k=2, prob="const:1", mode="fast")
+    >>> sorted(quick.seed_ids), quick.info["mode"], quick.certified_ratio >= quick.target_ratio
+    ([1, 5], 'fast', True)
     """
     started = time.perf_counter()
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
     lay = graph.resolve_layer(layer)
     n = graph.n_nodes
     if (k is None) == (budget is None):
@@ -200,6 +235,13 @@ def plan_seeds(
     roots = None if targets is None else _dense(graph, targets, "targets", strict=False)
     sampler = RRSampler(lay, model=model, prob=prob, roots=roots, seed=seed, client=client)
     n_roots = sampler.n_roots
+    # roots without in-edges have the RR set {root} every time: counted exactly, only the others are sampled
+    trivial = np.zeros(n, dtype=bool)
+    split = sampler.without_trivial_roots() if EXACT_TRIVIAL_ROOTS else None
+    if split is not None:
+        sampler, always_alone = split
+        trivial[always_alone] = True
+    frame = _Frame(n, sampler.n_roots, trivial)
 
     if budget is None:
         k = int(k)
@@ -219,79 +261,122 @@ def plan_seeds(
         approx = BUDGET_RATIO
     # OPIM-C's sample sizes (Tang et al. 2018, Algorithm 2), with n -> number of roots
     log6d = math.log(6.0 / delta)
-    theta_max = (2.0 * n_roots * (approx * math.sqrt(log6d) + math.sqrt(approx * (log_choose + log6d))) ** 2
+    theta_max = (2.0 * frame.n_sampled * (approx * math.sqrt(log6d) + math.sqrt(approx * (log_choose + log6d))) ** 2
                  / (eps ** 2 * opt_floor))
-    theta_0 = max(1.0, theta_max * eps ** 2 * opt_floor / n_roots)
+    theta_0 = max(1.0, theta_max * eps ** 2 * opt_floor / frame.n_sampled)
     rounds = max(1, math.ceil(math.log2(theta_max / theta_0)))
-    a1 = math.log(3.0 * rounds / delta) + log_choose
+    # No union bound over seed sets in either bound (OPIM-C, and the C++ OPIM-C / SUBSIM code): the upper bound
+    # is about the one optimal set S° (fixed before sampling; the greedy-prefix bound on R1 is >= its coverage),
+    # the lower bound about the chosen set evaluated on R2, which played no part in choosing it.  ln C(n, k)
+    # only sizes the worst-case round theta_max.
+    a1 = math.log(3.0 * rounds / delta)
     a2 = math.log(3.0 * rounds / delta)
 
-    mean_size = sampler.mean_set_size()
-    per_set = _bytes_per_set(mean_size)
     fixed = 48 * n
-    first_round = 2 * math.ceil(theta_0) * per_set + fixed
-    # what the worst case (every round) would take, estimated before sampling
-    memory_estimate = int(2 * math.ceil(theta_0 * 2 ** (rounds - 1)) * per_set + fixed)
-    if max_memory is not None and first_round > max_memory:
-        raise ParameterError(f"max_memory={max_memory:,} bytes is too small: the first sampling round needs about "
-                             f"{first_round:,} bytes (mean RR set {mean_size:.1f} accounts); "
-                             f"raise the cap to at least {first_round:,}")
+    per_set = None
+    if max_memory is not None:      # a pilot batch sizes the first round before anything is stored
+        mean_size = sampler.mean_set_size()
+        per_set = _bytes_per_set(mean_size)
+        first_round = 2 * math.ceil(theta_0) * per_set + fixed
+        if first_round > max_memory:
+            raise ParameterError(f"max_memory={max_memory:,} bytes is too small: the first sampling round needs "
+                                 f"about {first_round:,} bytes (mean RR set {mean_size:.1f} accounts); "
+                                 f"raise the cap to at least {first_round:,}")
+
+    def fits(n_sets: int) -> bool:
+        return max_memory is None or n_sets * per_set + fixed <= max_memory
 
     r1 = r2 = None
     stopped = "worst-case sample size"
     for i in range(1, rounds + 1):
         theta = math.ceil(theta_0 * 2 ** (i - 1))
-        if max_memory is not None and 2 * theta * per_set + fixed > max_memory and r1 is not None:
+        if r1 is not None and not fits(2 * theta):
             stopped = "memory cap"
             break
         r1, r2 = _grow(sampler, r1, r2, theta)
-        best = _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots)
+        if per_set is None:
+            per_set = _bytes_per_set((len(r1.members) + len(r2.members)) / (2 * theta))
+        best = _select_and_certify(r1, r2, frame, k, budget, cost, candidates, a1, a2)
         progress_hook.report(i, rounds)          # the worst case; certification usually stops sooner
         if best.certified >= ratio:
             stopped = "certified"
             break
-    # Refinement: a certified set can still be noisy in its last picks.  Grow R1 (the selection sample)
-    # until the last seed's marginal count has relative error <= resolution; keep a new set only if it is
-    # certified too (R2 stays independent of every selection).
+    # what the worst case (every round) would take
+    memory_estimate = int(2 * math.ceil(theta_0 * 2 ** (rounds - 1)) * per_set + fixed)
+    check, selection = r2, r1
     refinements = 0
-    wanted = 1.0 / resolution ** 2
-    while (stopped == "certified" and refinements < max_refine and i + refinements < rounds
-           and 0 < best.gains[-1] < wanted):
-        theta1 = 2 * len(r1)
-        if max_memory is not None and (theta1 + len(r2)) * per_set + fixed > max_memory:
-            break
-        r1.extend(sampler.sample(len(r1), theta1 - len(r1)))
-        refinements += 1
-        candidate = _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots)
-        if candidate.certified >= ratio:
-            best = candidate
+    evaluations = i                 # bounds computed so far; a1 and a2 cover `rounds` of each
+    if stopped == "certified" and max_refine > 0 and evaluations < rounds and fits(len(r1) + 2 * len(r2)):
+        # Re-selection on more sets.  R2 has done its job (it certified `best`): it joins the selection pool,
+        # and a fresh collection R3 of the same size checks every later pick.  A new pick replaces `best`
+        # only if it is certified too; every bound computed counts against the `rounds` in a1 and a2.
+        pool = RRSets(r1.offsets, r1.members)
+        pool.extend(r2)
+        check = sampler.sample(R3_OFFSET, len(r2))
+        previous = None
+        while True:
+            candidate = _select_and_certify(pool, check, frame, k, budget, cost, candidates, a1, a2)
+            evaluations += 1
+            if candidate.certified >= ratio:
+                best, selection = candidate, pool
+            if mode == "fast" or refinements >= max_refine or evaluations >= rounds:
+                break
+            # refine only while it pays: the last pick is still imprecise (relative error > resolution)
+            # and the previous doubling improved the pick by more than the check's noise
+            if best.gain_sets[-1] >= 1.0 / resolution ** 2 or best.gain_sets[-1] <= 0:
+                break
+            if previous is not None and not _improved(previous, candidate, check, frame.n):
+                break
+            if not fits(2 * len(pool) + len(check)):
+                break
+            previous = candidate
+            have = len(pool) - len(r2)              # pool = R1 sets 0 .. have-1, then R2
+            pool.extend(sampler.sample(have, len(pool)))
+            refinements += 1
     chosen, gains = best.chosen, best.gains
     lower, optimum, certified = best.lower, best.optimum, best.certified
-    scale = n_roots / best.n_sets
-    frame = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
+    table = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                           "account_id": graph.id_map.to_external(chosen),
-                          "marginal_reach": gains * scale})
-    frame["cumulative_reach"] = frame["marginal_reach"].cumsum()
+                          "marginal_reach": gains})
+    table["cumulative_reach"] = table["marginal_reach"].cumsum()
     if cost is not None:
-        frame["cost"] = cost[chosen]
-        frame["reach_per_cost"] = frame["marginal_reach"] / frame["cost"]
-    info = {"layer": lay.name, "model": model, "prob": prob, "k": k, "budget": budget,
+        table["cost"] = cost[chosen]
+        table["reach_per_cost"] = table["marginal_reach"] / table["cost"]
+    stored = (selection.nbytes if selection is not r1 else r1.nbytes + r2.nbytes) + \
+        (check.nbytes if check is not r2 else 0)
+    info = {"layer": lay.name, "model": model, "prob": prob, "mode": mode, "k": k, "budget": budget,
             "spent": float(cost[chosen].sum()) if cost is not None else None,
             "targets": None if roots is None else int(n_roots), "excluded": int(n - allowed.sum()),
             "eps": eps, "delta": delta, "seed": int(seed), "rounds": i, "refinements": refinements,
-            "max_rounds": rounds, "rr_sets_selection": len(r1), "rr_sets_check": len(r2),
-            "mean_rr_set_size": round(float(len(r1.members)) / len(r1), 3),
-            "sample_bytes": r1.nbytes + r2.nbytes, "memory_estimate_bytes": memory_estimate,
+            "bounds_computed": evaluations, "max_rounds": rounds,
+            "rr_sets_selection": best.n_sets, "rr_sets_check": len(check),
+            "mean_rr_set_size": round(float(len(selection.members)) / len(selection), 3),
+            "sample_bytes": int(stored), "memory_estimate_bytes": memory_estimate,
             "stopped": stopped, "seconds": round(time.perf_counter() - started, 4),
-            "expected_reach_stderr": round(_share_stderr(best.estimate / n_roots, len(r2)) * n_roots, 3)}
-    return SeedPlan(frame, float(best.estimate), float(lower), float(optimum), float(min(1.0, certified)), ratio, info)
+            "sampled_roots": frame.n_sampled, "exact_roots": int(trivial.sum()),
+            "expected_reach_stderr": round(_share_stderr(best.covered_check / len(check), len(check))
+                                           * frame.n_sampled, 3)}
+    return SeedPlan(table, float(best.estimate), float(lower), float(optimum), float(min(1.0, certified)), ratio, info)
+
+
+def _improved(before: "_Candidate", after: "_Candidate", check, n: int) -> bool:
+    """Whether ``after`` covers more check sets than ``before`` by more than one standard error of the
+    paired difference (the sets only one of them covers)."""
+    only = _k._coverage_difference(check.offsets, check.members, _mask(before.chosen, n), _mask(after.chosen, n))
+    gained, lost = int(only[0]), int(only[1])
+    return gained - lost > math.sqrt(gained + lost)
+
+
+def _mask(chosen: np.ndarray, n: int) -> np.ndarray:
+    is_seed = np.zeros(n, dtype=bool)
+    is_seed[chosen] = True
+    return is_seed
 
 
 def _grow(sampler: RRSampler, r1, r2, theta: int):
     """Bring both collections to ``theta`` sets; R2 draws from a disjoint range of set indices (independent)."""
     have = 0 if r1 is None else len(r1)
-    m1 = sampler.sample(have, theta - have)
-    m2 = sampler.sample(R2_OFFSET + have, theta - have)
+    m1, m2 = sampler.sample_ranges([(have, theta - have), (R2_OFFSET + have, theta - have)])
     if r1 is None:
         return m1, m2
     r1.extend(m1)
@@ -299,39 +384,64 @@ def _grow(sampler: RRSampler, r1, r2, theta: int):
     return r1, r2
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """Who the reach is counted over: ``n_sampled`` roots drawn at random, and the ``trivial`` roots (no
+    in-edges) whose RR set is always ``{root}``, counted exactly: a seed set ``S`` reaches
+    ``|S & trivial| + n_sampled * P(a sampled root's set meets S)`` accounts in expectation."""
+
+    n: int
+    n_sampled: int
+    trivial: np.ndarray
+
+
 @dataclass
 class _Candidate:
     chosen: np.ndarray
-    gains: np.ndarray
+    gains: np.ndarray          # marginal reach per seed, in accounts
+    gain_sets: np.ndarray      # the same in sets of the selection sample (a trivial root as its share)
     n_sets: int
+    covered_check: int         # sets of R2 the seeds cover
     estimate: float
     lower: float
     optimum: float
     certified: float
 
 
-def _select_and_certify(r1, r2, n, k, budget, cost, candidates, a1, a2, n_roots) -> _Candidate:
-    """Greedy on R1; lower bound of its reach from R2, upper bound of the optimum from R1 (OPIM-C)."""
-    chosen, gains, covered, upper = _greedy(r1, n, k, budget, cost, candidates)
-    is_seed = np.zeros(n, dtype=bool)
+def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, a2) -> _Candidate:
+    """Greedy on R1; lower bound of its reach from R2, upper bound of the optimum from R1 (OPIM-C).
+
+    With trivial roots, counts are scaled so that a sampled set weighs ``n_sampled`` and a trivial root
+    ``len(R1)``.  The upper bound applies OPIM-C's bound to the whole greedy bound, deterministic part
+    included: ``bound(x) - x = a + sqrt(2a(x + a/2))`` grows with ``x``, so ``d + bound(x) <= bound(d + x)``.
+    The lower bound adds the chosen trivial roots exactly to the bound of the sampled part.
+    """
+    unit, bonus = (frame.n_sampled, np.where(frame.trivial, len(r1), 0).astype(np.int64)) \
+        if frame.trivial.any() else (1, np.zeros(frame.n, dtype=np.int64))
+    chosen, gains, covered, upper = _greedy(r1, frame.n, k, budget, cost, candidates, unit, bonus)
+    is_seed = np.zeros(frame.n, dtype=bool)
     is_seed[chosen] = True
-    covered2 = _k._coverage(r2.offsets, r2.members, is_seed)
-    lower = _lower_bound(covered2, a2) * n_roots / len(r2)
-    optimum = _upper_bound(upper, a1) * n_roots / len(r1)
+    covered2 = int(_k._coverage(r2.offsets, r2.members, is_seed))
+    exact = float(frame.trivial[chosen].sum())
+    lower = _lower_bound(covered2, a2) * frame.n_sampled / len(r2) + exact
+    optimum = _upper_bound(upper / unit, a1) * frame.n_sampled / len(r1)
     certified = lower / optimum if optimum > 0 else 1.0
-    return _Candidate(chosen, gains, len(r1), covered2 * n_roots / len(r2), lower, optimum, certified)
+    gain_sets = gains / unit
+    return _Candidate(chosen, gain_sets * frame.n_sampled / len(r1), gain_sets, len(r1), covered2,
+                      covered2 * frame.n_sampled / len(r2) + exact, lower, optimum, certified)
 
 
-def _greedy(r1, n, k, budget, cost, candidates):
-    counts = _k._membership_counts(r1.offsets, r1.members, n)
+def _greedy(r1, n, k, budget, cost, candidates, unit, bonus):
+    counts = _k._membership_counts(r1.offsets, r1.members, n) * unit + bonus
     if budget is None:
         order = candidates[np.argsort(-counts[candidates], kind="stable")].astype(np.int64)
-        chosen, gains, covered, upper = _k._greedy_k(r1.offsets, r1.members, n, min(int(k), len(order)), order)
+        chosen, gains, covered, upper = _k._greedy_k(r1.offsets, r1.members, n, min(int(k), len(order)), order,
+                                                     unit, bonus)
         keep = chosen >= 0
         return chosen[keep], gains[keep], covered, float(upper)
     order = candidates[np.argsort(-(counts[candidates] / cost[candidates]), kind="stable")].astype(np.int64)
     chosen, gains, covered, upper = _k._greedy_budget(r1.offsets, r1.members, n, float(budget),
-                                                      np.where(np.isfinite(cost), cost, np.inf), order)
+                                                      np.where(np.isfinite(cost), cost, np.inf), order, unit, bonus)
     return chosen, gains, covered, float(upper)
 
 

@@ -11,6 +11,8 @@ comes out whatever the number of threads, chunks or Dask workers.
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -25,6 +27,31 @@ from graphcrm.loaders.graph import Layer
 # a bookkeeping figure per stored set: its offset (8 B); members cost 4 B each
 BYTES_PER_SET = 8
 BYTES_PER_MEMBER = 4
+#: fewest sets worth handing to another thread
+MIN_PIECE = 4_096
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's sampling threads (one pool per thread count, made on first use; idle threads block)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="graphcrm-rr")
+        return pool
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked child has none of the parent's threads: it must not wait on the parent's pools."""
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 @dataclass
@@ -131,8 +158,7 @@ class RRSampler:
         self._finish(roots)
 
     def _finish(self, roots):
-        uniform = (self.node_p > 0) & (self.node_p < 1)
-        self.node_log1mp = np.where(uniform, np.log1p(-np.where(uniform, self.node_p, 0.0)), 0.0)
+        self.node_skip = _k.subset_parameters(self.layer.in_indptr, self.node_p)
         self.roots = (np.empty(0, dtype=np.int64) if roots is None
                       else np.unique(np.asarray(roots, dtype=np.int64)))
         if roots is not None and len(self.roots) == 0:
@@ -141,28 +167,44 @@ class RRSampler:
 
     def _args(self):
         lay = self.layer
-        return (self.model == "lt", lay.in_indptr, lay.in_indices, self.edge_value, self.node_p, self.node_log1mp,
+        return (self.model == "lt", lay.in_indptr, lay.in_indices, self.edge_value, self.node_p, self.node_skip,
                 self.roots, self.seed)
 
     def sample(self, first: int, count: int, *, n_threads: int | None = None) -> RRSets:
         """Sets ``first .. first + count - 1``, split over threads (or the Dask cluster)."""
+        return self.sample_ranges([(first, count)], n_threads=n_threads)[0]
+
+    def sample_ranges(self, ranges, *, n_threads: int | None = None) -> list:
+        """One :class:`RRSets` per ``(first, count)`` range, all drawn in one go on the same threads.
+
+        Independent collections (OPIM-C's selection and check samples) are
+        drawn side by side instead of one after the other; a range is split
+        into pieces only when it is large enough to pay for the hand-over
+        (pieces of at least ``MIN_PIECE`` sets).  Threads come from a pool
+        kept for the process: starting threads per call cost more than
+        sampling the few thousand sets of a small graph.
+        """
         import numba
 
-        count = int(count)
-        if count <= 0:
-            return RRSets.empty()
+        ranges = [(int(a), int(c)) for a, c in ranges]
         if self.client is not None:
-            return self._sample_dask(first, count)
+            return [self._sample_dask(a, c) if c > 0 else RRSets.empty() for a, c in ranges]
         threads = max(1, n_threads or numba.get_num_threads())
-        pieces = 1 if count < 2_000 else 4 * threads
-        bounds = np.linspace(first, first + count, pieces + 1).astype(np.int64)
+        total = sum(c for _, c in ranges)
+        piece = max(MIN_PIECE, -(-total // (4 * threads)))
+        tasks, owner = [], []
+        for r, (first, count) in enumerate(ranges):
+            pieces = max(1, -(-count // piece)) if count > 0 else 0
+            bounds = np.linspace(first, first + count, pieces + 1).astype(np.int64)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                tasks.append((int(a), int(b - a)))
+                owner.append(r)
         args = self._args()
-        if pieces == 1:
-            return concat_chunks([_k._sample_chunk(*args, int(first), count)])
-        with ThreadPoolExecutor(threads) as pool:
-            chunks = pool.map(lambda ab: _k._sample_chunk(*args, int(ab[0]), int(ab[1] - ab[0])),
-                              zip(bounds[:-1], bounds[1:]))
-            return concat_chunks(list(chunks))
+        if threads == 1 or len(tasks) <= 1:
+            chunks = [_k._sample_chunk(*args, a, c) for a, c in tasks]
+        else:
+            chunks = list(_thread_pool(threads).map(lambda t: _k._sample_chunk(*args, t[0], t[1]), tasks))
+        return [concat_chunks([ch for ch, o in zip(chunks, owner) if o == r]) for r in range(len(ranges))]
 
     def _sample_dask(self, first: int, count: int) -> RRSets:
         client = self.client
@@ -205,6 +247,36 @@ class RRSampler:
         workers = max(1, n_workers or numba.get_num_threads())
         counts, total = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers)
         return counts, int(total)
+
+    def without_trivial_roots(self) -> tuple["RRSampler", np.ndarray] | None:
+        """This sampler restricted to the roots that have in-edges, and the roots that have none.
+
+        A root without in-edges (none with a positive weight) has the RR set
+        ``{root}`` every time, under IC and LT alike: its share of a seed set's
+        reach is exactly 1 if it is a seed and 0 otherwise, so it need not be
+        sampled.  :func:`~graphcrm.algorithms.planning.plan_seeds` counts those
+        roots exactly and samples only the others (on wiki-Vote two thirds of the
+        accounts have no in-edges).  ``None`` when every root or no root has
+        in-edges (nothing to split).
+
+        Examples
+        --------
+        >>> from graphcrm.loaders.graph import Layer
+        >>> star = Layer.from_edges(4, [0, 0, 0], [1, 2, 3], spec="x")      # 0 -> 1, 2, 3
+        >>> sampler, trivial = RRSampler(star, prob="const:1").without_trivial_roots()
+        >>> sampler.roots.tolist(), sampler.n_roots, trivial.tolist()
+        ([1, 2, 3], 3, [0])
+        """
+        pool = self.roots if len(self.roots) else np.arange(self.n, dtype=np.int64)
+        has_in = self.layer.in_indptr[pool + 1] > self.layer.in_indptr[pool]
+        if has_in.all() or not has_in.any():
+            return None
+        restricted = RRSampler.__new__(RRSampler)
+        restricted.__dict__.update(self.__dict__)
+        restricted._scattered = None
+        restricted.roots = pool[has_in]
+        restricted.n_roots = len(restricted.roots)
+        return restricted, pool[~has_in]
 
     def mean_set_size(self, n_pilot: int = 1_000) -> float:
         """Average members per set, from a pilot batch on a separate stream (used for memory estimates)."""
