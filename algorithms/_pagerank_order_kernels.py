@@ -249,7 +249,9 @@ def _warmup():
         for dtype in (np.int32, np.int64):
             indptr = np.zeros(5, dtype=dtype)
             indices, wts = relabel_pull(pull_indptr, pull_indices, weights, has_w, perm, rank, indptr)
-            indptr, indices, wts = readonly_copy(indptr), readonly_copy(indices), readonly_copy(wts)
+            # kept with the layer read-only; an unweighted call passes a fresh empty weights array
+            indptr, indices = readonly_copy(indptr), readonly_copy(indices)
+            wts = readonly_copy(wts) if has_w else np.empty(0)
             inv = np.array([0.5, 1.0, 1.0, 0.0])
             for uniform in (True, False):
                 for low in (np.inf, 1e-5):
