@@ -209,8 +209,11 @@ LOW_PRECISION_UNTIL = 1e-5
 
 #: from this many edges, where the reduced system does not pay, PageRank iterates a locality-ordered copy
 #: of the walk's pull rows (:func:`ordered_pull_rows`; ``algorithms/_pagerank_order_kernels.py``): built
-#: once per layer and direction and kept with the layer.  ``None`` turns it off.
-ORDER_MIN_EDGES = 1 << 21
+#: once per layer and direction and kept with the layer (one more copy of the pull rows: 4 B/edge +
+#: 12 B/node).  rmat17 (1M edges) and rmat20 (16M) gain, and the build costs about the time one call saves
+#: (``benchmarks/RESULTS-centrality.md``); much smaller layers fit in the L2 cache in any order.  ``None``
+#: turns it off.
+ORDER_MIN_EDGES = 1 << 19
 
 
 def _power_iteration(walk: Layer, base: Layer, direction: str, use_w: bool, teleport, uniform: bool, damping, tol,
