@@ -252,7 +252,7 @@ def _warmup():
             # kept with the layer read-only; an unweighted call passes a fresh empty weights array
             indptr, indices = readonly_copy(indptr), readonly_copy(indices)
             wts = readonly_copy(wts) if has_w else np.empty(0)
-            inv = np.array([0.5, 1.0, 1.0, 0.0])
+            inv = readonly_copy(np.array([0.5, 1.0, 1.0, 0.0]))     # kept with the layer, read-only
             for uniform in (True, False):
                 for low in (np.inf, 1e-5):
                     pagerank_ordered(indptr, indices, wts, has_w, inv, p, uniform, 0.25, p, 0.85, 1e-10, 5, low)

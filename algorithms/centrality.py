@@ -224,19 +224,33 @@ def _power_iteration(walk: Layer, base: Layer, direction: str, use_w: bool, tele
     low = walk.n_nodes >= LOW_PRECISION_MIN_NODES and tol >= LOW_PRECISION_MIN_TOL
     low_until = max(LOW_PRECISION_UNTIL, tol) if low else np.inf
     if ORDER_MIN_EDGES is not None and walk.n_edges >= ORDER_MIN_EDGES:
-        inv = _pr._inv_strength(walk.out_indptr, walk.out_weights if use_w else empty, use_w)
-        if not _pr.reduce_pays(walk.in_indptr, walk.out_indptr, inv, REDUCE_MIN_SHARE):
+        built = False
+
+        def plan():
+            """1 / out-strength in the new order, or None where the reduced system pays (kept with the layer:
+            the choice and the strengths depend on the layer, the direction and ``use_w`` only)."""
+            nonlocal built
+            inv = _pr._inv_strength(walk.out_indptr, walk.out_weights if use_w else empty, use_w)
+            if _pr.reduce_pays(walk.in_indptr, walk.out_indptr, inv, REDUCE_MIN_SHARE):
+                return None
             rows, built = _ordered_pull_rows(base, direction)
+            inv = inv[rows.perm]
+            inv.flags.writeable = False
+            return inv
+
+        inv = base.derived(("pagerank_ordered_inv", direction, use_w, REDUCE_MIN_SHARE), plan)
+        if inv is not None:
+            rows, built_now = _ordered_pull_rows(base, direction)
             perm = rows.perm
             tp = empty if uniform else teleport[perm]
             x0 = np.full(walk.n_nodes, 1.0 / walk.n_nodes)
             y, iterations, converged, err = _po.pagerank_ordered(
-                rows.indptr, rows.indices, rows.weights if use_w else empty, use_w, inv[perm], tp, uniform,
+                rows.indptr, rows.indices, rows.weights if use_w else empty, use_w, inv, tp, uniform,
                 1.0 / walk.n_nodes, x0, float(damping), float(tol), int(max_iter), float(low_until))
             x = np.empty_like(y)
             x[perm] = y
             return x, iterations, converged, err, {"order": "degree",
-                                                   "order_seconds": rows.seconds if built else 0.0}
+                                                   "order_seconds": rows.seconds if built or built_now else 0.0}
     x, iterations, converged, err = _pr.pagerank(
         walk.in_indptr, walk.in_indices, walk.in_weights if use_w else empty, walk.out_indptr,
         walk.out_weights if use_w else empty, use_w, teleport, uniform, float(damping), float(tol), int(max_iter),
