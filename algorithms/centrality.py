@@ -111,7 +111,10 @@ def pagerank(
     -------
     NodeScores
         Scores sum to 1; ``info`` has iterations, converged, error, seconds
-        (and ``warm_start`` with the share of accounts the start vector named).
+        (and ``warm_start`` with the share of accounts the start vector named;
+        ``order="degree"`` and ``order_seconds`` -- 0 once built -- where a
+        large layer was iterated in degree order, see
+        :func:`ordered_pull_rows`; the scores are in account order either way).
 
     Notes
     -----
@@ -145,21 +148,20 @@ def pagerank(
                              "non-negative layer")
     started = time.perf_counter()
     teleport = _distribution(graph, personalization, "personalization")
-    warm = {}
+    extra = {}
     if start is None:
-        x, iterations, converged, err, order_info = _power_iteration(walk, base, direction, use_w, teleport,
-                                                                     personalization is None, damping, tol, max_iter)
-        warm = order_info
+        x, iterations, converged, err, extra = _power_iteration(walk, base, direction, use_w, teleport,
+                                                                personalization is None, damping, tol, max_iter)
     else:
         x0, named = _start_vector(graph, start, teleport, damping)
         empty = np.empty(0)
         x, iterations, converged, err = _pr.pagerank_from(
             walk.in_indptr, walk.in_indices, walk.in_weights if use_w else empty, walk.out_indptr,
             walk.out_weights if use_w else empty, use_w, teleport, x0, float(damping), float(tol), int(max_iter))
-        warm = {"warm_start": named}
+        extra = {"warm_start": named}
     info = {"layer": walk.name, "direction": direction, "weighted": use_w, "damping": damping,
             "personalized": personalization is not None, "tol": tol, "iterations": int(iterations),
-            "converged": bool(converged), "error": float(err), **warm, "seconds": time.perf_counter() - started}
+            "converged": bool(converged), "error": float(err), **extra, "seconds": time.perf_counter() - started}
     if not converged and raise_on_no_convergence:
         raise ConvergenceError(f"PageRank did not reach L1 change {tol} in {max_iter} iterations "
                                f"(last change {err:.3g}); raise max_iter or tol")
@@ -209,8 +211,8 @@ LOW_PRECISION_UNTIL = 1e-5
 
 #: from this many edges, where the reduced system does not pay, PageRank iterates a locality-ordered copy
 #: of the walk's pull rows (:func:`ordered_pull_rows`; ``algorithms/_pagerank_order_kernels.py``): built
-#: once per layer and direction and kept with the layer (one more copy of the pull rows: 4 B/edge +
-#: 12 B/node).  rmat17 (1M edges) and rmat20 (16M) gain, and the build costs about the time one call saves
+#: once per layer and direction and kept with the layer (4 B/edge, + 8 B/edge on a weighted layer, and
+#: 12 B/node for the rows and the two permutations, 8 B/node for 1 / out-strength per weighting).  rmat17 (1M edges) and rmat20 (16M) gain, and the build costs about the time one call saves
 #: (``benchmarks/RESULTS-centrality.md``); much smaller layers fit in the L2 cache in any order.  ``None``
 #: turns it off.
 ORDER_MIN_EDGES = 1 << 19
@@ -262,8 +264,8 @@ class OrderedPullRows(NamedTuple):
     """A layer's pull rows (in-edges of the walk) with the accounts renumbered for locality.
 
     ``perm[i]`` is the account of new label ``i``, ``rank`` the inverse; ``indptr`` (int32 while the edge
-    count fits), ``indices`` (int32, new labels, each row sorted) and ``weights`` (empty when the layer
-    has none) are the pull CSR in new labels; ``seconds`` is what building it took.
+    count fits), ``indices`` (int32, new labels, each row in the stored row's order) and ``weights`` (empty
+    when the layer has none) are the pull CSR in new labels; ``seconds`` is what building it took.
     """
 
     perm: np.ndarray

@@ -439,8 +439,8 @@ def order_section(o, triad, read_bw) -> list[str]:
               "of the degrees, then the pull rows copied under the new labels); it is kept with the layer "
               "(`Layer.derived`, not written to the snapshot), so it pays for itself after "
               f"{o['amortised_after']:.1f} PageRank calls on that layer in one process (build time / time "
-              "saved per call); its memory is one more copy of the pull rows (4 B/edge + 4 B/node) and the "
-              "permutation (8 B/node)",
+              "saved per call); its memory is one more copy of the pull rows (4 B/edge, +8 B/edge when weighted, "
+              "4 B/node offsets) and the two permutations and 1 / out-strength (16 B/node)",
               "- build costs of the other orders are the order's own computation plus the same copy; 'stored' "
               "runs the new fused kernel on the rows as they are, which separates the kernel from the order"]
     return lines
