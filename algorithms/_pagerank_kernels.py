@@ -366,6 +366,31 @@ def _inv_strength(out_indptr, out_weights, has_weights):
 
 
 @jit
+def _reduce_pays(pull_indptr, out_indptr, cls, reduce_min_share):
+    """Whether the reduced system removes at least ``reduce_min_share`` of the edges (edges from accounts
+    without in-edges and into dangling accounts) or of the accounts (no edge that carries mass)."""
+    n = cls.shape[0]
+    removable = 0
+    n_no_mass = 0
+    for v in range(n):
+        if cls[v] == DANGLING:
+            removable += pull_indptr[v + 1] - pull_indptr[v]
+        elif cls[v] == NO_IN:
+            removable += out_indptr[v + 1] - out_indptr[v]
+        elif cls[v] == NO_MASS:
+            n_no_mass += 1
+    return not (removable < reduce_min_share * pull_indptr[n] and n_no_mass < reduce_min_share * n)
+
+
+@jit
+def reduce_pays(pull_indptr, out_indptr, inv, reduce_min_share):
+    """:func:`pagerank`'s choice: True where it iterates the reduced system, False where the layer as
+    stored (``inv``: 1 / out-strength per node, see :func:`_inv_strength`)."""
+    cls, _, _, _ = _classify(pull_indptr, inv)
+    return _reduce_pays(pull_indptr, out_indptr, cls, reduce_min_share)
+
+
+@jit
 def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_weights, has_weights, teleport,
              uniform, damping, tol, max_iter, reduce_min_share, low_until):
     """PageRank of every node by power iteration, from the start vector ``1 / n`` everywhere.
@@ -393,17 +418,11 @@ def pagerank(pull_indptr, pull_indices, pull_weights, out_indptr, out_weights, h
     p = 1.0 / n
     inv = _inv_strength(out_indptr, out_weights, has_weights)
     cls, row_of, n_core, n_dang = _classify(pull_indptr, inv)
-    removable = 0
     n_no_mass = 0
     for v in range(n):
-        if cls[v] == DANGLING:
-            removable += pull_indptr[v + 1] - pull_indptr[v]
-        elif cls[v] == NO_IN:
-            removable += out_indptr[v + 1] - out_indptr[v]
-        elif cls[v] == NO_MASS:
+        if cls[v] == NO_MASS:
             n_no_mass += 1
-    m = pull_indptr[n]
-    if removable < reduce_min_share * m and n_no_mass < reduce_min_share * n:
+    if not _reduce_pays(pull_indptr, out_indptr, cls, reduce_min_share):
         x, _, iterations, converged, err = _plain_pagerank(
             pull_indptr, pull_indices, pull_weights, has_weights, inv, teleport, uniform, p, np.empty(0),
             damping, tol, max_iter, p, low_until)
@@ -525,3 +544,4 @@ def _warmup():
                 pagerank(indptr, indices, weights, out_indptr, weights, has_w, p, uniform, 0.85, 1e-10,
                          5, share, np.inf if share else 1e-5)
         pagerank_from(indptr, indices, weights, out_indptr, weights, has_w, p, p, 0.85, 1e-10, 5)
+        reduce_pays(indptr, out_indptr, _inv_strength(out_indptr, weights, has_w), 0.1)

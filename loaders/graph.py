@@ -290,6 +290,29 @@ class Layer:
             return False
         return self.events is None or self.events.equals(other.events)
 
+    # -- derived data ------------------------------------------------------
+    def derived(self, key, build):
+        """``build()``, computed on first use and kept with this layer (e.g. a locality order of its rows).
+
+        A layer is immutable, so anything computed from its arrays alone stays valid for its lifetime; a new
+        snapshot version has new layers and recomputes.  Nothing is written to disk and :attr:`nbytes` does
+        not count it.  Two threads asking at once may both build it (the values are equal; one is kept).
+
+        Parameters
+        ----------
+        key : hashable
+            Names the value, including every option it depends on.
+        build : callable
+            No arguments; returns the value.
+        """
+        cache = self.__dict__.get("_derived")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_derived", cache)
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
     @classmethod
     def from_edges(
         cls,
