@@ -28,6 +28,17 @@ improved the pick on ``R3`` by more than the noise.  Every bound computed
 counts against the same union bound as the rounds, so the certificate holds
 for whichever set is returned.
 
+Last (both modes, plain ``k`` only, not with ``max_refine=0``), the pick is
+weighed against cheap extra candidates -- the ``k`` allowed accounts of
+largest out-degree -- on the same check collection (``R3``, or ``R2`` when
+there was no re-selection), and the one with the larger estimated reach is
+returned (a candidate replaces a certified pick only if certified too).
+Since the check chose the winner, its lower bound there holds only through
+the union bound over the candidates: each extra candidate is one more bound
+against the rounds' budget; its ``expected_reach`` and a second lower bound
+come from a fresh collection ``R4`` of the same size (one more bound), and
+the lower bound reported is the larger of the two.
+
 Reach is counted in accounts reached (seeds included) -- or, with
 ``targets``, in target accounts reached (RR roots drawn from the targets).
 """
@@ -54,6 +65,7 @@ UNIT_RATIO = 1.0 - 1.0 / math.e            # greedy, k seeds
 BUDGET_RATIO = 1.0 - 1.0 / math.sqrt(math.e)   # cost-effective greedy or best single seed
 R2_OFFSET = 1 << 40                         # set indices of the second (checking) collection start here
 R3_OFFSET = 2 << 40                         # ... and of the fresh check of a re-selection (see plan_seeds)
+R4_OFFSET = 3 << 40                         # ... and of the estimate of the set chosen among candidates
 MODES = ("default", "fast")
 #: count roots without in-edges exactly instead of sampling them (see plan_seeds); False samples every root,
 #: as OPIM-C does (benchmarks/bench_planning.py uses it to size OPIM-C's own samples)
@@ -72,10 +84,16 @@ class SeedPlan:
         sets), ``cumulative_reach``, and with costs ``cost,
         reach_per_cost``.
     expected_reach : float
-        Unbiased estimate of the set's expected reach (from ``R2``; its
-        standard error is ``info["expected_reach_stderr"]``).
+        Unbiased estimate of the set's expected reach, from a collection that
+        played no part in choosing it (``R2``, ``R3``, or ``R4`` after the
+        comparison with extra candidates; its standard error is
+        ``info["expected_reach_stderr"]``).  ``info["picked_from"]`` says which
+        candidate was returned, ``info["candidates_on_check"]`` their estimates
+        on the check collection that chose.
     reach_lower_bound : float
-        Certified: expected reach >= this with probability ``1 - delta``.
+        Certified: expected reach >= this with probability ``1 - delta`` (the
+        failure probability covers every bound computed, including one per
+        extra candidate compared).
     optimum_upper_bound : float
         Certified: no allowed seed set (of ``k``, or within budget) reaches more.
     certified_ratio : float
@@ -175,7 +193,8 @@ def plan_seeds(
         sample's noise; a refined set replaces the first only if it is
         certified too.  This buys seed quality, not a better guarantee.
     max_refine : int
-        ``0`` is plain OPIM-C (the first certified set, no re-selection).
+        ``0`` is plain OPIM-C (the first certified set, no re-selection, no
+        extra candidates).
     mode : {"default", "fast"}
         ``"fast"``: one re-selection on ``R1 + R2`` (as fast as plain OPIM-C
         within about a third, with better seeds); ``"default"``: refine while
@@ -306,6 +325,10 @@ def plan_seeds(
     check, selection = r2, r1
     refinements = 0
     evaluations = i                 # bounds computed so far; a1 and a2 cover `rounds` of each
+    # bounds kept back for the final comparison with the extra candidates (see below): one lower bound per
+    # extra candidate on the check collection, one on the fresh estimate collection
+    extra = _extra_candidates(lay, candidates, k_eff) if max_refine > 0 and budget is None else []
+    reserve = len(extra) + 1 if extra else 0
     if stopped == "certified" and max_refine > 0 and evaluations < rounds and fits(len(r1) + 2 * len(r2)):
         # Re-selection on more sets.  R2 has done its job (it certified `best`): it joins the selection pool,
         # and a fresh collection R3 of the same size checks every later pick.  A new pick replaces `best`
@@ -319,7 +342,7 @@ def plan_seeds(
             evaluations += 1
             if candidate.certified >= ratio:
                 best, selection = candidate, pool
-            if mode == "fast" or refinements >= max_refine or evaluations >= rounds:
+            if mode == "fast" or refinements >= max_refine or evaluations + reserve >= rounds:
                 break
             # refine only while it pays: the last pick is still imprecise (relative error > resolution)
             # and the previous doubling improved the pick by more than the check's noise
@@ -333,8 +356,39 @@ def plan_seeds(
             have = len(pool) - len(r2)              # pool = R1 sets 0 .. have-1, then R2
             pool.extend(sampler.sample(have, len(pool)))
             refinements += 1
+    # Extra candidates (plain k only: top-k by out-degree among the allowed accounts), compared with the greedy
+    # pick on the check collection (R3 after a re-selection, else R2): independent of how every candidate was
+    # made, so each one's lower bound there is valid alone, and all of them at once by the union bound -- one
+    # more bound per extra candidate against the `rounds` in a2.  The winner (largest estimated reach on the
+    # check; it must be certified if the greedy pick was) is the returned set; since the check chose it, its
+    # estimate and a second lower bound come from a fresh collection R4 (one more bound), and the lower bound
+    # reported is the larger of the two (both hold together under the union bound).
+    picked_from, compared, estimate_sets = "greedy", {}, None
+    held = (len(selection) if selection is not r1 else len(r1) + len(r2)) + (len(check) if check is not r2 else 0)
+    extra = [(name, c) for name, c in extra if not np.array_equal(np.sort(c), np.sort(best.chosen))]
+    if extra and evaluations + len(extra) + 1 <= rounds and fits(held + len(check)):
+        compared["greedy"] = round(float(best.estimate), 3)
+        winner, winner_name = best, "greedy"
+        for name, chosen_x in extra:
+            other = _certify_fixed(chosen_x, check, frame, a2, best.optimum)
+            evaluations += 1
+            compared[name] = round(float(other.estimate), 3)
+            if other.estimate > winner.estimate and (other.certified >= ratio or best.certified < ratio):
+                winner, winner_name = other, name
+        estimate_sets = sampler.sample(R4_OFFSET, len(check))
+        fresh = _certify_fixed(winner.chosen, estimate_sets, frame, a2, best.optimum)
+        evaluations += 1
+        lower = max(winner.lower, fresh.lower)
+        if winner_name == "greedy":
+            gains = best.gains                      # from the selection sets, as before
+        else:
+            gains = _ordered_gains(winner.chosen, estimate_sets, frame)
+        best = _Candidate(winner.chosen, gains, gains, best.n_sets, fresh.covered_check, fresh.estimate, lower,
+                          best.optimum, lower / best.optimum if best.optimum > 0 else 1.0)
+        picked_from = winner_name
     chosen, gains = best.chosen, best.gains
     lower, optimum, certified = best.lower, best.optimum, best.certified
+    est_n = len(estimate_sets) if estimate_sets is not None else len(check)
     table = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                           "account_id": graph.id_map.to_external(chosen),
                           "marginal_reach": gains})
@@ -343,18 +397,19 @@ def plan_seeds(
         table["cost"] = cost[chosen]
         table["reach_per_cost"] = table["marginal_reach"] / table["cost"]
     stored = (selection.nbytes if selection is not r1 else r1.nbytes + r2.nbytes) + \
-        (check.nbytes if check is not r2 else 0)
+        (check.nbytes if check is not r2 else 0) + (estimate_sets.nbytes if estimate_sets is not None else 0)
     info = {"layer": lay.name, "model": model, "prob": prob, "mode": mode, "k": k, "budget": budget,
             "spent": float(cost[chosen].sum()) if cost is not None else None,
             "targets": None if roots is None else int(n_roots), "excluded": int(n - allowed.sum()),
             "eps": eps, "delta": delta, "seed": int(seed), "rounds": i, "refinements": refinements,
             "bounds_computed": evaluations, "max_rounds": rounds,
             "rr_sets_selection": best.n_sets, "rr_sets_check": len(check),
+            "rr_sets_estimate": est_n, "picked_from": picked_from, "candidates_on_check": compared,
             "mean_rr_set_size": round(float(len(selection.members)) / len(selection), 3),
             "sample_bytes": int(stored), "memory_estimate_bytes": memory_estimate,
             "stopped": stopped, "seconds": round(time.perf_counter() - started, 4),
             "sampled_roots": frame.n_sampled, "exact_roots": int(trivial.sum()),
-            "expected_reach_stderr": round(_share_stderr(best.covered_check / len(check), len(check))
+            "expected_reach_stderr": round(_share_stderr(best.covered_check / est_n, est_n)
                                            * frame.n_sampled, 3)}
     return SeedPlan(table, float(best.estimate), float(lower), float(optimum), float(min(1.0, certified)), ratio, info)
 
@@ -429,6 +484,37 @@ def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, 
     gain_sets = gains / unit
     return _Candidate(chosen, gain_sets * frame.n_sampled / len(r1), gain_sets, len(r1), covered2,
                       covered2 * frame.n_sampled / len(r2) + exact, lower, optimum, certified)
+
+
+def _extra_candidates(lay: Layer, candidates: np.ndarray, k: int) -> list:
+    """Cheap seed sets to weigh against the greedy pick: the ``k`` allowed accounts of largest out-degree
+    (positive edges; ties by dense index)."""
+    degree = lay.positive().out_degree()
+    top = candidates[np.argsort(-degree[candidates], kind="stable")[:k]].astype(np.int64)
+    return [("top_out_degree", top)]
+
+
+def _certify_fixed(chosen: np.ndarray, sets, frame: _Frame, a2: float, optimum: float) -> _Candidate:
+    """Estimate and OPIM-C lower bound of a seed set fixed independently of ``sets``."""
+    covered = int(_k._coverage(sets.offsets, sets.members, _mask(chosen, frame.n)))
+    exact = float(frame.trivial[chosen].sum())
+    lower = _lower_bound(covered, a2) * frame.n_sampled / len(sets) + exact
+    empty = np.zeros(0)
+    return _Candidate(chosen, empty, empty, 0, covered, covered * frame.n_sampled / len(sets) + exact, lower,
+                      optimum, lower / optimum if optimum > 0 else 1.0)
+
+
+def _ordered_gains(chosen: np.ndarray, sets, frame: _Frame) -> np.ndarray:
+    """Expected new accounts each seed adds in the given order, from ``sets`` (a set counts for the first
+    seed in it) plus the exact share of trivial roots."""
+    rank = np.full(frame.n, len(chosen), dtype=np.int64)
+    rank[chosen] = np.arange(len(chosen))
+    if len(sets.members):
+        first = np.minimum.reduceat(rank[sets.members], sets.offsets[:-1])
+        hits = np.bincount(first[first < len(chosen)], minlength=len(chosen))[:len(chosen)]
+    else:
+        hits = np.zeros(len(chosen), dtype=np.int64)
+    return hits * frame.n_sampled / len(sets) + frame.trivial[chosen]
 
 
 def _greedy(r1, n, k, budget, cost, candidates, unit, bonus):

@@ -350,3 +350,97 @@ def test_sampling_works_in_a_forked_child():
         pytest.fail("the forked child hung waiting for the parent's sampling threads")
     with os.fdopen(read) as pipe:
         assert pipe.read() == "1"
+
+
+# ---- extra candidates (top out-degree) weighed against the greedy pick on the check collection ----
+
+STAR_P = 0.1
+
+
+def star_forest():
+    """Disjoint stars: 5 hubs with 40 followers, 30 hubs with 32 (hub h has dense index h, leaves follow).
+
+    Under IC with constant p, a seed set's exact spread is additive over stars, so the top-5 out-degree hubs are
+    the optimum for k = 5 while the RR greedy, on few sets, may take a 32-leaf hub instead."""
+    sizes = [40] * 5 + [32] * 30
+    src, dst, nxt = [], [], len(sizes)
+    for hub, size in enumerate(sizes):
+        src += [hub] * size
+        dst += list(range(nxt, nxt + size))
+        nxt += size
+    return GraphBuilder().add_edges("x", src, dst).build(), sizes
+
+
+def star_spread(seeds, sizes):
+    """Exact expected reach of dense ``seeds`` on :func:`star_forest` (hubs are 0 .. len(sizes) - 1)."""
+    seeds = set(int(s) for s in seeds)
+    hubs = [h for h in range(len(sizes)) if h in seeds]
+    leaves = len(seeds) - len(hubs)
+    # a seeded leaf adds 1 unless its hub is seeded too, in which case it adds 1 - p
+    leaf_owner, start = {}, len(sizes)
+    for hub, size in enumerate(sizes):
+        for leaf in range(start, start + size):
+            leaf_owner[leaf] = hub
+        start += size
+    covered_leaves = sum(1 for s in seeds if s >= len(sizes) and leaf_owner[s] in seeds)
+    return sum(1 + STAR_P * sizes[h] for h in hubs) + leaves - STAR_P * covered_leaves
+
+
+@pytest.mark.parametrize("mode", ["default", "fast"])
+def test_top_degree_candidate_is_returned_where_it_is_optimal(mode):
+    g, sizes = star_forest()
+    top = sorted(g.id_map.to_external(np.arange(5)).tolist())
+    for seed in range(4):
+        plan = plan_seeds(g, layer="x", k=5, prob=f"const:{STAR_P}", seed=seed, mode=mode)
+        assert sorted(plan.seed_ids) == top, (seed, plan.info["picked_from"], plan.info["candidates_on_check"])
+        truth = star_spread(g.index_of(plan.seed_ids), sizes)
+        assert plan.reach_lower_bound <= truth + 1e-9
+        assert abs(plan.expected_reach - truth) <= 5 * plan.info["expected_reach_stderr"] + 1e-9
+        assert plan.guarantee_met
+        if plan.info["picked_from"] == "top_out_degree":      # compared on the check, estimated on a fresh one
+            assert plan.info["rr_sets_estimate"] == plan.info["rr_sets_check"]
+            assert set(plan.info["candidates_on_check"]) == {"greedy", "top_out_degree"}
+            assert plan.seeds["cumulative_reach"].iloc[-1] == pytest.approx(plan.expected_reach)
+    # excluded hubs are not candidates: the top-degree set skips them
+    hub0 = g.id_map.to_external(np.arange(1)).tolist()
+    plan = plan_seeds(g, layer="x", k=5, prob=f"const:{STAR_P}", seed=0, mode=mode, exclude=hub0)
+    assert hub0[0] not in plan.seed_ids
+    assert len(set(plan.seed_ids) & set(top)) == 4
+    # with a budget there is no top-degree candidate; max_refine=0 stays plain OPIM-C
+    plain = plan_seeds(g, layer="x", k=5, prob=f"const:{STAR_P}", seed=0, max_refine=0)
+    assert plain.info["picked_from"] == "greedy" and plain.info["candidates_on_check"] == {}
+    ids = g.id_map.to_external(np.arange(g.n_nodes)).tolist()
+    budgeted = plan_seeds(g, layer="x", budget=5, costs=dict.fromkeys(ids, 1.0), prob=f"const:{STAR_P}", seed=0,
+                          mode=mode)
+    assert budgeted.info["picked_from"] == "greedy" and budgeted.info["candidates_on_check"] == {}
+
+
+@pytest.mark.parametrize("mode", ["default", "fast"])
+def test_certificate_holds_against_exact_spread_with_candidates(exact, mode):
+    model, prob, g, table = exact
+    best = max(exact_spread(table, s) for s in itertools.combinations(range(N), 3))
+    for seed in range(6):
+        plan = plan_seeds(g, layer="x", k=3, model=model, prob=prob, eps=0.1, seed=seed, mode=mode)
+        got = exact_spread(table, g.index_of(plan.seed_ids))
+        assert plan.reach_lower_bound <= got + 1e-9, (seed, plan.info["picked_from"])
+        assert best <= plan.optimum_upper_bound + 1e-9
+        assert plan.certified_ratio == pytest.approx(plan.reach_lower_bound / plan.optimum_upper_bound)
+        assert plan.info["bounds_computed"] <= plan.info["max_rounds"]
+
+
+def test_candidates_same_seed_same_plan_whatever_the_threads():
+    import numba
+
+    g, _ = star_forest()
+    before = numba.get_num_threads()
+    try:
+        plans = []
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            plans.append(plan_seeds(g, layer="x", k=5, prob=f"const:{STAR_P}", seed=3))
+    finally:
+        numba.set_num_threads(before)
+    a, b = plans
+    assert a.seed_ids == b.seed_ids and a.expected_reach == b.expected_reach
+    assert a.reach_lower_bound == b.reach_lower_bound and a.info["picked_from"] == b.info["picked_from"]
+    assert a.info["candidates_on_check"] == b.info["candidates_on_check"]
