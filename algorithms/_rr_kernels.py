@@ -132,19 +132,25 @@ def _rr_ic(root, state, indptr, indices, prob, node_p, node_skip, mark, queue, p
                     size = _add(u, mark, queue, size)
         elif pv > 0.0 and node_skip[v, 2] >= 0.0:     # shared p, few live edges expected: K ~ Binomial(d, p)
             d = end - start
-            x, state = _rng.next_float(state)
-            pk = node_skip[v, 1]                       # P(K = 0) = (1 - p)^d
-            if x < pk:
-                continue
             odds = node_skip[v, 2]
-            cdf = pk
-            live = 0
-            while live < d:                            # P(K = j + 1) = P(K = j) (d - j) / (j + 1) p / (1 - p)
-                pk *= (d - live) / (live + 1.0) * odds
-                live += 1
-                cdf += pk
+            live = -1
+            while live < 0:
+                x, state = _rng.next_float(state)
+                pk = node_skip[v, 1]                   # P(K = 0) = (1 - p)^d
+                cdf = pk
                 if x < cdf:
-                    break
+                    live = 0
+                j = 0
+                while live < 0 and j < d:              # P(K = j + 1) = P(K = j) (d - j) / (j + 1) p / (1 - p)
+                    pk *= (d - j) / (j + 1.0) * odds
+                    j += 1
+                    cdf += pk
+                    if x < cdf:
+                        live = j
+                # still -1: x fell above the rounded total of the probabilities (about 1e-11 for d = 1e6);
+                # taking K = d there would make every in-edge live -- draw again instead
+            if live == 0:
+                continue
             for j in range(live):                      # K distinct in-edges, uniformly (Floyd's algorithm)
                 t, state = _rng.next_below(state, d - live + j + 1)
                 for c in range(j):

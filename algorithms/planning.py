@@ -24,9 +24,12 @@ size checks the new pick, which replaces the first only if it is certified
 too.  ``mode="fast"`` does this once (no new selection sets);
 ``mode="default"`` then keeps doubling the selection sample while it pays:
 while the last seed's marginal reach is imprecise and the last doubling
-improved the pick on ``R3`` by more than the noise.  Every bound computed
-counts against the same union bound as the rounds, so the certificate holds
-for whichever set is returned.
+improved the pick on ``R3`` by more than the noise.  Every re-pick is
+certified against the stopping round's upper bound on the optimum, and its
+lower bound on ``R3`` takes a share of the failure probability reserved for
+the checks after certification (``delta / 3``, split over every check that
+*could* run given ``R1`` and ``R2``), so the certificate holds for whichever
+set is returned.
 
 Last (both modes, plain ``k`` only, not with ``max_refine=0``), the pick is
 weighed against cheap extra candidates -- the ``k`` allowed accounts of
@@ -34,8 +37,8 @@ largest out-degree -- on the same check collection (``R3``, or ``R2`` when
 there was no re-selection), and the one with the larger estimated reach is
 returned (a candidate replaces a certified pick only if certified too).
 Since the check chose the winner, its lower bound there holds only through
-the union bound over the candidates: each extra candidate is one more bound
-against the rounds' budget; its ``expected_reach`` and a second lower bound
+the union bound over the candidates: each extra candidate is one more of those
+checks; its ``expected_reach`` and a second lower bound
 come from a fresh collection ``R4`` of the same size (one more bound), and
 the lower bound reported is the larger of the two.
 
@@ -324,25 +327,31 @@ def plan_seeds(
     memory_estimate = int(2 * math.ceil(theta_0 * 2 ** (rounds - 1)) * per_set + fixed)
     check, selection = r2, r1
     refinements = 0
-    evaluations = i                 # bounds computed so far; a1 and a2 cover `rounds` of each
-    # bounds kept back for the final comparison with the extra candidates (see below): one lower bound per
-    # extra candidate on the check collection, one on the fresh estimate collection
+    evaluations = i                 # bounds computed so far (for info)
+    # After the rounds, every pick is certified against the stopping round's upper bound on the optimum (no new
+    # upper-bound event) and lower-bounded on collections drawn afterwards (R3, R4).  Given R1 and R2 -- which
+    # fix the stopping round and every set that can be evaluated next (the re-picks, the extra candidates) --
+    # at most `checks` lower bounds can be computed, whatever R3 and R4 turn out to be; they share the third
+    # delta/3 of OPIM-C's split (the share of the worst-case round, which graphcrm never relies on: a result
+    # counts as met only through its certificate), each at delta / (3 checks).
     extra = _extra_candidates(lay, candidates, k_eff) if max_refine > 0 and budget is None else []
-    reserve = len(extra) + 1 if extra else 0
-    if stopped == "certified" and max_refine > 0 and evaluations < rounds and fits(len(r1) + 2 * len(r2)):
+    checks = (1 if mode == "fast" else max_refine + 1) + (len(extra) + 1 if extra else 0)
+    a3 = math.log(3.0 * checks / delta)
+    if stopped == "certified" and max_refine > 0 and fits(len(r1) + 2 * len(r2)):
         # Re-selection on more sets.  R2 has done its job (it certified `best`): it joins the selection pool,
         # and a fresh collection R3 of the same size checks every later pick.  A new pick replaces `best`
-        # only if it is certified too; every bound computed counts against the `rounds` in a1 and a2.
+        # only if it is certified too (against the same upper bound on the optimum).
         pool = RRSets(r1.offsets, r1.members)
         pool.extend(r2)
         check = sampler.sample(R3_OFFSET, len(r2))
         previous = None
         while True:
-            candidate = _select_and_certify(pool, check, frame, k, budget, cost, candidates, a1, a2)
+            candidate = _select_and_certify(pool, check, frame, k, budget, cost, candidates, a1, a3,
+                                            optimum=best.optimum)
             evaluations += 1
             if candidate.certified >= ratio:
                 best, selection = candidate, pool
-            if mode == "fast" or refinements >= max_refine or evaluations + reserve >= rounds:
+            if mode == "fast" or refinements >= max_refine:
                 break
             # refine only while it pays: the last pick is still imprecise (relative error > resolution)
             # and the previous doubling improved the pick by more than the check's noise
@@ -359,24 +368,24 @@ def plan_seeds(
     # Extra candidates (plain k only: top-k by out-degree among the allowed accounts), compared with the greedy
     # pick on the check collection (R3 after a re-selection, else R2): independent of how every candidate was
     # made, so each one's lower bound there is valid alone, and all of them at once by the union bound -- one
-    # more bound per extra candidate against the `rounds` in a2.  The winner (largest estimated reach on the
-    # check; it must be certified if the greedy pick was) is the returned set; since the check chose it, its
-    # estimate and a second lower bound come from a fresh collection R4 (one more bound), and the lower bound
+    # of the `checks` per extra candidate.  The winner (largest estimated reach on the check; it must be
+    # certified if the greedy pick was) is the returned set; since the check chose it, its estimate and a
+    # second lower bound come from a fresh collection R4 (one more of the `checks`), and the lower bound
     # reported is the larger of the two (both hold together under the union bound).
     picked_from, compared, estimate_sets = "greedy", {}, None
     held = (len(selection) if selection is not r1 else len(r1) + len(r2)) + (len(check) if check is not r2 else 0)
     extra = [(name, c) for name, c in extra if not np.array_equal(np.sort(c), np.sort(best.chosen))]
-    if extra and evaluations + len(extra) + 1 <= rounds and fits(held + len(check)):
+    if extra and fits(held + len(check)):
         compared["greedy"] = round(float(best.estimate), 3)
         winner, winner_name = best, "greedy"
         for name, chosen_x in extra:
-            other = _certify_fixed(chosen_x, check, frame, a2, best.optimum)
+            other = _certify_fixed(chosen_x, check, frame, a3, best.optimum)
             evaluations += 1
             compared[name] = round(float(other.estimate), 3)
             if other.estimate > winner.estimate and (other.certified >= ratio or best.certified < ratio):
                 winner, winner_name = other, name
         estimate_sets = sampler.sample(R4_OFFSET, len(check))
-        fresh = _certify_fixed(winner.chosen, estimate_sets, frame, a2, best.optimum)
+        fresh = _certify_fixed(winner.chosen, estimate_sets, frame, a3, best.optimum)
         evaluations += 1
         lower = max(winner.lower, fresh.lower)
         if winner_name == "greedy":
@@ -403,6 +412,7 @@ def plan_seeds(
             "targets": None if roots is None else int(n_roots), "excluded": int(n - allowed.sum()),
             "eps": eps, "delta": delta, "seed": int(seed), "rounds": i, "refinements": refinements,
             "bounds_computed": evaluations, "max_rounds": rounds,
+            "checks_computed": evaluations - i, "checks_allowed": checks,
             "rr_sets_selection": best.n_sets, "rr_sets_check": len(check),
             "rr_sets_estimate": est_n, "picked_from": picked_from, "candidates_on_check": compared,
             "mean_rr_set_size": round(float(len(selection.members)) / len(selection), 3),
@@ -463,8 +473,12 @@ class _Candidate:
     certified: float
 
 
-def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, a2) -> _Candidate:
+def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, a2,
+                        optimum: float | None = None) -> _Candidate:
     """Greedy on R1; lower bound of its reach from R2, upper bound of the optimum from R1 (OPIM-C).
+
+    ``optimum`` given (a re-selection): that upper bound is kept instead of one from R1, so no new upper-bound
+    event enters the union bound.
 
     With trivial roots, counts are scaled so that a sampled set weighs ``n_sampled`` and a trivial root
     ``len(R1)``.  The upper bound applies OPIM-C's bound to the whole greedy bound, deterministic part
@@ -479,7 +493,8 @@ def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, 
     covered2 = int(_k._coverage(r2.offsets, r2.members, is_seed))
     exact = float(frame.trivial[chosen].sum())
     lower = _lower_bound(covered2, a2) * frame.n_sampled / len(r2) + exact
-    optimum = _upper_bound(upper / unit, a1) * frame.n_sampled / len(r1)
+    if optimum is None:
+        optimum = _upper_bound(upper / unit, a1) * frame.n_sampled / len(r1)
     certified = lower / optimum if optimum > 0 else 1.0
     gain_sets = gains / unit
     return _Candidate(chosen, gain_sets * frame.n_sampled / len(r1), gain_sets, len(r1), covered2,
