@@ -24,12 +24,13 @@ size checks the new pick, which replaces the first only if it is certified
 too.  ``mode="fast"`` does this once (no new selection sets);
 ``mode="default"`` then keeps doubling the selection sample while it pays:
 while the last seed's marginal reach is imprecise and the last doubling
-improved the pick on ``R3`` by more than the noise.  Every re-pick is
-certified against the stopping round's upper bound on the optimum, and its
-lower bound on ``R3`` takes a share of the failure probability reserved for
-the checks after certification (``delta / 3``, split over every check that
-*could* run given ``R1`` and ``R2``), so the certificate holds for whichever
-set is returned.
+improved the pick on ``R3`` by more than the noise.  The bounds computed
+after certification take the share of the failure probability OPIM-C keeps
+for its worst-case round (``delta / 3``): half for the re-selection pools'
+upper bounds (one event per possible stopping round and re-pick), half for
+the lower bounds on ``R3`` and ``R4`` (split over every check that *could*
+run given ``R1`` and ``R2``), so the certificate holds for whichever set is
+returned.
 
 Last (both modes, plain ``k`` only, not with ``max_refine=0``), the pick is
 weighed against cheap extra candidates -- the ``k`` allowed accounts of
@@ -328,26 +329,31 @@ def plan_seeds(
     check, selection = r2, r1
     refinements = 0
     evaluations = i                 # bounds computed so far (for info)
-    # After the rounds, every pick is certified against the stopping round's upper bound on the optimum (no new
-    # upper-bound event) and lower-bounded on collections drawn afterwards (R3, R4).  Given R1 and R2 -- which
-    # fix the stopping round and every set that can be evaluated next (the re-picks, the extra candidates) --
-    # at most `checks` lower bounds can be computed, whatever R3 and R4 turn out to be; they share the third
-    # delta/3 of OPIM-C's split (the share of the worst-case round, which graphcrm never relies on: a result
-    # counts as met only through its certificate), each at delta / (3 checks).
+    # The bounds after the rounds take the third delta/3 of OPIM-C's split (the share of its worst-case round,
+    # which graphcrm never relies on: a result counts as met only through its certificate), in two halves:
+    # - upper bounds from the re-selection pools: pool r of stopping round i is one event for each possible
+    #   (i, r) -- rounds x repicks of them -- each at delta / (6 rounds repicks) (`a_pool`); a re-pick uses the
+    #   smaller of its pool's bound and the stopping round's;
+    # - lower bounds on collections drawn afterwards (R3, R4): given R1 and R2 -- which fix the stopping round
+    #   and every set that can be evaluated next (the re-picks, the extra candidates) -- at most `checks` of
+    #   them can be computed, whatever R3 and R4 turn out to be, each at delta / (6 checks) (`a3`).
     extra = _extra_candidates(lay, candidates, k_eff) if max_refine > 0 and budget is None else []
-    checks = (1 if mode == "fast" else max_refine + 1) + (len(extra) + 1 if extra else 0)
-    a3 = math.log(3.0 * checks / delta)
+    repicks = 1 if mode == "fast" else max_refine + 1
+    checks = repicks + (len(extra) + 1 if extra else 0)
+    a_pool = math.log(6.0 * rounds * repicks / delta)
+    a3 = math.log(6.0 * checks / delta)
     if stopped == "certified" and max_refine > 0 and fits(len(r1) + 2 * len(r2)):
         # Re-selection on more sets.  R2 has done its job (it certified `best`): it joins the selection pool,
         # and a fresh collection R3 of the same size checks every later pick.  A new pick replaces `best`
-        # only if it is certified too (against the same upper bound on the optimum).
+        # only if it is certified too.
+        round_optimum = best.optimum
         pool = RRSets(r1.offsets, r1.members)
         pool.extend(r2)
         check = sampler.sample(R3_OFFSET, len(r2))
         previous = None
         while True:
-            candidate = _select_and_certify(pool, check, frame, k, budget, cost, candidates, a1, a3,
-                                            optimum=best.optimum)
+            candidate = _select_and_certify(pool, check, frame, k, budget, cost, candidates, a_pool, a3,
+                                            optimum_cap=round_optimum)
             evaluations += 1
             if candidate.certified >= ratio:
                 best, selection = candidate, pool
@@ -474,11 +480,11 @@ class _Candidate:
 
 
 def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, a2,
-                        optimum: float | None = None) -> _Candidate:
+                        optimum_cap: float | None = None) -> _Candidate:
     """Greedy on R1; lower bound of its reach from R2, upper bound of the optimum from R1 (OPIM-C).
 
-    ``optimum`` given (a re-selection): that upper bound is kept instead of one from R1, so no new upper-bound
-    event enters the union bound.
+    ``optimum_cap`` (a re-selection): an upper bound already established; the smaller of the two is used (both
+    hold together under the union bound).
 
     With trivial roots, counts are scaled so that a sampled set weighs ``n_sampled`` and a trivial root
     ``len(R1)``.  The upper bound applies OPIM-C's bound to the whole greedy bound, deterministic part
@@ -493,8 +499,9 @@ def _select_and_certify(r1, r2, frame: _Frame, k, budget, cost, candidates, a1, 
     covered2 = int(_k._coverage(r2.offsets, r2.members, is_seed))
     exact = float(frame.trivial[chosen].sum())
     lower = _lower_bound(covered2, a2) * frame.n_sampled / len(r2) + exact
-    if optimum is None:
-        optimum = _upper_bound(upper / unit, a1) * frame.n_sampled / len(r1)
+    optimum = _upper_bound(upper / unit, a1) * frame.n_sampled / len(r1)
+    if optimum_cap is not None:
+        optimum = min(optimum, optimum_cap)
     certified = lower / optimum if optimum > 0 else 1.0
     gain_sets = gains / unit
     return _Candidate(chosen, gain_sets * frame.n_sampled / len(r1), gain_sets, len(r1), covered2,
