@@ -11,9 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import signal
 import subprocess
-import time
 
 import numpy as np
 import pandas as pd
@@ -27,6 +25,7 @@ from graphcrm.loaders.builder import GraphBuilder
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.snapshot import list_versions, load_snapshot, read_manifest
 from tests.conftest import dataset
+from tests.killing import run_killed_after
 
 
 def graphcrm(*args, env=None) -> subprocess.CompletedProcess:
@@ -179,13 +178,8 @@ def test_kill_9_during_append_leaves_a_readable_version(higgs_days, tmp_path):
     for delay in (0.5, 1.5, 3.0, 6.0):
         snap = tmp_path / f"snap-{delay}"
         shutil.copytree(base, snap)
-        proc = subprocess.Popen([shutil.which("graphcrm"), "load", "--append", snap, "--interactions", big,
-                                 "--format", "higgs"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        outcomes.add("killed" if proc.returncode == -signal.SIGKILL else "finished")
+        outcomes.add(run_killed_after([shutil.which("graphcrm"), "load", "--append", snap, "--interactions", big,
+                                       "--format", "higgs"], delay))
         verify = graphcrm("info", snap, "--verify")
         assert verify.returncode == 0, verify.stderr
         graph = load_snapshot(snap)

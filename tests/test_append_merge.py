@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import filecmp
 import gzip
-import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +27,7 @@ from graphcrm.loaders.append import appended_graph
 from graphcrm.loaders.merge import append_snapshot
 from graphcrm.loaders.snapshot import list_versions, load_snapshot, read_manifest, save_snapshot, verify_snapshot
 from tests.conftest import dataset
+from tests.killing import run_killed_after
 
 event = st.tuples(st.integers(0, 25), st.integers(0, 25), st.sampled_from(["RT", "MT", "RE"]), st.integers(0, 400),
                   st.integers(1, 3), st.sampled_from([-0.5, 0.0, 0.25]))
@@ -212,13 +210,8 @@ def test_kill_9_during_a_merging_append_leaves_a_readable_version(higgs_by_time,
     for delay in (0.3, 0.8, 1.4, 2.2, 3.5):
         snap = tmp_path / f"snap-{delay}"
         shutil.copytree(base, snap)
-        proc = subprocess.Popen([exe, "load", "--append", str(snap), "--interactions", str(higgs_by_time / "day2.txt"),
-                                 "--format", "higgs"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        outcomes.add("killed" if proc.returncode == -signal.SIGKILL else "finished")
+        outcomes.add(run_killed_after([exe, "load", "--append", snap, "--interactions", higgs_by_time / "day2.txt",
+                                       "--format", "higgs"], delay))
         verify_snapshot(snap)
         graph = load_snapshot(snap)
         version = read_manifest(snap)["version"]
