@@ -65,7 +65,7 @@ def graph_info(graph: SocialGraph) -> dict:
         "nodes": graph.n_nodes,
         "id_kind": graph.id_map.kind,
         "layers": layers,
-        "node_attributes": list(graph.node_attributes.columns),
+        "node_attributes": graph.node_attribute_names,
         "time_span": None if span is None else {"start": iso(span[0]), "end": iso(span[1]),
                                                 "start_unix": span[0], "end_unix": span[1]},
         "memory_bytes": graph.nbytes,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from graphcrm.loaders.errors import InvalidInputError, LayerNotFoundError, ParameterError
 from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
@@ -20,6 +19,9 @@ from graphcrm.loaders.layers import (
     default_type_weights,
     spec_for,
 )
+
+if TYPE_CHECKING:  # pandas is imported where a table is built, not to open a graph
+    import pandas as pd
 
 INDPTR_DTYPE = np.int64
 WEIGHT_DTYPE = np.float64
@@ -418,15 +420,13 @@ class SocialGraph:
                 raise InvalidInputError(f"layer '{name}' has {layer.n_nodes} nodes, the graph has {n}")
             if layer.name != name:
                 raise InvalidInputError(f"layer stored as '{name}' is named '{layer.name}'")
-        if nodes is None:
-            nodes = pd.DataFrame(index=pd.RangeIndex(n))
-        elif len(nodes) != n:
+        if nodes is not None and len(nodes) != n:
             raise InvalidInputError(f"node table has {len(nodes)} rows, the graph has {n} nodes")
-        else:
-            nodes = nodes.reset_index(drop=True)
+        if nodes is not None:  # None or no columns: no attributes (kept as None, so no pandas until asked for)
+            nodes = nodes.reset_index(drop=True) if len(nodes.columns) else None
         self._id_map = id_map
         self._layers = MappingProxyType(dict(sorted(layers.items())))
-        self._nodes = nodes
+        self._nodes = nodes     # pandas.DataFrame of attributes, or None for none
         self._metadata = MappingProxyType(dict(metadata or {}))
         self._default_strength = None     # interaction_strength() with its defaults, built on first use
 
@@ -450,14 +450,23 @@ class SocialGraph:
     @property
     def nodes(self) -> pd.DataFrame:
         """Node attributes with an ``account_id`` column first (a copy)."""
-        df = self._nodes.copy()
+        df = self.node_attributes
         df.insert(0, "account_id", self._id_map.ids)
         return df
 
     @property
     def node_attributes(self) -> pd.DataFrame:
         """Node attributes indexed by dense id, without the id column (a copy)."""
+        if self._nodes is None:
+            import pandas as pd
+
+            return pd.DataFrame(index=pd.RangeIndex(self.n_nodes))
         return self._nodes.copy()
+
+    @property
+    def node_attribute_names(self) -> list[str]:
+        """Names of the node attribute columns (without building a table)."""
+        return [] if self._nodes is None else [str(c) for c in self._nodes.columns]
 
     @property
     def metadata(self) -> dict:
@@ -529,7 +538,9 @@ class SocialGraph:
     @property
     def nbytes(self) -> int:
         """Bytes of all layer arrays, event logs, ids and node attributes."""
-        total = self._id_map.nbytes + int(self._nodes.memory_usage(deep=True).sum())
+        total = self._id_map.nbytes
+        if self._nodes is not None:
+            total += int(self._nodes.memory_usage(deep=True).sum())
         for layer in self._layers.values():
             total += layer.nbytes + (layer.events.nbytes if layer.events is not None else 0)
         return total
@@ -540,6 +551,8 @@ class SocialGraph:
             return False
         if not all(self._layers[k].equals(other._layers[k]) for k in self._layers):
             return False
+        if self._nodes is None or other._nodes is None:
+            return self._nodes is None and other._nodes is None
         return self._nodes.equals(other._nodes)
 
     # -- ids -----------------------------------------------------------------
@@ -560,10 +573,14 @@ class SocialGraph:
         lay = self.layer(layer)
         src, dst, w = lay.edge_arrays()
         ids = self._id_map.ids
+        import pandas as pd
+
         return pd.DataFrame({"src": ids[src], "dst": ids[dst], "weight": w})
 
     def events(self, layer: str) -> pd.DataFrame:
         """The timestamped events of ``layer`` with external ids (empty if none)."""
+        import pandas as pd
+
         ev = self.layer(layer).events
         cols = {"src": [], "dst": [], "time": []}
         if ev is None:
@@ -742,7 +759,7 @@ class SocialGraph:
                 events = EventLog(new_id[ev.src], new_id[ev.dst], ev.time, ev.weight, ev.sentiment, ev.extra)
             w = lay.weighted
             layers[name] = Layer(lay.spec, oi, ox, ow if w else None, ii, ix, iw if w else None, events, lay.build_report)
-        nodes = self._nodes.iloc[dense].reset_index(drop=True)
+        nodes = None if self._nodes is None else self._nodes.iloc[dense].reset_index(drop=True)
         return SocialGraph(self._id_map.take(dense), layers, nodes, self._metadata)
 
     # -- conversions (graphcrm.loaders._interop; from_* in graphcrm.loaders.convert) -------------------------------------------
@@ -773,6 +790,8 @@ def _to_unix(value, what: str) -> int:
         if not np.isfinite(value):
             raise ParameterError(f"window {what} must be a finite time, got {value!r}")
         return int(np.floor(value))  # Unix seconds
+    import pandas as pd
+
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INDEX_DTYPE = np.int32
 MAX_NODES = np.iinfo(np.int32).max
@@ -82,6 +86,8 @@ class IdMap:
 
     def _pandas_index(self) -> pd.Index:
         if self._index is None:
+            import pandas as pd
+
             self._index = pd.Index(self._ids)
         return self._index
 

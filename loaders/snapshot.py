@@ -39,15 +39,13 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 import tokenize
 import uuid
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from graphcrm.loaders.errors import ParameterError, SnapshotError
 from graphcrm.loaders.graph import EventLog, Layer, SocialGraph
@@ -79,7 +77,16 @@ def _write_npy(path: Path, array: np.ndarray) -> int:
     return path.stat().st_size
 
 
+def _arrow_errors() -> tuple:
+    """pyarrow's error class once pyarrow is imported (it is imported lazily: an int-id snapshot opens without it)."""
+    arrow = sys.modules.get("pyarrow")
+    return (arrow.ArrowException,) if arrow is not None else ()
+
+
 def _write_parquet(path: Path, frame) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     with open(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
@@ -374,6 +381,8 @@ def version_path(path, as_of=None) -> Path:
 def _as_unix(text: str) -> float:
     if text.replace(".", "", 1).isdigit():
         return float(text)
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError):
@@ -396,6 +405,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _write_contents(graph: SocialGraph, root: Path, tables: dict, history: dict) -> None:
+    import pandas as pd
+    import pyarrow as pa
+
     files = {}
     for name, frame in sorted(tables.items()):
         (root / "tables").mkdir(exist_ok=True)
@@ -534,11 +546,15 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
         if manifest["id_kind"] == "int":
             ids = np.load(root / "ids.npy", mmap_mode=None, allow_pickle=False)
         else:
+            import pyarrow.parquet as pq
+
             ids = pq.read_table(root / "ids.parquet").column("account_id").to_numpy(zero_copy_only=False).astype(object)
         if manifest.get("node_columns", True):
+            import pyarrow.parquet as pq
+
             nodes = pq.read_table(root / "nodes.parquet").to_pandas()
-        else:  # no attributes (and Parquet keeps no row count for a table without columns)
-            nodes = pd.DataFrame(index=pd.RangeIndex(manifest["n_nodes"]))
+        else:  # no attributes (and Parquet keeps no row count for a table without columns): no pandas needed
+            nodes = None
         layers = {}
         for name, info in manifest["layers"].items():
             ldir = root / "layers" / name
@@ -554,12 +570,12 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
                              bool(info.get("undirected", False)))
             layers[name] = Layer(spec, events=events, build_report=info.get("build_report", {}), **arrays)
     except (OSError, ValueError, KeyError, TypeError, SyntaxError, EOFError, tokenize.TokenError,
-            pa.ArrowException) as exc:
+            *_arrow_errors()) as exc:
         raise SnapshotError(f"{root}: cannot read snapshot ({type(exc).__name__}: {exc}); the files are damaged -- "
                             "re-create the snapshot or restore it from a backup") from None
     if len(ids) != manifest["n_nodes"]:
         raise SnapshotError(f"{root}: {len(ids)} ids but the manifest says {manifest['n_nodes']} nodes")
-    if len(nodes) != manifest["n_nodes"]:
+    if nodes is not None and len(nodes) != manifest["n_nodes"]:
         raise SnapshotError(f"{root}: nodes.parquet has {len(nodes)} rows but the manifest says "
                             f"{manifest['n_nodes']} nodes")
     _check_ids(root, ids, "ids.npy" if manifest["id_kind"] == "int" else "ids.parquet")
@@ -596,6 +612,9 @@ def load_event_text(path, layer: str):
         [root / "layers" / layer / "events.parquet"]
     if not segments or not segments[0].exists():
         return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     have = ["text" in pq.read_schema(f).names for f in segments]
     if not any(have):
         return None
@@ -640,6 +659,9 @@ def _dense_of_arrival(root: Path, n: int) -> np.ndarray:
 
 def _read_event_log(root: Path, ldir: Path, segments: list[str], text: bool, dense_of) -> EventLog:
     """The layer's event log: its segment files concatenated, event ends turned into dense indices."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     tables = []
     for seg in segments:
         present = pq.read_schema(ldir / seg).names
@@ -715,6 +737,7 @@ def load_snapshot_tables(path) -> dict:
     >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "snap"
+    >>> import pandas as pd
     >>> _ = save_snapshot(g, d, tables={"links": pd.DataFrame({"customer_id": ["c1"], "account_id": [2]})})
     >>> load_snapshot_tables(d)["links"].values.tolist()
     [['c1', 2]]
@@ -723,9 +746,11 @@ def load_snapshot_tables(path) -> dict:
     manifest = read_manifest(root)
     out = {}
     for name in manifest.get("tables", []):
+        import pyarrow.parquet as pq
+
         try:
             out[name] = pq.read_table(root / "tables" / f"{name}.parquet").to_pandas()
-        except (OSError, pa.ArrowException) as exc:
+        except (OSError, *_arrow_errors()) as exc:
             raise SnapshotError(f"{root}: cannot read table {name!r} ({exc!r})") from None
     return out
 
@@ -734,8 +759,14 @@ def _check_ids(root: Path, ids: np.ndarray, rel: str) -> None:
     """Dense index = rank in sorted order, so the ids must be strictly increasing."""
     if len(ids) < 2:
         return
-    index = pd.Index(ids)
-    if not (index.is_monotonic_increasing and index.is_unique):
+    if ids.dtype.kind in "iu":
+        ordered = bool(np.all(ids[1:] > ids[:-1]))
+    else:
+        import pandas as pd
+
+        index = pd.Index(ids)
+        ordered = index.is_monotonic_increasing and index.is_unique
+    if not ordered:
         raise SnapshotError(f"{root}: {rel} holds duplicate or unsorted account ids (damaged); re-create the "
                             "snapshot")
 

@@ -17,8 +17,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from graphcrm.loaders.errors import ConfigError, ParameterError
 from graphcrm.loaders.graph import SocialGraph, _layer_from_events
@@ -140,6 +138,9 @@ def event_authors(name: str, layer) -> np.ndarray:
 
 def event_topic_mask(events, topic: str) -> np.ndarray:
     """Boolean mask of the events carrying ``topic`` (all false when the log has no topics)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     n = len(events)
     if events.extra is None or "topics" not in events.extra.column_names:
         return np.zeros(n, dtype=bool)
@@ -171,6 +172,8 @@ def topic_counts(graph: SocialGraph) -> dict[str, int]:
         ev = lay.events
         if ev is None or ev.extra is None or "topics" not in ev.extra.column_names:
             continue
+        import pyarrow.compute as pc    # events with message columns: pyarrow is loaded already
+
         flat = pc.list_flatten(ev.extra.column("topics").combine_chunks())
         if len(flat) == 0:
             continue

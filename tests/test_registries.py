@@ -180,6 +180,21 @@ def test_info_opens_a_snapshot_without_numba(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == "False"
 
 
+def test_info_on_an_int_id_snapshot_needs_no_pandas_or_pyarrow(tmp_path):
+    """Integer ids, no attributes, no events: ``info`` opens the snapshot from .npy files alone (issue 24: start-up)."""
+    from graphcrm.loaders.snapshot import save_snapshot
+
+    save_snapshot(GraphBuilder().add_edges("follows", [1, 2, 3], [9, 9, 1]).build(), tmp_path / "s")
+    code = ("import sys\nfrom graphcrm.cli import main\ntry:\n"
+            f"    main(['info', {str(tmp_path / 's')!r}])\n"
+            "finally:\n    print(sorted(m for m in ('pandas', 'pyarrow', 'numba', 'scipy') if m in sys.modules), "
+            "file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "nodes: 4 (ids: int)" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_python_dash_m_graphcrm_is_the_cli():
     proc = subprocess.run([sys.executable, "-m", "graphcrm", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Usage: graphcrm" in proc.stdout, proc.stderr
