@@ -271,23 +271,44 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     ([7, 7, 9, 9, 10], 1.0)
     """
     old = _by_account(earlier)
-    ids = current.id_map.ids
-    prev = pd.Series(old.to_numpy(), index=pd.Index(old.index).astype(str)).reindex(pd.Index(ids).astype(str))
-    both = prev.notna().to_numpy()
-    pairs = pd.DataFrame({"now": current.membership[both], "then": prev.to_numpy()[both].astype(np.int64)})
-    counts = pairs.value_counts().rename("shared").reset_index()
-    best_then = counts.sort_values(["now", "shared", "then"], ascending=[True, False, True]).drop_duplicates("now")
-    best_now = counts.sort_values(["then", "shared", "now"], ascending=[True, False, True]).drop_duplicates("then")
-    mutual = best_then.merge(best_now, on=["now", "then", "shared"])
-    mapping = dict(zip(mutual.now, mutual.then))
-    next_id = int(old.max()) + 1 if len(old) else 0
-    for community in np.unique(current.membership):
-        if community not in mapping:
-            mapping[community] = next_id
-            next_id += 1
-    labels = np.array([mapping[c] for c in current.membership], dtype=np.int64)
-    kept = float((labels[both] == pairs.then.to_numpy()).mean()) if both.any() else 1.0
-    return labels, {"kept_share": kept, "matched": len(mutual), "new": len(mapping) - len(mutual)}
+    before, now_ids = pd.Index(old.index), pd.Index(current.id_map.ids)
+    if not (before.dtype.kind in "iu" and now_ids.dtype.kind in "iu"):   # ids read back as text match by text
+        before, now_ids = before.astype(str), now_ids.astype(str)
+    if not before.is_unique:
+        before, old = before[~before.duplicated(keep="last")], old[~before.duplicated(keep="last")]
+    pos = before.get_indexer(now_ids)
+    both = pos >= 0
+    now = current.membership[both].astype(np.int64)
+    then = old.to_numpy()[pos[both]].astype(np.int64)
+    mapping = _mutual_best(now, then)
+    communities, member_of = np.unique(current.membership, return_inverse=True)
+    stable = np.array([mapping.get(c, 0) for c in communities.tolist()], dtype=np.int64)
+    unmatched = np.array([c not in mapping for c in communities.tolist()], dtype=bool)
+    # communities without a mutual match get new ids after the largest earlier one, in community order
+    stable[unmatched] = (int(old.max()) + 1 if len(old) else 0) + np.arange(int(unmatched.sum()))
+    labels = stable[member_of.reshape(-1)]
+    kept = float((labels[both] == then).mean()) if both.any() else 1.0
+    return labels, {"kept_share": kept, "matched": len(mapping), "new": int(unmatched.sum())}
+
+
+def _mutual_best(now: np.ndarray, then: np.ndarray) -> dict:
+    """``{current community: earlier community}`` for the mutual best matches by shared accounts (``now[i]``,
+    ``then[i]``: account i's two communities); ties go to the smaller id."""
+    if not len(now):
+        return {}
+    then_code, then_values = pd.factorize(then)
+    key = now * len(then_values) + then_code
+    pair, shared = np.unique(key, return_counts=True)
+    pair_now, pair_then = pair // len(then_values), then_values[pair % len(then_values)]
+
+    def best(group, other):           # per group: most shared, then the smaller other id
+        order = np.lexsort((other, -shared, group))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = group[order][1:] != group[order][:-1]
+        return order[first]
+
+    mutual = np.intersect1d(best(pair_now, pair_then), best(pair_then, pair_now))
+    return dict(zip(pair_now[mutual].tolist(), pair_then[mutual].tolist()))
 
 
 def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, weight: bool = True,

@@ -240,6 +240,51 @@ def test_stable_labels_follow_continuing_communities_and_number_new_ones_after()
     assert info["kept_share"] == pytest.approx(5 / 6)
 
 
+def _slow_stable_labels(before: dict, ids: list, membership: list) -> list:
+    """Reference: count shared accounts per (now, then) pair, keep mutual best matches (ties: smaller id)."""
+    shared: dict = {}
+    for account, now in zip(ids, membership):
+        if str(account) in before:
+            key = (now, before[str(account)])
+            shared[key] = shared.get(key, 0) + 1
+    best_then = {}
+    best_now = {}
+    for (now, then), count in sorted(shared.items()):
+        if now not in best_then or count > shared[(now, best_then[now])]:
+            best_then[now] = then
+        if then not in best_now or count > shared[(best_now[then], then)]:
+            best_now[then] = now
+    mapping = {now: then for now, then in best_then.items() if best_now[then] == now}
+    next_id = max(before.values()) + 1 if before else 0
+    for community in sorted(set(membership)):
+        if community not in mapping:
+            mapping[community], next_id = next_id, next_id + 1
+    return [mapping[c] for c in membership]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_stable_labels_equal_a_slow_reference(seed):
+    from graphcrm.algorithms.community import stable_labels
+    from graphcrm.loaders.idmap import IdMap
+    from graphcrm.loaders.results import Partition
+
+    rng = np.random.default_rng(seed)
+    ids = np.unique(rng.integers(0, 300, rng.integers(1, 200)))
+    membership = rng.integers(0, rng.integers(1, 15), len(ids))
+    earlier_ids = np.unique(rng.integers(0, 300, rng.integers(0, 200)))
+    earlier = pd.Series(rng.integers(0, rng.integers(1, 20), len(earlier_ids)) * 3, index=earlier_ids)
+    if seed % 3 == 1:                                 # ids read back from a file as text
+        earlier.index = earlier.index.astype(str)
+    current_ids = ids.astype(str).astype(object) if seed % 3 == 2 else ids
+    if seed % 3 == 2:
+        earlier.index = earlier.index.astype(str)
+    current = Partition(membership, IdMap(current_ids))     # relabels: largest community first
+    labels, info = stable_labels(earlier, current)
+    expected = _slow_stable_labels({str(k): int(v) for k, v in earlier.items()}, [str(i) for i in current_ids],
+                                   current.membership.tolist())
+    assert labels.tolist() == expected
+
+
 def test_communities_since_warm_starts_and_keeps_ids(higgs_days, tmp_path):
     snap = tmp_path / "snap"
     graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)

@@ -73,6 +73,25 @@ def test_leaders_per_community_on_email_departments():
     assert (merged.community == merged.department).all()
 
 
+@pytest.mark.parametrize("n_communities", [1, 7, 300])
+def test_leaders_per_community_equal_ranking_each_community_alone(n_communities):
+    from graphcrm.leaders import LeaderScores, _community_of, _rank
+
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    rng = np.random.default_rng(n_communities)
+    accounts = g.id_map.ids[rng.random(g.n_nodes) < 0.9]          # some accounts in no community
+    partition = pd.Series(rng.integers(0, n_communities, len(accounts)), index=accounts)
+    cache = LeaderScores(g)
+    leaders = opinion_leaders(g, top=4, partition=partition, reach_samples=2000, scores=cache)
+    table = cache.table(reach_samples=2000)
+    table.insert(0, "community", _community_of(g, partition))
+    table = table[table.community.notna()]
+    keys = ["influence_score", "expected_reach", "pagerank"]
+    expected = pd.concat([_rank(part, keys).head(4) for _, part in table.groupby("community", sort=True)],
+                         ignore_index=True)
+    pd.testing.assert_frame_equal(leaders, expected)
+
+
 def test_percentile_is_a_rank():
     values = np.random.default_rng(0).random(1000)
     p = percentile(values)
