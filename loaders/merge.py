@@ -17,7 +17,9 @@ its files hard-linked, unchanged):
   weights -- below 2**53); otherwise the append rebuilds (below).
 - **event logs**: the day's events are one more file (``events-NNNNNN.parquet``); the stored files are
   hard-linked, not rewritten (see :func:`~graphcrm.loaders.snapshot.event_segments`: ends stored as arrival
-  numbers, ``arrival.npy`` maps them; readers concatenate the files).
+  numbers, ``arrival.npy`` maps them; readers concatenate the files).  Late arrivals (day events at or
+  before the latest stored time) reopen only the stored files whose times reach theirs -- usually the last
+  one -- and are sorted together with them into the new file, in the full rebuild's order.
 - **node attributes, side tables**: tables are hard-linked; node attributes, where there are any, are
   re-indexed in memory (O(accounts)).
 
@@ -28,8 +30,8 @@ attribute tables.
 
 When the merge cannot give the exact full-rebuild result it falls back to the rebuild of
 :func:`graphcrm.loaders.append.appended_graph` (the stored graph read into memory plus the new rows, as
-before) and says why in :attr:`AppendResult.reason`: a summed layer with non-integer weights, day events
-not later than the stored ones (late arrivals), a layer aggregated by mean, ids of another kind, a layer
+before) and says why in :attr:`AppendResult.reason`: a summed layer with non-integer weights, a layer
+aggregated by mean, ids of another kind, a layer
 given with another spec, or an old snapshot without the layer build reports the merge needs.  (A snapshot
 with stored self-loops is refused without ``self_loops="keep"`` and merges with it.)
 
@@ -108,7 +110,7 @@ class AppendResult:
 
 def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | None = None,
                     keep_versions: int | None = None, metadata: dict | None = None,
-                    before_rebuild=None) -> AppendResult:
+                    before_rebuild=None, before_reopen=None) -> AppendResult:
     """Add the parsed ``sources`` to the snapshot at ``path`` as its next version, atomically.
 
     The result equals :func:`~graphcrm.loaders.append.appended_graph` on the loaded snapshot followed by
@@ -132,6 +134,9 @@ def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | Non
         Called with the reason when the merge cannot be exact and the append is about to rebuild the stored
         graph in memory; it may raise to refuse (the CLI's ``--max-memory`` check counts the stored rows
         then).  Nothing has been written when it is called.
+    before_reopen : callable, optional
+        Called with a reason and a row count when the day has late events, before the stored event files they
+        reach (that many stored events) are read to be sorted with them; it may raise to refuse.
 
     Returns
     -------
@@ -146,7 +151,7 @@ def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | Non
     root = Path(path)
     manifest = snap.read_manifest(root)
     try:
-        return _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata or {})
+        return _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata or {}, before_reopen)
     except _Rebuild as why:
         if before_rebuild is not None:
             before_rebuild(str(why))
@@ -256,7 +261,7 @@ class _Plan:
         return self.n_old + len(self.q)
 
 
-def _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata) -> AppendResult:
+def _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata, before_reopen=None) -> AppendResult:
     files = dict(manifest.get("files", {}))
     layer_infos = dict(manifest["layers"])
     for rel, size in files.items():                   # cheap checks of what will be read or linked
@@ -285,6 +290,8 @@ def _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata)
     if n_old == 0:
         raise _Rebuild("the snapshot holds no accounts")
     touched = {s.layer for s in sources if s.kind == "edges"}
+    reopen: dict[str, int] = {}                 # layer -> stored event files the day's late events go into
+    reopen_rows: dict[str, int] = {}            # ... and the stored events those files hold
     for s in sources:                  # rows summed into stored edges must be integers (exact in any order)
         weight = s.columns.get("weight") if s.kind == "edges" else None
         if weight is None or s.layer not in layer_infos or layer_infos[s.layer]["aggregate"] != "sum":
@@ -305,10 +312,14 @@ def _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata)
         if spec.aggregate == "mean":
             raise _Rebuild(f"layer '{name}' is aggregated by mean")
         if lay.events is not None:
-            _check_event_layer(root, name, info, lay)
+            reopen[name], reopen_rows[name] = _check_event_layer(root, name, info, lay)
         if spec.aggregate == "sum" and lay.weighted and not _integral(lay.out_weights):
             raise _Rebuild(f"layer '{name}': new weights are not integers (a float sum depends on the order)")
 
+    late = {name: rows for name, rows in reopen_rows.items() if reopen[name]}
+    if late and before_reopen is not None:
+        before_reopen("late events: " + ", ".join(f"layer '{n}' re-sorts {r:,} stored events" for n, r in late.items()),
+                      sum(late.values()))
     plan = _plan(root, manifest, day)
     previous = manifest
     fields = snap._history_fields(previous, "append", inputs)
@@ -316,7 +327,7 @@ def _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata)
     state = {}
 
     def write(tmp: Path) -> None:
-        state.update(_write_version(root, tmp, manifest, day, plan, sources, fields, metadata, version))
+        state.update(_write_version(root, tmp, manifest, day, plan, sources, fields, metadata, version, reopen))
 
     snap.commit_snapshot(root, write, previous=previous, history="append", keep_versions=keep_versions)
     return AppendResult("merge", None, version, plan.n_new, state["layers"], state["reports"],
@@ -332,26 +343,40 @@ def _integral(values: np.ndarray) -> bool:
     return bool(np.all(values == np.floor(values)) and (len(values) == 0 or np.abs(values).max() < 2.0 ** 31))
 
 
-def _check_event_layer(root: Path, name: str, info: dict, lay) -> None:
-    """The day's events must sort after the stored ones (then the log is the stored files plus one), and
-    a summed log's values be integers (then sums are exact in any order)."""
+def _check_event_layer(root: Path, name: str, info: dict, lay) -> tuple[int, int]:
+    """How many of the stored event files (the last ones) the day's events must be sorted into, and how many
+    events those files hold; checks that a summed log's values are integers (then sums are exact in any order).
+
+    Events that sort after every stored one make one more file (0 files reopened).  Late arrivals -- events
+    at or before the latest stored time -- reopen the stored files whose times reach theirs (usually just the
+    last one: a day's export that overlaps the previous one by a few seconds): those files and the day's
+    events are sorted together into one new file, as the full rebuild orders them."""
     ldir = root / "layers" / name
-    stored_max, n_stored = None, 0
+    n_stored = 0
+    segment_max, segment_rows = [], []
     for seg in snap.event_segments(info):
         meta = pq.ParquetFile(ldir / seg).metadata
         n_stored += meta.num_rows
+        segment_rows.append(meta.num_rows)
         col = meta.schema.names.index("time")
+        latest = None
         for g in range(meta.num_row_groups):
             stats = meta.row_group(g).column(col).statistics
             if meta.row_group(g).num_rows == 0:
                 continue
             if stats is None or not stats.has_min_max:
                 raise _Rebuild(f"layer '{name}': no time statistics in the stored events")
-            stored_max = stats.max if stored_max is None else max(stored_max, stats.max)
-    if stored_max is not None and len(lay.events) and int(lay.events.time[0]) <= int(stored_max):
-        raise _Rebuild(f"layer '{name}': new events at or before the latest stored one (late arrivals)")
+            latest = stats.max if latest is None else max(latest, stats.max)
+        segment_max.append(latest)
+    reopen = 0
+    if len(lay.events):
+        first = int(lay.events.time[0])
+        while reopen < len(segment_max) and (segment_max[-1 - reopen] is None
+                                             or int(segment_max[-1 - reopen]) >= first):
+            reopen += 1
+    reopened_rows = sum(segment_rows[len(segment_rows) - reopen:]) if reopen else 0
     if info["aggregate"] != "sum":
-        return
+        return reopen, reopened_rows
     biggest = 1.0
     if "weight" in info["event_fields"]:
         for seg in snap.event_segments(info):
@@ -370,6 +395,7 @@ def _check_event_layer(root: Path, name: str, info: dict, lay) -> None:
         biggest = max(biggest, float(np.abs(day_values).max()))
     if biggest * (n_stored + len(day_values)) >= 2.0 ** 53:
         raise _Rebuild(f"layer '{name}': sums could exceed the exact range of a float")
+    return reopen, reopened_rows
 
 
 def _plan(root: Path, manifest: dict, day) -> _Plan:
@@ -413,7 +439,7 @@ def _string_ids(root: Path) -> np.ndarray:
     return column.astype(str)
 
 
-def _write_version(root, tmp, manifest, day, plan, sources, fields, metadata, version) -> dict:
+def _write_version(root, tmp, manifest, day, plan, sources, fields, metadata, version, reopen) -> dict:
     files, sums = {}, {}
     old_sums = manifest.get("checksums") or {}
 
@@ -461,7 +487,8 @@ def _write_version(root, tmp, manifest, day, plan, sources, fields, metadata, ve
     for name in sorted(set(manifest["layers"]) | set(day.layers)):
         info = manifest["layers"].get(name)
         lay = day.layers.get(name)
-        entry, counts = _write_layer(root, tmp, name, info, lay, plan, version, manifest["files"], linked, written)
+        entry, counts = _write_layer(root, tmp, name, info, lay, plan, version, manifest["files"], linked, written,
+                                     reopen.get(name, 0))
         layers_out[name] = entry
         summary[name] = counts
     reports = [s.report for s in sources]
@@ -535,8 +562,9 @@ def _node_table(root: Path, manifest: dict, day, plan: _Plan, sources) -> pd.Dat
     return builder.build().node_attributes
 
 
-def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked, written):
-    """One layer of the new version: CSR and CSC merged, events linked plus the day's file; its manifest entry."""
+def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked, written, reopen=0):
+    """One layer of the new version: CSR and CSC merged, events linked plus the day's file (sorted together with
+    the last ``reopen`` stored files when the day has late events); its manifest entry."""
     ldir_old, ldir = root / "layers" / name, tmp / "layers" / name
     ldir.mkdir(parents=True)
     spec = _spec(name, info) if info is not None else lay.spec
@@ -562,8 +590,10 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
                 if (tmp / rel).exists():
                     written(rel, (tmp / rel).stat().st_size)
             n_edges = m
-    # events: stored files linked, the day's events one more file
-    segments = snap.event_segments(info) if info is not None else []
+    # events: stored files linked, the day's events one more file (with the reopened stored files, if any)
+    stored_segments = snap.event_segments(info) if info is not None else []
+    reopened = stored_segments[len(stored_segments) - reopen:] if reopen else []
+    segments = stored_segments[: len(stored_segments) - len(reopened)]
     for seg in list(segments):
         linked(f"layers/{name}/{seg}")
     fields = list((info or {}).get("event_fields") or [])
@@ -580,6 +610,8 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
         if ev.extra is not None:
             for c in ev.extra.column_names:
                 table = table.append_column(c, ev.extra.column(c))
+        if reopened:
+            table = _sorted_with_stored(root, ldir_old, reopened, table, plan)
         seg = "events.parquet" if not segments else f"events-{version:06d}.parquet"
         written(f"layers/{name}/{seg}", snap._write_parquet(ldir / seg, table))
         segments = segments + [seg]
@@ -605,6 +637,59 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
         entry["event_segments"] = segments
     ties = (n_edges + n_loops) // 2 if spec.undirected else n_edges
     return entry, {"spec": spec, "edges": ties, "arcs": n_edges}
+
+
+def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_table, plan: _Plan):
+    """The reopened stored event files and the day's events (ends as arrival numbers) as one table, in the
+    order of a full rebuild: the builder's sort -- time, then source, target (dense indices of the new
+    version), weight, sentiment -- stable, stored events before the day's."""
+    tables = [pq.read_table(ldir_old / seg) for seg in reopened] + [day_table]
+    sizes = [t.num_rows for t in tables]
+
+    def numeric(c, fill, dtype):
+        return np.concatenate([t.column(c).to_numpy().astype(dtype, copy=False) if c in t.column_names
+                               else np.full(k, fill, dtype=dtype) for t, k in zip(tables, sizes)])
+
+    src, dst = numeric("src", 0, INDEX_DTYPE), numeric("dst", 0, INDEX_DTYPE)
+    time_ = numeric("time", 0, np.int64)
+    weight = numeric("weight", 1.0, np.float64)
+    has = lambda c: any(c in t.column_names for t in tables)  # noqa: E731
+    sentiment = numeric("sentiment", np.nan, np.float64) if has("sentiment") else None
+    dense = _new_dense_of_arrival(root, plan)
+    keys = ([sentiment] if sentiment is not None else []) + [weight, dense(dst), dense(src), time_]
+    order = np.lexsort(keys)
+    cols = {"src": src[order], "dst": dst[order], "time": time_[order]}
+    if has("weight"):
+        cols["weight"] = weight[order]
+    if sentiment is not None:
+        cols["sentiment"] = sentiment[order]
+    out = pa.Table.from_pandas(pd.DataFrame(cols), preserve_index=False)
+    for c in snap._MESSAGE_COLUMNS:
+        if has(c):
+            kind = pa.list_(pa.string()) if c == "topics" else pa.string()
+            parts = [t.column(c).cast(kind) if c in t.column_names else pa.chunked_array([pa.nulls(k, kind)])
+                     for t, k in zip(tables, sizes)]
+            column = pa.chunked_array([ch for p in parts for ch in p.chunks], type=kind)
+            out = out.append_column(c, column.take(pa.array(order)))
+    return out
+
+
+def _new_dense_of_arrival(root: Path, plan: _Plan):
+    """Arrival number -> dense index in the new version: stored accounts move up by the new accounts sorted
+    before them, new ones (arrival numbers ``n_old ..``) take their slots (O(accounts) memory, late path only)."""
+    old_dense = (snap._dense_of_arrival(root, plan.n_old).astype(np.int64) if (root / snap.ARRIVAL).exists()
+                 else np.arange(plan.n_old, dtype=np.int64))
+    stored_new = old_dense + np.searchsorted(plan.q, old_dense, side="right")
+
+    def dense(arrival: np.ndarray) -> np.ndarray:
+        arrival = arrival.astype(np.int64)
+        out = np.empty(len(arrival), dtype=np.int64)
+        old = arrival < plan.n_old
+        out[old] = stored_new[arrival[old]]
+        out[~old] = plan.new_pos[arrival[~old] - plan.n_old]
+        return out
+
+    return dense
 
 
 def _build_report(info, lay, n_edges: int, stored_events: int, n_day_events: int) -> dict:

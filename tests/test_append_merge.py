@@ -1,11 +1,11 @@
 """The on-disk merge of ``load --append`` (graphcrm.loaders.merge): byte-identical to a full rebuild.
 
-Random logs cut into two or three days (times increasing day over day, so the merge path is taken), with
+Random logs cut into two or three days (times increasing day over day, or overlapping), with
 integer and string ids, per-event integer weights, sentiment, a static max layer, a static summed layer
 and an undirected one: every CSR/CSC array and the id list equal a full rebuild's byte for byte, the graph read back
 equals it, manifests and metadata equal those of the in-memory rebuild (appended_graph), and each stored
-version still reads as the graph of its days.  Non-integer sums and late events fall back to the rebuild,
-with the same result.  A kill -9 during a merging append leaves the old version or the new one.
+version still reads as the graph of its days; days that overlap in time (late arrivals) re-sort only the stored
+event files they reach.  Non-integer sums fall back to the rebuild, with the same result.  A kill -9 during a merging append leaves the old version or the new one.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ event = st.tuples(st.integers(0, 25), st.integers(0, 25), st.sampled_from(["RT",
 tie = st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(1, 4))
 
 
-def _day_sources(events, ties, day, *, weights, sentiment, names):
-    """Parsed sources of one day: its events (times shifted into the day) and its static ties."""
+def _day_sources(events, ties, day, *, weights, sentiment, names, day_length=1_000):
+    """Parsed sources of one day: its events (times shifted into the day) and its static ties.  Event times
+    span 0..400 within a day: a ``day_length`` below 400 makes days overlap (late arrivals)."""
     out = []
     if events:
         frame = pd.DataFrame(events, columns=["actor", "target", "type", "time", "weight", "sentiment"])
-        frame["time"] += 1_000_000 + 1_000 * day
+        frame["time"] += 1_000_000 + day_length * day
         if not weights:
             frame = frame.drop(columns="weight")
         if not sentiment:
@@ -72,9 +73,11 @@ def _same_arrays(a: Path, b: Path) -> None:
                                                                   HealthCheck.function_scoped_fixture])
 @given(events=st.lists(event, min_size=1, max_size=50), ties=st.lists(tie, max_size=16),
        cuts=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=2), weights=st.booleans(), sentiment=st.booleans(),
-       names=st.booleans())
+       names=st.booleans(), day_length=st.sampled_from([1_000, 150, 0]))
 def test_merged_append_is_byte_identical_to_a_full_rebuild(tmp_path_factory, events, ties, cuts, weights, sentiment,
-                                                            names):
+                                                            names, day_length):
+    """Also with days that overlap in time (``day_length`` 150) or share one time range (0): late events are
+    sorted into the stored event files they reach."""
     tmp = tmp_path_factory.mktemp("merge")
     bounds = [0] + sorted(int(c * len(events)) for c in cuts) + [len(events)]
     tie_bounds = [0] + sorted(int(c * len(ties)) for c in cuts) + [len(ties)]
@@ -82,7 +85,7 @@ def test_merged_append_is_byte_identical_to_a_full_rebuild(tmp_path_factory, eve
              for i, (a, b, c, d) in enumerate(zip(bounds, bounds[1:], tie_bounds, tie_bounds[1:])) if b > a or d > c]
 
     def day(k):         # parsed afresh for each use: a load report records the build it went into
-        return _day_sources(*parts[k], weights=weights, sentiment=sentiment, names=names)
+        return _day_sources(*parts[k], weights=weights, sentiment=sentiment, names=names, day_length=day_length)
 
     merged, rebuilt = tmp / "merged", tmp / "rebuilt"
     first = build_graph(*day(0))[0]
@@ -115,14 +118,34 @@ def test_merged_append_is_byte_identical_to_a_full_rebuild(tmp_path_factory, eve
         assert load_snapshot(version["path"]).equals(graph)
 
 
-def test_late_events_and_fractional_sums_fall_back_to_the_rebuild(tmp_path):
+def test_late_events_reopen_only_the_stored_files_they_reach(tmp_path):
     day1 = pd.DataFrame({"actor": [1, 2], "target": [3, 3], "type": ["RT", "RT"], "time": [100, 200]})
-    late = pd.DataFrame({"actor": [4], "target": [3], "type": ["RT"], "time": [150]})
+    day2 = pd.DataFrame({"actor": [5, 1], "target": [3, 5], "type": ["RT", "RT"], "time": [300, 400],
+                         "text": ["second day", None]})
+    late = pd.DataFrame({"actor": [4, 0], "target": [3, 1], "type": ["RT", "RT"], "time": [350, 400],
+                         "text": ["late", "tie at 400"]})
     snap = tmp_path / "snap"
     save_snapshot(build_graph(read_interactions(day1))[0], snap)
+    assert append_snapshot(snap, read_interactions(day2)).mode == "merge"
     result = append_snapshot(snap, read_interactions(late))
-    assert result.mode == "rebuild" and "late" in result.reason
-    assert load_snapshot(snap).equals(build_graph(read_interactions(pd.concat([day1, late])))[0])
+    assert result.mode == "merge", result.reason
+    full = build_graph(read_interactions(pd.concat([day1, day2, late])))[0]
+    assert load_snapshot(snap, text=True).equals(full)
+    whole = tmp_path / "whole"
+    save_snapshot(full, whole)
+    _same_arrays(snap, whole)
+    segments = read_manifest(snap)["layers"]["retweets"]["event_segments"]
+    assert segments[0] == "events.parquet" and len(segments) == 2   # day 1's file is still linked, not rewritten
+    assert (snap / "layers/retweets/events.parquet").samefile(
+        list_versions(snap)[0]["path"] + "/layers/retweets/events.parquet")
+    events = load_snapshot(snap).events("retweets")
+    assert events.time.tolist() == [100, 200, 300, 350, 400, 400]
+    # at 400 the late retweet of 1 (influence 1 -> 0) sorts before the stored retweet of 5 (5 -> 1), by source
+    assert events.src.tolist()[-2:] == [1, 5]
+    verify_snapshot(snap)
+
+
+def test_fractional_sums_fall_back_to_the_rebuild(tmp_path):
 
     calls = pd.DataFrame({"src": ["a", "b"], "dst": ["b", "c"], "weight": [0.1, 0.2]})
     more = pd.DataFrame({"src": ["a"], "dst": ["b"], "weight": [0.7]})
@@ -246,7 +269,27 @@ def test_erase_and_as_of_after_merging_appends(higgs_by_time, tmp_path):
 
 
 def test_max_memory_still_counts_the_stored_graph_when_the_append_falls_back(tmp_path):
-    """Late events make the append rebuild the stored graph in memory: --max-memory refuses it, nothing written."""
+    """Fractional weights make the append rebuild the stored graph in memory: --max-memory refuses it, nothing
+    written."""
+    rng = np.random.default_rng(1)
+    big = tmp_path / "big.csv"
+    rows = [f"{a},{b},{w:.2f}" for (a, b), w in zip(rng.integers(0, 5000, (50_000, 2)).tolist(), rng.random(50_000))]
+    big.write_text("src,dst,weight\n" + "\n".join(rows) + "\n")
+    more = tmp_path / "more.csv"
+    more.write_text("src,dst,weight\n1,2,0.5\n")
+    snap = tmp_path / "snap"
+    assert _cli("load", "--edges", big, "--layer", "calls", "--out", snap).returncode == 0
+    before = sorted((p.relative_to(snap), p.stat().st_size) for p in snap.rglob("*") if p.is_file())
+    refused = _cli("load", "--append", snap, "--edges", more, "--layer", "calls", "--max-memory", "1MiB")
+    assert refused.returncode == 1 and "stored rows" in refused.stderr and "--max-memory 1MiB" in refused.stderr
+    assert "integers" in refused.stderr
+    assert sorted((p.relative_to(snap), p.stat().st_size) for p in snap.rglob("*") if p.is_file()) == before
+    fits = _cli("load", "--append", snap, "--edges", more, "--layer", "calls", "--max-memory", "4GiB", "--json")
+    assert fits.returncode == 0, fits.stderr
+
+
+def test_max_memory_counts_the_stored_events_late_arrivals_reopen(tmp_path):
+    """Late events re-sort the stored event file they reach: --max-memory counts its rows, not the whole graph."""
     rng = np.random.default_rng(1)
     big = tmp_path / "big.csv"
     rows = [f"{a},{b},{1000 + i},RT" for i, (a, b) in enumerate(rng.integers(0, 5000, (50_000, 2)).tolist())]
@@ -257,10 +300,15 @@ def test_max_memory_still_counts_the_stored_graph_when_the_append_falls_back(tmp
     assert _cli("load", "--interactions", big, "--out", snap).returncode == 0
     before = sorted((p.relative_to(snap), p.stat().st_size) for p in snap.rglob("*") if p.is_file())
     refused = _cli("load", "--append", snap, "--interactions", late, "--max-memory", "1MiB")
-    assert refused.returncode == 1 and "stored rows" in refused.stderr and "--max-memory 1MiB" in refused.stderr
+    assert refused.returncode == 1 and "late events: layer 'retweets' re-sorts 49,9" in refused.stderr
+    assert "~1 interaction rows" not in refused.stderr and "stored rows" in refused.stderr
     assert sorted((p.relative_to(snap), p.stat().st_size) for p in snap.rglob("*") if p.is_file()) == before
     fits = _cli("load", "--append", snap, "--interactions", late, "--max-memory", "4GiB", "--json")
     assert fits.returncode == 0, fits.stderr
+    import json
+
+    assert json.loads(fits.stdout)["append"]["mode"] == "merge"
+    assert load_snapshot(snap).equals(build_graph(read_interactions(big), read_interactions(late))[0])
 
 
 def test_plain_snapshots_stay_format_1_and_merged_ones_are_format_2(tmp_path):

@@ -165,8 +165,12 @@ def load(
             _check_load_memory(edges, signed, interactions, max_memory, stored=append,
                                because=f"the append cannot merge on disk ({why}), so the stored graph is read")
 
+        def before_reopen(why, rows):   # late events: the stored event files they reach are read to re-sort
+            _check_load_memory(edges, signed, interactions, max_memory, stored_rows=rows,
+                               because=f"{why}, read to be sorted with them")
+
         _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
-                      self_loops.value, before_rebuild)
+                      self_loops.value, before_rebuild, before_reopen)
         return
     with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
         if append is None:
@@ -233,7 +237,7 @@ def load(
 
 
 def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
-                  self_loops, before_rebuild) -> None:
+                  self_loops, before_rebuild, before_reopen=None) -> None:
     """``load --append`` without --customers: merged into the snapshot on disk (graphcrm.loaders.merge)."""
     from graphcrm.loaders import write_rejects
     from graphcrm.loaders.errors import InvalidInputError
@@ -251,7 +255,7 @@ def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects,
                                 f"nothing written, {append} is unchanged (--allow-empty writes it anyway)")
     with step(f"adding {len(parsed)} files to {append}"):
         result = append_snapshot(append, *parsed, self_loops=self_loops, inputs=inputs, keep_versions=keep_versions,
-                                 before_rebuild=before_rebuild)
+                                 before_rebuild=before_rebuild, before_reopen=before_reopen)
     layers = result.layers
     specs = {name: lay["spec"] for name, lay in layers.items()}
     summary = {
@@ -354,7 +358,7 @@ def _available_memory() -> int | None:
 
 
 def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], stored: Optional[Path] = None,
-                       because: str = "") -> None:
+                       because: str = "", stored_rows: Optional[int] = None) -> None:
     """Fail fast, before anything is allocated, when the files cannot fit in ``--max-memory`` (or in RAM)."""
     from graphcrm.loaders.errors import InvalidInputError
     from graphcrm.loaders.formats import estimate_rows
@@ -369,6 +373,8 @@ def _check_load_memory(edges, signed, interactions, max_memory: Optional[str], s
 
         layers = read_manifest(stored)["layers"].values()
         rows["stored"] = sum(int(v.get("build_report", {}).get("rows", v.get("n_edges", 0)) or 0) for v in layers)
+    if stored_rows is not None:         # some stored rows are read (the event files late events reach)
+        rows["stored"] = int(stored_rows)
     need = sum(rows[k] * LOAD_BYTES_PER_ROW.get(k, LOAD_BYTES_PER_ROW["interactions"]) for k in rows)
     if need > cap:
         noun = {"edges": "edge", "signed": "rating", "interactions": "interaction", "stored": "stored"}
