@@ -315,7 +315,7 @@ def test_pipeline_rerun_appends_new_source_files_and_full_reloads(higgs_days, tm
 
     assert pipeline([higgs_days / "day1.txt"]) == {"mode": "full", "files_loaded": 1, "files_skipped": 0}
     assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt"]) == \
-        {"mode": "append", "files_loaded": 1, "files_skipped": 1}
+        {"mode": "append", "files_loaded": 1, "files_skipped": 1, "append": "merge"}
     full = tmp_path / "full"
     graphcrm("load", "--interactions", higgs_days / "all.txt", "--format", "higgs", "--out", full)
     assert load_snapshot(out / "snapshot").equals(load_snapshot(full))
@@ -326,7 +326,7 @@ def test_pipeline_rerun_appends_new_source_files_and_full_reloads(higgs_days, tm
     assert [v["version"] for v in list_versions(out / "snapshot")] == [1, 2, 3]   # a full reload keeps history
     grown = tmp_path / "growing.txt"                   # a log file that grows in place
     grown.write_text("5 6 1341400000 RT\n")
-    assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt", grown])["mode"] == "append"
+    assert pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt", grown])["append"] == "merge"
     with grown.open("a") as fh:
         fh.write("1 2 1341400000 RT\n")
     load = pipeline([higgs_days / "day1.txt", higgs_days / "day2.txt", grown])

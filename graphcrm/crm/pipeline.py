@@ -284,6 +284,9 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
             return load_snapshot(target), [], how
         result = append_snapshot(target, *parsed, inputs=[s for _, s in todo],
                                  metadata={"pipeline_sources": configured})
+        how["append"] = result.mode          # merge (on disk) or rebuild (in memory), and why it rebuilt
+        if result.reason:
+            how["append_reason"] = result.reason
         return load_snapshot(target), result.reports, how
     graph, reports = build_graph(*parsed)
     graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes,
