@@ -86,7 +86,9 @@ def _expand(membership, active, n) -> np.ndarray:
         return np.asarray(membership)
     full = np.empty(n, dtype=np.int64)
     full[active] = membership
-    isolated = np.setdiff1d(np.arange(n), active)
+    is_isolated = np.ones(n, dtype=bool)
+    is_isolated[active] = False
+    isolated = np.flatnonzero(is_isolated)         # (setdiff1d of arange(n) hashes every id: 0.15 s on higgs)
     full[isolated] = (max(membership) + 1 if len(membership) else 0) + np.arange(len(isolated))
     return full
 

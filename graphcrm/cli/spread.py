@@ -333,7 +333,9 @@ def contain(
              f"{plan_.expected_negative_reach:,.1f} ({runs:,} runs each, common random numbers)\n"
              + table.round(3).to_string(index=False))
     if check_runs > 0:
-        pool = np.setdiff1d(np.arange(graph.n_nodes), graph.index_of(list(negative)))
+        keep = np.ones(graph.n_nodes, dtype=bool)
+        keep[graph.index_of(list(negative))] = False
+        pool = np.flatnonzero(keep)
         deg = lay.positive().out_degree()[pool]
         top = graph.ids_of(pool[np.lexsort((pool, -deg))[:len(table)]])
         rand = graph.ids_of(np.sort(np.random.default_rng(seed).choice(pool, min(len(table), len(pool)),
