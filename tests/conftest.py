@@ -11,6 +11,15 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GRAPHCRM_DATASETS", REPO.parent / "shared" / "datasets"))
 
 
+def pytest_sessionstart(session):
+    """Write graphcrm's bytecode once, as an install or a first run does: the CLI subprocesses the tests start
+    then skip compiling ~60 modules each (a machine with PYTHONDONTWRITEBYTECODE never writes it itself)."""
+    import compileall
+
+    for folder in ("graphcrm", "loaders", "algorithms"):
+        compileall.compile_dir(str(REPO / folder), quiet=1)
+
+
 def dataset(rel: str) -> Path:
     path = DATASETS / rel
     if not path.exists():
