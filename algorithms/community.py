@@ -17,7 +17,7 @@ import pandas as pd
 
 from graphcrm.algorithms._igraph_import import igraph_module
 from graphcrm.algorithms.leiden_parallel import parallel_leiden
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import Partition
 
@@ -273,11 +273,13 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     ([7, 7, 9, 9, 10], 1.0)
     """
     old = _by_account(earlier)
+    old = old[old.notna()]                 # an account without a community in the earlier table: not matched
     before, now_ids = pd.Index(old.index), pd.Index(current.id_map.ids)
     if not (before.dtype.kind in "iu" and now_ids.dtype.kind in "iu"):   # ids read back as text match by text
         before, now_ids = before.astype(str), now_ids.astype(str)
     if not before.is_unique:
-        before, old = before[~before.duplicated(keep="last")], old[~before.duplicated(keep="last")]
+        raise InvalidInputError(f"earlier partition: account {before[before.duplicated()][0]!r} appears in more "
+                                "than one row")
     pos = before.get_indexer(now_ids)
     both = pos >= 0
     now = current.membership[both].astype(np.int64)

@@ -62,6 +62,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from graphcrm.loaders.builder import GraphBuilder
@@ -316,7 +317,7 @@ def _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata,
         if spec.aggregate == "sum" and lay.weighted and not _integral(lay.out_weights):
             raise _Rebuild(f"layer '{name}': new weights are not integers (a float sum depends on the order)")
 
-    late = {name: rows for name, rows in reopen_rows.items() if reopen[name]}
+    late = {name: rows for name, rows in reopen_rows.items() if reopen[name] and rows}
     if late and before_reopen is not None:
         before_reopen("late events: " + ", ".join(f"layer '{n}' re-sorts {r:,} stored events" for n, r in late.items()),
                       sum(late.values()))
@@ -611,7 +612,11 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
             for c in ev.extra.column_names:
                 table = table.append_column(c, ev.extra.column(c))
         if reopened:
-            table = _sorted_with_stored(root, ldir_old, reopened, table, plan)
+            earlier, table = _sorted_with_stored(root, ldir_old, reopened, table, plan)
+            if earlier is not None:     # the reopened events before the day's first: a file of their own
+                kept = f"events-{version:06d}-before.parquet"
+                written(f"layers/{name}/{kept}", snap._write_parquet(ldir / kept, earlier))
+                segments = segments + [kept]
         seg = "events.parquet" if not segments else f"events-{version:06d}.parquet"
         written(f"layers/{name}/{seg}", snap._write_parquet(ldir / seg, table))
         segments = segments + [seg]
@@ -640,10 +645,18 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
 
 
 def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_table, plan: _Plan):
-    """The reopened stored event files and the day's events (ends as arrival numbers) as one table, in the
-    order of a full rebuild: the builder's sort -- time, then source, target (dense indices of the new
-    version), weight, sentiment -- stable, stored events before the day's."""
-    tables = [pq.read_table(ldir_old / seg) for seg in reopened] + [day_table]
+    """``(earlier, merged)``: the reopened stored events before the day's first event, unchanged (None if
+    none), and the rest of them with the day's events (ends as arrival numbers) in the order of a full
+    rebuild: the builder's sort -- time, then source, target (dense indices of the new version), weight,
+    sentiment -- stable, stored events before the day's.  The earlier part stays a file of its own, so the
+    next late day reopens only the merged file, not the whole history."""
+    stored = [pq.read_table(ldir_old / seg) for seg in reopened]
+    # the files are consecutive in time and each reaches the day's first event: only the first reopened file
+    # can hold earlier events, as a prefix (files are sorted by time)
+    first = int(pc.min(day_table.column("time")).as_py())
+    split = int(np.searchsorted(stored[0].column("time").to_numpy(), first, side="left"))
+    earlier = stored[0].slice(0, split) if split else None
+    tables = [stored[0].slice(split), *stored[1:], day_table]
     sizes = [t.num_rows for t in tables]
 
     def numeric(c, fill, dtype):
@@ -671,7 +684,7 @@ def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_tab
                      for t, k in zip(tables, sizes)]
             column = pa.chunked_array([ch for p in parts for ch in p.chunks], type=kind)
             out = out.append_column(c, column.take(pa.array(order)))
-    return out
+    return earlier, out
 
 
 def _new_dense_of_arrival(root: Path, plan: _Plan):

@@ -8,7 +8,7 @@ A snapshot is a directory::
     layers/<name>/out_indptr.npy, out_indices.npy, out_weights.npy,
                   in_indptr.npy,  in_indices.npy,  in_weights.npy
     layers/<name>/events.parquet   (layers with an event log)
-    layers/<name>/events-NNNNNN.parquet   the events appended by version NNNNNN (see event_segments)
+    layers/<name>/events-NNNNNN*.parquet  more of the log, written by the append of version NNNNNN (see event_segments)
     arrival.npy              each account's arrival number, when appends added accounts (see event_segments)
     tables/<name>.parquet    side tables stored with the graph (e.g. the CRM links ``graphcrm load
                              --customers`` makes); optional
@@ -634,11 +634,14 @@ def event_segments(info: dict) -> list[str]:
 
     A snapshot written by :func:`save_snapshot` keeps one file, ``events.parquet``.  An append
     (:func:`graphcrm.loaders.merge.append_snapshot`) adds the day's events as one more file
-    (``events-NNNNNN.parquet``, NNNNNN the version) and hard-links the earlier ones, never rewriting them; the
-    log is their concatenation, in order (an append only takes this path when the day's events sort after
-    the stored ones).  Event ends in these files are *arrival numbers* -- the order in which accounts first
-    appeared, which later appends never change -- turned into dense indices through the snapshot's
-    ``arrival.npy`` (for each dense index, the account's arrival number; absent: the identity).
+    (``events-NNNNNN.parquet``, NNNNNN the version) and hard-links the earlier ones.  A day with late events
+    (at or before the latest stored time) reopens the last files their times reach: those files' events from
+    the day's first time on are sorted with the day's into ``events-NNNNNN.parquet``, the ones before it are
+    kept as ``events-NNNNNN-before.parquet``; the earlier files stay linked.  The log is the files'
+    concatenation, in order, sorted by time throughout.  Event ends in these files are *arrival numbers* --
+    the order in which accounts first appeared, which later appends never change -- turned into dense
+    indices through the snapshot's ``arrival.npy`` (for each dense index, the account's arrival number;
+    absent: the identity).
     """
     if not info.get("event_fields"):
         return []

@@ -285,6 +285,19 @@ def test_stable_labels_equal_a_slow_reference(seed):
     assert labels.tolist() == expected
 
 
+def test_stable_labels_skip_accounts_without_an_earlier_community_and_refuse_repeats():
+    from graphcrm.algorithms.community import stable_labels
+    from graphcrm.loaders.errors import InvalidInputError
+    from graphcrm.loaders.idmap import IdMap
+    from graphcrm.loaders.results import Partition
+
+    earlier = pd.Series([np.nan, np.nan, 7, 9, 9, 9], index=[1, 2, 3, 4, 5, 6])   # a file with blank cells
+    labels, info = stable_labels(earlier, Partition(np.array([0, 0, 0, 1, 1, 1]), IdMap([1, 2, 3, 4, 5, 6])))
+    assert labels.tolist() == [7, 7, 7, 9, 9, 9] and info["kept_share"] == 1.0
+    with pytest.raises(InvalidInputError, match="more than one row"):
+        stable_labels(pd.Series([1, 2], index=[5, 5]), Partition(np.array([0]), IdMap([5])))
+
+
 def test_communities_since_warm_starts_and_keeps_ids(higgs_days, tmp_path):
     snap = tmp_path / "snap"
     graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", snap)

@@ -134,8 +134,13 @@ def test_late_events_reopen_only_the_stored_files_they_reach(tmp_path):
     whole = tmp_path / "whole"
     save_snapshot(full, whole)
     _same_arrays(snap, whole)
+    # day 1's file is still linked, not rewritten; day 2's is split: its event before the late day's first stays a
+    # file of its own (so a next late day does not reopen it), the rest is sorted with the late day
     segments = read_manifest(snap)["layers"]["retweets"]["event_segments"]
-    assert segments[0] == "events.parquet" and len(segments) == 2   # day 1's file is still linked, not rewritten
+    assert segments == ["events.parquet", "events-000003-before.parquet", "events-000003.parquet"]
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(snap / "layers/retweets" / segments[1]).column("time").to_pylist() == [300]
     assert (snap / "layers/retweets/events.parquet").samefile(
         list_versions(snap)[0]["path"] + "/layers/retweets/events.parquet")
     events = load_snapshot(snap).events("retweets")
