@@ -8,7 +8,7 @@ from graphcrm.algorithms.registry import rank_measures
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.forecast_leaders import has_interaction_log
-from graphcrm.leaders import opinion_leaders
+from graphcrm.leaders import LeaderScores, opinion_leaders
 
 #: the leader lists of this module; every other ``--method`` is a measure of :func:`rank_measures`
 LEADER_METHODS = ("auto", "forecast", "combined")
@@ -27,7 +27,8 @@ def method_names() -> tuple[str, ...]:
 
 def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int = 50, partition=None,
                model: str = "wc", samples: int = 100_000, seed: int = 0, horizon: int | None = None,
-               forecast_model=None) -> pd.DataFrame:
+               forecast_model=None, leader_scores: LeaderScores | None = None, forecast_fits: dict | None = None,
+               combined_layer=None) -> pd.DataFrame:
     """The table ``graphcrm rank`` writes: a leader list or the top accounts by one measure.
 
     ``auto`` (the default) ranks by the validated forecast
@@ -35,6 +36,10 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
     timestamped interaction log long enough to learn from, else by the
     structural ``combined`` score (:func:`graphcrm.leaders.opinion_leaders`).
     ``table.attrs["ranking"]`` says which leader score was used and why.
+
+    ``leader_scores`` and ``forecast_fits`` (a dict) let calls on one graph share the combined score's
+    measures and the fitted forecasts (see :class:`LeaderLists`); ``combined_layer`` is the layer the
+    combined score ranks on when it differs from the forecast's engagement ``layer``.
 
     Examples
     --------
@@ -47,15 +52,17 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
     if method not in LEADER_METHODS and method not in measures:
         raise ParameterError(f"method must be one of {method_names()}, got {method!r}")
     if method in ("auto", "forecast"):
-        table = _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed)
+        table = _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed,
+                                  forecast_fits)
         if table is not None:
             return table
         method, why = "combined", _no_forecast_reason(graph)
     else:
         why = "asked for"
     if method == "combined":
-        table = opinion_leaders(graph, layer=layer, top=top, partition=partition, model=model,
-                                reach_samples=samples, seed=seed)
+        table = opinion_leaders(graph, layer=combined_layer if combined_layer is not None else layer, top=top,
+                                partition=partition, model=model, reach_samples=samples, seed=seed,
+                                scores=leader_scores)
         table.attrs["ranking"] = {"scorer": "combined", "scorer_reason": why}
         return table
     if partition is not None:
@@ -64,13 +71,70 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
     return measures[method].rank(graph, lay, top=top, seed=seed, model=model, n_samples=samples)
 
 
+def _fitted(graph, layer, horizon, seed, fits: dict):
+    """The forecast of ``layer`` fitted once per (layer, horizon, seed) in ``fits``; a fit that failed raises
+    its error again."""
+    from graphcrm.algorithms.forecast import default_target_layer, fit_forecast
+
+    name = layer or default_target_layer(graph)
+    key = (name, horizon, seed)
+    if key not in fits:
+        try:
+            fits[key] = fit_forecast(graph, layer=name, horizon=horizon, seed=seed)
+        except ParameterError as exc:
+            fits[key] = exc
+    if isinstance(fits[key], ParameterError):
+        raise fits[key]
+    return fits[key]
+
+
+class LeaderLists:
+    """Leader lists of one graph by the scorer ``graphcrm rank`` uses, sharing the costly parts.
+
+    A batch job asks for several lists on one graph (the pipeline's leaders step, then leader segments,
+    overall and per community): the combined score's measures (:class:`~graphcrm.leaders.LeaderScores`) and
+    each forecast are computed once.  ``method="auto"`` ranks by the validated forecast where the graph has a
+    timestamped interaction log long enough to learn from (the scorer that won on held-out days: the
+    forecast, recent engagement or in-degree), else by the structural combined score -- as ``graphcrm rank``.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "a"]).build()
+    >>> lists = LeaderLists(g)
+    >>> table = lists.table(top=2, samples=2000)
+    >>> table.account_id.tolist(), table.attrs["ranking"]["scorer"]
+    (['hub', 'a'], 'combined')
+    """
+
+    def __init__(self, graph: SocialGraph, leader_scores: LeaderScores | None = None):
+        self.graph = graph
+        self.scores = leader_scores if leader_scores is not None else LeaderScores(graph)
+        self.fits: dict = {}
+
+    def table(self, *, method: str = "auto", top: int = 50, partition=None, layer: str | None = None,
+              combined_layer=None, samples: int = 100_000, seed: int = 0, horizon: int | None = None,
+              forecast_model=None) -> pd.DataFrame:
+        """:func:`rank_table` with this graph's shared measures and forecasts (``attrs["ranking"]`` says which
+        scorer ranked and why)."""
+        if method not in LEADER_METHODS:
+            raise ParameterError(f"leader method must be one of {LEADER_METHODS}, got {method!r}")
+        return rank_table(self.graph, method=method, layer=layer, top=top, partition=partition, samples=samples,
+                          seed=seed, horizon=horizon, forecast_model=forecast_model, leader_scores=self.scores,
+                          forecast_fits=self.fits, combined_layer=combined_layer)
+
+    def fitted_models(self) -> list:
+        """The forecasts fitted so far (to store with the snapshot)."""
+        return [m for m in self.fits.values() if not isinstance(m, Exception)]
+
+
 def _no_forecast_reason(graph: SocialGraph) -> str:
     if not has_interaction_log(graph):
         return "no timestamped interaction log, so the structural combined score"
     return "the interaction log is too short to validate a forecast, so the structural combined score"
 
 
-def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed):
+def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed, fits=None):
     """The forecast leader list, or ``None`` under ``auto`` when the graph cannot support one."""
     from graphcrm.forecast_leaders import forecast_leaders
 
@@ -79,6 +143,8 @@ def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_mo
     if isinstance(layer, Layer):
         raise ParameterError("--method forecast ranks a named event layer (e.g. retweets)")
     try:
+        if forecast_model is None and fits is not None:
+            forecast_model = _fitted(graph, layer, horizon, seed, fits)
         table, info = forecast_leaders(graph, top=top, layer=layer, horizon=horizon, model=forecast_model,
                                        partition=partition, scorer="forecast" if method == "forecast" else None,
                                        seed=seed)

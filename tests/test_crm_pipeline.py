@@ -82,6 +82,10 @@ def test_a_failed_step_leaves_the_previous_outputs_untouched(first_run, tmp_path
     ('[pipeline]\noutput_dir = "o"\n[sources]\n', "sources"),
     ('[pipeline]\noutput_dir = "o"\nformat = "xlsx"\n[sources]\nsigned = ["x.csv"]\n', "pipeline.format"),
     ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.link]\n', "steps.link"),
+    ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.leaders]\nmethod = "best"\n',
+     "steps.leaders.method"),
+    ('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["x.csv"]\n[steps.leaders]\nhorizon = "soon"\n',
+     "steps.leaders.horizon"),
 ])
 def test_invalid_pipeline_files_exit_2_naming_the_key(tmp_path, body, key):
     path = tmp_path / "p.toml"
@@ -90,6 +94,49 @@ def test_invalid_pipeline_files_exit_2_naming_the_key(tmp_path, body, key):
     assert proc.returncode == 2
     assert f"key '{key}'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def _retweet_log(path, days: int = 30, seed: int = 1):
+    """A month of retweets: one account draws a third of them, 300 others the rest, with times."""
+    rng = np.random.default_rng(seed)
+    n = 6000
+    time = 1_600_000_000 + np.sort(rng.integers(0, days * 86_400, n))
+    target = np.where(rng.random(n) < 0.3, "star", rng.choice([f"q{i}" for i in range(300)], n))
+    pd.DataFrame({"src": rng.choice([f"f{i}" for i in range(2000)], n), "dst": target, "time": time,
+                  "type": "RT"}).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("method", ["auto", "combined"])
+def test_pipeline_leaders_are_graphcrm_ranks_list(tmp_path, method):
+    """The nightly leader list is the one `graphcrm rank` gives on the same snapshot: by default the scorer that
+    won on held-out days of the log (issue 18), stated in the run summary; `method = "combined"` as asked."""
+    log = tmp_path / "events.csv"
+    _retweet_log(log)
+    (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kol"\nkind = "leaders"\ntop = 5\n'
+                                            f'method = "{method}"\n')
+    toml = tmp_path / "p.toml"
+    toml.write_text(f'[pipeline]\nname = "x"\nseed = 1\noutput_dir = "out"\nformat = "csv"\n[sources]\n'
+                    f'interactions = ["{log}"]\n[steps.leaders]\ntop = 20\nmethod = "{method}"\n'
+                    '[steps.segments]\nconfig = "segments.toml"\n')
+    proc = graphcrm("run", toml, "--json")
+    assert proc.returncode == 0, proc.stderr
+    ranking = json.loads(proc.stdout)["counts"]["leaders_ranking"]
+    leaders = read_export(tmp_path / "out" / "leaders.csv")
+    rank = graphcrm("rank", tmp_path / "out" / "snapshot", "--method", method, "--top", "20", "--seed", "1",
+                    "--samples", "20000", "--out", tmp_path / "rank.csv", "--json")
+    assert rank.returncode == 0, rank.stderr
+    assert leaders.account_id.tolist() == pd.read_csv(tmp_path / "rank.csv", dtype=str).account_id.tolist()
+    assert ranking["scorer"] == json.loads(rank.stdout)["ranking"]["scorer"]
+    segments = read_export(tmp_path / "out" / "segments.csv")
+    assert segments.account_id.tolist() == leaders.account_id.head(5).tolist()
+    if method == "auto":                     # a month of retweets: the forecast validates on held-out days
+        assert ranking["scorer"] in ("forecast", "engagement_decayed", "in_degree")
+        assert "held-out window" in ranking["scorer_reason"] and "why" in leaders
+        assert segments.reason.tolist() == leaders.why.head(5).tolist()
+    else:
+        assert ranking["scorer"] == "combined" and "influence_score" in leaders
+        assert segments.reason.str.startswith("influence ").all()
+    assert leaders.account_id.iloc[0] == "star"
 
 
 def test_missing_source_file_is_a_data_error(tmp_path):

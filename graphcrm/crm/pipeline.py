@@ -17,6 +17,8 @@ and where the outputs go (see ``examples/pipeline.toml``)::
     mode = "strict"                   # or "lenient": bad rows to rejects.csv
     [steps.link]         target_precision = 0.98   # or threshold = 0.9
     [steps.leaders]      top = 50      # exclude_low_quality = true: no flagged account or bought audience
+                                       # method = "auto" (as graphcrm rank: the validated forecast where the
+                                       # log allows, else "combined"); horizon = "2d" for the forecast
     [steps.communities]  method = "leiden"
     [steps.segments]     config = "segments.toml"
     [steps.economics]    top = 10, costs = "costs.csv"
@@ -150,9 +152,28 @@ def read_pipeline(path) -> dict:
                                                                     "steps.economics.costs"))
     if not isinstance(steps.get("leaders", {}).get("exclude_low_quality", False), bool):
         raise ConfigError(path, "steps.leaders.exclude_low_quality", "expected true or false")
+    if "leaders" in steps:
+        steps["leaders"] = dict(steps["leaders"], **_leader_options(path, steps["leaders"]))
     if "economics" in steps and "leaders" not in steps:
         raise ConfigError(path, "steps.economics", "economics prices the leader list: add [steps.leaders]")
     return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
+
+
+def _leader_options(path, params: dict) -> dict:
+    """``method`` (auto, forecast, combined) and ``horizon`` (seconds, from "3d" / "12h") of the leaders step."""
+    from graphcrm.backtest import parse_duration
+    from graphcrm.ranking import LEADER_METHODS
+
+    method = params.get("method", "auto")
+    if method not in LEADER_METHODS:
+        raise ConfigError(path, "steps.leaders.method", f"expected one of {', '.join(LEADER_METHODS)}, got {method!r}")
+    horizon = params.get("horizon")
+    if horizon is not None:
+        try:
+            horizon = parse_duration(str(horizon))
+        except GraphCRMError as exc:
+            raise ConfigError(path, "steps.leaders.horizon", str(exc)) from None
+    return {"method": method, "horizon": horizon}
 
 
 def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
@@ -368,9 +389,9 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         counts["nodes"] = graph.n_nodes
         counts["edges"] = {name: graph.layer(name).n_edges for name in graph.layer_names}
     links = customers = partition = leaders = None
-    from graphcrm.leaders import LeaderScores
+    from graphcrm.ranking import LeaderLists
 
-    leader_scores = LeaderScores(graph)     # the leaders step and leader segments share one computation
+    leader_lists = LeaderLists(graph)       # the leaders step and leader segments share measures and forecasts
     if "link" in steps:
         from graphcrm.crm.linking import link_customers
         from graphcrm.loaders.customers import read_customers
@@ -397,8 +418,6 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             export(result.review, "review")
             counts["customers"] = len(customers)
     if "leaders" in steps:
-        from graphcrm.leaders import opinion_leaders
-
         with _Step("leaders", timings):
             p = steps["leaders"]
             top = int(p.get("top", 50))
@@ -407,9 +426,10 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 from graphcrm.audience import low_quality_accounts
 
                 excluded = low_quality_accounts(graph)
-            leaders = opinion_leaders(graph, top=top + len(excluded),
-                                      reach_samples=int(p.get("reach_samples", 20_000)), seed=seed,
-                                      scores=leader_scores)
+            # the scorer `graphcrm rank` uses: the validated forecast where the log allows, else combined
+            leaders = leader_lists.table(method=p["method"], top=top + len(excluded), horizon=p["horizon"],
+                                         samples=int(p.get("reach_samples", 20_000)), seed=seed)
+            counts["leaders_ranking"] = leaders.attrs.pop("ranking", {})
             if excluded:        # flagged accounts and low-quality audiences are neither listed nor priced
                 dropped = leaders.account_id.isin(excluded).to_numpy()
                 kept = [i for i, out in enumerate(dropped) if not out][:top]
@@ -452,7 +472,7 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             seg_cfg = read_segments_config(steps["segments"]["config"])
             table = build_segments(graph, seg_cfg, links=links, customers=customers, partition=partition, seed=seed,
                                    reach_samples=int(steps["segments"].get("reach_samples", 20_000)),
-                                   leader_scores=leader_scores)
+                                   leader_lists=leader_lists)
             export(table, "segments")
             earlier = state.read("segments")
             if earlier is not None:

@@ -6,8 +6,11 @@ a ``kind`` and the kind's parameters (see ``examples/segments.toml``):
 =================  ==========================================================================================
 kind               who (parameters)
 =================  ==========================================================================================
-``leaders``        top opinion leaders by combined influence (``top``; ``per_community = true``: per community
-                   of at least ``min_community_size`` accounts)
+``leaders``        top opinion leaders (``top``; ``per_community = true``: per community of at least
+                   ``min_community_size`` accounts), ranked as ``graphcrm rank`` ranks: ``method = "auto"``
+                   (default: the validated forecast -- the scorer that won on held-out days -- where the graph
+                   keeps a timestamped interaction log long enough, else the structural combined score),
+                   ``"forecast"`` or ``"combined"``; ``horizon`` (e.g. ``"2d"``) for the forecast
 ``advocates``      accounts whose expressed signs / sentiment are positive (``min_evidence``, ``top``)
 ``critics``        the same, negative
 ``bridges``        ties spread over several communities: participation coefficient (``min_degree``, ``top``)
@@ -48,7 +51,7 @@ from graphcrm.algorithms.community import undirected_edges
 from graphcrm.loaders.errors import ConfigError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
-from graphcrm.leaders import LeaderScores, opinion_leaders, stance
+from graphcrm.leaders import stance
 from graphcrm.lookalike import lookalikes
 
 KINDS = ("leaders", "advocates", "critics", "bridges", "reachable_via", "at_risk", "engaged_fans", "lookalike")
@@ -145,6 +148,9 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
         if "exclude_low_quality" in seg and not isinstance(seg["exclude_low_quality"], bool):
             raise ConfigError(source, f"segment[{i}].exclude_low_quality", "expected true or false, got "
                               f"{seg['exclude_low_quality']!r}")
+        if seg["kind"] == "leaders" and seg.get("method", "auto") not in ("auto", "forecast", "combined"):
+            raise ConfigError(source, f"segment[{i}].method", "expected auto, forecast or combined, got "
+                              f"{seg['method']!r}")
         if seg["name"] in seen:
             raise ConfigError(source, f"segment[{i}].name", f"segment name {seg['name']!r} used twice")
         seen.add(seg["name"])
@@ -158,7 +164,7 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
 
 def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFrame | None = None,
                    customers: pd.DataFrame | None = None, partition=None, layer=None, seed: int = 0,
-                   reach_samples: int = 20_000, leader_scores=None) -> pd.DataFrame:
+                   reach_samples: int = 20_000, leader_scores=None, leader_lists=None) -> pd.DataFrame:
     """Every configured segment as rows ``segment, kind, rank, account_id, customer_id, score, reason``.
 
     Parameters
@@ -173,6 +179,8 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     leader_scores : graphcrm.leaders.LeaderScores, optional
         Leader measures already computed on this graph (a pipeline's leaders step); leader segments reuse
         them instead of computing PageRank, coreness and reach again.
+    leader_lists : graphcrm.ranking.LeaderLists, optional
+        The same, with the forecasts already fitted (the pipeline passes its leaders step's).
 
     Examples
     --------
@@ -184,7 +192,10 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     """
     segments = check_segments(segments)
     lay = graph.resolve_layer(layer)
-    leader_scores = LeaderScores(graph) if leader_scores is None else leader_scores
+    if leader_lists is None:
+        from graphcrm.ranking import LeaderLists
+
+        leader_lists = LeaderLists(graph, leader_scores)
     frames = []
     excluded = None
     dropped = {}
@@ -193,7 +204,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
         maker = _MAKERS[kind]
         if seg.get("exclude_low_quality", False) is not True:
             frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, leader_scores=leader_scores)
+                          reach_samples=reach_samples, leader_lists=leader_lists)
         else:
             if excluded is None:
                 from graphcrm.audience import audit
@@ -202,7 +213,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
                 excluded[audit(graph, []).excluded()] = True
             wider = dict(seg, top=int(seg.get("top", 50)) + int(excluded.sum()))   # enough rows left after
             frame = maker(graph, lay, wider, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, excluded=excluded, leader_scores=leader_scores)
+                          reach_samples=reach_samples, excluded=excluded, leader_lists=leader_lists)
             bad = excluded[graph.index_of(frame.account_id.to_numpy())] if len(frame) else np.zeros(0, bool)
             dropped[seg["name"]] = int(bad.sum())
             frame = frame[~bad]
@@ -250,24 +261,42 @@ def _top(frame: pd.DataFrame, seg: dict, default: int = 50) -> pd.DataFrame:
     return frame.head(top)
 
 
-def _leaders(graph, lay, seg, *, partition, seed, reach_samples, excluded=None, leader_scores=None, **_):
+def _leaders(graph, lay, seg, *, partition, seed, reach_samples, excluded=None, leader_lists=None, **_):
     per = bool(seg.get("per_community", False))
     if per and partition is None:
         raise ParameterError(f"segment {seg['name']!r}: per_community needs communities (a partition)")
     if per:
         sizes = partition.map(partition.value_counts())
         partition = partition[sizes >= int(seg.get("min_community_size", 1))]
-    table = opinion_leaders(graph, layer=lay, top=int(seg.get("top", 50)), partition=partition if per else None,
-                            reach_samples=reach_samples, seed=seed, scores=leader_scores)
-    reasons = [
-        (f"community {r.community}: " if per else "") +
-        f"influence {r.influence_score:.1f}/100 (attention pct {r.pagerank_pct:.1f}, core pct {r.coreness_pct:.1f}, "
-        f"reach pct {r.expected_reach_pct:.1f}); expected reach {r.expected_reach:.1f}, audience {r.audience_size}"
-        for r in table.itertuples(index=False)]
-    frame = pd.DataFrame({"account_id": table.account_id, "score": table.influence_score, "reason": reasons})
+    table = leader_lists.table(method=seg.get("method", "auto"), top=int(seg.get("top", 50)),
+                               partition=partition if per else None, combined_layer=lay, samples=reach_samples,
+                               seed=seed, horizon=_horizon(seg))
+    prefix = [f"community {c}: " for c in table.community] if per else [""] * len(table)
+    if "influence_score" in table:            # the structural combined score
+        reasons = [
+            f"influence {r.influence_score:.1f}/100 (attention pct {r.pagerank_pct:.1f}, core pct "
+            f"{r.coreness_pct:.1f}, reach pct {r.expected_reach_pct:.1f}); expected reach {r.expected_reach:.1f}, "
+            f"audience {r.audience_size}" for r in table.itertuples(index=False)]
+        score = table.influence_score
+    else:                                     # the forecast (or the baseline that beat it on held-out days)
+        reasons, score = table.why.tolist(), table.leader_score
+    frame = pd.DataFrame({"account_id": table.account_id, "score": score,
+                          "reason": [p + r for p, r in zip(prefix, reasons)]})
     if excluded is not None and per:
         frame["_community"] = table.community.to_numpy()     # build_segments keeps `top` per community
     return frame
+
+
+def _horizon(seg: dict) -> int | None:
+    """The segment's forecast ``horizon`` ("2d", "12h" or seconds) in seconds, or None (the forecast's default)."""
+    if seg.get("horizon") is None:
+        return None
+    from graphcrm.backtest import parse_duration
+
+    try:
+        return parse_duration(str(seg["horizon"]))
+    except ParameterError as exc:
+        raise ParameterError(f"segment {seg['name']!r}: {exc}") from None
 
 
 def _stance_segment(sign):
