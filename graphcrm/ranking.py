@@ -72,15 +72,16 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
 
 
 def _fitted(graph, layer, horizon, seed, fits: dict):
-    """The forecast of ``layer`` fitted once per (layer, horizon, seed) in ``fits``; a fit that failed raises
-    its error again."""
-    from graphcrm.algorithms.forecast import default_target_layer, fit_forecast
+    """``(model, forecast)`` of ``layer``, fitted and applied once per (layer, horizon, seed) in ``fits``; a
+    fit that failed raises its error again."""
+    from graphcrm.algorithms.forecast import default_target_layer, fit_forecast, forecast
 
     name = layer or default_target_layer(graph)
     key = (name, horizon, seed)
     if key not in fits:
         try:
-            fits[key] = fit_forecast(graph, layer=name, horizon=horizon, seed=seed)
+            model = fit_forecast(graph, layer=name, horizon=horizon, seed=seed)
+            fits[key] = (model, forecast(graph, model))
         except ParameterError as exc:
             fits[key] = exc
     if isinstance(fits[key], ParameterError):
@@ -125,7 +126,7 @@ class LeaderLists:
 
     def fitted_models(self) -> list:
         """The forecasts fitted so far (to store with the snapshot)."""
-        return [m for m in self.fits.values() if not isinstance(m, Exception)]
+        return [fit[0] for fit in self.fits.values() if not isinstance(fit, Exception)]
 
 
 def _no_forecast_reason(graph: SocialGraph) -> str:
@@ -143,9 +144,11 @@ def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_mo
     if isinstance(layer, Layer):
         raise ParameterError("--method forecast ranks a named event layer (e.g. retweets)")
     try:
+        forecasted = None
         if forecast_model is None and fits is not None:
-            forecast_model = _fitted(graph, layer, horizon, seed, fits)
+            forecast_model, forecasted = _fitted(graph, layer, horizon, seed, fits)
         table, info = forecast_leaders(graph, top=top, layer=layer, horizon=horizon, model=forecast_model,
+                                       forecasted=forecasted,
                                        partition=partition, scorer="forecast" if method == "forecast" else None,
                                        seed=seed)
     except ParameterError:

@@ -137,6 +137,10 @@ def test_pipeline_leaders_are_graphcrm_ranks_list(tmp_path, method):
         assert ranking["scorer"] == "combined" and "influence_score" in leaders
         assert segments.reason.str.startswith("influence ").all()
     assert leaders.account_id.iloc[0] == "star"
+    from graphcrm.forecast_store import load_model
+
+    stored, note = load_model(tmp_path / "out" / "snapshot", load_snapshot(tmp_path / "out" / "snapshot"), "retweets")
+    assert (stored is not None) == (method == "auto"), note      # the run's fit, kept for `graphcrm rank`
 
 
 def test_missing_source_file_is_a_data_error(tmp_path):

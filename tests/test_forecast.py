@@ -149,6 +149,25 @@ def test_leader_list_says_which_scorer_and_why():
     assert quiet.why.str.contains("no retweets received yet; ranked on").all()
 
 
+@pytest.mark.parametrize("n_communities", [1, 9, 400])
+def test_forecast_leaders_per_community_equal_ranking_each_community_alone(n_communities):
+    """One sort for every community (higgs has 13,000) gives the per-community lists ranked one by one."""
+    graph, _ = planted_log(seed=3)
+    model = fit_forecast(graph, horizon=7 * DAY)
+    rng = np.random.default_rng(n_communities)
+    ids = graph.id_map.ids[rng.random(graph.n_nodes) < 0.8]
+    partition = pd.Series(rng.integers(0, n_communities, len(ids)), index=ids)
+    for scorer in ("forecast", "in_degree"):
+        table, _ = forecast_leaders(graph, top=4, model=model, partition=partition, scorer=scorer)
+        whole, _ = forecast_leaders(graph, top=graph.n_nodes, model=model, scorer=scorer)
+        whole = whole.drop(columns="rank").set_index("account_id")
+        for community, part in table.groupby("community", sort=True):
+            members = partition.index[partition == community]
+            expected = whole.loc[whole.index.isin(members)].head(4).index.tolist()   # the overall order, cut
+            assert part.account_id.tolist() == expected and part["rank"].tolist() == list(range(1, len(expected) + 1))
+        assert set(table.community) == set(partition[partition.index.isin(graph.id_map.ids)])
+
+
 def test_cascade_reach_matches_a_slow_reference():
     rng = np.random.default_rng(4)
     for trial in range(30):

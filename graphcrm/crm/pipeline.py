@@ -505,6 +505,10 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         write_rejects(rejects, staging / "rejects.csv")
         outputs["rejects"] = str(staging / "rejects.csv")
     counts["rejected_rows"] = sum(r.n_rejected for r in rejects)
+    from graphcrm.forecast_store import save_model
+
+    for model in leader_lists.fitted_models():   # `graphcrm rank OUT/snapshot` reuses it instead of refitting
+        save_model(staging / "snapshot", model)
     return {"pipeline": pipe["name"], "status": "ok", "pseudonymised": salt is not None, "seed": seed,
             "counts": counts, "outputs": outputs, "seconds": timings, "total_seconds": round(sum(timings.values()), 3)}
 
