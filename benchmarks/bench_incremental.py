@@ -312,7 +312,9 @@ def main() -> None:
         lines.append(f"| {day} | {wq:.4f} | {cq:.4f} | {wq - cq:+.4f} | {ws:.2f} | {cs:.2f} | {kept:.1%} | "
                      f"{cold_kept:.1%} | {kept_unchanged:.1%} | {unchanged:.1%} |")
     lines += ["", "## The nightly job: `graphcrm run` rerun each night vs a full run of the same pipeline", "",
-              "Steps: load, leaders (top 50), communities (Leiden), segments (3 segments). *Nightly*: one output "
+              "Steps: load, leaders (top 50, `method = \"auto\"`: the forecast is fitted on the log every run and "
+              "the scorer that wins its held-out window ranks, as `graphcrm rank` does), communities (Leiden), "
+              "segments (3 segments, the leader ones sharing the step's fit). *Nightly*: one output "
               "directory, one more day file listed each night (the load appends it, Leiden starts from the "
               "earlier communities, `segment_changes` is exported). *Full*: the same pipeline into a fresh "
               "directory. Wall seconds and peak RSS of the whole process; step seconds from `run_summary.json`.",
@@ -342,9 +344,11 @@ def main() -> None:
               f"{min(ratios):.2f}-{max(ratios):.2f}x the full run here. Both got faster (day 7: the full run "
               "took 14.0 s in the run before the changes of 2026-12-07 -- leader measures computed once per run "
               "instead of three times, no scipy.stats or matplotlib import in a command, one Leiden iteration on a "
-              "warm start when most ties are old -- and the nightly rerun 17.9 s), but on this log the job is "
+              "warm start when most ties are old -- and the nightly rerun 17.9 s; since then the leaders step also "
+              "fits the forecast each run, 0.3-1.9 s here), but on this log the job is "
               "dominated by fixed costs (process start, imports and the JIT cache: about 1.2-1.5 s of every run) "
-              "and by steps that recompute in full (leaders, segments; Leiden refines every community, and the "
+              "and by steps that recompute in full (leaders and the forecast refit, segments; Leiden refines every "
+              "community, and the "
               "warm start saves about half of igraph's time only); the load step itself is now a merge "
               f"({min(seconds):.2f}-{max(seconds):.2f}x a full reload in the CLI, process start included; the "
               f"work alone {min(work):.2f}-{max(work):.2f}x, day {late[0]}: {late[7]['seconds']:.2f} s against "

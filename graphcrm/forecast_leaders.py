@@ -41,17 +41,44 @@ def choose_scorer(model: ForecastModel) -> tuple[str, str]:
     in-degree (distinct accounts engaged); ties go to the forecast, then to recent engagement.  Models stored
     before recent engagement was validated choose between the other two.
     """
+    overlap, figures = _overlaps(model)
+    chosen = max(SCORERS, key=lambda s: overlap[s])          # max keeps the first of equals: SCORERS' order
+    if chosen == "forecast":
+        return chosen, figures
+    return chosen, figures + f" (the forecast lost, so the list is ranked by {SCORER_WORDS[chosen]})"
+
+
+def _overlaps(model: ForecastModel) -> tuple[dict, str]:
+    """Each scorer's top-k overlap on the model's held-out window (-1: not validated), and the figures in words."""
     v = model.validation["engagement"]
     k = v["top_k"]
     overlap = {"forecast": v["forecast_top_overlap"], "engagement_decayed": v.get("decayed_top_overlap", -1.0),
                "in_degree": v["in_degree_top_overlap"]}
-    chosen = max(SCORERS, key=lambda s: overlap[s])          # max keeps the first of equals: SCORERS' order
     figures = (f"top-{k} overlap with the actual top {k} on the held-out window "
                f"{_day(v['window'][0])}..{_day(v['window'][1])}: " +
                ", ".join(f"{SCORER_WORDS[s]} {overlap[s]:.2f}" for s in SCORERS if overlap[s] >= 0))
-    if chosen == "forecast":
-        return chosen, figures
-    return chosen, figures + f" (the forecast lost, so the list is ranked by {SCORER_WORDS[chosen]})"
+    return overlap, figures
+
+
+def keep_or_choose_scorer(model: ForecastModel, earlier: str | None) -> tuple[str, str]:
+    """:func:`choose_scorer` for a job that runs every night: it keeps the scorer it used the night before
+    (``earlier``) while that one's top-k overlap is within one standard error of the winner's.
+
+    Overlaps on one held-out window differ by a few accounts from night to night; switching scorers on such a
+    difference would reorder the whole list (and every segment built on it) for nothing measurable.  The
+    standard error is the binomial one of the winner's overlap share ``p`` among ``k``: ``sqrt(p (1 - p) / k)``.
+    """
+    chosen, why = choose_scorer(model)
+    overlap, figures = _overlaps(model)
+    if earlier is None or earlier == chosen or overlap.get(earlier, -1.0) < 0:
+        return chosen, why
+    k = model.validation["engagement"]["top_k"]
+    p = overlap[chosen]
+    error = float(np.sqrt(max(p * (1.0 - p), 0.0) / max(k, 1)))
+    if overlap[chosen] - overlap[earlier] <= error:
+        return earlier, (figures + f" (kept {SCORER_WORDS[earlier]}, the scorer of the run before: within one "
+                                   f"standard error, {error:.2f}, of the best, {SCORER_WORDS[chosen]})")
+    return chosen, why
 
 
 def _day(t: int) -> str:

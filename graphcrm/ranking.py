@@ -28,7 +28,7 @@ def method_names() -> tuple[str, ...]:
 def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int = 50, partition=None,
                model: str = "wc", samples: int = 100_000, seed: int = 0, horizon: int | None = None,
                forecast_model=None, leader_scores: LeaderScores | None = None, forecast_fits: dict | None = None,
-               combined_layer=None) -> pd.DataFrame:
+               combined_layer=None, auto_scorer: str | None = None) -> pd.DataFrame:
     """The table ``graphcrm rank`` writes: a leader list or the top accounts by one measure.
 
     ``auto`` (the default) ranks by the validated forecast
@@ -39,7 +39,9 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
 
     ``leader_scores`` and ``forecast_fits`` (a dict) let calls on one graph share the combined score's
     measures and the fitted forecasts (see :class:`LeaderLists`); ``combined_layer`` is the layer the
-    combined score ranks on when it differs from the forecast's engagement ``layer``.
+    combined score ranks on when it differs from the forecast's engagement ``layer``; ``auto_scorer`` ranks
+    an ``auto`` list that gets a forecast by that scorer instead of the one that won (see
+    :func:`graphcrm.forecast_leaders.keep_or_choose_scorer`).
 
     Examples
     --------
@@ -53,7 +55,7 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
         raise ParameterError(f"method must be one of {method_names()}, got {method!r}")
     if method in ("auto", "forecast"):
         table = _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed,
-                                  forecast_fits)
+                                  forecast_fits, auto_scorer)
         if table is not None:
             return table
         method, why = "combined", _no_forecast_reason(graph)
@@ -112,6 +114,8 @@ class LeaderLists:
         self.graph = graph
         self.scores = leader_scores if leader_scores is not None else LeaderScores(graph)
         self.fits: dict = {}
+        #: scorer for ``auto`` lists that get a forecast, with its reason (None: the one that won)
+        self.auto_scorer: tuple[str, str] | None = None
 
     def table(self, *, method: str = "auto", top: int = 50, partition=None, layer: str | None = None,
               combined_layer=None, samples: int = 100_000, seed: int = 0, horizon: int | None = None,
@@ -120,9 +124,23 @@ class LeaderLists:
         scorer ranked and why)."""
         if method not in LEADER_METHODS:
             raise ParameterError(f"leader method must be one of {LEADER_METHODS}, got {method!r}")
-        return rank_table(self.graph, method=method, layer=layer, top=top, partition=partition, samples=samples,
-                          seed=seed, horizon=horizon, forecast_model=forecast_model, leader_scores=self.scores,
-                          forecast_fits=self.fits, combined_layer=combined_layer)
+        table = rank_table(self.graph, method=method, layer=layer, top=top, partition=partition, samples=samples,
+                           seed=seed, horizon=horizon, forecast_model=forecast_model, leader_scores=self.scores,
+                           forecast_fits=self.fits, combined_layer=combined_layer,
+                           auto_scorer=self.auto_scorer[0] if self.auto_scorer and method == "auto" else None)
+        ranking = table.attrs.get("ranking", {})
+        if self.auto_scorer and method == "auto" and ranking.get("scorer") == self.auto_scorer[0]:
+            ranking["scorer_reason"] = self.auto_scorer[1]
+        return table
+
+    def model(self, *, layer: str | None = None, horizon: int | None = None, seed: int = 0):
+        """The forecast model the ``auto`` lists use (fitted once), or None where the graph cannot support one."""
+        if not has_interaction_log(self.graph):
+            return None
+        try:
+            return _fitted(self.graph, layer, horizon, seed, self.fits)[0]
+        except ParameterError:
+            return None
 
     def fitted_models(self) -> list:
         """The forecasts fitted so far (to store with the snapshot)."""
@@ -135,7 +153,8 @@ def _no_forecast_reason(graph: SocialGraph) -> str:
     return "the interaction log is too short to validate a forecast, so the structural combined score"
 
 
-def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed, fits=None):
+def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed, fits=None,
+                      auto_scorer=None):
     """The forecast leader list, or ``None`` under ``auto`` when the graph cannot support one."""
     from graphcrm.forecast_leaders import forecast_leaders
 
@@ -149,7 +168,8 @@ def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_mo
             forecast_model, forecasted = _fitted(graph, layer, horizon, seed, fits)
         table, info = forecast_leaders(graph, top=top, layer=layer, horizon=horizon, model=forecast_model,
                                        forecasted=forecasted,
-                                       partition=partition, scorer="forecast" if method == "forecast" else None,
+                                       partition=partition,
+                                       scorer="forecast" if method == "forecast" else auto_scorer,
                                        seed=seed)
     except ParameterError:
         if method == "auto":

@@ -141,6 +141,9 @@ def test_pipeline_leaders_are_graphcrm_ranks_list(tmp_path, method):
 
     stored, note = load_model(tmp_path / "out" / "snapshot", load_snapshot(tmp_path / "out" / "snapshot"), "retweets")
     assert (stored is not None) == (method == "auto"), note      # the run's fit, kept for `graphcrm rank`
+    if method == "auto":                     # the scorer is recorded for the next night (kept while within noise)
+        run = json.loads(next((tmp_path / "out" / "state").glob("v*/run.json")).read_text())
+        assert run["leader_scorer"] == [ranking["scorer"], ranking["scorer_reason"]]
 
 
 def test_missing_source_file_is_a_data_error(tmp_path):

@@ -168,6 +168,28 @@ def test_forecast_leaders_per_community_equal_ranking_each_community_alone(n_com
         assert set(table.community) == set(partition[partition.index.isin(graph.id_map.ids)])
 
 
+def test_a_nightly_job_keeps_its_scorer_while_it_is_within_noise_of_the_winner():
+    import dataclasses
+
+    from graphcrm.forecast_leaders import choose_scorer, keep_or_choose_scorer
+
+    graph, _ = planted_log(seed=3)
+    model = fit_forecast(graph, horizon=7 * DAY)
+
+    def with_overlaps(forecast, decayed, in_degree):
+        v = dict(model.validation["engagement"], top_k=100, forecast_top_overlap=forecast,
+                 decayed_top_overlap=decayed, in_degree_top_overlap=in_degree)
+        return dataclasses.replace(model, validation={**model.validation, "engagement": v})
+
+    close = with_overlaps(0.35, 0.32, 0.28)          # one standard error of 0.35 among 100: 0.048
+    assert choose_scorer(close)[0] == "forecast"
+    assert keep_or_choose_scorer(close, None)[0] == "forecast"
+    kept, why = keep_or_choose_scorer(close, "engagement_decayed")
+    assert kept == "engagement_decayed" and "kept recent engagement" in why and "0.05" in why
+    assert keep_or_choose_scorer(close, "in_degree")[0] == "forecast"       # 0.07 behind: switch
+    assert keep_or_choose_scorer(close, "forecast") == choose_scorer(close)
+
+
 def test_cascade_reach_matches_a_slow_reference():
     rng = np.random.default_rng(4)
     for trial in range(30):

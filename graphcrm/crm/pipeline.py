@@ -33,7 +33,9 @@ export per step (``links``, ``review``, ``leaders``, ``communities``,
 ``run_summary.json`` (counts, timings).
 
 Nightly reruns (the output directory holds an earlier run) build on that run:
-the snapshot gets only the new source files (:func:`_load_step`), Leiden
+the snapshot gets only the new source files (:func:`_load_step`), the leaders step keeps the scorer of
+the earlier run while it stays within noise of the night's winner
+(:func:`~graphcrm.forecast_leaders.keep_or_choose_scorer`), Leiden
 starts from the earlier communities when the graph was appended to and keeps
 their ids where membership allows (``stable_labels``), and ``segment_changes``
 says who entered, left or stayed in each segment since the earlier run.  The
@@ -352,6 +354,13 @@ class _State:
         self.out.mkdir(parents=True, exist_ok=True)
         frame.reset_index(drop=True).to_parquet(self.out / f"{name}.parquet", index=False)
 
+    def earlier(self, key: str):
+        """What the run this one starts from decided for ``key`` (None: no such run, or it did not decide)."""
+        path = None if self.start is None else self.start / "run.json"
+        if path is None or not path.is_file():
+            return None
+        return json.loads(path.read_text(encoding="utf-8")).get(key)
+
     def decided(self, key: str, value):
         """``value``, or what the first run on this snapshot version decided for ``key`` (a retry)."""
         value = self.recorded.get(key, value)
@@ -426,7 +435,15 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 from graphcrm.audience import low_quality_accounts
 
                 excluded = low_quality_accounts(graph)
-            # the scorer `graphcrm rank` uses: the validated forecast where the log allows, else combined
+            # the scorer `graphcrm rank` uses: the validated forecast where the log allows, else combined;
+            # night after night the scorer of the run before stays while it is within noise of the winner
+            model = leader_lists.model(horizon=p["horizon"], seed=seed) if p["method"] == "auto" else None
+            if model is not None:
+                from graphcrm.forecast_leaders import keep_or_choose_scorer
+
+                earlier = state.earlier("leader_scorer")
+                choice = keep_or_choose_scorer(model, earlier[0] if earlier else None)
+                leader_lists.auto_scorer = tuple(state.decided("leader_scorer", list(choice)))
             leaders = leader_lists.table(method=p["method"], top=top + len(excluded), horizon=p["horizon"],
                                          samples=int(p.get("reach_samples", 20_000)), seed=seed)
             counts["leaders_ranking"] = leaders.attrs.pop("ranking", {})
