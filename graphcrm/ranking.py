@@ -114,8 +114,7 @@ class LeaderLists:
         self.graph = graph
         self.scores = leader_scores if leader_scores is not None else LeaderScores(graph)
         self.fits: dict = {}
-        #: scorer for ``auto`` lists that get a forecast, with its reason (None: the one that won)
-        self.auto_scorer: tuple[str, str] | None = None
+        self._kept: dict = {}       # fit key -> (scorer, reason) for auto lists of that fit (keep_scorer)
 
     def table(self, *, method: str = "auto", top: int = 50, partition=None, layer: str | None = None,
               combined_layer=None, samples: int = 100_000, seed: int = 0, horizon: int | None = None,
@@ -124,14 +123,30 @@ class LeaderLists:
         scorer ranked and why)."""
         if method not in LEADER_METHODS:
             raise ParameterError(f"leader method must be one of {LEADER_METHODS}, got {method!r}")
+        kept = self._kept.get(self._key(layer, horizon, seed)) if method == "auto" and forecast_model is None \
+            else None
         table = rank_table(self.graph, method=method, layer=layer, top=top, partition=partition, samples=samples,
                            seed=seed, horizon=horizon, forecast_model=forecast_model, leader_scores=self.scores,
                            forecast_fits=self.fits, combined_layer=combined_layer,
-                           auto_scorer=self.auto_scorer[0] if self.auto_scorer and method == "auto" else None)
+                           auto_scorer=kept[0] if kept else None)
         ranking = table.attrs.get("ranking", {})
-        if self.auto_scorer and method == "auto" and ranking.get("scorer") == self.auto_scorer[0]:
-            ranking["scorer_reason"] = self.auto_scorer[1]
+        if kept and ranking.get("scorer") == kept[0]:
+            ranking["scorer_reason"] = kept[1]
         return table
+
+    def keep_scorer(self, scorer: str, reason: str, *, layer: str | None = None, horizon: int | None = None,
+                    seed: int = 0) -> None:
+        """Rank the ``auto`` lists of this fit (layer, horizon, seed) by ``scorer`` instead of the one that won
+        (a nightly job keeping its scorer; see :func:`graphcrm.forecast_leaders.keep_or_choose_scorer`)."""
+        self._kept[self._key(layer, horizon, seed)] = (scorer, reason)
+
+    def _key(self, layer, horizon, seed):
+        from graphcrm.algorithms.forecast import default_target_layer
+
+        try:
+            return (layer or default_target_layer(self.graph), horizon, seed)
+        except ParameterError:               # no event layer: no forecast, nothing kept
+            return None
 
     def model(self, *, layer: str | None = None, horizon: int | None = None, seed: int = 0):
         """The forecast model the ``auto`` lists use (fitted once), or None where the graph cannot support one."""
@@ -142,9 +157,6 @@ class LeaderLists:
         except ParameterError:
             return None
 
-    def fitted_models(self) -> list:
-        """The forecasts fitted so far (to store with the snapshot)."""
-        return [fit[0] for fit in self.fits.values() if not isinstance(fit, Exception)]
 
 
 def _no_forecast_reason(graph: SocialGraph) -> str:

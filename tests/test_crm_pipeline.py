@@ -146,6 +146,32 @@ def test_pipeline_leaders_are_graphcrm_ranks_list(tmp_path, method):
         assert run["leader_scorer"] == [ranking["scorer"], ranking["scorer_reason"]]
 
 
+def test_a_segment_with_its_own_horizon_ranks_by_its_own_fit(tmp_path):
+    """The leaders step's fit (and the scorer it keeps) stays with the step's horizon: a leaders segment with
+    another horizon is the list `graphcrm rank --horizon` gives, and the model stored for `rank` is the step's."""
+    log = tmp_path / "events.csv"
+    _retweet_log(log)
+    (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kol1d"\nkind = "leaders"\ntop = 10\n'
+                                            'horizon = "1d"\n')
+    toml = tmp_path / "p.toml"
+    toml.write_text(f'[pipeline]\nname = "x"\nseed = 1\noutput_dir = "out"\nformat = "csv"\n[sources]\n'
+                    f'interactions = ["{log}"]\n[steps.leaders]\ntop = 10\nhorizon = "2d"\n'
+                    '[steps.segments]\nconfig = "segments.toml"\n')
+    proc = graphcrm("run", toml, "--json")
+    assert proc.returncode == 0, proc.stderr
+    snap = tmp_path / "out" / "snapshot"
+    assert json.loads((snap / "models" / "forecast-retweets.json").read_text())["horizon"] == 2 * 86_400
+
+    def ranked(*extra):
+        out = tmp_path / f"rank{len(extra)}.csv"
+        done = graphcrm("rank", snap, "--top", "10", "--seed", "1", "--out", out, *extra)
+        assert done.returncode == 0, done.stderr
+        return pd.read_csv(out, dtype=str).account_id.tolist()
+
+    assert read_export(tmp_path / "out" / "leaders.csv").account_id.tolist() == ranked()     # the stored 2d fit
+    assert read_export(tmp_path / "out" / "segments.csv").account_id.tolist() == ranked("--horizon", "1d")
+
+
 def test_missing_source_file_is_a_data_error(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["missing.csv"]\n')

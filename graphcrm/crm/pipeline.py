@@ -51,6 +51,7 @@ pipeline file (:class:`~graphcrm.loaders.errors.ConfigError`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -159,6 +160,21 @@ def read_pipeline(path) -> dict:
     if "economics" in steps and "leaders" not in steps:
         raise ConfigError(path, "steps.economics", "economics prices the leader list: add [steps.leaders]")
     return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
+
+
+def _json_safe(value):
+    """``value`` with NaN and infinities as None (``run_summary.json`` stays strict JSON).
+
+    >>> _json_safe({"spearman": float("nan"), "overlaps": [0.5, float("inf")], "scorer": "forecast"})
+    {'spearman': None, 'overlaps': [0.5, None], 'scorer': 'forecast'}
+    """
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _leader_options(path, params: dict) -> dict:
@@ -401,6 +417,7 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
     from graphcrm.ranking import LeaderLists
 
     leader_lists = LeaderLists(graph)       # the leaders step and leader segments share measures and forecasts
+    leader_model = None
     if "link" in steps:
         from graphcrm.crm.linking import link_customers
         from graphcrm.loaders.customers import read_customers
@@ -437,16 +454,18 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 excluded = low_quality_accounts(graph)
             # the scorer `graphcrm rank` uses: the validated forecast where the log allows, else combined;
             # night after night the scorer of the run before stays while it is within noise of the winner
-            model = leader_lists.model(horizon=p["horizon"], seed=seed) if p["method"] == "auto" else None
-            if model is not None:
+            model = leader_lists.model(horizon=p["horizon"], seed=seed) if p["method"] != "combined" else None
+            leader_model = model
+            if model is not None and p["method"] == "auto":
                 from graphcrm.forecast_leaders import keep_or_choose_scorer
 
                 earlier = state.earlier("leader_scorer")
                 choice = keep_or_choose_scorer(model, earlier[0] if earlier else None)
-                leader_lists.auto_scorer = tuple(state.decided("leader_scorer", list(choice)))
+                kept = state.decided("leader_scorer", list(choice))
+                leader_lists.keep_scorer(kept[0], kept[1], horizon=p["horizon"], seed=seed)
             leaders = leader_lists.table(method=p["method"], top=top + len(excluded), horizon=p["horizon"],
                                          samples=int(p.get("reach_samples", 20_000)), seed=seed)
-            counts["leaders_ranking"] = leaders.attrs.pop("ranking", {})
+            counts["leaders_ranking"] = _json_safe(leaders.attrs.pop("ranking", {}))
             if excluded:        # flagged accounts and low-quality audiences are neither listed nor priced
                 dropped = leaders.account_id.isin(excluded).to_numpy()
                 kept = [i for i, out in enumerate(dropped) if not out][:top]
@@ -522,10 +541,10 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         write_rejects(rejects, staging / "rejects.csv")
         outputs["rejects"] = str(staging / "rejects.csv")
     counts["rejected_rows"] = sum(r.n_rejected for r in rejects)
-    from graphcrm.forecast_store import save_model
+    if leader_model is not None:      # the leaders step's fit: `graphcrm rank OUT/snapshot` reuses it
+        from graphcrm.forecast_store import save_model
 
-    for model in leader_lists.fitted_models():   # `graphcrm rank OUT/snapshot` reuses it instead of refitting
-        save_model(staging / "snapshot", model)
+        save_model(staging / "snapshot", leader_model)
     return {"pipeline": pipe["name"], "status": "ok", "pseudonymised": salt is not None, "seed": seed,
             "counts": counts, "outputs": outputs, "seconds": timings, "total_seconds": round(sum(timings.values()), 3)}
 

@@ -151,6 +151,11 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
         if seg["kind"] == "leaders" and seg.get("method", "auto") not in ("auto", "forecast", "combined"):
             raise ConfigError(source, f"segment[{i}].method", "expected auto, forecast or combined, got "
                               f"{seg['method']!r}")
+        if seg["kind"] == "leaders" and seg.get("horizon") is not None:
+            try:
+                _horizon(seg)
+            except ParameterError as exc:
+                raise ConfigError(source, f"segment[{i}].horizon", str(exc)) from None
         if seg["name"] in seen:
             raise ConfigError(source, f"segment[{i}].name", f"segment name {seg['name']!r} used twice")
         seen.add(seg["name"])
