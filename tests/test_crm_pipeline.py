@@ -106,21 +106,26 @@ def _retweet_log(path, days: int = 30, seed: int = 1):
                   "type": "RT"}).to_csv(path, index=False)
 
 
+def _run_on_retweets(tmp_path, leaders: str, segment: str) -> dict:
+    """`graphcrm run` on a month of retweets with ``[steps.leaders]`` and one leaders segment (their TOML
+    lines); the run summary (outputs in ``tmp_path / "out"``)."""
+    log = tmp_path / "events.csv"
+    _retweet_log(log)
+    (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kol"\nkind = "leaders"\n' + segment)
+    toml = tmp_path / "p.toml"
+    toml.write_text(f'[pipeline]\nname = "x"\nseed = 1\noutput_dir = "out"\nformat = "csv"\n[sources]\n'
+                    f'interactions = ["{log}"]\n[steps.leaders]\n{leaders}[steps.segments]\nconfig = "segments.toml"\n')
+    proc = graphcrm("run", toml, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 @pytest.mark.parametrize("method", ["auto", "combined"])
 def test_pipeline_leaders_are_graphcrm_ranks_list(tmp_path, method):
     """The nightly leader list is the one `graphcrm rank` gives on the same snapshot: by default the scorer that
     won on held-out days of the log (issue 18), stated in the run summary; `method = "combined"` as asked."""
-    log = tmp_path / "events.csv"
-    _retweet_log(log)
-    (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kol"\nkind = "leaders"\ntop = 5\n'
-                                            f'method = "{method}"\n')
-    toml = tmp_path / "p.toml"
-    toml.write_text(f'[pipeline]\nname = "x"\nseed = 1\noutput_dir = "out"\nformat = "csv"\n[sources]\n'
-                    f'interactions = ["{log}"]\n[steps.leaders]\ntop = 20\nmethod = "{method}"\n'
-                    '[steps.segments]\nconfig = "segments.toml"\n')
-    proc = graphcrm("run", toml, "--json")
-    assert proc.returncode == 0, proc.stderr
-    ranking = json.loads(proc.stdout)["counts"]["leaders_ranking"]
+    summary = _run_on_retweets(tmp_path, f'top = 20\nmethod = "{method}"\n', f'top = 5\nmethod = "{method}"\n')
+    ranking = summary["counts"]["leaders_ranking"]
     leaders = read_export(tmp_path / "out" / "leaders.csv")
     rank = graphcrm("rank", tmp_path / "out" / "snapshot", "--method", method, "--top", "20", "--seed", "1",
                     "--samples", "20000", "--out", tmp_path / "rank.csv", "--json")
@@ -149,16 +154,7 @@ def test_pipeline_leaders_are_graphcrm_ranks_list(tmp_path, method):
 def test_a_segment_with_its_own_horizon_ranks_by_its_own_fit(tmp_path):
     """The leaders step's fit (and the scorer it keeps) stays with the step's horizon: a leaders segment with
     another horizon is the list `graphcrm rank --horizon` gives, and the model stored for `rank` is the step's."""
-    log = tmp_path / "events.csv"
-    _retweet_log(log)
-    (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kol1d"\nkind = "leaders"\ntop = 10\n'
-                                            'horizon = "1d"\n')
-    toml = tmp_path / "p.toml"
-    toml.write_text(f'[pipeline]\nname = "x"\nseed = 1\noutput_dir = "out"\nformat = "csv"\n[sources]\n'
-                    f'interactions = ["{log}"]\n[steps.leaders]\ntop = 10\nhorizon = "2d"\n'
-                    '[steps.segments]\nconfig = "segments.toml"\n')
-    proc = graphcrm("run", toml, "--json")
-    assert proc.returncode == 0, proc.stderr
+    _run_on_retweets(tmp_path, 'top = 10\nhorizon = "2d"\n', 'top = 10\nhorizon = "1d"\n')
     snap = tmp_path / "out" / "snapshot"
     assert json.loads((snap / "models" / "forecast-retweets.json").read_text())["horizon"] == 2 * 86_400
 
