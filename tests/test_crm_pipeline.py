@@ -106,15 +106,17 @@ def _retweet_log(path, days: int = 30, seed: int = 1):
                   "type": "RT"}).to_csv(path, index=False)
 
 
-def _run_on_retweets(tmp_path, leaders: str, segment: str) -> dict:
-    """`graphcrm run` on a month of retweets with ``[steps.leaders]`` and one leaders segment (their TOML
-    lines); the run summary (outputs in ``tmp_path / "out"``)."""
+def _run_on_retweets(tmp_path, leaders: str | None, segment: str) -> dict:
+    """`graphcrm run` on a month of retweets with ``[steps.leaders]`` (none for None) and one leaders segment
+    (their TOML lines); the run summary (outputs in ``tmp_path / "out"``)."""
     log = tmp_path / "events.csv"
     _retweet_log(log)
     (tmp_path / "segments.toml").write_text('[[segment]]\nname = "kol"\nkind = "leaders"\n' + segment)
     toml = tmp_path / "p.toml"
     toml.write_text(f'[pipeline]\nname = "x"\nseed = 1\noutput_dir = "out"\nformat = "csv"\n[sources]\n'
-                    f'interactions = ["{log}"]\n[steps.leaders]\n{leaders}[steps.segments]\nconfig = "segments.toml"\n')
+                    f'interactions = ["{log}"]\n'
+                    + ("" if leaders is None else f"[steps.leaders]\n{leaders}")
+                    + '[steps.segments]\nconfig = "segments.toml"\n')
     proc = graphcrm("run", toml, "--json")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -166,6 +168,16 @@ def test_a_segment_with_its_own_horizon_ranks_by_its_own_fit(tmp_path):
 
     assert read_export(tmp_path / "out" / "leaders.csv").account_id.tolist() == ranked()     # the stored 2d fit
     assert read_export(tmp_path / "out" / "segments.csv").account_id.tolist() == ranked("--horizon", "1d")
+
+
+def test_leader_segments_without_a_leaders_step_record_their_scorer_for_the_next_night(tmp_path):
+    _run_on_retweets(tmp_path, None, "top = 10\n")
+    run = json.loads(next((tmp_path / "out" / "state").glob("v*/run.json")).read_text())
+    scorer, reason = run["leader_scorer"]
+    assert "held-out window" in reason
+    why = read_export(tmp_path / "out" / "segments.csv").reason.iloc[0]
+    words = {"forecast": "forecast", "engagement_decayed": "ranked by recent", "in_degree": "ranked by distinct"}
+    assert why.startswith(words[scorer])
 
 
 def test_missing_source_file_is_a_data_error(tmp_path):

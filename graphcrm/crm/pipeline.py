@@ -177,6 +177,22 @@ def _json_safe(value):
     return value
 
 
+def _keep_nightly_scorer(leader_lists, state, horizon, seed):
+    """Decide the scorer of the ``auto`` leader lists of this fit (horizon, seed): the night's winner, or the
+    earlier run's while it is within noise of it (:func:`~graphcrm.forecast_leaders.keep_or_choose_scorer`),
+    recorded for the next run and for retries.  Returns the fitted model (None where the log cannot support
+    a forecast)."""
+    model = leader_lists.model(horizon=horizon, seed=seed)
+    if model is None:
+        return None
+    from graphcrm.forecast_leaders import keep_or_choose_scorer
+
+    earlier = state.earlier("leader_scorer")
+    kept = state.decided("leader_scorer", list(keep_or_choose_scorer(model, earlier[0] if earlier else None)))
+    leader_lists.keep_scorer(kept[0], kept[1], horizon=horizon, seed=seed)
+    return model
+
+
 def _leader_options(path, params: dict) -> dict:
     """``method`` (auto, forecast, combined) and ``horizon`` (seconds, from "3d" / "12h") of the leaders step."""
     from graphcrm.backtest import parse_duration
@@ -454,15 +470,10 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 excluded = low_quality_accounts(graph)
             # the scorer `graphcrm rank` uses: the validated forecast where the log allows, else combined;
             # night after night the scorer of the run before stays while it is within noise of the winner
-            model = leader_lists.model(horizon=p["horizon"], seed=seed) if p["method"] != "combined" else None
-            leader_model = model
-            if model is not None and p["method"] == "auto":
-                from graphcrm.forecast_leaders import keep_or_choose_scorer
-
-                earlier = state.earlier("leader_scorer")
-                choice = keep_or_choose_scorer(model, earlier[0] if earlier else None)
-                kept = state.decided("leader_scorer", list(choice))
-                leader_lists.keep_scorer(kept[0], kept[1], horizon=p["horizon"], seed=seed)
+            if p["method"] == "auto":
+                leader_model = _keep_nightly_scorer(leader_lists, state, p["horizon"], seed)
+            elif p["method"] == "forecast":
+                leader_model = leader_lists.model(horizon=p["horizon"], seed=seed)
             leaders = leader_lists.table(method=p["method"], top=top + len(excluded), horizon=p["horizon"],
                                          samples=int(p.get("reach_samples", 20_000)), seed=seed)
             counts["leaders_ranking"] = _json_safe(leaders.attrs.pop("ranking", {}))
@@ -506,6 +517,9 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
 
         with _Step("segments", timings):
             seg_cfg = read_segments_config(steps["segments"]["config"])
+            if "leaders" not in steps and any(seg["kind"] == "leaders" and seg.get("method", "auto") == "auto"
+                                              and seg.get("horizon") is None for seg in seg_cfg):
+                _keep_nightly_scorer(leader_lists, state, None, seed)   # leader segments keep theirs too
             table = build_segments(graph, seg_cfg, links=links, customers=customers, partition=partition, seed=seed,
                                    reach_samples=int(steps["segments"].get("reach_samples", 20_000)),
                                    leader_lists=leader_lists)
