@@ -54,11 +54,11 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
     if method not in LEADER_METHODS and method not in measures:
         raise ParameterError(f"method must be one of {method_names()}, got {method!r}")
     if method in ("auto", "forecast"):
-        table = _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed,
-                                  forecast_fits, auto_scorer)
+        table, why = _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed,
+                                       forecast_fits, auto_scorer)
         if table is not None:
             return table
-        method, why = "combined", _no_forecast_reason(graph)
+        method = "combined"
     else:
         why = "asked for"
     if method == "combined":
@@ -159,19 +159,16 @@ class LeaderLists:
 
 
 
-def _no_forecast_reason(graph: SocialGraph) -> str:
-    if not has_interaction_log(graph):
-        return "no timestamped interaction log, so the structural combined score"
-    return "the interaction log is too short to validate a forecast, so the structural combined score"
-
-
 def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed, fits=None,
                       auto_scorer=None):
-    """The forecast leader list, or ``None`` under ``auto`` when the graph cannot support one."""
+    """``(table, None)``: the forecast leader list; or, under ``auto`` when the graph cannot support one,
+    ``(None, why)``."""
     from graphcrm.forecast_leaders import forecast_leaders
 
-    if method == "auto" and (not has_interaction_log(graph) or isinstance(layer, Layer)):
-        return None
+    if method == "auto" and not has_interaction_log(graph):
+        return None, "no timestamped interaction log, so the structural combined score"
+    if method == "auto" and isinstance(layer, Layer):
+        return None, "a layer was given to rank on (the forecast ranks a named event layer), so the combined score"
     if isinstance(layer, Layer):
         raise ParameterError("--method forecast ranks a named event layer (e.g. retweets)")
     try:
@@ -183,9 +180,9 @@ def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_mo
                                        partition=partition,
                                        scorer="forecast" if method == "forecast" else auto_scorer,
                                        seed=seed)
-    except ParameterError:
+    except ParameterError as exc:
         if method == "auto":
-            return None
+            return None, f"no forecast could be validated on this log ({exc}), so the structural combined score"
         raise
     table.attrs["ranking"] = info
-    return table
+    return table, None

@@ -190,6 +190,16 @@ def test_a_nightly_job_keeps_its_scorer_while_it_is_within_noise_of_the_winner()
     assert keep_or_choose_scorer(close, "forecast") == choose_scorer(close)
 
 
+def test_rank_says_why_it_fell_back_to_the_combined_score():
+    from graphcrm.ranking import rank_table
+
+    short = GraphBuilder().add_events("retweets", ["a", "b", "c"], ["x", "x", "y"], time=[0, 60, 120]).build()
+    reason = rank_table(short, top=2, samples=1000).attrs["ranking"]["scorer_reason"]
+    assert "spans 2 minutes" in reason and "combined score" in reason        # the fit's own words, not a guess
+    static = GraphBuilder().add_edges("follows", ["a", "b"], ["x", "x"]).build()
+    assert rank_table(static, top=1, samples=1000).attrs["ranking"]["scorer_reason"].startswith("no timestamped")
+
+
 def test_cascade_reach_matches_a_slow_reference():
     rng = np.random.default_rng(4)
     for trial in range(30):
