@@ -292,8 +292,25 @@ def _rank(frame: pd.DataFrame, keys) -> pd.DataFrame:
 
 
 def _rank_within(frame: pd.DataFrame, keys, top: int) -> pd.DataFrame:
-    """:func:`_rank` within each community (communities in sorted order), the first ``top`` of each: one sort of
-    the whole table instead of one per community (a graph has thousands of communities)."""
+    """:func:`_rank` within each community (communities in sorted order), the first ``top`` of each."""
+    rows, rank = top_per_community(frame, keys, top)
+    out = frame.iloc[rows].reset_index(drop=True)
+    out.insert(1, "rank", rank)
+    return out
+
+
+def top_per_community(frame: pd.DataFrame, keys, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the first ``top`` rows of each ``community`` (communities in sorted order; within one, by
+    ``keys`` highest first, ties in row order) and their ranks: one sort of the whole table instead of one per
+    community (higgs has 13,000 communities: 40 s the other way).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"community": [2, 1, 2, 1, 2], "score": [0.1, 0.5, 0.9, 0.7, 0.9]})
+    >>> rows, rank = top_per_community(f, ["score"], 2)
+    >>> rows.tolist(), rank.tolist()
+    ([3, 1, 2, 4], [1, 2, 1, 2])
+    """
     group = pd.factorize(frame["community"], sort=True)[0]
     position = np.arange(len(frame))
     order = np.lexsort([position] + [-frame[k].to_numpy(dtype=np.float64) for k in reversed(keys)] + [group])
@@ -301,9 +318,7 @@ def _rank_within(frame: pd.DataFrame, keys, top: int) -> pd.DataFrame:
     starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
     rank = position - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
     keep = rank <= top
-    out = frame.iloc[order[keep]].reset_index(drop=True)
-    out.insert(1, "rank", rank[keep])
-    return out
+    return order[keep], rank[keep]
 
 
 def _audience(graph: SocialGraph, lay: Layer) -> np.ndarray:
