@@ -122,7 +122,9 @@ def main(argv=None) -> int:
     parser.add_argument("--full", action="store_true", help="All higgs events.")
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--naive-rels", type=int, default=5000, help="Relationships in the naive-vs-batched subset.")
-    parser.add_argument("--pairs", type=int, default=3, help="Interleaved (naive, batched) pairs (default 3).")
+    parser.add_argument("--pairs", type=int, default=5, help="Interleaved (naive, batched) pairs (default 5).")
+    parser.add_argument("--warmup", type=int, default=6,
+                        help="Untimed pushes of the subset before the pairs (the server's JIT; default 6).")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-neo4j.md")
     args = parser.parse_args(argv)
 
@@ -149,7 +151,7 @@ def main(argv=None) -> int:
             # 1. naive vs batched on a subset; the JVM warms up first (its JIT triples throughput)
             small = subset_of(graph, args.naive_rels)
             small_rels = n_rels(small)
-            for _ in range(2):
+            for _ in range(args.warmup):
                 store.push(small)
                 wipe(store)
             naive_load(store, subset_of(small, 200))
