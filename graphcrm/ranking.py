@@ -158,6 +158,25 @@ class LeaderLists:
             return None
 
 
+def validated_leader_list(graph: SocialGraph, *, method: str = "auto", top: int = 50, layer: str | None = None,
+                          horizon: int | None = None, seed: int = 0,
+                          forecast_model=None) -> tuple[pd.DataFrame | None, str | None]:
+    """The forecast-ranked leader list ``graphcrm rank`` would write, or why there is none.
+
+    Returns ``(table, None)`` (``table.attrs["ranking"]`` says which scorer won on the held-out window), or
+    under ``method="auto"``, when the graph keeps no timestamped interaction log long enough to validate a
+    forecast, ``(None, reason)``: the caller ranks by the structural combined score.  ``forecast_model``: a
+    fitted (e.g. stored) model to rank by instead of fitting one.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", ["a", "b"], ["hub", "hub"]).build()
+    >>> validated_leader_list(g)
+    (None, 'no timestamped interaction log, so the structural combined score')
+    """
+    return _forecast_or_none(graph, method, layer, top, None, horizon, forecast_model, seed)
+
 
 def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed, fits=None,
                       auto_scorer=None):

@@ -146,7 +146,8 @@ def community_graph(graph: SocialGraph, partition: Partition, *, layer: str | La
 def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: int = 20, k: int = 10,
                  n_runs: int = 2_000, seed: int = 0, segments: Mapping[str, pd.Series] | None = None,
                  reach_samples: int = 50_000, max_communities: int = 12, title: str = "Audience influence report",
-                 source: str = "", backtest: Backtest | None = None) -> Report:
+                 source: str = "", backtest: Backtest | None = None, method: str = "auto",
+                 horizon: int | None = None, forecast_model=None) -> Report:
     """Compute the report's tables and render the page.
 
     Parameters
@@ -168,6 +169,15 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
     backtest : Backtest, optional
         A :func:`graphcrm.backtest.backtest` of this graph: the page gets a section that shows how each scorer
         did on the days after its split, with the forecast's predicted-vs-actual chart.
+    method : {"auto", "forecast", "combined"}
+        Leader order, as ``graphcrm rank --method``: ``auto`` ranks by the scorer that won on held-out days
+        of the interaction log (the forecast, recent engagement or in-degree) where the graph keeps one long
+        enough, else by the structural combined score.  The order drives the table, the "top leaders" seed
+        set and the leader tiers; ``summary["leaders_ranking"]`` says which scorer ranked and why.
+    horizon : int, optional
+        Forecast horizon in seconds (default: the forecast's own choice).
+    forecast_model : ForecastModel, optional
+        A fitted (e.g. stored) forecast to rank by, as ``graphcrm rank`` reuses the snapshot's stored model.
 
     Examples
     --------
@@ -185,7 +195,8 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
     active = int(((lay.out_degree() > 0) | (lay.in_degree() > 0)).sum())
     k = min(k, int((lay.out_degree() > 0).sum()) or 1)
     with step("ranking opinion leaders"):
-        ranked = opinion_leaders(graph, layer=lay, top=graph.n_nodes, reach_samples=reach_samples, seed=seed)
+        ranked, ranking = leader_order(graph, lay, method=method, horizon=horizon, reach_samples=reach_samples,
+                                       seed=seed, forecast_model=forecast_model)
     with step("finding communities"):
         part = leiden(graph, layer=lay, seed=seed)
         profiles = community_profiles(graph, part, layer=lay)
@@ -212,6 +223,7 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
                                                                             round(float(r.ci_high), 2)]}
                            for s, r in final.iterrows()},
         "top_leaders": ranked.account_id.head(min(top, 10)).tolist(),
+        "leaders_ranking": ranking,
         "segments": {g: int((sizes.group == g).sum()) for g in groups},
     }
     if backtest is not None:
@@ -219,13 +231,64 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
                                                                  "leader_default_scorer")}
     leaders = ranked.head(top).reset_index(drop=True)
     quality_html, summary["audience_quality"] = _audience_section(graph, leaders)
-    html = _render(title=title, source=source, summary=summary, leaders=leaders, profiles=profiles, part=part,
+    html = _render(title=title, source=source, summary=summary, leaders=leaders, ranking=ranking, profiles=profiles,
+                   part=part,
                    links=links, curves=curves, sizes=sizes, max_communities=max_communities, seed=seed)
     html = html.replace("<h2 id=\"communities\">", quality_html + "\n<h2 id=\"communities\">", 1)
     if backtest is not None:
         html = html.replace("<h2 id=\"segments\">", _backtest_section(backtest) + "\n<h2 id=\"segments\">", 1)
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return Report(html, leaders, profiles, curves, sizes, summary)
+
+
+#: structural columns of :func:`graphcrm.leaders.opinion_leaders` a validated leader order keeps beside its own
+STRUCTURAL_COLUMNS = ("influence_score", "expected_reach", "expected_reach_stderr", "audience_size", "pagerank_pct",
+                      "coreness_pct", "expected_reach_pct", "stance", "stance_score", "stance_evidence")
+
+
+def leader_order(graph: SocialGraph, layer: Layer, *, method: str = "auto", horizon: int | None = None,
+                 reach_samples: int = 50_000, seed: int = 0, forecast_model=None) -> tuple[pd.DataFrame, dict]:
+    """Every account in leader order by the scorer ``graphcrm rank --method`` uses, with the structural columns.
+
+    Returns ``(table, ranking)``: rows ``rank, account_id, leader_score, scorer, why`` then the combined
+    score's measures on ``layer`` (:data:`STRUCTURAL_COLUMNS`: expected reach, audience, stance, ...) and,
+    when a forecast ranked, its ``forecast_engagement(_low/_high)``, ``engagement_received`` and
+    ``distinct_engagers``; ``ranking`` is ``{"scorer", "scorer_reason", ...}`` as ``rank``'s
+    ``table.attrs["ranking"]``.  Without a timestamped interaction log ``auto`` is the combined score.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "a"]).build()
+    >>> table, ranking = leader_order(g, g.resolve_layer("follows"), reach_samples=2000)
+    >>> table.account_id.tolist()[:2], ranking["scorer"], table.why.iloc[0]
+    (['hub', 'a'], 'combined', 'top 0.1% by reach, top 0.1% by attention')
+    """
+    from graphcrm.leaders import LeaderScores
+    from graphcrm.ranking import LEADER_METHODS, validated_leader_list
+
+    if method not in LEADER_METHODS:
+        raise ParameterError(f"leader method must be one of {LEADER_METHODS}, got {method!r}")
+    scores = LeaderScores(graph)
+    structural = opinion_leaders(graph, layer=layer, top=graph.n_nodes, reach_samples=reach_samples, seed=seed,
+                                 scores=scores)
+    table, why = (None, "asked for") if method == "combined" else \
+        validated_leader_list(graph, method=method, top=graph.n_nodes, horizon=horizon, seed=seed,
+                              forecast_model=forecast_model)
+    if table is None:
+        structural.insert(2, "leader_score", structural.influence_score)
+        structural.insert(3, "scorer", "combined")
+        structural.insert(4, "why", [_why(r) for r in structural.itertuples(index=False)])
+        return structural, {"scorer": "combined", "scorer_reason": why}
+    ranking = dict(table.attrs.get("ranking", {}))
+    own = ["rank", "account_id", "leader_score", "scorer", "why", "forecast_engagement", "forecast_engagement_low",
+           "forecast_engagement_high", "engagement_received", "distinct_engagers"]
+    extra = structural.set_index("account_id").loc[table.account_id, list(STRUCTURAL_COLUMNS)]
+    out = table[own].reset_index(drop=True)
+    out[list(STRUCTURAL_COLUMNS)] = extra.to_numpy() if len(extra) else extra
+    out = out.astype({c: structural[c].dtype for c in STRUCTURAL_COLUMNS})
+    out.attrs = {}
+    return out, ranking
 
 
 def write_report(report: Report, path) -> Path:
@@ -273,9 +336,10 @@ def _tiers(ranked: pd.DataFrame) -> pd.Series:
 
 # ------------------------------------------------------------------------------ rendering
 def _why(row) -> str:
+    """The combined score's reason: the measures where the account is in the top 10%."""
     parts = []
     for col, what in (("expected_reach_pct", "reach"), ("pagerank_pct", "attention"), ("coreness_pct", "core position")):
-        tail = 100.0 - float(row[col])
+        tail = 100.0 - float(getattr(row, col))
         if tail < 10:
             parts.append(f"top {_pct(tail)} by {what}")
     return ", ".join(parts) or "balanced across measures"
@@ -288,13 +352,14 @@ def _pct(tail: float) -> str:
     return f"{tail:.0f}%"
 
 
-def _leader_table(leaders: pd.DataFrame) -> str:
+def _leader_table(leaders: pd.DataFrame, ranking: Mapping) -> str:
     signed = (leaders.stance_evidence > 0).any()
-    head = ["#", "account", "influence score", "why", "expected reach", "audience", "community"]
+    head = ["#", "account", SCORE_HEADERS.get(ranking.get("scorer"), "leader score"), "why", "expected reach",
+            "audience", "community"]
     head += ["stance"] if signed else []
     rows = []
     for _, r in leaders.iterrows():
-        cells = [str(r["rank"]), escape(str(r.account_id)), f"{r.influence_score:.2f}", escape(_why(r)),
+        cells = [str(r["rank"]), escape(str(r.account_id)), f"{r.leader_score:,.2f}", escape(str(r.why)),
                  f"{r.expected_reach:,.1f} &plusmn; {1.96 * r.expected_reach_stderr:,.1f}",
                  f"{int(r.audience_size):,}", str(r.community)]
         if signed:
@@ -346,7 +411,36 @@ def _cell(value) -> str:
     return str(value).replace(";", ", ")
 
 
-def _render(*, title, source, summary, leaders, profiles, part, links, curves, sizes, max_communities, seed) -> str:
+#: the leader table's score column, per scorer
+SCORE_HEADERS = {"combined": "influence score", "forecast": "forecast engagement",
+                 "engagement_decayed": "recent engagement", "in_degree": "accounts engaged"}
+
+
+def _leaders_note(ranking: Mapping) -> str:
+    """The paragraph above the leader table: what ranked it, and why that scorer."""
+    reach = ("Expected reach is the number of accounts a message from this account alone reaches on average "
+             "(&plusmn; 95%; independent cascade on the influence layer).")
+    if ranking.get("scorer") == "combined":
+        return (f"Influence score combines attention received (PageRank), core position (k-core) and expected "
+                f"word-of-mouth reach (independent cascade, weighted-cascade probabilities); \"why\" names the "
+                f"measures where the account is in the top 10%. Ranked by this structural score: "
+                f"{escape(str(ranking.get('scorer_reason', '')))}. {reach}")
+    return (f"Ranked as <code>graphcrm rank</code> ranks: by the scorer that predicted engagement best on held-out "
+            f"days of the interaction log, here <b>{escape(SCORE_HEADERS.get(ranking['scorer'], ranking['scorer']))}"
+            f"</b> ({escape(str(ranking.get('scorer_reason', '')))}). \"why\" gives the forecast for the next days "
+            f"with its 80% interval. {reach}")
+
+
+def _reach_caveat(ranking: Mapping) -> str:
+    if ranking.get("scorer") == "combined":
+        return ""
+    return (" The leaders are ranked by the engagement they are predicted to receive, validated on held-out days; "
+            "the reach here is the cascade model's, which favours large audiences. To choose seeds for a campaign "
+            "use <code>graphcrm plan</code>.")
+
+
+def _render(*, title, source, summary, leaders, ranking, profiles, part, links, curves, sizes, max_communities,
+            seed) -> str:
     sizes_c = part.sizes()
     shown = [c for c in range(min(max_communities, len(sizes_c))) if sizes_c[c] > 1]
     prof = profiles.set_index("community")
@@ -406,10 +500,8 @@ th {{ background: #eef1f4; }}
 <div class="cards">{cards}</div>
 
 <h2 id="leaders">Opinion leaders</h2>
-<p class="note">Influence score combines attention received (PageRank), core position (k-core) and expected word-of-mouth
-reach (independent cascade, weighted-cascade probabilities); "why" names the measures where the account is in the top
-10%. Expected reach is the number of accounts a message from this account alone reaches on average (&plusmn; 95%).</p>
-{_leader_table(leaders)}
+<p class="note">{_leaders_note(ranking)}</p>
+{_leader_table(leaders, ranking)}
 
 <h2 id="communities">Communities</h2>
 <p class="note">Leiden communities on the influence layer ({summary['communities']:,} in all, counting accounts
@@ -419,9 +511,9 @@ volume between two communities.</p>
 {_profile_table(profiles, max_communities)}
 
 <h2 id="reach">Word-of-mouth reach per step</h2>
-<p class="note">{k} seeds each: the top {k} opinion leaders, {k} degree-discount picks and {k} random accounts with an
-audience; {summary['runs_per_set']:,} independent-cascade runs per set. The band is the 95% confidence interval of the
-expected reach at each step (batch means over 10 independent batches).</p>
+<p class="note">{k} seeds each: the top {k} opinion leaders of the table above, {k} degree-discount picks and {k} random
+accounts with an audience; {summary['runs_per_set']:,} independent-cascade runs per set. The band is the 95% confidence
+interval of the expected reach at each step (batch means over 10 independent batches).{_reach_caveat(ranking)}</p>
 <div class="charts">{reach_svg}</div>
 <table><thead><tr><th>seed set</th><th>expected reach</th><th>95% CI</th></tr></thead><tbody>{final_rows}</tbody></table>
 

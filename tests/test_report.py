@@ -182,3 +182,40 @@ def test_predicted_vs_actual_bins_by_hand():
     assert bins.mean_actual.tolist() == [0.5, 2.0, 6.0] and bins.mean_predicted.tolist() == [0.1, 1.1, 5.5]
     with pytest.raises(Exception, match="predicts no engagement count"):
         predicted_vs_actual(bt, "engagement", scorers=("pagerank",))
+
+
+def test_report_ranks_leaders_as_graphcrm_rank(tmp_path):
+    """With a month of timestamped retweets the report's leaders are `graphcrm rank`'s list (the scorer that won
+    on held-out days), the "top leaders" seed set follows them, and the page says which scorer ranked and why;
+    `--method combined` keeps the structural score."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    time = 1_600_000_000 + np.sort(rng.integers(0, 30 * 86_400, n))
+    target = np.where(rng.random(n) < 0.3, "star", rng.choice([f"q{i}" for i in range(300)], n))
+    pd.DataFrame({"src": rng.choice([f"f{i}" for i in range(2000)], n), "dst": target, "time": time,
+                  "type": "RT"}).to_csv(tmp_path / "log.csv", index=False)
+    snap = tmp_path / "snap"
+    proc = graphcrm("load", "--interactions", tmp_path / "log.csv", "--out", snap)
+    assert proc.returncode == 0, proc.stderr
+    proc = graphcrm("report", snap, "--out", tmp_path / "r.html", "--top", "15", "--k", "3", "--runs", "200",
+                    "--backtest-split", "none", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    rank = graphcrm("rank", snap, "--top", "15", "--out", tmp_path / "rank.csv", "--json")
+    assert rank.returncode == 0, rank.stderr
+    ranked = pd.read_csv(tmp_path / "rank.csv", dtype=str)
+    assert summary["leaders_ranking"]["scorer"] == json.loads(rank.stdout)["ranking"]["scorer"]
+    assert summary["leaders_ranking"]["scorer"] in ("forecast", "engagement_decayed", "in_degree")
+    assert summary["top_leaders"] == ranked.account_id.head(10).tolist()
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    rows = html.split('<table class="leaders">', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+    assert [r.split("<td>")[2].split("</td>")[0] for r in rows] == ranked.account_id.tolist()
+    assert ranked.why.iloc[0].split(" (80%")[0] in html and "held-out" in html and "graphcrm plan" in html
+    proc = graphcrm("report", snap, "--out", tmp_path / "c.html", "--top", "15", "--k", "3", "--runs", "200",
+                    "--backtest-split", "none", "--method", "combined", "--json")
+    assert proc.returncode == 0, proc.stderr
+    combined = json.loads(proc.stdout)
+    assert combined["leaders_ranking"] == {"scorer": "combined", "scorer_reason": "asked for"}
+    assert combined["top_leaders"][0] == "star" and "influence score" in (tmp_path / "c.html").read_text()
+    bad = graphcrm("report", snap, "--out", tmp_path / "x.html", "--method", "best")
+    assert bad.returncode != 0 and "--method" in bad.stderr and "Traceback" not in bad.stderr

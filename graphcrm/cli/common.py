@@ -201,3 +201,17 @@ def neo4j_store(uri: str, user: str, database: str, batch_size: int = 5000) -> I
         yield store
     finally:
         store.close()
+
+
+def stored_forecast(snapshot: Path, graph, layer: str | None, horizon: int | None):
+    """The forecast model stored by ``graphcrm forecast`` when it still fits the snapshot, else None."""
+    from graphcrm.algorithms.forecast import default_target_layer
+    from graphcrm.forecast_leaders import has_interaction_log
+    from graphcrm.forecast_store import load_model
+
+    if not has_interaction_log(graph):
+        return None
+    name = layer or default_target_layer(graph)
+    if name not in graph.layers:
+        return None
+    return load_model(snapshot, graph, name, horizon)[0]

@@ -12,7 +12,7 @@ import typer
 
 
 
-from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, read_escaped_csv
+from graphcrm.cli.common import AS_OF, Timer, emit, open_snapshot, read_escaped_csv, snapshot_dir, stored_forecast
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +34,10 @@ def report(
     backtest_split: str = typer.Option("auto", "--backtest-split", help="Add a backtest section scored after this "
                                        "time (ISO-8601 or Unix seconds); 'auto': two thirds into the interaction "
                                        "log when there is one; 'none': leave it out."),
+    method: str = typer.Option("auto", "--method", help="Leader order, as graphcrm rank: auto (the scorer that won "
+                               "on held-out days of the interaction log, else combined), forecast or combined."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast horizon of the leader order, like 3d or "
+                                                                  "12h (default: the forecast's own)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same figures)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
@@ -43,12 +47,15 @@ def report(
     """
     import pandas as pd
 
-    from graphcrm.backtest import backtest, default_split
+    from graphcrm.backtest import backtest, default_split, parse_duration
     from graphcrm.loaders.errors import GraphCRMError, ParameterError
     from graphcrm.progress import step
     from graphcrm.report import build_report, segments_from_table, write_report
 
     timer = Timer()
+    if method not in ("auto", "forecast", "combined"):
+        raise ParameterError(f"--method must be auto, forecast or combined, got {method!r}")
+    seconds = parse_duration(horizon) if horizon is not None else None
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"--out {out}: the report is HTML; name it like report.html")
     with step(f"opening {snapshot}"):
@@ -69,13 +76,16 @@ def report(
                 if backtest_split.strip().lower() != "auto":
                     raise
                 skipped = f"no backtest section ({exc})"       # a log too short to score out of time
+    stored = stored_forecast(snapshot_dir(snapshot, as_of), graph, None, seconds) if method != "combined" else None
     rep = build_report(graph, layer=layer, top=top, k=k, n_runs=runs, seed=seed, segments=extra, title=title,
-                       source=f"snapshot {snapshot}", backtest=bt)
+                       source=f"snapshot {snapshot}", backtest=bt, method=method, horizon=seconds,
+                       forecast_model=stored)
     write_report(rep, out)
     summary = {"snapshot": str(snapshot), "out": str(out), **rep.summary,
                "seconds": timer.seconds()}
     reach = summary["expected_reach"]
-    human = (f"wrote {out}: {len(rep.leaders)} opinion leaders, {summary['communities']:,} communities "
+    human = (f"wrote {out}: {len(rep.leaders)} opinion leaders (by {summary['leaders_ranking']['scorer']}), "
+             f"{summary['communities']:,} communities "
              f"(modularity {summary['modularity']:.3f}), reach of {summary['seeds_per_set']} seeds: " +
              ", ".join(f"{name} {v['mean']:,.1f}" for name, v in reach.items()) +
              (f"; backtest after {bt.summary['split']}: rank uses {bt.summary['leader_default_scorer']['scorer']}"

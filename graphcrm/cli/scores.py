@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, TOPIC, Timer, emit, open_snapshot, registry_parser, snapshot_dir
+from graphcrm.cli.common import (AS_OF, TOPIC, Timer, emit, open_snapshot, registry_parser, snapshot_dir,
+                                 stored_forecast)
 from graphcrm.progress import step
 
 
@@ -73,7 +74,7 @@ def rank(
     seconds = parse_duration(horizon) if horizon is not None else None
     stored = None
     if method in ("auto", "forecast") and topic is None:     # a stored model was fitted on every topic
-        stored = _stored_forecast(snapshot_dir(snapshot, as_of), graph, layer, seconds)
+        stored = stored_forecast(snapshot_dir(snapshot, as_of), graph, layer, seconds)
     with step(f"ranking by {method}"):
         table = rank_table(graph, method=method, layer=layer, top=top, partition=parts, model=model,
                            samples=samples, seed=seed, horizon=seconds, forecast_model=stored)
@@ -93,20 +94,6 @@ def rank(
         head += f" ({ranking['scorer_reason']})"
     shown = table.drop(columns=[c for c in ("why",) if c in table]).head(10)
     emit(summary, as_json, head + "\n" + shown.to_string(index=False))
-
-
-def _stored_forecast(snapshot: Path, graph, layer: Optional[str], horizon: Optional[int]):
-    """The forecast model stored by ``graphcrm forecast`` when it still fits the snapshot, else None."""
-    from graphcrm.algorithms.forecast import default_target_layer
-    from graphcrm.forecast_leaders import has_interaction_log
-    from graphcrm.forecast_store import load_model
-
-    if not has_interaction_log(graph):
-        return None
-    name = layer or default_target_layer(graph)
-    if name not in graph.layers:
-        return None
-    return load_model(snapshot, graph, name, horizon)[0]
 
 
 class CommunityMethod(str, Enum):
