@@ -16,13 +16,19 @@ import pandas as pd
 
 from graphcrm.loaders.snapshot import save_snapshot
 from graphcrm.info import format_info, graph_info
-from graphcrm.leaders import opinion_leaders
+from graphcrm.forecast_leaders import SCORER_WORDS
 from graphcrm.progress import step
+from graphcrm.ranking import rank_table
 from graphcrm.report import build_report, write_report
 from graphcrm.tables import write_table
 from graphcrm.loaders import build_graph, read_interactions
 
 SAMPLE_NAME = "higgs-activity-sample.txt.gz"
+#: columns the demo prints, per kind of leader list
+STRUCTURAL_SHOWN = ("rank", "account_id", "influence_score", "pagerank_pct", "coreness_pct", "expected_reach_pct",
+                    "expected_reach", "audience_size")
+FORECAST_SHOWN = ("rank", "account_id", "leader_score", "forecast_engagement", "forecast_engagement_low",
+                  "forecast_engagement_high", "distinct_engagers", "engagement_received")
 
 
 def sample_path() -> Path:
@@ -49,12 +55,13 @@ def run_demo(out_dir, *, top: int = 10) -> dict:
     snapshot = save_snapshot(graph, out_dir / "snapshot")
     info = graph_info(graph)
     with step("ranking opinion leaders"):
-        leaders = opinion_leaders(graph, top=top, reach_samples=50_000, seed=0)
+        leaders = rank_table(graph, method="auto", top=top, seed=0)      # the list `graphcrm rank` writes
+    ranking = leaders.attrs.pop("ranking", {})
     leaders_path = write_table(leaders, out_dir / "opinion_leaders.csv")
     report_path = write_report(build_report(graph, seed=0, source="graphcrm demo: bundled higgs-twitter sample"),
                                out_dir / "report.html")
-    shown = leaders[["rank", "account_id", "influence_score", "pagerank_pct", "coreness_pct", "expected_reach_pct",
-                     "expected_reach", "audience_size"]].round(2)
+    columns = (STRUCTURAL_SHOWN if ranking.get("scorer") == "combined" else FORECAST_SHOWN)
+    shown = leaders[list(columns)].round(2)
     return {
         "sample": str(sample_path()),
         "snapshot": str(snapshot),
@@ -64,6 +71,7 @@ def run_demo(out_dir, *, top: int = 10) -> dict:
         "time_span": info["time_span"],
         "info": info,
         "opinion_leaders": shown.to_dict("records"),
+        "leaders_ranking": ranking,
         "outputs": {"snapshot": str(snapshot), "opinion_leaders": str(leaders_path), "report": str(report_path)},
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -75,10 +83,23 @@ def format_demo(summary: dict) -> str:
         "graphcrm demo: one hour of the Higgs-boson announcement on Twitter (SNAP higgs-twitter sample)",
         format_info(summary["info"]),
         "",
-        "opinion leaders on the combined interaction layer (retweets 1.0, replies 0.7, mentions 0.5; 7-day half-life);",
-        "influence_score combines attention (PageRank), core position and expected reach (IC, weighted cascade);",
-        "the _pct columns say where each account stands on each of them:",
     ]
+    ranking = summary.get("leaders_ranking", {})
+    if ranking.get("scorer", "combined") == "combined":
+        lines += [
+            "opinion leaders on the combined interaction layer (retweets 1.0, replies 0.7, mentions 0.5; 7-day half-life);",
+            "influence_score combines attention (PageRank), core position and expected reach (IC, weighted cascade);",
+            "the _pct columns say where each account stands on each of them:",
+        ]
+    else:
+        hours = ranking["horizon_seconds"] / 3600
+        span = f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:g} hours" if hours >= 1 else f"{hours * 60:.0f} minutes"
+        lines += [
+            f"opinion leaders as `graphcrm rank` lists them: by {SCORER_WORDS[ranking['scorer']]}, the scorer that",
+            f"predicted the held-out end of this log best ({ranking['scorer_reason']});",
+            f"forecast_engagement: {ranking['layer']} expected in the next {span} (80% interval: _low, _high);",
+            f"distinct_engagers / engagement_received: accounts that engaged so far / their {ranking['layer']}:",
+        ]
     frame = pd.DataFrame(summary["opinion_leaders"])
     lines.append(frame.to_string(index=False))
     lines += ["", "outputs:"] + [f"  {k}: {v}" for k, v in summary["outputs"].items()]

@@ -87,7 +87,7 @@ def _day(t: int) -> str:
 
 def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = None, horizon: int | None = None,
                      model: ForecastModel | None = None, partition=None, scorer: str | None = None,
-                     seed: int = 0, forecasted=None) -> tuple[pd.DataFrame, dict]:
+                     seed: int = 0, forecasted=None, explain: int | None = None) -> tuple[pd.DataFrame, dict]:
     """The leader list ranked by the validated forecast (or by in-degree where that won), with the reasons.
 
     Parameters
@@ -102,6 +102,9 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
         Force a scorer (default: :func:`choose_scorer`).
     forecasted : optional
         ``forecast(graph, model)`` when the caller already has it (lists of one graph share it).
+    explain : int, optional
+        Only the first ``explain`` rows get a ``why`` (the others an empty string): a caller ordering
+        every account but showing a few skips a sentence per account (default: every row).
 
     Returns
     -------
@@ -158,8 +161,11 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
         table = _ranked(frame, top)
     others = [c for c in fc.features.columns if c.endswith("_received") and c != f"{lay}_received"]
     received_other = fc.features[others].to_numpy(dtype=np.float64)      # rows: accounts, for the why
+    shown = len(table) if explain is None else max(0, min(int(explain), len(table)))
+    positions = table.pop("_pos_kept").to_numpy()
     table["why"] = [_why(row, lay, model.horizon, chosen, others, received_other[int(pos)])
-                    for row, pos in zip(table.itertuples(index=False), table.pop("_pos_kept"))]
+                    for row, pos in zip(table.head(shown).itertuples(index=False), positions[:shown])] + \
+        [""] * (len(table) - shown)
     summary = {"layer": lay, "horizon_seconds": model.horizon, "scorer": chosen, "scorer_reason": why_scorer,
                "forecast_at": _day(model.fitted_at), "validation": model.validation["engagement"],
                "feature_set": model.feature_set["engagement"]}

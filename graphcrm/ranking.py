@@ -160,13 +160,14 @@ class LeaderLists:
 
 def validated_leader_list(graph: SocialGraph, *, method: str = "auto", top: int = 50, layer: str | None = None,
                           horizon: int | None = None, seed: int = 0,
-                          forecast_model=None) -> tuple[pd.DataFrame | None, str | None]:
+                          forecast_model=None, explain: int | None = None) -> tuple[pd.DataFrame | None, str | None]:
     """The forecast-ranked leader list ``graphcrm rank`` would write, or why there is none.
 
     Returns ``(table, None)`` (``table.attrs["ranking"]`` says which scorer won on the held-out window), or
     under ``method="auto"``, when the graph keeps no timestamped interaction log long enough to validate a
     forecast, ``(None, reason)``: the caller ranks by the structural combined score.  ``forecast_model``: a
-    fitted (e.g. stored) model to rank by instead of fitting one.
+    fitted (e.g. stored) model to rank by instead of fitting one; ``explain``: rows that get a ``why`` (see
+    :func:`graphcrm.forecast_leaders.forecast_leaders`).
 
     Examples
     --------
@@ -175,11 +176,11 @@ def validated_leader_list(graph: SocialGraph, *, method: str = "auto", top: int 
     >>> validated_leader_list(g)
     (None, 'no timestamped interaction log, so the structural combined score')
     """
-    return _forecast_or_none(graph, method, layer, top, None, horizon, forecast_model, seed)
+    return _forecast_or_none(graph, method, layer, top, None, horizon, forecast_model, seed, explain=explain)
 
 
 def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_model, seed, fits=None,
-                      auto_scorer=None):
+                      auto_scorer=None, explain=None):
     """``(table, None)``: the forecast leader list; or, under ``auto`` when the graph cannot support one,
     ``(None, why)``."""
     from graphcrm.forecast_leaders import forecast_leaders
@@ -198,7 +199,7 @@ def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_mo
                                        forecasted=forecasted,
                                        partition=partition,
                                        scorer="forecast" if method == "forecast" else auto_scorer,
-                                       seed=seed)
+                                       seed=seed, explain=explain)
     except ParameterError as exc:
         if method == "auto":
             return None, f"no forecast could be validated on this log ({exc}), so the structural combined score"

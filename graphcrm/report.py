@@ -145,7 +145,7 @@ def community_graph(graph: SocialGraph, partition: Partition, *, layer: str | La
 
 def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: int = 20, k: int = 10,
                  n_runs: int = 2_000, seed: int = 0, segments: Mapping[str, pd.Series] | None = None,
-                 reach_samples: int = 50_000, max_communities: int = 12, title: str = "Audience influence report",
+                 reach_samples: int = 100_000, max_communities: int = 12, title: str = "Audience influence report",
                  source: str = "", backtest: Backtest | None = None, method: str = "auto",
                  horizon: int | None = None, forecast_model=None) -> Report:
     """Compute the report's tables and render the page.
@@ -195,8 +195,8 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
     active = int(((lay.out_degree() > 0) | (lay.in_degree() > 0)).sum())
     k = min(k, int((lay.out_degree() > 0).sum()) or 1)
     with step("ranking opinion leaders"):
-        ranked, ranking = leader_order(graph, lay, method=method, horizon=horizon, reach_samples=reach_samples,
-                                       seed=seed, forecast_model=forecast_model)
+        ranked, ranking = leader_order(graph, layer, method=method, horizon=horizon, reach_samples=reach_samples,
+                                       seed=seed, forecast_model=forecast_model, explain=top)
     with step("finding communities"):
         part = leiden(graph, layer=lay, seed=seed)
         profiles = community_profiles(graph, part, layer=lay)
@@ -246,9 +246,15 @@ STRUCTURAL_COLUMNS = ("influence_score", "expected_reach", "expected_reach_stder
                       "coreness_pct", "expected_reach_pct", "stance", "stance_score", "stance_evidence")
 
 
-def leader_order(graph: SocialGraph, layer: Layer, *, method: str = "auto", horizon: int | None = None,
-                 reach_samples: int = 50_000, seed: int = 0, forecast_model=None) -> tuple[pd.DataFrame, dict]:
+def leader_order(graph: SocialGraph, layer: str | Layer | None = None, *, method: str = "auto", horizon: int | None = None,
+                 reach_samples: int = 100_000, seed: int = 0, forecast_model=None,
+                 explain: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Every account in leader order by the scorer ``graphcrm rank --method`` uses, with the structural columns.
+
+    ``layer`` is the influence layer of the structural measures; the forecast ranks ``layer`` when it is a
+    named layer (as ``graphcrm rank --layer``: a layer without timestamped events means the combined score
+    under ``auto``), else its default target layer.  ``explain``: rows that get a ``why`` (default: all).
+    ``reach_samples`` defaults to ``graphcrm rank --samples``, so the combined order is ``rank``'s too.
 
     Returns ``(table, ranking)``: rows ``rank, account_id, leader_score, scorer, why`` then the combined
     score's measures on ``layer`` (:data:`STRUCTURAL_COLUMNS`: expected reach, audience, stance, ...) and,
@@ -260,7 +266,7 @@ def leader_order(graph: SocialGraph, layer: Layer, *, method: str = "auto", hori
     --------
     >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_edges("follows", ["a", "b", "c"], ["hub", "hub", "a"]).build()
-    >>> table, ranking = leader_order(g, g.resolve_layer("follows"), reach_samples=2000)
+    >>> table, ranking = leader_order(g, "follows", reach_samples=2000)
     >>> table.account_id.tolist()[:2], ranking["scorer"], table.why.iloc[0]
     (['hub', 'a'], 'combined', 'top 0.1% by reach, top 0.1% by attention')
     """
@@ -270,15 +276,18 @@ def leader_order(graph: SocialGraph, layer: Layer, *, method: str = "auto", hori
     if method not in LEADER_METHODS:
         raise ParameterError(f"leader method must be one of {LEADER_METHODS}, got {method!r}")
     scores = LeaderScores(graph)
-    structural = opinion_leaders(graph, layer=layer, top=graph.n_nodes, reach_samples=reach_samples, seed=seed,
+    lay = graph.resolve_layer(layer).positive()
+    structural = opinion_leaders(graph, layer=lay, top=graph.n_nodes, reach_samples=reach_samples, seed=seed,
                                  scores=scores)
     table, why = (None, "asked for") if method == "combined" else \
-        validated_leader_list(graph, method=method, top=graph.n_nodes, horizon=horizon, seed=seed,
-                              forecast_model=forecast_model)
+        validated_leader_list(graph, method=method, top=graph.n_nodes, layer=layer, horizon=horizon, seed=seed,
+                              forecast_model=forecast_model, explain=explain)
     if table is None:
+        shown = len(structural) if explain is None else max(0, min(int(explain), len(structural)))
         structural.insert(2, "leader_score", structural.influence_score)
         structural.insert(3, "scorer", "combined")
-        structural.insert(4, "why", [_why(r) for r in structural.itertuples(index=False)])
+        structural.insert(4, "why", [_why(r) for r in structural.head(shown).itertuples(index=False)]
+                          + [""] * (len(structural) - shown))
         return structural, {"scorer": "combined", "scorer_reason": why}
     ranking = dict(table.attrs.get("ranking", {}))
     own = ["rank", "account_id", "leader_score", "scorer", "why", "forecast_engagement", "forecast_engagement_low",
@@ -352,6 +361,18 @@ def _pct(tail: float) -> str:
     return f"{tail:.0f}%"
 
 
+def _score(value: float) -> str:
+    """A leader score readable at any scale: 12,345 / 76.62 / 0.00412.
+
+    >>> _score(12345.6), _score(76.623), _score(0.0041234), _score(0.0)
+    ('12,346', '76.62', '0.00412', '0')
+    """
+    v = float(value)
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
 def _leader_table(leaders: pd.DataFrame, ranking: Mapping) -> str:
     signed = (leaders.stance_evidence > 0).any()
     head = ["#", "account", SCORE_HEADERS.get(ranking.get("scorer"), "leader score"), "why", "expected reach",
@@ -359,7 +380,7 @@ def _leader_table(leaders: pd.DataFrame, ranking: Mapping) -> str:
     head += ["stance"] if signed else []
     rows = []
     for _, r in leaders.iterrows():
-        cells = [str(r["rank"]), escape(str(r.account_id)), f"{r.leader_score:,.2f}", escape(str(r.why)),
+        cells = [str(r["rank"]), escape(str(r.account_id)), _score(r.leader_score), escape(str(r.why)),
                  f"{r.expected_reach:,.1f} &plusmn; {1.96 * r.expected_reach_stderr:,.1f}",
                  f"{int(r.audience_size):,}", str(r.community)]
         if signed:

@@ -34,7 +34,12 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     summary = json.loads(out)
     assert summary["nodes"] == 25_623 and summary["events"] == 35_030
     leaders = pd.read_csv(summary["outputs"]["opinion_leaders"])
-    assert len(leaders) == 10 and leaders.influence_score.is_monotonic_decreasing
+    assert len(leaders) == 10 and leaders.leader_score.is_monotonic_decreasing
+    # the demo's list is the one `graphcrm rank` writes (the scorer that won on the log's held-out end)
+    rank = tmp_path / "rank.csv"
+    assert run("rank", summary["snapshot"], "--top", "10", "--out", rank)[0] == 0
+    assert leaders.account_id.tolist() == pd.read_csv(rank).account_id.tolist()
+    assert summary["leaders_ranking"]["scorer"] in ("forecast", "engagement_decayed", "in_degree", "combined")
     assert leaders["rank"].tolist() == list(range(1, 11))
     assert "Opinion leaders" in Path(summary["outputs"]["report"]).read_text(encoding="utf-8")
     code, out, _ = run("info", summary["snapshot"], "--json")

@@ -88,6 +88,20 @@ def test_report_renders_in_chromium(demo_report, tmp_path):
     assert len(colors) > 40                                    # charts in several colours, not just text
 
 
+def test_report_layer_ranks_as_rank_layer(demo_report, tmp_path):
+    """`report --layer mentions` ranks the leaders as `rank --layer mentions` does (the forecast of mentions)."""
+    path, _ = demo_report
+    snap = path.parent / "snapshot"
+    proc = graphcrm("report", snap, "--layer", "mentions", "--out", tmp_path / "m.html", "--runs", "100",
+                    "--backtest-split", "none", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    rank = graphcrm("rank", snap, "--layer", "mentions", "--top", "10", "--out", tmp_path / "m.csv", "--json")
+    assert rank.returncode == 0, rank.stderr
+    assert summary["leaders_ranking"]["scorer"] == json.loads(rank.stdout)["ranking"]["scorer"]
+    assert [str(a) for a in summary["top_leaders"]] == pd.read_csv(tmp_path / "m.csv", dtype=str).account_id.tolist()
+
+
 def test_report_summary_figures(demo_report):
     _, summary = demo_report
     reach = summary["expected_reach"]
@@ -216,6 +230,9 @@ def test_report_ranks_leaders_as_graphcrm_rank(tmp_path):
     assert proc.returncode == 0, proc.stderr
     combined = json.loads(proc.stdout)
     assert combined["leaders_ranking"] == {"scorer": "combined", "scorer_reason": "asked for"}
+    rank = graphcrm("rank", snap, "--method", "combined", "--top", "15", "--out", tmp_path / "rc.csv")
+    assert rank.returncode == 0, rank.stderr        # same reach samples as rank's default: the same order
+    assert combined["top_leaders"] == pd.read_csv(tmp_path / "rc.csv", dtype=str).account_id.head(10).tolist()
     assert combined["top_leaders"][0] == "star" and "influence score" in (tmp_path / "c.html").read_text()
     bad = graphcrm("report", snap, "--out", tmp_path / "x.html", "--method", "best")
     assert bad.returncode != 0 and "--method" in bad.stderr and "Traceback" not in bad.stderr

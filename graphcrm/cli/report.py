@@ -24,7 +24,8 @@ def report(
     as_of: Optional[str] = AS_OF,
     out: Path = typer.Option(..., "--out", help="HTML file to write (replaced atomically)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
-                                                              "strength, else follows)."),
+                                                              "strength, else follows); the leaders are ranked "
+                                                              "on it as graphcrm rank --layer ranks."),
     top: int = typer.Option(20, "--top", help="Rows of the opinion-leader table."),
     k: int = typer.Option(10, "--k", help="Seeds per compared seed set (top leaders, degree discount, random)."),
     runs: int = typer.Option(2_000, "--runs", help="Monte-Carlo runs per seed set."),
@@ -38,6 +39,8 @@ def report(
                                "on held-out days of the interaction log, else combined), forecast or combined."),
     horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast horizon of the leader order, like 3d or "
                                                                   "12h (default: the forecast's own)."),
+    samples: int = typer.Option(100_000, "--samples", help="Reverse-reachable samples for expected reach (as "
+                                                           "graphcrm rank --samples)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same figures)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
@@ -76,10 +79,10 @@ def report(
                 if backtest_split.strip().lower() != "auto":
                     raise
                 skipped = f"no backtest section ({exc})"       # a log too short to score out of time
-    stored = stored_forecast(snapshot_dir(snapshot, as_of), graph, None, seconds) if method != "combined" else None
+    stored = stored_forecast(snapshot_dir(snapshot, as_of), graph, layer, seconds) if method != "combined" else None
     rep = build_report(graph, layer=layer, top=top, k=k, n_runs=runs, seed=seed, segments=extra, title=title,
                        source=f"snapshot {snapshot}", backtest=bt, method=method, horizon=seconds,
-                       forecast_model=stored)
+                       forecast_model=stored, reach_samples=samples)
     write_report(rep, out)
     summary = {"snapshot": str(snapshot), "out": str(out), **rep.summary,
                "seconds": timer.seconds()}
@@ -88,7 +91,8 @@ def report(
              f"{summary['communities']:,} communities "
              f"(modularity {summary['modularity']:.3f}), reach of {summary['seeds_per_set']} seeds: " +
              ", ".join(f"{name} {v['mean']:,.1f}" for name, v in reach.items()) +
-             (f"; backtest after {bt.summary['split']}: rank uses {bt.summary['leader_default_scorer']['scorer']}"
+             (f"; backtest after {bt.summary['split']}: at that split rank would have used "
+              f"{bt.summary['leader_default_scorer']['scorer']}"
               if bt is not None else f"; {skipped}" if skipped else
               "; no backtest (no timestamped interaction log)" if backtest_split == "auto" else "")
              + f"; {summary['seconds']:.1f} s")
