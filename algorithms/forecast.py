@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from graphcrm.algorithms.forecast_features import account_features, event_layers, known_accounts, log_span, window_targets
+from graphcrm.algorithms.ranks import ridge, spearman
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
@@ -78,14 +78,12 @@ class _Ridge:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, y: np.ndarray, weight: np.ndarray, features: list[str]) -> "_Ridge":
-        from sklearn.linear_model import Ridge
-
         x = np.log1p(np.clip(frame[features].to_numpy(float), 0, None))
         mean = np.average(x, axis=0, weights=weight)
         scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weight))
         scale[scale == 0] = 1.0
-        model = Ridge(alpha=RIDGE_ALPHA).fit((x - mean) / scale, y, sample_weight=weight)
-        return cls(features, mean, scale, model.coef_.astype(float), float(model.intercept_))
+        coef, intercept = ridge((x - mean) / scale, y, weight, RIDGE_ALPHA)
+        return cls(features, mean, scale, coef.astype(float), intercept)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         x = np.log1p(np.clip(frame[self.features].to_numpy(float), 0, None))
@@ -253,7 +251,7 @@ def _rank_score(pred, y, warm) -> tuple[float, float]:
     """Spearman on the accounts with y > 0, and on those of them with earlier engagement (``warm``)."""
     out = []
     for mask in (y > 0, (y > 0) & warm):
-        out.append(float(spearmanr(pred[mask], y[mask]).statistic) if mask.sum() > 2 else float("nan"))
+        out.append(spearman(pred[mask], y[mask]) if mask.sum() > 2 else float("nan"))
     return out[0], out[1]
 
 

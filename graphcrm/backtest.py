@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from graphcrm.algorithms import coreness, expected_reach, pagerank
 from graphcrm.algorithms.forecast import MIN_WINDOW, TARGETS, fit_forecast, forecast
 from graphcrm.algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
+from graphcrm.algorithms.ranks import spearman
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph, _to_unix
 from graphcrm.forecast_leaders import choose_scorer
@@ -123,8 +123,8 @@ def _check_split(graph: SocialGraph, split: int, horizon: int | None) -> tuple[i
 def _spearman(score, actual, mask) -> float:
     if mask.sum() < 3:
         return float("nan")
-    rho = spearmanr(score[mask], actual[mask]).statistic
-    return float(rho) if np.isfinite(rho) else 0.0       # a constant scorer orders nothing
+    rho = spearman(score[mask], actual[mask])
+    return rho if np.isfinite(rho) else 0.0       # a constant scorer orders nothing
 
 
 def _top(score: np.ndarray, k: int) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import coreness, expected_reach, pagerank
+from graphcrm.algorithms.ranks import average_ranks
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 
@@ -42,26 +43,6 @@ def percentile(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return np.empty(0)
     return average_ranks(values) / len(values) * 100.0
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties sharing their average rank (``scipy.stats.rankdata(method="average")``); any NaN gives
-    all NaN, as scipy's default does.  Numpy only: importing ``scipy.stats`` costs a CLI call about a second.
-
-    Examples
-    --------
-    >>> average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
-    [3.5, 1.0, 3.5, 2.0]
-    """
-    values = np.asarray(values)
-    if values.dtype.kind == "f" and np.isnan(values).any():
-        return np.full(len(values), np.nan)
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    bounds = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1], [True]]))
-    ranks = np.empty(len(values))
-    ranks[order] = np.repeat((bounds[:-1] + 1 + bounds[1:]) / 2.0, np.diff(bounds))
-    return ranks
 
 
 def combined_score(measures: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
