@@ -136,6 +136,10 @@ def test_report_user_mistakes_are_one_line(tmp_path):
     proc = graphcrm("report", tmp_path, "--out", tmp_path / "r.csv")
     assert proc.returncode == 2 and "HTML" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r.csv").exists()
+    proc = graphcrm("report", tmp_path, "--out", tmp_path / "r.html", "--samples", "0")
+    assert proc.returncode == 2 and "--samples must be >= 1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = graphcrm("rank", tmp_path, "--out", tmp_path / "r.csv", "--samples", "-1")
+    assert proc.returncode == 2 and "--samples must be >= 1" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_reach_curve_band_covers_the_exact_expectation():

@@ -56,6 +56,8 @@ def report(
     from graphcrm.report import build_report, segments_from_table, write_report
 
     timer = Timer()
+    if samples < 1:
+        raise ParameterError(f"--samples must be >= 1, got {samples}")
     if method not in ("auto", "forecast", "combined"):
         raise ParameterError(f"--method must be auto, forecast or combined, got {method!r}")
     seconds = parse_duration(horizon) if horizon is not None else None

@@ -65,10 +65,13 @@ def rank(
     Example: graphcrm rank graphs/higgs --out leaders.csv   (by the validated forecast; says which scorer won)
     """
     from graphcrm.backtest import parse_duration
+    from graphcrm.loaders.errors import ParameterError
     from graphcrm.ranking import rank_table
     from graphcrm.tables import read_partition, write_table
 
     timer = Timer()
+    if samples < 1:
+        raise ParameterError(f"--samples must be >= 1, got {samples}")
     graph = open_snapshot(snapshot, as_of, topic)
     parts = read_partition(partition) if partition else None
     seconds = parse_duration(horizon) if horizon is not None else None
