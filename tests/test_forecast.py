@@ -296,3 +296,20 @@ def test_leader_scorer_is_whichever_won_at_the_top_of_the_held_out_window():
     assert chosen == "in_degree" and "forecast 0.33" in reason and "in-degree 0.43" in reason
     assert "the forecast lost" in reason
     assert choose_scorer(model(0.30, None, 0.31))[0] == "in_degree"          # a model stored before decay was validated
+
+
+def test_top_overlap_mask_is_a_stable_sort_top_k():
+    """The linear-time top-k of the forecast's validation equals the first k of a stable sort by falling value
+    (ties by index), NaN last."""
+    from graphcrm.algorithms.forecast import _top_mask
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        n = int(rng.integers(1, 50))
+        k = int(rng.integers(0, n + 2))
+        v = rng.integers(0, 4, n).astype(float)
+        if rng.random() < 0.3:
+            v[rng.random(n) < 0.2] = np.nan
+        ref = np.zeros(n, dtype=bool)
+        ref[np.lexsort((np.arange(n), np.nan_to_num(-v, nan=np.inf)))[:k]] = True
+        assert np.array_equal(_top_mask(v, k), ref), (v.tolist(), k)
