@@ -203,6 +203,8 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
         links = community_graph(graph, part, layer=lay)
     community = pd.Series(part.membership, index=graph.id_map.ids)
     ranked.insert(2, "community", community.loc[ranked.account_id].to_numpy())
+    if ranking.get("scorer") != "combined":     # each community's leaders: its first members in the leader order
+        profiles["leaders"] = community_leaders(ranked, profiles.community)
     seed_sets = {"top leaders": ranked.account_id.head(k).tolist(),
                  "degree discount": degree_discount(graph, layer=lay, k=k),
                  "random accounts": random_seeds(graph, k, layer=lay, seed=seed)}
@@ -298,6 +300,21 @@ def leader_order(graph: SocialGraph, layer: str | Layer | None = None, *, method
     out = out.astype({c: structural[c].dtype for c in STRUCTURAL_COLUMNS})
     out.attrs = {}
     return out, ranking
+
+
+def community_leaders(ranked: pd.DataFrame, communities: pd.Series, per: int = 3) -> pd.Series:
+    """Per community, its first ``per`` members in ``ranked``'s order, joined by ``;`` (the form of
+    :func:`~graphcrm.algorithms.community.community_profiles`' ``leaders``).
+
+    Examples
+    --------
+    >>> ranked = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "community": [1, 0, 1, 1]})
+    >>> community_leaders(ranked, pd.Series([0, 1, 2]), per=2).tolist()
+    ['b', 'a;c', '']
+    """
+    first = ranked.groupby("community", sort=False).head(per)
+    joined = first.groupby("community", sort=False).account_id.agg(lambda s: ";".join(map(str, s)))
+    return communities.map(joined).fillna("").astype(object).rename("leaders")
 
 
 def write_report(report: Report, path) -> Path:
@@ -452,6 +469,12 @@ def _leaders_note(ranking: Mapping) -> str:
             f"with its 80% interval. {reach}")
 
 
+def _community_leaders_words(ranking: Mapping) -> str:
+    if ranking.get("scorer") == "combined":
+        return "the members with the most attention inside it, by PageRank"
+    return "its first members in the leader table's order"
+
+
 def _reach_caveat(ranking: Mapping) -> str:
     if ranking.get("scorer") == "combined":
         return ""
@@ -526,8 +549,8 @@ th {{ background: #eef1f4; }}
 
 <h2 id="communities">Communities</h2>
 <p class="note">Leiden communities on the influence layer ({summary['communities']:,} in all, counting accounts
-without ties as their own). Hover a circle or bar for its leaders and bridges; line width follows the interaction
-volume between two communities.</p>
+without ties as their own). Hover a circle or bar for its leaders ({_community_leaders_words(ranking)}) and bridges;
+line width follows the interaction volume between two communities.</p>
 <div class="charts">{bars}{_community_drawing(part, links, profiles, max_communities)}</div>
 {_profile_table(profiles, max_communities)}
 

@@ -240,3 +240,29 @@ def test_report_ranks_leaders_as_graphcrm_rank(tmp_path):
     assert combined["top_leaders"][0] == "star" and "influence score" in (tmp_path / "c.html").read_text()
     bad = graphcrm("report", snap, "--out", tmp_path / "x.html", "--method", "best")
     assert bad.returncode != 0 and "--method" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_report_community_leaders_follow_the_leader_order():
+    """With a validated leader order the communities' leaders are each community's first members in it (the
+    structural PageRank-within leaders only with the combined score)."""
+    from graphcrm.report import build_report
+
+    rng = np.random.default_rng(4)
+    n = 4000
+    time = 1_600_000_000 + np.sort(rng.integers(0, 30 * 86_400, n))
+    group = rng.integers(0, 4, n)                                  # four audiences, each with its own stars
+    fans = np.array([f"f{g}_{i}" for g, i in zip(group, rng.integers(0, 150, n))])
+    stars = np.array([f"s{g}_{i}" for g, i in zip(group, rng.zipf(1.6, n) % 30)])
+    g = GraphBuilder().add_events("retweets", fans, stars, time=time).build()
+    rep = build_report(g, top=g.n_nodes, k=2, n_runs=100, reach_samples=2000)
+    assert rep.summary["leaders_ranking"]["scorer"] != "combined"
+    order = rep.leaders[["account_id", "community"]]
+    for row in rep.profiles.itertuples():
+        expected = order[order.community == row.community].account_id.head(3).astype(str).tolist()
+        assert row.leaders.split(";") == expected if expected else row.leaders == ""
+    combined = build_report(g, top=5, k=2, n_runs=100, reach_samples=2000, method="combined")
+    from graphcrm.algorithms.community import community_profiles, leiden
+
+    lay = g.resolve_layer(None).positive()
+    assert combined.profiles.leaders.tolist() == community_profiles(g, leiden(g, layer=lay, seed=0),
+                                                                    layer=lay).leaders.tolist()
