@@ -66,6 +66,11 @@ def feature_sets(columns) -> dict[str, list[str]]:
     return {"received": received, "all": list(columns)}
 
 
+def _log_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """``log1p`` of the features (negatives as 0): what the ridge model sees."""
+    return np.log1p(np.clip(frame.to_numpy(float), 0, None))
+
+
 @dataclass
 class _Ridge:
     """``log1p(y) ~ intercept + ((log1p(x) - mean) / scale) . coef`` -- a JSON-able log-linear model."""
@@ -78,7 +83,11 @@ class _Ridge:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, y: np.ndarray, weight: np.ndarray, features: list[str]) -> "_Ridge":
-        x = np.log1p(np.clip(frame[features].to_numpy(float), 0, None))
+        return cls.fit_log(_log_matrix(frame[features]), y, weight, features)
+
+    @classmethod
+    def fit_log(cls, x: np.ndarray, y: np.ndarray, weight: np.ndarray, features: list[str]) -> "_Ridge":
+        """:meth:`fit` on ``_log_matrix`` of the feature columns already taken (one per fold, not per fit)."""
         mean = np.average(x, axis=0, weights=weight)
         scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weight))
         scale[scale == 0] = 1.0
@@ -86,7 +95,9 @@ class _Ridge:
         return cls(features, mean, scale, coef.astype(float), intercept)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        x = np.log1p(np.clip(frame[self.features].to_numpy(float), 0, None))
+        return self.predict_log(_log_matrix(frame[self.features]))
+
+    def predict_log(self, x: np.ndarray) -> np.ndarray:
         return self.intercept + ((x - self.mean) / self.scale) @ self.coef
 
     def to_dict(self) -> dict:
@@ -330,22 +341,24 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
         raise ParameterError(f"horizon must be positive, got {horizon} seconds")
     window, cuts = _cutoffs(first, at, int(horizon))
     folds = [_training_rows(graph, layer, c, window, seed) for c in cuts]
+    columns = list(folds[0][0].columns)
+    sets = {name: (cols, [columns.index(c) for c in cols]) for name, cols in feature_sets(columns).items()}
+    logs = [_log_matrix(f[0]) for f in folds]                   # every fit and prediction takes columns of these
+    train_x = np.concatenate(logs[1:]) if len(folds) > 1 else logs[0]
+    every_x = np.concatenate(logs) if len(folds) > 1 else logs[0]
+    wtr = np.concatenate([f[2] for f in folds[1:]]) if len(folds) > 1 else folds[0][2]
+    wall = np.concatenate([f[2] for f in folds])
     warm_col = f"{layer}_received"
     chosen, validation, intervals, models = {}, {}, {}, {}
     for target in TARGETS:
-        if len(folds) > 1:      # hold out the most recent window, choose the feature set on it
-            train = pd.concat([f[0] for f in folds[1:]], ignore_index=True)
-            ytr = np.concatenate([f[1][target] for f in folds[1:]])
-            wtr = np.concatenate([f[2] for f in folds[1:]])
-        else:
-            train, ytr, wtr = folds[0][0], folds[0][1][target], folds[0][2]
-        hold, yho = folds[0][0], folds[0][1][target]
+        ytr = np.concatenate([f[1][target] for f in folds[1:]]) if len(folds) > 1 else folds[0][1][target]
+        hold, yho = folds[0][0], folds[0][1][target]      # the most recent window chooses the feature set
         warm = hold[warm_col].to_numpy() > 0
         indeg = hold[f"{layer}_received_distinct"].to_numpy()
         best = None
-        for name, cols in feature_sets(train.columns).items():
-            m = _Ridge.fit(train, ytr, wtr, cols)
-            pred = m.predict(hold)
+        for name, (cols, idx) in sets.items():
+            m = _Ridge.fit_log(train_x[:, idx], ytr, wtr, cols)
+            pred = m.predict_log(logs[0][:, idx])
             score = _nanmean(_rank_score(pred, yho, warm))
             if best is None or score > best[0] + 1e-9:
                 best = (score, name, pred)
@@ -360,9 +373,8 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
                               "forecast_top_overlap": _top_overlap(pred, yho, k),
                               "in_degree_top_overlap": _top_overlap(indeg, yho, k),
                               "decayed_top_overlap": _top_overlap(hold[f"{layer}_received_24h"].to_numpy(), yho, k)}
-        every = pd.concat([f[0] for f in folds], ignore_index=True)
-        models[target] = _Ridge.fit(every, np.concatenate([f[1][target] for f in folds]),
-                                    np.concatenate([f[2] for f in folds]), feature_sets(every.columns)[name])
+        cols, idx = sets[name]
+        models[target] = _Ridge.fit_log(every_x[:, idx], np.concatenate([f[1][target] for f in folds]), wall, cols)
     return ForecastModel(layer, int(horizon), window, at, models, intervals, chosen, validation,
                          graph_fingerprint(graph))
 
