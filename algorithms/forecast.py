@@ -331,7 +331,8 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
     ('retweets', 259200, 259200)
     """
     layer = layer or default_target_layer(graph)
-    if graph.layer(layer).events is None:
+    graph.layer(layer)                                   # an unknown name: the graph's own error
+    if layer not in event_layers(graph):                 # no event log, or one with no events left
         raise ParameterError(f"layer '{layer}' has no timestamped events to forecast")
     first, end = log_span(graph)
     at = end if at is None else int(at)

@@ -129,7 +129,8 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.Da
             feats[f"{name}_out_degree"] = lay.out_degree().astype(float)
             feats[f"{name}_in_degree"] = lay.in_degree().astype(float)
     if "followers" in graph.node_attributes:
-        feats["followers"] = pd.to_numeric(graph.node_attributes["followers"], errors="coerce").fillna(0).to_numpy(float)
+        followers = pd.to_numeric(graph.node_attributes["followers"], errors="coerce").to_numpy(float)
+        feats["followers"] = np.where(np.isfinite(followers), followers, 0.0)      # unreadable or infinite: unknown
     return pd.DataFrame(feats)
 
 

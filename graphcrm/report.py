@@ -192,6 +192,9 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
         raise ParameterError(f"--top and --k must be >= 1 (got {top}, {k})")
     started = time.perf_counter()
     lay = graph.resolve_layer(layer).positive()
+    if lay.n_edges == 0:
+        raise ParameterError(f"layer '{lay.name}' has no ties: no leaders to rank or reach to simulate on it "
+                             f"(layers: {', '.join(graph.layer_names)})")
     active = int(((lay.out_degree() > 0) | (lay.in_degree() > 0)).sum())
     k = min(k, int((lay.out_degree() > 0).sum()) or 1)
     with step("ranking opinion leaders"):

@@ -313,3 +313,28 @@ def test_top_overlap_mask_is_a_stable_sort_top_k():
         ref = np.zeros(n, dtype=bool)
         ref[np.lexsort((np.arange(n), np.nan_to_num(-v, nan=np.inf)))[:k]] = True
         assert np.array_equal(_top_mask(v, k), ref), (v.tolist(), k)
+
+
+def test_unreadable_or_infinite_followers_count_as_unknown():
+    """A node table's `followers` of 'inf' or text is no count: the feature is 0 there (it used to make the fit
+    fail, or come out NaN), and a layer whose events are all gone is refused in one line."""
+    import pandas as pd
+
+    from graphcrm.algorithms.forecast import fit_forecast
+    from graphcrm.algorithms.forecast_features import account_features
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.errors import ParameterError
+
+    rng = np.random.default_rng(2)
+    t = np.sort(rng.integers(0, 30 * 86400, 3000))
+    fans = [f"f{i}" for i in rng.integers(0, 400, 3000)]
+    stars = [f"s{i}" for i in rng.integers(0, 40, 3000)]
+    nodes = pd.DataFrame({"followers": ["inf", "lots", "12"]}, index=["s0", "s1", "s2"])
+    g = GraphBuilder().add_events("retweets", fans, stars, time=t).add_nodes(["s0", "s1", "s2"], nodes).build()
+    f = account_features(g, int(t[-1]), target_layer="retweets")
+    assert np.isfinite(f["followers"]).all()
+    assert f.loc[g.index_of(["s0", "s1", "s2"]), "followers"].tolist() == [0.0, 0.0, 12.0]
+    model = fit_forecast(g, horizon=3 * 86400)
+    assert all(np.isfinite(m.coef).all() for m in model.models.values())
+    with pytest.raises(ParameterError, match="no timestamped events"):
+        fit_forecast(g.window(end=int(t[0])), layer="retweets", horizon=3 * 86400)

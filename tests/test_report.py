@@ -266,3 +266,23 @@ def test_report_community_leaders_follow_the_leader_order():
     lay = g.resolve_layer(None).positive()
     assert combined.profiles.leaders.tolist() == community_profiles(g, leiden(g, layer=lay, seed=0),
                                                                     layer=lay).leaders.tolist()
+
+
+def test_layer_whose_events_were_all_dropped(tmp_path):
+    """A layer whose every row was a dropped self-loop keeps no events: the forecast refuses it in one line,
+    `rank` falls back to the combined score, and `report` says the layer has no ties (no traceback)."""
+    t0 = 1_341_100_800
+    rng = np.random.default_rng(0)
+    rows = [f"{rng.integers(1, 300)} {rng.integers(300, 320)} {t0 + i * 600} RT" for i in range(2000)]
+    rows += [f"7 7 {t0 + i * 1000} MT" for i in range(5)]
+    (tmp_path / "acts.txt").write_text("\n".join(rows) + "\n")
+    snap = tmp_path / "snap"
+    assert graphcrm("load", "--interactions", tmp_path / "acts.txt", "--out", snap).returncode == 0
+    proc = graphcrm("forecast", snap, "--layer", "mentions")
+    assert proc.returncode != 0 and "has no timestamped events" in proc.stderr and "Traceback" not in proc.stderr
+    proc = graphcrm("rank", snap, "--layer", "mentions", "--out", tmp_path / "r.csv", "--samples", "2000", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["ranking"]["scorer"] == "combined"
+    proc = graphcrm("report", snap, "--layer", "mentions", "--out", tmp_path / "r.html")
+    assert proc.returncode != 0 and "has no ties" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r.html").exists()
