@@ -53,13 +53,14 @@ def report(
     from graphcrm.backtest import backtest, default_split, parse_duration
     from graphcrm.loaders.errors import GraphCRMError, ParameterError
     from graphcrm.progress import step
+    from graphcrm.ranking import LEADER_METHODS
     from graphcrm.report import build_report, segments_from_table, write_report
 
     timer = Timer()
     if samples < 1:
         raise ParameterError(f"--samples must be >= 1, got {samples}")
-    if method not in ("auto", "forecast", "combined"):
-        raise ParameterError(f"--method must be auto, forecast or combined, got {method!r}")
+    if method not in LEADER_METHODS:
+        raise ParameterError(f"--method must be one of {', '.join(LEADER_METHODS)}, got {method!r}")
     seconds = parse_duration(horizon) if horizon is not None else None
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"--out {out}: the report is HTML; name it like report.html")
