@@ -16,7 +16,7 @@ from graphcrm.algorithms._cascade_kernels import _earliest_arrival_reach
 from graphcrm.loaders.graph import EventLog
 
 
-def cascade_reach(events: EventLog, n_nodes: int, starts=None) -> np.ndarray:
+def cascade_reach(events: EventLog, n_nodes: int, starts=None, *, by_source=None) -> np.ndarray:
     """Distinct accounts each start account reached through time-respecting chains of ``events``.
 
     Parameters
@@ -27,6 +27,10 @@ def cascade_reach(events: EventLog, n_nodes: int, starts=None) -> np.ndarray:
         Size of the node set.
     starts : array of int, optional
         Dense ids to measure (default: every account).
+    by_source : array of int, optional
+        The event indices sorted by source, time order kept within a source
+        (default: sorted here); a caller measuring several prefixes of one
+        log passes its own (:func:`~graphcrm.algorithms.forecast_features.source_order`).
 
     Returns
     -------
@@ -43,7 +47,7 @@ def cascade_reach(events: EventLog, n_nodes: int, starts=None) -> np.ndarray:
     """
     starts = np.arange(n_nodes, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
     src = np.asarray(events.src, dtype=np.int64)
-    order = np.lexsort((events.time, src))
+    order = np.lexsort((events.time, src)) if by_source is None else np.asarray(by_source)
     indptr = np.zeros(n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n_nodes), out=indptr[1:])
     return _earliest_arrival_reach(indptr, np.asarray(events.dst, dtype=np.int64)[order],

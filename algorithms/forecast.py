@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms.forecast_features import account_features, event_layers, known_accounts, log_span, window_targets
-from graphcrm.algorithms.ranks import ridge, spearman
+from graphcrm.algorithms.ranks import spearman
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
@@ -87,18 +87,15 @@ class _Ridge:
 
     @classmethod
     def fit_log(cls, x: np.ndarray, y: np.ndarray, weight: np.ndarray, features: list[str]) -> "_Ridge":
-        """:meth:`fit` on ``_log_matrix`` of the feature columns already taken (one per fold, not per fit)."""
-        mean = np.average(x, axis=0, weights=weight)
-        scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weight))
-        scale[scale == 0] = 1.0
-        coef, intercept = ridge((x - mean) / scale, y, weight, RIDGE_ALPHA)
-        return cls(features, mean, scale, coef.astype(float), intercept)
+        """:meth:`fit` on ``_log_matrix`` of the feature columns already taken."""
+        return _Moments.of(x, weight).fit(y, list(range(x.shape[1])), features)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return self.predict_log(_log_matrix(frame[self.features]))
 
     def predict_log(self, x: np.ndarray) -> np.ndarray:
-        return self.intercept + ((x - self.mean) / self.scale) @ self.coef
+        slope = self.coef / self.scale           # ((x - mean) / scale) . coef without an n x p temporary
+        return x @ slope + (self.intercept - float(self.mean @ slope))
 
     def to_dict(self) -> dict:
         return {"features": self.features, "mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -108,6 +105,45 @@ class _Ridge:
     def from_dict(cls, d: dict) -> "_Ridge":
         return cls(list(d["features"]), np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]),
                    float(d["intercept"]))
+
+
+class _Moments:
+    """Weighted column means and scatter of a ``_log_matrix``: the ridge fit of any subset of its columns on
+    any target solves from these, so a matrix is passed over once for every fit on it, not once per fit.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    >>> m = _Moments.of(x, np.ones(4)).fit(2 * x[:, 0] + 1, [0], ["a"])
+    >>> m.features, round(float(m.predict_log(np.array([[4.0]]))[0]), 2)    # 9 unshrunk (alpha = 1)
+    (['a'], 8.0)
+    """
+
+    def __init__(self, centred: np.ndarray, weight: np.ndarray, mean: np.ndarray, scatter: np.ndarray):
+        self.centred, self.weight, self.mean, self.scatter = centred, weight, mean, scatter
+        self.total = float(weight.sum())
+        scale = np.sqrt(np.clip(np.diag(scatter), 0, None) / self.total)
+        scale[scale == 0] = 1.0
+        self.scale = scale
+
+    @classmethod
+    def of(cls, x: np.ndarray, weight: np.ndarray) -> "_Moments":
+        weight = np.asarray(weight, dtype=np.float64)
+        mean = (weight @ x) / weight.sum()
+        centred = x - mean
+        root = centred * np.sqrt(weight)[:, None]
+        return cls(centred, weight, mean, root.T @ root)
+
+    def fit(self, y: np.ndarray, idx: list[int], features: list[str]) -> _Ridge:
+        """``log1p(y)`` on the standardised columns ``idx`` (named ``features``): the normal equations of
+        :func:`~graphcrm.algorithms.ranks.ridge` on ``(x[:, idx] - mean) / scale``."""
+        y_mean = float(self.weight @ y) / self.total
+        rhs = self.centred.T @ (self.weight * (y - y_mean))
+        idx = np.asarray(idx, dtype=np.int64)
+        scale = self.scale[idx]
+        gram = self.scatter[np.ix_(idx, idx)] / np.outer(scale, scale) + RIDGE_ALPHA * np.eye(len(idx))
+        coef = np.linalg.solve(gram, rhs[idx] / scale)
+        return _Ridge(list(features), self.mean[idx], scale, coef.astype(float), y_mean)
 
 
 @dataclass
@@ -123,11 +159,12 @@ class _Interval:
         edges = np.unique(np.quantile(pred, np.linspace(0, 1, N_BANDS + 1)[1:-1]))
         band = np.searchsorted(edges, pred, side="right")
         resid = y - pred
-        low = np.array([np.quantile(resid[band == b], INTERVAL[0]) if np.any(band == b) else 0.0
-                        for b in range(len(edges) + 1)])
-        high = np.array([np.quantile(resid[band == b], INTERVAL[1]) if np.any(band == b) else 0.0
-                         for b in range(len(edges) + 1)])
-        return cls(edges, low, high)
+        bounds = np.zeros((len(edges) + 1, 2))
+        for b in range(len(edges) + 1):
+            in_band = resid[band == b]
+            if len(in_band):
+                bounds[b] = np.quantile(in_band, INTERVAL)
+        return cls(edges, bounds[:, 0].copy(), bounds[:, 1].copy())
 
     def apply(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         band = np.searchsorted(self.edges, pred, side="right")
@@ -349,6 +386,9 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
     every_x = np.concatenate(logs) if len(folds) > 1 else logs[0]
     wtr = np.concatenate([f[2] for f in folds[1:]]) if len(folds) > 1 else folds[0][2]
     wall = np.concatenate([f[2] for f in folds])
+    train_m = _Moments.of(train_x, wtr)
+    every_m = _Moments.of(every_x, wall) if len(folds) > 1 else train_m
+    del train_x, every_x
     warm_col = f"{layer}_received"
     chosen, validation, intervals, models = {}, {}, {}, {}
     for target in TARGETS:
@@ -358,7 +398,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
         indeg = hold[f"{layer}_received_distinct"].to_numpy()
         best = None
         for name, (cols, idx) in sets.items():
-            m = _Ridge.fit_log(train_x[:, idx], ytr, wtr, cols)
+            m = train_m.fit(ytr, idx, cols)
             pred = m.predict_log(logs[0][:, idx])
             score = _nanmean(_rank_score(pred, yho, warm))
             if best is None or score > best[0] + 1e-9:
@@ -375,7 +415,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
                               "in_degree_top_overlap": _top_overlap(indeg, yho, k),
                               "decayed_top_overlap": _top_overlap(hold[f"{layer}_received_24h"].to_numpy(), yho, k)}
         cols, idx = sets[name]
-        models[target] = _Ridge.fit_log(every_x[:, idx], np.concatenate([f[1][target] for f in folds]), wall, cols)
+        models[target] = every_m.fit(np.concatenate([f[1][target] for f in folds]), idx, cols)
     return ForecastModel(layer, int(horizon), window, at, models, intervals, chosen, validation,
                          graph_fingerprint(graph))
 

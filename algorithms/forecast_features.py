@@ -19,6 +19,8 @@ account's first event; per static layer ``S_out_degree`` / ``S_in_degree``
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -69,11 +71,49 @@ def _before(ev: EventLog, at: int) -> EventLog:
     return EventLog(ev.src[:k], ev.dst[:k], ev.time[:k])
 
 
-def _distinct_per(engaged: np.ndarray, actor: np.ndarray, n: int) -> np.ndarray:
-    if len(engaged) == 0:
-        return np.zeros(n)
-    pairs = np.unique(engaged.astype(np.int64) * n + actor)
-    return np.bincount(pairs // n, minlength=n).astype(float)
+_FIRST_PAIR: "weakref.WeakKeyDictionary[EventLog, np.ndarray]" = weakref.WeakKeyDictionary()
+_BY_SOURCE: "weakref.WeakKeyDictionary[EventLog, np.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def first_of_pair(ev: EventLog) -> np.ndarray:
+    """Boolean per event: the log's first event between its two accounts (in that direction).
+
+    The log is sorted by time, so the first is the earliest: the accounts
+    that engaged with ``x`` before ``at`` are the first-of-pair events before
+    ``at``.  Computed once per log (its arrays are read-only) and kept while
+    the log lives, so the forecast's cutoffs share one sort.
+
+    >>> ev = EventLog(np.array([0, 1, 0, 0]), np.array([1, 2, 1, 2]), np.array([1, 2, 3, 4]))
+    >>> first_of_pair(ev).tolist()
+    [True, True, False, True]
+    """
+    first = _FIRST_PAIR.get(ev)
+    if first is None:
+        key = (np.asarray(ev.src, dtype=np.int64) << 32) | np.asarray(ev.dst, dtype=np.int64)
+        first = np.zeros(len(key), dtype=bool)
+        first[np.unique(key, return_index=True)[1]] = True      # a stable sort: the first occurrence
+        first.flags.writeable = False
+        _FIRST_PAIR[ev] = first
+    return first
+
+
+def source_order(ev: EventLog) -> np.ndarray:
+    """Event indices sorted by source, in time order within a source (stable): the adjacency order
+    :func:`~graphcrm.algorithms.cascades.cascade_reach` walks, computed once per log.  The indices below
+    ``k`` of it, in the same order, are that order for the first ``k`` events."""
+    order = _BY_SOURCE.get(ev)
+    if order is None:
+        order = np.argsort(np.asarray(ev.src), kind="stable")
+        if len(order) < np.iinfo(np.int32).max:
+            order = order.astype(np.int32)              # 4 B per event kept, not 8
+        order.flags.writeable = False
+        _BY_SOURCE[ev] = order
+    return order
+
+
+def _distinct_per(engaged: np.ndarray, first: np.ndarray, n: int) -> np.ndarray:
+    """Per account: distinct accounts it received from -- the first-of-pair events it received."""
+    return np.bincount(engaged[first], minlength=n).astype(float)
 
 
 def known_accounts(graph: SocialGraph, at: int) -> np.ndarray:
@@ -108,9 +148,10 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.Da
         lay = graph.layer(name)
         ev = _before(lay.events, at)
         engaged, actor = _sides(lay, ev)
+        first = first_of_pair(lay.events)[:len(ev)]
         t = ev.time.astype(float)
         feats[f"{name}_received"] = np.bincount(engaged, minlength=n).astype(float)
-        feats[f"{name}_received_distinct"] = _distinct_per(engaged, actor, n)
+        feats[f"{name}_received_distinct"] = _distinct_per(engaged, first, n)
         feats[f"{name}_made"] = np.bincount(actor, minlength=n).astype(float)
         for hl in DECAY_HALF_LIVES_H:
             w = np.exp2(-(at - t) / (hl * HOUR))
@@ -121,8 +162,10 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.Da
         np.minimum.at(first_seen, engaged, t)
         np.minimum.at(first_seen, actor, t)
         if name == target_layer:
-            feats["new_sources_24h"] = _new_sources(engaged, actor, t, at - 24 * HOUR, n)
-            feats["reach_past"] = cascade_reach(ev, n).astype(float)
+            since = int(np.searchsorted(ev.time, at - 24 * HOUR, side="left"))
+            feats["new_sources_24h"] = _distinct_per(engaged[since:], first[since:], n)
+            order = source_order(lay.events)
+            feats["reach_past"] = cascade_reach(ev, n, by_source=order[order < len(ev)]).astype(float)
     feats["hours_active"] = np.where(np.isfinite(first_seen), (at - first_seen) / HOUR, 0.0)
     for name, lay in sorted(graph.layers.items()):
         if lay.events is None:
@@ -138,18 +181,6 @@ def _sides(lay: Layer, ev: EventLog) -> tuple[np.ndarray, np.ndarray]:
     if lay.spec.direction == "reverse":
         return np.asarray(ev.src), np.asarray(ev.dst)
     return np.asarray(ev.dst), np.asarray(ev.src)
-
-
-def _new_sources(engaged, actor, t, since: float, n: int) -> np.ndarray:
-    """Per account: distinct actors whose first engagement with it came at or after ``since``."""
-    if len(engaged) == 0:
-        return np.zeros(n)
-    key = engaged.astype(np.int64) * n + actor
-    order = np.lexsort((t, key))
-    key, t_sorted = key[order], t[order]
-    first = np.r_[True, key[1:] != key[:-1]]
-    fresh = first & (t_sorted >= since)
-    return np.bincount(key[fresh] // n, minlength=n).astype(float)
 
 
 def window_targets(graph: SocialGraph, layer: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:

@@ -338,3 +338,61 @@ def test_unreadable_or_infinite_followers_count_as_unknown():
     assert all(np.isfinite(m.coef).all() for m in model.models.values())
     with pytest.raises(ParameterError, match="no timestamped events"):
         fit_forecast(g.window(end=int(t[0])), layer="retweets", horizon=3 * 86400)
+
+
+def test_features_from_the_shared_log_index_equal_a_per_cutoff_reference():
+    """Distinct sources, new sources in the last 24 hours and past reach at a cutoff, computed from the log's
+    shared first-of-pair mask and source order, equal a direct computation on the events before the cutoff."""
+    from graphcrm.algorithms.forecast_features import HOUR, account_features
+
+    rng = np.random.default_rng(8)
+    for trial in range(20):
+        m = int(rng.integers(1, 400))
+        t = np.sort(rng.integers(0, 5 * 86400, m))
+        fans = [f"f{i}" for i in rng.integers(0, 30, m)]
+        stars = [f"s{i}" for i in rng.integers(0, 8, m)]
+        g = GraphBuilder().add_events("retweets", fans, stars, time=t).build()
+        lay = g.layer("retweets")
+        for at in (int(t[0]), int(t[m // 2]), int(t[-1]) + 1, int(rng.integers(0, 6 * 86400))):
+            f = account_features(g, at, target_layer="retweets")
+            keep = lay.events.time < at
+            engaged, actor, tt = lay.events.src[keep], lay.events.dst[keep], lay.events.time[keep]  # RT: reverse
+            first_time = {}
+            for e, a, ti in zip(engaged, actor, tt):
+                first_time.setdefault((e, a), ti)
+            distinct = np.zeros(g.n_nodes)
+            fresh = np.zeros(g.n_nodes)
+            for (e, _), ti in first_time.items():
+                distinct[e] += 1
+                fresh[e] += ti >= at - 24 * HOUR
+            assert np.array_equal(f["retweets_received_distinct"].to_numpy(), distinct), (trial, at)
+            assert np.array_equal(f["new_sources_24h"].to_numpy(), fresh), (trial, at)
+            prefix = EventLog(lay.events.src[keep], lay.events.dst[keep], tt)
+            assert np.array_equal(f["reach_past"].to_numpy(), cascade_reach(prefix, g.n_nodes)), (trial, at)
+
+
+def test_ridge_fits_from_shared_moments_equal_the_direct_ridge():
+    """Every (feature subset, target) fit of the forecast solves from one weighted scatter matrix; it equals the
+    reference ridge on the standardised columns, and predictions equal the standardised formula."""
+    from graphcrm.algorithms.forecast import RIDGE_ALPHA, _Moments
+    from graphcrm.algorithms.ranks import ridge
+
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        n, p = int(rng.integers(5, 300)), int(rng.integers(1, 8))
+        x = np.log1p(rng.exponential(3.0, (n, p)) * (rng.random((n, p)) < 0.7))
+        x[:, rng.integers(0, p)] = 0.0 if rng.random() < 0.3 else x[:, 0]        # a constant or repeated column
+        w = rng.uniform(0.5, 3.0, n)
+        moments = _Moments.of(x, w)
+        for idx in ([0], list(range(p)), sorted(rng.choice(p, max(1, p // 2), replace=False).tolist())):
+            y = np.log1p(rng.poisson(2.0, n).astype(float))
+            model = moments.fit(y, idx, [f"c{i}" for i in idx])
+            sub = x[:, idx]
+            mean = np.average(sub, axis=0, weights=w)
+            scale = np.sqrt(np.average((sub - mean) ** 2, axis=0, weights=w))
+            scale[scale == 0] = 1.0
+            coef, intercept = ridge((sub - mean) / scale, y, w, RIDGE_ALPHA)
+            np.testing.assert_allclose(model.coef, coef, rtol=1e-8, atol=1e-10)
+            assert abs(model.intercept - intercept) < 1e-9
+            np.testing.assert_allclose(model.predict_log(sub), intercept + ((sub - mean) / scale) @ coef,
+                                       rtol=1e-9, atol=1e-9)
