@@ -49,12 +49,16 @@ def graph_info(graph: SocialGraph) -> dict:
             "bytes_per_edge": round(lay.nbytes / lay.n_ties, 2) if lay.n_edges else None,
         }
         if lay.weighted:
-            entry["weight"] = _stats(lay.out_weights) | {"sum": float(lay.out_weights.sum())}
+            weights = _tie_weights(lay) if lay.undirected else lay.out_weights
+            entry["weight"] = _stats(weights) | {"sum": float(weights.sum())}
         if lay.events is not None:
             entry["events"] = len(lay.events)
             if lay.events.extra is not None:
                 entry["message_columns"] = list(lay.events.extra.column_names)
         entry["build"] = dict(lay.build_report)
+        if lay.undirected and "rows" in entry["build"]:     # the builder saw both arcs of each tie, a self-tie once
+            arcs, loops = int(entry["build"]["rows"]), int(entry["build"].get("self_loops", 0))
+            entry["build"].update(rows=(arcs + loops) // 2, arcs=arcs)
         layers[name] = entry
     span = graph.time_span()
     from graphcrm.loaders.topics import topic_counts
@@ -71,6 +75,12 @@ def graph_info(graph: SocialGraph) -> dict:
         "memory_bytes": graph.nbytes,
         **({"topics": dict(list(topics.items())[:TOPICS_LISTED]), "n_topics": len(topics)} if topics else {}),
     }
+
+
+def _tie_weights(lay) -> np.ndarray:
+    """Weights of an undirected layer's ties, each once (the arc ``u -> v`` with ``u <= v``)."""
+    rows = np.repeat(np.arange(len(lay.out_indptr) - 1), np.diff(lay.out_indptr))
+    return lay.out_weights[rows <= lay.out_indices]
 
 
 def format_info(info: dict) -> str:
@@ -90,9 +100,9 @@ def format_info(info: dict) -> str:
             out.append(f"  weight min {ws['min']:g} mean {ws['mean']:g} max {ws['max']:g} sum {ws['sum']:g}")
         b = lay["build"]
         if b:
-            rows = (f"{b.get('rows', 0) // 2:,} ties ({b.get('rows', 0):,} arcs)" if lay["direction"] == "undirected"
-                    else f"{b.get('rows', 0):,} rows")
-            out.append(f"  built from {rows}: {b.get('duplicates_aggregated', 0):,} duplicates "
+            rows = f"{b.get('rows', 0):,} rows" + (f" ({b['arcs']:,} arcs)" if "arcs" in b else "")
+            dup = "duplicate arcs" if "arcs" in b else "duplicates"
+            out.append(f"  built from {rows}: {b.get('duplicates_aggregated', 0):,} {dup} "
                        f"aggregated, {b.get('self_loops_dropped', 0):,} self-loops dropped")
     if info["node_attributes"]:
         out.append("node attributes: " + ", ".join(info["node_attributes"]))

@@ -465,6 +465,36 @@ def _decayed_values(times, values, reference_time, half_life):
     return out
 
 
+@jit
+def _parse_plain_ints(offsets, data, out):
+    """Parse string ``i`` (``data[offsets[i]:offsets[i + 1]]``) into ``out[i]`` when every string is a plain
+    integer -- ``-?(0|[1-9][0-9]{0,18})`` within int64 -- and return True; False at the first that is not."""
+    for i in range(out.shape[0]):
+        s = offsets[i]
+        e = offsets[i + 1]
+        neg = e > s and data[s] == 45          # '-'
+        if neg:
+            s += 1
+        n_digits = e - s
+        if n_digits < 1 or n_digits > 19 or (n_digits > 1 and data[s] == 48):      # empty, too long, '0' first
+            return False
+        v = np.uint64(0)
+        for k in range(s, e):
+            c = np.int64(data[k]) - 48
+            if c < 0 or c > 9:
+                return False
+            v = v * np.uint64(10) + np.uint64(c)
+        if neg:
+            if v > np.uint64(9223372036854775808):
+                return False
+            out[i] = -np.int64(v - np.uint64(1)) - 1
+        else:
+            if v > np.uint64(9223372036854775807):
+                return False
+            out[i] = np.int64(v)
+    return True
+
+
 def _warmup():
     # graph arrays are read-only and numba types them apart from writable ones: compile both
     src = np.array([0, 1, 1, 2], dtype=np.int32)
@@ -480,6 +510,9 @@ def _warmup():
     _remap_codes(codes, np.array([1, 0], dtype=np.int32))
     universe = _merge_unique(np.array([3, 5], dtype=np.int64), np.array([4, 5], dtype=np.int64))
     _rank_in(np.array([3, 5], dtype=np.int64), np.array([1, 0], dtype=np.int64), universe)
+    text = readonly_copy(np.frombuffer(b"12-3", dtype=np.uint8))      # arrow's text buffers are read-only
+    for offsets in (np.array([0, 2, 4], dtype=np.int32), np.array([0, 2, 4], dtype=np.int64)):
+        _parse_plain_ints(readonly_copy(offsets), text, np.empty(2, dtype=np.int64))
     for prep in (lambda a: a, readonly_copy):      # arrow's integer columns arrive read-only
         keys = prep(np.array([7, 4, 7], dtype=np.int64))
         low, high = _min_max(keys)

@@ -12,7 +12,7 @@ import numpy as np
 
 from isal import igzip
 
-from graphcrm.loaders.errors import InputFileError, InvalidInputError, ParameterError
+from graphcrm.loaders.errors import EmptyInputError, InputFileError, InvalidInputError, ParameterError
 
 COMMENT_CHARS = ("#", "%")
 SNIFF_LINES = 50
@@ -124,7 +124,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     skip_through = skip if skip_rows else 0  # the precise reader skips every line up to this one
     data = [ln for ln in lines[skip : skip + SNIFF_LINES] if ln.strip() and not ln.lstrip().startswith(COMMENT_CHARS)]
     if not data:
-        raise InputFileError(path, None, None, "the file has no data rows")
+        raise EmptyInputError(path, None, None, "the file has no data rows")
     first = data[0]
     if delimiter == "auto":
         delimiter = "\t" if "\t" in first else ("," if "," in first else None)
@@ -145,7 +145,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         header = known or (not numeric_now and numeric_next)
     hdr = fields if header else None
     if header and len(data) == 1:
-        raise InputFileError(path, None, None, f"the file has a header ({', '.join(fields)}) but no data rows")
+        raise EmptyInputError(path, None, None, f"the file has a header ({', '.join(fields)}) but no data rows")
     first_data_line = skip + 1 + (1 if header else 0)
     leading_blank = any(not ln.strip() for ln in lines[:skip])
     sample = tuple(tuple(split(ln)) for ln in (data[1:] if header else data))

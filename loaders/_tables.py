@@ -573,9 +573,9 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
 def _read_fast(layout: TextLayout, roles, specs):
     """pyarrow read; ``None`` when the file needs the precise reader.
 
-    Id columns are read as int64 when the first rows hold plain integers (no
-    leading zeros), else as text; if a later row breaks that, the file is
-    read again with text ids before giving up to the precise reader.
+    Id columns are read as text, then kept as int64 when every id is written
+    as a plain integer (:func:`_int_id_column`: no leading zeros, so "007" and
+    "7" stay two accounts wherever in the file the "007" is).
     """
     if layout.leading_blank:
         return None
@@ -583,7 +583,7 @@ def _read_fast(layout: TextLayout, roles, specs):
     names = [f"c{i}" for i in range(len(roles))]
     types = {}
     include = []
-    id_columns = []
+    int_candidates = []
     for i, (name, role) in enumerate(zip(names, roles)):
         if role is None:
             continue
@@ -594,26 +594,58 @@ def _read_fast(layout: TextLayout, roles, specs):
         elif kind == "category":
             types[name] = pa.dictionary(pa.int32(), pa.string())
         elif kind == "id":
-            id_columns.append(name)
             sample = [row[i] for row in layout.sample if i < len(row)]
-            types[name] = pa.int64() if sample and all(_INT_RE.match(v) for v in sample) else pa.string()
+            if sample and all(_INT_RE.match(v) for v in sample):
+                int_candidates.append(name)
+            types[name] = pa.string()
         elif kind == "time":
             sample = [row[i] for row in layout.sample if i < len(row)]
             types[name] = pa.float64() if sample and all(_is_number(v) for v in sample) else pa.string()
         elif kind in ("text", "topics"):
             types[name] = pa.string()
         # attributes: arrow infers int64, float64 or string
-    attempts = [types]
-    if any(types[c] == pa.int64() for c in id_columns):
-        attempts.append({**types, **{c: pa.string() for c in id_columns}})
-    for attempt in attempts:
-        try:
-            with open_binary(layout.path) as stream:
-                table = _read_csv(stream, layout, names, attempt, include)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
+    try:
+        with open_binary(layout.path) as stream:
+            table = _read_csv(stream, layout, names, types, include)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
+        return None
+    for name in int_candidates:
+        ints = _int_id_column(table.column(name))
+        if ints is not None:
+            table = table.set_column(table.schema.get_field_index(name), name, ints)
+    return _collect_columns(table, names, roles, by_role, layout)
+
+
+def _int_id_column(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The text id column as int64 chunks when every id is a plain integer (``_INT_RE``: no sign but ``-``,
+    no leading zeros, no spaces, within int64), else ``None`` (the ids stay text).
+
+    pyarrow's own integer parsing reads "007" as 7, which would merge two accounts; this parses the text's
+    bytes in one pass (:func:`graphcrm.loaders._kernels._parse_plain_ints`).
+
+    >>> _int_id_column(pa.chunked_array([["1", "-20", "0"], ["-9223372036854775808"]])).to_pylist()
+    [1, -20, 0, -9223372036854775808]
+    >>> [_int_id_column(pa.chunked_array([v])) for v in (["007"], ["-07"], ["+6"], [" 7"], [""], ["1e5"],
+    ...                                                   ["9223372036854775808"], ["-"])]
+    [None, None, None, None, None, None, None, None]
+    """
+    from graphcrm.loaders._kernels import _parse_plain_ints
+
+    chunks = []
+    for chunk in col.chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)) or chunk.null_count:
+            return None
+        n = len(chunk)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if pa.types.is_large_string(chunk.type)
+                                else np.int32)[chunk.offset: chunk.offset + n + 1]
+        if n == 0:
             continue
-        return _collect_columns(table, names, roles, by_role, layout)
-    return None
+        data_buf = chunk.buffers()[2]
+        out = np.empty(n, dtype=np.int64)
+        if data_buf is None or not _parse_plain_ints(offsets, np.frombuffer(data_buf, dtype=np.uint8), out):
+            return None                     # (no text buffer: every id empty)
+        chunks.append(pa.array(out))
+    return pa.chunked_array(chunks, pa.int64())
 
 
 def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:

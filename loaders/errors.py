@@ -49,6 +49,10 @@ class InputFileError(InvalidInputError):
         super().__init__(f"{where}: {message}")
 
 
+class EmptyInputError(InputFileError):
+    """An input file with no data rows: empty, comments only, or a header only (``--allow-empty`` skips it)."""
+
+
 class NodeNotFoundError(GraphCRMError, KeyError):
     """An external account id is not in the graph."""
 

@@ -109,6 +109,34 @@ def file_digest(path) -> str:
     return _digest(Path(path))
 
 
+def prefix_digests(path, sizes) -> dict[int, str]:
+    """:func:`file_digest` of the first ``n`` bytes of a file for each ``n`` in ``sizes``, in one read (a file
+    that grew in place since it was hashed has its old digest at its old size).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = f.write_bytes(b"1 2")
+    >>> old = file_digest(f)
+    >>> _ = f.write_bytes(b"1 2\n3 4")
+    >>> prefix_digests(f, {3})[3] == old, prefix_digests(f, {7})[7] == file_digest(f)
+    (True, True)
+    """
+    h = hashlib.blake2b(digest_size=16)
+    out, done = {}, 0
+    with open(path, "rb") as fh:
+        for n in sorted(set(int(v) for v in sizes)):
+            while done < n:
+                block = fh.read(min(n - done, 1 << 20))
+                if not block:
+                    break
+                h.update(block)
+                done += len(block)
+            out[n] = h.copy().hexdigest() if done == n else ""
+    return out
+
+
 def _digest(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, lambda: hashlib.blake2b(digest_size=16)).hexdigest()

@@ -169,8 +169,8 @@ def test_keep_versions_prunes_the_oldest(tmp_path):
 def test_kill_9_during_append_leaves_a_readable_version(higgs_days, tmp_path):
     """Killed at several moments, the snapshot is always the old version or the new, and verifies."""
     big = tmp_path / "big.txt"
-    with gzip.open(dataset("higgs-twitter/higgs-activity_time.txt.gz"), "rt") as fh:
-        big.write_text("".join(next(fh) for _ in range(400_000)))
+    with gzip.open(dataset("higgs-twitter/higgs-activity_time.txt.gz"), "rt") as fh:     # the rows after day 1
+        big.write_text("".join(line for i, line in zip(range(435_000), fh) if i >= 35_000))
     base = tmp_path / "base"
     graphcrm("load", "--interactions", higgs_days / "day1.txt", "--format", "higgs", "--out", base)
     old = load_snapshot(base)
@@ -501,3 +501,40 @@ def test_pipeline_rerun_warm_starts_communities_and_writes_segment_changes(higgs
     hidden = pd.read_csv(secret / "segment_changes.csv")
     assert hidden.account_id.str.startswith("acct_").all()
     assert hidden.change.value_counts().to_dict() == changes.change.value_counts().to_dict()
+
+
+def test_a_file_that_grew_in_place_is_refused_and_a_reused_export_path_is_appended(tmp_path):
+    """`>>` onto a file already appended would count its earlier rows twice: refused, nothing written. The same
+    path holding a new day's rows (a fixed export path) is a new file and is appended."""
+    today = tmp_path / "today.csv"
+    today.write_text("actor,target,type,time\n1,2,RT,2012-07-04T10:00:00Z\n3,1,MT,2012-07-04T11:00:00Z\n")
+    snap = tmp_path / "snap"
+    assert graphcrm("load", "--interactions", today, "--out", snap).returncode == 0
+    before = read_manifest(snap)["version"]
+    with open(today, "a") as fh:
+        fh.write("5,1,RT,2012-07-04T12:00:00Z\n")
+    grown = graphcrm("load", "--append", snap, "--interactions", today)
+    assert grown.returncode == 1 and "grew in place" in grown.stderr and "twice" in grown.stderr, grown.stderr
+    assert "Traceback" not in grown.stderr and read_manifest(snap)["version"] == before
+    assert len(load_snapshot(snap).events("retweets")) == 1
+    today.write_text("actor,target,type,time\n7,8,RT,2012-07-05T10:00:00Z\n")
+    nextday = graphcrm("load", "--append", snap, "--interactions", today)
+    assert nextday.returncode == 0, nextday.stderr
+    assert len(load_snapshot(snap).events("retweets")) == 2
+
+
+def test_allow_empty_skips_a_day_without_rows(tmp_path):
+    """A nightly export with no activity (header only, or 0 bytes) is refused by default and, with --allow-empty,
+    skipped with a warning: the append writes no version."""
+    day = tmp_path / "day1.csv"
+    day.write_text("actor,target,type,time\n1,2,RT,2012-07-04T10:00:00Z\n")
+    snap = tmp_path / "snap"
+    assert graphcrm("load", "--interactions", day, "--out", snap).returncode == 0
+    for content in ("actor,target,type,time\n", ""):
+        quiet = tmp_path / "quiet.csv"
+        quiet.write_text(content)
+        refused = graphcrm("load", "--append", snap, "--interactions", quiet)
+        assert refused.returncode == 1 and "no data rows" in refused.stderr, refused.stderr
+        allowed = graphcrm("load", "--append", snap, "--interactions", quiet, "--allow-empty")
+        assert allowed.returncode == 0 and "nothing to add" in allowed.stderr, allowed.stderr
+        assert read_manifest(snap)["version"] == 1

@@ -208,6 +208,28 @@ def test_undirected_flag_and_duplicates_both_ways(tmp_path):
         GraphBuilder().add_edges("friends", [1], [2], time=[5]).build()
 
 
+def test_info_counts_an_undirected_layer_in_ties_like_networkx(tmp_path):
+    """`info` of an undirected layer: ties, the rows read and the weight sum as networkx counts them (each tie once,
+    a repeated tie at its largest weight), not the stored arcs."""
+    import networkx as nx
+
+    f = tmp_path / "friends.txt"
+    f.write_text("a b 2\nb c 3\nc a 5\na b 7\nb a 1\nd d 4\n")
+    assert graphcrm("load", "--edges", f, "--layer", "friends", "--out", tmp_path / "s").returncode == 0
+    proc = graphcrm("info", tmp_path / "s", "--json")
+    lay = json.loads(proc.stdout)["layers"]["friends"]
+    ref = nx.Graph()
+    for line in f.read_text().split("\n"):
+        if line and line.split()[0] != line.split()[1]:
+            u, v, w = line.split()
+            ref.add_edge(u, v, weight=max(float(w), ref.get_edge_data(u, v, {"weight": 0})["weight"]))
+    assert lay["edges"] == ref.number_of_edges() == 3
+    assert lay["weight"]["sum"] == ref.size(weight="weight") == 15
+    assert lay["build"]["rows"] == 6 and lay["build"]["arcs"] == 11
+    text = graphcrm("info", tmp_path / "s").stdout
+    assert "sum 15" in text and "built from 6 rows (11 arcs)" in text
+
+
 def test_communities_and_report_agree_on_a_signed_snapshot(tmp_path):
     snap = tmp_path / "trust"
     assert graphcrm("load", "--signed", dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"),

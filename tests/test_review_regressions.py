@@ -47,6 +47,25 @@ def test_float_id_columns(tmp_path):
         load_edges(pd.DataFrame({"src": [1.5], "dst": [2]}))
 
 
+def test_a_leading_zero_id_far_into_a_file_stays_its_own_account(tmp_path):
+    """The fast reader chooses integer ids from the first rows; a later "007" once became account 7 (pyarrow
+    parses it as an integer), merging two accounts without a word -- in edges, interactions and node tables."""
+    rows = "".join(f"{i} {i + 1}\n" for i in range(60_000))
+    g = load_edges(write(tmp_path, "late.txt", rows + "007 5\n7 5\n-07 5\n"), layer="x")
+    ids = set(map(str, g.id_map.ids.tolist()))
+    assert {"007", "7", "-07", "5"} <= ids and g.n_nodes == 60_001 + 2
+    assert g.layer("x").n_edges == 60_003
+    events = "".join(f"{i},{i + 1},RT,{1341392400 + i}\n" for i in range(60_000))
+    g = load_interactions(write(tmp_path, "late.csv", "actor,target,type,time\n" + events + "007,5,RT,1341500000\n"))
+    assert "007" in set(map(str, g.id_map.ids.tolist()))
+    table = "id,followers\n" + "".join(f"{i},{i}\n" for i in range(60_000)) + "007,5\n"
+    node_ids = [str(v) for v in read_nodes(write(tmp_path, "nodes.csv", table)).columns["id"]]
+    assert len(node_ids) == 60_001 and "007" in node_ids and node_ids.count("7") == 1
+    # plain integers anywhere stay integer ids, negative ones and int64's ends included
+    g = load_edges(write(tmp_path, "ints.txt", rows + "-9223372036854775808 9223372036854775807\n"), layer="x")
+    assert g.id_map.ids.dtype.kind == "i" and -9223372036854775808 in g.id_map.ids.tolist()
+
+
 def test_ids_keep_their_identity(tmp_path):
     # beyond int64 or beyond float precision: text, never rounded
     g = load_edges(write(tmp_path, "big.txt", "9007199254740993 1\n99999999999999999999 2\n"), layer="x")

@@ -79,7 +79,9 @@ def load(
     max_memory: Optional[str] = typer.Option(None, "--max-memory", help="Refuse, before reading, a load estimated "
                                              "to need more than this, e.g. 8GiB (default: the memory available)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="Write the snapshot even when a file gave no "
-                                                                  "usable row (default: stop, keep what --out holds)."),
+                                                                  "usable row, and skip files with no data rows (an "
+                                                                  "empty day: an append then writes no version) "
+                                                                  "(default: stop, keep what --out holds)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
     """Load follows / interactions / signed edges / node tables into a graph snapshot.
@@ -138,22 +140,33 @@ def load(
     signed_columns = _column_mapping(mapping, ("actor", "target", "weight", "time"), "--signed")
     event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment", "text", "topics",
                                               "message_id", "parent_id"), "--interactions")
+    def read(reader, path, **kwargs):
+        with step(f"reading {path.name}"):
+            try:
+                return [reader(path, **kwargs)]
+            except EmptyInputError as exc:
+                if not allow_empty:
+                    raise
+                typer.echo(f"warning: {exc}: nothing to add from it (--allow-empty)", err=True)
+                return []
+
+    from graphcrm.loaders.errors import EmptyInputError
+
     parsed = []
     for i, path in enumerate(edges):
-        name = layer[i] if layer else "follows"
-        with step(f"reading {path.name}"):
-            parsed.append(read_edges(path, layer=name, format=edges_format or format, columns=edge_columns,
-                                     undirected=True if undirected else None, **common))
+        parsed += read(read_edges, path, layer=layer[i] if layer else "follows", format=edges_format or format,
+                       columns=edge_columns, undirected=True if undirected else None, **common)
     for path in interactions:
-        with step(f"reading {path.name}"):
-            parsed.append(read_interactions(path, format=interactions_format or format, columns=event_columns,
-                                            topic_rules=topic_rules, **common))
+        parsed += read(read_interactions, path, format=interactions_format or format, columns=event_columns,
+                       topic_rules=topic_rules, **common)
     for path in signed:
-        with step(f"reading {path.name}"):
-            parsed.append(read_signed(path, layer=signed_layer, columns=signed_columns, **common))
+        parsed += read(read_signed, path, layer=signed_layer, columns=signed_columns, **common)
     for path in nodes:
-        with step(f"reading {path.name}"):
-            parsed.append(read_nodes(path, mode=mode.value, encoding=encoding))
+        parsed += read(read_nodes, path, mode=mode.value, encoding=encoding)
+    if append is not None and not parsed and customers is None:
+        emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped}, as_json,
+             f"{target}: nothing new to append (the new files hold no rows); no new version written")
+        return
     customer_table = None
     if customers is not None:
         from graphcrm.loaders.customers import read_customers
@@ -305,12 +318,13 @@ def _new_inputs(append: Optional[Path], items: list) -> tuple[list, list, list]:
     """
     from graphcrm.loaders.snapshot import file_digest, read_manifest
 
-    seen, legacy = {}, set()
+    seen, legacy, held = {}, set(), []
     if append is not None:
         manifest = read_manifest(append)
         if "inputs" in manifest:
             seen = {(i.get("blake2b"), i.get("kind"), i.get("layer")): i.get("version", 1)
                     for i in manifest["inputs"]}
+            held = manifest["inputs"]
         else:
             meta = manifest.get("metadata", {})
             legacy = {Path(str(s)).name for s in meta.get("sources", [])}
@@ -324,12 +338,35 @@ def _new_inputs(append: Optional[Path], items: list) -> tuple[list, list, list]:
         entry = {"path": str(path), "kind": kind, "layer": layer_name, "bytes": Path(path).stat().st_size,
                  "blake2b": file_digest(path)}
         key = (entry["blake2b"], kind, layer_name)
+        if key not in seen:
+            _refuse_grown_file(path, kind, layer_name, entry["bytes"], held, append)
         if key in seen or Path(path).name in legacy:
             skipped.append({**entry, "version": seen.get(key)})
         else:
             inputs.append(entry)
             todo.append((kind, path, layer_name))
     return inputs, skipped, todo
+
+
+def _refuse_grown_file(path, kind: str, layer, size: int, held: list, snapshot) -> None:
+    """Refuse a file that grew in place since it was loaded: its first bytes are a file the snapshot holds (same
+    kind and layer), so appending it again would count those rows twice.  A file of the same name with other
+    bytes -- a fixed export path holding each day's rows -- is a new file and is appended."""
+    from graphcrm.loaders.errors import InvalidInputError
+    from graphcrm.loaders.snapshot import prefix_digests
+
+    shorter = [old for old in held if old.get("kind") == kind and old.get("layer") == layer
+               and old.get("blake2b") and old.get("bytes") and 0 < int(old["bytes"]) < size]
+    if not shorter:
+        return
+    digests = prefix_digests(path, {int(old["bytes"]) for old in shorter})
+    for old in shorter:
+        if digests[int(old["bytes"])] == old["blake2b"]:
+            raise InvalidInputError(
+                f"{path}: its first {int(old['bytes']):,} bytes are {old.get('path')} as loaded in version "
+                f"{old.get('version', 1)} of {snapshot}, so the file grew in place since; appending it again would "
+                "count those rows twice. Append a file holding only the new rows, or rebuild the snapshot from "
+                "every file with `graphcrm load --out`; nothing written")
 
 
 def _warn_replacing_history(out: Path) -> None:
