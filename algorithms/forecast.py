@@ -45,6 +45,9 @@ MAX_ROWS_PER_CUTOFF = 400_000
 N_BANDS = 5
 DAY = 86_400
 MIN_WINDOW = 300        # seconds: the shortest internal window worth fitting on
+# accounts engaged in the held-out window below which no scorer is called validated: a top-k overlap on fewer
+# moves in steps of 1/k >= 0.033 with a standard error above 0.08 -- a coin toss, not a validation
+MIN_VALIDATION_ACCOUNTS = 30
 
 
 def default_target_layer(graph: SocialGraph) -> str:
@@ -340,6 +343,38 @@ def _top_mask(values: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
+def default_horizon(graph: SocialGraph, at: int | None = None) -> int:
+    """The horizon a forecast without one uses: 7 days, at most a third of the log before ``at`` (default: its
+    end), at least :data:`MIN_WINDOW`.
+
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_events("retweets", ["a", "b"], ["b", "c"], time=[0, 3 * 86400]).build()
+    >>> default_horizon(g)
+    86400
+    """
+    first, end = log_span(graph)
+    at = end if at is None else int(at)
+    return int(min(7 * DAY, max((at - first) // 3, MIN_WINDOW)))
+
+
+def describe_duration(seconds) -> str:
+    """A duration for people: the largest unit it reaches, to 3 significant digits.
+
+    >>> describe_duration(90), describe_duration(1200), describe_duration(43200), describe_duration(259200)
+    ('1.5 minutes', '20 minutes', '12 hours', '3 days')
+    >>> describe_duration(5 * 86400 + 3600), describe_duration(1000 * 86400), describe_duration(60)
+    ('5.04 days', '1000 days', '1 minute')
+    """
+    seconds = float(seconds)
+    value, unit = seconds, "seconds"
+    for name, size in (("days", DAY), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            value, unit = seconds / size, name
+            break
+    text = f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+    return f"{text} {unit[:-1] if text == '1' else unit}"
+
+
 def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int | None = None,
                  at: int | None = None, seed: int = 0) -> ForecastModel:
     """Fit the forecast on the log before ``at`` (default: the end of the log).
@@ -374,11 +409,16 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
     first, end = log_span(graph)
     at = end if at is None else int(at)
     if horizon is None:
-        horizon = int(min(7 * DAY, max((at - first) // 3, MIN_WINDOW)))
-    if horizon <= 0:
-        raise ParameterError(f"horizon must be positive, got {horizon} seconds")
+        horizon = default_horizon(graph, at)
+    if horizon < MIN_WINDOW:
+        raise ParameterError(f"the horizon must be at least {MIN_WINDOW // 60} minutes, got {describe_duration(horizon)}")
     window, cuts = _cutoffs(first, at, int(horizon))
     folds = [_training_rows(graph, layer, c, window, seed) for c in cuts]
+    engaged = int(np.count_nonzero(folds[0][1]["engagement"] > 0))
+    if engaged < MIN_VALIDATION_ACCOUNTS:
+        raise ParameterError(f"the held-out window (the last {describe_duration(window)} of the log) has "
+                             f"{engaged} account{'s' * (engaged != 1)} with {layer} received; at least "
+                             f"{MIN_VALIDATION_ACCOUNTS} are needed to validate a forecast against the naive scorers")
     columns = list(folds[0][0].columns)
     sets = {name: (cols, [columns.index(c) for c in cols]) for name, cols in feature_sets(columns).items()}
     logs = [_log_matrix(f[0]) for f in folds]                   # every fit and prediction takes columns of these

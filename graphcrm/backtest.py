@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import coreness, expected_reach, pagerank
-from graphcrm.algorithms.forecast import MIN_WINDOW, TARGETS, fit_forecast, forecast
+from graphcrm.algorithms.forecast import (MIN_VALIDATION_ACCOUNTS, MIN_WINDOW, TARGETS, describe_duration,
+                                         fit_forecast, forecast)
 from graphcrm.algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
 from graphcrm.algorithms.ranks import spearman
 from graphcrm.loaders.errors import ParameterError
@@ -46,7 +47,7 @@ GROUPS = ("all", "active_in_training", "top_1000")
 OVERLAP_KS = (20, 100, 1000)
 NAIVE = ("in_degree", "engagement_count", "engagement_decayed")
 DECAY_HALF_LIFE_H = 24
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -55,8 +56,8 @@ def parse_duration(text) -> int:
 
     Examples
     --------
-    >>> parse_duration("3d"), parse_duration("90m"), parse_duration(3600)
-    (259200, 5400, 3600)
+    >>> parse_duration("3d"), parse_duration("90m"), parse_duration(3600), parse_duration("7D")
+    (259200, 5400, 3600, 604800)
     """
     if isinstance(text, (int, np.integer)):
         seconds = int(text)
@@ -64,9 +65,28 @@ def parse_duration(text) -> int:
         m = _DURATION.match(str(text))
         if not m:
             raise ParameterError(f"duration {text!r}: expected a number with a unit s, m, h, d or w (like 3d)")
-        seconds = int(float(m.group(1)) * _UNITS[m.group(2)])
+        seconds = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
     if seconds <= 0:
         raise ParameterError(f"duration {text!r} must be positive")
+    return seconds
+
+
+def parse_horizon(text) -> int:
+    """:func:`parse_duration` of a forecast horizon, at least the shortest window a forecast fits on (5 minutes).
+
+    Examples
+    --------
+    >>> parse_horizon("12h")
+    43200
+    >>> parse_horizon("1m")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: horizon '1m' is 1 minute; it must be at least 5 minutes
+    """
+    seconds = parse_duration(text)
+    if seconds < MIN_WINDOW:
+        raise ParameterError(f"horizon {text!r} is {describe_duration(seconds)}; it must be at least "
+                             f"{MIN_WINDOW // 60} minutes")
     return seconds
 
 
@@ -74,6 +94,8 @@ def parse_time(text) -> int:
     """Unix seconds from an ISO-8601 time (UTC if no zone) or a number of Unix seconds."""
     if isinstance(text, str) and re.fullmatch(r"\s*-?\d+\s*", text):
         return int(text)
+    if text is None or not str(text).strip():
+        raise ParameterError("--split is empty: use ISO-8601 like 2012-07-05 or 2012-07-05T12:00:00Z, or Unix seconds")
     try:
         return _to_unix(text, "split")
     except ParameterError:
@@ -116,12 +138,17 @@ def _check_split(graph: SocialGraph, split: int, horizon: int | None) -> tuple[i
     if split - first < 3 * MIN_WINDOW:
         raise ParameterError(f"--split {_iso(split)} leaves {(split - first) / 60:.0f} minutes of events before it; "
                              f"the forecast needs at least {3 * MIN_WINDOW // 60} minutes to learn from")
+    if end - split < MIN_WINDOW:
+        raise ParameterError(f"--split {_iso(split)} leaves {describe_duration(end - split)} of events after it; "
+                             f"a backtest needs at least {MIN_WINDOW // 60} minutes after the split to score")
     horizon = end - split if horizon is None else int(horizon)
-    return first, end, split, horizon
+    if horizon < MIN_WINDOW:
+        raise ParameterError(f"--horizon must be at least {MIN_WINDOW // 60} minutes, got {describe_duration(horizon)}")
+    return first, end, split, min(horizon, end - split)        # no truth past the log's end: scored to its end
 
 
 def _spearman(score, actual, mask) -> float:
-    if mask.sum() < 3:
+    if mask.sum() < MIN_VALIDATION_ACCOUNTS:        # a rank correlation over a handful of accounts is noise
         return float("nan")
     rho = spearman(score[mask], actual[mask])
     return rho if np.isfinite(rho) else 0.0       # a constant scorer orders nothing
@@ -233,8 +260,8 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
     progress = progress or (lambda _msg: None)
     started = time.perf_counter()
     split = parse_time(split)
-    horizon = None if horizon is None else parse_duration(horizon)
-    first, end, split, horizon = _check_split(graph, split, horizon)
+    requested = None if horizon is None else parse_horizon(horizon)
+    first, end, split, horizon = _check_split(graph, split, requested)
     layer = layer or default_target_layer(graph)
     if layer not in graph.layers or graph.layer(layer).events is None:
         raise ParameterError(f"--layer {layer!r}: not a timestamped layer of this graph "
@@ -283,7 +310,8 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
                             "mean_actual": float(reach[known].mean()),
                             "ratio": float(counts["reach"][scorer][known].mean() / max(reach[known].mean(), 1e-12))}
                    for scorer in ("ic_wc", "ic_learned", "forecast")},
-               "samples": int(samples), "seed": int(seed)}
+               "samples": int(samples), "seed": int(seed),
+               **({"horizon_requested_seconds": int(requested)} if requested and requested > horizon else {})}
     result = Backtest(metrics, summary, scores, counts, actual, intervals, known)
     summary["winner"] = {t: result.winner(t) for t in TARGETS}
     summary["seconds"] = round(time.perf_counter() - started, 2)

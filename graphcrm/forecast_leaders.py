@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphcrm.algorithms.forecast import ForecastModel, default_target_layer, fit_forecast, forecast
+from graphcrm.algorithms.forecast import ForecastModel, default_target_layer, describe_duration, fit_forecast, forecast
 from graphcrm.algorithms.forecast_features import event_layers
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
@@ -43,9 +43,19 @@ def choose_scorer(model: ForecastModel) -> tuple[str, str]:
     """
     overlap, figures = _overlaps(model)
     chosen = max(SCORERS, key=lambda s: overlap[s])          # max keeps the first of equals: SCORERS' order
+    error = _standard_error(overlap[chosen], model.validation["engagement"]["top_k"])
+    runner_up = max((overlap[s] for s in SCORERS if s != chosen), default=-1.0)
+    if runner_up >= 0 and overlap[chosen] - runner_up <= error:
+        figures += (f"; a margin within one standard error ({error:.2f}): on this window the scorers are "
+                    "statistically tied")
     if chosen == "forecast":
         return chosen, figures
     return chosen, figures + f" (the forecast lost, so the list is ranked by {SCORER_WORDS[chosen]})"
+
+
+def _standard_error(share: float, k: int) -> float:
+    """Binomial standard error of a top-``k`` overlap share: ``sqrt(p (1 - p) / k)``."""
+    return float(np.sqrt(max(share * (1.0 - share), 0.0) / max(k, 1)))
 
 
 def _overlaps(model: ForecastModel) -> tuple[dict, str]:
@@ -72,9 +82,7 @@ def keep_or_choose_scorer(model: ForecastModel, earlier: str | None) -> tuple[st
     overlap, figures = _overlaps(model)
     if earlier is None or earlier == chosen or overlap.get(earlier, -1.0) < 0:
         return chosen, why
-    k = model.validation["engagement"]["top_k"]
-    p = overlap[chosen]
-    error = float(np.sqrt(max(p * (1.0 - p), 0.0) / max(k, 1)))
+    error = _standard_error(overlap[chosen], model.validation["engagement"]["top_k"])
     if overlap[chosen] - overlap[earlier] <= error:
         return earlier, (figures + f" (kept {SCORER_WORDS[earlier]}, the scorer of the run before: within one "
                                    f"standard error, {error:.2f}, of the best, {SCORER_WORDS[chosen]})")
@@ -188,8 +196,7 @@ def _ranked_within(frame: pd.DataFrame, top: int) -> pd.DataFrame:
 
 
 def _why(row, layer: str, horizon: int, scorer: str, other_layers: list, other_received: np.ndarray) -> str:
-    days = horizon / 86400
-    span = f"{days:.1f} days" if days >= 1 else f"{horizon / 3600:.0f} hours"
+    span = describe_duration(horizon)
     parts = [f"forecast {row.forecast_engagement:,.0f} {layer} received in the next {span} "
              f"(80%: {row.forecast_engagement_low:,.0f}-{row.forecast_engagement_high:,.0f})"]
     if row.distinct_engagers:

@@ -14,7 +14,8 @@ import json
 import os
 from pathlib import Path
 
-from graphcrm.algorithms.forecast import FORMAT_VERSION, ForecastModel, graph_fingerprint
+from graphcrm.algorithms.forecast import (FORMAT_VERSION, MIN_VALIDATION_ACCOUNTS, ForecastModel, default_horizon,
+                                         graph_fingerprint)
 from graphcrm.loaders.graph import SocialGraph
 
 MODELS_DIR = "models"
@@ -51,6 +52,9 @@ def load_model(snapshot, graph: SocialGraph, layer: str, horizon: int | None = N
         return None, f"stored model {path} unreadable ({exc.__class__.__name__}); refitted"
     if data.get("format") != FORMAT_VERSION or model.fingerprint != graph_fingerprint(graph):
         return None, "stored model was fitted on another version of the log; refitted"
-    if horizon is not None and model.horizon != int(horizon):
-        return None, f"stored model forecasts {model.horizon} s ahead, not {int(horizon)} s; refitted"
+    if model.validation["engagement"].get("top_k", 0) < MIN_VALIDATION_ACCOUNTS:     # stored by an older version
+        return None, "stored model was validated on too few accounts; refitted"
+    wanted = default_horizon(graph) if horizon is None else int(horizon)    # a stored 12 h fit is no default fit
+    if model.horizon != wanted:
+        return None, f"stored model forecasts {model.horizon} s ahead, not {wanted} s; refitted"
     return model, f"stored model {path}"

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms.community import community_profiles, leiden, undirected_edges
+from graphcrm.algorithms.forecast import describe_duration
 from graphcrm.algorithms.planning import degree_discount
 from graphcrm.backtest import Backtest, headline, predicted_vs_actual
 from graphcrm.loaders.errors import ParameterError
@@ -613,6 +614,10 @@ SCORER_LABELS = {"forecast": "forecast (graphcrm)", "leader_default": "graphcrm 
                  "structural influence score", "past_reach": "past cascade reach"}
 
 
+def _share(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{100 * value:.0f}%"
+
+
 def _backtest_section(bt: Backtest) -> str:
     """The report's out-of-time check: metrics per scorer and the predicted-vs-actual chart."""
     s = bt.summary
@@ -629,9 +634,12 @@ def _backtest_section(bt: Backtest) -> str:
         f"<td>{r.spearman_active_in_training:.3f}</td><td>{r.overlap_100:.2f}</td><td>{r.ndcg_100:.3f}</td>"
         f"<td>{_cell(r.median_abs_log_error)}</td></tr>" for r in head.itertuples())
     chosen = s["leader_default_scorer"]
+    m = bt.metrics
+    cover = m[(m.scorer == "forecast") & (m.target == "engagement") & (m.group == "all")].interval_coverage
+    engaged_cover = float(cover.iloc[0]) if len(cover) else float("nan")
     return f"""<h2 id="backtest">Does the leader score predict? (backtest)</h2>
 <p class="note">Every scorer saw only the {s['events_before_split']:,} {escape(s['layer'])} events before
-{escape(s['split'])} and is scored on the next {s['horizon_seconds'] / 86400:.1f} days: {s['events_in_horizon']:,}
+{escape(s['split'])} and is scored on the next {describe_duration(s['horizon_seconds'])}: {s['events_in_horizon']:,}
 events to {s['accounts_engaged_in_horizon']:,} accounts, {s['of_them_new_after_split']:,} of whom were first seen
 after the split (no scorer can know them). Spearman is over the accounts engaged after the split (all / those also
 engaged before it); overlap and NDCG compare each scorer's top 100 with the actual top 100. At this split
@@ -641,5 +649,6 @@ engaged before it); overlap and NDCG compare each scorer's top 100 with the actu
 <table><thead><tr><th>scorer</th><th>Spearman (all)</th><th>Spearman (active before)</th><th>overlap@100</th>
 <th>NDCG@100</th><th>median abs log error</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="note">Points on the dashed diagonal are calibrated: accounts predicted to get <i>x</i> got <i>x</i> on
-average. The 80% intervals of the forecast held {100 * s['forecast_interval_coverage_all_known']['engagement']:.0f}%
-of the accounts known before the split.</p>"""
+average. The 80% intervals of the forecast held {_share(engaged_cover)} of the accounts engaged after the split
+({_share(s['forecast_interval_coverage_all_known']['engagement'])} of all accounts known before it, most of which got
+nothing). After a spike the counts run high: read them as an upper bound and rely on the order.</p>"""

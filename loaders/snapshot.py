@@ -119,8 +119,8 @@ def prefix_digests(path, sizes) -> dict[int, str]:
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
     >>> _ = f.write_bytes(b"1 2")
     >>> old = file_digest(f)
-    >>> _ = f.write_bytes(b"1 2\n3 4")
-    >>> prefix_digests(f, {3})[3] == old, prefix_digests(f, {7})[7] == file_digest(f)
+    >>> _ = f.write_bytes(b"1 2, 3 4")
+    >>> prefix_digests(f, {3})[3] == old, prefix_digests(f, {8})[8] == file_digest(f)
     (True, True)
     """
     h = hashlib.blake2b(digest_size=16)

@@ -166,7 +166,8 @@ def test_a_segment_with_its_own_horizon_ranks_by_its_own_fit(tmp_path):
         assert done.returncode == 0, done.stderr
         return pd.read_csv(out, dtype=str).account_id.tolist()
 
-    assert read_export(tmp_path / "out" / "leaders.csv").account_id.tolist() == ranked()     # the stored 2d fit
+    # the stored 2d fit, reused by `rank --horizon 2d` (a plain `rank` fits the default horizon)
+    assert read_export(tmp_path / "out" / "leaders.csv").account_id.tolist() == ranked("--horizon", "2d")
     assert read_export(tmp_path / "out" / "segments.csv").account_id.tolist() == ranked("--horizon", "1d")
 
 

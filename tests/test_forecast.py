@@ -396,3 +396,71 @@ def test_ridge_fits_from_shared_moments_equal_the_direct_ridge():
             assert abs(model.intercept - intercept) < 1e-9
             np.testing.assert_allclose(model.predict_log(sub), intercept + ((sub - mean) / scale) @ coef,
                                        rtol=1e-9, atol=1e-9)
+
+
+def test_a_stored_model_of_another_horizon_is_not_the_default_fit(tmp_path):
+    """After `graphcrm forecast --horizon 12h`, a plain `rank` used to reuse the 12 h model (another held-out
+    window, often another scorer); a stored model is now reused for the horizon it was fitted for only."""
+    from graphcrm.algorithms.forecast import default_horizon
+    from graphcrm.loaders.snapshot import save_snapshot
+
+    graph, _ = planted_log(seed=6)
+    snap = save_snapshot(graph, tmp_path / "snap")
+    save_model(snap, fit_forecast(graph, horizon=DAY // 2))
+    stale, note = load_model(snap, graph, "retweets")
+    assert stale is None and "not" in note
+    save_model(snap, fit_forecast(graph))
+    assert load_model(snap, graph, "retweets")[0].horizon == default_horizon(graph)
+
+
+def test_too_few_engaged_accounts_are_not_called_validated(tmp_path):
+    """A log whose held-out window has a handful of engaged accounts cannot validate a scorer: the fit stops
+    naming the count, and `rank` falls back to the combined score saying why (it once chose 'the forecast' on a
+    top-1 overlap of 0.00 for all three)."""
+    from graphcrm.algorithms.forecast import MIN_VALIDATION_ACCOUNTS
+    from graphcrm.loaders.snapshot import save_snapshot
+    from graphcrm.ranking import rank_table
+
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.integers(0, 3 * DAY, 60))
+    g = GraphBuilder().add_events("retweets", [f"f{i}" for i in range(60)], rng.choice(["a", "b", "c"], 60),
+                                  time=t).build()
+    with pytest.raises(ParameterError, match=f"at least {MIN_VALIDATION_ACCOUNTS}"):
+        fit_forecast(g)
+    table = rank_table(g, top=3, samples=500)
+    assert table.attrs["ranking"]["scorer"] == "combined"
+    assert f"at least {MIN_VALIDATION_ACCOUNTS}" in table.attrs["ranking"]["scorer_reason"]
+    save_snapshot(g, tmp_path / "tiny")
+    code, out, err = run("forecast", tmp_path / "tiny")
+    assert code == 2 and "at least 30" in err and "Traceback" not in err
+
+
+def test_backtest_horizon_and_split_mistakes_are_named(tmp_path):
+    """An empty --split, a horizon under the shortest window, and a horizon past the end of the log (scored to
+    the end, and said) -- once a traceback, a misleading message and silently rescaled counts."""
+    snap = tmp_path / "sample"
+    assert run("load", "--interactions", SAMPLE, "--out", snap)[0] == 0
+    code, _, err = run("backtest", snap, "--split", "")
+    assert code == 2 and "--split is empty" in err and "Traceback" not in err
+    for verb in (("backtest", snap, "--split", "2012-07-04T07:40:00Z"), ("rank", snap, "--out", tmp_path / "r.csv")):
+        code, _, err = run(*verb, "--horizon", "1m")
+        assert code == 2 and "at least 5 minutes" in err, err
+    code, out, err = run("backtest", snap, "--split", "2012-07-04T07:40:00Z", "--horizon", "1000d", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["horizon_requested_seconds"] == 1000 * DAY
+    assert summary["horizon_seconds"] < DAY
+    code, out, _ = run("backtest", snap, "--split", "2012-07-04T07:40:00Z", "--horizon", "1000d")
+    assert "the log ends there, not 1000 days after the split" in out
+
+
+def test_a_winning_margin_within_noise_is_said():
+    from graphcrm.forecast_leaders import choose_scorer
+
+    class M:
+        validation = {"engagement": {"top_k": 100, "window": [0, 3600], "forecast_top_overlap": 0.30,
+                                     "decayed_top_overlap": 0.31, "in_degree_top_overlap": 0.29}}
+
+    assert "statistically tied" in choose_scorer(M())[1]
+    M.validation["engagement"]["decayed_top_overlap"] = 0.50
+    assert "statistically tied" not in choose_scorer(M())[1]

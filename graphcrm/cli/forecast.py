@@ -37,8 +37,8 @@ def forecast_cmd(
 
     Example: graphcrm forecast graphs/higgs --horizon 3d --out forecast.csv
     """
-    from graphcrm.algorithms.forecast import default_target_layer, fit_forecast, forecast
-    from graphcrm.backtest import parse_duration
+    from graphcrm.algorithms.forecast import default_target_layer, describe_duration, fit_forecast, forecast
+    from graphcrm.backtest import parse_horizon
     from graphcrm.forecast_store import save_model
     from graphcrm.progress import step
     from graphcrm.tables import write_table
@@ -47,7 +47,7 @@ def forecast_cmd(
     graph = open_snapshot(snapshot, as_of)
     name = layer or default_target_layer(graph)
     with step("fitting the forecast"):
-        model = fit_forecast(graph, layer=name, horizon=parse_duration(horizon) if horizon else None, seed=seed)
+        model = fit_forecast(graph, layer=name, horizon=parse_horizon(horizon) if horizon else None, seed=seed)
         fc = forecast(graph, model)
     stored = save_model(snapshot_dir(snapshot, as_of), model)      # with the version it was fitted on
     frame = fc.to_frame()
@@ -58,9 +58,9 @@ def forecast_cmd(
                "model": str(stored), "out": str(out) if out else None, "feature_set": model.feature_set,
                "validation": model.validation, "top": frame.head(top).to_dict("records"),
                "seconds": timer.seconds()}
-    human = (f"forecast of {name} received in the next {model.horizon / 86400:.1f} days, stored in {stored}"
+    human = (f"forecast of {name} received in the next {describe_duration(model.horizon)}, stored in {stored}"
              f"{f'; wrote {out}' if out else ''}\n"
-             f"validated on the last {model.window / 3600:.0f} hours of the log: Spearman {v['forecast']:.3f} "
+             f"validated on the last {describe_duration(model.window)} of the log: Spearman {v['forecast']:.3f} "
              f"(in-degree {v['in_degree']:.3f}); top-{v['top_k']} overlap {v['forecast_top_overlap']:.2f} "
              f"(in-degree {v['in_degree_top_overlap']:.2f})\n" + frame.head(top).round(1).to_string(index=False))
     emit(summary, as_json, human)
@@ -83,6 +83,7 @@ def backtest_cmd(
 
     Example: graphcrm backtest graphs/higgs --split 2012-07-05 --out backtest.csv
     """
+    from graphcrm.algorithms.forecast import describe_duration
     from graphcrm.backtest import backtest, headline
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.progress import step
@@ -103,7 +104,9 @@ def backtest_cmd(
                    seconds=timer.seconds())
     s = result.summary
     lines = [f"backtest on {snapshot}: scorers saw {s['events_before_split']:,} {s['layer']} before "
-             f"{s['split']}; scored on the next {s['horizon_seconds'] / 86400:.2f} days "
+             f"{s['split']}; scored on the next {describe_duration(s['horizon_seconds'])} "
+             + (f"(the log ends there, not {describe_duration(s['horizon_requested_seconds'])} after the split) "
+                if "horizon_requested_seconds" in s else "") +
              f"({s['events_in_horizon']:,} events, {s['accounts_engaged_in_horizon']:,} accounts engaged, "
              f"{s['of_them_new_after_split']:,} of them first seen after the split)"]
     for target in ("engagement", "reach"):

@@ -50,7 +50,7 @@ def report(
     """
     import pandas as pd
 
-    from graphcrm.backtest import backtest, default_split, parse_duration
+    from graphcrm.backtest import backtest, default_split, parse_horizon
     from graphcrm.loaders.errors import GraphCRMError, ParameterError
     from graphcrm.progress import step
     from graphcrm.ranking import LEADER_METHODS
@@ -61,7 +61,7 @@ def report(
         raise ParameterError(f"--samples must be >= 1, got {samples}")
     if method not in LEADER_METHODS:
         raise ParameterError(f"--method must be one of {', '.join(LEADER_METHODS)}, got {method!r}")
-    seconds = parse_duration(horizon) if horizon is not None else None
+    seconds = parse_horizon(horizon) if horizon is not None else None
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"--out {out}: the report is HTML; name it like report.html")
     with step(f"opening {snapshot}"):

@@ -64,7 +64,7 @@ def rank(
 
     Example: graphcrm rank graphs/higgs --out leaders.csv   (by the validated forecast; says which scorer won)
     """
-    from graphcrm.backtest import parse_duration
+    from graphcrm.backtest import parse_horizon
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.ranking import rank_table
     from graphcrm.tables import read_partition, write_table
@@ -74,7 +74,7 @@ def rank(
         raise ParameterError(f"--samples must be >= 1, got {samples}")
     graph = open_snapshot(snapshot, as_of, topic)
     parts = read_partition(partition) if partition else None
-    seconds = parse_duration(horizon) if horizon is not None else None
+    seconds = parse_horizon(horizon) if horizon is not None else None
     stored = None
     if method in ("auto", "forecast") and topic is None:     # a stored model was fitted on every topic
         stored = stored_forecast(snapshot_dir(snapshot, as_of), graph, layer, seconds)

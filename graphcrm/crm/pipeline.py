@@ -195,7 +195,7 @@ def _keep_nightly_scorer(leader_lists, state, horizon, seed):
 
 def _leader_options(path, params: dict) -> dict:
     """``method`` (auto, forecast, combined) and ``horizon`` (seconds, from "3d" / "12h") of the leaders step."""
-    from graphcrm.backtest import parse_duration
+    from graphcrm.backtest import parse_horizon
     from graphcrm.ranking import LEADER_METHODS
 
     method = params.get("method", "auto")
@@ -204,7 +204,7 @@ def _leader_options(path, params: dict) -> dict:
     horizon = params.get("horizon")
     if horizon is not None:
         try:
-            horizon = parse_duration(str(horizon))
+            horizon = parse_horizon(str(horizon))
         except GraphCRMError as exc:
             raise ConfigError(path, "steps.leaders.horizon", str(exc)) from None
     return {"method": method, "horizon": horizon}

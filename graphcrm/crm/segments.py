@@ -296,10 +296,10 @@ def _horizon(seg: dict) -> int | None:
     """The segment's forecast ``horizon`` ("2d", "12h" or seconds) in seconds, or None (the forecast's default)."""
     if seg.get("horizon") is None:
         return None
-    from graphcrm.backtest import parse_duration
+    from graphcrm.backtest import parse_horizon
 
     try:
-        return parse_duration(str(seg["horizon"]))
+        return parse_horizon(str(seg["horizon"]))
     except ParameterError as exc:
         raise ParameterError(f"segment {seg['name']!r}: {exc}") from None
 
