@@ -12,7 +12,7 @@ import pytest
 
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.snapshot import load_snapshot, load_snapshot_tables
-from graphcrm.crm.export import read_export
+from graphcrm.crm.export import SALT_ENV, read_export
 from tests.conftest import REPO, dataset
 
 EXAMPLE = REPO / "examples" / "pipeline.toml"
@@ -181,11 +181,124 @@ def test_leader_segments_without_a_leaders_step_record_their_scorer_for_the_next
     assert why.startswith(words[scorer])
 
 
-def test_missing_source_file_is_a_data_error(tmp_path):
-    path = tmp_path / "p.toml"
-    path.write_text('[pipeline]\noutput_dir = "o"\n[sources]\nsigned = ["missing.csv"]\n')
+BASE_PIPELINE = """[pipeline]
+output_dir = "o"
+[sources]
+signed = ["trust.csv"]
+customers = "customers.csv"
+accounts = "accounts.csv"
+mode = "strict"
+[steps.link]
+target_precision = 0.98
+[steps.leaders]
+top = 50
+[steps.communities]
+method = "leiden"
+resolution = 1.0
+[steps.segments]
+config = "segments.toml"
+[steps.economics]
+top = 10
+costs = "costs.csv"
+n_runs = 1000
+"""
+
+
+def _pipeline_file(tmp_path, text=BASE_PIPELINE, segments='[[segment]]\nname = "kols"\nkind = "leaders"\ntop = 2\n'):
+    """A pipeline file and the small files it names (a 3-account trust graph, one customer), in ``tmp_path``."""
+    (tmp_path / "trust.csv").write_text("1,2,5\n2,3,-2\n3,1,4\n1,3,1\n")
+    (tmp_path / "customers.csv").write_text("customer_id,name\nC1,Ann Lee\n")
+    (tmp_path / "accounts.csv").write_text("account_id,name\n1,Ann Lee\n")
+    (tmp_path / "costs.csv").write_text("account_id,cost\n1,10\n")
+    (tmp_path / "segments.toml").write_text(segments)
+    (tmp_path / "p.toml").write_text(text)
+    return tmp_path / "p.toml"
+
+
+@pytest.mark.parametrize("old, new, key, message", [
+    ("top = 50", 'top = "fifty"', "steps.leaders.top", "expected an integer >= 1, got 'fifty'"),
+    ("top = 50", "top = true", "steps.leaders.top", "expected an integer >= 1, got True"),
+    ("top = 50", "top = 2.5", "steps.leaders.top", "expected an integer >= 1, got 2.5"),
+    ("top = 50", "topp = 3", "steps.leaders.topp", "unknown key; did you mean 'top'?"),
+    ("top = 10", 'top = "ten"', "steps.economics.top", "expected an integer >= 1, got 'ten'"),
+    ("n_runs = 1000", 'n_runs = "many"', "steps.economics.n_runs", "expected an integer >= 1, got 'many'"),
+    ("resolution = 1.0", 'resolution = "high"', "steps.communities.resolution", "expected a number > 0, got 'high'"),
+    ('method = "leiden"', 'method = "kmeans"', "steps.communities.method",
+     "expected one of 'leiden', 'louvain', got 'kmeans'"),
+    ("target_precision = 0.98", 'target_precision = "high"', "steps.link.target_precision",
+     "expected a number > 0 and <= 1, got 'high'"),
+    ("target_precision = 0.98", "target_precison = 0.9", "steps.link.target_precison",
+     "unknown key; did you mean 'target_precision'?"),
+    ("target_precision = 0.98", 'threshold = "x"', "steps.link.threshold", "expected a number > 0 and <= 1, got 'x'"),
+    ('signed = ["trust.csv"]', 'signed = [{path = "trust.csv", bogus = 1}]', "sources.signed[0].bogus",
+     "unknown option of a signed source"),
+    ('mode = "strict"', 'encoding = "klingon"', "sources.encoding", "unknown encoding 'klingon'"),
+    ('output_dir = "o"', 'output_dir = "o"\npseudonymise = "false"', "pipeline.pseudonymise",
+     "expected true or false (a TOML boolean, not text), got 'false'"),
+    # the files the pipeline names are checked before anything runs; each error names its key
+    ('signed = ["trust.csv"]', 'signed = ["missing.csv"]', "sources.signed[0]", "missing.csv: no such file"),
+    ('customers = "customers.csv"', 'customers = "nope.csv"', "sources.customers", "nope.csv: no such file"),
+    ('costs = "costs.csv"', 'costs = "nope.csv"', "steps.economics.costs", "nope.csv: no such file"),
+    ('costs = "costs.csv"', 'costs = "."', "steps.economics.costs", "is a directory, expected a file"),
+    ('config = "segments.toml"', 'config = "nope.toml"', "steps.segments.config", "nope.toml: no such file"),
+    ('customers = "customers.csv"', 'customers = "$GRAPHCRM_TEST_UNSET/customers.csv"', "sources.customers",
+     "$GRAPHCRM_TEST_UNSET is not set"),
+])
+def test_bad_pipeline_values_are_one_line_config_errors(tmp_path, old, new, key, message):
+    path = _pipeline_file(tmp_path, BASE_PIPELINE.replace(old, new))
     proc = graphcrm("run", path)
-    assert proc.returncode == 1 and "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}, key '{key}': ") and message in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_segments_file_fails_the_pipeline_before_it_runs(tmp_path):
+    path = _pipeline_file(tmp_path, segments='[[segment]]\nname = "kols"\nkind = "leaders"\nper_community = "no"\n')
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: {tmp_path / 'segments.toml'}, key 'segment[1].per_community': segment "
+                                   "'kols' (leaders): expected true or false (a TOML boolean, not text), got 'no'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_messages_name_what_run_has(tmp_path, monkeypatch):
+    proc = graphcrm("run", tmp_path)
+    assert proc.returncode == 2 and "is a directory; expected a pipeline TOML file" in proc.stderr
+    path = _pipeline_file(tmp_path, BASE_PIPELINE.replace('output_dir = "o"', 'output_dir = "o"\npseudonymise = true'))
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2 and "key 'pipeline.pseudonymise'" in proc.stderr
+    assert "(pipeline.salt_file)" in proc.stderr and "--salt-file" not in proc.stderr
+
+
+def test_unknown_brand_accounts_are_named_with_their_segment_and_key(tmp_path):
+    path = _pipeline_file(tmp_path, BASE_PIPELINE.split("[steps.link]")[0] + "[steps.segments]\nconfig = "
+                          '"segments.toml"\n', segments='[[segment]]\nname = "fans"\nkind = "engaged_fans"\n'
+                          'brand_accounts = [1, 99]\n')
+    proc = graphcrm("run", path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("error: step 'segments': segment 'fans', key 'brand_accounts': account id(s) "
+                                          "not in the graph: 99")
+
+
+def test_every_example_config_loads():
+    from graphcrm.crm.pipeline import read_pipeline
+    from graphcrm.crm.segments import read_segments_config
+
+    cfg = read_pipeline(EXAMPLE)
+    assert cfg["steps"]["leaders"]["top"] == 50 and cfg["steps"]["economics"]["n_runs"] == 1000
+    assert [s["name"] for s in read_segments_config(REPO / "examples" / "segments.toml")][:2] == \
+        ["key_opinion_leaders", "community_leaders"]
+
+
+def test_the_readme_lists_every_step_key():
+    from graphcrm.crm.pipeline import STEP_KEYS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for step, keys in STEP_KEYS.items():
+        rows = readme.split(f"| `[steps.{step}]` |", 1)[1].split("| `[", 1)[0]
+        assert all(f"`{key}`" in rows for key in keys), step
 
 
 def test_erase_removes_one_person_everywhere_and_nothing_else(first_run, tmp_path):

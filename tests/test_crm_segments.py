@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -90,6 +92,66 @@ def test_bad_segment_configs_are_config_errors(tmp_path):
         read_segments_config(bad)
     with pytest.raises(ParameterError, match="bridges need communities"):
         build_segments(two_camps(), [{"name": "b", "kind": "bridges"}])
+
+
+def graphcrm(*args):
+    exe = shutil.which("graphcrm")
+    assert exe, "the graphcrm executable is installed by pip install -e ."
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trust_snapshot(tmp_path_factory):
+    """A snapshot of a small signed trust graph (accounts 1-6), loaded as a user would."""
+    tmp = tmp_path_factory.mktemp("trust")
+    (tmp / "trust.csv").write_text("1,2,5\n2,3,-2\n3,1,4\n1,3,1\n4,5,2\n5,6,3\n6,4,-1\n4,1,2\n")
+    proc = graphcrm("load", "--signed", tmp / "trust.csv", "--out", tmp / "snap")
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "snap"
+
+
+@pytest.mark.parametrize("body, key, message", [
+    ('kind = "leaders"\ntop = "five"', "segment[1].top", "segment 'x' (leaders): expected an integer >= 1, got 'five'"),
+    ('kind = "leaders"\ntop = -1', "segment[1].top", "expected an integer >= 1, got -1"),
+    ('kind = "leaders"\ntopp = 5', "segment[1].topp", "unknown key; did you mean 'top'?"),
+    ('kind = "leaders"\nper_community = "no"', "segment[1].per_community",
+     "expected true or false (a TOML boolean, not text), got 'no'"),
+    ('kind = "advocates"\nmin_evidence = "five"', "segment[1].min_evidence", "expected an integer >= 0, got 'five'"),
+    ('kind = "advocates"\nper_community = true', "segment[1].per_community", "segment 'x' (advocates): unknown key"),
+    ('kind = "at_risk"\nmin_negative_exposure = 0.1\nas_of = "yesterday"', "segment[1].as_of",
+     "'yesterday' is not a date"),
+    ('kind = "at_risk"\nmin_negative_exposure = 0.1\nhalf_life = "garbage"', "segment[1].half_life",
+     "'garbage' is not a duration"),
+    ('kind = "lookalike"\nseeds_file = "nope.csv"', "segment[1].seeds_file", "nope.csv: no such file"),
+    ('kind = "reachable_via"\ncustomers = "nope.txt"', "segment[1].customers", "nope.txt: no such file"),
+    ('kind = "lookalike"\nscore = "best"', "segment[1].score", "expected one of 'centroid', 'max', got 'best'"),
+])
+def test_bad_segment_values_are_one_line_config_errors(trust_snapshot, tmp_path, body, key, message):
+    config = tmp_path / "s.toml"
+    config.write_text(f'[[segment]]\nname = "x"\n{body}\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--out", tmp_path / "o.csv")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {config}, key '{key}': ") and message in lines[0]
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_misspelt_segment_table_is_named(tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('[[segmnt]]\nname = "x"\nkind = "leaders"\n')
+    with pytest.raises(ConfigError, match=r"key 'segmnt': unknown table; did you mean 'segment'\?"):
+        read_segments_config(config)
+
+
+@pytest.mark.parametrize("body, key", [('kind = "engaged_fans"\nbrand_accounts = ["nosuch"]', "brand_accounts"),
+                                       ('kind = "critics"\nbrand_accounts = ["nosuch"]', "brand_accounts"),
+                                       ('kind = "lookalike"\nseeds = ["nosuch"]', "seeds")])
+def test_account_ids_not_in_the_graph_are_named_with_segment_and_key(trust_snapshot, tmp_path, body, key):
+    config = tmp_path / "s.toml"
+    config.write_text(f'[[segment]]\nname = "x"\n{body}\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--out", tmp_path / "o.csv")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: segment 'x', key '{key}': ") and "not in the graph: 'nosuch'" in proc.stderr
 
 
 def test_influencer_economics_overlap_and_costs():

@@ -55,8 +55,11 @@ SCHEMAS = {
 }
 
 
-def load_salt(salt_file=None) -> bytes:
+def load_salt(salt_file=None, *, salt_file_option: str = "--salt-file") -> bytes:
     """The pseudonymisation salt: from ``salt_file`` if given, else ``$GRAPHCRM_PSEUDONYM_SALT``.
+
+    ``salt_file_option`` is how the caller's user names a salt file, for the message (``graphcrm run``:
+    ``pipeline.salt_file``).
 
     Raises
     ------
@@ -69,7 +72,7 @@ def load_salt(salt_file=None) -> bytes:
         salt = os.environ.get(SALT_ENV, "")
     if len(salt) < 16:
         raise ParameterError(f"pseudonymisation needs a salt of at least 16 characters in ${SALT_ENV} or a salt "
-                             "file (--salt-file); it is never written to any output")
+                             f"file ({salt_file_option}); it is never written to any output")
     return salt.encode("utf-8")
 
 

@@ -50,9 +50,12 @@ pipeline file (:class:`~graphcrm.loaders.errors.ConfigError`).
 
 from __future__ import annotations
 
+import codecs
+import inspect
 import json
 import math
 import os
+import re
 import shutil
 import time
 import tomllib
@@ -60,74 +63,127 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphcrm.crm._config import Key, check_table, unknown_key
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
-from graphcrm.loaders.errors import ConfigError, GraphCRMError, InputFileError
+from graphcrm.loaders.errors import ConfigError, GraphCRMError, InputFileError, ParameterError
 from graphcrm.loaders.snapshot import save_snapshot
+from graphcrm.ranking import LEADER_METHODS
 
-STEPS = ("link", "leaders", "communities", "segments", "economics")
-SOURCE_KEYS = ("edges", "interactions", "signed", "nodes", "customers", "accounts", "mode", "encoding")
-PIPELINE_KEYS = ("name", "seed", "output_dir", "format", "pseudonymise", "salt_file")
+GRAPH_SOURCES = ("edges", "interactions", "signed", "nodes")
 SUMMARY = "run_summary.json"
 #: tables of this run the next run starts from (raw account ids, never pseudonymised)
 STATE = "state"
 
 
+def _horizon(value) -> int:
+    from graphcrm.backtest import parse_horizon
+
+    return parse_horizon(str(value))
+
+
+def _codec(name) -> None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ParameterError(f"unknown encoding {name!r}; use a Python codec name such as 'utf-8' or 'latin-1'") \
+            from None
+
+
+#: ``[pipeline]`` and ``[sources]`` (the graph sources are checked per entry, against their reader)
+PIPELINE_KEYS = {"name": Key("text"), "seed": Key("int", default=0, low=0), "output_dir": Key("path", required=True),
+                 "format": Key("choice", default="parquet", choices=("parquet", "csv")),
+                 "pseudonymise": Key("bool", default=False), "salt_file": Key("path")}
+SOURCE_KEYS = {**{kind: Key("any", what="a path, {path = ...} or a list of them") for kind in GRAPH_SOURCES},
+               "customers": Key("path"), "accounts": Key("path"),
+               "mode": Key("choice", default="strict", choices=("strict", "lenient")),
+               "encoding": Key("text", default="utf-8", parse=_codec)}
+#: ``[steps.NAME]``: every key a step takes, its type, range or choices and default (see the README's table)
+STEP_KEYS = {
+    "link": {"target_precision": Key("number", default=0.98, above=0, high=1),
+             "threshold": Key("number", above=0, high=1), "review_floor": Key("number", default=0.3, low=0, high=1)},
+    "leaders": {"top": Key("int", default=50, low=1), "method": Key("choice", default="auto", choices=LEADER_METHODS),
+                "horizon": Key("value", parse=_horizon, what="a duration of 5 minutes or more, like '2d'"),
+                "exclude_low_quality": Key("bool", default=False), "reach_samples": Key("int", default=20_000, low=1)},
+    "communities": {"method": Key("choice", default="leiden", choices=("leiden", "louvain")),
+                    "resolution": Key("number", default=1.0, above=0)},
+    "segments": {"config": Key("path", required=True), "reach_samples": Key("int", default=20_000, low=1)},
+    "economics": {"top": Key("int", default=10, low=1), "costs": Key("path"), "n_runs": Key("int", default=1000, low=1)},
+}
+STEPS = tuple(STEP_KEYS)
+
+
+def _reader_keys(kind: str) -> list[str]:
+    """The options a ``[sources]`` entry of ``kind`` may give: its reader's, less mode and encoding (the
+    pipeline's own)."""
+    from graphcrm import loaders
+
+    reader = getattr(loaders, f"read_{kind}")
+    options = inspect.signature(reader).parameters
+    return ["path"] + [k for k, p in options.items() if p.kind is p.KEYWORD_ONLY and k not in ("mode", "encoding")]
+
+
 def read_pipeline(path) -> dict:
     """Parse and check a pipeline file; paths become absolute (relative to the file's folder).
+
+    Every table is checked against its schema (:data:`PIPELINE_KEYS`, :data:`SOURCE_KEYS`, :data:`STEP_KEYS`)
+    and every file it names must exist, so a bad file fails here, before anything is read or written.
 
     Raises
     ------
     ConfigError
-        Not TOML, unknown tables or keys, missing ``output_dir`` or sources, bad values.
+        Not TOML, unknown tables or keys, missing ``output_dir`` or sources, a value of the wrong type or
+        out of range, an unset ``$VARIABLE`` in a path, a named file that does not exist, an invalid segments
+        file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(path, None, "is a directory; expected a pipeline TOML file")
     if not path.is_file():
         raise ConfigError(path, None, "no such pipeline file")
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
-    unknown = set(config) - {"pipeline", "sources", "steps"}
-    if unknown:
-        raise ConfigError(path, sorted(unknown)[0], "unknown table; expected [pipeline], [sources], [steps.*]")
+    for table in config:
+        if table not in ("pipeline", "sources", "steps"):
+            raise unknown_key(path, table, table, ["pipeline", "sources", "steps.*"], what="table")
     base = path.parent.resolve()
+    inputs = []         # (file, key): every file the pipeline reads, checked last
 
-    def resolve(value, key):
-        if not isinstance(value, str) or not value:
-            raise ConfigError(path, key, f"expected a path (text), got {value!r}")
+    def resolve(value, key, read=True):
+        for var in re.findall(r"\$(\w+|\{[^}]*\})", value):
+            if var.strip("{}") not in os.environ:
+                raise ConfigError(path, key, f"${var.strip('{}')} is not set (in {value!r}); set it or write the path "
+                                  "out")
         p = Path(os.path.expandvars(value)).expanduser()
-        return Path(os.path.normpath(p if p.is_absolute() else (base / p)))
+        p = Path(os.path.normpath(p if p.is_absolute() else (base / p)))
+        if read:
+            inputs.append((p, key))
+        return p
 
-    pipe = dict(config.get("pipeline", {}))
-    for key in pipe:
-        if key not in PIPELINE_KEYS:
-            raise ConfigError(path, f"pipeline.{key}", f"unknown key; expected one of {', '.join(PIPELINE_KEYS)}")
-    if "output_dir" not in pipe:
-        raise ConfigError(path, "pipeline.output_dir", "missing: where should the outputs go?")
-    pipe["output_dir"] = resolve(pipe["output_dir"], "pipeline.output_dir")
+    pipe = check_table(_table(path, config, "pipeline"), PIPELINE_KEYS, source=path, prefix="pipeline")
+    pipe["output_dir"] = resolve(pipe["output_dir"], "pipeline.output_dir", read=False)
     pipe.setdefault("name", path.stem)
-    pipe.setdefault("seed", 0)
-    pipe.setdefault("format", "parquet")
-    pipe.setdefault("pseudonymise", False)
-    if pipe["format"] not in ("csv", "parquet"):
-        raise ConfigError(path, "pipeline.format", f"expected 'csv' or 'parquet', got {pipe['format']!r}")
-    if not isinstance(pipe["seed"], int):
-        raise ConfigError(path, "pipeline.seed", f"expected an integer, got {pipe['seed']!r}")
     if "salt_file" in pipe:
         pipe["salt_file"] = resolve(pipe["salt_file"], "pipeline.salt_file")
-    sources = dict(config.get("sources", {}))
-    for key in sources:
-        if key not in SOURCE_KEYS:
-            raise ConfigError(path, f"sources.{key}", f"unknown key; expected one of {', '.join(SOURCE_KEYS)}")
+    sources = check_table(_table(path, config, "sources"), SOURCE_KEYS, source=path, prefix="sources")
     graph_sources = []
-    for kind in ("edges", "interactions", "signed", "nodes"):
+    for kind in GRAPH_SOURCES:
         entries = sources.get(kind, [])
         entries = entries if isinstance(entries, list) else [entries]
         for i, entry in enumerate(entries):
             key = f"sources.{kind}[{i}]"
+            if not isinstance(entry, (str, dict)):
+                raise ConfigError(path, key, f"expected a path or {{path = ...}}, got {entry!r}")
             entry = {"path": entry} if isinstance(entry, str) else dict(entry)
             if "path" not in entry:
                 raise ConfigError(path, key, "needs a path")
+            allowed = _reader_keys(kind)
+            for option in entry:
+                if option not in allowed:
+                    raise unknown_key(path, f"{key}.{option}", option, allowed, what=f"option of a {kind} source")
+            if not isinstance(entry["path"], str) or not entry["path"]:
+                raise ConfigError(path, f"{key}.path", f"expected a path (text), got {entry['path']!r}")
             entry["path"] = resolve(entry["path"], key)
             graph_sources.append((kind, entry))
     if not graph_sources:
@@ -135,31 +191,42 @@ def read_pipeline(path) -> dict:
     for key in ("customers", "accounts"):
         if key in sources:
             sources[key] = resolve(sources[key], f"sources.{key}")
-    if sources.get("mode", "strict") not in ("strict", "lenient"):
-        raise ConfigError(path, "sources.mode", f"expected 'strict' or 'lenient', got {sources['mode']!r}")
-    steps = dict(config.get("steps", {}))
+    steps = _table(path, config, "steps")
     for name, params in steps.items():
-        if name not in STEPS:
-            raise ConfigError(path, f"steps.{name}", f"unknown step; expected one of {', '.join(STEPS)}")
+        if name not in STEP_KEYS:
+            raise unknown_key(path, f"steps.{name}", name, STEPS, what="step")
         if not isinstance(params, dict):
             raise ConfigError(path, f"steps.{name}", "expected a table of parameters")
+        steps[name] = check_table(params, STEP_KEYS[name], source=path, prefix=f"steps.{name}")
     if "link" in steps and not ("customers" in sources and "accounts" in sources):
         raise ConfigError(path, "steps.link", "linking needs sources.customers and sources.accounts")
     if "segments" in steps:
-        if "config" not in steps["segments"]:
-            raise ConfigError(path, "steps.segments.config", "missing: the segments TOML file")
-        steps["segments"] = dict(steps["segments"], config=resolve(steps["segments"]["config"],
-                                                                   "steps.segments.config"))
+        steps["segments"]["config"] = resolve(steps["segments"]["config"], "steps.segments.config")
     if "economics" in steps and "costs" in steps["economics"]:
-        steps["economics"] = dict(steps["economics"], costs=resolve(steps["economics"]["costs"],
-                                                                    "steps.economics.costs"))
-    if not isinstance(steps.get("leaders", {}).get("exclude_low_quality", False), bool):
-        raise ConfigError(path, "steps.leaders.exclude_low_quality", "expected true or false")
+        steps["economics"]["costs"] = resolve(steps["economics"]["costs"], "steps.economics.costs")
     if "leaders" in steps:
-        steps["leaders"] = dict(steps["leaders"], **_leader_options(path, steps["leaders"]))
+        horizon = steps["leaders"].get("horizon")
+        steps["leaders"]["horizon"] = None if horizon is None else _horizon(horizon)
     if "economics" in steps and "leaders" not in steps:
         raise ConfigError(path, "steps.economics", "economics prices the leader list: add [steps.leaders]")
+    for file, key in inputs:
+        if not file.exists():
+            raise ConfigError(path, key, f"{file}: no such file")
+        if file.is_dir():
+            raise ConfigError(path, key, f"{file}: is a directory, expected a file")
+    if "segments" in steps:
+        from graphcrm.crm.segments import read_segments_config
+
+        read_segments_config(steps["segments"]["config"])     # its own errors name the segments file and key
     return {"path": path, "pipeline": pipe, "graph_sources": graph_sources, "sources": sources, "steps": steps}
+
+
+def _table(path, config: dict, name: str) -> dict:
+    """``config[name]`` (empty if absent), which must be a table."""
+    table = config.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(path, name, f"expected a table [{name}], got {table!r}")
+    return dict(table)
 
 
 def _json_safe(value):
@@ -193,23 +260,6 @@ def _keep_nightly_scorer(leader_lists, state, horizon, seed):
     return model
 
 
-def _leader_options(path, params: dict) -> dict:
-    """``method`` (auto, forecast, combined) and ``horizon`` (seconds, from "3d" / "12h") of the leaders step."""
-    from graphcrm.backtest import parse_horizon
-    from graphcrm.ranking import LEADER_METHODS
-
-    method = params.get("method", "auto")
-    if method not in LEADER_METHODS:
-        raise ConfigError(path, "steps.leaders.method", f"expected one of {', '.join(LEADER_METHODS)}, got {method!r}")
-    horizon = params.get("horizon")
-    if horizon is not None:
-        try:
-            horizon = parse_horizon(str(horizon))
-        except GraphCRMError as exc:
-            raise ConfigError(path, "steps.leaders.horizon", str(exc)) from None
-    return {"method": method, "horizon": horizon}
-
-
 def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
     """Run a pipeline file; return the run summary (also written to ``output_dir/run_summary.json``).
 
@@ -238,7 +288,7 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
         from graphcrm.crm.export import load_salt
 
         try:
-            salt = load_salt(pipe.get("salt_file"))
+            salt = load_salt(pipe.get("salt_file"), salt_file_option="pipeline.salt_file")
         except GraphCRMError as exc:
             raise ConfigError(cfg["path"], "pipeline.pseudonymise", str(exc)) from None
     out_dir.parent.mkdir(parents=True, exist_ok=True)

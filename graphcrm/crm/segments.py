@@ -41,6 +41,7 @@ Output columns (schema ``segments`` v1): ``segment, kind, rank, account_id, cust
 from __future__ import annotations
 
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ import pandas as pd
 
 from graphcrm.algorithms import personalized_pagerank
 from graphcrm.algorithms.community import undirected_edges
-from graphcrm.loaders.errors import ConfigError, ParameterError
+from graphcrm.crm._config import Key, check_table, unknown_key
+from graphcrm.loaders.errors import ConfigError, NodeNotFoundError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
 from graphcrm.leaders import stance
@@ -109,31 +111,86 @@ def segment_changes(before: pd.DataFrame, after: pd.DataFrame, *, since: str = "
     return out[CHANGE_COLUMNS].reset_index(drop=True)
 
 
+def _horizon(value) -> None:
+    from graphcrm.backtest import parse_horizon
+
+    parse_horizon(str(value))
+
+
+def _date(value) -> None:
+    from graphcrm.crm.exposure import _timestamp
+
+    _timestamp(value)
+
+
+def _half_life(value) -> None:
+    from graphcrm.crm.exposure import _half_life_seconds
+
+    _half_life_seconds(value)
+
+
+#: the keys every segment takes
+COMMON_KEYS = {"name": Key("text", required=True), "kind": Key("choice", choices=KINDS, required=True),
+               "top": Key("int", default=50, low=1), "exclude_low_quality": Key("bool", default=False)}
+#: the keys of each kind, checked by :func:`check_segments` (defaults as the segment makers use them)
+KIND_KEYS = {
+    "leaders": {"per_community": Key("bool", default=False), "min_community_size": Key("int", default=1, low=1),
+                "method": Key("choice", default="auto", choices=("auto", "forecast", "combined")),
+                "horizon": Key("value", parse=_horizon, what="a duration of 5 minutes or more, like '2d'")},
+    "advocates": {"min_evidence": Key("int", default=3, low=0), "threshold": Key("number", default=0.1, low=0),
+                  "layer": Key("text"), "brand_accounts": Key("ids")},
+    "bridges": {"min_degree": Key("int", default=5, low=0)},
+    "reachable_via": {"customers": Key("path_or_ids"), "accounts": Key("ids")},
+    "at_risk": {"min_exposure": Key("number", default=0.2, low=0, high=1), "min_negative_exposure": Key("number", low=0),
+                "as_of": Key("value", parse=_date, what="a date like 2024-03-01 (or Unix seconds)"),
+                "half_life": Key("value", parse=_half_life, what="a duration like '7D' or '36h' (or days)"),
+                "topic": Key("texts"), "negative_threshold": Key("number", default=-0.05),
+                "customers_only": Key("bool", default=True)},
+    "engaged_fans": {"brand_accounts": Key("ids", required=True), "min_interactions": Key("number", default=2, low=0)},
+    "lookalike": {"seeds": Key("ids"), "seeds_file": Key("path"), "dim": Key("int", default=128, low=1),
+                  "score": Key("choice", default="centroid", choices=("centroid", "max")), "layer": Key("text"),
+                  "skip_unknown": Key("bool", default=False)},
+}
+KIND_KEYS["critics"] = KIND_KEYS["advocates"]
+
+
 def read_segments_config(path) -> list[dict]:
     """Parse and check a segments TOML file; relative file paths become relative to it.
 
     Raises
     ------
     ConfigError
-        Not TOML, no ``[[segment]]``, a segment without name/kind, an unknown kind, a duplicate name.
+        Not TOML, no ``[[segment]]``, a segment without name/kind, an unknown kind or key, a value of the
+        wrong type or out of range, a file it names that does not exist, a duplicate name.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(path, None, "is a directory; expected a segments TOML file")
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
     except FileNotFoundError:
         raise ConfigError(path, None, "no such segments file") from None
+    for table in config:
+        if table != "segment":
+            raise unknown_key(path, table, table, ["segment"], what="table")
     return check_segments(config.get("segment"), str(path), base=path.parent)
 
 
 def check_segments(segments, source: str = "<config>", base: Path | None = None) -> list[dict]:
-    """Validate a list of segment definitions (dicts); see :func:`read_segments_config`.
+    """Validate a list of segment definitions (dicts) against :data:`KIND_KEYS`; see :func:`read_segments_config`.
+
+    Returns the definitions with the defaults filled in and file paths made relative to ``base``.
 
     Examples
     --------
     >>> check_segments([{"name": "top", "kind": "leaders", "top": 5}])[0]["top"]
     5
+    >>> check_segments([{"name": "top", "kind": "leaders", "topp": 5}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ConfigError: <config>, key 'segment[1].topp': ... unknown key; did you mean 'top'? ...
     """
     if not segments or not isinstance(segments, list):
         raise ConfigError(source, "segment", "no [[segment]] tables: define at least one segment")
@@ -143,26 +200,23 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
         if not isinstance(seg, dict) or "name" not in seg or "kind" not in seg:
             raise ConfigError(source, f"segment[{i}]", "each [[segment]] needs a name and a kind")
         if seg["kind"] not in KINDS:
-            raise ConfigError(source, f"segment[{i}].kind", f"unknown kind {seg['kind']!r}; expected one of "
-                              f"{', '.join(KINDS)}")
-        if "exclude_low_quality" in seg and not isinstance(seg["exclude_low_quality"], bool):
-            raise ConfigError(source, f"segment[{i}].exclude_low_quality", "expected true or false, got "
-                              f"{seg['exclude_low_quality']!r}")
-        if seg["kind"] == "leaders" and seg.get("method", "auto") not in ("auto", "forecast", "combined"):
-            raise ConfigError(source, f"segment[{i}].method", "expected auto, forecast or combined, got "
-                              f"{seg['method']!r}")
-        if seg["kind"] == "leaders" and seg.get("horizon") is not None:
-            try:
-                _horizon(seg)
-            except ParameterError as exc:
-                raise ConfigError(source, f"segment[{i}].horizon", str(exc)) from None
+            raise unknown_key(source, f"segment[{i}].kind", seg["kind"], KINDS, what=f"kind {seg['kind']!r}")
+        context = f"segment {seg['name']!r} ({seg['kind']}): "
+        seg = check_table(seg, {**COMMON_KEYS, **KIND_KEYS[seg["kind"]]}, source=source, prefix=f"segment[{i}]",
+                          context=context)
+        if seg["kind"] == "lookalike" and not (seg.get("seeds") or seg.get("seeds_file")):
+            raise ConfigError(source, f"segment[{i}]", f"{context}lookalike needs seeds = [...] or seeds_file = "
+                              '"FILE"')
         if seg["name"] in seen:
             raise ConfigError(source, f"segment[{i}].name", f"segment name {seg['name']!r} used twice")
         seen.add(seg["name"])
-        seg = dict(seg)
         for key in ("customers", "seeds_file"):
-            if base is not None and isinstance(seg.get(key), str):
-                seg[key] = str((base / seg[key]))
+            if isinstance(seg.get(key), str):
+                file = Path(seg[key]) if base is None else base / seg[key]
+                if not file.is_file():
+                    raise ConfigError(source, f"segment[{i}].{key}", f"{context}{file}: "
+                                      + ("is a directory, expected a file" if file.is_dir() else "no such file"))
+                seg[key] = str(file)
         out.append(seg)
     return out
 
@@ -239,6 +293,15 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     return out
 
 
+@contextmanager
+def _ids_of(seg: dict, key: str):
+    """Account ids not in the graph, met while using ``seg[key]``: the error names the segment and the key."""
+    try:
+        yield
+    except NodeNotFoundError as exc:
+        raise NodeNotFoundError(f"segment {seg['name']!r}, key {key!r}: {exc}") from None
+
+
 def _customer_of(account_ids: pd.Series, links) -> pd.Series:
     if links is None or not len(links):
         return pd.Series([""] * len(account_ids), dtype=object)
@@ -306,7 +369,8 @@ def _horizon(seg: dict) -> int | None:
 
 def _stance_segment(sign):
     def make(graph, lay, seg, **_):
-        st = stance(graph, layer=seg.get("layer"), targets=seg.get("brand_accounts"))
+        with _ids_of(seg, "brand_accounts"):
+            st = stance(graph, layer=seg.get("layer"), targets=seg.get("brand_accounts"))
         st = st[(st.stance_evidence >= int(seg.get("min_evidence", 3))) & (np.sign(st.stance_score) == sign)
                 & (st.stance_score.abs() > float(seg.get("threshold", 0.1)))]
         st = st.assign(strength=st.stance_score.abs() * np.log1p(st.stance_evidence))
@@ -436,7 +500,8 @@ def _engaged_fans(graph, lay, seg, **_):
     if not brands:
         raise ParameterError(f"segment {seg['name']!r}: engaged_fans needs brand_accounts = [...]")
     brand = np.zeros(graph.n_nodes, bool)
-    brand[graph.index_of(brands)] = True
+    with _ids_of(seg, "brand_accounts"):
+        brand[graph.index_of(brands)] = True
     names = [n for n in graph.layer_names if n in INTERACTION_TYPES or graph.layer(n).spec.signed] or graph.layer_names
     counts = {}
     for name in names:
@@ -465,8 +530,10 @@ def _lookalike(graph, lay, seg, *, seed, **_):
     top = int(seg.get("top", 50))
     if top < 1:
         raise ParameterError(f"segment {seg['name']!r}: top must be >= 1")
-    table = lookalikes(graph, seeds, top=top, layer=seg.get("layer", lay), dim=int(seg.get("dim", 128)), seed=seed,
-                       score=seg.get("score", "centroid"), missing="skip" if seg.get("skip_unknown") else "error")
+    with _ids_of(seg, " / ".join(k for k in ("seeds", "seeds_file") if seg.get(k))):
+        table = lookalikes(graph, seeds, top=top, layer=seg.get("layer", lay), dim=int(seg.get("dim", 128)),
+                           seed=seed, score=seg.get("score", "centroid"),
+                           missing="skip" if seg.get("skip_unknown") else "error")
     # the reason names no seed: the segments export pseudonymises account_id only, so an id in the text would
     # leak (``graphcrm lookalike`` lists the nearest seed in its own column)
     basis = "to the seeds' centroid, {:.2f} to the closest seed" if seg.get("score", "centroid") == "centroid" \
