@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -654,3 +658,59 @@ def test_erase_resumes_after_a_failure_part_way(tmp_path):
     assert not (read_export(out / "segments.csv").account_id == "b").any()
     assert not snap.with_name("snapshot.erasing.json").exists()
 
+
+# ---------------------------------------------------------------- pipeline: killed runs, summary paths (QA F8-F9)
+def test_run_summary_on_disk_names_the_final_outputs(first_run):
+    out, summary = first_run
+    on_disk = json.loads((out / "run_summary.json").read_text())
+    assert on_disk["outputs"] == summary["outputs"]
+    assert all(Path(p).parent == out and Path(p).exists() for p in on_disk["outputs"].values())
+
+
+def test_a_run_killed_mid_way_leaves_a_staging_directory_the_next_run_removes(first_run, tmp_path):
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before = export_bytes(out)
+    proc = subprocess.Popen([shutil.which("graphcrm"), "run", str(EXAMPLE), "--output-dir", str(out), "--full"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = tmp_path / f".nightly.staging-{proc.pid}"
+    deadline = time.monotonic() + 60
+    while not (staging / "snapshot").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL and staging.is_dir()
+    assert export_bytes(out) == before
+    # not ours to remove: a live process's staging directory, and one holding files a run does not write
+    live = tmp_path / f".nightly.staging-{os.getpid()}"
+    live.mkdir()
+    foreign = tmp_path / f".nightly.staging-{proc.pid + 1000000}"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not graphcrm's")
+    assert graphcrm("run", EXAMPLE, "--output-dir", out).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted([live.name, foreign.name])
+    assert export_bytes(out) == before
+
+
+def test_a_run_killed_inside_the_swap_gets_its_outputs_back_on_the_next_run(first_run, tmp_path):
+    """SIGKILL right after the first rename of the swap (the output directory moved aside, the new one not yet
+    in place): the next run puts the old outputs back and appends to their history."""
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before = export_bytes(out)
+    crash = tmp_path / "crash_in_swap.py"
+    crash.write_text("import os, signal, sys\n"
+                     "replace = os.replace\n"
+                     "def crash_after_moving_aside(a, b):\n"
+                     "    replace(a, b)\n"
+                     "    if '.previous-' in str(b):\n"
+                     "        os.kill(os.getpid(), signal.SIGKILL)\n"
+                     "os.replace = crash_after_moving_aside\n"
+                     "from graphcrm.crm.pipeline import run_pipeline\n"
+                     "run_pipeline(sys.argv[1], output_dir=sys.argv[2])\n")
+    proc = subprocess.run([sys.executable, crash, EXAMPLE, out], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    proc = graphcrm("run", EXAMPLE, "--output-dir", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["counts"]["load"]["mode"] == "append"       # the history carried on
+    assert export_bytes(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
