@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import InvalidInputError
 from graphcrm.loaders.snapshot import load_snapshot, load_snapshot_tables
 from graphcrm.crm.export import SALT_ENV, read_export
 from tests.conftest import REPO, dataset
@@ -19,10 +24,10 @@ EXAMPLE = REPO / "examples" / "pipeline.toml"
 EXPORTS = ("links", "review", "leaders", "communities", "segments", "economics", "overlap")
 
 
-def graphcrm(*args, cwd=None):
+def graphcrm(*args, cwd=None, env=None):
     exe = shutil.which("graphcrm")
     assert exe, "the graphcrm executable is installed by pip install -e ."
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300, env=env)
 
 
 def export_bytes(out):
@@ -559,7 +564,7 @@ def test_erase_customer_with_pseudonymised_exports_and_raw_rejects(tmp_path):
                   "message": ["customer id 'c1' already on line 2"], "text": ["c1,Ann Lee,ann@example.com"]}
                  ).to_csv(tmp_path / "snap.rejects.csv", index=False)
     # without the salt the pseudonymised link cannot be resolved: refused, nothing erased
-    with pytest.raises(ParameterError, match="pseudonymised"):
+    with pytest.raises(InvalidInputError, match="pseudonymised"):
         erase_customer(tmp_path / "snap", "c1", exports=tmp_path / "out")
     assert load_snapshot(tmp_path / "snap").n_nodes == 3
     report = erase_customer(tmp_path / "snap", "c1", exports=tmp_path / "out", salt=salt)
@@ -634,3 +639,192 @@ def test_erase_leaves_the_person_in_no_store(first_run, tmp_path):
     assert "removed" in json.loads(proc.stdout)["exports"]["report.html"]
     left = {str(p.relative_to(out)): keys & _every_value_in(p) for p in out.rglob("*") if p.is_file()}
     assert not {k: v for k, v in left.items() if v}, left
+
+
+# ---------------------------------------------------------------- erase: order, re-runs, reasons, salt (QA F1-F4)
+SALT = "erase-test-salt-0123456789"
+
+
+def _small_world(root, salt: str | None = None):
+    """A 4-account snapshot and pipeline-like exports: account b is linked to customer c1 and is named in a's
+    at_risk reason, in the exports and in state/ (raw ids, as the pipeline keeps them).  Returns (snapshot, exports)."""
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.snapshot import save_snapshot
+    from graphcrm.crm.export import write_export
+
+    snap, out = root / "out" / "snapshot", root / "out"
+    save_snapshot(GraphBuilder().add_edges("follows", ["a", "b", "c", "d"], ["b", "c", "a", "a"]).build(), snap)
+    key = None if salt is None else salt.encode()
+    links = pd.DataFrame({"customer_id": ["c1", "c2"], "account_id": ["b", "c"], "method": "handle",
+                          "probability": 0.999, "evidence": "exact:handle"})
+    segments = pd.DataFrame({"segment": "at_risk", "kind": "at_risk", "rank": [1, 2], "account_id": ["a", "b"],
+                             "customer_id": [None, "c1"], "score": [0.5, 0.2],
+                             "reason": ["negative exposure 0.50 from 2 of 3 influencers, most from b (0.40)",
+                                        "negative exposure 0.20 from 1 of 1 influencers, most from c (0.20)"]})
+    write_export(links, out / "links.csv", "links", salt=key)
+    write_export(segments, out / "segments.csv", "segments", salt=key)
+    write_export(pd.DataFrame({"account_id": ["a", "b", "c", "d"], "community": [0, 0, 1, 1]}),
+                 out / "communities.csv", "communities", salt=key)
+    (out / "state" / "v000001").mkdir(parents=True)
+    segments.to_parquet(out / "state" / "v000001" / "segments.parquet", index=False)
+    return snap, out
+
+
+def _files(root) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_pseudonymised_exports_carry_no_raw_id_in_reason_texts(tmp_path):
+    from graphcrm.crm.export import pseudonym
+
+    _, out = _small_world(tmp_path, salt=SALT)
+    reasons = read_export(out / "segments.csv").reason.tolist()
+    assert reasons == [f"negative exposure 0.50 from 2 of 3 influencers, most from {pseudonym('b', SALT.encode())} "
+                       "(0.40)", f"negative exposure 0.20 from 1 of 1 influencers, most from "
+                       f"{pseudonym('c', SALT.encode())} (0.20)"]
+
+
+@pytest.mark.parametrize("salt", [None, SALT])
+def test_erase_cuts_the_person_from_reason_texts_in_exports_and_state(tmp_path, salt):
+    snap, out = _small_world(tmp_path, salt=salt)
+    env = {**os.environ, SALT_ENV: salt} if salt else {k: v for k, v in os.environ.items() if k != SALT_ENV}
+    proc = graphcrm("erase", snap, "--account", "b", "--exports", out, "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["exports_edited"] == {"segments.csv": 1, "state/v000001/segments.parquet": 1}
+    assert report["linked_customers"] == ["c1"]
+    for table in (read_export(out / "segments.csv"), pd.read_parquet(out / "state/v000001/segments.parquet")):
+        assert table.reason.tolist() == ["negative exposure 0.50 from 2 of 3 influencers"]     # a's row stays
+    text = proc.stdout + "".join(p.read_text(errors="replace") for p in out.rglob("*.csv"))
+    assert "most from b " not in text
+
+
+def test_erase_refuses_pseudonymised_exports_without_the_salt(tmp_path):
+    snap, out = _small_world(tmp_path, salt=SALT)
+    before = _files(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != SALT_ENV}
+    proc = graphcrm("erase", snap, "--account", "b", "--exports", out, env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "pseudonymised" in proc.stderr and "--salt-file" in proc.stderr and "nothing erased" in proc.stderr
+    assert _files(tmp_path) == before
+    (tmp_path / "salt.txt").write_text(SALT + "\n")
+    proc = graphcrm("erase", snap, "--account", "b", "--exports", out, "--salt-file", tmp_path / "salt.txt",
+                    "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["linked_customers"] == ["c1"]
+    assert report["exports"] == {"communities.csv": 1, "links.csv": 1, "segments.csv": 1,
+                                 "state/v000001/segments.parquet": 1}
+
+
+def test_erase_of_someone_found_nowhere_is_an_error_and_writes_nothing(tmp_path):
+    snap, out = _small_world(tmp_path)
+    before = _files(tmp_path)
+    for args in (("--customer", "NOSUCH", "--exports", out), ("--account", "nosuch", "--exports", out)):
+        proc = graphcrm("erase", snap, *args)
+        assert proc.returncode == 1 and "nothing to erase" in proc.stderr and not proc.stdout, args
+        assert _files(tmp_path) == before
+    proc = graphcrm("erase", snap, "--account", "b", "--exports", tmp_path / "no-such-dir")
+    assert proc.returncode == 2 and "no-such-dir: no such directory" in proc.stderr
+    assert _files(tmp_path) == before
+    proc = graphcrm("erase", snap, "--customer", "c1", "--exports", out)
+    assert proc.returncode == 0 and proc.stdout.startswith("erased customer c1 (linked accounts: b)"), proc.stderr
+    again = graphcrm("erase", snap, "--customer", "c1", "--exports", out)      # erasing twice: nothing found
+    assert again.returncode == 1 and "nothing to erase" in again.stderr and "erased" not in again.stdout
+
+
+def test_erase_resumes_after_a_failure_part_way(tmp_path):
+    """A failed export write leaves the person in the snapshot; the same command run again finishes."""
+    from graphcrm.crm.erase import erase_account, erase_customer
+
+    snap, out = _small_world(tmp_path)
+    blocker = out / f".segments.csv.tmp-{os.getpid()}"       # where the rewrite of segments.csv would go
+    blocker.mkdir()
+    with pytest.raises(OSError):
+        erase_account(snap, "b", exports=out)
+    assert "b" in set(load_snapshot(snap).id_map.ids.tolist())          # the snapshot last: still findable
+    blocker.rmdir()
+    proc = graphcrm("erase", snap, "--account", "b", "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "b" not in set(load_snapshot(snap).id_map.ids.tolist())
+    assert not (read_export(out / "segments.csv").account_id == "b").any()
+    # a snapshot erased by an older run whose exports were not: a re-run finishes the exports
+    snap, out = _small_world(tmp_path / "older")
+    erase_account(snap, "c")
+    proc = graphcrm("erase", snap, "--account", "c", "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["snapshot"]["nodes_removed"] == 0 and report["exports"]["links.csv"] == 1
+    assert not (read_export(out / "communities.csv").account_id == "c").any()
+    # a customer: the links naming the account go early, the pending record still names it
+    snap, out = _small_world(tmp_path / "customer")
+    blocker = out / f".segments.csv.tmp-{os.getpid()}"
+    blocker.mkdir()
+    with pytest.raises(OSError):
+        erase_customer(snap, "c1", exports=out)
+    assert not (read_export(out / "links.csv").customer_id == "c1").any()
+    assert json.loads(snap.with_name("snapshot.erasing.json").read_text()) == {"c1": ["b"]}
+    blocker.rmdir()
+    proc = graphcrm("erase", snap, "--customer", "c1", "--exports", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "b" not in set(load_snapshot(snap).id_map.ids.tolist())
+    assert not (read_export(out / "segments.csv").account_id == "b").any()
+    assert not snap.with_name("snapshot.erasing.json").exists()
+
+
+# ---------------------------------------------------------------- pipeline: killed runs, summary paths (QA F8-F9)
+def test_run_summary_on_disk_names_the_final_outputs(first_run):
+    out, summary = first_run
+    on_disk = json.loads((out / "run_summary.json").read_text())
+    assert on_disk["outputs"] == summary["outputs"]
+    assert all(Path(p).parent == out and Path(p).exists() for p in on_disk["outputs"].values())
+
+
+def test_a_run_killed_mid_way_leaves_a_staging_directory_the_next_run_removes(first_run, tmp_path):
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before = export_bytes(out)
+    proc = subprocess.Popen([shutil.which("graphcrm"), "run", str(EXAMPLE), "--output-dir", str(out), "--full"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = tmp_path / f".nightly.staging-{proc.pid}"
+    deadline = time.monotonic() + 60
+    while not (staging / "snapshot").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL and staging.is_dir()
+    assert export_bytes(out) == before
+    # not ours to remove: a live process's staging directory, and one holding files a run does not write
+    live = tmp_path / f".nightly.staging-{os.getpid()}"
+    live.mkdir()
+    foreign = tmp_path / f".nightly.staging-{proc.pid + 1000000}"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not graphcrm's")
+    assert graphcrm("run", EXAMPLE, "--output-dir", out).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted([live.name, foreign.name])
+    assert export_bytes(out) == before
+
+
+def test_a_run_killed_inside_the_swap_gets_its_outputs_back_on_the_next_run(first_run, tmp_path):
+    """SIGKILL right after the first rename of the swap (the output directory moved aside, the new one not yet
+    in place): the next run puts the old outputs back and appends to their history."""
+    out = tmp_path / "nightly"
+    shutil.copytree(first_run[0], out)
+    before = export_bytes(out)
+    crash = tmp_path / "crash_in_swap.py"
+    crash.write_text("import os, signal, sys\n"
+                     "replace = os.replace\n"
+                     "def crash_after_moving_aside(a, b):\n"
+                     "    replace(a, b)\n"
+                     "    if '.previous-' in str(b):\n"
+                     "        os.kill(os.getpid(), signal.SIGKILL)\n"
+                     "os.replace = crash_after_moving_aside\n"
+                     "from graphcrm.crm.pipeline import run_pipeline\n"
+                     "run_pipeline(sys.argv[1], output_dir=sys.argv[2])\n")
+    proc = subprocess.run([sys.executable, crash, EXAMPLE, out], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    proc = graphcrm("run", EXAMPLE, "--output-dir", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["counts"]["load"]["mode"] == "append"       # the history carried on
+    assert export_bytes(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -270,7 +270,9 @@ def erase_cmd(
                                                                     "the accounts the links in --exports give them)."),
     exports: Optional[Path] = typer.Option(None, "--exports", help="Directory of exports to erase the person from."),
     salt_file: Optional[Path] = typer.Option(None, "--salt-file", help="Salt, to find pseudonymised rows too "
-                                                                       "(default: $GRAPHCRM_PSEUDONYM_SALT if set)."),
+                                                                       "(default: $GRAPHCRM_PSEUDONYM_SALT if set; "
+                                                                       "needed when the exports are "
+                                                                       "pseudonymised)."),
     neo4j_uri: Optional[str] = typer.Option(None, "--neo4j-uri", help="Also erase the account from this Neo4j "
                                                                       "(password: $GRAPHCRM_NEO4J_PASSWORD)."),
     neo4j_user: str = typer.Option("neo4j", "--neo4j-user", help="Neo4j user."),
@@ -316,10 +318,15 @@ def erase_cmd(
     for done in accounts:
         snap = done["snapshot"]
         lines.append(f"  snapshot {snap['path']}: account {done['account_id']}, "
-                     + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items()))
+                     + ", ".join(f"{v} {k} edges" for k, v in snap["edges_removed"].items())
+                     if snap["nodes_removed"] else
+                     f"  snapshot {snap['path']}: account {done['account_id']} no longer in it (erased before)")
         lines.append(f"  graph store: {done['graph_store']}")
+    edited = report.get("exports_edited", {})
     for name, n in {**report.get("exports", {}), **report.get("rejects", {})}.items():
         lines.append(f"  {name}: {n} rows" if isinstance(n, int) else f"  {name}: {n}")
+        if edited.get(name):
+            lines[-1] += f" removed, {edited[name]} rows edited (the person cut from id lists / reasons)"
     for linked in report.get("linked_customers", []):
         lines.append(f"  the account was linked to CRM customer {linked}: the links are gone, the customer's own "
                      f"rows stay (if it is the same person: graphcrm erase SNAPSHOT --customer {linked})")

@@ -7,10 +7,11 @@ whether account ids are pseudonymised.
 
 Pseudonymisation replaces every account id (``account_id`` and id-list
 columns such as ``max_overlap_with``) with ``acct_`` + the first 32 hex
-digits of HMAC-SHA256(salt, id).  The salt comes from the environment
-variable ``GRAPHCRM_PSEUDONYM_SALT`` or a salt file, is never written
-anywhere, and the same salt gives the same pseudonyms on every run (so the
-CRM can join nightly exports).
+digits of HMAC-SHA256(salt, id), and so does the one phrase in which a
+``reason`` text names another account (:data:`REASON_ACCOUNT`).  The salt
+comes from the environment variable ``GRAPHCRM_PSEUDONYM_SALT`` or a salt
+file, is never written anywhere, and the same salt gives the same
+pseudonyms on every run (so the CRM can join nightly exports).
 
 Identical input gives byte-identical files: rows are in a fixed order, no
 pandas index or timestamps are written, floats are rounded where computed,
@@ -23,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +35,10 @@ from graphcrm.loaders.csvsafe import escape_frame, read_csv as read_escaped_csv
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 
 SALT_ENV = "GRAPHCRM_PSEUDONYM_SALT"
+#: The one phrase in which a ``reason`` text names another account, at the end of the text (the ``at_risk``
+#: segment: "negative exposure 0.83 from 3 of 7 influencers, most from 17 (0.50)"); groups: the phrase's
+#: start, the account id, the amount.  Exports pseudonymise the id with the id columns; erase cuts the phrase.
+REASON_ACCOUNT = re.compile(r"(, most from )(.+)( \([0-9.]+\))$")
 SCHEMAS = {
     "links": {"version": 1, "columns": ["customer_id", "account_id", "method", "probability", "evidence"],
               "id_columns": ["account_id"]},
@@ -97,6 +103,26 @@ def pseudonymise(frame: pd.DataFrame, columns, salt: bytes) -> pd.DataFrame:
             out[col] = [";".join(pseudonym(p, salt) for p in str(v).split(";")) if str(v) not in ("", "nan", "None")
                         else "" for v in out[col]]
     return out
+
+
+def reasons_naming(texts, rewrite) -> list:
+    """``texts`` with the account a reason names (:data:`REASON_ACCOUNT`) passed through ``rewrite(id)``.
+
+    ``rewrite`` returns the new id, or None to cut the whole phrase; other texts (and non-text cells) stay.
+
+    Examples
+    --------
+    >>> texts = ["negative exposure 0.06 from 10 of 15 influencers, most from u114 (0.04)", "ties to 3 communities"]
+    >>> reasons_naming(texts, str.upper)[0]
+    'negative exposure 0.06 from 10 of 15 influencers, most from U114 (0.04)'
+    >>> reasons_naming(texts, lambda account: None)
+    ['negative exposure 0.06 from 10 of 15 influencers', 'ties to 3 communities']
+    """
+    def one(match):
+        new = rewrite(match[2])
+        return "" if new is None else match[1] + new + match[3]
+
+    return [REASON_ACCOUNT.sub(one, t) if isinstance(t, str) else t for t in texts]
 
 
 def write_export(frame: pd.DataFrame, path, schema: str, *, salt: bytes | None = None) -> Path:
@@ -182,6 +208,8 @@ def _prepare(frame: pd.DataFrame, path: Path, schema: str, salt: bytes | None):
     out = frame[cols].reset_index(drop=True)
     if salt is not None:
         out = pseudonymise(out, spec["id_columns"], salt)
+        if "reason" in out:     # a raw id in the text would undo the pseudonyms
+            out["reason"] = reasons_naming(out["reason"], lambda account: pseudonym(account, salt))
     meta = {"schema": f"graphcrm.{schema}", "version": spec["version"], "columns": cols,
             "pseudonymised_columns": spec["id_columns"] if salt is not None else [], "rows": len(out)}
     return out, path, meta

@@ -27,7 +27,10 @@ Steps run in a fixed order -- load, link, leaders, communities, segments,
 economics -- each only if its table is present.  Every output is written to
 a staging directory beside ``output_dir``; only when every step has
 succeeded is the staging directory swapped in, so a failed run leaves the
-previous outputs untouched.  ``output_dir`` then holds ``snapshot/``, one
+previous outputs untouched.  A run killed part-way (kill -9, power loss)
+leaves its staging directory behind, or -- killed inside the swap -- the old
+outputs under another name; the next run removes the first and puts the
+second back before it starts (:func:`_recover`).  ``output_dir`` then holds ``snapshot/``, one
 export per step (``links``, ``review``, ``leaders``, ``communities``,
 ``segments``, ``economics``, with ``.schema.json`` beside each) and
 ``run_summary.json`` (counts, timings).
@@ -57,6 +60,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import time
 import tomllib
 from pathlib import Path
@@ -71,6 +75,8 @@ from graphcrm.ranking import LEADER_METHODS
 
 GRAPH_SOURCES = ("edges", "interactions", "signed", "nodes")
 SUMMARY = "run_summary.json"
+#: in a staging directory while the run is on: its pid and host (what a later run checks before cleaning up)
+OWNER = ".graphcrm-run"
 #: tables of this run the next run starts from (raw account ids, never pseudonymised)
 STATE = "state"
 
@@ -280,9 +286,6 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
     if output_dir is not None:
         pipe["output_dir"] = Path(os.path.abspath(output_dir))
     out_dir: Path = pipe["output_dir"]
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / SUMMARY).exists():
-        raise ConfigError(cfg["path"], "pipeline.output_dir",
-                          f"{out_dir} exists and is not a pipeline output directory; refusing to replace it")
     salt = None
     if pipe["pseudonymise"]:
         from graphcrm.crm.export import load_salt
@@ -292,29 +295,92 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
         except GraphCRMError as exc:
             raise ConfigError(cfg["path"], "pipeline.pseudonymise", str(exc)) from None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
+    _recover(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / SUMMARY).exists():
+        raise ConfigError(cfg["path"], "pipeline.output_dir",
+                          f"{out_dir} exists and is not a pipeline output directory; refusing to replace it")
+    staging = _sibling(out_dir, "staging", os.getpid())
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()
+    (staging / OWNER).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n",
+                                 encoding="utf-8")
     try:
         summary = _run_steps(cfg, staging, salt, previous=_previous_snapshot(out_dir), full=full,
                              state_root=out_dir / STATE)
+        # the paths the outputs will have: run_summary.json is written before the swap
+        summary["outputs"] = {k: str(out_dir / Path(v).relative_to(staging)) for k, v in summary["outputs"].items()}
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         _swap(staging, out_dir)
+        (out_dir / OWNER).unlink(missing_ok=True)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    summary["outputs"] = {k: str(out_dir / Path(v).name) for k, v in summary["outputs"].items()}
     return summary
 
 
+def _sibling(out_dir: Path, kind: str, pid: int) -> Path:
+    """The run's working directories beside ``output_dir``: ``.NAME.staging-PID``, ``.NAME.previous-PID``."""
+    return out_dir.with_name(f".{out_dir.name}.{kind}-{pid}")
+
+
 def _swap(staging: Path, out_dir: Path) -> None:
-    old = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
+    """Put ``staging`` in place of ``out_dir``: two renames.  A crash between them leaves no ``out_dir`` and
+    the old outputs in ``.NAME.previous-PID``; the next run puts them back (:func:`_recover`)."""
+    old = _sibling(out_dir, "previous", os.getpid())
     if out_dir.exists():
         os.replace(out_dir, old)
     os.replace(staging, out_dir)
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(out_dir: Path) -> None:
+    """Undo what runs killed part-way (kill -9, power loss) left beside ``output_dir``, before a new run.
+
+    Only directories that are provably a run's are touched: ``.NAME.staging-PID`` holding the run's
+    ``.graphcrm-run`` file (written first; its host is this machine) or empty, and ``.NAME.previous-PID``
+    holding ``run_summary.json``, whose process ``PID`` is no longer running.  A run killed between the
+    two renames of :func:`_swap` left no ``output_dir``: its ``previous`` directory -- the last complete
+    outputs -- is renamed back.  The others are unfinished or superseded runs and are removed.
+    """
+    stale = []
+    for path in out_dir.parent.iterdir():
+        if not path.name.startswith(f".{out_dir.name}."):
+            continue
+        kind, _, pid = path.name[len(out_dir.name) + 2:].rpartition("-")
+        if kind in ("staging", "previous") and pid.isdigit() and path.is_dir() and _ours(path, kind) \
+                and not _alive(int(pid)):
+            stale.append((kind, path))
+    previous = sorted((p for kind, p in stale if kind == "previous"), key=lambda p: p.stat().st_mtime)
+    if previous and not out_dir.exists():
+        os.replace(previous.pop(), out_dir)
+    for _, path in stale:
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _ours(path: Path, kind: str) -> bool:
+    """Whether a ``staging`` / ``previous`` directory was made by a pipeline run of this machine."""
+    if kind == "previous":
+        return (path / SUMMARY).is_file()
+    if not any(path.iterdir()):
+        return True
+    try:
+        return json.loads((path / OWNER).read_text(encoding="utf-8")).get("host") == socket.gethostname()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (a process of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Step:

@@ -21,7 +21,7 @@ kind               who (parameters)
                    (:func:`graphcrm.crm.exposure.negative_exposure`: negative messages from their influencers,
                    by tie strength and recency; ``as_of``, ``half_life``, ``topic``, ``negative_threshold``)
                    reaches it -- then ranked and scored by that exposure, the reason naming the top negative
-                   influencer
+                   influencer (by pseudonym in a pseudonymised export)
 ``engaged_fans``   interactions made towards the brand's accounts (``brand_accounts``, ``min_interactions``)
 ``lookalike``      accounts most like a seed set by graph embedding (``seeds`` = list of account ids and/or
                    ``seeds_file`` = ids one per line or a table with ``account_id``; ``top``; optional ``dim``,
@@ -466,6 +466,7 @@ def _at_risk(graph, lay, seg, *, links, customers, **_):
         order = keep[np.lexsort((keep, -exposure[keep], -neg[keep]))]
         score = neg
         ids = graph.id_map.ids
+        # the phrase naming an account is graphcrm.crm.export.REASON_ACCOUNT: exports pseudonymise it, erase cuts it
         reasons = [(f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f}); "
                     if has_flags else "") +
                    f"negative exposure {neg[i]:.2f} from {n_neg[i]} of {n_infl[i]} influencers" +
