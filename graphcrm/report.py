@@ -14,7 +14,6 @@ the graph has a signed layer); more groups -- CRM segments -- are passed as
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -334,15 +333,9 @@ def write_report(report: Report, path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"{path}: the report is HTML; name it like report.html")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(report.html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    from graphcrm.loaders.atomic import write_atomic
+
+    return write_atomic(path, lambda tmp: tmp.write_text(report.html, encoding="utf-8"))
 
 
 # ------------------------------------------------------------------------------ segments

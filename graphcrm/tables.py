@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from graphcrm.loaders.atomic import write_atomic
 from graphcrm.loaders.csvsafe import escape_frame, read_csv as read_escaped_csv
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import InputFileError, ParameterError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -31,18 +30,9 @@ def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Pat
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise ParameterError(f"{path}: output must end in .csv or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        if suffix == ".csv":
-            escape_frame(frame, escape).to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    if suffix == ".csv":
+        return write_atomic(path, lambda tmp: escape_frame(frame, escape).to_csv(tmp, index=False))
+    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def read_partition(path) -> pd.Series:
@@ -61,6 +51,9 @@ def read_partition(path) -> pd.Series:
 def read_id_list(path) -> list:
     """Account ids from a file: one per line, or a CSV/Parquet table with an ``account_id`` (or ``id``) column.
 
+    In a text file (whatever its extension) blank lines and ``#`` / ``%`` comment lines are skipped, as the
+    loaders skip them, and a first line naming ``account_id`` (or ``id``) is the header of a table.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -68,18 +61,26 @@ def read_id_list(path) -> list:
     >>> _ = f.write_text("account_id,segment\\n7,a\\n9,a\\n")
     >>> read_id_list(f)
     ['7', '9']
+    >>> _ = f.write_text("# our advocates\\n7\\n\\n9\\n")
+    >>> read_id_list(f)
+    ['7', '9']
     """
+    import io
+
+    from graphcrm.loaders._source import COMMENT_CHARS
+
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         frame = pd.read_parquet(path)
     else:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
+                 if line.strip() and not line.lstrip().startswith(COMMENT_CHARS)]
         if not lines:
             raise ParameterError(f"{path}: no account ids in the file")
         head = [c.strip().lower() for c in lines[0].split(",")]
         if "account_id" not in head and "id" not in head:
             return [line.split(",")[0].strip() for line in lines]
-        frame = read_escaped_csv(path, dtype=str)
+        frame = read_escaped_csv(io.StringIO("\n".join(lines)), dtype=str)
     cols = {str(c).lower(): c for c in frame.columns}
     col = cols.get("account_id") or cols.get("id")
     if col is None:
@@ -87,26 +88,80 @@ def read_id_list(path) -> list:
     return frame[col].dropna().astype(str).str.strip().tolist()
 
 
+COST_COLUMNS = ("cost", "price", "fee")        # as the node tables name it (graphcrm.loaders.api.NODE_ATTRIBUTE_ALIASES)
+
+
 def read_costs(path) -> pd.Series:
-    """Per-account costs from a table with columns ``account_id`` (or ``id``) and ``cost``.
+    """Per-account costs from a table with columns ``account_id`` (or ``id``) and ``cost`` (or ``price``, ``fee``).
+
+    CSV (optionally gzip, or ``sep=;`` as its first line) or Parquet, read and checked as a customers table is:
+    every account once, every cost a positive number.  An account whose cost is not known is left out of the
+    file, not given an empty cost.
+
+    Returns
+    -------
+    pandas.Series
+        Cost (float) by account id (text).
 
     Raises
     ------
     InputFileError
-        Naming the first row whose cost is not a positive number.
-    """
-    from graphcrm.loaders.errors import InputFileError
+        Naming the file, and the line and field of the first bad row: a missing column (with a hint when the
+        file is semicolon-separated), an id listed twice, an empty id or cost, a cost that is not a number or
+        not positive; or a file without a single cost.
 
-    path = Path(path)
-    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)
-    cols = {str(c).lower(): c for c in frame.columns}
-    id_col = cols.get("account_id") or cols.get("id")
-    if id_col is None or "cost" not in cols:
-        raise ParameterError(f"{path}: a cost file needs columns account_id and cost "
-                             f"(found: {', '.join(map(str, frame.columns))})")
-    values = pd.to_numeric(frame[cols["cost"]], errors="coerce")
-    bad = ~(values > 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputFileError(path, row + 2, "cost", f"expected a positive number, got {frame[cols['cost']].iloc[row]!r}")
-    return pd.Series(values.to_numpy(dtype=float), index=frame[id_col].astype(str).str.strip().to_numpy())
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "costs.csv"
+    >>> _ = f.write_text("account_id,cost\\n7,250\\n9,99.5\\n")
+    >>> read_costs(f).to_dict()
+    {'7': 250.0, '9': 99.5}
+    >>> _ = f.write_text("account_id,cost\\n7,250\\n9,-5\\n")
+    >>> read_costs(f)
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InputFileError: ...costs.csv, line 3, field 'cost': -5 is not a positive cost; expected a number > 0
+    """
+    import math
+
+    from graphcrm.loaders.customers import missing_column, normalized_name, read_table_rows
+
+    label, header, rows, lines, problems = read_table_rows(path, expected="account_id, cost")
+    names = [normalized_name(h) for h in header]
+    id_i = next((names.index(n) for n in ("account_id", "id") if n in names), None)
+    cost_i = next((names.index(n) for n in COST_COLUMNS if n in names), None)
+    for i, column in ((id_i, "account_id"), (cost_i, "cost")):
+        if i is None:
+            raise missing_column(label, column, header, "; a cost file has columns account_id (or id) and cost (or price, fee)")
+    seen: dict[str, int] = {}
+    costs = {}
+    for row, line in zip(rows, lines):
+        text = ",".join(row)[:200]
+        account, raw = row[id_i].strip(), row[cost_i].strip()
+        if not account:
+            problems.add(line, header[id_i], "missing_value", "empty account id", text)
+        elif account in seen:
+            problems.add(line, header[id_i], "duplicate_id", f"account id {account!r} already on line {seen[account]}",
+                         text)
+        else:
+            seen[account] = line
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not raw:
+            problems.add(line, header[cost_i], "missing_value", "empty cost; expected a positive number (leave out "
+                         "an account whose cost is not known)", text)
+        elif not math.isfinite(value):
+            problems.add(line, header[cost_i], "bad_number", f"{raw!r} is not a number; expected a positive cost "
+                         "such as 250 or 99.5", text)
+        elif value <= 0:
+            problems.add(line, header[cost_i], "bad_number", f"{raw} is not a positive cost; expected a number > 0",
+                         text)
+        costs.setdefault(account, value)
+    if problems.rows:
+        raise problems.first_error()
+    if not costs:
+        raise InputFileError(label, None, None, "no costs in the file (a header only); expected rows account_id,cost")
+    return pd.Series(costs, dtype=float)

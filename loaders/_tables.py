@@ -18,7 +18,6 @@ written to a file).
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -131,17 +130,22 @@ class LoadReport:
         }
 
 
-def write_rejects(reports, path) -> Path:
-    """Write the rejected rows of ``reports`` to one CSV file, atomically."""
-    path = Path(path)
+def write_rejects(reports, path, *, files=None) -> Path:
+    """Write the rejected rows of ``reports`` to one CSV file, atomically.
+
+    With ``files`` (a :class:`~graphcrm.loaders.atomic.FileGroup`) the file is renamed into place when that
+    group commits, together with the command's other outputs.
+    """
+    from graphcrm.loaders.atomic import write_atomic
+
     frames = [r.rejects for r in reports if r.rejects is not None and len(r.rejects)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["source", "line", "field", "error", "message", "text"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    escape_frame(frame).to_csv(tmp, index=False)       # raw rows are user text: no formulas
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp):
+        escape_frame(frame).to_csv(tmp, index=False)       # raw rows are user text: no formulas
+
+    return write_atomic(path, write) if files is None else files.write(path, write)
 
 
 class _Problems:

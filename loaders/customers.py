@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphcrm.loaders.errors import InputFileError, ParameterError
+from graphcrm.loaders.errors import InputFileError, InvalidInputError, ParameterError
 from graphcrm.loaders._source import check_exists, open_binary
 from graphcrm.loaders._tables import MODES, LoadReport, _Problems
 
@@ -98,7 +98,7 @@ def normalize_email(value: str) -> str | None:
 def normalize_phone(value: str, default_country_code: str = "1") -> str | None:
     """E.164 digits without ``+`` (country code first), or None when it is not a phone number.
 
-    ``+`` or ``00`` start an international number; otherwise leading zeros
+    ``+`` or ``00`` start an international number (a ``(0)`` trunk prefix in it is dropped); otherwise leading zeros
     (a trunk prefix) are dropped and ``default_country_code`` is prepended
     unless the number already has 11+ digits starting with it.
 
@@ -108,14 +108,16 @@ def normalize_phone(value: str, default_country_code: str = "1") -> str | None:
     '15551234567'
     >>> normalize_phone("+44 20 7946 0958")
     '442079460958'
-    >>> normalize_phone("0049 30 1234567")
-    '49301234567'
+    >>> normalize_phone("0049 30 1234567"), normalize_phone("+49 (0)30 1234567")
+    ('49301234567', '49301234567')
     >>> normalize_phone("call me") is None
     True
     """
     text = str(value).strip()
     if not text or not PHONE_CHARS_RE.match(text):
         return None
+    if text.startswith(("+", "00")):
+        text = text.replace("(0)", "")          # +49 (0)30 ...: the national trunk 0, not dialled from abroad
     digits = re.sub(r"\D", "", text)
     if text.startswith("+"):
         number = digits
@@ -202,35 +204,13 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     >>> customers.email_sha256[0] == sha256_hex("ann@x.com"), customers.phone_sha256[1] == sha256_hex("15551234567")
     (True, True)
     """
-    if mode not in MODES:
-        raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
-    if isinstance(source, pd.DataFrame):
-        label, unit = "<DataFrame>", "row"
-        raw = source.astype(object).where(source.notna(), "").astype(str)
-        header = [str(c) for c in raw.columns]
-        rows = raw.values.tolist()
-        lines = list(range(1, len(rows) + 1))
-        problems = _Problems(label, unit)
-    else:
-        path = check_exists(source)
-        label = str(path)
-        if path.suffix.lower() in (".parquet", ".pq"):
-            unit = "row"
-            frame = pd.read_parquet(path)
-            raw = frame.astype(object).where(frame.notna(), "").astype(str)
-            header = [str(c) for c in raw.columns]
-            rows = raw.values.tolist()
-            lines = list(range(1, len(rows) + 1))
-            problems = _Problems(label, unit)
-        else:
-            unit = "line"
-            problems = _Problems(label, unit)
-            header, rows, lines = _read_csv_rows(path, encoding, mode, problems)
+    label, header, rows, lines, problems = read_table_rows(source, mode=mode, encoding=encoding,
+                                                           expected="customer_id, name, email, phone, city, handles")
     report = LoadReport(label)
     report.path_taken = "precise"
     roles = _match_columns(header, label)
     parsed = _parse_rows(rows, lines, header, roles, problems, default_country_code)
-    report.rows_read = len(rows) + sum(1 for r in problems.rows if r[2] == "encoding")
+    report.rows_read = len(rows) + sum(1 for r in problems.rows if r[2] in ("encoding", "column_count"))
     if problems.rows:
         if mode == "strict":
             raise problems.first_error()
@@ -250,10 +230,132 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     return frame, report
 
 
+def read_table_rows(source, *, mode: str = "strict", encoding: str = "utf-8", expected: str = ""):
+    """The header and the rows (as text) of a small table to validate row by row: CSV / CSV.gz, Parquet or a
+    DataFrame.  Shared by the customers and the costs readers.
+
+    A CSV whose first line is ``sep=;`` (as Excel writes it) is read with that delimiter.  Rows with the wrong
+    number of fields and bytes not valid in ``encoding`` are recorded in ``problems`` (strict mode: raised
+    by the caller, in line order, with the other problems).
+
+    Returns
+    -------
+    label : str
+        The file (``<DataFrame>`` for a DataFrame), as messages name it.
+    header : list of str
+    rows : list of list of str
+    lines : list of int
+        Line (row for Parquet / DataFrames) of each row.
+    problems : _Problems
+        Rows already found bad.
+
+    Raises
+    ------
+    InputFileError
+        No such file, an empty file (``expected`` names the columns wanted), or a column named twice.
+
+    Examples
+    --------
+    >>> label, header, rows, lines, _ = read_table_rows(pd.DataFrame({"account_id": ["7"], "cost": [9.5]}))
+    >>> header, rows, lines
+    (['account_id', 'cost'], [['7', '9.5']], [1])
+    """
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
+    if isinstance(source, pd.DataFrame) or str(source).lower().endswith((".parquet", ".pq")):
+        label = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(check_exists(source))
+        frame = source if isinstance(source, pd.DataFrame) else pd.read_parquet(source)
+        raw = frame.astype(object).where(frame.notna(), "").astype(str)
+        header, rows = [str(c) for c in raw.columns], raw.values.tolist()
+        lines, problems = list(range(1, len(rows) + 1)), _Problems(label, "row")
+    else:
+        path = check_exists(source)
+        label, problems = str(path), _Problems(str(path), "line")
+        header, rows, lines = _read_csv_rows(path, encoding, mode, problems, expected)
+    _check_header(header, label)
+    return label, header, rows, lines, problems
+
+
+def normalized_name(column) -> str:
+    """A column name as the readers match it: trimmed, lower case, spaces and dashes as ``_``.
+
+    Examples
+    --------
+    >>> normalized_name(" Customer-ID ")
+    'customer_id'
+    """
+    return re.sub(r"[\s\-]+", "_", str(column).strip().lower())
+
+
+def missing_column(label: str, column: str, header: list[str], wanted: str = "") -> InputFileError:
+    """The error for a missing required column: what was found, ``wanted`` (``"; a cost file has ..."``), and a
+    hint when the delimiter looks wrong.
+
+    Examples
+    --------
+    >>> print(missing_column("c.csv", "customer_id", ["customer_id;name"]))  # doctest: +ELLIPSIS
+    c.csv, field 'customer_id': missing column 'customer_id' (found: customer_id;name); the file looks semicolon...
+    """
+    found = ", ".join(header) or "none"
+    hint = ""
+    if len(header) == 1 and ";" in header[0]:
+        hint = ("; the file looks semicolon-separated: save it as comma-separated CSV, or make its first line "
+                "sep=; (as Excel does)")
+    elif len(header) == 1 and "\t" in header[0]:
+        hint = "; the file looks tab-separated: save it as comma-separated CSV"
+    return InputFileError(label, None, column, f"missing column '{column}' (found: {found}){wanted}{hint}")
+
+
+def _check_header(header: list[str], label: str) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        key = normalized_name(name)
+        if key in seen and key:
+            raise InputFileError(label, None, name, f"column '{name}' appears twice (columns {seen[key]} and {i}); "
+                                 "expected each column once: rename or remove one")
+        seen[key] = i
+
+
+def require_customers(report: LoadReport, unchanged: str, rejects=None) -> None:
+    """Stop when not one customer row could be read: a header-only file, or every row rejected (lenient).
+
+    A nightly job must not replace good links with empty ones ("nothing good, nothing written", as
+    ``graphcrm load`` does).
+
+    Parameters
+    ----------
+    report : LoadReport
+        The report :func:`read_customers` returned.
+    unchanged : str
+        What stays as it was, for the message (``"links.csv and links_review.csv are unchanged"``).
+    rejects : path, optional
+        The rejects file written, named in the message.
+
+    Raises
+    ------
+    InvalidInputError
+        ``report`` loaded no row.
+
+    Examples
+    --------
+    >>> require_customers(read_customers(pd.DataFrame({"customer_id": ["c1"], "name": ["Ann"]}))[1], "x")
+    >>> require_customers(LoadReport("crm.csv"), "links.csv is unchanged")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InvalidInputError: crm.csv: no customer rows, only a header; nothing written, links.csv is unchanged
+    """
+    if report.rows_loaded:
+        return
+    what = (f"{report.source}: no customer rows, only a header" if report.rows_read == 0
+            else f"{report.source}: none of its {report.rows_read:,} rows could be loaded")
+    where = f" (see {rejects})" if rejects is not None and report.n_rejected else ""
+    raise InvalidInputError(f"{what}{where}; nothing written, {unchanged}")
+
+
 FIELD_LIMIT = 1 << 24        # 16 MiB per field: far above any real name or address, still bounded
 
 
-def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems):
+def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems, expected: str = ""):
     try:
         with open_binary(path) as fh:
             data = fh.read()
@@ -279,12 +381,13 @@ def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems):
                 decoded.append("")
         text = "\n".join(decoded)
     text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    excel_sep = re.match(r"sep=(.)[ \t]*(\r?\n|$)", text)        # Excel's delimiter line: sep=;
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=excel_sep.group(1) if excel_sep else ",")
     header, rows, lines = None, [], []
     previous_limit = csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     try:
         for fields in _rows_or_error(reader, path):
-            if not fields or all(not f.strip() for f in fields):
+            if not fields or all(not f.strip() for f in fields) or (excel_sep and reader.line_num == 1):
                 continue
             if header is None:
                 header = [f.strip() for f in fields]
@@ -298,8 +401,7 @@ def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems):
     finally:
         csv.field_size_limit(previous_limit)
     if header is None:
-        raise InputFileError(path, None, None, "empty file: expected a header line naming the columns "
-                             "(customer_id, name, email, phone, city, handles)")
+        raise InputFileError(path, None, None, f"empty file: expected a header line naming the columns ({expected})")
     return header, rows, lines
 
 
@@ -316,7 +418,7 @@ def _rows_or_error(reader, path: Path):
 
 
 def _match_columns(header: list[str], label: str) -> dict:
-    lowered = {re.sub(r"[\s\-]+", "_", h.strip().lower()): i for i, h in enumerate(header)}
+    lowered = {normalized_name(h): i for i, h in enumerate(header)}
     roles = {}
     for role, names in ALIASES.items():
         for name in names:
@@ -325,7 +427,7 @@ def _match_columns(header: list[str], label: str) -> dict:
                 break
     found = ", ".join(header) or "none"
     if "customer_id" not in roles:
-        raise InputFileError(label, None, "customer_id", f"missing column 'customer_id' (found: {found})")
+        raise missing_column(label, "customer_id", header)
     if not ({"name", "email", "phone", "handles", "last_name"} & set(roles)):
         raise InputFileError(label, None, None, "a customers table needs at least one of the columns name, email, "
                              f"phone, handles (found: {found})")
@@ -373,7 +475,7 @@ def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -
         churn_raw = get(row, "churned").lower()
         if churn_raw not in TRUE and churn_raw not in FALSE:
             problems.add(line, header[roles["churned"]], "bad_value",
-                         f"{churn_raw!r} is not a churn flag; expected true/false, yes/no or 1/0", text)
+                         f"{get(row, 'churned')!r} is not a churn flag; expected true/false, yes/no or 1/0", text)
         out["customer_id"].append(cid)
         out["name"].append(name)
         out["city"].append(get(row, "city"))

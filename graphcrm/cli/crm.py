@@ -74,30 +74,37 @@ def link_cmd(
     from graphcrm.crm.export import write_exports
     from graphcrm.crm.linking import link_customers
     from graphcrm.loaders import write_rejects
-    from graphcrm.loaders.customers import read_customers
+    from graphcrm.loaders.atomic import FileGroup
+    from graphcrm.loaders.customers import read_customers, require_customers
 
     timer = Timer()
     salt = _salt(pseudonymise, salt_file)
+    review = review or out.with_name(out.stem + "_review" + out.suffix)
+    rejects_path = (rejects or out.with_name(out.name + ".rejects.csv")) if mode == "lenient" else None
     with step(f"reading {customers.name}"):
         table, report = read_customers(customers, mode=mode, encoding=encoding)
+        if len(table) == 0 and rejects_path is not None:
+            write_rejects([report], rejects_path)
+        require_customers(report, f"{out} and {review} are unchanged", rejects_path)  # never empty links
         acc = _accounts_table(accounts)
     with step(f"linking {len(table):,} customers"):
         result = link_customers(table, acc, threshold=threshold, target_precision=target_precision,
                                 review_floor=review_floor)
-    review = review or out.with_name(out.stem + "_review" + out.suffix)
-    # the links and their review queue are one result: both are replaced, or neither
-    write_exports([(result.links, out, "links"), (result.review, review, "review")], salt=salt)
-    rejects_path = None
-    if mode == "lenient":
-        rejects_path = write_rejects([report], rejects or out.with_name(out.name + ".rejects.csv"))
+    # the links, their review queue and the rejects are one result: all are replaced, or none
+    with FileGroup() as files:
+        write_exports([(result.links, out, "links"), (result.review, review, "review")], salt=salt, files=files)
+        if rejects_path is not None:
+            write_rejects([report], rejects_path, files=files)
     summary = {"customers": len(table), "rejected_rows": report.n_rejected, **{k: v for k, v in result.info.items()
                if k in ("linked", "linked_by_method", "review_customers", "candidate_pairs", "model",
                         "prior_has_account")},
                "out": str(out), "review": str(review), "rejects": str(rejects_path) if rejects_path else None,
                "seconds": timer.seconds()}
     human = (f"linked {summary['linked']:,} of {len(table):,} customers "
-             f"({', '.join(f'{k}: {v:,}' for k, v in summary['linked_by_method'].items())}); "
+             f"({', '.join(f'{k}: {v:,}' for k, v in summary['linked_by_method'].items()) or 'none'}); "
              f"{summary['review_customers']:,} to review\nwrote {out} and {review}")
+    if rejects_path is not None:
+        human += f"\n{report.n_rejected:,} customer rows rejected -> {rejects_path}"
     emit(summary, as_json, human)
 
 
@@ -208,25 +215,17 @@ def economics_cmd(
 
     Example: graphcrm economics graphs/higgs --influencer 88 --influencer 14454 --out economics.csv
     """
-    import pandas as pd
-
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.crm.economics import influencer_economics
     from graphcrm.crm.export import write_exports
+    from graphcrm.tables import read_costs, read_id_list
 
     ids = list(influencer)
     if influencers_file is not None:
-        if influencers_file.suffix.lower() in (".csv", ".parquet", ".pq"):
-            t = pd.read_parquet(influencers_file) if influencers_file.suffix != ".csv" else read_escaped_csv(influencers_file)
-            ids += t["account_id"].astype(str).tolist()
-        else:
-            ids += [x.strip() for x in influencers_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+        ids += read_id_list(influencers_file)
     if not ids:
         raise ParameterError("give influencers with --influencer ID (repeatable) or --influencers-file FILE")
-    cost = None
-    if costs is not None:
-        c = pd.read_parquet(costs) if costs.suffix.lower() != ".csv" else read_escaped_csv(costs, dtype=str)
-        cost = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
+    cost = read_costs(costs) if costs is not None else None
     graph = open_snapshot(snapshot, as_of)
     with step(f"pricing {len(ids)} influencers"):
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)

@@ -6,7 +6,6 @@ Registered by :mod:`graphcrm.cli`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -120,11 +119,6 @@ def backtest_cmd(
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(payload, indent=1, default=float), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from graphcrm.loaders.atomic import write_atomic
+
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=1, default=float), encoding="utf-8"))

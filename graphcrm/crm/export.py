@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from graphcrm.loaders.atomic import FileGroup
 from graphcrm.loaders.csvsafe import escape_frame, read_csv as read_escaped_csv
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 
@@ -142,15 +143,17 @@ def write_export(frame: pd.DataFrame, path, schema: str, *, salt: bytes | None =
     return write_exports([(frame, path, schema)], salt=salt)[0]
 
 
-def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
+def write_exports(items, *, salt: bytes | None = None, files: FileGroup | None = None) -> list[Path]:
     """Write several exports all or nothing: ``items`` are ``(frame, path, schema)``.
 
     Every table and its ``.schema.json`` is written under a temporary name
     next to its target first; only when all are written are they renamed into
-    place.  A bad schema, column or suffix, one path named twice, or a failed
-    write leaves every existing file as it was (e.g. a links table and its
-    review queue).  The renames themselves are one per file: a crash between
-    two of them (not an error of the data) can leave some files new.
+    place (:class:`~graphcrm.loaders.atomic.FileGroup`).  A bad schema, column
+    or suffix, one path named twice, a failed write or a target that cannot
+    be replaced (a directory) leaves every existing file as it was (e.g. a
+    links table and its review queue).  With ``files``, the exports join that
+    group and are renamed when it commits, together with the other files of
+    the command (e.g. its rejects file).
 
     Examples
     --------
@@ -166,31 +169,21 @@ def write_exports(items, *, salt: bytes | None = None) -> list[Path]:
     ['old.csv', 'old.csv.schema.json']
     """
     prepared = [_prepare(frame, Path(path), schema, salt) for frame, path, schema in items]
-    targets = [path.resolve() for _, path, _ in prepared]
-    if len(set(targets)) < len(targets):
-        twice = next(t for t in targets if targets.count(t) > 1)
-        raise ParameterError(f"{twice}: named for two outputs; give each output its own file")
-    staged = []         # (temporary, target) pairs, renamed only once all are written
-    try:
-        for out, path, meta in prepared:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            staged.append((tmp, path))
-            if path.suffix.lower() == ".csv":
-                escape_frame(out).to_csv(tmp, index=False, lineterminator="\n")
-            else:
-                table = pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None)
-                pq.write_table(table, tmp, compression="zstd")
-            side = path.with_name(path.name + ".schema.json")
-            tmp_side = side.with_name(f".{side.name}.tmp-{os.getpid()}")
-            staged.append((tmp_side, side))
-            tmp_side.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        for tmp, target in staged:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in staged:
-            if tmp.exists():
-                tmp.unlink()
+    if files is None:
+        with FileGroup() as group:
+            return _stage_exports(prepared, group)
+    return _stage_exports(prepared, files)
+
+
+def _stage_exports(prepared, files: FileGroup) -> list[Path]:
+    for out, path, meta in prepared:
+        if path.suffix.lower() == ".csv":
+            files.write(path, lambda tmp: escape_frame(out).to_csv(tmp, index=False, lineterminator="\n"))
+        else:
+            table = pa.Table.from_pandas(out, preserve_index=False).replace_schema_metadata(None)
+            files.write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        files.write(path.with_name(path.name + ".schema.json"),
+                    lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"))
     return [path for _, path, _ in prepared]
 
 

@@ -552,11 +552,12 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
     leader_model = None
     if "link" in steps:
         from graphcrm.crm.linking import link_customers
-        from graphcrm.loaders.customers import read_customers
+        from graphcrm.loaders.customers import read_customers, require_customers
 
         with _Step("link", timings):
             customers, report = read_customers(sources["customers"], mode=mode, encoding=encoding)
             rejects.append(report)
+            require_customers(report, "the previous outputs are unchanged")     # never empty links and segments
             accounts = _read_table(sources["accounts"])
             if graph.id_map.kind == "int" and "account_id" in accounts:
                 ids = pd.to_numeric(accounts["account_id"], errors="coerce")
@@ -659,8 +660,9 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             chosen = leaders.account_id.head(int(p.get("top", 10))).tolist()
             costs = None
             if "costs" in p:
-                c = _read_table(p["costs"])
-                costs = pd.Series(pd.to_numeric(c["cost"], errors="coerce").to_numpy(), index=c["account_id"].astype(str))
+                from graphcrm.tables import read_costs
+
+                costs = read_costs(p["costs"])
             table, econ = influencer_economics(graph, chosen, costs=costs, n_runs=int(p.get("n_runs", 1000)), seed=seed)
             export(table, "economics")
             from graphcrm.crm.economics import audience_overlap
