@@ -467,7 +467,13 @@ class GraphBuilder:
             src, dst = np.concatenate([src, dst[two]]), np.concatenate([dst, src[two]])
             weight = None if weight is None else np.concatenate([weight, weight[two]])
         if not all(timed):
-            return Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops, check_ids=False)
+            layer = Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops, check_ids=False)
+            if weight is None and spec.aggregate == "sum" and layer.build_report["duplicates_aggregated"]:
+                # rows without weights count one each: a tie listed three times weighs 3 (its count), which
+                # needs weights -- only a layer that has repeated ties pays for them
+                layer = Layer.from_edges(n, src, dst, np.ones(len(src)), spec=spec, self_loops=self.self_loops,
+                                         check_ids=False)
+            return layer
         time = cat([p.time for _, _, p in pieces])
         has_sent = any(p.sentiment is not None for _, _, p in pieces)
         sentiment = cat([p.sentiment if p.sentiment is not None else np.full(len(s), np.nan) for s, _, p in pieces]) if has_sent else None

@@ -586,6 +586,10 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
                               getattr(lay, f"{side}_weights"))
             m = _merge_side(ldir_old if info is not None else None, ldir, side, plan, day_arrays,
                             _AGG.get(spec.aggregate, 0), weighted, name)
+            if not weighted and spec.aggregate == "sum" and m < int((info or {}).get("n_edges", 0)) + (
+                    len(lay.out_indices) if lay is not None else 0):
+                raise _Rebuild(f"layer '{name}': ties the stored version holds come again, and an unweighted "
+                               "summed layer counts them: the counts need weights")
             for arr in ("indptr", "indices", "weights"):
                 rel = f"layers/{name}/{side}_{arr}.npy"
                 if (tmp / rel).exists():

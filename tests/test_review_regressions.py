@@ -201,3 +201,15 @@ def test_neighbouring_seeds_give_independent_simulations(wiki_graph):
     for other in (1, 2, 1000):
         sizes = simulate(wiki_graph, seeds, layer="votes", n_runs=5_000, seed=other).sizes
         assert abs(np.corrcoef(base, sizes)[0, 1]) < 0.06      # 4 standard errors of a zero correlation
+
+
+def test_repeated_rows_without_weights_count_on_a_summed_layer(tmp_path):
+    """`1 2` three times in an edge file without weights, into a summed layer (retweets, any custom name), is one
+    tie of weight 3 -- as with a weight column of ones or as interactions; it once came out weight 1. A max layer
+    (follows) stays unweighted, and a file without repeats stays unweighted (no weights to store)."""
+    rows = write(tmp_path, "dup.txt", "1 2\n1 2\n1 2\n2 3\n")
+    for layer in ("retweets", "calls"):
+        lay = load_edges(rows, layer=layer).layer(layer)
+        assert sorted(lay.out_weights.tolist()) == [1.0, 3.0], layer
+    assert load_edges(rows, layer="follows").layer("follows").out_weights is None
+    assert load_edges(write(tmp_path, "uniq.txt", "1 2\n2 3\n"), layer="calls").layer("calls").out_weights is None
