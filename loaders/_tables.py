@@ -738,7 +738,7 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
     for number, text in iter_lines(layout):
         if isinstance(text, UnicodeDecodeError):
             msg = (f"bytes not valid {layout.encoding} (0x{text.object[text.start:text.start + 1].hex()} at "
-                   f"column {text.start + 1}); pass the file's encoding, e.g. encoding='latin-1', or re-encode it as UTF-8")
+                   f"column {text.start + 1}); pass the file's encoding, e.g. --encoding latin-1 (Python: encoding='latin-1'), or re-encode it as UTF-8")
             problems.add(number, None, "encoding", msg)
             report.rows_read += 1
             if mode == "strict":

@@ -126,7 +126,8 @@ def _require(mapping, required, names, source):
         hint = "; ".join(f"{r}: one of {', '.join(ALIASES.get(r, (r,))[:6])}" for r in missing)
         raise InvalidInputError(
             f"{source}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, names))}); "
-            f"name them ({hint}) or pass columns={{'role': 'column name'}}"
+            f"name them ({hint}), or map them with --source-col / --target-col / --weight-col / --time-col / "
+            f"--type-col (Python: columns={{'role': 'column name'}})"
         )
 
 
@@ -148,7 +149,7 @@ def _self_loop_check(policy):
             same = np.asarray(as_text(a) == as_text(t), dtype=bool)
         loops = np.flatnonzero(same)
         problems.add_many(lines[loops], "target", "self_loop",
-                          ["actor and target are the same account (self_loops='error')"] * len(loops))
+                          ["actor and target are the same account (--self-loops error)"] * len(loops))
     return check
 
 
@@ -243,8 +244,10 @@ def _edge_roles(n_fields, source):
     if n_fields == 4:
         return ["actor", "target", "weight", "time"]
     raise InvalidInputError(
-        f"{source}: {n_fields} fields per row and no header; pass columns=['actor', 'target', 'weight', ...] "
-        "naming each field (None to skip one)"
+        f"{source}: {n_fields} fields per row and no header; give it a header row, or map the fields with "
+        "--source-col / --target-col / --weight-col / --time-col (Python: columns=['actor', 'target', 'weight', "
+        "...], None to skip one); fields are separated by commas, tabs or spaces (a semicolon file: save it with "
+        "commas)"
     )
 
 

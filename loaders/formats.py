@@ -330,7 +330,7 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
             except UnicodeDecodeError as exc:
                 problems.add(number, None, "encoding",
                              f"bytes not valid {encoding} (0x{raw[exc.start:exc.start + 1].hex()}); "
-                             "pass encoding='latin-1' (or the right one) or re-encode the file as UTF-8")
+                             "pass --encoding latin-1 (or the right one; Python: encoding=...) or re-encode the file as UTF-8")
                 report.rows_read += 1
                 continue
             if not text.strip():

@@ -255,3 +255,19 @@ def test_every_verb_help_has_a_runnable_looking_example():
         proc = graphcrm(*verb.split(), "--help", env={"COLUMNS": "200"})
         assert proc.returncode == 0, (verb, proc.stderr)
         assert f"Example: graphcrm {verb}" in proc.stdout, verb
+
+
+def test_options_that_do_not_apply_are_refused_not_ignored(tmp_path):
+    """`--layer` with only --signed or --interactions, and `--undirected` without --edges, were silently ignored;
+    self-loop rows dropped are counted in the load summary."""
+    rows = tmp_path / "r.txt"
+    rows.write_text("1 2 1\n2 3 -1\n3 3 1\n")
+    signed = graphcrm("load", "--signed", rows, "--layer", "foo", "--out", tmp_path / "a")
+    assert signed.returncode == 2 and "--signed-layer" in signed.stderr
+    events = tmp_path / "e.csv"
+    events.write_text("actor,target,type,time\n1,2,RT,5\n")
+    for option in (("--undirected",), ("--layer", "x")):
+        done = graphcrm("load", "--interactions", events, *option, "--out", tmp_path / "b")
+        assert done.returncode == 2 and "applies to --edges files" in done.stderr, done.stderr
+    loaded = graphcrm("load", "--edges", rows, "--layer", "calls", "--out", tmp_path / "c")
+    assert loaded.returncode == 0 and "calls: 1 self-loop rows dropped" in loaded.stdout

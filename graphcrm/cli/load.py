@@ -102,6 +102,10 @@ def load(
         raise ParameterError("nothing to load: give at least one of --edges, --interactions, --signed, --nodes")
     target = out if out is not None else append
     layer = list(layer)
+    if (layer or undirected) and not edges:          # both shape --edges files only: never ignored without a word
+        raise ParameterError(f"{'--layer' if layer else '--undirected'} applies to --edges files; "
+                             + ("name the signed layer with --signed-layer" if signed and layer else
+                                "interactions go to the layer of their type column"))
     if layer and len(layer) not in (1, len(edges)):
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
     if len(layer) == 1 and len(edges) > 1:
@@ -241,6 +245,9 @@ def load(
     summary["read_as"] = _how_rows_were_read(parsed, specs)
     lines = [f"wrote {target} (version {version}): {graph.n_nodes:,} nodes"]
     lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
+    loops = {name: int(lay.build_report.get("self_loops_dropped", 0)) for name, lay in graph.layers.items()}
+    lines += [f"  {name}: {n:,} self-loop rows dropped (--self-loops keep keeps them)" for name, n in loops.items()
+              if n]
     if crm is not None:
         lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
                      f"({', '.join(f'{k}: {v:,}' for k, v in crm['linked_by_method'].items()) or 'none'}), "
@@ -453,7 +460,8 @@ def _how_rows_were_read(parsed, specs: dict) -> dict:
                                       f"stored both ways), influence {flow}")
             continue
         out[src.report.source] = (f"row '{a} {b}' = {a} {verb} {b}: layer '{name}' ({spec.direction}), influence "
-                                  f"{flow}" + ("; use --layer NAME for another convention" if src.kind == "edges"
+                                  f"{flow}" + (("; use --signed-layer NAME for another layer" if spec.signed else
+                                                "; use --layer NAME for another convention") if src.kind == "edges"
                                                else ""))
     return out
 
