@@ -52,10 +52,15 @@ MIN_VALIDATION_ACCOUNTS = 30
 
 def default_target_layer(graph: SocialGraph) -> str:
     """The layer whose engagement is forecast: re-shares (``retweets``) when logged, else the first event layer."""
-    names = event_layers(graph)
-    if not names:
+    logged = event_layers(graph)
+    if not logged:
         raise ParameterError("the graph has no timestamped interaction log: load events with times "
                              "(--interactions) to forecast or backtest")
+    names = [n for n in logged if not graph.layer(n).spec.signed]      # ratings are no engagement
+    if not names:
+        raise ParameterError(f"the graph's timestamped layers ({', '.join(logged)}) are signed ratings, not "
+                             "engagement: load interactions to forecast or backtest, or pass --layer "
+                             f"{logged[0]} to forecast ratings received anyway")
     for name in INTERACTION_TYPES:
         if name in names:
             return name

@@ -464,3 +464,20 @@ def test_a_winning_margin_within_noise_is_said():
     assert "statistically tied" in choose_scorer(M())[1]
     M.validation["engagement"]["decayed_top_overlap"] = 0.50
     assert "statistically tied" not in choose_scorer(M())[1]
+
+
+def test_signed_ratings_are_not_forecast_as_engagement_unless_asked():
+    """A log of trust ratings only (bitcoin-style) has nothing to forecast by default: one line saying so (the
+    forecast once ran on the ratings and printed 'Spearman nan'); --layer trust still forecasts them."""
+    from graphcrm.algorithms.forecast import default_target_layer
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    t = np.sort(rng.integers(0, 30 * DAY, n))
+    g = GraphBuilder().add_edges("trust", [f"r{i}" for i in rng.integers(0, 300, n)],
+                                 [f"s{i}" for i in rng.integers(0, 60, n)], rng.choice([-1.0, 1.0], n),
+                                 time=t).build()
+    assert g.layer("trust").spec.signed
+    with pytest.raises(ParameterError, match="signed ratings, not engagement"):
+        default_target_layer(g)
+    assert fit_forecast(g, layer="trust", horizon=3 * DAY).layer == "trust"
