@@ -286,7 +286,7 @@ def _remove_stale_temporaries(target: Path) -> None:
             pid = int(leftover.name.rsplit(".tmp-", 1)[1].split("-")[0])
         except ValueError:
             continue
-        if pid == os.getpid() or not _pid_alive(pid):
+        if pid == os.getpid() or not pid_alive(pid):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -422,7 +422,8 @@ def _as_unix(text: str) -> float:
     return stamp.timestamp()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running on this machine (a process of another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

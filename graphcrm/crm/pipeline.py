@@ -70,7 +70,7 @@ import pandas as pd
 from graphcrm.crm._config import Key, check_table, unknown_key
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
 from graphcrm.loaders.errors import ConfigError, GraphCRMError, InputFileError, ParameterError
-from graphcrm.loaders.snapshot import save_snapshot
+from graphcrm.loaders.snapshot import pid_alive, save_snapshot
 from graphcrm.ranking import LEADER_METHODS
 
 GRAPH_SOURCES = ("edges", "interactions", "signed", "nodes")
@@ -350,7 +350,7 @@ def _recover(out_dir: Path) -> None:
             continue
         kind, _, pid = path.name[len(out_dir.name) + 2:].rpartition("-")
         if kind in ("staging", "previous") and pid.isdigit() and path.is_dir() and _ours(path, kind) \
-                and not _alive(int(pid)):
+                and not pid_alive(int(pid)):
             stale.append((kind, path))
     previous = sorted((p for kind, p in stale if kind == "previous"), key=lambda p: p.stat().st_mtime)
     if previous and not out_dir.exists():
@@ -370,17 +370,6 @@ def _ours(path: Path, kind: str) -> bool:
         return json.loads((path / OWNER).read_text(encoding="utf-8")).get("host") == socket.gethostname()
     except (OSError, ValueError, AttributeError):
         return False
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` is running (a process of another user counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Step:
