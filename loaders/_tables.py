@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from graphcrm.loaders.csvsafe import escape_frame
-from graphcrm.loaders.errors import InputFileError, ParameterError
+from graphcrm.loaders.errors import InputFileError, InvalidInputError, ParameterError
 from graphcrm.loaders._source import COMMENT_CHARS, TextLayout, _is_number, iter_lines, open_binary
 
 MODES = ("strict", "lenient")
@@ -47,7 +47,7 @@ ERROR_CLASSES = {
     "encoding": "bytes not valid in the file's encoding",
     "self_loop": "actor and target are the same account",
     "duplicate_id": "account listed twice",
-    "malformed_row": "row is not a flat record (JSON lines)",
+    "malformed_row": "row is not one flat JSON object (JSON lines)",
     "bad_email": "not an e-mail address (customers table)",
     "bad_phone": "not a phone number (customers table)",
     "bad_value": "value not in the accepted set (customers table)",
@@ -151,8 +151,8 @@ def write_rejects(reports, path, *, files=None) -> Path:
 class _Problems:
     """Bad rows found so far: (line, field, error class, message, text)."""
 
-    def __init__(self, source: str, unit: str):
-        self.source, self.unit = source, unit
+    def __init__(self, source: str, unit: str, layout=None):
+        self.source, self.unit, self.layout = source, unit, layout       # layout: a text file's lines to quote
         self.rows: list[tuple] = []
 
     def add(self, line, fld, cls, message, text=""):
@@ -175,10 +175,30 @@ class _Problems:
         for row in sorted(self.rows, key=lambda r: r[0]):
             by_line.setdefault(row[0], row)  # one class per rejected row: the first problem found
         report.rejected.update(Counter(r[2] for r in by_line.values()))
-        kept = list(by_line.values())[:MAX_KEPT_REJECTS]
+        kept = self._with_text(list(by_line.values())[:MAX_KEPT_REJECTS])
         report.rejects = pd.DataFrame(
             [(self.source, *r) for r in kept], columns=["source", "line", "field", "error", "message", "text"]
         )
+
+
+    def _with_text(self, kept: list) -> list:
+        """The rejected rows with the file's own line as ``text`` where the check did not give one (one pass
+        over the file up to the last rejected line; text files only)."""
+        wanted = {r[0] for r in kept if not r[4]}
+        if self.layout is None or not wanted:
+            return kept
+        from graphcrm.loaders._source import iter_lines
+
+        found, last = {}, max(wanted)
+        try:
+            for number, text in iter_lines(self.layout):
+                if number in wanted and isinstance(text, str):
+                    found[number] = text
+                if number >= last:
+                    break
+        except InvalidInputError:                     # unreadable further on: quote what was read
+            pass
+        return [r if r[4] else (*r[:4], found.get(r[0], "")) for r in kept]
 
 
 class LineNumbers:
@@ -565,7 +585,7 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
     if fast is not None:
         columns, n, lines = fast
         lines = LineNumbers(layout.first_data_line, n) if lines is None else lines
-        problems = _Problems(str(layout.path), "line")
+        problems = _Problems(str(layout.path), "line", layout)
         parsed = _validate(columns, specs, lines, problems)
         report.path_taken = "fast"
         report.rows_read = n
@@ -727,7 +747,7 @@ def _split_line(text: str, delimiter: str | None) -> list[str]:
 
 def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check) -> dict:
     path = str(layout.path)
-    problems = _Problems(path, "line")
+    problems = _Problems(path, "line", layout)
     n_fields = len(roles)
     wanted = [(i, r) for i, r in enumerate(roles) if r is not None]
     values = {r: [] for _, r in wanted}

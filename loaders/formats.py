@@ -341,7 +341,7 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
                 if not isinstance(rec, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
-                problems.add(number, None, "column_count", f"not a JSON object ({exc})", text[:200])
+                problems.add(number, None, "malformed_row", f"not a JSON object ({exc})", text[:200])
                 continue
             nested = [k for k, v in rec.items() if isinstance(v, dict) or (
                 isinstance(v, list) and not (lists_ok and all(not isinstance(x, (dict, list)) for x in v)))]

@@ -103,7 +103,7 @@ def test_json_lines_mixed_nested_and_line_numbers(tmp_path):
     lenient = write(tmp_path, "l.jsonl", '{"actor":1,"target":2,"time":1,"type":"RT"}\n{bad\n'
                                          '{"actor":3,"target":2,"time":1,"type":"XX"}\n')
     report = read_interactions(lenient, mode="lenient").report
-    assert dict(report.rejected) == {"column_count": 1, "unknown_type": 1}
+    assert dict(report.rejected) == {"malformed_row": 1, "unknown_type": 1}
     assert report.rejects.line.tolist() == [2, 3] and report.rows_read == 3
 
 
@@ -213,3 +213,14 @@ def test_repeated_rows_without_weights_count_on_a_summed_layer(tmp_path):
         assert sorted(lay.out_weights.tolist()) == [1.0, 3.0], layer
     assert load_edges(rows, layer="follows").layer("follows").out_weights is None
     assert load_edges(write(tmp_path, "uniq.txt", "1 2\n2 3\n"), layer="calls").layer("calls").out_weights is None
+
+
+def test_lenient_rejects_quote_the_rejected_line_and_broken_json_is_a_malformed_row(tmp_path):
+    """Field errors found by the fast reader used to leave the rejects file's `text` empty (the user had to look
+    the line up); a broken JSON line was classed `column_count`."""
+    parsed = read_edges(write(tmp_path, "w.csv", "src,dst,weight\n1,2,x\n2,3,1\n4,,2\n"), mode="lenient")
+    rejects = parsed.report.rejects
+    assert rejects.text.tolist() == ["1,2,x", "4,,2"] and rejects.line.tolist() == [2, 4]
+    events = write(tmp_path, "e.jsonl", '{"actor": 1, "target": 2, "type": "RT", "time": 5}\n{"actor": 1,\n')
+    parsed = read_interactions(events, mode="lenient")
+    assert parsed.report.rejected == {"malformed_row": 1}
