@@ -61,7 +61,9 @@ class NodeNotFoundError(GraphCRMError, KeyError):
 
 
 class LayerNotFoundError(GraphCRMError, KeyError):
-    """A layer name is not in the graph."""
+    """A layer name is not in the graph (a name the user gave: a usage error, exit code 2)."""
+
+    exit_code = 2
 
     def __str__(self):
         return str(self.args[0]) if self.args else ""

@@ -481,3 +481,14 @@ def test_signed_ratings_are_not_forecast_as_engagement_unless_asked():
     with pytest.raises(ParameterError, match="signed ratings, not engagement"):
         default_target_layer(g)
     assert fit_forecast(g, layer="trust", horizon=3 * DAY).layer == "trust"
+
+
+def test_an_unknown_layer_is_a_usage_error_in_every_verb(tmp_path):
+    """`--layer nosuch` exited 1 (bad data) in rank, forecast and report but 2 in backtest; a name the user typed
+    is a usage error (2) everywhere, in one line."""
+    snap = tmp_path / "sample"
+    assert run("load", "--interactions", SAMPLE, "--out", snap)[0] == 0
+    for verb in (("rank", snap, "--out", tmp_path / "r.csv"), ("forecast", snap),
+                 ("backtest", snap, "--split", "2012-07-04T07:40:00Z")):
+        code, _, err = run(*verb, "--layer", "nosuch")
+        assert code == 2 and err.startswith("error:") and "Traceback" not in err, (verb[0], code, err)
