@@ -633,8 +633,14 @@ def _read_fast(layout: TextLayout, roles, specs):
             table = _read_csv(stream, layout, names, types, include)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
         return None
-    for name in int_candidates:
-        ints = _int_id_column(table.column(name))
+    if len(int_candidates) > 1:                 # the parse releases the GIL: actor and target side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(int_candidates)) as pool:
+            parsed = list(pool.map(lambda name: _int_id_column(table.column(name)), int_candidates))
+    else:
+        parsed = [_int_id_column(table.column(name)) for name in int_candidates]
+    for name, ints in zip(int_candidates, parsed):
         if ints is not None:
             table = table.set_column(table.schema.get_field_index(name), name, ints)
     return _collect_columns(table, names, roles, by_role, layout)

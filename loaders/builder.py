@@ -25,7 +25,7 @@ from graphcrm.loaders import _kernels
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import EventLog, Layer, SocialGraph, _layer_from_events
 from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
-from graphcrm.loaders.layers import SELF_LOOP_POLICIES, LayerSpec, spec_for
+from graphcrm.loaders.layers import SELF_LOOP_POLICIES, LayerSpec, counts_repeats, spec_for
 
 
 @dataclass
@@ -468,9 +468,9 @@ class GraphBuilder:
             weight = None if weight is None else np.concatenate([weight, weight[two]])
         if not all(timed):
             layer = Layer.from_edges(n, src, dst, weight, spec=spec, self_loops=self.self_loops, check_ids=False)
-            if weight is None and spec.aggregate == "sum" and layer.build_report["duplicates_aggregated"]:
-                # rows without weights count one each: a tie listed three times weighs 3 (its count), which
-                # needs weights -- only a layer that has repeated ties pays for them
+            if weight is None and counts_repeats(spec) and layer.build_report["duplicates_aggregated"]:
+                # interaction rows without weights count one each: a tie listed three times weighs 3 (its
+                # count), which needs weights -- only a layer that has repeated ties pays for them
                 layer = Layer.from_edges(n, src, dst, np.ones(len(src)), spec=spec, self_loops=self.self_loops,
                                          check_ids=False)
             return layer

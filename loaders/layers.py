@@ -47,6 +47,17 @@ SELF_LOOP_POLICIES = ("drop", "keep", "error")
 INTERACTION_TYPES = ("retweets", "replies", "mentions", "likes")
 
 
+def counts_repeats(spec) -> bool:
+    """Whether repeated unweighted rows of this layer add up (an interaction type: three retweets of the same
+    account weigh 3) rather than collapse into one tie (a plain edge list -- follows, a custom layer -- is
+    read as a simple graph, as networkx and igraph read it).
+
+    >>> counts_repeats(spec_for("retweets")), counts_repeats(spec_for("follows")), counts_repeats(spec_for("x"))
+    (True, False, False)
+    """
+    return spec.aggregate == "sum" and spec.name in INTERACTION_TYPES
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """How rows of one layer type become weighted influence edges.

@@ -69,7 +69,7 @@ from graphcrm.loaders.builder import GraphBuilder
 from graphcrm.loaders.errors import SnapshotError
 from graphcrm.loaders.graph import INDPTR_DTYPE, WEIGHT_DTYPE
 from graphcrm.loaders.idmap import INDEX_DTYPE
-from graphcrm.loaders.layers import LayerSpec
+from graphcrm.loaders.layers import LayerSpec, counts_repeats
 from graphcrm.loaders import snapshot as snap
 
 #: entries (edges, ids) read and written per chunk of the streamed pass
@@ -586,7 +586,7 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
                               getattr(lay, f"{side}_weights"))
             m = _merge_side(ldir_old if info is not None else None, ldir, side, plan, day_arrays,
                             _AGG.get(spec.aggregate, 0), weighted, name)
-            if not weighted and spec.aggregate == "sum" and m < int((info or {}).get("n_edges", 0)) + (
+            if not weighted and counts_repeats(spec) and m < int((info or {}).get("n_edges", 0)) + (
                     len(lay.out_indices) if lay is not None else 0):
                 raise _Rebuild(f"layer '{name}': ties the stored version holds come again, and an unweighted "
                                "summed layer counts them: the counts need weights")

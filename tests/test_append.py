@@ -540,7 +540,7 @@ def test_allow_empty_skips_a_day_without_rows(tmp_path):
         assert read_manifest(snap)["version"] == 1
 
 
-def test_a_tie_repeated_across_days_counts_in_an_unweighted_summed_layer(tmp_path):
+def test_a_tie_repeated_across_days_counts_in_an_unweighted_interaction_layer(tmp_path):
     """Day 1 holds each tie once (stored unweighted); day 2 repeats one: the append equals loading both files at
     once (that tie weighs 2), through the rebuild the merge falls back to."""
     day1, day2, both = tmp_path / "d1.txt", tmp_path / "d2.txt", tmp_path / "both.txt"
@@ -548,9 +548,9 @@ def test_a_tie_repeated_across_days_counts_in_an_unweighted_summed_layer(tmp_pat
     day2.write_text("2 3\n5 6\n")
     both.write_text(day1.read_text() + day2.read_text())
     snap, full = tmp_path / "snap", tmp_path / "full"
-    assert graphcrm("load", "--edges", day1, "--layer", "calls", "--out", snap).returncode == 0
-    assert load_snapshot(snap).layer("calls").out_weights is None
-    assert graphcrm("load", "--append", snap, "--edges", day2, "--layer", "calls").returncode == 0
-    assert graphcrm("load", "--edges", both, "--layer", "calls", "--out", full).returncode == 0
+    assert graphcrm("load", "--edges", day1, "--layer", "mentions", "--out", snap).returncode == 0
+    assert load_snapshot(snap).layer("mentions").out_weights is None
+    assert graphcrm("load", "--append", snap, "--edges", day2, "--layer", "mentions").returncode == 0
+    assert graphcrm("load", "--edges", both, "--layer", "mentions", "--out", full).returncode == 0
     appended, loaded = load_snapshot(snap), load_snapshot(full)
-    assert appended.equals(loaded) and sorted(loaded.layer("calls").out_weights.tolist()) == [1, 1, 1, 2]
+    assert appended.equals(loaded) and sorted(loaded.layer("mentions").out_weights.tolist()) == [1, 1, 1, 2]

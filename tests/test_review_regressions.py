@@ -204,15 +204,17 @@ def test_neighbouring_seeds_give_independent_simulations(wiki_graph):
 
 
 def test_repeated_rows_without_weights_count_on_a_summed_layer(tmp_path):
-    """`1 2` three times in an edge file without weights, into a summed layer (retweets, any custom name), is one
-    tie of weight 3 -- as with a weight column of ones or as interactions; it once came out weight 1. A max layer
-    (follows) stays unweighted, and a file without repeats stays unweighted (no weights to store)."""
+    """`1 2` three times in an edge file without weights, into an interaction layer (retweets, mentions ...), is
+    one tie of weight 3 -- as with a weight column of ones or as interactions; it once came out weight 1. A plain
+    edge list (follows, a custom layer) is a simple graph, as networkx and igraph read it, and a file without
+    repeats stays unweighted (no weights to store)."""
     rows = write(tmp_path, "dup.txt", "1 2\n1 2\n1 2\n2 3\n")
-    for layer in ("retweets", "calls"):
+    for layer in ("retweets", "mentions"):
         lay = load_edges(rows, layer=layer).layer(layer)
         assert sorted(lay.out_weights.tolist()) == [1.0, 3.0], layer
-    assert load_edges(rows, layer="follows").layer("follows").out_weights is None
-    assert load_edges(write(tmp_path, "uniq.txt", "1 2\n2 3\n"), layer="calls").layer("calls").out_weights is None
+    for layer in ("follows", "calls"):
+        assert load_edges(rows, layer=layer).layer(layer).out_weights is None, layer
+    assert load_edges(write(tmp_path, "uniq.txt", "1 2\n2 3\n"), layer="likes").layer("likes").out_weights is None
 
 
 def test_lenient_rejects_quote_the_rejected_line_and_broken_json_is_a_malformed_row(tmp_path):
