@@ -27,6 +27,7 @@ calibration columns).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -362,6 +363,10 @@ def default_horizon(graph: SocialGraph, at: int | None = None) -> int:
     return int(min(7 * DAY, max((at - first) // 3, MIN_WINDOW)))
 
 
+def _iso_minute(t: int) -> str:
+    return datetime.fromtimestamp(int(t), tz=timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+
+
 def describe_duration(seconds) -> str:
     """A duration for people: the largest unit it reaches, to 3 significant digits.
 
@@ -369,11 +374,13 @@ def describe_duration(seconds) -> str:
     ('1.5 minutes', '20 minutes', '12 hours', '3 days')
     >>> describe_duration(5 * 86400 + 3600), describe_duration(1000 * 86400), describe_duration(60)
     ('5.04 days', '1000 days', '1 minute')
+    >>> describe_duration(3599), describe_duration(86399)
+    ('1 hour', '1 day')
     """
     seconds = float(seconds)
     value, unit = seconds, "seconds"
     for name, size in (("days", DAY), ("hours", 3600), ("minutes", 60)):
-        if seconds >= size:
+        if float(f"{seconds / size:.3g}") >= 1:         # 3599 s reads "1 hour", not "60 minutes"
             value, unit = seconds / size, name
             break
     text = f"{value:.0f}" if value >= 100 else f"{value:.3g}"
@@ -421,7 +428,8 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
     folds = [_training_rows(graph, layer, c, window, seed) for c in cuts]
     engaged = int(np.count_nonzero(folds[0][1]["engagement"] > 0))
     if engaged < MIN_VALIDATION_ACCOUNTS:
-        raise ParameterError(f"the held-out window (the last {describe_duration(window)} of the log) has "
+        raise ParameterError(f"the held-out window (the last {describe_duration(window)} before "
+                             f"{_iso_minute(at)}) has "
                              f"{engaged} account{'s' * (engaged != 1)} with {layer} received; at least "
                              f"{MIN_VALIDATION_ACCOUNTS} are needed to validate a forecast against the naive scorers")
     columns = list(folds[0][0].columns)

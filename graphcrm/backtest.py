@@ -201,7 +201,10 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
     for t in TARGETS:
         counts[t]["past_reach"] = scores["past_reach"] * per_time
     progress("forecast")
-    model = fit_forecast(train, layer=layer, horizon=horizon, at=split, seed=seed)
+    try:
+        model = fit_forecast(train, layer=layer, horizon=horizon, at=split, seed=seed)
+    except ParameterError as exc:        # the scorers' leader list needs a validated forecast, as `rank` does
+        raise ParameterError(f"--split {_iso(split)}: {exc}; choose a later split (or a longer --horizon)") from None
     fc = forecast(train, model)
     per_target = {t: dict(scores) for t in TARGETS}
     intervals = {}

@@ -538,6 +538,19 @@ def test_allow_empty_skips_a_day_without_rows(tmp_path):
         allowed = graphcrm("load", "--append", snap, "--interactions", quiet, "--allow-empty")
         assert allowed.returncode == 0 and "nothing to add" in allowed.stderr, allowed.stderr
         assert read_manifest(snap)["version"] == 1
+    # an empty day loaded beside a real one is not recorded: the next day's file, which starts with the same
+    # header, is no "file that grew in place"
+    quiet = tmp_path / "quiet.csv"
+    quiet.write_text("actor,target,type,time\n")
+    day2 = tmp_path / "day2.csv"
+    day2.write_text("actor,target,type,time\n3,4,RT,2012-07-05T10:00:00Z\n")
+    both = graphcrm("load", "--append", snap, "--interactions", quiet, "--interactions", day2, "--allow-empty")
+    assert both.returncode == 0, both.stderr
+    day3 = tmp_path / "day3.csv"
+    day3.write_text("actor,target,type,time\n5,6,RT,2012-07-06T10:00:00Z\n")
+    later = graphcrm("load", "--append", snap, "--interactions", day3)
+    assert later.returncode == 0 and "grew in place" not in later.stderr, later.stderr
+    assert len(load_snapshot(snap).events("retweets")) == 3
 
 
 def test_a_tie_repeated_across_days_counts_in_an_unweighted_interaction_layer(tmp_path):

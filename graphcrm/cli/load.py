@@ -152,6 +152,8 @@ def load(
                 if not allow_empty:
                     raise
                 typer.echo(f"warning: {exc}: nothing to add from it (--allow-empty)", err=True)
+                # not recorded as loaded: its header would make the next day's file look like it grew in place
+                inputs[:] = [i for i in inputs if i["path"] != str(path)]
                 return []
 
     from graphcrm.loaders.errors import EmptyInputError

@@ -330,7 +330,12 @@ def _swap(staging: Path, out_dir: Path) -> None:
     old = _sibling(out_dir, "previous", os.getpid())
     if out_dir.exists():
         os.replace(out_dir, old)
-    os.replace(staging, out_dir)
+    try:
+        os.replace(staging, out_dir)
+    except OSError:
+        if old.exists() and not out_dir.exists():
+            os.replace(old, out_dir)            # the old outputs back in place; the error is the run's
+        raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
 
