@@ -503,6 +503,18 @@ MIN_TIME, MAX_TIME = -62_135_596_800, 253_402_300_799
 _TIME_HINT = "expected Unix seconds or ISO-8601 like 2012-07-04T09:00:00Z"
 
 
+def _unit_hint(value: float) -> str:
+    """A hint for a number that would be a recent time in milliseconds or microseconds since 1970.
+
+    >>> _unit_hint(1341392400000), _unit_hint(1e30)
+    (' (it looks like milliseconds: divide by 1,000)', '')
+    """
+    for unit, scale in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if 1e8 <= abs(value) / scale <= MAX_TIME:
+            return f" (it looks like {unit}: divide by {scale:,.0f})"
+    return ""
+
+
 def _parse_times(col, is_text, arrow, spec, lines, problems):
     """Unix seconds (int64, fractions floored) from numbers, datetimes or ISO-8601 text."""
     role = spec.role
@@ -530,7 +542,7 @@ def _parse_times(col, is_text, arrow, spec, lines, problems):
             problems.add_many(lines[nan], role, "missing_value", ["missing timestamp"] * int(nan.sum()))
         if bad.any():
             problems.add_many(lines[bad], role, "bad_timestamp",
-                              [f"{v!r} is out of range; {_TIME_HINT}" for v in vals[bad].tolist()])
+                              [f"{v!r} is out of range; {_TIME_HINT}{_unit_hint(v)}" for v in vals[bad].tolist()])
         return np.floor(np.where(nan | bad, 0, vals)).astype(np.int64)
     text = _as_text(col)
     nums = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
@@ -540,11 +552,13 @@ def _parse_times(col, is_text, arrow, spec, lines, problems):
     out_of_range = numeric & ~in_range
     if out_of_range.any():
         problems.add_many(lines[out_of_range], role, "bad_timestamp",
-                          [f"{t!r} is out of range; {_TIME_HINT}" for t in text[out_of_range]])
+                          [f"{t!r} is out of range; {_TIME_HINT}{_unit_hint(v)}"
+                           for t, v in zip(text[out_of_range], nums[out_of_range])])
     need = ~numeric & (text != "")
     if need.any():
         idx = np.flatnonzero(need)
-        parsed = pd.to_datetime(pd.Series(text[idx]), errors="coerce", utc=True, format="ISO8601")
+        # ISO-8601 letters are case-insensitive (RFC 3339): '2012-07-04t09:00:00z' too
+        parsed = pd.to_datetime(pd.Series(text[idx]).str.upper(), errors="coerce", utc=True, format="ISO8601")
         ok = parsed.notna().to_numpy()
         ns = parsed[ok].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
         secs[idx[ok]] = np.floor_divide(ns, 10**9)

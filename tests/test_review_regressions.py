@@ -226,3 +226,10 @@ def test_lenient_rejects_quote_the_rejected_line_and_broken_json_is_a_malformed_
     events = write(tmp_path, "e.jsonl", '{"actor": 1, "target": 2, "type": "RT", "time": 5}\n{"actor": 1,\n')
     parsed = read_interactions(events, mode="lenient")
     assert parsed.report.rejected == {"malformed_row": 1}
+
+
+def test_lowercase_iso_times_load_and_millisecond_epochs_get_a_hint(tmp_path):
+    events = write(tmp_path, "t.csv", "actor,target,type,time\n1,2,RT,2012-07-04t09:00:00z\n")
+    assert load_interactions(events).events("retweets").time.tolist() == [1341392400]
+    with pytest.raises(InputFileError, match="looks like milliseconds: divide by 1,000"):
+        read_interactions(write(tmp_path, "ms.csv", "actor,target,type,time\n1,2,RT,1341392400000\n"))
