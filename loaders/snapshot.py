@@ -402,7 +402,9 @@ def version_path(path, as_of=None) -> Path:
         chosen = [v for v in versions if v["created_at"] and _as_unix(v["created_at"]) <= when][-1:]
     if not chosen:
         have = ", ".join(f"{v['version']} ({v['created_at'] or 'no date'})" for v in versions)
-        raise SnapshotError(f"{root}: no version {text!r}; versions: {have}")
+        what = (f"no version {text!r}" if text.isdigit() and len(text) < 9
+                else f"no version existed yet at {text!r} (the earliest kept was written later)")
+        raise SnapshotError(f"{root}: {what}; versions: {have}")
     return Path(chosen[0]["path"])
 
 
