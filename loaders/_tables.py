@@ -717,11 +717,16 @@ def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
 def _collect_columns(table: pa.Table, names, roles, by_role, layout: TextLayout):
     table = table.select([n for n, r in zip(names, roles) if r is not None])
     blank = _blank_rows(table)
+    before = _newlines_before(table) if layout.delimiter in (",", "\t") else None      # quoted fields only
     lines = None
-    if blank is not None:  # blank lines: drop them, keep every other row's true line number
-        keep = ~blank
-        lines = np.flatnonzero(keep).astype(np.int64) + layout.first_data_line
-        table = table.filter(pa.array(keep))
+    if blank is not None or before is not None:   # every kept row's true line number
+        lines = np.arange(table.num_rows, dtype=np.int64) + layout.first_data_line
+        if before is not None:
+            lines += before
+        if blank is not None:                       # blank lines: drop them
+            keep = ~blank
+            lines = lines[keep]
+            table = table.filter(pa.array(keep))
     columns = {}
     for name, role in zip(names, roles):
         if role is None:
@@ -736,6 +741,21 @@ def _collect_columns(table: pa.Table, names, roles, by_role, layout: TextLayout)
                 return None  # a comment line in the middle of the file
         columns[role] = col
     return columns, table.num_rows, lines
+
+
+def _newlines_before(table: pa.Table):
+    """Per row, the line breaks inside quoted fields of the rows before it (a text field spanning lines), or
+    None when there are none -- so a rejected row is named by its line in the file, not its record number."""
+    counts = None
+    for col in table.columns:
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        inside = pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy(zero_copy_only=False)
+        if inside.any():
+            counts = inside.astype(np.int64) if counts is None else counts + inside
+    if counts is None:
+        return None
+    return np.cumsum(counts) - counts
 
 
 def _blank_rows(table: pa.Table):

@@ -233,3 +233,12 @@ def test_lowercase_iso_times_load_and_millisecond_epochs_get_a_hint(tmp_path):
     assert load_interactions(events).events("retweets").time.tolist() == [1341392400]
     with pytest.raises(InputFileError, match="looks like milliseconds: divide by 1,000"):
         read_interactions(write(tmp_path, "ms.csv", "actor,target,type,time\n1,2,RT,1341392400000\n"))
+
+
+def test_rows_after_a_quoted_field_spanning_lines_keep_their_line_numbers(tmp_path):
+    """A text field with a line break inside quotes made every later row's line number one too small (and the
+    rejects file then quoted the wrong line)."""
+    events = write(tmp_path, "t.csv", 'source,target,type,time,text\n1,2,RT,1341392400,"two\nlines"\n'
+                                      '3,4,RT,1341392402,ok\n4,5,XX,1341392403,bad\n')
+    rejects = read_interactions(events, mode="lenient").report.rejects
+    assert rejects.line.tolist() == [5] and rejects.text.tolist() == ["4,5,XX,1341392403,bad"]
