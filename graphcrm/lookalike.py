@@ -76,7 +76,8 @@ def resolve_seeds(graph: SocialGraph, seeds, *, missing: str = "error") -> tuple
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise NodeNotFoundError(f"seed account id(s) not in the graph: {shown}{more} "
                                 f"({len(unknown)} of {len(ids)} seeds; check the ids, or skip unknown ones: "
-                                "missing='skip', graphcrm lookalike --skip-unknown)")
+                                "graphcrm lookalike --skip-unknown, skip_unknown = true in a lookalike segment, missing='skip' in "
+                                "Python)")
     if not found:
         raise NodeNotFoundError(f"none of the {len(ids)} seed ids is in the graph (e.g. {unknown[0]!r})")
     return np.unique(np.asarray(found, dtype=np.int64)), unknown

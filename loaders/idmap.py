@@ -100,8 +100,13 @@ class IdMap:
             if ext.dtype.kind not in "iu":
                 try:
                     ext = ext.astype(np.int64)
-                except (ValueError, TypeError):
-                    return np.full(len(ext), -1, dtype=INDEX_DTYPE)
+                except (ValueError, TypeError, OverflowError):     # a mixed list ([1, "x"]): id by id
+                    as_int = [_as_int(x) for x in ext.tolist()]
+                    out = np.full(len(ext), -1, dtype=INDEX_DTYPE)
+                    known = [i for i, v in enumerate(as_int) if v is not None]
+                    if known:
+                        out[known] = self.lookup(np.array([as_int[i] for i in known], dtype=np.int64))
+                    return out
             pos = np.searchsorted(self._ids, ext)
             pos = np.minimum(pos, max(len(self._ids) - 1, 0))
             found = (len(self._ids) > 0) & (self._ids[pos] == ext) if len(self._ids) else np.zeros(len(ext), bool)
@@ -133,3 +138,12 @@ class IdMap:
     def take(self, dense_sorted) -> "IdMap":
         """The id map of a subset of nodes (dense indices, ascending)."""
         return IdMap(self._ids[np.asarray(dense_sorted, dtype=np.int64)])
+
+
+def _as_int(value):
+    """``value`` as an int64 id when it is one (``7``, ``"7"``), else None."""
+    try:
+        out = int(str(value).strip())
+    except ValueError:
+        return None
+    return out if -(2**63) <= out < 2**63 else None

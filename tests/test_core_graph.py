@@ -169,3 +169,12 @@ def test_layer_from_edges_validates():
         Layer.from_edges(2, [0], [1], [np.nan], spec="x")
     lay = Layer.from_edges(3, [0, 1], [1, 2], spec="x")
     assert SocialGraph(IdMap([7, 8, 9]), {"x": lay}).n_nodes == 3
+
+
+def test_a_mixed_id_list_names_only_the_unknown_ids():
+    """`brand_accounts = [1, "nosuch"]` on a graph with integer ids reported 1 as unknown too (the list became
+    text and no integer id matched)."""
+    g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
+    assert g.id_map.lookup([1, "nosuch", "3"]).tolist() == [0, -1, 2]
+    with pytest.raises(NodeNotFoundError, match=r"not in the graph: 'nosuch'$"):
+        g.id_map.to_dense([1, "nosuch"])

@@ -235,6 +235,8 @@ def _pipeline_file(tmp_path, text=BASE_PIPELINE, segments='[[segment]]\nname = "
     ("target_precision = 0.98", "target_precison = 0.9", "steps.link.target_precison",
      "unknown key; did you mean 'target_precision'?"),
     ("target_precision = 0.98", 'threshold = "x"', "steps.link.threshold", "expected a number > 0 and <= 1, got 'x'"),
+    ("target_precision = 0.98", "threshold = 0.5\nreview_floor = 0.6", "steps.link.review_floor",
+     "0.6 is above threshold = 0.5"),
     ('signed = ["trust.csv"]', 'signed = [{path = "trust.csv", bogus = 1}]', "sources.signed[0].bogus",
      "unknown option of a signed source"),
     ('mode = "strict"', 'encoding = "klingon"', "sources.encoding", "unknown encoding 'klingon'"),

@@ -206,6 +206,11 @@ def read_pipeline(path) -> dict:
         steps[name] = check_table(params, STEP_KEYS[name], source=path, prefix=f"steps.{name}")
     if "link" in steps and not ("customers" in sources and "accounts" in sources):
         raise ConfigError(path, "steps.link", "linking needs sources.customers and sources.accounts")
+    link = steps.get("link", {})
+    if link.get("threshold") is not None and link["review_floor"] > link["threshold"]:    # checked now, not mid-run
+        raise ConfigError(path, "steps.link.review_floor",
+                          f"{link['review_floor']} is above threshold = {link['threshold']}; expected review_floor "
+                          "<= threshold (pairs between the two go to the review queue)")
     if "segments" in steps:
         steps["segments"]["config"] = resolve(steps["segments"]["config"], "steps.segments.config")
     if "economics" in steps and "costs" in steps["economics"]:
