@@ -203,8 +203,8 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
     progress("forecast")
     try:
         model = fit_forecast(train, layer=layer, horizon=horizon, at=split, seed=seed)
-    except ParameterError as exc:        # the scorers' leader list needs a validated forecast, as `rank` does
-        raise ParameterError(f"--split {_iso(split)}: {exc}; choose a later split (or a longer --horizon)") from None
+    except ParameterError as exc:        # too little before the split to validate one: `rank` would fall back
+        return _without_forecast(scores, counts, feats, str(exc))
     fc = forecast(train, model)
     per_target = {t: dict(scores) for t in TARGETS}
     intervals = {}
@@ -221,6 +221,15 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
         intervals[t] = (fc.low[t], fc.high[t])
     return per_target, counts, intervals, {"forecast_model": model.to_dict(), "known": feats,
                                            "leader_default": {"scorer": chosen, "reason": reason}}
+
+
+def _without_forecast(scores: dict, counts: dict, feats, why: str) -> tuple[dict, dict, dict, dict]:
+    """The scorers without a forecast: ``graphcrm rank`` at this split would have ranked by the structural
+    combined score (the ``influence_score`` scorer), so that is the ``leader_default`` row."""
+    per_target = {t: dict(scores, leader_default=scores["influence_score"]) for t in TARGETS}
+    reason = f"the structural combined score, as no forecast could be validated before the split: {why}"
+    return per_target, counts, {}, {"forecast_model": None, "known": feats,
+                                    "leader_default": {"scorer": "combined", "reason": reason}}
 
 
 def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = None, samples: int = 200_000,
@@ -305,14 +314,16 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
                "of_them_new_after_split": int(((engagement > 0) & ~known).sum()),
                "forecast_interval_coverage_all_known": {
                    t: float(np.mean((actual[t][known] >= np.floor(intervals[t][0][known]))
-                                    & (actual[t][known] <= np.ceil(intervals[t][1][known])))) for t in TARGETS},
-               "forecast_model": {k: extra["forecast_model"][k] for k in ("feature_set", "window", "validation")},
+                                    & (actual[t][known] <= np.ceil(intervals[t][1][known]))))
+                   if t in intervals else float("nan") for t in TARGETS},
+               "forecast_model": ({k: extra["forecast_model"][k] for k in ("feature_set", "window", "validation")}
+                                  if extra["forecast_model"] is not None else None),
                "leader_default_scorer": extra["leader_default"],
                "reach_calibration": {
                    scorer: {"mean_predicted": float(counts["reach"][scorer][known].mean()),
                             "mean_actual": float(reach[known].mean()),
                             "ratio": float(counts["reach"][scorer][known].mean() / max(reach[known].mean(), 1e-12))}
-                   for scorer in ("ic_wc", "ic_learned", "forecast")},
+                   for scorer in ("ic_wc", "ic_learned", "forecast") if scorer in counts["reach"]},
                "samples": int(samples), "seed": int(seed),
                **({"horizon_requested_seconds": int(requested)} if requested and requested > horizon else {})}
     result = Backtest(metrics, summary, scores, counts, actual, intervals, known)

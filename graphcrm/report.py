@@ -614,7 +614,8 @@ def _share(value: float) -> str:
 def _backtest_section(bt: Backtest) -> str:
     """The report's out-of-time check: metrics per scorer and the predicted-vs-actual chart."""
     s = bt.summary
-    bins = predicted_vs_actual(bt, "engagement")
+    bins = predicted_vs_actual(bt, "engagement", scorers=tuple(
+        name for name in ("forecast", "in_degree") if name in bt.counts["engagement"]))
     series = [{"name": SCORER_LABELS.get(name, name), "x": b.mean_predicted.tolist(), "y": b.mean_actual.tolist(),
                "low": b.actual_p10.tolist(), "high": b.actual_p90.tolist(), "n": b.accounts.tolist()}
               for name, b in bins.groupby("scorer", sort=False)]
@@ -642,6 +643,13 @@ engaged before it); overlap and NDCG compare each scorer's top 100 with the actu
 <table><thead><tr><th>scorer</th><th>Spearman (all)</th><th>Spearman (active before)</th><th>overlap@100</th>
 <th>NDCG@100</th><th>median abs log error</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="note">Points on the dashed diagonal are calibrated: accounts predicted to get <i>x</i> got <i>x</i> on
-average. The 80% intervals of the forecast held {_share(engaged_cover)} of the accounts engaged after the split
-({_share(s['forecast_interval_coverage_all_known']['engagement'])} of all accounts known before it, most of which got
-nothing). After a spike the counts run high: read them as an upper bound and rely on the order.</p>"""
+average. {_interval_note(s, engaged_cover)}</p>"""
+
+
+def _interval_note(s: dict, engaged_cover: float) -> str:
+    if s["forecast_model"] is None:
+        return "No forecast is in this table: too little of the log lies before the split to validate one."
+    return (f"The 80% intervals of the forecast held {_share(engaged_cover)} of the accounts engaged after the split "
+            f"({_share(s['forecast_interval_coverage_all_known']['engagement'])} of all accounts known before it, "
+            "most of which got nothing). After a spike the counts run high: read them as an upper bound and rely "
+            "on the order.")

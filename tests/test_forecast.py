@@ -435,6 +435,40 @@ def test_too_few_engaged_accounts_are_not_called_validated(tmp_path):
     assert code == 2 and "at least 30" in err and "Traceback" not in err
 
 
+def test_backtest_too_early_for_a_forecast_still_scores_the_other_scorers(tmp_path):
+    """A split with too few engaged accounts before it to validate a forecast: every other scorer is still
+    scored, and the `leader_default` row is the combined score `rank` falls back to there (the backtest used
+    to stop, naming the count, with no table at all)."""
+    rng = np.random.default_rng(4)
+    early = np.sort(rng.integers(0, DAY, 40))                    # a handful of accounts before the split
+    late = np.sort(rng.integers(2 * DAY, 4 * DAY, 3000))
+    t = np.concatenate([early, late])
+    hubs = np.concatenate([rng.choice(["a0", "a1", "a2"], 40), [f"a{i}" for i in rng.integers(0, 200, 3000)]])
+    g = GraphBuilder().add_events("retweets", [f"f{i}" for i in rng.integers(0, 900, len(t))], hubs,
+                                  time=t).build()
+    with pytest.raises(ParameterError, match="at least 30"):
+        fit_forecast(g.window(end=2 * DAY), at=2 * DAY)
+    bt = backtest(g, 2 * DAY, samples=2000)
+    assert "forecast" not in set(bt.metrics.scorer)
+    assert {"in_degree", "engagement_decayed", "pagerank", "influence_score", "leader_default"} <= set(bt.metrics.scorer)
+    m = bt.metrics[bt.metrics.group == "all"].set_index(["target", "scorer"])
+    assert m.loc[("engagement", "leader_default"), "overlap_100"] == m.loc[("engagement", "influence_score"),
+                                                                           "overlap_100"]
+    chosen = bt.summary["leader_default_scorer"]
+    assert chosen["scorer"] == "combined" and "at least 30" in chosen["reason"]
+    assert bt.summary["forecast_model"] is None
+    snap = tmp_path / "early"
+    from graphcrm.loaders.snapshot import save_snapshot
+    save_snapshot(g, snap)
+    code, out, err = run("backtest", snap, "--split", str(2 * DAY))
+    assert code == 0 and "Traceback" not in err, err
+    assert "by combined" in out and "influence_score" in out and "\n  forecast " not in out
+    code, out, err = run("report", snap, "--backtest-split", str(2 * DAY), "--out", tmp_path / "r.html",
+                         "--runs", "100")
+    assert code == 0, err
+    assert "No forecast is in this table" in (tmp_path / "r.html").read_text()
+
+
 def test_backtest_horizon_and_split_mistakes_are_named(tmp_path):
     """An empty --split, a horizon under the shortest window, and a horizon past the end of the log (scored to
     the end, and said) -- once a traceback, a misleading message and silently rescaled counts."""

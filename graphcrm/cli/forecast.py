@@ -107,7 +107,9 @@ def backtest_cmd(
              + (f"(the log ends there, not {describe_duration(s['horizon_requested_seconds'])} after the split) "
                 if "horizon_requested_seconds" in s else "") +
              f"({s['events_in_horizon']:,} events, {s['accounts_engaged_in_horizon']:,} accounts engaged, "
-             f"{s['of_them_new_after_split']:,} of them first seen after the split)"]
+             f"{s['of_them_new_after_split']:,} of them first seen after the split)",
+             f"leader_default = what rank would have listed at the split, by {s['leader_default_scorer']['scorer']}: "
+             f"{s['leader_default_scorer']['reason']}"]
     for target in ("engagement", "reach"):
         table = headline(result, target).drop(columns=["spearman_top_1000", "overlap_20", "overlap_1000"])
         lines += ["", f"{target} after the split (Spearman on the accounts with any; overlap/NDCG of the top 100):",
