@@ -468,7 +468,8 @@ def _decayed_values(times, values, reference_time, half_life):
 @jit
 def _parse_plain_ints(offsets, data, out):
     """Parse string ``i`` (``data[offsets[i]:offsets[i + 1]]``) into ``out[i]`` when every string is a plain
-    integer -- ``-?(0|[1-9][0-9]{0,18})`` within int64 -- and return True; False at the first that is not.
+    integer -- ``0|-?[1-9][0-9]{0,18}`` within int64 (``-0`` is not one: it stays its own text id) -- and
+    return True; False at the first that is not.
     Releases the GIL: the id columns of a file parse on threads side by side."""
     for i in range(out.shape[0]):
         s = offsets[i]
@@ -486,7 +487,7 @@ def _parse_plain_ints(offsets, data, out):
                 return False
             v = v * np.uint64(10) + np.uint64(c)
         if neg:
-            if v > np.uint64(9223372036854775808):
+            if v > np.uint64(9223372036854775808) or v == np.uint64(0):
                 return False
             out[i] = -np.int64(v - np.uint64(1)) - 1
         else:

@@ -239,8 +239,8 @@ def _missing(v) -> bool:
         return False
 
 
-#: ids that are read as integers: optional minus, no leading zeros (so "007" stays text), int64 range
-_INT_RE = re.compile(r"^-?(0|[1-9][0-9]{0,18})$")
+#: ids that are read as integers: optional minus, no leading zeros (so "007" and "-0" stay text), int64 range
+_INT_RE = re.compile(r"^(0|-?[1-9][0-9]{0,18})$")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 

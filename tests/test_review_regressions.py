@@ -73,6 +73,9 @@ def test_ids_keep_their_identity(tmp_path):
     # leading zeros are part of an id: "007" and "7" are two accounts
     g = load_edges(write(tmp_path, "z.csv", "src,dst\n007,a\n7,b\n"), layer="x")
     assert sorted(g.id_map.ids.tolist()) == ["007", "7", "a", "b"]
+    # and so is a minus sign: "-0" is not account 0
+    g = load_edges(write(tmp_path, "m.txt", "0 1\n-0 2\n"), layer="x")
+    assert sorted(map(str, g.id_map.ids.tolist())) == ["-0", "0", "1", "2"]
     frame = pd.DataFrame({"src": ["99999999999999999999", "1"], "dst": ["2", "3"]})
     assert load_edges(frame).n_nodes == 4
     assert load_edges(pa.Table.from_pandas(frame)).n_nodes == 4
