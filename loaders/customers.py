@@ -348,7 +348,15 @@ def require_customers(report: LoadReport, unchanged: str, rejects=None) -> None:
         return
     what = (f"{report.source}: no customer rows, only a header" if report.rows_read == 0
             else f"{report.source}: none of its {report.rows_read:,} rows could be loaded")
-    where = f" (see {rejects})" if rejects is not None and report.n_rejected else ""
+    where = ""
+    if report.n_rejected:
+        reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.rejected.most_common())
+        first = ""
+        if report.rejects is not None and len(report.rejects):
+            row = report.rejects.iloc[0]
+            field = f", field {row['field']!r}" if isinstance(row.get("field"), str) and row["field"] else ""
+            first = f"; the first: line {row['line']}{field}: {row['message']}"
+        where = f" ({reasons}{first}" + (f"; every row in {rejects}" if rejects is not None else "") + ")"
     raise InvalidInputError(f"{what}{where}; nothing written, {unchanged}")
 
 

@@ -88,8 +88,9 @@ def test_link_never_replaces_links_with_empty_ones(tmp_path):
     (tmp_path / "all_bad.csv").write_text("customer_id,name,email\nC1,Ann,not-a-mail\nC1,Bo,bo@x.com\n,Cy,\n")
     proc = graphcrm("link", "--customers", tmp_path / "all_bad.csv", "--accounts", CRM / "accounts.csv",
                     "--out", out, "--mode", "lenient", "--rejects", tmp_path / "r.csv")
-    assert (f"all_bad.csv: none of its 3 rows could be loaded (see {tmp_path / 'r.csv'}); nothing written"
-            in one_line_error(proc))
+    message = one_line_error(proc)
+    assert "all_bad.csv: none of its 3 rows could be loaded (" in message and "; nothing written" in message
+    assert f"every row in {tmp_path / 'r.csv'}" in message and "the first: line 2, field 'email'" in message
     assert len(pd.read_csv(tmp_path / "r.csv")) == 3        # why, as `load` does
     after = contents(tmp_path)
     assert {k: v for k, v in after.items() if k in before} == before
@@ -103,6 +104,14 @@ def test_a_pipeline_with_a_header_only_customers_file_fails_its_link_step(tmp_pa
                                      "[steps.link]\n")
     proc = graphcrm("run", tmp_path / "p.toml")
     assert "step 'link'" in one_line_error(proc) and "no customer rows, only a header" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    # lenient, every row rejected: the run writes nothing (no rejects file either), so the message says why
+    (tmp_path / "customers.csv").write_text("customer_id,name,email\n,Ann,a@x.com\n,Bo,b@x.com\n")
+    (tmp_path / "p.toml").write_text((tmp_path / "p.toml").read_text().replace("[sources]\n",
+                                                                               '[sources]\nmode = "lenient"\n'))
+    proc = graphcrm("run", tmp_path / "p.toml")
+    assert "none of its 2 rows could be loaded (2 missing_value; the first: line 2, field 'customer_id'" in \
+        one_line_error(proc)
     assert not (tmp_path / "out").exists()
 
 
