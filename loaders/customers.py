@@ -100,7 +100,8 @@ def normalize_phone(value: str, default_country_code: str = "1") -> str | None:
 
     ``+`` or ``00`` start an international number (a ``(0)`` trunk prefix in it is dropped); otherwise leading zeros
     (a trunk prefix) are dropped and ``default_country_code`` is prepended
-    unless the number already has 11+ digits starting with it.
+    unless the number already has 11+ digits starting with it.  A North American number (country code 1) needs its
+    area code: 10 digits after the 1.
 
     Examples
     --------
@@ -110,8 +111,8 @@ def normalize_phone(value: str, default_country_code: str = "1") -> str | None:
     '442079460958'
     >>> normalize_phone("0049 30 1234567"), normalize_phone("+49 (0)30 1234567")
     ('49301234567', '49301234567')
-    >>> normalize_phone("call me") is None
-    True
+    >>> normalize_phone("call me") is None, normalize_phone("555-1234") is None
+    (True, True)
     """
     text = str(value).strip()
     if not text or not PHONE_CHARS_RE.match(text):
@@ -129,6 +130,8 @@ def normalize_phone(value: str, default_country_code: str = "1") -> str | None:
             number = national
         else:
             number = default_country_code + national
+    if number.startswith("1") and len(number) != 11:
+        return None         # North America: area code + 7 digits; "555-1234" alone is anyone's in some area code
     return number if 7 <= len(number) <= 15 else None
 
 
@@ -477,7 +480,8 @@ def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -
             phone = normalize_phone(phone_raw, country)
             if phone is None:
                 problems.add(line, header[roles["phone"]], "bad_phone",
-                             f"{phone_raw!r} is not a phone number; expected 7-15 digits, e.g. +1 555 123 4567", text)
+                             f"{phone_raw!r} is not a phone number; expected 7-15 digits with the area code, e.g. "
+                             "+1 555 123 4567", text)
             else:
                 phone_hash = sha256_hex(phone)
         churn_raw = get(row, "churned").lower()

@@ -182,6 +182,9 @@ def test_customers_file_details(tmp_path):
     assert proc.returncode == 0 and f"2 customer rows rejected -> {tmp_path / 'l.csv.rejects.csv'}" in proc.stdout
     assert normalize_phone("+49 (0)30 123456") == normalize_phone("+49 30 123456") == "4930123456"
     assert normalize_phone("0049 (0)30 123456") == "4930123456" and normalize_phone("(030) 123456", "49") == "4930123456"
+    # a North American number without its area code names nobody in particular: not a phone (QA)
+    assert [normalize_phone(p) for p in ("555-1234", "+1 555 1234", "1 555 123 4567", "555.123.4567")] == \
+        [None, None, "15551234567", "15551234567"]
 
 
 def test_influencers_file_skips_comments_and_reads_a_header(snap, tmp_path):
