@@ -260,6 +260,16 @@ def test_bad_pipeline_values_are_one_line_config_errors(tmp_path, old, new, key,
     assert not (tmp_path / "o").exists()
 
 
+def test_output_dir_given_on_the_command_line_replaces_an_unset_variable_in_the_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRAPHCRM_TEST_UNSET", raising=False)
+    path = _pipeline_file(tmp_path, BASE_PIPELINE.replace('output_dir = "o"', 'output_dir = "$GRAPHCRM_TEST_UNSET/o"'))
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2 and "$GRAPHCRM_TEST_UNSET is not set" in proc.stderr
+    proc = graphcrm("run", path, "--output-dir", tmp_path / "elsewhere")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "elsewhere" / "run_summary.json").exists()
+
+
 def test_a_bad_segments_file_fails_the_pipeline_before_it_runs(tmp_path):
     path = _pipeline_file(tmp_path, segments='[[segment]]\nname = "kols"\nkind = "leaders"\nper_community = "no"\n')
     proc = graphcrm("run", path)

@@ -128,8 +128,11 @@ def _reader_keys(kind: str) -> list[str]:
     return ["path"] + [k for k, p in options.items() if p.kind is p.KEYWORD_ONLY and k not in ("mode", "encoding")]
 
 
-def read_pipeline(path) -> dict:
+def read_pipeline(path, *, output_dir=None) -> dict:
     """Parse and check a pipeline file; paths become absolute (relative to the file's folder).
+
+    ``output_dir`` (``graphcrm run --output-dir``) replaces the file's ``pipeline.output_dir`` before that is
+    resolved, so a ``$VARIABLE`` there need not be set.
 
     Every table is checked against its schema (:data:`PIPELINE_KEYS`, :data:`SOURCE_KEYS`, :data:`STEP_KEYS`)
     and every file it names must exist, so a bad file fails here, before anything is read or written.
@@ -168,7 +171,8 @@ def read_pipeline(path) -> dict:
         return p
 
     pipe = check_table(_table(path, config, "pipeline"), PIPELINE_KEYS, source=path, prefix="pipeline")
-    pipe["output_dir"] = resolve(pipe["output_dir"], "pipeline.output_dir", read=False)
+    pipe["output_dir"] = (Path(os.path.abspath(output_dir)) if output_dir is not None
+                          else resolve(pipe["output_dir"], "pipeline.output_dir", read=False))
     pipe.setdefault("name", path.stem)
     if "salt_file" in pipe:
         pipe["salt_file"] = resolve(pipe["salt_file"], "pipeline.salt_file")
@@ -286,10 +290,8 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
     GraphCRMError
         A step failed; the message names the step.  The previous outputs are untouched.
     """
-    cfg = read_pipeline(path)
+    cfg = read_pipeline(path, output_dir=output_dir)
     pipe = cfg["pipeline"]
-    if output_dir is not None:
-        pipe["output_dir"] = Path(os.path.abspath(output_dir))
     out_dir: Path = pipe["output_dir"]
     salt = None
     if pipe["pseudonymise"]:
