@@ -168,6 +168,19 @@ def test_influencer_economics_overlap_and_costs():
     assert summary["total_cost"] == 40.0
 
 
+def test_engagement_rate_counts_what_an_influencer_received_on_every_layer():
+    """Mentions are stored mentioner -> mentioned (forward), retweets retweeted -> retweeter (reverse): both count
+    for the account engaged with (QA: an account mentioned 10 times had rate 0, one that mentioned 10 others 1)."""
+    fans = [f"f{i}" for i in range(10)]
+    g = (GraphBuilder().add_edges("follows", fans + fans, ["x"] * 10 + ["y"] * 10)
+         .add_events("mentions", fans[:6], ["x"] * 6, time=np.arange(6))       # x is mentioned 6 times
+         .add_events("mentions", ["y"] * 10, fans, time=np.arange(10))        # y mentions 10 others
+         .add_events("retweets", fans[:2], ["x", "y"], time=[1, 2])          # x and y retweeted once each
+         .build())
+    t = influencer_economics(g, ["x", "y"], n_runs=50, seed=1)[0].set_index("account_id")
+    assert t.loc["x", "engagement_rate"] == pytest.approx(7 / 10) and t.loc["y", "engagement_rate"] == pytest.approx(1 / 10)
+
+
 def test_exports_are_byte_identical_and_pseudonymised_without_writing_the_salt(tmp_path, monkeypatch):
     frame = pd.DataFrame({"account_id": [3, 1, 2], "audience_size": [1, 2, 3], "exclusive_followers": [0, 1, 2],
                           "max_overlap": [0.5, 0.25, 0.0], "max_overlap_with": ["1", "3", ""],

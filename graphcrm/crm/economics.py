@@ -69,8 +69,9 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
             counts[f] = counts.get(f, 0) + 1
     received = np.zeros(graph.n_nodes)
     for name in graph.layer_names:
-        if name in INTERACTION_TYPES:
-            received += graph.layer(name).out_strength()
+        if name in INTERACTION_TYPES:      # stored in influence direction: the target of a reverse layer is its source
+            inter = graph.layer(name)
+            received += inter.out_strength() if inter.spec.direction == "reverse" else inter.in_strength()
     if not any(name in INTERACTION_TYPES for name in graph.layer_names):
         received = lay.out_degree().astype(float)    # ratings / ties received, whatever their value
     cost = _costs(graph, ids, costs)
