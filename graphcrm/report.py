@@ -28,7 +28,7 @@ from graphcrm.algorithms.community import community_profiles, leiden, undirected
 from graphcrm.algorithms.forecast import describe_duration
 from graphcrm.algorithms.planning import degree_discount
 from graphcrm.backtest import Backtest, headline, predicted_vs_actual
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import InputFileError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import Partition
 from graphcrm.curves import compare_seed_sets, random_seeds
@@ -93,7 +93,8 @@ def segments_from_table(graph: SocialGraph, frame: pd.DataFrame, *, name: str = 
     """``account_id -> segment`` from a table with columns ``account_id`` (or ``id``) and ``segment``.
 
     Ids are matched to the graph's (``"7"`` finds account ``7`` in a graph
-    with integer ids); accounts the graph does not have are dropped.
+    with integer ids); accounts the graph does not have are dropped and counted in ``.attrs["unmatched"]``
+    (the first of them in ``.attrs["first_unmatched"]``); a table naming no account at all is an error.
 
     Examples
     --------
@@ -116,7 +117,13 @@ def segments_from_table(graph: SocialGraph, frame: pd.DataFrame, *, name: str = 
     else:
         dense = graph.id_map.lookup(ids.to_numpy(dtype=object))
     known = dense >= 0
-    return pd.Series(frame[cols["segment"]].astype(str).to_numpy()[known], index=graph.id_map.ids[dense[known]])
+    if len(ids) and not known.any():
+        raise InputFileError(name, None, "account_id", f"none of its {len(ids):,} ids is an account of the snapshot "
+                             f"(the first: {ids.iloc[0]!r}); expected account ids, not e.g. CRM customer ids")
+    out = pd.Series(frame[cols["segment"]].astype(str).to_numpy()[known], index=graph.id_map.ids[dense[known]])
+    out.attrs["unmatched"] = int((~known).sum())
+    out.attrs["first_unmatched"] = None if known.all() else str(ids.to_numpy()[~known][0])
+    return out
 
 
 def community_graph(graph: SocialGraph, partition: Partition, *, layer: str | Layer) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from graphcrm.loaders.atomic import write_atomic
@@ -38,7 +39,8 @@ def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Pat
 def read_partition(path) -> pd.Series:
     """A community partition file: ``account_id,community`` (CSV with header, or Parquet)."""
     path = Path(path)
-    frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path)
+    frame = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
+             else read_escaped_csv(path, dtype=str, keep_default_na=False))      # ids as written ("NA" included)
     cols = {c.lower(): c for c in frame.columns}
     id_col = cols.get("account_id") or cols.get("id")
     com_col = cols.get("community") or cols.get("community_id")
@@ -52,7 +54,9 @@ def read_id_list(path) -> list:
     """Account ids from a file: one per line, or a CSV/Parquet table with an ``account_id`` (or ``id``) column.
 
     In a text file (whatever its extension) blank lines and ``#`` / ``%`` comment lines are skipped, as the
-    loaders skip them, and a first line naming ``account_id`` (or ``id``) is the header of a table.
+    loaders skip them, and a first line naming ``account_id`` (or ``id``) is the header of a table.  Fields
+    follow CSV quoting (``"Smith, John",u001``), graphcrm's spreadsheet escape is undone (``'=x`` -> ``=x``),
+    and every id is text as written: ``NA`` or ``null`` is an id like any other.
 
     Examples
     --------
@@ -61,31 +65,64 @@ def read_id_list(path) -> list:
     >>> _ = f.write_text("account_id,segment\\n7,a\\n9,a\\n")
     >>> read_id_list(f)
     ['7', '9']
-    >>> _ = f.write_text("# our advocates\\n7\\n\\n9\\n")
+    >>> _ = f.write_text("# our advocates\\n7\\n\\nNA\\n")
     >>> read_id_list(f)
-    ['7', '9']
+    ['7', 'NA']
+    >>> _ = f.write_text('name,account_id\\n"Smith, John",u001\\n')
+    >>> read_id_list(f)
+    ['u001']
     """
-    import io
+    return read_ids_with_lines(path)[0]
+
+
+def read_ids_with_lines(path) -> tuple[list[str], list[int], str]:
+    """:func:`read_id_list` with where each id came from: ``(ids, numbers, unit)``, ``unit`` ``"line"`` (the
+    physical line of a text file) or ``"row"`` (of a Parquet table), for errors that name them."""
+    import csv
 
     from graphcrm.loaders._source import COMMENT_CHARS
+    from graphcrm.loaders.csvsafe import unescape_cell
+    from graphcrm.loaders.errors import InputFileError
 
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
-                 if line.strip() and not line.lstrip().startswith(COMMENT_CHARS)]
-        if not lines:
-            raise ParameterError(f"{path}: no account ids in the file")
-        head = [c.strip().lower() for c in lines[0].split(",")]
-        if "account_id" not in head and "id" not in head:
-            return [line.split(",")[0].strip() for line in lines]
-        frame = read_escaped_csv(io.StringIO("\n".join(lines)), dtype=str)
-    cols = {str(c).lower(): c for c in frame.columns}
-    col = cols.get("account_id") or cols.get("id")
-    if col is None:
-        raise ParameterError(f"{path}: expected a column account_id (found: {', '.join(map(str, frame.columns))})")
-    return frame[col].dropna().astype(str).str.strip().tolist()
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise InputFileError(path, None, None, f"not a readable Parquet file ({exc})") from None
+        cols = {str(c).lower(): c for c in frame.columns}
+        col = cols.get("account_id") or cols.get("id")
+        if col is None:
+            raise ParameterError(f"{path}: expected a column account_id (found: {', '.join(map(str, frame.columns))})")
+        keep = frame[col].notna().to_numpy()
+        values = frame[col][keep].astype(str).str.strip().tolist()
+        return values, (np.flatnonzero(keep) + 1).tolist(), "row"
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, raw[:exc.start].count(b"\n") + 1, None,
+                             "bytes that are not UTF-8 text; expected account ids, one per line") from None
+    values, numbers, column = [], [], None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith(COMMENT_CHARS):
+            continue
+        cells = [c.strip() for c in next(csv.reader([line], skipinitialspace=True))]
+        if column is None:
+            lowered = [c.lower() for c in cells]
+            column = next((i for i, c in enumerate(lowered) if c in ("account_id", "id")), None)
+            if column is not None:
+                continue                    # the header of a table
+            column = 0
+        if column >= len(cells) or not cells[column]:
+            raise InputFileError(path, number, "account_id", f"no account id in field {column + 1} of this line")
+        values.append(unescape_cell(cells[column]))
+        numbers.append(number)
+    if not values:
+        raise ParameterError(f"{path}: no account ids in the file")
+    return values, numbers, "line"
 
 
 COST_COLUMNS = ("cost", "price", "fee")        # as the node tables name it (graphcrm.loaders.api.NODE_ATTRIBUTE_ALIASES)

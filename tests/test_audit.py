@@ -401,3 +401,42 @@ def test_audiences_all_the_same_size_skip_the_engagement_check_instead_of_nan(tm
     result = audit(b.build(), owners)
     assert np.isfinite(result.table.audience_quality.to_numpy()).all()
     assert any("engagement" in w for w in result.info.get("warnings", []))
+
+
+def test_id_files_are_read_alike_by_every_verb_quoted_escaped_and_na_ids_included(tmp_path):
+    """`rank --out` feeds `audit --accounts`, `lookalike --seeds-file`, `economics --influencers-file` and
+    `report --segments` the same way: CSV quoting, graphcrm's spreadsheet escape undone, `NA` / `null` as ids
+    (QA: audit split lines on commas and kept the escape; pandas read `NA` as missing; report dropped unknown
+    segment ids without a word)."""
+    names = ["NA", "null", "=SUM(1)", "Smith, John", "u1", "u2", "u3"]
+    rows = [(a, b) for a in names for b in names if a != b]
+    edges = tmp_path / "e.csv"
+    pd.DataFrame(rows, columns=["source", "target"]).to_csv(edges, index=False)
+    snap = tmp_path / "snap"
+    assert _cli("load", "--edges", edges, "--out", snap, cwd=tmp_path)[0] == 0
+    code, _, err = _cli("rank", snap, "--method", "pagerank", "--out", tmp_path / "rank.csv", cwd=tmp_path)
+    assert code == 0, err
+    assert "'=SUM(1)" in (tmp_path / "rank.csv").read_text()              # escaped for spreadsheets
+    code, out, err = _cli("audit", snap, "--accounts", tmp_path / "rank.csv", "--out", tmp_path / "a.csv",
+                          cwd=tmp_path)
+    assert code == 0, err
+    assert set(pd.read_csv(tmp_path / "a.csv", dtype=str, keep_default_na=False).account_id) == \
+        {"NA", "null", "'=SUM(1)", "Smith, John", "u1", "u2", "u3"}
+    ids = tmp_path / "ids.csv"
+    ids.write_text('name,account_id\n"Jo, Smith",NA\nx,"Smith, John"\ny,null\n')
+    code, out, err = _cli("economics", snap, "--influencers-file", ids, "--out", tmp_path / "econ.csv", "--runs", "20",
+                          cwd=tmp_path)
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "econ.csv", dtype=str, keep_default_na=False)) == 3
+    code, out, err = _cli("lookalike", snap, "--seeds-file", ids, "--top", "2", "--json", cwd=tmp_path)
+    assert code == 0, err and json.loads(out)["seeds"] == 3
+    segs = tmp_path / "segs.csv"
+    segs.write_text("account_id,segment\nNA,vip\nnope,vip\nu1,churners\n")
+    code, out, err = _cli("report", snap, "--segments", segs, "--out", tmp_path / "r.html", "--runs", "100",
+                          "--samples", "500", "--backtest-split", "none", cwd=tmp_path)
+    assert code == 0, err
+    assert "1 of 3 rows name no account of the snapshot (the first: 'nope')" in out
+    segs.write_text("account_id,segment\nC001,vip\n")
+    code, out, err = _cli("report", snap, "--segments", segs, "--out", tmp_path / "r2.html", cwd=tmp_path)
+    assert code == 1 and "none of its 1 ids is an account of the snapshot" in err
+    assert not (tmp_path / "r2.html").exists()

@@ -90,52 +90,23 @@ def audit(
 
 
 def _read_accounts(graph, path: Path, must_exist: bool = True) -> list:
-    """Account ids from ``path`` (one per line, or a table with ``account_id`` / ``id``); every id must name an
-    account of the graph (``must_exist``), else one error naming the file and the line."""
+    """Account ids from ``path`` (:func:`graphcrm.tables.read_ids_with_lines`: one per line, or a table with
+    ``account_id`` / ``id``), each once; every id must name an account of the graph (``must_exist``), else one
+    error naming the file and the line."""
     import numpy as np
-    import pandas as pd
 
     from graphcrm.algorithms.suspicion import lookup_ids
     from graphcrm.loaders.errors import InputFileError
+    from graphcrm.tables import read_ids_with_lines
 
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise InputFileError(path, None, None, f"not a readable Parquet file ({exc})") from None
-        cols = {str(c).lower(): c for c in frame.columns}
-        col = cols.get("account_id") or cols.get("id")
-        if col is None:
-            raise InputFileError(path, None, None, "expected a column account_id (found: "
-                                 f"{', '.join(map(str, frame.columns))})")
-        values, lines, unit = frame[col].astype(str).str.strip().tolist(), list(range(1, len(frame) + 1)), "row"
-    else:
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
-            raise InputFileError(path, line, None, "bytes that are not UTF-8 text; expected account ids, one per "
-                                 "line") from None
-        values, lines, unit = [], [], "line"
-        column = 0
-        for number, line in enumerate(text.splitlines(), start=1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            cells = [c.strip() for c in line.split(",")]
-            if not values and not lines and {"account_id", "id"} & {c.lower() for c in cells}:
-                column = next(i for i, c in enumerate(cells) if c.lower() in ("account_id", "id"))
-                continue
-            if column >= len(cells):
-                raise InputFileError(path, number, "account_id", f"{len(cells)} fields; expected the account id "
-                                     f"in field {column + 1}")
-            values.append(cells[column].strip('"'))
-            lines.append(number)
-    if not values:
-        raise InputFileError(path, None, None, "no account ids in the file")
+    try:
+        values, lines, unit = read_ids_with_lines(path)
+    except ParameterError as exc:                  # no ids / no id column: the file's fault, as an input error
+        raise InputFileError(path, None, None, str(exc).removeprefix(f"{path}: ")) from None
+    first: dict = {}
+    for value, line in zip(values, lines):          # an id listed twice is audited once
+        first.setdefault(value, line)
+    values, lines = list(first), list(first.values())
     if must_exist:
         dense = lookup_ids(graph, values)
         bad = np.flatnonzero(dense < 0)

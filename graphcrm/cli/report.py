@@ -66,10 +66,14 @@ def report(
         raise ParameterError(f"--out {out}: the report is HTML; name it like report.html")
     with step(f"opening {snapshot}"):
         graph = open_snapshot(snapshot, as_of)
-    extra = {}
+    extra, dropped = {}, []
     for path in segments:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else read_escaped_csv(path, dtype=str)
+        frame = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
+                 else read_escaped_csv(path, dtype=str, keep_default_na=False))      # "NA" is an id like any other
         extra[path.stem] = segments_from_table(graph, frame, name=str(path))
+        if extra[path.stem].attrs["unmatched"]:
+            dropped.append(f"{path}: {extra[path.stem].attrs['unmatched']:,} of {len(frame):,} rows name no account of "
+                           f"the snapshot (the first: {extra[path.stem].attrs['first_unmatched']!r}) and are left out")
     bt = None
     split = default_split(graph) if backtest_split.strip().lower() == "auto" else (
         None if backtest_split.strip().lower() == "none" else backtest_split)
@@ -87,7 +91,7 @@ def report(
                        source=f"snapshot {snapshot}", backtest=bt, method=method, horizon=seconds,
                        forecast_model=stored, reach_samples=samples)
     write_report(rep, out)
-    summary = {"snapshot": str(snapshot), "out": str(out), **rep.summary,
+    summary = {"snapshot": str(snapshot), "out": str(out), **rep.summary, "segment_rows_left_out": dropped,
                "seconds": timer.seconds()}
     reach = summary["expected_reach"]
     human = (f"wrote {out}: {len(rep.leaders)} opinion leaders (by {summary['leaders_ranking']['scorer']}), "
@@ -98,5 +102,5 @@ def report(
               f"{bt.summary['leader_default_scorer']['scorer']}"
               if bt is not None else f"; {skipped}" if skipped else
               "; no backtest (no timestamped interaction log)" if backtest_split == "auto" else "")
-             + f"; {summary['seconds']:.1f} s")
+             + f"; {summary['seconds']:.1f} s" + "".join(f"\nnote: {d}" for d in dropped))
     emit(summary, as_json, human)
