@@ -55,7 +55,6 @@ a tie (sign ignored); on an undirected layer ratio and reciprocity say nothing a
 
 from __future__ import annotations
 
-import re
 import time as _time
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -444,13 +443,7 @@ def lookup_ids(graph: SocialGraph, ids) -> np.ndarray:
     ids = [str(x).strip() for x in ids]
     if not ids:
         return np.empty(0, dtype=np.int64)
-    if graph.id_map.kind != "int":
-        return graph.id_map.lookup(np.asarray(ids, dtype=object)).astype(np.int64)
-    whole = np.array([bool(re.fullmatch(r"-?\d{1,18}", x)) for x in ids])
-    out = np.full(len(ids), -1, dtype=np.int64)
-    if whole.any():
-        out[whole] = graph.id_map.lookup(np.array([int(x) for x, w in zip(ids, whole) if w], dtype=np.int64))
-    return out
+    return graph.id_map.lookup(np.asarray(ids, dtype=object)).astype(np.int64)     # "007" is text, as loaded
 
 
 def _combine(strengths: Mapping, n: int) -> np.ndarray:

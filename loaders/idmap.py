@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import re
+
 import numpy as np
 
 from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError
@@ -97,16 +99,13 @@ class IdMap:
         if ext.ndim == 0:
             ext = ext.reshape(1)
         if self.kind == "int":
-            if ext.dtype.kind not in "iu":
-                try:
-                    ext = ext.astype(np.int64)
-                except (ValueError, TypeError, OverflowError):     # a mixed list ([1, "x"]): id by id
-                    as_int = [_as_int(x) for x in ext.tolist()]
-                    out = np.full(len(ext), -1, dtype=INDEX_DTYPE)
-                    known = [i for i, v in enumerate(as_int) if v is not None]
-                    if known:
-                        out[known] = self.lookup(np.array([as_int[i] for i in known], dtype=np.int64))
-                    return out
+            if ext.dtype.kind not in "iu":      # text ("7", but "007", "+7" and "-0" are text ids), floats, mixed
+                as_int = [as_int_id(x) for x in ext.tolist()]
+                out = np.full(len(ext), -1, dtype=INDEX_DTYPE)
+                known = [i for i, v in enumerate(as_int) if v is not None]
+                if known:
+                    out[known] = self.lookup(np.array([as_int[i] for i in known], dtype=np.int64))
+                return out
             pos = np.searchsorted(self._ids, ext)
             pos = np.minimum(pos, max(len(self._ids) - 1, 0))
             found = (len(self._ids) > 0) & (self._ids[pos] == ext) if len(self._ids) else np.zeros(len(ext), bool)
@@ -140,10 +139,29 @@ class IdMap:
         return IdMap(self._ids[np.asarray(dense_sorted, dtype=np.int64)])
 
 
-def _as_int(value):
-    """``value`` as an int64 id when it is one (``7``, ``"7"``), else None."""
-    try:
-        out = int(str(value).strip())
-    except ValueError:
+_PLAIN_INT = re.compile(r"(0|-?[1-9][0-9]{0,18})")
+
+
+def as_int_id(value):
+    """``value`` as an int64 id when it is one, else None: an integer, a whole float, or text that the loaders
+    read as an integer id (``"7"``; not ``"007"``, ``"+7"`` or ``"-0"``, which a file keeps as text ids).
+
+    Examples
+    --------
+    >>> [as_int_id(v) for v in (7, "7", " 7 ", 7.0, "007", "+7", "-0", "7.5", 7.5, "x", True)]
+    [7, 7, 7, 7, None, None, None, None, None, None, None]
+    """
+    if isinstance(value, (bool, np.bool_)):
         return None
+    if isinstance(value, (int, np.integer)):
+        out = int(value)
+    elif isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            return None
+        out = int(value)
+    else:
+        text = str(value).strip()
+        if not _PLAIN_INT.fullmatch(text):
+            return None
+        out = int(text)
     return out if -(2**63) <= out < 2**63 else None

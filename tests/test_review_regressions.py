@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from graphcrm.loaders import GraphBuilder, InputFileError, InvalidInputError, ParameterError, SnapshotError
+from graphcrm.loaders.errors import NodeNotFoundError
 from graphcrm.loaders.snapshot import load_snapshot, save_snapshot
 from graphcrm.loaders import load_edges, load_interactions, load_nodes, read_edges, read_interactions, read_nodes
 
@@ -73,6 +74,12 @@ def test_ids_keep_their_identity(tmp_path):
     # leading zeros are part of an id: "007" and "7" are two accounts
     g = load_edges(write(tmp_path, "z.csv", "src,dst\n007,a\n7,b\n"), layer="x")
     assert sorted(g.id_map.ids.tolist()) == ["007", "7", "a", "b"]
+    # ... and looking ids up follows the same rule: in an integer-id graph "007", "+7" and "-0" name no account
+    ints = load_edges(write(tmp_path, "i.txt", "7 0\n"), layer="x")
+    assert ints.id_map.lookup(["7", "007", "+7", "-0", " 0 "]).tolist() == [1, -1, -1, -1, 0]
+    assert ints.id_map.lookup(np.array([7.0, 0.5])).tolist() == [1, -1]
+    with pytest.raises(NodeNotFoundError, match="'007'"):
+        ints.index_of(["007"])
     # and so is a minus sign: "-0" is not account 0
     g = load_edges(write(tmp_path, "m.txt", "0 1\n-0 2\n"), layer="x")
     assert sorted(map(str, g.id_map.ids.tolist())) == ["-0", "0", "1", "2"]

@@ -561,7 +561,9 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             require_customers(report, "the previous outputs are unchanged")     # never empty links and segments
             accounts = _read_table(sources["accounts"])
             if graph.id_map.kind == "int" and "account_id" in accounts:
-                ids = pd.to_numeric(accounts["account_id"], errors="coerce")
+                from graphcrm.loaders.idmap import as_int_id
+
+                ids = pd.Series([as_int_id(v) for v in accounts["account_id"].tolist()], dtype="Int64")  # "007": text
                 if ids.isna().any():
                     bad = int(ids.isna().to_numpy().argmax())
                     raise InputFileError(sources["accounts"], bad + 2, "account_id",
