@@ -252,7 +252,9 @@ def lookalikes(
         "neighbours": np.asarray(degree, dtype=np.int64),
         "reason": reasons,
     }, columns=LOOKALIKE_COLUMNS)
+    tieless = dense_seeds[~has_ties[dense_seeds]]
     frame.attrs.update({"seeds": int(len(dense_seeds)), "unknown_seeds": list(unknown), "layer": lay.name,
+                        "seeds_without_ties": ids[tieless].tolist(),
                         "positive_ties_only": signed,
                         "score": score, "dim": embedding.dim, "seed": int(seed),
                         "embedding_seconds": float(embedding.info.get("seconds", 0.0)),

@@ -95,7 +95,8 @@ def read_ids_with_lines(path) -> tuple[list[str], list[int], str]:
         cols = {str(c).lower(): c for c in frame.columns}
         col = cols.get("account_id") or cols.get("id")
         if col is None:
-            raise ParameterError(f"{path}: expected a column account_id (found: {', '.join(map(str, frame.columns))})")
+            raise InputFileError(path, None, None, "expected a column account_id (found: "
+                                 f"{', '.join(map(str, frame.columns))})")
         keep = frame[col].notna().to_numpy()
         values = frame[col][keep].astype(str).str.strip().tolist()
         return values, (np.flatnonzero(keep) + 1).tolist(), "row"
@@ -121,8 +122,27 @@ def read_ids_with_lines(path) -> tuple[list[str], list[int], str]:
         values.append(unescape_cell(cells[column]))
         numbers.append(number)
     if not values:
-        raise ParameterError(f"{path}: no account ids in the file")
+        raise InputFileError(path, None, None, "no account ids in the file")
     return values, numbers, "line"
+
+
+def known_ids_from(graph, path) -> list:
+    """The ids of :func:`read_ids_with_lines` ``(path)`` as the graph's own ids, each once in file order; an id
+    the graph does not have is an error naming the file and its line (an integer-id graph finds ``"7"``)."""
+    from graphcrm.loaders.errors import InputFileError
+
+    values, lines, unit = read_ids_with_lines(path)
+    first: dict = {}
+    for value, line in zip(values, lines):
+        first.setdefault(value, line)
+    values, lines = list(first), list(first.values())
+    dense = graph.id_map.lookup(np.asarray(values, dtype=object))
+    bad = np.flatnonzero(dense < 0)
+    if len(bad):
+        more = f" ({len(bad) - 1} more unknown)" if len(bad) > 1 else ""
+        raise InputFileError(path, lines[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
+                             f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
+    return graph.id_map.ids[dense].tolist()
 
 
 COST_COLUMNS = ("cost", "price", "fee")        # as the node tables name it (graphcrm.loaders.api.NODE_ATTRIBUTE_ALIASES)

@@ -510,6 +510,8 @@ class SocialGraph:
             return "follows"
         if len(self._layers) == 1:
             return self.layer_names[0]
+        if not self._layers:
+            raise ParameterError("this graph has no layers (no ties or interactions were loaded)")
         raise ParameterError(f"several layers ({', '.join(self.layer_names)}): name the one to rank on")
 
     def resolve_layer(self, layer: "str | Layer | None" = None) -> Layer:
@@ -523,9 +525,15 @@ class SocialGraph:
         >>> g = GraphBuilder().add_edges("follows", ["a"], ["b"]).build()
         >>> g.resolve_layer().name, g.resolve_layer("follows") is g.resolve_layer(g.layer("follows"))
         ('follows', True)
+
+        ``"strength"`` names the combined interaction strength (the default of a graph with interactions) unless
+        the graph stores a layer of that name.
         """
         if layer is None:
             layer = self.default_layer()
+        if (isinstance(layer, str) and layer == STRENGTH_LAYER and layer not in self._layers
+                and any(name in INTERACTION_TYPES for name in self.layer_names)):
+            return self.interaction_strength()          # the default layer, by the name the outputs give it
         return layer if isinstance(layer, Layer) else self.layer(layer)
 
     def __repr__(self) -> str:

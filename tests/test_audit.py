@@ -440,3 +440,28 @@ def test_id_files_are_read_alike_by_every_verb_quoted_escaped_and_na_ids_include
     code, out, err = _cli("report", snap, "--segments", segs, "--out", tmp_path / "r2.html", cwd=tmp_path)
     assert code == 1 and "none of its 1 ids is an account of the snapshot" in err
     assert not (tmp_path / "r2.html").exists()
+
+
+def test_id_file_mistakes_name_file_and_line_alike_and_tieless_seeds_are_named(tmp_path):
+    edges = tmp_path / "e.csv"
+    edges.write_text("source,target,type,time\na,b,RT,1000\nb,c,RT,2000\nc,a,RT,3000\n")
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("id,name\nlonely,Lone\n")
+    snap = tmp_path / "snap"
+    assert _cli("load", "--interactions", edges, "--nodes", nodes, "--out", snap, cwd=tmp_path)[0] == 0
+    ids = tmp_path / "ids.csv"
+    ids.write_text("account_id\na\nnope\n")
+    for verb in (("economics", snap, "--influencers-file", ids, "--out", tmp_path / "x.csv"),
+                 ("audit", snap, "--accounts", ids)):
+        code, _, err = _cli(*verb, cwd=tmp_path)
+        assert code == 1 and err.strip().startswith(f"error: {ids}, line 3, field 'account_id': account 'nope'"), err
+    (tmp_path / "empty.txt").write_text("# nobody yet\n")
+    for verb in (("economics", snap, "--influencers-file", tmp_path / "empty.txt", "--out", tmp_path / "x.csv"),
+                 ("audit", snap, "--accounts", tmp_path / "empty.txt"),
+                 ("lookalike", snap, "--seeds-file", tmp_path / "empty.txt")):
+        code, _, err = _cli(*verb, cwd=tmp_path)
+        assert code == 1 and "no account ids in the file" in err, err
+    code, out, err = _cli("lookalike", snap, "--seeds", "a", "--seeds", "lonely", "--layer", "strength", "--top", "1",
+                          cwd=tmp_path)                          # the default layer's name is accepted as --layer
+    assert code == 0, err
+    assert "2 seed accounts on layer strength; 1 of them without a tie on that layer add nothing ('lonely')" in out

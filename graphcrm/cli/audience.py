@@ -90,32 +90,11 @@ def audit(
 
 
 def _read_accounts(graph, path: Path, must_exist: bool = True) -> list:
-    """Account ids from ``path`` (:func:`graphcrm.tables.read_ids_with_lines`: one per line, or a table with
-    ``account_id`` / ``id``), each once; every id must name an account of the graph (``must_exist``), else one
-    error naming the file and the line."""
-    import numpy as np
+    """Account ids from ``path`` (one per line, or a table with ``account_id`` / ``id``); every id must name an
+    account of the graph (``must_exist``), else one error naming the file and the line."""
+    from graphcrm.tables import known_ids_from, read_id_list
 
-    from graphcrm.algorithms.suspicion import lookup_ids
-    from graphcrm.loaders.errors import InputFileError
-    from graphcrm.tables import read_ids_with_lines
-
-    try:
-        values, lines, unit = read_ids_with_lines(path)
-    except ParameterError as exc:                  # no ids / no id column: the file's fault, as an input error
-        raise InputFileError(path, None, None, str(exc).removeprefix(f"{path}: ")) from None
-    first: dict = {}
-    for value, line in zip(values, lines):          # an id listed twice is audited once
-        first.setdefault(value, line)
-    values, lines = list(first), list(first.values())
-    if must_exist:
-        dense = lookup_ids(graph, values)
-        bad = np.flatnonzero(dense < 0)
-        if len(bad):
-            more = f" ({len(bad) - 1} more unknown)" if len(bad) > 1 else ""
-            raise InputFileError(path, lines[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
-                                 f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
-        return graph.id_map.ids[dense].tolist()
-    return values
+    return known_ids_from(graph, path) if must_exist else read_id_list(path)
 
 
 def lookalike(
@@ -173,9 +152,13 @@ def lookalike(
                "outputs": {"lookalikes": str(out) if out else None},
                "embedding_seconds": round(float(info.get("embedding_seconds", 0.0)), 3),
                "seconds": timer.seconds()}
+    tieless = [str(x) for x in info.get("seeds_without_ties", [])]
+    summary["seeds_without_ties"] = tieless
     shown = table if out is None else table.head(10)
     human = (f"{len(table)} lookalikes of {info.get('seeds')} seed accounts on layer {info.get('layer')}"
              + (f" ({len(unknown)} unknown seed ids skipped)" if unknown else "")
+             + (f"; {len(tieless)} of them without a tie on that layer add nothing "
+                f"({', '.join(map(repr, tieless[:5]))}{' ...' if len(tieless) > 5 else ''})" if tieless else "")
              + (f"; wrote {out}" if out else "") + "\n"
              + shown[["rank", "account_id", "similarity", "nearest_seed", "reason"]].to_string(index=False))
     emit(summary, as_json, human)

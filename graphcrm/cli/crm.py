@@ -218,15 +218,15 @@ def economics_cmd(
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.crm.economics import influencer_economics
     from graphcrm.crm.export import write_exports
-    from graphcrm.tables import read_costs, read_id_list
+    from graphcrm.tables import known_ids_from, read_costs
 
     ids = list(influencer)
-    if influencers_file is not None:
-        ids += read_id_list(influencers_file)
-    if not ids:
+    if not ids and influencers_file is None:
         raise ParameterError("give influencers with --influencer ID (repeatable) or --influencers-file FILE")
     cost = read_costs(costs) if costs is not None else None
     graph = open_snapshot(snapshot, as_of)
+    if influencers_file is not None:
+        ids += known_ids_from(graph, influencers_file)
     with step(f"pricing {len(ids)} influencers"):
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
     exports = [(table, out, "economics")]
