@@ -197,7 +197,9 @@ def audit(
     if audience == "engagers" and eng is None:
         raise ParameterError("audience 'engagers' needs an interaction layer (retweets, replies, mentions, likes)")
     if audience == "followers":
-        owner, member, _ = fl.edge_arrays()               # owner is followed by member
+        owner, member, tie = fl.edge_arrays()             # owner is followed by member
+        if fl.weighted and (tie < 0).any():               # a signed layer: the audience is who rates positively,
+            owner, member = owner[tie > 0], member[tie > 0]   # as rank and economics count it
     else:
         owner, member = eng[1], eng[0]                    # member (actor) engaged with owner (target)
     size = np.bincount(owner, minlength=n).astype(np.float64)

@@ -185,6 +185,9 @@ def test_graphs_without_follows_or_timestamps_and_signed_or_undirected_layers_wo
     assert any("no follow layer" in w or "follow" in w for w in result.info["warnings"])
     signed = GraphBuilder().add_edges("trust", [1, 2, 3], [2, 3, 1], [5.0, -3.0, 1.0]).build()
     assert audit(signed).suspicion.info["follow_layer"] == "trust"
+    # the audience on a signed layer: who rates positively, as rank and economics count it (not every rater)
+    raters = GraphBuilder().add_edges("trust", ["a", "b", "c", "d"], ["x"] * 4, [5.0, 2.0, -4.0, -1.0]).build()
+    assert audit(raters, ["x"]).table.audience_size.tolist() == [2]
     friends = GraphBuilder().add_edges("friends", [1, 2, 3], [2, 3, 1]).build()
     res = audit(friends)
     assert np.isnan(res.suspicion.columns["reciprocity"]).all()
