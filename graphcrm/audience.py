@@ -394,4 +394,6 @@ def _reason(i: int, c: Mapping, word: str, growth_cut) -> str:
             parts.append(f"engagement {c['vs'][i]:.1f}x the expected rate")
     if not np.isnan(c["growth"][i]) and c["growth"][i] > 0:
         parts.append(f"{100 * c['spike'][i]:.0f}% of its followers gained within one day")
-    return f"audience quality {c['quality'][i]:.0f}/100: " + "; ".join(parts)
+    quality = c["quality"][i]
+    shown = min(round(quality), 99) if quality < 100 else 100     # 99.5 is not a perfect score
+    return f"audience quality {shown}/100: " + "; ".join(parts)

@@ -468,3 +468,15 @@ def test_id_file_mistakes_name_file_and_line_alike_and_tieless_seeds_are_named(t
                           cwd=tmp_path)                          # the default layer's name is accepted as --layer
     assert code == 0, err
     assert "2 seed accounts on layer strength; 1 of them without a tie on that layer add nothing ('lonely')" in out
+
+
+def test_run_counts_and_the_backtest_split_are_named_by_their_options(ring_snapshot):
+    tmp, snap, _ = ring_snapshot
+    for args, message in ((("report", snap, "--runs", "5", "--out", tmp / "r.html"), "--runs must be at least 10"),
+                          (("report", snap, "--backtest-split", "soon", "--out", tmp / "r.html"),
+                           "--backtest-split 'soon' is not a time"),
+                          (("economics", snap, "--influencer", "7", "--runs", "0", "--out", tmp / "e.csv"),
+                           "--runs must be at least 1")):
+        code, _, err = _cli(*args, cwd=tmp)
+        assert code == 2 and err.strip() == f"error: {message}" or err.strip().startswith(f"error: {message}"), err
+    assert not (tmp / "r.html").exists() and not (tmp / "e.csv").exists()

@@ -220,6 +220,8 @@ def economics_cmd(
     from graphcrm.crm.export import write_exports
     from graphcrm.tables import known_ids_from, read_costs
 
+    if runs < 1:
+        raise ParameterError(f"--runs must be at least 1, got {runs}")
     ids = list(influencer)
     if not ids and influencers_file is None:
         raise ParameterError("give influencers with --influencer ID (repeatable) or --influencers-file FILE")

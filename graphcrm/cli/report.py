@@ -59,6 +59,15 @@ def report(
     timer = Timer()
     if samples < 1:
         raise ParameterError(f"--samples must be >= 1, got {samples}")
+    if runs < 10:
+        raise ParameterError(f"--runs must be at least 10 (the reach bands are intervals over 10 batches), got {runs}")
+    if backtest_split.strip().lower() not in ("auto", "none"):
+        from graphcrm.backtest import parse_time
+
+        try:
+            parse_time(backtest_split)
+        except ParameterError as exc:
+            raise ParameterError(str(exc).replace("--split", "--backtest-split", 1)) from None
     if method not in LEADER_METHODS:
         raise ParameterError(f"--method must be one of {', '.join(LEADER_METHODS)}, got {method!r}")
     seconds = parse_horizon(horizon) if horizon is not None else None
