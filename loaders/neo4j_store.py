@@ -431,6 +431,13 @@ class Neo4jStore:
             stale values removed, and with ``changed_only`` the accounts left
             as they were (``unchanged``); ids not found in the store; ids
             rejected as malformed.
+
+        Raises
+        ------
+        InvalidInputError
+            Before anything is written or removed, when every row of one
+            property or label has a null or malformed id (its stale-removal
+            step would clear every value an earlier run stored).
         """
         table = pd.DataFrame() if properties is None else properties.copy()
         for s in ([scores] if isinstance(scores, NodeScores) else scores):
@@ -456,11 +463,12 @@ class Neo4jStore:
                 raise ParameterError(f"property '{column}' is reserved")
         for label in labels:
             cy.check_label(label)
+        keys = [clean_id(k) for k in table.index]
+        _check_not_all_rejected(table, keys, labels)
         report = {"properties": {}, "labels": {}, "rejected_ids": 0, "missing_ids": 0}
         self.ensure_schema()
         wr = WriteReport()
 
-        keys = [clean_id(k) for k in table.index]
         report["rejected_ids"] += sum(k is None for k in keys)
         rows, keep = [], {c: [] for c in table.columns}
         columns = list(table.columns)
@@ -558,6 +566,23 @@ class Neo4jStore:
             rels, removed = session.execute_write(work)
         return {"account": key, "accounts_removed": removed, "relationships_removed": dict(sorted(rels.items())),
                 "database": self.database}
+
+
+def _check_not_all_rejected(table: pd.DataFrame, keys: list, labels: dict) -> None:
+    """Stop a write-back before it touches the store when every row of one of its kinds (a property, a label)
+    has a null or malformed id: the stale-removal step would otherwise delete every value an earlier run
+    stored (one blank id cell once turned a whole id column into floats)."""
+    valid = np.array([k is not None for k in keys], dtype=bool)
+    for column in table.columns:
+        given = table[column].notna().to_numpy(dtype=bool)
+        if given.any() and not (given & valid).any():
+            raise InvalidInputError(f"property '{column}': all {int(given.sum())} rows have a null or malformed "
+                                    "account id; nothing was written or removed (ids are integers or text)")
+    for label, members in labels.items():
+        members = list(members)
+        if members and all(clean_id(m) is None for m in members):
+            raise InvalidInputError(f"label '{label}': all {len(members)} account ids are null or malformed; "
+                                    "nothing was written or removed (ids are integers or text)")
 
 
 def _batches(rows: Iterable, size: int) -> Iterator[list]:
