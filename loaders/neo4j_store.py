@@ -52,6 +52,7 @@ from graphcrm.loaders.neo4j_rows import (  # noqa: F401  (clean_id, rel_rows: pa
     _rel_type_of,
     _scalar,
     clean_id,
+    int_id,
     rel_rows,
 )
 
@@ -195,6 +196,21 @@ class Neo4jStore:
         """Accounts and relationships per type stored now."""
         out = {"accounts": self.query(cy.COUNT_ACCOUNTS)[0]["n"]}
         out["relationships"] = {t: self.query(cy.count_relationships(t))[0]["n"] for t in cy.REL_TYPES.values()}
+        return out
+
+    def keys_of(self, texts: Iterable[str]) -> dict:
+        """Each text id as the store keys it: the integer where the text is a plain integer (the id rule, see
+        :func:`int_id`) and the store holds that integer id, else the text itself (also for ids not stored).
+
+        For tables read as text (no type inference): ``"7"`` finds account 7 of a store loaded with integer
+        ids and account ``"7"`` of one loaded with text ids; ``"007"`` is always text.
+        """
+        out = {t: t for t in texts}
+        ints = {t: v for t in out if (v := int_id(t)) is not None}
+        found: set = set()
+        for batch in _batches(sorted(set(ints.values())), self.batch_size):
+            found.update(r["id"] for r in self.query(cy.FIND_ACCOUNTS, ids=batch) if type(r["id"]) is int)
+        out.update({t: v for t, v in ints.items() if v in found})
         return out
 
     # -- batched writes ------------------------------------------------------------------
