@@ -255,3 +255,35 @@ def test_write_back_keeps_na_like_text_ids_and_matches_the_store_id_type(neo4j_s
     assert _stored(neo4j_store, "score_pagerank") == {"abc": 0.4, "NA": 0.3, "N/A": 0.2, "null": 0.1, "7": 0.05}
     assert _stored(neo4j_store, "segment") == {"NA": "critic", "null": "advocate", "007": "critic"}
     assert _labelled(neo4j_store, "Critic") == ["007", "NA"]
+
+
+def test_erase_auto_follows_the_id_rule_and_an_id_found_nowhere_is_an_error(neo4j_store, bolt_server, tmp_path):
+    """`--account 007` was turned into integer 7 (the id rule says 007 is text), a text "7" was missed, and an
+    erase that removed nothing exited 0."""
+    edges = tmp_path / "t3.csv"
+    edges.write_text("source,target\n007,7\n7,8\n8,007\n")          # "007" makes every id of the graph text
+    snap = tmp_path / "t3"
+    assert run("load", "--edges", edges, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    code, out, err = run("neo4j", "erase", "--account", "007", *conn(bolt_server), "--json")
+    assert code == 0, err
+    assert json.loads(out)["account"] == "007" and json.loads(out)["accounts_removed"] == 1
+    code, out, err = run("neo4j", "erase", "--account", "7", *conn(bolt_server), "--json")   # not an int: text
+    assert code == 0, err
+    assert json.loads(out)["account"] == "7" and json.loads(out)["accounts_removed"] == 1
+    assert [r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id")] == ["8"]
+    for account in ("7", "nobody-here"):
+        code, out, err = run("neo4j", "erase", "--account", account, *conn(bolt_server))
+        _one_line_error(code, out, err, 1)
+        assert f"account '{account}' found nowhere" in err
+
+    neo4j_store._driver.execute_query("MATCH (n) DETACH DELETE n", database_=neo4j_store.database)
+    ints = tmp_path / "follows.txt"
+    ints.write_text("1 2\n2 3\n3 1\n4 1\n")
+    assert run("load", "--edges", ints, "--out", tmp_path / "ints")[0] == 0
+    assert run("neo4j", "push", tmp_path / "ints", *conn(bolt_server))[0] == 0
+    code, out, err = run("neo4j", "erase", "--account", "004", *conn(bolt_server))   # text: not account 4
+    _one_line_error(code, out, err, 1)
+    code, out, err = run("neo4j", "erase", "--account", "4", *conn(bolt_server), "--json")
+    assert code == 0 and json.loads(out)["account"] == 4, err
+    assert sorted(r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id")) == [1, 2, 3]

@@ -267,24 +267,38 @@ def write_back(
 @neo4j_app.command()
 def erase(
     account: str = typer.Option(..., "--account", help="Account id to remove with all its relationships."),
-    id_type: str = typer.Option("auto", "--id-type", help="auto (digits are integers) | int | str."),
+    id_type: str = typer.Option("auto", "--id-type", help="auto (a plain integer such as 42 is looked for as an "
+                                                          "integer, then as text; 007 is text) | int | str."),
     uri: str = URI, user: str = USER, database: str = DATABASE, as_json: bool = JSON,
 ):
-    """Remove one account and its relationships from Neo4j; says what was removed.
+    """Remove one account and its relationships from Neo4j; says what was removed (an id found nowhere: exit 1).
 
     Example: graphcrm neo4j erase --account 14454
     """
+    from graphcrm.loaders.errors import NodeNotFoundError
+    from graphcrm.loaders.neo4j_rows import int_id
+
     if id_type not in ("auto", "int", "str"):
         raise ParameterError(f"--id-type must be auto, int or str, got {id_type!r}")
-    key: object = account
-    if id_type == "int" or (id_type == "auto" and account.strip().lstrip("-").isdigit()):
+    if id_type == "int":
         try:
-            key = int(account)
+            keys: list = [int(account)]
         except ValueError:
             raise ParameterError(f"--account {account!r} is not an integer") from None
+    elif id_type == "auto" and int_id(account) is not None:
+        keys = [int_id(account), account.strip()]   # the id rule first; a store loaded with text ids has "7"
+    else:
+        keys = [account]
     with neo4j_store(uri, user, database) as store:
-        report = store.erase_account(key)
-    emit(report, as_json, f"removed {report['accounts_removed']} account(s) '{key}' and relationships "
+        for key in keys:
+            report = store.erase_account(key)
+            if report["accounts_removed"]:
+                break
+    if not report["accounts_removed"]:
+        tried = " or ".join("an integer" if isinstance(k, int) else "text" for k in keys)
+        raise NodeNotFoundError(f"account {account!r} found nowhere in {uri} ({database}), looked for as {tried}: "
+                                "nothing erased (erased before, or a mistyped id?)")
+    emit(report, as_json, f"removed {report['accounts_removed']} account(s) {report['account']!r} and relationships "
           f"{report['relationships_removed'] or 'none'} from {uri} ({database})")
 
 
