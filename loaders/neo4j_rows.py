@@ -193,12 +193,12 @@ def _rel_table(graph: SocialGraph, layer_name: str) -> _RelTable:
     return _RelTable(ids[actor], ids[target], np.asarray(weight, dtype=np.float64), count, first, last, sign)
 
 
-def _rel_type_of(layer: str) -> str:
+def _rel_type_of(layer: str, verb: str = "push") -> str:
     try:
         return cy.REL_TYPES[layer]
     except KeyError:
         raise ParameterError(f"layer '{layer}' has no relationship type in the allowlist "
-                             f"({', '.join(cy.REL_TYPES)}); choose the layers to push") from None
+                             f"({', '.join(cy.REL_TYPES)}); choose the layers to {verb}") from None
 
 
 def _account_rows(graph: SocialGraph) -> Iterator[dict]:

@@ -385,7 +385,7 @@ class Neo4jStore:
             stored aggregated weights (event logs are not stored).
         """
         names = list(cy.REL_TYPES) if layers is None else list(layers)
-        types = {name: _rel_type_of(name) for name in names}
+        types = {name: _rel_type_of(name, "pull") for name in names}
         builder = GraphBuilder(self_loops="keep")
         ids, frames = [], []
 

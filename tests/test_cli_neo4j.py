@@ -287,3 +287,38 @@ def test_erase_auto_follows_the_id_rule_and_an_id_found_nowhere_is_an_error(neo4
     code, out, err = run("neo4j", "erase", "--account", "4", *conn(bolt_server), "--json")
     assert code == 0 and json.loads(out)["account"] == 4, err
     assert sorted(r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id")) == [1, 2, 3]
+
+
+def _tree(path):
+    return {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_pull_that_finds_no_relationships_is_an_error_and_keeps_the_snapshot(neo4j_store, bolt_server, tmp_path):
+    """`pull --out EXISTING --layer likes` (none stored) or an empty window replaced the snapshot with a
+    graph without layers, exit 0."""
+    events = tmp_path / "events.csv"
+    events.write_text("source,target,type,time\na,b,retweet,1000\nb,c,retweet,2000\nc,a,reply,3000\n")
+    snap = tmp_path / "snap"
+    assert run("load", "--interactions", events, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    pulled = tmp_path / "pulled"
+    code, out, err = run("neo4j", "pull", "--out", pulled, *conn(bolt_server), "--json")
+    assert code == 0, err
+    before = _tree(pulled)
+    for args, asked in ((["--layer", "likes"], "for likes (LIKED)"),
+                        (["--layer", "retweets", "--start", 5000], "for retweets (RETWEETED) from 5000"),
+                        (["--start", 0, "--end", 500], "for any layer from 0 until 500")):
+        code, out, err = run("neo4j", "pull", "--out", pulled, *args, *conn(bolt_server))
+        _one_line_error(code, out, err, 1)
+        assert f"no relationships to pull {asked}" in err and "the store has RETWEETED 2, REPLIED 1" in err, err
+        assert _tree(pulled) == before
+    fresh = tmp_path / "fresh"
+    code, out, err = run("neo4j", "pull", "--out", fresh, "--layer", "likes", *conn(bolt_server))
+    _one_line_error(code, out, err, 1)
+    assert not fresh.exists()
+    code, out, err = run("neo4j", "pull", "--out", pulled, "--layer", "retweet", *conn(bolt_server))
+    _one_line_error(code, out, err, 2)
+    assert "choose the layers to pull" in err
+    code, out, err = run("neo4j", "pull", "--out", pulled, "--layer", "retweets", "--start", 1500,
+                         *conn(bolt_server), "--json")
+    assert code == 0 and json.loads(out)["edges"]["retweets"] == 1, err

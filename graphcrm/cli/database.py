@@ -66,13 +66,26 @@ def pull(
 ):
     """Read accounts and relationships from Neo4j into a graph snapshot.
 
+    A pull that finds no relationship for the layers asked for (and window, label) is an error that writes
+    nothing: it would replace a snapshot with a graph without layers.
+
     Example: graphcrm neo4j pull --out graphs/from-neo4j --uri bolt://localhost:7687
     """
+    from graphcrm.loaders.errors import InvalidInputError
+    from graphcrm.loaders.neo4j_cypher import REL_TYPES
     from graphcrm.loaders.snapshot import save_snapshot
 
     timer = Timer()
     with neo4j_store(uri, user, database) as store, step(f"pulling from {uri}"):
         graph = store.pull(layer or None, start=start, end=end, label=label)
+        if not any(v.n_edges for v in graph.layers.values()):
+            stored = {t: n for t, n in store.counts()["relationships"].items() if n}
+            asked = ", ".join(f"{name} ({REL_TYPES[name]})" for name in dict.fromkeys(layer)) or "any layer"
+            where = "".join([f" from {start}" if start is not None else "", f" until {end}" if end is not None
+                             else "", f" between :{label} accounts" if label else ""])
+            has = ", ".join(f"{t} {n}" for t, n in stored.items()) or "no relationships at all"
+            raise InvalidInputError(f"no relationships to pull for {asked}{where} in {uri} ({database}): the "
+                                    f"store has {has}; nothing written to {out}")
     save_snapshot(graph, out)
     summary = {"out": str(out), "uri": uri, "database": database, "nodes": graph.n_nodes,
                "edges": {k: v.n_edges for k, v in graph.layers.items()},
