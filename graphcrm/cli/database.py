@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, Timer, emit, neo4j_password, neo4j_store, open_snapshot, read_escaped_csv
+from graphcrm.cli.common import AS_OF, Timer, emit, neo4j_password, neo4j_store, open_snapshot
 from graphcrm.loaders.errors import InputFileError, ParameterError
 from graphcrm.progress import step
 
