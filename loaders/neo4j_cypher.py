@@ -119,6 +119,8 @@ ERASE_ACCOUNT_RELATIONSHIPS = (
 )
 ERASE_ACCOUNT = "MATCH (a:Account {id: $id}) DETACH DELETE a RETURN count(a) AS n"
 PING = "RETURN 1 AS ok"
+#: which of the ids in ``$ids`` the store holds (as given: 7 and "7" are different keys)
+FIND_ACCOUNTS = "UNWIND $ids AS id MATCH (a:Account {id: id}) RETURN a.id AS id"
 
 
 def merge_relationships(rel_type: str, sent=REL_PROPERTIES) -> str:
@@ -230,6 +232,7 @@ def all_statements() -> dict[str, str]:
         "erase_account_relationships": ERASE_ACCOUNT_RELATIONSHIPS,
         "erase_account": ERASE_ACCOUNT,
         "ping": PING,
+        "find_accounts": FIND_ACCOUNTS,
         "set_properties": set_properties(),
         "read_accounts": read_accounts(),
         "read_account_values[score_pagerank,community]": read_account_values(["score_pagerank", "community"]),

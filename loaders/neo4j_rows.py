@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.loaders import neo4j_cypher as cy
+from graphcrm.loaders._tables import _INT_RE
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import SocialGraph
 
@@ -46,6 +47,20 @@ def clean_id(value):
         value = value.strip()
         return value or None
     return None
+
+
+def int_id(text: str) -> int | None:
+    """The integer a text id stands for under the id rule (``0|-?[1-9][0-9]{0,18}`` within int64: ``"007"`` and
+    ``"-0"`` are text), else ``None``.
+
+    >>> int_id("42"), int_id(" -7 "), int_id("007"), int_id("-0"), int_id("1e5"), int_id("99999999999999999999")
+    (42, -7, None, None, None, None)
+    """
+    text = text.strip()
+    if not _INT_RE.match(text):
+        return None
+    value = int(text)
+    return value if _INT64[0] <= value <= _INT64[1] else None
 
 
 def _scalar(value):
@@ -178,12 +193,12 @@ def _rel_table(graph: SocialGraph, layer_name: str) -> _RelTable:
     return _RelTable(ids[actor], ids[target], np.asarray(weight, dtype=np.float64), count, first, last, sign)
 
 
-def _rel_type_of(layer: str) -> str:
+def _rel_type_of(layer: str, verb: str = "push") -> str:
     try:
         return cy.REL_TYPES[layer]
     except KeyError:
         raise ParameterError(f"layer '{layer}' has no relationship type in the allowlist "
-                             f"({', '.join(cy.REL_TYPES)}); choose the layers to push") from None
+                             f"({', '.join(cy.REL_TYPES)}); choose the layers to {verb}") from None
 
 
 def _account_rows(graph: SocialGraph) -> Iterator[dict]:

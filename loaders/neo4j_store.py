@@ -52,6 +52,7 @@ from graphcrm.loaders.neo4j_rows import (  # noqa: F401  (clean_id, rel_rows: pa
     _rel_type_of,
     _scalar,
     clean_id,
+    int_id,
     rel_rows,
 )
 
@@ -195,6 +196,21 @@ class Neo4jStore:
         """Accounts and relationships per type stored now."""
         out = {"accounts": self.query(cy.COUNT_ACCOUNTS)[0]["n"]}
         out["relationships"] = {t: self.query(cy.count_relationships(t))[0]["n"] for t in cy.REL_TYPES.values()}
+        return out
+
+    def keys_of(self, texts: Iterable[str]) -> dict:
+        """Each text id as the store keys it: the integer where the text is a plain integer (the id rule, see
+        :func:`int_id`) and the store holds that integer id, else the text itself (also for ids not stored).
+
+        For tables read as text (no type inference): ``"7"`` finds account 7 of a store loaded with integer
+        ids and account ``"7"`` of one loaded with text ids; ``"007"`` is always text.
+        """
+        out = {t: t for t in texts}
+        ints = {t: v for t in out if (v := int_id(t)) is not None}
+        found: set = set()
+        for batch in _batches(sorted(set(ints.values())), self.batch_size):
+            found.update(r["id"] for r in self.query(cy.FIND_ACCOUNTS, ids=batch) if type(r["id"]) is int)
+        out.update({t: v for t, v in ints.items() if v in found})
         return out
 
     # -- batched writes ------------------------------------------------------------------
@@ -369,7 +385,7 @@ class Neo4jStore:
             stored aggregated weights (event logs are not stored).
         """
         names = list(cy.REL_TYPES) if layers is None else list(layers)
-        types = {name: _rel_type_of(name) for name in names}
+        types = {name: _rel_type_of(name, "pull") for name in names}
         builder = GraphBuilder(self_loops="keep")
         ids, frames = [], []
 
@@ -431,6 +447,13 @@ class Neo4jStore:
             stale values removed, and with ``changed_only`` the accounts left
             as they were (``unchanged``); ids not found in the store; ids
             rejected as malformed.
+
+        Raises
+        ------
+        InvalidInputError
+            Before anything is written or removed, when every row of one
+            property or label has a null or malformed id (its stale-removal
+            step would clear every value an earlier run stored).
         """
         table = pd.DataFrame() if properties is None else properties.copy()
         for s in ([scores] if isinstance(scores, NodeScores) else scores):
@@ -456,11 +479,12 @@ class Neo4jStore:
                 raise ParameterError(f"property '{column}' is reserved")
         for label in labels:
             cy.check_label(label)
+        keys = [clean_id(k) for k in table.index]
+        _check_not_all_rejected(table, keys, labels)
         report = {"properties": {}, "labels": {}, "rejected_ids": 0, "missing_ids": 0}
         self.ensure_schema()
         wr = WriteReport()
 
-        keys = [clean_id(k) for k in table.index]
         report["rejected_ids"] += sum(k is None for k in keys)
         rows, keep = [], {c: [] for c in table.columns}
         columns = list(table.columns)
@@ -558,6 +582,23 @@ class Neo4jStore:
             rels, removed = session.execute_write(work)
         return {"account": key, "accounts_removed": removed, "relationships_removed": dict(sorted(rels.items())),
                 "database": self.database}
+
+
+def _check_not_all_rejected(table: pd.DataFrame, keys: list, labels: dict) -> None:
+    """Stop a write-back before it touches the store when every row of one of its kinds (a property, a label)
+    has a null or malformed id: the stale-removal step would otherwise delete every value an earlier run
+    stored (one blank id cell once turned a whole id column into floats)."""
+    valid = np.array([k is not None for k in keys], dtype=bool)
+    for column in table.columns:
+        given = table[column].notna().to_numpy(dtype=bool)
+        if given.any() and not (given & valid).any():
+            raise InvalidInputError(f"property '{column}': all {int(given.sum())} rows have a null or malformed "
+                                    "account id; nothing was written or removed (ids are integers or text)")
+    for label, members in labels.items():
+        members = list(members)
+        if members and all(clean_id(m) is None for m in members):
+            raise InvalidInputError(f"label '{label}': all {len(members)} account ids are null or malformed; "
+                                    "nothing was written or removed (ids are integers or text)")
 
 
 def _batches(rows: Iterable, size: int) -> Iterator[list]:

@@ -151,3 +151,174 @@ def test_erase_reaches_snapshot_exports_and_neo4j(neo4j_store, bolt_server, tmp_
     ids = sorted(r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id"))
     assert ids == [1, 2, 3]
     assert neo4j_store.query("MATCH ()-[r:FOLLOWS]->() RETURN count(r) AS n")[0]["n"] == 3
+
+
+def _stored(store, prop):
+    return {r["id"]: r["v"] for r in store.query(f"MATCH (a:Account) WHERE a.{prop} IS NOT NULL "
+                                                 f"RETURN a.id AS id, a.{prop} AS v")}
+
+
+def _labelled(store, label="OpinionLeader"):
+    return sorted(r["id"] for r in store.query(f"MATCH (a:Account:{label}) RETURN a.id AS id"))
+
+
+def test_write_back_blank_id_rejects_that_row_only_on_an_integer_store(neo4j_store, bolt_server, tmp_path):
+    """One empty account_id cell made pandas read the id column as floats: every row was rejected and the
+    stale-removal step deleted every value stored by the previous run (exit 0)."""
+    edges = tmp_path / "follows.txt"
+    edges.write_text("1 2\n2 3\n3 1\n4 1\n4 2\n")
+    snap = tmp_path / "snap"
+    assert run("load", "--edges", edges, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    scores, part, leaders = tmp_path / "pr.csv", tmp_path / "part.csv", tmp_path / "leaders.csv"
+    scores.write_text("account_id,pagerank,rank\n1,0.4,1\n2,0.3,2\n3,0.2,3\n4,0.1,4\n")
+    part.write_text("account_id,community\n1,0\n2,0\n3,1\n4,1\n")
+    leaders.write_text("rank,account_id,stance\n1,1,supporter\n2,2,neutral\n")
+    files = ("--scores", scores, "--partition", part, "--leaders", leaders)
+    code, out, err = run("neo4j", "write-back", *files, *conn(bolt_server), "--json")
+    assert code == 0, err
+    before = (_stored(neo4j_store, "score_pagerank"), _stored(neo4j_store, "community"), _labelled(neo4j_store))
+    assert before == ({1: 0.4, 2: 0.3, 3: 0.2, 4: 0.1}, {1: 0, 2: 0, 3: 1, 4: 1}, [1, 2])
+
+    for path, row in ((scores, ",0.001,101\n"), (part, ",5\n"), (leaders, "3,,neutral\n")):
+        path.write_text(path.read_text() + row)
+    code, out, err = run("neo4j", "write-back", *files, *conn(bolt_server), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["rejected_ids"] == 3 and report["missing_ids"] == 0
+    assert report["properties"]["score_pagerank"] == {"written": 4, "stale_removed": 0}
+    assert report["properties"]["community"] == {"written": 4, "stale_removed": 0}
+    assert report["labels"]["OpinionLeader"] == {"written": 2, "missing": 0, "stale_removed": 0}
+    assert (_stored(neo4j_store, "score_pagerank"), _stored(neo4j_store, "community"),
+            _labelled(neo4j_store)) == before
+
+    # a file whose every id is empty: one line naming the file, exit 1, nothing removed
+    blank = tmp_path / "blank.csv"
+    blank.write_text("account_id,pagerank\n,0.5\n,0.2\n")
+    for option in ("--scores", "--leaders"):
+        code, out, err = run("neo4j", "write-back", option, blank, *conn(bolt_server))
+        _one_line_error(code, out, err, 1)
+        assert "blank.csv" in err and "all 2 rows have an empty account id" in err
+    assert (_stored(neo4j_store, "score_pagerank"), _stored(neo4j_store, "community"),
+            _labelled(neo4j_store)) == before
+
+
+def test_write_back_bad_number_and_duplicate_ids_are_one_line_errors(neo4j_store, bolt_server, tmp_path):
+    edges = tmp_path / "follows.csv"
+    edges.write_text("source,target\nu001,u002\nu002,u003\n")
+    snap = tmp_path / "snap"
+    assert run("load", "--edges", edges, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    bad = tmp_path / "sc_bad.csv"
+    bad.write_text("account_id,pagerank\nu001,0.5\nu002,abc\n")
+    code, out, err = run("neo4j", "write-back", "--scores", bad, *conn(bolt_server))
+    _one_line_error(code, out, err, 1)
+    assert "sc_bad.csv, line 3, field 'pagerank': 'abc' is not a number" in err
+    for option, text in (("--scores", "account_id,pagerank\nu001,0.5\nu002,0.1\nu001,0.7\n"),
+                         ("--partition", "account_id,community\nu001,0\nu002,1\nu001,1\n"),
+                         ("--segments", "account_id,segment\nu001,vip\nu002,vip\nu001,critic\n")):
+        dup = tmp_path / "dup.csv"
+        dup.write_text(text)
+        code, out, err = run("neo4j", "write-back", option, dup, *conn(bolt_server))
+        _one_line_error(code, out, err, 1)
+        assert "dup.csv, line 4, field 'account_id': account id 'u001' already on line 2" in err, err
+    assert neo4j_store.query("MATCH (a:Account) WHERE a.score_pagerank IS NOT NULL OR a.community IS NOT NULL "
+                             "OR a.segment IS NOT NULL RETURN count(a) AS n")[0]["n"] == 0
+    # a text column (no number in it) is not a measure: skipped and named, the others written
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("account_id,pagerank,stance\nu001,0.5,critic\nu002,,neutral\n")
+    code, out, err = run("neo4j", "write-back", "--scores", mixed, *conn(bolt_server), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["properties"] == {"score_pagerank": {"written": 1, "stale_removed": 0}}
+    assert list(report["skipped_columns"].values()) == [["stance"]]
+
+
+def test_write_back_keeps_na_like_text_ids_and_matches_the_store_id_type(neo4j_store, bolt_server, tmp_path):
+    """NA, N/A, null are text ids (the loaders keep them); a text store keeps "7" as text and "007" apart."""
+    edges = tmp_path / "t.csv"
+    edges.write_text("source,target\nNA,abc\nnull,abc\nabc,NA\nN/A,abc\n007,7\n7,8\n")
+    snap = tmp_path / "snap"
+    assert run("load", "--edges", edges, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    leaders = tmp_path / "leaders.csv"
+    leaders.write_text("account_id,pagerank,rank\nabc,0.4,1\nNA,0.3,2\nN/A,0.2,3\nnull,0.1,4\n7,0.05,5\n")
+    segments = tmp_path / "seg.csv"
+    segments.write_text("account_id,segment\nNA,critic\nnull,advocate\n007,critic\n")
+    code, out, err = run("neo4j", "write-back", "--leaders", leaders, "--scores", leaders, "--segments", segments,
+                         *conn(bolt_server), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["rejected_ids"] == 0 and report["missing_ids"] == 0
+    assert report["labels"]["OpinionLeader"]["written"] == 5
+    assert _labelled(neo4j_store) == sorted(["abc", "NA", "N/A", "null", "7"])
+    assert _stored(neo4j_store, "score_pagerank") == {"abc": 0.4, "NA": 0.3, "N/A": 0.2, "null": 0.1, "7": 0.05}
+    assert _stored(neo4j_store, "segment") == {"NA": "critic", "null": "advocate", "007": "critic"}
+    assert _labelled(neo4j_store, "Critic") == ["007", "NA"]
+
+
+def test_erase_auto_follows_the_id_rule_and_an_id_found_nowhere_is_an_error(neo4j_store, bolt_server, tmp_path):
+    """`--account 007` was turned into integer 7 (the id rule says 007 is text), a text "7" was missed, and an
+    erase that removed nothing exited 0."""
+    edges = tmp_path / "t3.csv"
+    edges.write_text("source,target\n007,7\n7,8\n8,007\n")          # "007" makes every id of the graph text
+    snap = tmp_path / "t3"
+    assert run("load", "--edges", edges, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    code, out, err = run("neo4j", "erase", "--account", "007", *conn(bolt_server), "--json")
+    assert code == 0, err
+    assert json.loads(out)["account"] == "007" and json.loads(out)["accounts_removed"] == 1
+    code, out, err = run("neo4j", "erase", "--account", "7", *conn(bolt_server), "--json")   # not an int: text
+    assert code == 0, err
+    assert json.loads(out)["account"] == "7" and json.loads(out)["accounts_removed"] == 1
+    assert [r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id")] == ["8"]
+    for account in ("7", "nobody-here"):
+        code, out, err = run("neo4j", "erase", "--account", account, *conn(bolt_server))
+        _one_line_error(code, out, err, 1)
+        assert f"account '{account}' found nowhere" in err
+
+    neo4j_store._driver.execute_query("MATCH (n) DETACH DELETE n", database_=neo4j_store.database)
+    ints = tmp_path / "follows.txt"
+    ints.write_text("1 2\n2 3\n3 1\n4 1\n")
+    assert run("load", "--edges", ints, "--out", tmp_path / "ints")[0] == 0
+    assert run("neo4j", "push", tmp_path / "ints", *conn(bolt_server))[0] == 0
+    code, out, err = run("neo4j", "erase", "--account", "004", *conn(bolt_server))   # text: not account 4
+    _one_line_error(code, out, err, 1)
+    code, out, err = run("neo4j", "erase", "--account", "4", *conn(bolt_server), "--json")
+    assert code == 0 and json.loads(out)["account"] == 4, err
+    assert sorted(r["id"] for r in neo4j_store.query("MATCH (a:Account) RETURN a.id AS id")) == [1, 2, 3]
+
+
+def _tree(path):
+    return {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_pull_that_finds_no_relationships_is_an_error_and_keeps_the_snapshot(neo4j_store, bolt_server, tmp_path):
+    """`pull --out EXISTING --layer likes` (none stored) or an empty window replaced the snapshot with a
+    graph without layers, exit 0."""
+    events = tmp_path / "events.csv"
+    events.write_text("source,target,type,time\na,b,retweet,1000\nb,c,retweet,2000\nc,a,reply,3000\n")
+    snap = tmp_path / "snap"
+    assert run("load", "--interactions", events, "--out", snap)[0] == 0
+    assert run("neo4j", "push", snap, *conn(bolt_server))[0] == 0
+    pulled = tmp_path / "pulled"
+    code, out, err = run("neo4j", "pull", "--out", pulled, *conn(bolt_server), "--json")
+    assert code == 0, err
+    before = _tree(pulled)
+    for args, asked in ((["--layer", "likes"], "for likes (LIKED)"),
+                        (["--layer", "retweets", "--start", 5000], "for retweets (RETWEETED) from 5000"),
+                        (["--start", 0, "--end", 500], "for any layer from 0 until 500")):
+        code, out, err = run("neo4j", "pull", "--out", pulled, *args, *conn(bolt_server))
+        _one_line_error(code, out, err, 1)
+        assert f"no relationships to pull {asked}" in err and "the store has RETWEETED 2, REPLIED 1" in err, err
+        assert _tree(pulled) == before
+    fresh = tmp_path / "fresh"
+    code, out, err = run("neo4j", "pull", "--out", fresh, "--layer", "likes", *conn(bolt_server))
+    _one_line_error(code, out, err, 1)
+    assert not fresh.exists()
+    code, out, err = run("neo4j", "pull", "--out", pulled, "--layer", "retweet", *conn(bolt_server))
+    _one_line_error(code, out, err, 2)
+    assert "choose the layers to pull" in err
+    code, out, err = run("neo4j", "pull", "--out", pulled, "--layer", "retweets", "--start", 1500,
+                         *conn(bolt_server), "--json")
+    assert code == 0 and json.loads(out)["edges"]["retweets"] == 1, err

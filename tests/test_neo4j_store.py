@@ -175,6 +175,30 @@ def test_write_back_replaces_stale_labels_and_properties(neo4j_store):
     assert [r["id"] for r in store.query("MATCH (a:Account:OpinionLeader) RETURN a.id AS id")] == ["b"]
 
 
+def test_write_back_whose_rows_all_have_bad_ids_stops_before_removing_anything(neo4j_store):
+    """One blank id cell made pandas read an integer id column as floats: every row was rejected, and the
+    stale-removal step then deleted every value the previous run stored. Now such a write-back stops first."""
+    from graphcrm.loaders.errors import InvalidInputError
+
+    store = neo4j_store
+    store.push(GraphBuilder().add_edges("follows", [1, 2, 3], [2, 3, 1]).build())
+    store.write_back(properties=pd.DataFrame({"score_pagerank": [0.5, 0.3, 0.2]}, index=[1, 2, 3]),
+                     partition=pd.Series({1: 0, 2: 0, 3: 1}), leaders=[1, 2])
+    before = _state(store)
+    floats = pd.DataFrame({"score_pagerank": [0.6, 0.1, 0.3]}, index=[1.0, float("nan"), 2.0])
+    with pytest.raises(InvalidInputError, match="property 'score_pagerank': all 3 rows have a null or malformed"):
+        store.write_back(properties=floats)
+    with pytest.raises(InvalidInputError, match="property 'community'"):
+        store.write_back(partition=pd.Series([5, 6], index=[1.0, float("nan")]))
+    with pytest.raises(InvalidInputError, match="label 'OpinionLeader': all 2 account ids"):
+        store.write_back(leaders=[1.0, None])
+    assert _state(store) == before
+    # one bad row among good ones is still only that row, rejected and counted
+    report = store.write_back(leaders=[1, None])
+    assert report["rejected_ids"] == 1 and report["labels"]["OpinionLeader"] == {
+        "written": 1, "missing": 0, "stale_removed": 1}
+
+
 def test_erase_account_reports_what_it_removed(neo4j_store):
     store = neo4j_store
     graph = (GraphBuilder().add_edges("follows", ["a", "b", "a"], ["b", "a", "c"])
