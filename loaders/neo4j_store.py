@@ -416,6 +416,11 @@ class Neo4jStore:
                               "window": [start, end], "label": label})
 
     # -- write-back ----------------------------------------------------------------------
+    def _none_in_store(self, n: int) -> InvalidInputError:
+        return InvalidInputError(f"none of the {n:,} accounts to write back is in Neo4j at {self.uri} (database "
+                                 f"'{self.database}'): nothing was written or removed; push the graph first "
+                                 "(graphcrm neo4j push) or check --uri / --database")
+
     def write_back(self, *, scores: Iterable[NodeScores] = (), partition: Partition | pd.Series | None = None,
                    segments: pd.Series | None = None, leaders: Iterable | None = None,
                    properties: pd.DataFrame | None = None, changed_only: bool = False) -> dict:
@@ -452,8 +457,9 @@ class Neo4jStore:
         ------
         InvalidInputError
             Before anything is written or removed, when every row of one
-            property or label has a null or malformed id (its stale-removal
-            step would clear every value an earlier run stored).
+            property or label has a null or malformed id, or when none of the
+            accounts is in the store (its stale-removal step would clear every
+            value an earlier run stored).
         """
         table = pd.DataFrame() if properties is None else properties.copy()
         for s in ([scores] if isinstance(scores, NodeScores) else scores):
@@ -516,6 +522,8 @@ class Neo4jStore:
             rows = changed
         for batch in _batches(rows, self.batch_size):
             found.update(r["id"] for r in self._write(cy.set_properties(), "rows", batch, wr))
+        if all_ids and not found:           # nothing matched (another database?): removing stale values would wipe it
+            raise self._none_in_store(len(all_ids))
         report["missing_ids"] = len(all_ids - found)
         for column in columns:
             written = sorted({k for k in keep[column] if k in found}, key=str)
@@ -532,6 +540,8 @@ class Neo4jStore:
             todo = [k for k in ids if k not in held and (stored is None or k in stored)]
             for batch in _batches(todo, self.batch_size):
                 labelled.update(r["id"] for r in self._write(cy.add_label(label), "ids", batch, wr))
+            if ids and not labelled and not found:
+                raise self._none_in_store(len(ids))
             written = sorted(labelled, key=str)
             report["labels"][label] = {"written": len(written), "missing": len(ids) - len(written),
                                        "stale_removed": self._remove_stale(label, written, wr, False)}

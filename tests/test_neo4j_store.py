@@ -197,6 +197,13 @@ def test_write_back_whose_rows_all_have_bad_ids_stops_before_removing_anything(n
     report = store.write_back(leaders=[1, None])
     assert report["rejected_ids"] == 1 and report["labels"]["OpinionLeader"] == {
         "written": 1, "missing": 0, "stale_removed": 1}
+    # results for accounts the store does not have (another graph, another database): stop, nothing removed
+    before = _state(store)
+    with pytest.raises(InvalidInputError, match="none of the 2 accounts to write back is in Neo4j"):
+        store.write_back(properties=pd.DataFrame({"score_pagerank": [0.5, 0.3]}, index=[71, 72]))
+    with pytest.raises(InvalidInputError, match="none of the 2 accounts to write back"):
+        store.write_back(leaders=[71, 72])
+    assert _state(store) == before
 
 
 def test_erase_account_reports_what_it_removed(neo4j_store):
