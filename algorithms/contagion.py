@@ -165,6 +165,8 @@ def simulate_competition(
     """
     if ties not in ("negative", "positive"):
         raise ParameterError(f"ties must be 'negative' or 'positive', got {ties!r}")
+    if n_runs < 1:
+        raise ParameterError(f"n_runs must be >= 1, got {n_runs}")
     import numba
 
     started = time.perf_counter()

@@ -138,6 +138,10 @@ def simulate(
         raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
     if n_runs < 1 or batch < 1 or first_run < 0:
         raise ParameterError(f"n_runs and batch must be >= 1, first_run >= 0 (got {n_runs}, {batch}, {first_run})")
+    if max_steps is not None and max_steps < 0:     # the kernels index a per-step table by it: never negative
+        raise ParameterError(f"max_steps must be >= 0 (0: the seeds only), got {max_steps}")
+    if ci_width is not None and not ci_width > 0:
+        raise ParameterError(f"ci_width must be a number > 0, got {ci_width}")
     lay = graph.resolve_layer(layer).positive()
     seed_ids = graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))
     if len(seed_ids) == 0:

@@ -55,6 +55,9 @@ def simulate(
     from graphcrm.tables import write_table
 
     timer = Timer()
+    _check_counts(("--runs", runs, 1), ("--max-steps", max_steps, 0))
+    if ci_width is not None and not ci_width > 0:
+        raise ParameterError(f"--ci-width must be a number > 0, got {ci_width}")
     ids = list(seeds)
     if seeds_file is not None:
         ids += [line.strip() for line in seeds_file.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -156,6 +159,7 @@ def plan(
     timer = Timer()
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
+    _check_counts(("--k", k, 1), ("--evaluate-runs", evaluate_runs, 0))
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     cost_source = None
@@ -234,6 +238,7 @@ def reach(
     from graphcrm.tables import write_table
 
     timer = Timer()
+    _check_counts(("--samples", samples, 1))
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
@@ -301,8 +306,8 @@ def contain(
         raise ParameterError("give the negative accounts with --negative ID (repeatable) or --from-messages")
     if (topic or since) and not from_messages:
         raise ParameterError("--topic and --since select negative messages: use them with --from-messages")
-    if k < 1 or runs < 2 or check_runs < 0:
-        raise ParameterError("--k must be >= 1, --runs >= 2 and --check-runs >= 0")
+    _check_counts(("--k", k, 1), ("--runs", runs, 2), ("--check-runs", check_runs, 0),
+                  ("--max-sources", max_sources, 1))
     graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer)
     sources = None
@@ -368,6 +373,14 @@ def contain(
                           "exposed": str(exposed_out) if exposed_out else None}
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
+
+
+def _check_counts(*options) -> None:
+    """Each ``(option, value, least)`` with a value (not None) must be >= ``least``: these counts size the
+    kernels' tables, so a negative one is a usage error here, never a crash inside numba."""
+    for name, value, least in options:
+        if value is not None and value < least:
+            raise ParameterError(f"{name} must be >= {least}, got {value}")
 
 
 def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):

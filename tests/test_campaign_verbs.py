@@ -1,0 +1,78 @@
+"""The campaign-planner verbs (simulate, plan, reach, contain) as a user runs them: parameters checked before any
+kernel runs, the same id files as every other verb, headlines that say what they count, no option silently
+ignored, outputs written all or nothing (QA report on the planning verbs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphcrm.algorithms.contagion import simulate_competition
+from graphcrm.algorithms.containment import compare_containment, exposed_accounts
+from graphcrm.algorithms.diffusion import simulate
+from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.errors import ParameterError
+
+EXE = shutil.which("graphcrm")
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ, CI="true")
+    proc = subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def one_line_error(err: str) -> bool:
+    return err.startswith("error: ") and err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def wiki(tmp_path_factory, wiki_vote):
+    out = tmp_path_factory.mktemp("campaign") / "wiki"
+    code, _, err = run("load", "--edges", wiki_vote, "--layer", "votes", "--out", out)
+    assert code == 0, err
+    return out
+
+
+def chain():
+    return GraphBuilder().add_edges("x", [1, 2, 3], [2, 3, 4]).build()      # 1 -> 2 -> 3 -> 4
+
+
+# -- finding 1: negative counts reached the numba kernels (memory corruption, segfaults) ----------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (("simulate", "--seeds", 2565, "--max-steps", -1), "--max-steps must be >= 0"),
+    (("simulate", "--seeds", 2565, "--runs", 0), "--runs must be >= 1"),
+    (("simulate", "--seeds", 2565, "--ci-width", -2), "--ci-width must be a number > 0"),
+    (("plan", "--k", 2, "--evaluate-runs", -1), "--evaluate-runs must be >= 0"),
+    (("plan", "--k", 0), "--k must be >= 1"),
+    (("reach", "--target", 4037, "--samples", -5), "--samples must be >= 1"),
+    (("contain", "--negative", 11, "--max-sources", -2), "--max-sources must be >= 1"),
+])
+def test_negative_counts_are_usage_errors_before_any_kernel_runs(wiki, args, message):
+    verb, *rest = args
+    for _ in range(3):          # the crash was intermittent: memory corruption, not a deterministic failure
+        code, out, err = run(verb, wiki, *rest)
+        assert code == 2 and one_line_error(err) and message in err, (code, err)
+
+
+def test_api_refuses_negative_max_steps_and_run_counts():
+    g = chain()
+    with pytest.raises(ParameterError, match="max_steps must be >= 0"):
+        simulate(g, [1], layer="x", prob="const:1", n_runs=100, max_steps=-1)
+    with pytest.raises(ParameterError, match="ci_width"):
+        simulate(g, [1], layer="x", prob="const:1", n_runs=100, ci_width=float("nan"))
+    assert simulate(g, [1], layer="x", prob="const:1", n_runs=10, max_steps=0).mean == 1.0   # the seeds only
+    with pytest.raises(ParameterError, match="n_runs must be >= 1"):
+        simulate_competition(g, [1], [3], layer="x", prob="const:1", n_runs=0)
+    with pytest.raises(ParameterError, match="n_runs must be >= 1"):
+        compare_containment(g, [1], {"a": [3]}, layer="x", prob="const:1", n_runs=-3)
+    with pytest.raises(ParameterError, match="n_runs must be >= 1"):
+        exposed_accounts(g, [1], [3], layer="x", prob="const:1", n_runs=0)
