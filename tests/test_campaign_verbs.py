@@ -76,3 +76,40 @@ def test_api_refuses_negative_max_steps_and_run_counts():
         compare_containment(g, [1], {"a": [3]}, layer="x", prob="const:1", n_runs=-3)
     with pytest.raises(ParameterError, match="n_runs must be >= 1"):
         exposed_accounts(g, [1], [3], layer="x", prob="const:1", n_runs=0)
+
+
+# -- finding 2: --seeds-file reads what every other id option reads, plan --out's file included ----------------
+
+
+def test_simulate_seeds_file_reads_plan_output_headers_comments_and_bom(wiki, tmp_path):
+    planned = tmp_path / "planned.csv"
+    code, out, err = run("plan", wiki, "--k", 3, "--evaluate-runs", 0, "--out", planned, "--json")
+    assert code == 0, err
+    seeds = json.loads(out)["seeds"]
+    code, out, err = run("simulate", wiki, "--seeds-file", planned, "--runs", 300, "--json")
+    assert code == 0, err
+    direct = json.loads(run("simulate", wiki, *sum((["--seeds", s] for s in seeds), []), "--runs", 300, "--json")[1])
+    assert json.loads(out)["expected_reach"] == direct["expected_reach"] and json.loads(out)["seeds"] == 3
+    files = {"header.csv": "account_id\n2565\n11\n", "comment.txt": "# our advocates\n2565\n\n11\n",
+             "table.csv": "name,account_id\n\"Smith, J\",2565\nB,11\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf2565\r\n11\r\n")
+    results = set()
+    for name in [*files, "bom.txt"]:
+        code, out, err = run("simulate", wiki, "--seeds-file", tmp_path / name, "--runs", 300, "--json")
+        assert code == 0, (name, err)
+        results.add((json.loads(out)["seeds"], json.loads(out)["expected_reach"]))
+    assert len(results) == 1 and results.pop()[0] == 2
+
+
+def test_simulate_seeds_file_unknown_id_names_the_file_and_line(wiki, tmp_path):
+    bad = tmp_path / "seeds.txt"
+    bad.write_text("# advocates\n2565\nnobody\n")
+    code, _, err = run("simulate", wiki, "--seeds-file", bad, "--runs", 100)
+    assert code == 1 and one_line_error(err)
+    assert f"{bad}, line 3, field 'account_id'" in err and "'nobody'" in err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nobody yet\n")
+    code, _, err = run("simulate", wiki, "--seeds-file", empty)
+    assert code == 1 and one_line_error(err) and "no account ids" in err

@@ -24,7 +24,8 @@ def simulate(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
     as_of: Optional[str] = AS_OF,
     seeds: List[str] = typer.Option([], "--seeds", help="Seed account id (repeatable)."),
-    seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Text file with one seed id per line."),
+    seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Seed ids: one per line, or a CSV/Parquet "
+                                                                      "table with account_id (plan --out's file)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic | lt | sir | sis (graphcrm.algorithms.diffusion.MODELS)."),
@@ -58,12 +59,11 @@ def simulate(
     _check_counts(("--runs", runs, 1), ("--max-steps", max_steps, 0))
     if ci_width is not None and not ci_width > 0:
         raise ParameterError(f"--ci-width must be a number > 0, got {ci_width}")
-    ids = list(seeds)
-    if seeds_file is not None:
-        ids += [line.strip() for line in seeds_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not ids:
+    if not seeds and seeds_file is None:
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
+    from_file = _read_id_file(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of, topic)
+    ids = list(seeds) + (_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
     lay = graph.resolve_layer(layer)
     if negative or model not in CASCADE_MODELS:
         with step(f"simulating {runs:,} {'competing cascades' if negative else model.upper() + ' runs'}"):
@@ -373,6 +373,34 @@ def contain(
                           "exposed": str(exposed_out) if exposed_out else None}
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
+
+
+def _read_id_file(path: Path):
+    """``(ids, numbers, unit)`` of an id file, read as every verb reads one (:func:`graphcrm.tables.read_ids_with_lines`:
+    one id per line with ``#`` comments and blank lines skipped, or a CSV/Parquet table with ``account_id``; a
+    BOM is dropped); a file with no id is the file's fault (exit 1)."""
+    from graphcrm.loaders.errors import InputFileError
+    from graphcrm.tables import read_ids_with_lines
+
+    try:
+        return read_ids_with_lines(path)
+    except ParameterError as exc:
+        raise InputFileError(path, None, None, str(exc).removeprefix(f"{path}: ")) from None
+
+
+def _known_ids(graph, path: Path, values: list, numbers: list, unit: str) -> list:
+    """The graph's ids for ``values`` read from ``path``; the first unknown one stops the run naming its line."""
+    import numpy as np
+
+    from graphcrm.loaders.errors import InputFileError
+
+    dense = np.asarray(graph.id_map.lookup(np.asarray(values, dtype=object)), dtype=np.int64)
+    bad = np.flatnonzero(dense < 0)
+    if len(bad):
+        more = f" ({len(bad) - 1} more unknown)" if len(bad) > 1 else ""
+        raise InputFileError(path, numbers[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
+                             f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
+    return graph.id_map.ids[dense].tolist()
 
 
 def _check_counts(*options) -> None:
