@@ -648,7 +648,9 @@ def influencers_of(
     -------
     pandas.DataFrame
         ``rank, account_id, probability, stderr, path_probability, hops, path``
-        (``path``: account ids from the influencer to the target, joined by ``" > "``).
+        (``path``: account ids from the influencer to the target, joined by ``" > "``): the ``top`` rows.
+        ``.attrs["accounts_found"]`` is how many accounts reached the target in the samples (all of them, not
+        only the ``top`` listed).
 
     Examples
     --------
@@ -659,6 +661,9 @@ def influencers_of(
     {'account_id': [2, 3, 1], 'hops': [1, 1, 2], 'path': ['2 > 4', '3 > 4', '1 > 2 > 4']}
     >>> [round(p * 4) / 4 for p in table["probability"]]        # exact: 1/2, 1/2, 1/4
     [0.5, 0.5, 0.25]
+    >>> top1 = influencers_of(g, 4, layer="x", prob="const:0.5", n_samples=20_000, top=1)
+    >>> len(top1), top1.attrs["accounts_found"]
+    (1, 3)
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
@@ -668,11 +673,14 @@ def influencers_of(
     root = int(dense[0])
     if n_samples < 1:
         raise ParameterError(f"n_samples must be >= 1, got {n_samples}")
+    if top < 1:
+        raise ParameterError(f"top must be >= 1, got {top}")
     sampler = RRSampler(lay, model=model, prob=prob, roots=[root], seed=seed)
     sets = sampler.sample(0, n_samples)
     counts = _k._membership_counts(sets.offsets, sets.members, graph.n_nodes)
     counts[root] = 0
     found = np.flatnonzero(counts)
+    n_found = len(found)
     found = found[np.lexsort((found, -counts[found]))][:top]
     share = counts[found] / n_samples
     # most likely paths: shortest paths to the target on -log p, walking in-edges backwards from it
@@ -691,9 +699,11 @@ def influencers_of(
         paths.append(" > ".join(str(ids[v]) for v in chain))
         hops.append(len(chain) - 1)
         path_p.append(float(np.exp(-(dist[u] - 1e-12 * (len(chain) - 1)))))
-    return pd.DataFrame({"rank": np.arange(1, len(found) + 1), "account_id": ids[found], "probability": share,
-                         "stderr": np.sqrt(share * (1 - share) / n_samples), "path_probability": path_p,
-                         "hops": hops, "path": paths})
+    table = pd.DataFrame({"rank": np.arange(1, len(found) + 1), "account_id": ids[found], "probability": share,
+                          "stderr": np.sqrt(share * (1 - share) / n_samples), "path_probability": path_p,
+                          "hops": hops, "path": paths})
+    table.attrs["accounts_found"] = int(n_found)
+    return table
 
 
 def degree_discount(graph: SocialGraph, *, layer: str | Layer, k: int, p: float | None = None) -> list:

@@ -113,3 +113,26 @@ def test_simulate_seeds_file_unknown_id_names_the_file_and_line(wiki, tmp_path):
     empty.write_text("# nobody yet\n")
     code, _, err = run("simulate", wiki, "--seeds-file", empty)
     assert code == 1 and one_line_error(err) and "no account ids" in err
+
+
+# -- finding 3: reach's headline counts every account that reaches the target, not --top ---------------------
+
+
+def test_reach_headline_counts_every_account_found_not_top(tmp_path):
+    # 6 -> 5 -> 1 -> 2 -> 4 <- 3, 4 -> 7: with p = 1 five accounts reach 4 (6, 5, 1, 2, 3); nobody reaches 6
+    edges = tmp_path / "edges.txt"
+    edges.write_text("1 2\n2 4\n3 4\n5 1\n6 5\n4 7\n")
+    snap = tmp_path / "g"
+    assert run("load", "--edges", edges, "--layer", "x", "--out", snap)[0] == 0
+    code, out, err = run("reach", snap, "--target", 4, "--top", 2, "--prob", "const:1", "--samples", 100)
+    assert code == 0, err
+    assert out.splitlines()[0] == "5 accounts can reach 4 (100 samples, IC, const:1); the top 2:"
+    assert len(out.splitlines()) == 1 + 1 + 2
+    code, out, err = run("reach", snap, "--target", 4, "--top", 20, "--prob", "const:1", "--samples", 100, "--json")
+    summary = json.loads(out)
+    assert summary["accounts_found"] == 5 and summary["listed"] == 5
+    code, out, err = run("reach", snap, "--target", 6, "--prob", "const:1", "--samples", 100)
+    assert code == 0 and out.strip() == "no account reaches 6 in 100 samples (IC, const:1)"
+    for top in (0, -2):
+        code, out, err = run("reach", snap, "--target", 4, "--top", top)
+        assert code == 2 and one_line_error(err) and "--top must be >= 1" in err

@@ -238,7 +238,7 @@ def reach(
     from graphcrm.tables import write_table
 
     timer = Timer()
-    _check_counts(("--samples", samples, 1))
+    _check_counts(("--top", top, 1), ("--samples", samples, 1))
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
@@ -246,11 +246,16 @@ def reach(
                                seed=seed)
     if out is not None:
         write_table(table, out)
+    found = table.attrs["accounts_found"]
     summary = {"snapshot": str(snapshot), "topic": topic, "target": target, "samples": samples, "model": model, "prob": prob,
+               "accounts_found": found, "listed": len(table),
                "influencers": table.head(top).to_dict("records"), "outputs": {"table": str(out) if out else None},
                "seconds": timer.seconds()}
-    human = (f"{len(table)} accounts can reach {target} ({samples:,} samples, {model.upper()}, {prob})\n"
-             + (table.round(4).to_string(index=False) if len(table) else "nobody reaches this account"))
+    # how many accounts reach the target in the samples -- all of them, not only the --top listed
+    shown = f"; the top {len(table)}:" if len(table) < found else ":"
+    human = (f"{found:,} account{'s' if found != 1 else ''} can reach {target} ({samples:,} samples, "
+             f"{model.upper()}, {prob}){shown}\n" + table.round(4).to_string(index=False) if found else
+             f"no account reaches {target} in {samples:,} samples ({model.upper()}, {prob})")
     emit(summary, as_json, human)
 
 
