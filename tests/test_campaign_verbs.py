@@ -136,3 +136,26 @@ def test_reach_headline_counts_every_account_found_not_top(tmp_path):
     for top in (0, -2):
         code, out, err = run("reach", snap, "--target", 4, "--top", top)
         assert code == 2 and one_line_error(err) and "--top must be >= 1" in err
+
+
+# -- finding 4: options a kind of simulation does not use are refused, never silently dropped ------------------
+
+
+def test_simulate_refuses_options_the_model_does_not_use(wiki, tmp_path):
+    cases = [
+        (["--negative", 11, "--out", tmp_path / "a.csv", "--activation-out", tmp_path / "b.csv",
+          "--hourly-out", tmp_path / "c.csv", "--max-steps", 3],
+         "--out, --max-steps, --activation-out, --hourly-out do not apply to --negative"),
+        (["--model", "sis", "--out", tmp_path / "a.csv", "--activation-out", tmp_path / "b.csv", "--ci-width", 0.5],
+         "--activation-out, --ci-width do not apply to --model sis"),
+        (["--model", "sir", "--hourly-out", tmp_path / "c.csv"], "--hourly-out does not apply to --model sir"),
+        (["--recovery", 0.3], "--recovery does not apply to --model ic"),
+    ]
+    for extra, message in cases:
+        code, _, err = run("simulate", wiki, "--seeds", 2565, "--runs", 200, *extra)
+        assert code == 2 and one_line_error(err) and message in err, (extra, err)
+    assert not list(tmp_path.iterdir())                        # nothing written
+    code, _, err = run("simulate", wiki, "--seeds", 2565, "--model", "sir", "--recovery", 0.3, "--max-steps", 5,
+                       "--runs", 200, "--out", tmp_path / "sir.csv")
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "sir.csv")["step"].max() <= 5     # what SIR uses, it honours

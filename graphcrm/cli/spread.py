@@ -30,7 +30,8 @@ def simulate(
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic | lt | sir | sis (graphcrm.algorithms.diffusion.MODELS)."),
     prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
-    recovery: float = typer.Option(0.5, "--recovery", help="SIR/SIS: chance per step that an account stops spreading."),
+    recovery: Optional[float] = typer.Option(None, "--recovery", help="SIR/SIS: chance per step that an account "
+                                                                       "stops spreading (default 0.5)."),
     negative: List[str] = typer.Option([], "--negative", help="Start a competing negative cascade here (repeatable): "
                                                               "--seeds are then the brand's advocates."),
     runs: int = typer.Option(10_000, "--runs", help="Monte-Carlo runs (at most, with --ci-width)."),
@@ -61,6 +62,10 @@ def simulate(
         raise ParameterError(f"--ci-width must be a number > 0, got {ci_width}")
     if not seeds and seeds_file is None:
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
+    _refuse_unused(model, negative, {"--out": out, "--activation-out": probabilities, "--hourly-out": hourly_out,
+                                     "--max-steps": max_steps, "--ci-width": ci_width, "--scheduler": scheduler,
+                                     "--recovery": recovery})
+    recovery = 0.5 if recovery is None else recovery
     from_file = _read_id_file(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of, topic)
     ids = list(seeds) + (_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
@@ -378,6 +383,24 @@ def contain(
                           "exposed": str(exposed_out) if exposed_out else None}
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
+
+
+#: simulate's options that only some kinds of simulation use (every other option applies to all of them)
+_CASCADE_ONLY = ("--activation-out", "--hourly-out", "--ci-width", "--scheduler")
+
+
+def _refuse_unused(model: str, negative: list, given: dict) -> None:
+    """A usage error naming the options given that this simulation would not use -- never a silent drop."""
+    if negative:
+        kind, unused = "--negative (competing cascades)", ("--out", "--max-steps", "--recovery", *_CASCADE_ONLY)
+    elif model in ("sir", "sis"):
+        kind, unused = f"--model {model}", _CASCADE_ONLY
+    else:
+        kind, unused = f"--model {model}", ("--recovery",)
+    named = [name for name in unused if given.get(name) is not None]
+    if named:
+        raise ParameterError(f"{', '.join(named)} {'does' if len(named) == 1 else 'do'} not apply to {kind}: "
+                             "drop {}".format("it" if len(named) == 1 else "them"))
 
 
 def _read_id_file(path: Path):
