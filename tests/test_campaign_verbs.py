@@ -159,3 +159,34 @@ def test_simulate_refuses_options_the_model_does_not_use(wiki, tmp_path):
                        "--runs", 200, "--out", tmp_path / "sir.csv")
     assert code == 0, err
     assert pd.read_csv(tmp_path / "sir.csv")["step"].max() <= 5     # what SIR uses, it honours
+
+
+# -- finding 5: plan --target-segment checks the headline's figure (target accounts), with its interval --------
+
+
+def test_simulate_counts_target_reach_run_by_run():
+    # 1 -> 2 -> 3 -> 4 at p = 0.5: account k (k >= 2) is reached with probability 0.5 ** (k - 1)
+    est = simulate(chain(), [1], layer="x", prob="const:0.5", n_runs=40_000, seed=3, targets=[3, 4])
+    mean, low, high = est.in_targets()
+    assert abs(mean - (0.25 + 0.125)) < 4 * (high - low) / 3.92 and high - low < 0.02     # 4 standard errors
+    assert mean == pytest.approx(est.activation_probability[[2, 3]].sum())      # same runs, same figure
+    assert est.target_sizes.max() <= 2 and len(est.target_sizes) == 40_000
+    with pytest.raises(ParameterError, match="counted no targets"):
+        simulate(chain(), [1], layer="x", prob="const:1", n_runs=10).in_targets()
+
+
+def test_plan_target_segment_check_reports_reach_in_targets_beside_the_headline(wiki, tmp_path):
+    segment = tmp_path / "segment.txt"
+    segment.write_text("\n".join(str(i) for i in range(1, 2500)) + "\n")
+    args = ("plan", wiki, "--k", 5, "--target-segment", segment, "--evaluate-runs", 2000)
+    code, out, err = run(*args, "--json")
+    assert code == 0, err
+    check = json.loads(out)["monte_carlo_check"]
+    low, high = check["ci95_in_targets"]
+    assert low <= check["expected_reach_in_targets"] <= high < check["expected_reach"]
+    code, out, err = run(*args)
+    assert code == 0, err
+    line = out.splitlines()[1]
+    assert line.startswith(f"Monte-Carlo check (2,000 runs): {check['expected_reach_in_targets']:,.1f} target "
+                           f"accounts (95% CI {low:,.1f} .. {high:,.1f}); all accounts reached: "
+                           f"{check['expected_reach']:,.1f}")
