@@ -377,6 +377,26 @@ def exposed_accounts(graph: SocialGraph, negative_seeds, advocates=(), *, layer=
                          "p_saved": a - b})
 
 
+def observed_delays(graph: SocialGraph, layer=None) -> np.ndarray:
+    """The propagation delays (seconds) :func:`negative_reach_by_hour` spreads steps over: those of the layer's
+    log, or -- a layer without a log, such as the combined strength -- of every layer's log pooled.
+
+    Raises
+    ------
+    ParameterError
+        No layer of the graph has an interaction log.
+    """
+    from graphcrm.algorithms.probabilities import propagation_delays
+
+    lay = graph.resolve_layer(layer)
+    logs = [lay] if lay.events is not None else \
+        [x for x in graph.layers.values() if x.events is not None and len(x.events)]
+    if not logs:
+        raise ParameterError(f"layer '{lay.name}' has no interaction log to learn delays from, and no other layer "
+                             "has one")
+    return np.concatenate([propagation_delays(x) for x in logs])
+
+
 def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, layer=None, prob: str = "wc",
                            delays_seconds=None, hours=None, n_runs: int = 2_000, seed: int = 0) -> pd.DataFrame:
     """Expected negative reach per hour without and with ``advocates``.
@@ -404,17 +424,10 @@ def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, 
     >>> t.values.tolist()      # 1 at hour 0, 2 at hour 1, 3 and 4 at hour 2 (4 answered first: 3)
     [[0.0, 1.0, 1.0], [1.0, 2.0, 2.0], [2.0, 4.0, 3.0]]
     """
-    from graphcrm.algorithms.probabilities import propagation_delays
-
     lay_full = graph.resolve_layer(layer)
     lay, neg, p = _setup(graph, lay_full, negative_seeds, prob, seed, n_runs)
     if delays_seconds is None:
-        logs = [lay_full] if lay_full.events is not None else \
-            [x for x in graph.layers.values() if x.events is not None and len(x.events)]
-        if not logs:
-            raise ParameterError(f"layer '{lay_full.name}' has no interaction log to learn delays from, and no "
-                                 "other layer has one")
-        delays_seconds = np.concatenate([propagation_delays(x) for x in logs])
+        delays_seconds = observed_delays(graph, lay_full)
     delays = np.asarray(delays_seconds, dtype=float) / 3600.0
     if len(delays) == 0:
         raise ParameterError("no observed delays to spread steps over time")

@@ -213,7 +213,7 @@ def simulate(
 def _interval(sizes: np.ndarray) -> tuple[float, float, float]:
     """Mean and normal 95% interval of per-run counts (one run: the interval is unknown, +-inf)."""
     mean = float(sizes.mean())
-    half = 1.96 * float(sizes.std(ddof=1)) / np.sqrt(len(sizes)) if len(sizes) > 1 else float("inf")
+    half = 1.96 * float(sizes.std(ddof=1)) / float(np.sqrt(len(sizes))) if len(sizes) > 1 else float("inf")
     return mean, mean - half, mean + half
 
 

@@ -190,3 +190,46 @@ def test_plan_target_segment_check_reports_reach_in_targets_beside_the_headline(
     assert line.startswith(f"Monte-Carlo check (2,000 runs): {check['expected_reach_in_targets']:,.1f} target "
                            f"accounts (95% CI {low:,.1f} .. {high:,.1f}); all accounts reached: "
                            f"{check['expected_reach']:,.1f}")
+
+
+# -- finding 6: output names and prerequisites checked before computing; outputs written all or nothing --------
+
+
+def test_failed_simulate_and_contain_leave_every_output_as_it_was(wiki, tmp_path):
+    steps, act, hourly = tmp_path / "steps.csv", tmp_path / "act.csv", tmp_path / "hourly.csv"
+    steps.write_text("old steps\n")
+    # wiki-Vote has no interaction log: --hourly-out cannot be made, so nothing may be (over)written
+    code, _, err = run("simulate", wiki, "--seeds", 2565, "--runs", 200, "--out", steps, "--activation-out", act,
+                       "--hourly-out", hourly)
+    assert code == 2 and one_line_error(err) and "no interaction log" in err
+    assert steps.read_text() == "old steps\n" and not act.exists() and not hourly.exists()
+    code, _, err = run("contain", wiki, "--negative", 11, "--k", 2, "--runs", 50, "--check-runs", 0,
+                       "--out", tmp_path / "plan.csv", "--hourly-out", hourly)
+    assert code == 2 and "no interaction log" in err and not (tmp_path / "plan.csv").exists()
+    code, _, err = run("contain", wiki, "--negative", 11, "--k", 2, "--runs", 50, "--check-runs", 0,
+                       "--out", tmp_path / "plan.csv", "--exposed-out", tmp_path / "exposed.txt")
+    assert code == 2 and one_line_error(err) and "--exposed-out" in err and ".csv or .parquet" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["steps.csv"]
+
+
+@pytest.mark.parametrize("verb, args", [
+    ("plan", ("--k", 2, "--evaluate-runs", 0)),
+    ("reach", ("--target", 4037)),
+])
+def test_plan_and_reach_check_the_output_name_first(wiki, tmp_path, verb, args):
+    code, _, err = run(verb, wiki, *args, "--out", tmp_path / "seeds.txt")
+    assert code == 2 and one_line_error(err) and "--out" in err and ".csv or .parquet" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_two_outputs_on_one_path_is_a_usage_error(wiki, tmp_path):
+    same = tmp_path / "same.csv"
+    code, _, err = run("simulate", wiki, "--seeds", 2565, "--runs", 200, "--out", same, "--activation-out",
+                       tmp_path / "." / "same.csv")
+    assert code == 2 and one_line_error(err) and "--out and --activation-out name the same file" in err
+    assert not same.exists()
+    code, _, err = run("simulate", wiki, "--seeds", 2565, "--runs", 200, "--out", same, "--activation-out",
+                       tmp_path / "act.parquet")
+    assert code == 0, err
+    activation = pd.read_parquet(tmp_path / "act.parquet").set_index("account_id")["activation_probability"]
+    assert pd.read_csv(same)["step"].iloc[0] == 0 and activation[2565] == 1.0

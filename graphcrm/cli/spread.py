@@ -54,7 +54,7 @@ def simulate(
     Example: graphcrm simulate graphs/higgs --seeds 88 --seeds 14454 --runs 5000
     """
     from graphcrm.algorithms.diffusion import CASCADE_MODELS, simulate as run, simulate_model
-    from graphcrm.tables import write_table
+    from graphcrm.tables import check_outputs, write_tables
 
     timer = Timer()
     _check_counts(("--runs", runs, 1), ("--max-steps", max_steps, 0))
@@ -66,16 +66,23 @@ def simulate(
                                      "--max-steps": max_steps, "--ci-width": ci_width, "--scheduler": scheduler,
                                      "--recovery": recovery})
     recovery = 0.5 if recovery is None else recovery
+    check_outputs({"--out": out, "--activation-out": probabilities, "--hourly-out": hourly_out})
     from_file = _read_id_file(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of, topic)
     ids = list(seeds) + (_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
     lay = graph.resolve_layer(layer)
+    delays = None
+    if hourly_out is not None or prob == "learned":     # before the runs: a layer without a log stops here
+        from graphcrm.algorithms.probabilities import propagation_delays
+
+        delays = propagation_delays(lay)
     if negative or model not in CASCADE_MODELS:
         with step(f"simulating {runs:,} {'competing cascades' if negative else model.upper() + ' runs'}"):
             est = simulate_model(graph, ids, model=model, layer=lay, negative=negative, prob=prob, recovery=recovery,
                                  n_runs=runs, max_steps=max_steps, seed=seed)
         summary, human = _contagion_summary(est, ids, model=model, prob=prob, recovery=recovery, negative=negative,
                                             runs=runs, out=out)
+        write_tables([(est.steps_frame(), out)] if not negative else [])
         summary["snapshot"] = str(snapshot)
         summary["seconds"] = timer.seconds()
         emit(summary, as_json, human)
@@ -83,18 +90,14 @@ def simulate(
     with step(f"simulating {runs:,} cascades"):
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
                   ci_width=ci_width, client=dask_client(scheduler) if scheduler else None)
-    if out is not None:
-        write_table(est.steps_frame(), out)
-    if probabilities is not None:
-        write_table(est.to_frame(), probabilities)
     hourly = None
-    if hourly_out is not None or prob == "learned":
+    if delays is not None:
         from graphcrm.algorithms.diffusion import reach_over_time
-        from graphcrm.algorithms.probabilities import propagation_delays
 
-        hourly = reach_over_time(est, propagation_delays(lay), seed=seed)
-        if hourly_out is not None:
-            write_table(hourly, hourly_out)
+        hourly = reach_over_time(est, delays, seed=seed)
+    # the step table, the activation probabilities and the hourly reach are one result: all written, or none
+    write_tables([(est.steps_frame() if out else None, out), (est.to_frame() if probabilities else None, probabilities),
+                  (hourly, hourly_out)])
     summary = {"snapshot": str(snapshot), "topic": topic, "seeds": len(ids), "model": model, "prob": est.info["prob"],
                "runs": est.info["runs"], "expected_reach": est.mean, "ci95": [est.ci_low, est.ci_high],
                "reach_per_step": est.reach_per_step[:20].round(3).tolist(),
@@ -159,12 +162,13 @@ def plan(
     """
     from graphcrm.algorithms.diffusion import simulate
     from graphcrm.algorithms.planning import plan_seeds
-    from graphcrm.tables import read_costs, read_id_list, write_table
+    from graphcrm.tables import check_outputs, read_costs, read_id_list, write_table
 
     timer = Timer()
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
     _check_counts(("--k", k, 1), ("--evaluate-runs", evaluate_runs, 0))
+    check_outputs({"--out": out})
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     cost_source = None
@@ -252,10 +256,11 @@ def reach(
     Example: graphcrm reach graphs/higgs --target 14454 --top 5
     """
     from graphcrm.algorithms.planning import influencers_of
-    from graphcrm.tables import write_table
+    from graphcrm.tables import check_outputs, write_table
 
     timer = Timer()
     _check_counts(("--top", top, 1), ("--samples", samples, 1))
+    check_outputs({"--out": out})
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
@@ -320,8 +325,8 @@ def contain(
     import numpy as np
 
     from graphcrm.algorithms.containment import (compare_containment, exposed_accounts, negative_reach_by_hour,
-                                                 negative_sources, plan_containment)
-    from graphcrm.tables import read_id_list, write_table
+                                                 negative_sources, observed_delays, plan_containment)
+    from graphcrm.tables import check_outputs, read_id_list, write_tables
 
     timer = Timer()
     if bool(negative) == from_messages:
@@ -330,8 +335,11 @@ def contain(
         raise ParameterError("--topic and --since select negative messages: use them with --from-messages")
     _check_counts(("--k", k, 1), ("--runs", runs, 2), ("--check-runs", check_runs, 0),
                   ("--max-sources", max_sources, 1))
+    check_outputs({"--out": out, "--hourly-out": hourly_out, "--exposed-out": exposed_out})
     graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer)
+    # before the plan: --hourly-out needs a log to take delays from
+    delays = observed_delays(graph, lay) if hourly_out is not None else None
     sources = None
     if from_messages:
         topics = [t for t in topic.split(",") if t.strip()] if topic else None
@@ -373,11 +381,11 @@ def contain(
         summary["check"] = cmp.round(4).replace({np.nan: None}).to_dict("records")
         human += f"\ncheck on {check_runs:,} independent runs (diff: paired, vs the plan)\n" + \
             cmp.round(3).to_string(index=False)
+    hourly = exposed = None
     if hourly_out is not None:
         with step("spreading the steps over the observed delays"):   # delays from the layer's log, or pooled
             hourly = negative_reach_by_hour(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
-                                            delays_seconds=None, n_runs=max(check_runs, runs), seed=seed + 1)
-        write_table(hourly, hourly_out)
+                                            delays_seconds=delays, n_runs=max(check_runs, runs), seed=seed + 1)
         summary["negative_reach_after_hours"] = {
             int(h): [round(float(a), 3), round(float(b), 3)] for h, a, b in hourly.itertuples(index=False)
             if h in (1, 6, 24, 48, 168)}
@@ -385,12 +393,11 @@ def contain(
         with step("estimating who is exposed"):
             exposed = exposed_accounts(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
                                        n_runs=max(check_runs, runs), seed=seed + 1)
-        write_table(exposed, exposed_out)
         summary["exposed_accounts"] = {"without": round(float(exposed.p_negative_without.sum()), 3),
                                        "with": round(float(exposed.p_negative_with.sum()), 3),
                                        "reached_at_least_once": len(exposed)}
-    if out is not None:
-        write_table(table, out)
+    # the plan, its hourly curves and the exposed accounts are one result: all written, or none
+    write_tables([(table, out), (hourly, hourly_out), (exposed, exposed_out)])
     summary["outputs"] = {"plan": str(out) if out else None, "hourly": str(hourly_out) if hourly_out else None,
                           "exposed": str(exposed_out) if exposed_out else None}
     summary["seconds"] = timer.seconds()
@@ -453,8 +460,6 @@ def _check_counts(*options) -> None:
 
 def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
     """The summary and human text of an SIR / SIS epidemic or a competing negative cascade."""
-    from graphcrm.tables import write_table
-
     if negative:
         summary = {"model": "competing ic", "prob": prob, "runs": runs, "negative_seeds": len(negative),
                    "advocates": len(ids), "negative_reach": est.negative[0], "negative_ci95": list(est.negative[1:]),
@@ -465,8 +470,6 @@ def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
                  f"{est.saved:,.1f} (95% CI {est.info['saved_ci95'][0]:,.1f} .. {est.info['saved_ci95'][1]:,.1f}); "
                  f"positive reach {est.positive[0]:,.1f}")
         return summary, human
-    if out is not None:
-        write_table(est.steps_frame(), out)
     summary = {"model": model, "prob": prob, "recovery": recovery, "runs": runs, "seeds": len(ids),
                "ever_reached": est.mean, "ci95": [est.ci_low, est.ci_high],
                "infected_per_step": est.prevalence[:20].round(3).tolist(),
