@@ -233,3 +233,20 @@ def test_two_outputs_on_one_path_is_a_usage_error(wiki, tmp_path):
     assert code == 0, err
     activation = pd.read_parquet(tmp_path / "act.parquet").set_index("account_id")["activation_probability"]
     assert pd.read_csv(same)["step"].iloc[0] == 0 and activation[2565] == 1.0
+
+
+# -- finding 9: the plan's headline gives a labelled 95% interval, not an unlabelled standard error -------------
+
+
+def test_plan_headline_interval_is_a_labelled_95_percent_interval(wiki):
+    code, out, err = run("plan", wiki, "--k", 3, "--evaluate-runs", 0, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    half = 1.96 * summary["expected_reach_stderr"]
+    low, high = summary["expected_reach_ci95"]
+    assert low == pytest.approx(summary["expected_reach"] - half, abs=2e-3)
+    assert high == pytest.approx(summary["expected_reach"] + half, abs=2e-3)
+    code, out, err = run("plan", wiki, "--k", 3, "--evaluate-runs", 0)
+    assert code == 0, err
+    assert f"expected reach {summary['expected_reach']:,.1f} (95% CI {low:,.1f} .. {high:,.1f}) accounts;" in out
+    assert "+-" not in out

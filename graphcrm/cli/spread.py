@@ -215,7 +215,11 @@ def plan(
         summary["outputs"] = {"seeds": str(out)}
     summary["seconds"] = timer.seconds()
     met = "met" if result.guarantee_met else "NOT met"
-    human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (+- {result.info['expected_reach_stderr']:,.1f})"
+    # the estimate's 95% interval (1.96 standard errors), as every other interval the verbs print
+    half = 1.96 * result.info["expected_reach_stderr"]
+    summary["expected_reach_ci95"] = [round(result.expected_reach - half, 3), round(result.expected_reach + half, 3)]
+    human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (95% CI "
+             f"{result.expected_reach - half:,.1f} .. {result.expected_reach + half:,.1f})"
              f"{' target accounts' if targets is not None else ' accounts'}; certified >= "
              f"{result.reach_lower_bound:,.1f}, within {result.certified_ratio:.3f} of the best possible "
              f"(target {result.target_ratio:.3f}: {met}, probability >= {1 - result.info['delta']:.6f})")
