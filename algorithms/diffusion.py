@@ -282,9 +282,28 @@ def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_d
 def spread_by_segment(estimate: SpreadEstimate, segments) -> pd.DataFrame:
     """Expected reach broken down by segment or community: ``segment, accounts, expected_reached``.
 
-    ``segments`` maps account id -> segment label (a dict or a pandas Series);
-    accounts without a label are grouped under ``None``.
+    ``segments`` maps account id -> segment label: a :class:`~graphcrm.loaders.results.Partition` (what
+    ``leiden`` / ``louvain`` return), a pandas Series or a dict; accounts without a label are grouped under
+    ``None``.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> from graphcrm.algorithms import leiden
+    >>> g = GraphBuilder().add_edges("x", [1, 2, 3, 4], [2, 1, 4, 3]).build()      # two pairs
+    >>> est = simulate(g, [1], layer="x", prob="const:1", n_runs=10)
+    >>> spread_by_segment(est, leiden(g, layer="x", seed=1))["expected_reached"].tolist()
+    [2.0, 0.0]
+    >>> spread_by_segment(est, {1: "fans", 2: "fans"})["accounts"].tolist()      # 3 and 4: no label
+    [2, 2]
     """
+    from graphcrm.loaders.results import Partition
+
+    if isinstance(segments, Partition):
+        segments = segments.to_series()
+    if not isinstance(segments, (pd.Series, Mapping)):
+        raise ParameterError(f"segments must be a Partition, a pandas Series or a dict of account id -> label, "
+                             f"got {type(segments).__name__}")
     series = segments if isinstance(segments, pd.Series) else pd.Series(dict(segments))
     labels = pd.Series([None] * len(estimate.id_map), dtype=object)
     dense = estimate.id_map.lookup(series.index.to_numpy())

@@ -250,3 +250,20 @@ def test_plan_headline_interval_is_a_labelled_95_percent_interval(wiki):
     assert code == 0, err
     assert f"expected reach {summary['expected_reach']:,.1f} (95% CI {low:,.1f} .. {high:,.1f}) accounts;" in out
     assert "+-" not in out
+
+
+# -- finding 12: the README's spread_by_segment(est, communities) with the Partition leiden returns -------------
+
+
+def test_readme_spread_by_segment_snippet_takes_a_partition(wiki_graph):
+    from graphcrm.algorithms import leiden, spread_by_segment
+
+    est = simulate(wiki_graph, ["2565"], layer="votes", n_runs=1000, seed=1)
+    communities = leiden(wiki_graph, layer="votes", seed=1)
+    by_partition = spread_by_segment(est, communities)                 # the README's line
+    by_series = spread_by_segment(est, communities.to_series())
+    pd.testing.assert_frame_equal(by_partition, by_series)
+    assert by_partition["expected_reached"].sum() == pytest.approx(est.mean)
+    assert by_partition["accounts"].sum() == wiki_graph.n_nodes
+    with pytest.raises(ParameterError, match="segments must be a Partition"):
+        spread_by_segment(est, ["not", "a", "mapping"])
