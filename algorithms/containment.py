@@ -197,7 +197,7 @@ def default_candidates(graph: SocialGraph, negative_seeds, *, layer=None, prob: 
     lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed, n_runs)
     deg = lay.out_degree().astype(float)
     _, _, _, neg_act = _k._simulate_competing(np.empty(0, dtype=np.int64), neg, lay.out_indptr, lay.out_indices, p,
-                                              True, int(n_runs), int(seed), 0, _workers())
+                                              True, int(n_runs), int(seed), 0, _workers(), False)
     idx = np.arange(graph.n_nodes)
     picked = []
     for score in (deg, neg_act.astype(float)):

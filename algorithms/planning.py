@@ -260,8 +260,8 @@ def plan_seeds(
         if costs is None:
             raise ParameterError("a budget needs costs (an account -> cost mapping or a node-table column)")
         cost = _cost_array(graph, costs)
-        if budget <= 0:
-            raise ParameterError(f"budget must be > 0, got {budget}")
+        if math.isnan(budget) or budget <= 0:
+            raise ParameterError(f"budget must be a number > 0, got {budget}")
         allowed &= np.isfinite(cost) & (cost <= budget)
     candidates = np.flatnonzero(allowed)
     if len(candidates) == 0:
@@ -311,7 +311,7 @@ def plan_seeds(
     if max_memory is not None:      # a pilot batch sizes the first round before anything is stored
         mean_size = sampler.mean_set_size()
         per_set = _bytes_per_set(mean_size)
-        first_round = 2 * math.ceil(theta_0) * per_set + fixed
+        first_round = math.ceil(2 * math.ceil(theta_0) * per_set + fixed)
         if first_round > max_memory:
             raise ParameterError(f"max_memory={max_memory:,} bytes is too small: the first sampling round needs "
                                  f"about {first_round:,} bytes (mean RR set {mean_size:.1f} accounts); "
@@ -426,6 +426,9 @@ def plan_seeds(
         estimate_from = "R4"
     chosen, gains = best.chosen, best.gains
     lower, optimum, certified = best.lower, best.optimum, best.certified
+    if optimum > n_roots:       # no set reaches more accounts (or targets) than there are: the trivial bound
+        optimum = float(n_roots)
+        certified = lower / optimum if optimum > 0 else 1.0
     est_n = len(estimate_sets) if estimate_sets is not None else len(check)
     table = pd.DataFrame({"rank": np.arange(1, len(chosen) + 1),
                           "account_id": graph.id_map.to_external(chosen),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -267,3 +268,55 @@ def test_readme_spread_by_segment_snippet_takes_a_partition(wiki_graph):
     assert by_partition["accounts"].sum() == wiki_graph.n_nodes
     with pytest.raises(ParameterError, match="segments must be a Partition"):
         spread_by_segment(est, ["not", "a", "mapping"])
+
+
+# -- findings 10 / 11: bounds within the graph, strict JSON, duplicates counted once, notes for capped inputs -------
+
+
+def test_plan_bounds_budget_and_notes(wiki, tmp_path):
+    costs = tmp_path / "costs.csv"
+    code, out, _ = run("plan", wiki, "--k", 100_000, "--evaluate-runs", 0, "--eps", 0.3, "--json")
+    summary = json.loads(out)
+    assert code == 0 and len(summary["seeds"]) == 7_115
+    assert summary["optimum_upper_bound"] <= 7_115                       # never above the number of accounts
+    assert summary["notes"] == ["--k 100,000 is more than the 7,115 accounts that can be seeded: planned 7,115"]
+    costs.write_text("account_id,cost\n2565,10\n11,20\nnobody,5\n")
+    code, _, err = run("plan", wiki, "--budget", "nan", "--costs", costs)
+    assert code == 2 and one_line_error(err) and "--budget nan is not a number" in err
+    code, out, err = run("plan", wiki, "--budget", 25, "--costs", costs, "--evaluate-runs", 0)
+    assert code == 0, err
+    assert "note: 1 of the 3 ids of --costs" in out and "(first: 'nobody')" in out
+    code, out, err = run("plan", wiki, "--k", 2, "--costs", costs, "--evaluate-runs", 0)
+    assert code == 0 and "note: --costs" in out and "used only with --budget" in out
+    exclude = tmp_path / "exclude.txt"
+    exclude.write_text("2565\ncompetitor-typo\n")
+    code, out, err = run("plan", wiki, "--k", 2, "--exclude", exclude, "--evaluate-runs", 0)
+    assert code == 0 and "note: 1 of the 2 ids of --exclude" in out and "'competitor-typo'" in out
+    code, _, err = run("plan", wiki, "--k", 2, "--max-memory", 10)
+    assert code == 2 and one_line_error(err)
+    assert re.search(r"needs about [\d,]+ bytes", err) and not re.search(r"\d\.\d+ bytes", err)   # whole bytes
+
+
+def test_simulate_duplicates_strict_json_and_saved_never_negative(wiki):
+    code, out, err = run("simulate", wiki, "--seeds", 30, "--seeds", 30, "--runs", 200, "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["seeds"] == 1 and summary["notes"] == ["1 duplicate seed id(s) ignored: 1 distinct"]
+    code, out, err = run("simulate", wiki, "--seeds", 2565, "--seeds", 2565, "--negative", 11, "--runs", 300)
+    assert code == 0 and "without the 1 advocates" in out and "note: 1 duplicate seed id(s) ignored" in out
+    code, out, err = run("simulate", wiki, "--seeds", 2565, "--runs", 1, "--json")
+    assert code == 0 and "Infinity" not in out and json.loads(out)["ci95"] == [None, None]
+    # paired live-edge worlds: advocates can only take accounts from the negative side, run by run
+    g = GraphBuilder().add_edges("x", [1, 1, 2, 3, 3, 5], [2, 3, 4, 4, 5, 6]).build()
+    for seed in range(5):
+        est = simulate_competition(g, [1], [3], layer="x", prob="const:0.5", n_runs=300, seed=seed)
+        assert est.saved >= 0 and est.info["saved_ci95"][0] >= 0
+
+
+def test_contain_notes_fewer_candidates_than_k(wiki, tmp_path):
+    candidates = tmp_path / "candidates.csv"
+    candidates.write_text("account_id\n766\n457\n")
+    code, out, err = run("contain", wiki, "--negative", 11, "--k", 5, "--candidates", candidates, "--runs", 100,
+                         "--check-runs", 0, "--json")
+    summary = json.loads(out)
+    assert code == 0 and len(summary["plan"]) == 2
+    assert summary["notes"] == ["--k 5 is more than the 2 candidate advocates left: planned 2"]

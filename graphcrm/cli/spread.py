@@ -70,6 +70,8 @@ def simulate(
     from_file = _read_id_file(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of, topic)
     ids = list(seeds) + (_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
+    notes = []
+    ids, negative = _unique(ids, "seed", notes), _unique(list(negative), "--negative", notes)
     lay = graph.resolve_layer(layer)
     delays = None
     if hourly_out is not None or prob == "learned":     # before the runs: a layer without a log stops here
@@ -84,8 +86,9 @@ def simulate(
                                             runs=runs, out=out)
         write_tables([(est.steps_frame(), out)] if not negative else [])
         summary["snapshot"] = str(snapshot)
+        summary["notes"] = notes
         summary["seconds"] = timer.seconds()
-        emit(summary, as_json, human)
+        emit(summary, as_json, human + "".join(f"\nnote: {n}" for n in notes))
         return
     with step(f"simulating {runs:,} cascades"):
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
@@ -106,10 +109,10 @@ def simulate(
                    if h in (1, 6, 24, 48, 168)},
                "outputs": {"steps": str(out) if out else None, "activation": str(probabilities) if probabilities else None,
                            "hourly": str(hourly_out) if hourly_out else None},
-               "seconds": timer.seconds()}
+               "notes": notes, "seconds": timer.seconds()}
     human = (f"expected reach {est.mean:,.2f} accounts (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
              f"from {len(ids)} seeds, {est.info['runs']:,} {model.upper()} runs\n" +
-             est.steps_frame().head(10).round(3).to_string(index=False))
+             est.steps_frame().head(10).round(3).to_string(index=False) + "".join(f"\nnote: {n}" for n in notes))
     if prob.startswith("learned") and graph.layers.get(lay.name) is lay:
         from graphcrm.algorithms.calibration import reach_calibration
 
@@ -168,14 +171,26 @@ def plan(
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
     _check_counts(("--k", k, 1), ("--evaluate-runs", evaluate_runs, 0))
+    if budget is not None and not budget > 0:
+        raise ParameterError(f"--budget {budget} is not a number > 0" if budget == budget else
+                             "--budget nan is not a number; expected a total budget > 0")
     check_outputs({"--out": out})
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
+    notes = []
+    if costs is not None and budget is None:
+        notes.append(f"--costs {costs} is used only with --budget: --k {k} plans without costs")
     cost_source = None
     if budget is not None:
         cost_source = read_costs(costs) if costs is not None else cost_column
+        if costs is not None:
+            notes += _unknown_note(graph, cost_source.index.tolist(), f"--costs {costs}", "priced")
     targets = read_id_list(target_segment) if target_segment is not None else None
     excluded = read_id_list(exclude) if exclude is not None else None
+    if targets is not None:
+        notes += _unknown_note(graph, targets, f"--target-segment {target_segment}", "counted")
+    if excluded is not None:
+        notes += _unknown_note(graph, excluded, f"--exclude {exclude}", "excluded")
     low_quality = None
     if exclude_low_quality:
         from graphcrm.audience import low_quality_accounts
@@ -193,6 +208,9 @@ def plan(
     if low_quality is not None:
         summary["excluded_low_quality"] = len(low_quality)
     table = result.seeds
+    if k is not None and len(table) < k:
+        notes.append(f"--k {k:,} is more than the {len(table):,} accounts that can be seeded: planned {len(table):,}")
+    summary["notes"] = notes
     if evaluate_runs > 0:
         known_targets = None
         if targets is not None:
@@ -236,6 +254,7 @@ def plan(
         else:
             human += (f"\nMonte-Carlo check ({c['runs']:,} runs): {c['expected_reach']:,.1f} accounts "
                       f"(95% CI {c['ci95'][0]:,.1f} .. {c['ci95'][1]:,.1f})")
+    human += "".join(f"\nnote: {n}" for n in notes)
     human += "\n" + table.head(20).round(3).to_string(index=False)
     emit(summary, as_json, human)
 
@@ -359,18 +378,20 @@ def contain(
         plan_ = plan_containment(graph, negative, k=k, layer=lay, prob=prob, candidates=cands, n_runs=runs,
                                  seed=seed)
     table = plan_.table
+    notes = [] if len(table) >= k else [f"--k {k} is more than the {plan_.info['candidates']} candidate advocates "
+                                        f"left: planned {len(table)}"]
     summary = {"snapshot": str(snapshot), "negative_seeds": len(negative), "from_messages": from_messages,
                "topic": topic, "since": since, "k": k, "prob": prob, "runs": runs,
                "candidates": plan_.info["candidates"], "negative_reach_without": round(plan_.baseline[0], 3),
                "negative_reach_without_ci95": [round(plan_.baseline[1], 3), round(plan_.baseline[2], 3)],
                "negative_reach_with_plan": round(plan_.expected_negative_reach, 3),
-               "plan": table.round(4).to_dict("records")}
+               "plan": table.round(4).to_dict("records"), "notes": notes}
     if sources is not None:
         summary["negative_sources"] = sources.head(20).to_dict("records")
     human = (f"negative cascade from {len(negative)} accounts reaches {plan_.baseline[0]:,.1f} accounts "
              f"(95% CI {plan_.baseline[1]:,.1f} .. {plan_.baseline[2]:,.1f}); with {len(table)} advocates "
              f"{plan_.expected_negative_reach:,.1f} ({runs:,} runs each, common random numbers)\n"
-             + table.round(3).to_string(index=False))
+             + table.round(3).to_string(index=False) + "".join(f"\nnote: {n}" for n in notes))
     if check_runs > 0:
         keep = np.ones(graph.n_nodes, dtype=bool)
         keep[graph.index_of(list(negative))] = False
@@ -452,6 +473,27 @@ def _known_ids(graph, path: Path, values: list, numbers: list, unit: str) -> lis
         raise InputFileError(path, numbers[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
                              f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
     return graph.id_map.ids[dense].tolist()
+
+
+def _unique(ids: list, what: str, notes: list) -> list:
+    """``ids`` each once (first mention kept), with a note when some were given twice."""
+    unique = list(dict.fromkeys(str(x) for x in ids))
+    if len(unique) < len(ids):
+        notes.append(f"{len(ids) - len(unique)} duplicate {what} id(s) ignored: {len(unique)} distinct")
+    return [ids[[str(x) for x in ids].index(u)] for u in unique]
+
+
+def _unknown_note(graph, ids, source: str, verb: str) -> list:
+    """A note (in a list, empty when none) counting the ids of ``source`` the snapshot does not have."""
+    import numpy as np
+
+    ids = list(ids)
+    dense = np.asarray(graph.id_map.lookup(np.asarray(ids, dtype=object)), dtype=np.int64) if ids else np.empty(0)
+    unknown = [ids[i] for i in np.flatnonzero(dense < 0)]
+    if not unknown:
+        return []
+    return [f"{len(unknown):,} of the {len(ids):,} ids of {source} are not in the snapshot and are not {verb} "
+            f"(first: {unknown[0]!r})"]
 
 
 def _check_counts(*options) -> None:
