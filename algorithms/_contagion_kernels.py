@@ -200,8 +200,11 @@ def _run_competing(pos_seeds, neg_seeds, state, live, indptr, indices, prob, neg
 
 @jit(parallel=True)
 def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wins, n_runs, seed, first_run,
-                        n_workers):
-    """Positive and negative adopters per run, and runs in which each account adopted each side."""
+                        n_workers, live):
+    """Positive and negative adopters per run, and runs in which each account adopted each side.
+
+    ``live``: run ``r`` is the live-edge world of stream ``(seed, first_run + r)`` (see :func:`_run_competing`),
+    so two calls with different seed sets see the same worlds -- paired runs whose difference has a sign."""
     n = indptr.shape[0] - 1
     pos_sizes = np.zeros(n_runs, dtype=np.int64)
     neg_sizes = np.zeros(n_runs, dtype=np.int64)
@@ -216,7 +219,7 @@ def _simulate_competing(pos_seeds, neg_seeds, indptr, indices, prob, negative_wi
         adopted = np.empty(n, dtype=np.int64)
         for r in range(n_runs * w // n_workers, n_runs * (w + 1) // n_workers):
             state = _rng.stream_state(seed, first_run + r)
-            a, b, state = _run_competing(pos_seeds, neg_seeds, state, False, indptr, indices, prob, negative_wins,
+            a, b, state = _run_competing(pos_seeds, neg_seeds, state, live, indptr, indices, prob, negative_wins,
                                          r, owner_stamp, owner, claim_step, frontier, nxt, adopted)
             pos_sizes[r] = a
             neg_sizes[r] = b
@@ -310,8 +313,9 @@ def _warmup():
     for prep in (lambda a: a, readonly_copy):
         for sis in (False, True):
             _simulate_sir(sis, seeds, prep(indptr), prep(indices), prob, 0.5, 10, 1, 0, 20, 2, 21)
-        _simulate_competing(seeds, np.array([2], dtype=np.int64), prep(indptr), prep(indices), prob, True, 10, 1,
-                            0, 2)
+        for live in (False, True):
+            _simulate_competing(seeds, np.array([2], dtype=np.int64), prep(indptr), prep(indices), prob, True, 10,
+                                1, 0, 2, live)
         _containment_runs(np.empty(0, dtype=np.int64), np.array([1, -1], dtype=np.int64), seeds, prep(indptr),
                           prep(indices), prob, True, 10, 1, 2)
         _competing_steps(seeds, np.array([2], dtype=np.int64), prep(indptr), prep(indices), prob, True, 10, 1, 2,

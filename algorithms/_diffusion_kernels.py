@@ -174,17 +174,21 @@ def _run_lt(seeds, state, out_indptr, out_indices, out_weight, mark, stamp, queu
 @jit(parallel=True)
 def _simulate(model_lt, seeds, out_indptr, out_indices, lt_weight, ic_edges, n_runs, seed, first_run, max_steps,
               n_workers,
-              n_steps_max):
+              n_steps_max, in_targets):
     """Cascades ``first_run .. first_run + n_runs - 1`` from ``seeds`` (run r draws from stream (seed, r)).
 
     LT reads ``out_indices`` and ``lt_weight`` (aligned with them); IC reads
     ``ic_edges``, the layout of :func:`ic_layout`.  The arrays the model does
     not read may be empty.
 
+    ``in_targets`` (bool, one per node, or empty): the nodes ``target_sizes`` counts.
+
     Returns
     -------
     sizes : int64 (n_runs,)
         Final number of active nodes per run.
+    target_sizes : int64 (n_runs,)
+        Final number of active nodes of ``in_targets`` per run (zeros when it is empty).
     activations : int64 (n,)
         Runs in which each node ended active.
     new_per_step : int64 (n_steps_max + 1,)
@@ -193,6 +197,8 @@ def _simulate(model_lt, seeds, out_indptr, out_indices, lt_weight, ic_edges, n_r
     """
     n = out_indptr.shape[0] - 1
     sizes = np.zeros(n_runs, dtype=np.int64)
+    target_sizes = np.zeros(n_runs, dtype=np.int64)
+    has_targets = in_targets.shape[0] > 0
     per_worker = np.zeros((n_workers, n), dtype=np.int64)
     steps_worker = np.zeros((n_workers, n_steps_max + 1), dtype=np.int64)
     for w in prange(n_workers):
@@ -219,6 +225,7 @@ def _simulate(model_lt, seeds, out_indptr, out_indices, lt_weight, ic_edges, n_r
             else:
                 size, state = _run_ic(seeds, state, out_indptr, ic_edges, mark, stamp, queue, step_of, max_steps)
             sizes[r] = size
+            in_target = 0
             for j in range(size):
                 if j + _PREFETCH_AHEAD < size:
                     prefetch(counts, queue[j + _PREFETCH_AHEAD])
@@ -226,6 +233,9 @@ def _simulate(model_lt, seeds, out_indptr, out_indices, lt_weight, ic_edges, n_r
                 counts[v] += 1
                 s = step_of[v]
                 steps[s if s < n_steps_max else n_steps_max] += 1
+                if has_targets and in_targets[v]:
+                    in_target += 1
+            target_sizes[r] = in_target
     activations = np.zeros(n, dtype=np.int64)
     new_per_step = np.zeros(n_steps_max + 1, dtype=np.int64)
     for w in range(n_workers):
@@ -233,7 +243,7 @@ def _simulate(model_lt, seeds, out_indptr, out_indices, lt_weight, ic_edges, n_r
             activations[v] += per_worker[w, v]
         for s in range(n_steps_max + 1):
             new_per_step[s] += steps_worker[w, s]
-    return sizes, activations, new_per_step
+    return sizes, target_sizes, activations, new_per_step
 
 
 def _warmup():
@@ -244,4 +254,5 @@ def _warmup():
     for ro in (indices, readonly_copy(indices.astype(np.int64))):
         edges = ic_layout(indptr, ro, prob)
         for lt in (False, True):
-            _simulate(lt, seeds, indptr, ro, prob, edges, 10, 1, 0, -1, 2, 8)
+            for targets in (np.zeros(0, dtype=np.bool_), np.array([False, True, True])):
+                _simulate(lt, seeds, indptr, ro, prob, edges, 10, 1, 0, -1, 2, 8, targets)

@@ -151,9 +151,12 @@ def simulate_competition(
     Each account adopts the first side that reaches it (Independent Cascade
     on the same edge probabilities for both); reached by both in the same
     step, ``ties`` decides (``"negative"``: bad news wins, the cautious
-    default).  The negative cascade is also simulated alone, run ``r`` from
-    the same random stream as with advocates, and ``info["saved_ci95"]`` is
-    the 95% interval of the per-run difference.
+    default).  The negative cascade is also simulated alone, run ``r`` in
+    the same live-edge world as with advocates (edge ``k`` of run ``r`` is
+    live when draw ``k`` of stream ``(seed, r)`` is below its probability,
+    as :mod:`~graphcrm.algorithms.containment` draws them), so the advocates
+    never add negative reach in any run; ``info["saved_ci95"]`` is the 95%
+    interval of the per-run difference.
 
     Examples
     --------
@@ -165,6 +168,8 @@ def simulate_competition(
     """
     if ties not in ("negative", "positive"):
         raise ParameterError(f"ties must be 'negative' or 'positive', got {ties!r}")
+    if n_runs < 1:
+        raise ParameterError(f"n_runs must be >= 1, got {n_runs}")
     import numba
 
     started = time.perf_counter()
@@ -173,7 +178,9 @@ def simulate_competition(
     if len(neg) == 0:
         raise ParameterError("give at least one negative seed account")
     workers = max(1, numba.get_num_threads())
-    args = (lay.out_indptr, lay.out_indices, p, ties == "negative", int(n_runs), int(seed), 0, workers)
+    # live-edge worlds: run r is the same world with and without advocates, so per run the advocates can only
+    # take accounts from the negative side (saved >= 0 run by run; the law of each cascade is unchanged)
+    args = (lay.out_indptr, lay.out_indices, p, ties == "negative", int(n_runs), int(seed), 0, workers, True)
     pos_sizes, neg_sizes, pos_act, neg_act = _k._simulate_competing(pos, neg, *args)
     _, alone, _, _ = _k._simulate_competing(np.empty(0, dtype=np.int64), neg, *args)
     info = {"prob": prob, "ties": ties, "runs": int(n_runs), "seed": int(seed),

@@ -136,7 +136,9 @@ def _dense(graph: SocialGraph, ids, what: str) -> np.ndarray:
     return np.unique(np.asarray(dense, dtype=np.int64))
 
 
-def _setup(graph, layer, negative_seeds, prob, seed):
+def _setup(graph, layer, negative_seeds, prob, seed, n_runs=None):
+    if n_runs is not None and n_runs < 1:        # the kernels size their per-run tables by it
+        raise ParameterError(f"n_runs must be >= 1, got {n_runs}")
     lay = graph.resolve_layer(layer).positive()
     neg = _dense(graph, negative_seeds, "negative seed")
     if len(neg) == 0:
@@ -192,10 +194,10 @@ def default_candidates(graph: SocialGraph, negative_seeds, *, layer=None, prob: 
     >>> sorted(default_candidates(g, [1], layer="x", prob="const:1", n=1).tolist())   # 2 has most audience and exposure
     [2]
     """
-    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed)
+    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed, n_runs)
     deg = lay.out_degree().astype(float)
     _, _, _, neg_act = _k._simulate_competing(np.empty(0, dtype=np.int64), neg, lay.out_indptr, lay.out_indices, p,
-                                              True, int(n_runs), int(seed), 0, _workers())
+                                              True, int(n_runs), int(seed), 0, _workers(), False)
     idx = np.arange(graph.n_nodes)
     picked = []
     for score in (deg, neg_act.astype(float)):
@@ -328,7 +330,7 @@ def compare_containment(graph: SocialGraph, negative_seeds, plans: dict, *, laye
     >>> t[["strategy", "expected_negative_reach", "diff_vs_first"]].values.tolist()
     [['none', 4.0, nan], ['bridge', 1.0, 0.0], ['leaf', 3.0, 2.0]]
     """
-    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed)
+    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed, n_runs)
     args = (lay.out_indptr, lay.out_indices, p, True, int(n_runs), int(seed), _workers(), 2)
     alone, _, _ = _k._competing_steps(np.empty(0, dtype=np.int64), neg, *args)
     rows = [("none", 0, *_interval(alone), 0.0, np.nan, np.nan, np.nan)]
@@ -363,7 +365,7 @@ def exposed_accounts(graph: SocialGraph, negative_seeds, advocates=(), *, layer=
     >>> t.account_id.tolist(), t.p_negative_with.tolist()      # 3 answered first, the rest reached
     ([1, 2, 3, 4], [1.0, 1.0, 0.0, 1.0])
     """
-    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed)
+    lay, neg, p = _setup(graph, layer, negative_seeds, prob, seed, n_runs)
     pos = _dense(graph, advocates, "advocate")
     args = (lay.out_indptr, lay.out_indices, p, True, int(n_runs), int(seed), _workers(), 2)
     _, _, without = _k._competing_steps(np.empty(0, dtype=np.int64), neg, *args)
@@ -373,6 +375,26 @@ def exposed_accounts(graph: SocialGraph, negative_seeds, advocates=(), *, layer=
     a, b = without[order] / n_runs, with_[order] / n_runs
     return pd.DataFrame({"account_id": graph.ids_of(order), "p_negative_without": a, "p_negative_with": b,
                          "p_saved": a - b})
+
+
+def observed_delays(graph: SocialGraph, layer=None) -> np.ndarray:
+    """The propagation delays (seconds) :func:`negative_reach_by_hour` spreads steps over: those of the layer's
+    log, or -- a layer without a log, such as the combined strength -- of every layer's log pooled.
+
+    Raises
+    ------
+    ParameterError
+        No layer of the graph has an interaction log.
+    """
+    from graphcrm.algorithms.probabilities import propagation_delays
+
+    lay = graph.resolve_layer(layer)
+    logs = [lay] if lay.events is not None else \
+        [x for x in graph.layers.values() if x.events is not None and len(x.events)]
+    if not logs:
+        raise ParameterError(f"layer '{lay.name}' has no interaction log to learn delays from, and no other layer "
+                             "has one")
+    return np.concatenate([propagation_delays(x) for x in logs])
 
 
 def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, layer=None, prob: str = "wc",
@@ -402,17 +424,10 @@ def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, 
     >>> t.values.tolist()      # 1 at hour 0, 2 at hour 1, 3 and 4 at hour 2 (4 answered first: 3)
     [[0.0, 1.0, 1.0], [1.0, 2.0, 2.0], [2.0, 4.0, 3.0]]
     """
-    from graphcrm.algorithms.probabilities import propagation_delays
-
     lay_full = graph.resolve_layer(layer)
-    lay, neg, p = _setup(graph, lay_full, negative_seeds, prob, seed)
+    lay, neg, p = _setup(graph, lay_full, negative_seeds, prob, seed, n_runs)
     if delays_seconds is None:
-        logs = [lay_full] if lay_full.events is not None else \
-            [x for x in graph.layers.values() if x.events is not None and len(x.events)]
-        if not logs:
-            raise ParameterError(f"layer '{lay_full.name}' has no interaction log to learn delays from, and no "
-                                 "other layer has one")
-        delays_seconds = np.concatenate([propagation_delays(x) for x in logs])
+        delays_seconds = observed_delays(graph, lay_full)
     delays = np.asarray(delays_seconds, dtype=float) / 3600.0
     if len(delays) == 0:
         raise ParameterError("no observed delays to spread steps over time")

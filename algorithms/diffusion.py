@@ -47,6 +47,8 @@ class SpreadEstimate:
         Mean number of newly reached accounts at each step (step 0: the seeds).
     id_map : IdMap
     info : mapping
+    target_sizes : numpy.ndarray or None
+        With ``targets``: the number of target accounts reached in every run (see :meth:`in_targets`).
     """
 
     mean: float
@@ -57,9 +59,17 @@ class SpreadEstimate:
     new_per_step: np.ndarray
     id_map: IdMap
     info: Mapping = field(default_factory=dict)
+    target_sizes: np.ndarray | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
+
+    def in_targets(self) -> tuple[float, float, float]:
+        """Expected number of target accounts reached and its 95% interval ``(mean, ci_low, ci_high)``, from the
+        same runs as :attr:`mean` (needs ``simulate(..., targets=...)``)."""
+        if self.target_sizes is None:
+            raise ParameterError("this estimate counted no targets: simulate(..., targets=ids)")
+        return _interval(self.target_sizes)
 
     @property
     def reach_per_step(self) -> np.ndarray:
@@ -97,6 +107,7 @@ def simulate(
     batch: int = 1_000,
     client=None,
     first_run: int = 0,
+    targets=None,
 ) -> SpreadEstimate:
     """Simulate word-of-mouth from ``seeds`` (external ids) on an influence layer.
 
@@ -124,6 +135,9 @@ def simulate(
         calls with the same ``seed`` and disjoint run ranges are independent
         batches of one simulation (different ``seed`` values are not a way to
         get independent batches).
+    targets : iterable of account ids, optional
+        Also count, run by run, the target accounts reached: :meth:`SpreadEstimate.in_targets` gives their
+        expected number with its 95% interval (a segment's reach, as ``plan --target-segment`` counts it).
 
     Examples
     --------
@@ -133,16 +147,25 @@ def simulate(
     4.0
     >>> simulate(chain, [1], layer="x", prob="const:0", n_runs=100).mean
     1.0
+    >>> simulate(chain, [1], layer="x", prob="const:1", n_runs=100, targets=[3, 4]).in_targets()
+    (2.0, 2.0, 2.0)
     """
     if model not in CASCADE_MODELS:
         raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
     if n_runs < 1 or batch < 1 or first_run < 0:
         raise ParameterError(f"n_runs and batch must be >= 1, first_run >= 0 (got {n_runs}, {batch}, {first_run})")
+    if max_steps is not None and max_steps < 0:     # the kernels index a per-step table by it: never negative
+        raise ParameterError(f"max_steps must be >= 0 (0: the seeds only), got {max_steps}")
+    if ci_width is not None and not ci_width > 0:
+        raise ParameterError(f"ci_width must be a number > 0, got {ci_width}")
     lay = graph.resolve_layer(layer).positive()
     seed_ids = graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))
     if len(seed_ids) == 0:
         raise ParameterError("give at least one seed account")
     seeds_dense = np.unique(seed_ids).astype(np.int64)
+    in_targets = np.zeros(0 if targets is None else graph.n_nodes, dtype=np.bool_)
+    if targets is not None:
+        in_targets[graph.index_of(list(np.atleast_1d(np.asarray(list(targets), dtype=object))))] = True
     if model == "lt":
         lt_weight, ic_edges = lt_weights(lay, prob, seed=seed, side="out"), _k.ic_layout(np.zeros(1, np.int64), lay.out_indices[:0], np.empty(0))
     else:   # each account's out-edges by falling probability, for the kernel's geometric skipping
@@ -153,19 +176,22 @@ def simulate(
 
     workers = max(1, numba.get_num_threads())
     steps_cap = MAX_STEP_BUCKETS if max_steps is None else min(MAX_STEP_BUCKETS, max_steps)
-    sizes_parts, act, per_step, done = [], np.zeros(graph.n_nodes, np.int64), np.zeros(steps_cap + 1, np.int64), 0
+    sizes_parts, target_parts, done = [], [], 0
+    act, per_step = np.zeros(graph.n_nodes, np.int64), np.zeros(steps_cap + 1, np.int64)
     # batches only change how often we look (each run keeps its own stream): for the interval, or for a progress bar
     chunk = batch if ci_width is not None else max(batch, n_runs // 20) if progress_hook.active() else n_runs
     while done < n_runs:
         this = min(chunk, n_runs - done)
         # runs done .. done + this - 1 keep their own streams: batching does not change any run
-        args = (model == "lt", seeds_dense, lay.out_indptr, lay.out_indices, lt_weight, ic_edges)
+        args = (model == "lt", seeds_dense, lay.out_indptr, lay.out_indices, lt_weight, ic_edges, in_targets)
         rest = (int(seed), -1 if max_steps is None else int(max_steps))
         if client is None:
-            s, a, p = _k._simulate(*args, this, rest[0], first_run + done, rest[1], workers, steps_cap)
+            s, t, a, p = _k._simulate(*args[:-1], this, rest[0], first_run + done, rest[1], workers, steps_cap,
+                                      in_targets)
         else:
-            s, a, p = _simulate_on_cluster(client, args, rest, this, first_run + done, steps_cap)
+            s, t, a, p = _simulate_on_cluster(client, args, rest, this, first_run + done, steps_cap)
         sizes_parts.append(s)
+        target_parts.append(t)
         act += a
         per_step += p
         done += this
@@ -175,14 +201,20 @@ def simulate(
             if len(sizes) > 1 and 2 * 1.96 * sizes.std(ddof=1) / np.sqrt(len(sizes)) < ci_width:
                 break
     sizes = np.concatenate(sizes_parts)
-    mean = float(sizes.mean())
-    half = 1.96 * float(sizes.std(ddof=1)) / np.sqrt(len(sizes)) if len(sizes) > 1 else float("inf")
+    mean, low, high = _interval(sizes)
     info = {"model": model, "prob": prob, "layer": lay.name, "runs": int(len(sizes)),
             "seed": seed, "seeds": int(len(seeds_dense)), "max_steps": max_steps,
             "stopped_early": bool(ci_width is not None and len(sizes) < n_runs),
             "seconds": time.perf_counter() - started}
-    return SpreadEstimate(mean, mean - half, mean + half, sizes, act / len(sizes), per_step / len(sizes),
-                          graph.id_map, info)
+    return SpreadEstimate(mean, low, high, sizes, act / len(sizes), per_step / len(sizes), graph.id_map, info,
+                          None if targets is None else np.concatenate(target_parts))
+
+
+def _interval(sizes: np.ndarray) -> tuple[float, float, float]:
+    """Mean and normal 95% interval of per-run counts (one run: the interval is unknown, +-inf)."""
+    mean = float(sizes.mean())
+    half = 1.96 * float(sizes.std(ddof=1)) / float(np.sqrt(len(sizes))) if len(sizes) > 1 else float("inf")
+    return mean, mean - half, mean + half
 
 
 def _simulate_on_cluster(client, args, rest, n_runs, first_run, steps_cap):
@@ -196,13 +228,15 @@ def _simulate_on_cluster(client, args, rest, n_runs, first_run, steps_cap):
     futures = [client.submit(_simulate_task, *shared, int(b - a), rest[0], int(a), rest[1], steps_cap, pure=False)
                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     parts = client.gather(futures)
-    return (np.concatenate([p[0] for p in parts]), sum(p[1] for p in parts), sum(p[2] for p in parts))
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), sum(p[2] for p in parts),
+            sum(p[3] for p in parts))
 
 
-def _simulate_task(lt, seeds, indptr, indices, lt_weight, ic_edges, n_runs, seed, first_run, max_steps, steps_cap):
+def _simulate_task(lt, seeds, indptr, indices, lt_weight, ic_edges, in_targets, n_runs, seed, first_run, max_steps,
+                   steps_cap):
     """A Dask task: ``n_runs`` cascades on one worker thread."""
     return _k._simulate(lt, seeds, indptr, indices, lt_weight, ic_edges, n_runs, seed, first_run, max_steps, 1,
-                        steps_cap)
+                        steps_cap, in_targets)
 
 
 def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_draws: int = 20_000,
@@ -248,9 +282,28 @@ def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_d
 def spread_by_segment(estimate: SpreadEstimate, segments) -> pd.DataFrame:
     """Expected reach broken down by segment or community: ``segment, accounts, expected_reached``.
 
-    ``segments`` maps account id -> segment label (a dict or a pandas Series);
-    accounts without a label are grouped under ``None``.
+    ``segments`` maps account id -> segment label: a :class:`~graphcrm.loaders.results.Partition` (what
+    ``leiden`` / ``louvain`` return), a pandas Series or a dict; accounts without a label are grouped under
+    ``None``.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> from graphcrm.algorithms import leiden
+    >>> g = GraphBuilder().add_edges("x", [1, 2, 3, 4], [2, 1, 4, 3]).build()      # two pairs
+    >>> est = simulate(g, [1], layer="x", prob="const:1", n_runs=10)
+    >>> spread_by_segment(est, leiden(g, layer="x", seed=1))["expected_reached"].tolist()
+    [2.0, 0.0]
+    >>> spread_by_segment(est, {1: "fans", 2: "fans"})["accounts"].tolist()      # 3 and 4: no label
+    [2, 2]
     """
+    from graphcrm.loaders.results import Partition
+
+    if isinstance(segments, Partition):
+        segments = segments.to_series()
+    if not isinstance(segments, (pd.Series, Mapping)):
+        raise ParameterError(f"segments must be a Partition, a pandas Series or a dict of account id -> label, "
+                             f"got {type(segments).__name__}")
     series = segments if isinstance(segments, pd.Series) else pd.Series(dict(segments))
     labels = pd.Series([None] * len(estimate.id_map), dtype=object)
     dense = estimate.id_map.lookup(series.index.to_numpy())

@@ -14,7 +14,50 @@ from graphcrm.loaders.errors import InputFileError, ParameterError
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Path:
+def check_outputs(outputs: dict) -> None:
+    """Check output paths before any work: ``outputs`` maps an option name (``"--out"``) to its path or None.
+
+    Each must end in ``.csv`` or ``.parquet`` and not be a directory, and no two options may name one file.
+
+    Raises
+    ------
+    ParameterError
+        Naming the option and the path.
+
+    Examples
+    --------
+    >>> check_outputs({"--out": Path("a.csv"), "--activation-out": None})
+    >>> try:
+    ...     check_outputs({"--out": Path("a.csv"), "--hourly-out": Path("./a.csv")})
+    ... except ParameterError as exc:
+    ...     print(exc)
+    --out and --hourly-out name the same file a.csv: give each output its own file
+    """
+    seen: dict = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            raise ParameterError(f"{option} {path}: output must end in .csv or .parquet")
+        if path.is_dir():
+            raise ParameterError(f"{option} {path}: is a directory; expected a file name ending in .csv or .parquet")
+        key = path.resolve()
+        if key in seen:
+            raise ParameterError(f"{seen[key]} and {option} name the same file {path}: give each output its own file")
+        seen[key] = option
+
+
+def write_tables(tables) -> list[Path]:
+    """Write several ``(frame, path)`` tables all or nothing (:class:`~graphcrm.loaders.atomic.FileGroup`): a
+    failure leaves every earlier file as it was.  ``path`` None is skipped."""
+    from graphcrm.loaders.atomic import FileGroup
+
+    with FileGroup() as files:
+        return [write_table(frame, path, files=files) for frame, path in tables if path is not None]
+
+
+def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None, files=None) -> Path:
     """Write ``frame`` to ``path`` (``.csv`` or ``.parquet``); a reader never sees half a file.
 
     CSV text cells a spreadsheet would run as a formula are escaped (:mod:`graphcrm.loaders.csvsafe`;
@@ -26,14 +69,18 @@ def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Pat
     >>> out = write_table(pd.DataFrame({"a": [1]}), pathlib.Path(tempfile.mkdtemp()) / "t.csv")
     >>> out.read_text()
     'a\\n1\\n'
+
+    With ``files`` (a :class:`~graphcrm.loaders.atomic.FileGroup`) the file is renamed into place when the
+    group commits, with the group's other files.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise ParameterError(f"{path}: output must end in .csv or .parquet")
+    write = files.write if files is not None else write_atomic
     if suffix == ".csv":
-        return write_atomic(path, lambda tmp: escape_frame(frame, escape).to_csv(tmp, index=False))
-    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        return write(path, lambda tmp: escape_frame(frame, escape).to_csv(tmp, index=False))
+    return write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def read_partition(path) -> pd.Series:

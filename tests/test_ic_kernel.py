@@ -58,7 +58,8 @@ def _simulate_with(g, p_out, runs):
     lay = g.layer("x")
     edges = ic_layout(lay.out_indptr, lay.out_indices, p_out)
     seeds = g.index_of([0]).astype(np.int64)
-    _, act, _ = _k._simulate(False, seeds, lay.out_indptr, lay.out_indices, np.empty(0), edges, runs, 11, 0, -1, 2, 8)
+    _, _, act, _ = _k._simulate(False, seeds, lay.out_indptr, lay.out_indices, np.empty(0), edges, runs, 11, 0, -1, 2,
+                                8, np.zeros(0, dtype=np.bool_))
     return act / runs
 
 

@@ -84,7 +84,27 @@ def emit(summary: dict, as_json: bool, human: str) -> None:
     >>> emit({"rows": 3}, False, "wrote 3 rows")
     wrote 3 rows
     """
-    typer.echo(json.dumps(summary, indent=2, default=str) if as_json else human)
+    typer.echo(json.dumps(_strict(summary), indent=2, default=str, allow_nan=False) if as_json else human)
+
+
+def _strict(value):
+    """``value`` with every NaN or infinite float replaced by None: strict JSON (an interval from one run is
+    unknown, ``null``, not ``-Infinity``).
+
+    Examples
+    --------
+    >>> _strict({"ci95": [float("-inf"), float("inf")], "n": [1, 2.5]})
+    {'ci95': [None, None], 'n': [1, 2.5]}
+    """
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
 
 
 class Timer:

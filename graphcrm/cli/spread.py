@@ -24,12 +24,14 @@ def simulate(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
     as_of: Optional[str] = AS_OF,
     seeds: List[str] = typer.Option([], "--seeds", help="Seed account id (repeatable)."),
-    seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Text file with one seed id per line."),
+    seeds_file: Optional[Path] = typer.Option(None, "--seeds-file", help="Seed ids: one per line, or a CSV/Parquet "
+                                                                      "table with account_id (plan --out's file)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Influence layer (default: combined interaction "
                                                               "strength, else follows)."),
     model: str = typer.Option("ic", "--model", help="ic | lt | sir | sis (graphcrm.algorithms.diffusion.MODELS)."),
     prob: str = typer.Option("wc", "--prob", help="Edge probabilities: wc | const:P | trivalency | weight (the file's own) | learned."),
-    recovery: float = typer.Option(0.5, "--recovery", help="SIR/SIS: chance per step that an account stops spreading."),
+    recovery: Optional[float] = typer.Option(None, "--recovery", help="SIR/SIS: chance per step that an account "
+                                                                       "stops spreading (default 0.5)."),
     negative: List[str] = typer.Option([], "--negative", help="Start a competing negative cascade here (repeatable): "
                                                               "--seeds are then the brand's advocates."),
     runs: int = typer.Option(10_000, "--runs", help="Monte-Carlo runs (at most, with --ci-width)."),
@@ -52,41 +54,53 @@ def simulate(
     Example: graphcrm simulate graphs/higgs --seeds 88 --seeds 14454 --runs 5000
     """
     from graphcrm.algorithms.diffusion import CASCADE_MODELS, simulate as run, simulate_model
-    from graphcrm.tables import write_table
+    from graphcrm.tables import check_outputs, write_tables
 
     timer = Timer()
-    ids = list(seeds)
-    if seeds_file is not None:
-        ids += [line.strip() for line in seeds_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not ids:
+    _check_counts(("--runs", runs, 1), ("--max-steps", max_steps, 0))
+    if ci_width is not None and not ci_width > 0:
+        raise ParameterError(f"--ci-width must be a number > 0, got {ci_width}")
+    if not seeds and seeds_file is None:
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
+    _refuse_unused(model, negative, {"--out": out, "--activation-out": probabilities, "--hourly-out": hourly_out,
+                                     "--max-steps": max_steps, "--ci-width": ci_width, "--scheduler": scheduler,
+                                     "--recovery": recovery})
+    recovery = 0.5 if recovery is None else recovery
+    check_outputs({"--out": out, "--activation-out": probabilities, "--hourly-out": hourly_out})
+    from_file = _read_id_file(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of, topic)
+    ids = list(seeds) + (_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
+    notes = []
+    ids, negative = _unique(ids, "seed", notes), _unique(list(negative), "--negative", notes)
     lay = graph.resolve_layer(layer)
+    delays = None
+    if hourly_out is not None or prob == "learned":     # before the runs: a layer without a log stops here
+        from graphcrm.algorithms.probabilities import propagation_delays
+
+        delays = propagation_delays(lay)
     if negative or model not in CASCADE_MODELS:
         with step(f"simulating {runs:,} {'competing cascades' if negative else model.upper() + ' runs'}"):
             est = simulate_model(graph, ids, model=model, layer=lay, negative=negative, prob=prob, recovery=recovery,
                                  n_runs=runs, max_steps=max_steps, seed=seed)
         summary, human = _contagion_summary(est, ids, model=model, prob=prob, recovery=recovery, negative=negative,
                                             runs=runs, out=out)
+        write_tables([(est.steps_frame(), out)] if not negative else [])
         summary["snapshot"] = str(snapshot)
+        summary["notes"] = notes
         summary["seconds"] = timer.seconds()
-        emit(summary, as_json, human)
+        emit(summary, as_json, human + "".join(f"\nnote: {n}" for n in notes))
         return
     with step(f"simulating {runs:,} cascades"):
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
                   ci_width=ci_width, client=dask_client(scheduler) if scheduler else None)
-    if out is not None:
-        write_table(est.steps_frame(), out)
-    if probabilities is not None:
-        write_table(est.to_frame(), probabilities)
     hourly = None
-    if hourly_out is not None or prob == "learned":
+    if delays is not None:
         from graphcrm.algorithms.diffusion import reach_over_time
-        from graphcrm.algorithms.probabilities import propagation_delays
 
-        hourly = reach_over_time(est, propagation_delays(lay), seed=seed)
-        if hourly_out is not None:
-            write_table(hourly, hourly_out)
+        hourly = reach_over_time(est, delays, seed=seed)
+    # the step table, the activation probabilities and the hourly reach are one result: all written, or none
+    write_tables([(est.steps_frame() if out else None, out), (est.to_frame() if probabilities else None, probabilities),
+                  (hourly, hourly_out)])
     summary = {"snapshot": str(snapshot), "topic": topic, "seeds": len(ids), "model": model, "prob": est.info["prob"],
                "runs": est.info["runs"], "expected_reach": est.mean, "ci95": [est.ci_low, est.ci_high],
                "reach_per_step": est.reach_per_step[:20].round(3).tolist(),
@@ -95,10 +109,10 @@ def simulate(
                    if h in (1, 6, 24, 48, 168)},
                "outputs": {"steps": str(out) if out else None, "activation": str(probabilities) if probabilities else None,
                            "hourly": str(hourly_out) if hourly_out else None},
-               "seconds": timer.seconds()}
+               "notes": notes, "seconds": timer.seconds()}
     human = (f"expected reach {est.mean:,.2f} accounts (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
              f"from {len(ids)} seeds, {est.info['runs']:,} {model.upper()} runs\n" +
-             est.steps_frame().head(10).round(3).to_string(index=False))
+             est.steps_frame().head(10).round(3).to_string(index=False) + "".join(f"\nnote: {n}" for n in notes))
     if prob.startswith("learned") and graph.layers.get(lay.name) is lay:
         from graphcrm.algorithms.calibration import reach_calibration
 
@@ -151,18 +165,32 @@ def plan(
     """
     from graphcrm.algorithms.diffusion import simulate
     from graphcrm.algorithms.planning import plan_seeds
-    from graphcrm.tables import read_costs, read_id_list, write_table
+    from graphcrm.tables import check_outputs, read_costs, read_id_list, write_table
 
     timer = Timer()
     if (k is None) == (budget is None):
         raise ParameterError("give --k N or --budget B")
+    _check_counts(("--k", k, 1), ("--evaluate-runs", evaluate_runs, 0))
+    if budget is not None and not budget > 0:
+        raise ParameterError(f"--budget {budget} is not a number > 0" if budget == budget else
+                             "--budget nan is not a number; expected a total budget > 0")
+    check_outputs({"--out": out})
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
+    notes = []
+    if costs is not None and budget is None:
+        notes.append(f"--costs {costs} is used only with --budget: --k {k} plans without costs")
     cost_source = None
     if budget is not None:
         cost_source = read_costs(costs) if costs is not None else cost_column
+        if costs is not None:
+            notes += _unknown_note(graph, cost_source.index.tolist(), f"--costs {costs}", "priced")
     targets = read_id_list(target_segment) if target_segment is not None else None
     excluded = read_id_list(exclude) if exclude is not None else None
+    if targets is not None:
+        notes += _unknown_note(graph, targets, f"--target-segment {target_segment}", "counted")
+    if excluded is not None:
+        notes += _unknown_note(graph, excluded, f"--exclude {exclude}", "excluded")
     low_quality = None
     if exclude_low_quality:
         from graphcrm.audience import low_quality_accounts
@@ -180,24 +208,36 @@ def plan(
     if low_quality is not None:
         summary["excluded_low_quality"] = len(low_quality)
     table = result.seeds
+    if k is not None and len(table) < k:
+        notes.append(f"--k {k:,} is more than the {len(table):,} accounts that can be seeded: planned {len(table):,}")
+    summary["notes"] = notes
     if evaluate_runs > 0:
-        with step(f"checking the seeds with {evaluate_runs:,} simulations"):
-            est = simulate(graph, result.seed_ids, layer=lay, model=model, prob=prob, n_runs=evaluate_runs,
-                           seed=seed + 1)
-        check = {"runs": evaluate_runs, "expected_reach": round(est.mean, 3),
-                 "ci95": [round(est.ci_low, 3), round(est.ci_high, 3)]}
+        known_targets = None
         if targets is not None:
             import numpy as np
 
             dense = graph.id_map.lookup(np.asarray(targets, dtype=object))
-            check["expected_reach_in_targets"] = round(float(est.activation_probability[dense[dense >= 0]].sum()), 3)
+            known_targets = graph.ids_of(np.unique(dense[dense >= 0]))
+        with step(f"checking the seeds with {evaluate_runs:,} simulations"):
+            est = simulate(graph, result.seed_ids, layer=lay, model=model, prob=prob, n_runs=evaluate_runs,
+                           seed=seed + 1, targets=known_targets)
+        check = {"runs": evaluate_runs, "expected_reach": round(est.mean, 3),
+                 "ci95": [round(est.ci_low, 3), round(est.ci_high, 3)]}
+        if targets is not None:       # what the plan counts: target accounts reached, on the same runs
+            mean, low, high = est.in_targets()
+            check["expected_reach_in_targets"] = round(mean, 3)
+            check["ci95_in_targets"] = [round(low, 3), round(high, 3)]
         summary["monte_carlo_check"] = check
     if out is not None:
         write_table(table, out)
         summary["outputs"] = {"seeds": str(out)}
     summary["seconds"] = timer.seconds()
     met = "met" if result.guarantee_met else "NOT met"
-    human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (+- {result.info['expected_reach_stderr']:,.1f})"
+    # the estimate's 95% interval (1.96 standard errors), as every other interval the verbs print
+    half = 1.96 * result.info["expected_reach_stderr"]
+    summary["expected_reach_ci95"] = [round(result.expected_reach - half, 3), round(result.expected_reach + half, 3)]
+    human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (95% CI "
+             f"{result.expected_reach - half:,.1f} .. {result.expected_reach + half:,.1f})"
              f"{' target accounts' if targets is not None else ' accounts'}; certified >= "
              f"{result.reach_lower_bound:,.1f}, within {result.certified_ratio:.3f} of the best possible "
              f"(target {result.target_ratio:.3f}: {met}, probability >= {1 - result.info['delta']:.6f})")
@@ -206,7 +246,15 @@ def plan(
                   "(graphcrm audit)")
     if "monte_carlo_check" in summary:
         c = summary["monte_carlo_check"]
-        human += f"\nMonte-Carlo check ({c['runs']:,} runs): {c['expected_reach']:,.1f} (95% CI {c['ci95'][0]:,.1f} .. {c['ci95'][1]:,.1f})"
+        if targets is not None:       # the headline's figure (target accounts) first, all accounts labelled
+            low, high = c["ci95_in_targets"]
+            human += (f"\nMonte-Carlo check ({c['runs']:,} runs): {c['expected_reach_in_targets']:,.1f} target "
+                      f"accounts (95% CI {low:,.1f} .. {high:,.1f}); all accounts reached: "
+                      f"{c['expected_reach']:,.1f} (95% CI {c['ci95'][0]:,.1f} .. {c['ci95'][1]:,.1f})")
+        else:
+            human += (f"\nMonte-Carlo check ({c['runs']:,} runs): {c['expected_reach']:,.1f} accounts "
+                      f"(95% CI {c['ci95'][0]:,.1f} .. {c['ci95'][1]:,.1f})")
+    human += "".join(f"\nnote: {n}" for n in notes)
     human += "\n" + table.head(20).round(3).to_string(index=False)
     emit(summary, as_json, human)
 
@@ -231,9 +279,11 @@ def reach(
     Example: graphcrm reach graphs/higgs --target 14454 --top 5
     """
     from graphcrm.algorithms.planning import influencers_of
-    from graphcrm.tables import write_table
+    from graphcrm.tables import check_outputs, write_table
 
     timer = Timer()
+    _check_counts(("--top", top, 1), ("--samples", samples, 1))
+    check_outputs({"--out": out})
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer)
     with step(f"sampling {samples:,} paths into {target}"):
@@ -241,11 +291,16 @@ def reach(
                                seed=seed)
     if out is not None:
         write_table(table, out)
+    found = table.attrs["accounts_found"]
     summary = {"snapshot": str(snapshot), "topic": topic, "target": target, "samples": samples, "model": model, "prob": prob,
+               "accounts_found": found, "listed": len(table),
                "influencers": table.head(top).to_dict("records"), "outputs": {"table": str(out) if out else None},
                "seconds": timer.seconds()}
-    human = (f"{len(table)} accounts can reach {target} ({samples:,} samples, {model.upper()}, {prob})\n"
-             + (table.round(4).to_string(index=False) if len(table) else "nobody reaches this account"))
+    # how many accounts reach the target in the samples -- all of them, not only the --top listed
+    shown = f"; the top {len(table)}:" if len(table) < found else ":"
+    human = (f"{found:,} account{'s' if found != 1 else ''} can reach {target} ({samples:,} samples, "
+             f"{model.upper()}, {prob}){shown}\n" + table.round(4).to_string(index=False) if found else
+             f"no account reaches {target} in {samples:,} samples ({model.upper()}, {prob})")
     emit(summary, as_json, human)
 
 
@@ -293,18 +348,21 @@ def contain(
     import numpy as np
 
     from graphcrm.algorithms.containment import (compare_containment, exposed_accounts, negative_reach_by_hour,
-                                                 negative_sources, plan_containment)
-    from graphcrm.tables import read_id_list, write_table
+                                                 negative_sources, observed_delays, plan_containment)
+    from graphcrm.tables import check_outputs, read_id_list, write_tables
 
     timer = Timer()
     if bool(negative) == from_messages:
         raise ParameterError("give the negative accounts with --negative ID (repeatable) or --from-messages")
     if (topic or since) and not from_messages:
         raise ParameterError("--topic and --since select negative messages: use them with --from-messages")
-    if k < 1 or runs < 2 or check_runs < 0:
-        raise ParameterError("--k must be >= 1, --runs >= 2 and --check-runs >= 0")
+    _check_counts(("--k", k, 1), ("--runs", runs, 2), ("--check-runs", check_runs, 0),
+                  ("--max-sources", max_sources, 1))
+    check_outputs({"--out": out, "--hourly-out": hourly_out, "--exposed-out": exposed_out})
     graph = open_snapshot(snapshot, as_of)
     lay = graph.resolve_layer(layer)
+    # before the plan: --hourly-out needs a log to take delays from
+    delays = observed_delays(graph, lay) if hourly_out is not None else None
     sources = None
     if from_messages:
         topics = [t for t in topic.split(",") if t.strip()] if topic else None
@@ -320,18 +378,20 @@ def contain(
         plan_ = plan_containment(graph, negative, k=k, layer=lay, prob=prob, candidates=cands, n_runs=runs,
                                  seed=seed)
     table = plan_.table
+    notes = [] if len(table) >= k else [f"--k {k} is more than the {plan_.info['candidates']} candidate advocates "
+                                        f"left: planned {len(table)}"]
     summary = {"snapshot": str(snapshot), "negative_seeds": len(negative), "from_messages": from_messages,
                "topic": topic, "since": since, "k": k, "prob": prob, "runs": runs,
                "candidates": plan_.info["candidates"], "negative_reach_without": round(plan_.baseline[0], 3),
                "negative_reach_without_ci95": [round(plan_.baseline[1], 3), round(plan_.baseline[2], 3)],
                "negative_reach_with_plan": round(plan_.expected_negative_reach, 3),
-               "plan": table.round(4).to_dict("records")}
+               "plan": table.round(4).to_dict("records"), "notes": notes}
     if sources is not None:
         summary["negative_sources"] = sources.head(20).to_dict("records")
     human = (f"negative cascade from {len(negative)} accounts reaches {plan_.baseline[0]:,.1f} accounts "
              f"(95% CI {plan_.baseline[1]:,.1f} .. {plan_.baseline[2]:,.1f}); with {len(table)} advocates "
              f"{plan_.expected_negative_reach:,.1f} ({runs:,} runs each, common random numbers)\n"
-             + table.round(3).to_string(index=False))
+             + table.round(3).to_string(index=False) + "".join(f"\nnote: {n}" for n in notes))
     if check_runs > 0:
         keep = np.ones(graph.n_nodes, dtype=bool)
         keep[graph.index_of(list(negative))] = False
@@ -346,11 +406,11 @@ def contain(
         summary["check"] = cmp.round(4).replace({np.nan: None}).to_dict("records")
         human += f"\ncheck on {check_runs:,} independent runs (diff: paired, vs the plan)\n" + \
             cmp.round(3).to_string(index=False)
+    hourly = exposed = None
     if hourly_out is not None:
         with step("spreading the steps over the observed delays"):   # delays from the layer's log, or pooled
             hourly = negative_reach_by_hour(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
-                                            delays_seconds=None, n_runs=max(check_runs, runs), seed=seed + 1)
-        write_table(hourly, hourly_out)
+                                            delays_seconds=delays, n_runs=max(check_runs, runs), seed=seed + 1)
         summary["negative_reach_after_hours"] = {
             int(h): [round(float(a), 3), round(float(b), 3)] for h, a, b in hourly.itertuples(index=False)
             if h in (1, 6, 24, 48, 168)}
@@ -358,22 +418,94 @@ def contain(
         with step("estimating who is exposed"):
             exposed = exposed_accounts(graph, negative, plan_.seed_ids, layer=lay, prob=prob,
                                        n_runs=max(check_runs, runs), seed=seed + 1)
-        write_table(exposed, exposed_out)
         summary["exposed_accounts"] = {"without": round(float(exposed.p_negative_without.sum()), 3),
                                        "with": round(float(exposed.p_negative_with.sum()), 3),
                                        "reached_at_least_once": len(exposed)}
-    if out is not None:
-        write_table(table, out)
+    # the plan, its hourly curves and the exposed accounts are one result: all written, or none
+    write_tables([(table, out), (hourly, hourly_out), (exposed, exposed_out)])
     summary["outputs"] = {"plan": str(out) if out else None, "hourly": str(hourly_out) if hourly_out else None,
                           "exposed": str(exposed_out) if exposed_out else None}
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
 
 
+#: simulate's options that only some kinds of simulation use (every other option applies to all of them)
+_CASCADE_ONLY = ("--activation-out", "--hourly-out", "--ci-width", "--scheduler")
+
+
+def _refuse_unused(model: str, negative: list, given: dict) -> None:
+    """A usage error naming the options given that this simulation would not use -- never a silent drop."""
+    if negative:
+        kind, unused = "--negative (competing cascades)", ("--out", "--max-steps", "--recovery", *_CASCADE_ONLY)
+    elif model in ("sir", "sis"):
+        kind, unused = f"--model {model}", _CASCADE_ONLY
+    else:
+        kind, unused = f"--model {model}", ("--recovery",)
+    named = [name for name in unused if given.get(name) is not None]
+    if named:
+        raise ParameterError(f"{', '.join(named)} {'does' if len(named) == 1 else 'do'} not apply to {kind}: "
+                             "drop {}".format("it" if len(named) == 1 else "them"))
+
+
+def _read_id_file(path: Path):
+    """``(ids, numbers, unit)`` of an id file, read as every verb reads one (:func:`graphcrm.tables.read_ids_with_lines`:
+    one id per line with ``#`` comments and blank lines skipped, or a CSV/Parquet table with ``account_id``; a
+    BOM is dropped); a file with no id is the file's fault (exit 1)."""
+    from graphcrm.loaders.errors import InputFileError
+    from graphcrm.tables import read_ids_with_lines
+
+    try:
+        return read_ids_with_lines(path)
+    except ParameterError as exc:
+        raise InputFileError(path, None, None, str(exc).removeprefix(f"{path}: ")) from None
+
+
+def _known_ids(graph, path: Path, values: list, numbers: list, unit: str) -> list:
+    """The graph's ids for ``values`` read from ``path``; the first unknown one stops the run naming its line."""
+    import numpy as np
+
+    from graphcrm.loaders.errors import InputFileError
+
+    dense = np.asarray(graph.id_map.lookup(np.asarray(values, dtype=object)), dtype=np.int64)
+    bad = np.flatnonzero(dense < 0)
+    if len(bad):
+        more = f" ({len(bad) - 1} more unknown)" if len(bad) > 1 else ""
+        raise InputFileError(path, numbers[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
+                             f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
+    return graph.id_map.ids[dense].tolist()
+
+
+def _unique(ids: list, what: str, notes: list) -> list:
+    """``ids`` each once (first mention kept), with a note when some were given twice."""
+    unique = list(dict.fromkeys(str(x) for x in ids))
+    if len(unique) < len(ids):
+        notes.append(f"{len(ids) - len(unique)} duplicate {what} id(s) ignored: {len(unique)} distinct")
+    return [ids[[str(x) for x in ids].index(u)] for u in unique]
+
+
+def _unknown_note(graph, ids, source: str, verb: str) -> list:
+    """A note (in a list, empty when none) counting the ids of ``source`` the snapshot does not have."""
+    import numpy as np
+
+    ids = list(ids)
+    dense = np.asarray(graph.id_map.lookup(np.asarray(ids, dtype=object)), dtype=np.int64) if ids else np.empty(0)
+    unknown = [ids[i] for i in np.flatnonzero(dense < 0)]
+    if not unknown:
+        return []
+    return [f"{len(unknown):,} of the {len(ids):,} ids of {source} are not in the snapshot and are not {verb} "
+            f"(first: {unknown[0]!r})"]
+
+
+def _check_counts(*options) -> None:
+    """Each ``(option, value, least)`` with a value (not None) must be >= ``least``: these counts size the
+    kernels' tables, so a negative one is a usage error here, never a crash inside numba."""
+    for name, value, least in options:
+        if value is not None and value < least:
+            raise ParameterError(f"{name} must be >= {least}, got {value}")
+
+
 def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
     """The summary and human text of an SIR / SIS epidemic or a competing negative cascade."""
-    from graphcrm.tables import write_table
-
     if negative:
         summary = {"model": "competing ic", "prob": prob, "runs": runs, "negative_seeds": len(negative),
                    "advocates": len(ids), "negative_reach": est.negative[0], "negative_ci95": list(est.negative[1:]),
@@ -384,8 +516,6 @@ def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
                  f"{est.saved:,.1f} (95% CI {est.info['saved_ci95'][0]:,.1f} .. {est.info['saved_ci95'][1]:,.1f}); "
                  f"positive reach {est.positive[0]:,.1f}")
         return summary, human
-    if out is not None:
-        write_table(est.steps_frame(), out)
     summary = {"model": model, "prob": prob, "recovery": recovery, "runs": runs, "seeds": len(ids),
                "ever_reached": est.mean, "ci95": [est.ci_low, est.ci_high],
                "infected_per_step": est.prevalence[:20].round(3).tolist(),
