@@ -272,18 +272,17 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     >>> labels.tolist(), info["kept_share"]
     ([7, 7, 9, 9, 10], 1.0)
     """
-    old = _by_account(earlier)
-    old = old[old.notna()]                 # an account without a community in the earlier table: not matched
+    old = _integer_labels(_by_account(earlier))
     before, now_ids = pd.Index(old.index), pd.Index(current.id_map.ids)
     if not (before.dtype.kind in "iu" and now_ids.dtype.kind in "iu"):   # ids read back as text match by text
         before, now_ids = before.astype(str), now_ids.astype(str)
     if not before.is_unique:
-        raise InvalidInputError(f"earlier partition: account {before[before.duplicated()][0]!r} appears in more "
-                                "than one row")
+        raise InvalidInputError(f"earlier partition: account {str(before[before.duplicated()][0])!r} appears in "
+                                "more than one row")
     pos = before.get_indexer(now_ids)
     both = pos >= 0
     now = current.membership[both].astype(np.int64)
-    then = old.to_numpy()[pos[both]].astype(np.int64)
+    then = old.to_numpy()[pos[both]]
     mapping = _mutual_best(now, then)
     communities, member_of = np.unique(current.membership, return_inverse=True)
     stable = np.array([mapping.get(c, 0) for c in communities.tolist()], dtype=np.int64)
@@ -293,6 +292,20 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     labels = stable[member_of.reshape(-1)]
     kept = float((labels[both] == then).mean()) if both.any() else 1.0
     return labels, {"kept_share": kept, "matched": len(mapping), "new": int(unmatched.sum())}
+
+
+def _integer_labels(labels: pd.Series) -> pd.Series:
+    """The earlier communities as int64 (text ``"7"`` or ``7.0`` read as 7); accounts without one dropped.
+
+    Kept ids are integers: a text label (``"sales"``) is a :class:`ParameterError`, not a guess."""
+    raw = pd.Series(labels.to_numpy(), index=labels.index, dtype=object)
+    raw = raw[raw.notna() & (raw.astype(str).str.strip() != "")]   # no community in the earlier table: not matched
+    numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(numbers) & (numbers == np.round(numbers)))
+    if bad.any():
+        raise ParameterError(f"earlier partition: community {str(raw.iloc[int(np.flatnonzero(bad)[0])])!r} is not "
+                             "an integer id; stable ids continue integer community ids (number named groups first)")
+    return pd.Series(numbers.astype(np.int64), index=raw.index)
 
 
 def _mutual_best(now: np.ndarray, then: np.ndarray) -> dict:

@@ -50,6 +50,71 @@ def read_partition(path) -> pd.Series:
     return pd.Series(frame[com_col].to_numpy(), index=frame[id_col].to_numpy())
 
 
+def read_previous_partition(path) -> pd.Series:
+    """A partition written before, to warm-start from and keep the ids of (``communities --previous``).
+
+    :func:`read_partition`, checked: every community id an integer (as graphcrm writes them; ``3.0`` reads as
+    3), every account once.  A row with an empty community is left out (the account starts alone).
+
+    Returns
+    -------
+    pandas.Series
+        Community (int64) by account id.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file and the line (row for Parquet) of the first community id that is not an integer, or of
+        an account listed twice.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+    >>> _ = f.write_text("account_id,community\\n7,10\\n9,9\\n")
+    >>> read_previous_partition(f).to_dict()
+    {'7': 10, '9': 9}
+    >>> _ = f.write_text("account_id,community\\n7,sales\\n")
+    >>> read_previous_partition(f)
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InputFileError: ...p.csv, line 2, field 'community': 'sales' is not an integer community id; --previous keeps the integer ids graphcrm writes (number named groups first)
+    """
+    path = Path(path)
+    series = read_partition(path)
+    raw = pd.Series(series.to_numpy(), dtype=object)
+    text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    given = (text != "").to_numpy()
+    numbers = pd.to_numeric(text.where(given), errors="coerce").to_numpy(dtype=float)
+    bad = given & ~(np.isfinite(numbers) & (numbers == np.round(numbers)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        line, unit = _row_line(path, i)
+        raise InputFileError(path, line, "community", f"{text.iloc[i]!r} is not an integer community id; --previous "
+                             "keeps the integer ids graphcrm writes (number named groups first)", unit=unit)
+    ids = pd.Index(series.index)
+    twice = ids.duplicated()
+    if twice.any():
+        i = int(np.flatnonzero(twice)[0])
+        line, unit = _row_line(path, i)
+        raise InputFileError(path, line, "account_id", f"account {str(ids[i])!r} appears in more than one row; "
+                             "a partition lists each account once", unit=unit)
+    return pd.Series(numbers[given].astype(np.int64), index=series.index[given])
+
+
+def _row_line(path: Path, i: int) -> tuple[int, str]:
+    """Where data row ``i`` (0-based) of a partition table is: ``(line, "line")`` of a CSV, ``(row, "row")``."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return i + 1, "row"
+    from graphcrm.loaders.customers import read_table_rows
+
+    try:
+        lines = read_table_rows(path)[3]
+    except InputFileError:
+        lines = []
+    return (lines[i], "line") if i < len(lines) else (i + 2, "line")
+
+
 def read_id_list(path) -> list:
     """Account ids from a file: one per line, or a CSV/Parquet table with an ``account_id`` (or ``id``) column.
 

@@ -228,3 +228,57 @@ def test_a_warm_start_runs_one_iteration_unless_most_ties_are_new():
     sparse = leiden(g, layer="email", seed=2, initial=leiden(built(few), layer="email", seed=2))
     assert sparse.info["n_iterations"] == 2
     assert leiden(g, layer="email", seed=2, initial=earlier, n_iterations=3).info["n_iterations"] == 3
+
+
+# ------------------------------------------------------------------------------ QA (analyst journey) regressions
+@pytest.fixture(scope="module")
+def email_snapshot(tmp_path_factory):
+    snap = tmp_path_factory.mktemp("email") / "email"
+    proc = subprocess.run([EXE, "load", "--edges", str(dataset("email-Eu-core/email-Eu-core.txt.gz")), "--out",
+                           str(snap)], env=dict(os.environ, CI="true"), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return snap
+
+
+def cli(*args):
+    proc = subprocess.run([EXE, *map(str, args)], env=dict(os.environ, CI="true"), capture_output=True, text=True,
+                          timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def one_line_error(err: str) -> str:
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_previous_with_text_community_labels_is_a_one_line_error(tmp_path, email_snapshot):
+    named = tmp_path / "named.csv"
+    named.write_text("account_id,community\n0,7\n1,it\n2,it\n")
+    code, _, err = cli("communities", email_snapshot, "--previous", named, "--out", tmp_path / "w.csv")
+    assert code == 1 and not (tmp_path / "w.csv").exists()
+    assert one_line_error(err) == (f"error: {named}, line 3, field 'community': 'it' is not an integer community id; "
+                                   "--previous keeps the integer ids graphcrm writes (number named groups first)")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("account_id,community\n0,1\n5,1\n0,2\n")
+    code, _, err = cli("communities", email_snapshot, "--previous", twice, "--out", tmp_path / "w.csv")
+    assert code == 1 and "np.int64" not in err
+    assert one_line_error(err).startswith(f"error: {twice}, line 4, field 'account_id': account '0' appears in more")
+    floats = tmp_path / "floats.csv"        # a spreadsheet round trip: 3.0 is community 3
+    floats.write_text("account_id,community\n0,3.0\n1,3.0\n2,\n")
+    code, _, err = cli("communities", email_snapshot, "--previous", floats, "--out", tmp_path / "w.csv")
+    assert code == 0, err
+
+
+def test_stable_labels_number_new_communities_after_the_largest_earlier_id_read_as_text():
+    from graphcrm.algorithms.community import stable_labels
+    from graphcrm.loaders.errors import ParameterError
+    from graphcrm.loaders.idmap import IdMap
+    from graphcrm.loaders.results import Partition
+
+    # ids read back from a CSV are text: "9" > "10" as text, so a new community must still get 11, not 10
+    before = pd.Series(["9", "9", "10", "10"], index=["a", "b", "c", "d"])
+    after = Partition(np.array([0, 0, 1, 1, 2]), IdMap(["a", "b", "c", "d", "e"]))
+    labels, info = stable_labels(before, after)
+    assert labels.tolist() == [9, 9, 10, 10, 11] and info["kept_share"] == 1.0
+    with pytest.raises(ParameterError, match="'sales' is not an integer id"):
+        stable_labels(pd.Series(["sales", "sales", "it", "it"], index=["a", "b", "c", "d"]), after)

@@ -153,9 +153,9 @@ def communities(
                              "--engine numba and --method louvain")
     earlier = None
     if previous is not None:
-        from graphcrm.tables import read_partition
+        from graphcrm.tables import read_previous_partition
 
-        earlier = read_partition(previous)
+        earlier = read_previous_partition(previous)
     if since is not None:
         earlier_graph = open_snapshot(snapshot, since, topic)
         with step(f"communities of version {since}"):
