@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms._igraph_import import igraph_module
-from graphcrm.algorithms.leiden_parallel import parallel_leiden
+from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import Partition
@@ -152,8 +152,7 @@ def leiden(
     """
     if objective not in OBJECTIVES:
         raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if resolution <= 0:
-        raise ParameterError(f"resolution must be > 0, got {resolution}")
+    resolution = check_resolution(resolution)
     if method not in LEIDEN_METHODS:
         raise ParameterError(f"method must be one of {LEIDEN_METHODS}, got {method!r}")
     lay = _layer(graph, layer)
@@ -331,8 +330,7 @@ def _mutual_best(now: np.ndarray, then: np.ndarray) -> dict:
 def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, weight: bool = True,
             seed: int = 0) -> Partition:
     """Louvain communities (Blondel et al. 2008) on the undirected simple version, igraph's multilevel."""
-    if resolution <= 0:
-        raise ParameterError(f"resolution must be > 0, got {resolution}")
+    resolution = check_resolution(resolution)
     ig = igraph_module()
 
     lay = _layer(graph, layer)
@@ -668,6 +666,7 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     objective; ``info`` has the share of negative ties that fall between
     communities.
     """
+    resolution = check_resolution(resolution)
     ig = igraph_module()
     import leidenalg as la
 
@@ -710,6 +709,7 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
 
     if not layers:
         raise ParameterError("give at least one layer")
+    resolution = check_resolution(resolution)
     partitions, weights = [], []
     for name, weight in sorted(layers.items()):
         lay = graph.interaction_strength() if name == "strength" else _layer(graph, name)

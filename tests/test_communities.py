@@ -282,3 +282,27 @@ def test_stable_labels_number_new_communities_after_the_largest_earlier_id_read_
     assert labels.tolist() == [9, 9, 10, 10, 11] and info["kept_share"] == 1.0
     with pytest.raises(ParameterError, match="'sales' is not an integer id"):
         stable_labels(pd.Series(["sales", "sales", "it", "it"], index=["a", "b", "c", "d"]), after)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "0", "-1"])
+def test_resolution_must_be_a_finite_number_above_zero(tmp_path, email_snapshot, bad):
+    code, _, err = cli("communities", email_snapshot, "--out", tmp_path / "c.csv", f"--resolution={bad}")
+    assert code == 2 and not (tmp_path / "c.csv").exists()
+    assert one_line_error(err) == f"error: --resolution must be a finite number > 0, got {float(bad)}"
+
+
+def test_the_python_functions_refuse_a_nan_or_infinite_resolution():
+    from graphcrm.algorithms import consensus, multilayer_leiden, signed_communities
+    from graphcrm.loaders.errors import ParameterError
+
+    g, _ = two_cliques()
+    s = GraphBuilder().add_edges("trust", [0, 1, 2], [1, 2, 0], [1, -1, 1]).build()
+    calls = [lambda r: leiden(g, layer="x", resolution=r), lambda r: leiden(g, layer="x", resolution=r, method="numba"),
+             lambda r: leiden(g, layer="x", resolution=r, directed=True), lambda r: louvain(g, layer="x", resolution=r),
+             lambda r: consensus(g, layer="x", n_runs=2, resolution=r),
+             lambda r: multilayer_leiden(g, layers={"x": 1.0}, resolution=r),
+             lambda r: signed_communities(s, layer="trust", resolution=r)]
+    for call in calls:
+        for bad in (float("nan"), float("inf")):
+            with pytest.raises(ParameterError, match="resolution must be a finite number > 0"):
+                call(bad)

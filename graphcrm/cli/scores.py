@@ -138,10 +138,12 @@ def communities(
     from graphcrm.tables import write_table
 
     from graphcrm.algorithms.community import LEIDEN_METHODS
+    from graphcrm.algorithms.leiden_parallel import check_resolution
     from graphcrm.loaders.errors import ParameterError
 
     if engine not in LEIDEN_METHODS:
         raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
+    resolution = check_resolution(resolution, "--resolution")
     timer = Timer()
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
