@@ -503,6 +503,10 @@ def consensus(
     runs in which it sat in the run's best match of its consensus community
     (1.0: always with the same group).
 
+    ``leiden_kwargs`` (``objective``, ``resolution``, ``directed``, ``method``)
+    apply to every run; the final run on the agreement graph is undirected
+    (agreement is symmetric) with the same objective, resolution and method.
+
     Returns
     -------
     Partition
@@ -529,6 +533,7 @@ def consensus(
     confidence = membership_confidence(final.membership, runs)
     modularity = leiden_quality(graph, lay, final.membership)
     info = dict(final.info, method="consensus", runs=n_runs, threshold=threshold, confidence=confidence,
+                directed=bool(leiden_kwargs.get("directed", False)),
                 mean_confidence=float(confidence.mean()) if len(confidence) else 1.0,
                 seconds=time.perf_counter() - started)
     return Partition(final.membership, graph.id_map, modularity, info)

@@ -306,3 +306,28 @@ def test_the_python_functions_refuse_a_nan_or_infinite_resolution():
         for bad in (float("nan"), float("inf")):
             with pytest.raises(ParameterError, match="resolution must be a finite number > 0"):
                 call(bad)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "louvain", "--runs", "3"], "--runs applies to --method leiden only"),
+    (["--method", "louvain", "--directed"], "--directed applies to --method leiden only"),
+    (["--method", "louvain", "--objective", "cpm"], "--objective applies to --method leiden only"),
+    (["--method", "louvain", "--engine", "numba"], "--engine applies to --method leiden only"),
+    (["--method", "louvain", "--runs", "2", "--directed"], "--runs and --directed apply to --method leiden only"),
+    (["--runs", "0"], "--runs must be >= 1, got 0"),
+    (["--runs", "-3"], "--runs must be >= 1, got -3"),
+    (["--engine", "numba", "--directed"], "--engine numba covers undirected modularity only: use --engine igraph"),
+    (["--engine", "numba", "--objective", "cpm"], "--engine numba covers undirected modularity only"),
+])
+def test_options_that_would_not_apply_are_refused_not_ignored(tmp_path, email_snapshot, args, message):
+    code, _, err = cli("communities", email_snapshot, "--out", tmp_path / "c.csv", *args)
+    assert code == 2 and message in one_line_error(err) and not (tmp_path / "c.csv").exists()
+
+
+def test_consensus_runs_apply_directed_and_engine(tmp_path, email_snapshot):
+    """--runs N with --directed / --engine numba runs every seed that way (they were silently dropped)."""
+    for args, key, value in ((["--directed"], "directed", True), (["--engine", "numba"], "implementation", "numba")):
+        code, out, err = cli("communities", email_snapshot, "--out", tmp_path / "c.csv", "--runs", "2", "--json", *args)
+        assert code == 0, err
+        summary = json.loads(out)
+        assert summary["method"] == "consensus" and summary[key] == value

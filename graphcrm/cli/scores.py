@@ -104,12 +104,32 @@ class CommunityMethod(str, Enum):
     louvain = "louvain"
 
 
+def _check_combination(method: CommunityMethod, objective: str, directed: bool, engine: str, runs: int) -> None:
+    """Refuse options that would not apply (a usage error naming them) rather than ignore them."""
+    from graphcrm.loaders.errors import ParameterError
+
+    if runs < 1:
+        raise ParameterError(f"--runs must be >= 1, got {runs}")
+    if method is CommunityMethod.louvain:
+        extra = [flag for flag, given in (("--runs", runs > 1), ("--directed", directed),
+                                          ("--objective", objective != "modularity"), ("--engine", engine != "auto"))
+                 if given]
+        if extra:
+            raise ParameterError(f"{' and '.join(extra)} appl{'ies' if len(extra) == 1 else 'y'} to --method leiden only (Louvain here is igraph's "
+                                 f"undirected modularity, one run): drop {' and '.join(extra)} or use --method leiden")
+    if engine == "numba" and (directed or objective != "modularity"):
+        raise ParameterError("--engine numba covers undirected modularity only: use --engine igraph (or auto) with "
+                             + ("--directed" if directed else f"--objective {objective}"))
+
+
 def communities(
     snapshot: Path = typer.Argument(..., help="Snapshot directory."),
     as_of: Optional[str] = AS_OF,
     out: Path = typer.Option(..., "--out", help="Partition table account_id,community (.csv or .parquet)."),
     profiles: Optional[Path] = typer.Option(None, "--profiles", help="Community profiles table (.csv or .parquet)."),
-    method: CommunityMethod = typer.Option(CommunityMethod.leiden, "--method", help="leiden or louvain."),
+    method: CommunityMethod = typer.Option(CommunityMethod.leiden, "--method", help="leiden or louvain (igraph's undirected "
+                                                                                  "modularity, one run: --objective, --directed, --engine and "
+                                                                                  "--runs are Leiden's)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Layer (default: combined interaction strength, "
                                                               "else follows)."),
     objective: str = typer.Option("modularity", "--objective", help="Leiden objective: modularity or cpm."),
@@ -118,8 +138,9 @@ def communities(
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same partition)."),
     engine: str = typer.Option("auto", "--engine", help="Leiden implementation: auto (numba above a million "
                                                         "ties, else igraph), igraph or numba."),
-    runs: int = typer.Option(1, "--runs", help="Consensus over this many seeds (Leiden); adds each account's "
-                                               "membership confidence."),
+    runs: int = typer.Option(1, "--runs", help="Consensus over this many seeds (Leiden, with --objective, "
+                                               "--directed and --engine applied to every run); adds each "
+                                               "account's membership confidence."),
     since: Optional[str] = typer.Option(None, "--since", help="Warm-start Leiden from the communities of this "
                                         "earlier version (a number or a time, as --as-of) and keep their ids "
                                         "where a community continues, for tracking."),
@@ -144,6 +165,7 @@ def communities(
     if engine not in LEIDEN_METHODS:
         raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
     resolution = check_resolution(resolution, "--resolution")
+    _check_combination(method, objective, directed, engine, runs)
     timer = Timer()
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
@@ -167,7 +189,8 @@ def communities(
         if earlier is not None:
             part = leiden(graph, layer=lay, objective=objective, resolution=resolution, seed=seed, initial=earlier)
         elif runs > 1:
-            part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution)
+            part = consensus(graph, layer=lay, n_runs=runs, seed=seed, objective=objective, resolution=resolution,
+                             directed=directed, method=engine)
         elif method is CommunityMethod.leiden:
             part = leiden(graph, layer=lay, objective=objective, resolution=resolution, directed=directed, seed=seed,
                           method=engine)
@@ -192,7 +215,8 @@ def communities(
     if profiles is not None:
         write_table(prof, profiles)
     summary = {"snapshot": str(snapshot), "topic": topic, "method": part.info["method"],
-               "implementation": part.info.get("implementation"), "communities": part.n_communities,
+               "implementation": part.info.get("implementation"), "directed": part.info.get("directed", False),
+               "communities": part.n_communities,
                "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
                "largest": prof.head(5).to_dict("records"), "out": str(out),
                "profiles": str(profiles) if profiles else None, "tracking": tracking, "seconds": timer.seconds()}
