@@ -139,7 +139,14 @@ def leiden(
     Returns
     -------
     Partition
-        ``quality`` is the objective's value (modularity: Newman's Q).
+        ``quality`` is the objective's value at ``resolution``: modularity
+        with resolution gamma (Newman's Q when gamma is 1; directed
+        modularity with ``directed``), or CPM (igraph's scale: the sum over
+        communities of 2 * internal weight - resolution * size^2, over twice
+        the total weight; leidenalg's unnormalised value with ``directed``).
+        ``info["modularity"]`` is always the modularity at resolution 1
+        (Newman's Q; directed with ``directed``) of the same partition, to
+        compare runs of different objectives or resolutions.
 
     Examples
     --------
@@ -172,7 +179,8 @@ def leiden(
         part = parallel_leiden(graph, layer=lay, resolution=resolution, weight=weight, seed=seed,
                                iterations=n_iterations)
         info = {"method": "leiden", "implementation": "numba", "layer": lay.name, "objective": objective,
-                "resolution": resolution, "directed": False, "weighted": weight, "seed": seed,
+                "resolution": resolution, "modularity": part.info["modularity"], "directed": False,
+                "weighted": weight, "seed": seed,
                 "n_iterations": n_iterations, "seconds": part.info["seconds"], "levels": part.info["levels"]}
         return Partition(part.membership, graph.id_map, part.quality, info)
     active = _active_nodes(lay)    # nodes without a tie are their own communities; igraph never sees them
@@ -189,6 +197,7 @@ def leiden(
         membership = np.asarray(part.membership)
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution, directed=True) \
             if objective == "modularity" else float(part.quality())
+        newman = g.modularity(membership.tolist(), weights="weight", directed=True)
     else:
         random.seed(seed)   # igraph draws from Python's random module
         ig = igraph_module()
@@ -205,8 +214,10 @@ def leiden(
         membership = np.asarray(clustering.membership)
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution) \
             if objective == "modularity" else float(clustering.quality)
+        newman = g.modularity(membership.tolist(), weights="weight")
     info = {"method": "leiden", "implementation": "leidenalg" if directed else "igraph", "layer": lay.name,
-            "objective": objective, "resolution": resolution, "directed": directed, "weighted": weight,
+            "objective": objective, "resolution": resolution, "modularity": float(newman), "directed": directed,
+            "weighted": weight,
             "seed": seed, "n_iterations": n_iterations, "warm_start": initial is not None,
             "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
@@ -329,7 +340,10 @@ def _mutual_best(now: np.ndarray, then: np.ndarray) -> dict:
 
 def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, weight: bool = True,
             seed: int = 0) -> Partition:
-    """Louvain communities (Blondel et al. 2008) on the undirected simple version, igraph's multilevel."""
+    """Louvain communities (Blondel et al. 2008) on the undirected simple version, igraph's multilevel.
+
+    ``quality`` is the modularity at ``resolution``; ``info["modularity"]`` Newman's Q (resolution 1).
+    """
     resolution = check_resolution(resolution)
     ig = igraph_module()
 
@@ -341,9 +355,10 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
     ig.set_random_number_generator(random)
     clustering = g.community_multilevel(weights="weight", resolution=resolution)
     membership = np.asarray(clustering.membership)
-    info = {"method": "louvain", "layer": lay.name, "resolution": resolution, "weighted": weight, "seed": seed,
-            "seconds": time.perf_counter() - started}
     quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution)
+    info = {"method": "louvain", "layer": lay.name, "objective": "modularity", "resolution": resolution,
+            "modularity": float(g.modularity(membership.tolist(), weights="weight")), "weighted": weight,
+            "seed": seed, "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
 
 
@@ -510,7 +525,9 @@ def consensus(
     Returns
     -------
     Partition
-        ``info["confidence"]`` holds the per-node confidence (dense order);
+        ``quality`` is the objective's value of the consensus partition on ``layer``, on the scale
+        :func:`leiden` reports it (:func:`objective_quality`); ``info["modularity"]`` its modularity at
+        resolution 1.  ``info["confidence"]`` holds the per-node confidence (dense order);
         ``to_frame()`` gains it through :func:`membership_confidence_frame`.
     """
     if n_runs < 2:
@@ -531,12 +548,19 @@ def consensus(
                                    self_loops="keep")
     final = leiden(graph, layer=agree_layer, seed=seed, **{k: v for k, v in leiden_kwargs.items() if k != "directed"})
     confidence = membership_confidence(final.membership, runs)
-    modularity = leiden_quality(graph, lay, final.membership)
+    objective = leiden_kwargs.get("objective", "modularity")
+    resolution = leiden_kwargs.get("resolution", 1.0)
+    directed = bool(leiden_kwargs.get("directed", False))
+    weight = leiden_kwargs.get("weight", True)
+    quality = objective_quality(graph, lay, final.membership, objective=objective, resolution=resolution,
+                                directed=directed, weight=weight)
+    modularity = quality if (objective, resolution) == ("modularity", 1.0) else \
+        objective_quality(graph, lay, final.membership, directed=directed, weight=weight)
     info = dict(final.info, method="consensus", runs=n_runs, threshold=threshold, confidence=confidence,
-                directed=bool(leiden_kwargs.get("directed", False)),
+                layer=lay.name, objective=objective, resolution=resolution, directed=directed, modularity=modularity,
                 mean_confidence=float(confidence.mean()) if len(confidence) else 1.0,
                 seconds=time.perf_counter() - started)
-    return Partition(final.membership, graph.id_map, modularity, info)
+    return Partition(final.membership, graph.id_map, quality, info)
 
 
 def membership_confidence(reference: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
@@ -557,6 +581,50 @@ def membership_confidence(reference: np.ndarray, runs: list[np.ndarray]) -> np.n
         best[ref_of[order][first]] = run_of[order][first]
         hits += best[reference] == m
     return hits / len(runs)
+
+
+def objective_quality(graph: SocialGraph, layer: str | Layer, membership, *, objective: str = "modularity",
+                      resolution: float = 1.0, directed: bool = False, weight: bool = True) -> float:
+    """The value of Leiden's objective for ``membership``, on the scale :func:`leiden` reports it.
+
+    Modularity with resolution gamma (directed with ``directed``); CPM: the sum over communities of
+    2 * internal weight - resolution * size^2 over twice the total weight (igraph's scale, accounts with a tie
+    only), leidenalg's unnormalised value with ``directed``.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", [0, 1, 2, 3], [1, 2, 0, 4]).build()    # a triangle and a pair
+    >>> objective_quality(g, "x", [0, 0, 0, 1, 1])              # (3/4 - (6/8)^2) + (1/4 - (2/8)^2)
+    0.375
+    >>> objective_quality(g, "x", [0, 0, 0, 1, 1], objective="cpm", resolution=0.5)   # (6 - 4.5 + 2 - 2) / 8
+    0.1875
+    """
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    resolution = check_resolution(resolution)
+    lay = _layer(graph, layer)
+    active = _active_nodes(lay)
+    g = _igraph(graph, lay, directed=directed, weight=weight, active=active)
+    membership = np.asarray(membership)
+    labels = pd.factorize(membership if active is None else membership[active])[0].tolist()
+    if objective == "modularity":
+        return float(g.modularity(labels, weights="weight", resolution=resolution, directed=directed))
+    if directed:
+        import leidenalg as la
+
+        return float(la.CPMVertexPartition(g, initial_membership=labels, weights="weight",
+                                           resolution_parameter=resolution).quality())
+    total = float(sum(g.es["weight"]))
+    if total == 0:
+        return 0.0
+    edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    labels = np.asarray(labels, dtype=np.int64)
+    w = np.asarray(g.es["weight"], dtype=float)
+    inside = labels[edges[:, 0]] == labels[edges[:, 1]]
+    sizes = np.bincount(labels).astype(float)
+    internal = np.bincount(labels[edges[inside, 0]], weights=w[inside], minlength=len(sizes))
+    return float((2 * internal - resolution * sizes**2).sum() / (2 * total))
 
 
 def leiden_quality(graph: SocialGraph, lay: Layer, membership) -> float:

@@ -115,7 +115,8 @@ def parallel_leiden(
     Returns
     -------
     Partition
-        ``quality`` is the modularity; ``info`` has levels, sweeps and timings.
+        ``quality`` is the modularity at ``resolution``; ``info["modularity"]`` Newman's Q (resolution 1);
+        ``info`` also has levels, sweeps and timings.
 
     Examples
     --------
@@ -145,7 +146,9 @@ def parallel_leiden(
                                  min_move_share, batch, levels)
     membership, _ = _k._renumber(membership)
     quality = float(_k._modularity(indptr, indices, weights, membership, float(resolution)))
-    info = {"method": "parallel_leiden", "layer": lay.name, "resolution": resolution, "weighted": weight,
+    newman = quality if resolution == 1.0 else float(_k._modularity(indptr, indices, weights, membership, 1.0))
+    info = {"method": "parallel_leiden", "layer": lay.name, "resolution": resolution, "modularity": newman,
+            "weighted": weight,
             "seed": seed, "iterations": iterations, "levels": levels, "seconds_csr": round(t_csr, 4),
             "seconds": time.perf_counter() - started}
     return Partition(membership.astype(np.int64), graph.id_map, quality, info)

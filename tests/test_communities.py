@@ -331,3 +331,47 @@ def test_consensus_runs_apply_directed_and_engine(tmp_path, email_snapshot):
         assert code == 0, err
         summary = json.loads(out)
         assert summary["method"] == "consensus" and summary[key] == value
+
+
+def _cpm_by_hand(edges: pd.DataFrame, labels: dict, gamma: float) -> float:
+    """igraph's CPM scale: sum over communities of (2 * internal ties - gamma * size^2) / (2 * ties), over the
+    accounts with a tie."""
+    g = nx.Graph()
+    g.add_edges_from(zip(edges.src, edges.dst))
+    g.remove_edges_from(nx.selfloop_edges(g))
+    g.remove_nodes_from(list(nx.isolates(g)))         # an account whose only tie was to itself
+    groups = pd.Series({n: labels[n] for n in g.nodes})
+    internal = sum(1 for a, b in g.edges if labels[a] == labels[b])
+    return (2 * internal - gamma * (groups.value_counts() ** 2).sum()) / (2 * g.number_of_edges())
+
+
+@pytest.mark.parametrize("args", [["--objective", "cpm", "--resolution", "0.05"],
+                                  ["--objective", "cpm", "--resolution", "0.05", "--runs", "3"],
+                                  ["--resolution", "2"], ["--resolution", "2", "--runs", "3"]])
+def test_the_printed_quality_is_named_for_what_it_is(tmp_path, email_snapshot, args):
+    """Modularity (resolution 1) under its name, and the objective's own value beside it: --runs printed Newman's
+    Q labelled "cpm", a single run at resolution 2 printed the resolution-2 value labelled "modularity"."""
+    out = tmp_path / "c.csv"
+    code, text, err = cli("communities", email_snapshot, "--out", out, "--seed", "1", "--json", *args)
+    assert code == 0, err
+    summary = json.loads(text)
+    part = pd.read_csv(out)
+    labels = dict(zip(part.account_id, part.community))
+    edges = pd.read_csv(dataset("email-Eu-core/email-Eu-core.txt.gz"), sep=" ", names=["src", "dst"])
+    g = nx.Graph()
+    g.add_edges_from(zip(edges.src, edges.dst))
+    g.remove_edges_from(nx.selfloop_edges(g))
+    groups = pd.Series(labels).loc[list(g.nodes)]
+    communities = [set(members) for _, members in groups.groupby(groups).groups.items()]
+    assert summary["modularity"] == pytest.approx(nx.algorithms.community.modularity(g, communities), abs=1e-9)
+    if "cpm" in args:
+        assert summary["objective"] == "cpm" and summary["quality"] == pytest.approx(_cpm_by_hand(edges, labels, 0.05))
+        name = "cpm"
+    else:
+        assert summary["quality"] == pytest.approx(
+            nx.algorithms.community.modularity(g, communities, resolution=2), abs=1e-9)
+        name = "modularity"
+    code, text, err = cli("communities", email_snapshot, "--out", out, "--seed", "1", *args)
+    assert text.splitlines()[0] == (f"wrote {out}: {summary['communities']} communities, modularity "
+                                    f"{summary['modularity']:.4f} (resolution 1); objective {name} "
+                                    f"{summary['quality']:.4f} at resolution {float(args[args.index('--resolution') + 1]):g}")

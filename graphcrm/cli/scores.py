@@ -104,6 +104,27 @@ class CommunityMethod(str, Enum):
     louvain = "louvain"
 
 
+def quality_text(part) -> str:
+    """How good a partition is, each figure under its own name: the modularity (resolution 1, Newman's Q) and,
+    when the run optimised something else (CPM, another resolution), that objective's own value.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> quality_text(P(quality=0.41, info={"objective": "modularity", "resolution": 1.0, "modularity": 0.41}))
+    'modularity 0.4100'
+    >>> quality_text(P(quality=0.487, info={"objective": "cpm", "resolution": 0.05, "modularity": 0.2853}))
+    'modularity 0.2853 (resolution 1); objective cpm 0.4870 at resolution 0.05'
+    """
+    info = part.info
+    objective, resolution = info.get("objective", "modularity"), info.get("resolution", 1.0)
+    newman = info.get("modularity", part.quality)
+    text = f"{'directed ' if info.get('directed') else ''}modularity {newman:.4f}"
+    if (objective, resolution) != ("modularity", 1.0):
+        text += f" (resolution 1); objective {objective} {part.quality:.4f} at resolution {resolution:g}"
+    return text
+
+
 def _check_combination(method: CommunityMethod, objective: str, directed: bool, engine: str, runs: int) -> None:
     """Refuse options that would not apply (a usage error naming them) rather than ignore them."""
     from graphcrm.loaders.errors import ParameterError
@@ -217,11 +238,13 @@ def communities(
     summary = {"snapshot": str(snapshot), "topic": topic, "method": part.info["method"],
                "implementation": part.info.get("implementation"), "directed": part.info.get("directed", False),
                "communities": part.n_communities,
-               "quality": part.quality, "mean_confidence": part.info.get("mean_confidence"),
+               "objective": part.info.get("objective", "modularity"), "resolution": part.info.get("resolution"),
+               "quality": part.quality, "modularity": part.info.get("modularity"),
+               "mean_confidence": part.info.get("mean_confidence"),
                "largest": prof.head(5).to_dict("records"), "out": str(out),
                "profiles": str(profiles) if profiles else None, "tracking": tracking, "seconds": timer.seconds()}
-    human = (f"wrote {out}: {part.n_communities} communities, {part.info['objective'] if 'objective' in part.info else 'modularity'} "
-             f"{part.quality:.4f}\n" + prof.head(10).to_string(index=False))
+    human = (f"wrote {out}: {part.n_communities} communities, {quality_text(part)}\n"
+             + prof.head(10).to_string(index=False))
     if tracking is not None:
         human += (f"\nsince {tracking['since']}: {tracking['kept_share']:.1%} of the accounts in both kept "
                   f"their community id ({tracking['matched']} communities continue, {tracking['new']} new)")
