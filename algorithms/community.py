@@ -386,8 +386,11 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
     * ``internal_density``: internal (undirected) ties / possible ties;
     * ``conductance``: weight of ties leaving / min(volume, rest of the graph's volume);
     * ``leaders``: top accounts by PageRank attention *within* the community;
-    * ``bridges``: members with the highest participation coefficient
-      (Guimera & Amaral 2005: ties spread over many communities);
+    * ``bridges``: up to ``bridges`` members with ties to other communities,
+      highest participation coefficient first (Guimera & Amaral 2005: ties
+      spread over many communities); a member without a tie outside its
+      community is never a bridge, so the list is shorter, or empty (and
+      ``bridge_participation`` 0), when fewer members have one;
     * ``dominant_interaction``: the interaction layer with the most internal
       interactions, where the graph has interaction layers;
     * activity over time, where those layers keep their timestamped events:
@@ -443,7 +446,8 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
     for c, members in members_by_c:
         members = members.to_numpy()
         lead = members[np.lexsort((members, -pr[members]))][:leaders]
-        br = members[np.lexsort((members, -participation[members]))][:bridges]
+        crossing = members[participation[members] > 0]      # at least one tie to another community
+        br = crossing[np.lexsort((crossing, -participation[crossing]))][:bridges]
         row = {
             "community": int(c), "size": int(sizes[c]), "internal_ties": int(internal_ties[c]),
             "internal_density": float(density[c]), "conductance": float(conductance[c]),

@@ -375,3 +375,20 @@ def test_the_printed_quality_is_named_for_what_it_is(tmp_path, email_snapshot, a
     assert text.splitlines()[0] == (f"wrote {out}: {summary['communities']} communities, modularity "
                                     f"{summary['modularity']:.4f} (resolution 1); objective {name} "
                                     f"{summary['quality']:.4f} at resolution {float(args[args.index('--resolution') + 1]):g}")
+
+
+def test_bridges_are_members_with_a_tie_to_another_community():
+    """Two 5-cliques joined by 4-5, a separate triangle and an isolated account: the only bridges are 4 and 5;
+    the triangle has none and the isolated account is not its own bridge."""
+    edges = [(a, b) for a in range(5) for b in range(5) if a < b]
+    edges += [(a, b) for a in range(5, 10) for b in range(5, 10) if a < b] + [(4, 5), (20, 21), (21, 22), (20, 22)]
+    g = (GraphBuilder().add_edges("x", [a for a, _ in edges], [b for _, b in edges])
+         .add_edges("other", [30], [31]).build())                   # 30 and 31 have no tie on layer x
+    part = leiden(g, layer="x", seed=0)
+    prof = community_profiles(g, part, layer="x")
+    rows = prof.set_index("community")
+    by_member = {a: rows.loc[int(part.membership[g.index_of([a])[0]])] for a in (0, 9, 20, 30, 31)}
+    assert by_member[0].bridges == "4" and by_member[9].bridges == "5"
+    assert by_member[0].bridge_participation == pytest.approx(0.32)
+    for lone in (20, 30, 31):
+        assert by_member[lone].bridges == "" and by_member[lone].bridge_participation == 0.0
