@@ -14,6 +14,25 @@ from graphcrm.loaders.errors import InputFileError, ParameterError
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def check_table_path(path) -> Path:
+    """``path`` if :func:`write_table` can write it (``.csv`` or ``.parquet``), else a :class:`ParameterError`:
+    verbs check every output path before they compute or write anything.
+
+    Examples
+    --------
+    >>> check_table_path("leaders.parquet").name
+    'leaders.parquet'
+    >>> check_table_path("profiles.txt")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: profiles.txt: output must end in .csv or .parquet
+    """
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise ParameterError(f"{path}: output must end in .csv or .parquet")
+    return path
+
+
 def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Path:
     """Write ``frame`` to ``path`` (``.csv`` or ``.parquet``); a reader never sees half a file.
 
@@ -27,11 +46,8 @@ def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None) -> Pat
     >>> out.read_text()
     'a\\n1\\n'
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise ParameterError(f"{path}: output must end in .csv or .parquet")
-    if suffix == ".csv":
+    path = check_table_path(path)
+    if path.suffix.lower() == ".csv":
         return write_atomic(path, lambda tmp: escape_frame(frame, escape).to_csv(tmp, index=False))
     return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 

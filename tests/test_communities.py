@@ -392,3 +392,12 @@ def test_bridges_are_members_with_a_tie_to_another_community():
     assert by_member[0].bridge_participation == pytest.approx(0.32)
     for lone in (20, 30, 31):
         assert by_member[lone].bridges == "" and by_member[lone].bridge_participation == 0.0
+
+
+def test_every_output_path_is_checked_before_anything_is_written(tmp_path, email_snapshot):
+    out = tmp_path / "p.csv"
+    code, _, err = cli("communities", email_snapshot, "--out", out, "--profiles", tmp_path / "prof.txt")
+    assert code == 2 and not out.exists()             # --out was written before --profiles was refused
+    assert one_line_error(err) == f"error: {tmp_path / 'prof.txt'}: output must end in .csv or .parquet"
+    code, _, err = cli("communities", email_snapshot, "--out", out, "--profiles", out)
+    assert code == 2 and not out.exists() and "--out and --profiles name the same file" in one_line_error(err)

@@ -67,11 +67,12 @@ def rank(
     from graphcrm.backtest import parse_horizon
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.ranking import rank_table
-    from graphcrm.tables import read_partition, write_table
+    from graphcrm.tables import check_table_path, read_partition, write_table
 
     timer = Timer()
     if samples < 1:
         raise ParameterError(f"--samples must be >= 1, got {samples}")
+    check_table_path(out)                      # before the ranking runs
     graph = open_snapshot(snapshot, as_of, topic)
     parts = read_partition(partition) if partition else None
     seconds = parse_horizon(horizon) if horizon is not None else None
@@ -187,6 +188,13 @@ def communities(
         raise ParameterError(f"--engine must be one of {', '.join(LEIDEN_METHODS)}, got {engine!r}")
     resolution = check_resolution(resolution, "--resolution")
     _check_combination(method, objective, directed, engine, runs)
+    from graphcrm.tables import check_table_path
+
+    for path in (out, profiles):               # every output checked before any work or any file is written
+        if path is not None:
+            check_table_path(path)
+    if profiles is not None and Path(profiles).resolve() == Path(out).resolve():
+        raise ParameterError(f"--out and --profiles name the same file ({out}): give two files")
     timer = Timer()
     graph = open_snapshot(snapshot, as_of, topic)
     lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
