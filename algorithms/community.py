@@ -270,8 +270,8 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     labels : numpy.ndarray
         The stable id of each account of ``current`` (dense order).
     info : dict
-        ``kept_share``: of the accounts in both versions, the share whose id did not change;
-        ``matched`` / ``new`` communities.
+        ``kept_share``: of the accounts in both versions (``shared``), the share whose id did not change
+        (NaN when they share none); ``matched`` / ``new`` communities.
 
     Examples
     --------
@@ -300,8 +300,9 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     # communities without a mutual match get new ids after the largest earlier one, in community order
     stable[unmatched] = (int(old.max()) + 1 if len(old) else 0) + np.arange(int(unmatched.sum()))
     labels = stable[member_of.reshape(-1)]
-    kept = float((labels[both] == then).mean()) if both.any() else 1.0
-    return labels, {"kept_share": kept, "matched": len(mapping), "new": int(unmatched.sum())}
+    kept = float((labels[both] == then).mean()) if both.any() else float("nan")
+    return labels, {"kept_share": kept, "shared": int(both.sum()), "matched": len(mapping),
+                    "new": int(unmatched.sum())}
 
 
 def _integer_labels(labels: pd.Series) -> pd.Series:

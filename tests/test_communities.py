@@ -401,3 +401,37 @@ def test_every_output_path_is_checked_before_anything_is_written(tmp_path, email
     assert one_line_error(err) == f"error: {tmp_path / 'prof.txt'}: output must end in .csv or .parquet"
     code, _, err = cli("communities", email_snapshot, "--out", out, "--profiles", out)
     assert code == 2 and not out.exists() and "--out and --profiles name the same file" in one_line_error(err)
+
+
+def test_a_partition_file_of_no_account_of_the_graph_is_an_error_and_a_partial_one_a_note(tmp_path, email_snapshot):
+    nomatch = tmp_path / "nomatch.csv"
+    nomatch.write_text("account_id,community\nx,1\ny,2\n")
+    expected = f"error: {nomatch}: none of its 2 accounts is in the graph (1,005 accounts): a partition of another graph?"
+    for verb, option in (("communities", "--previous"), ("rank", "--partition")):
+        code, out, err = cli(verb, email_snapshot, option, nomatch, "--out", tmp_path / "o.csv")
+        assert code == 1 and one_line_error(err) == expected and not (tmp_path / "o.csv").exists(), out
+    # the first 300 accounts of a real partition, one of them unknown to the graph
+    part = tmp_path / "p.csv"
+    assert cli("communities", email_snapshot, "--out", part, "--seed", "1")[0] == 0
+    half = tmp_path / "half.csv"
+    pd.concat([pd.read_csv(part).head(300), pd.DataFrame({"account_id": [99999], "community": [0]})]).to_csv(
+        half, index=False)
+    note = f"note: {{}} {half}: 300 of its 301 accounts are in the graph, which gives 300 of its 1,005 accounts a community"
+    code, out, err = cli("rank", email_snapshot, "--partition", half, "--out", tmp_path / "r.csv", "--top", "2")
+    assert code == 0 and note.format("--partition") in out.splitlines(), err
+    code, out, err = cli("communities", email_snapshot, "--previous", half, "--out", tmp_path / "w.csv", "--json")
+    assert code == 0, err
+    tracking = json.loads(out)["tracking"]
+    assert tracking["previous_match"] == {"rows": 301, "in_graph": 300, "graph_accounts": 1005, "graph_covered": 300}
+    assert tracking["shared"] == 300 and 0 < tracking["kept_share"] <= 1
+    code, out, err = cli("communities", email_snapshot, "--previous", half, "--out", tmp_path / "w.csv")
+    assert note.format("--previous") in out.splitlines()
+
+
+def test_kept_share_of_no_shared_account_is_not_a_hundred_percent():
+    from graphcrm.algorithms.community import stable_labels
+    from graphcrm.loaders.idmap import IdMap
+    from graphcrm.loaders.results import Partition
+
+    labels, info = stable_labels(pd.Series([1, 2], index=["x", "y"]), Partition(np.array([0, 0, 1]), IdMap(["a", "b", "c"])))
+    assert np.isnan(info["kept_share"]) and info["shared"] == 0 and labels.tolist() == [3, 3, 4]

@@ -67,14 +67,15 @@ def rank(
     from graphcrm.backtest import parse_horizon
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.ranking import rank_table
-    from graphcrm.tables import check_table_path, read_partition, write_table
+    from graphcrm.tables import check_table_path, partition_match, partition_note, read_partition, write_table
 
     timer = Timer()
     if samples < 1:
         raise ParameterError(f"--samples must be >= 1, got {samples}")
     check_table_path(out)                      # before the ranking runs
-    graph = open_snapshot(snapshot, as_of, topic)
     parts = read_partition(partition) if partition else None
+    graph = open_snapshot(snapshot, as_of, topic)
+    match = partition_match(parts, graph, partition) if parts is not None else None
     seconds = parse_horizon(horizon) if horizon is not None else None
     stored = None
     if method in ("auto", "forecast") and topic is None:     # a stored model was fitted on every topic
@@ -90,9 +91,12 @@ def rank(
             table = topic_why(open_snapshot(snapshot, as_of), table, topic.split(","))
     write_table(table, out)
     summary = {"snapshot": str(snapshot), "method": method, "topic": topic, "rows": len(table), "out": str(out),
-               "ranking": ranking, "top": table.head(10).to_dict("records"),
+               "ranking": ranking, "partition_match": match, "top": table.head(10).to_dict("records"),
                "seconds": timer.seconds()}
     head = f"wrote {out}: {len(table)} rows"
+    note = partition_note(match, partition, "--partition") if match is not None else None
+    if note:
+        head += "\n" + note
     if ranking:
         head += f"\nleader score: {ranking['scorer']}" + (f" on {ranking['layer']}" if "layer" in ranking else "")
         head += f" ({ranking['scorer_reason']})"
@@ -196,19 +200,23 @@ def communities(
     if profiles is not None and Path(profiles).resolve() == Path(out).resolve():
         raise ParameterError(f"--out and --profiles name the same file ({out}): give two files")
     timer = Timer()
-    graph = open_snapshot(snapshot, as_of, topic)
-    lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
     warm = since is not None or previous is not None
     if since is not None and previous is not None:
         raise ParameterError("give --since VERSION or --previous FILE, not both")
     if warm and (runs > 1 or method is not CommunityMethod.leiden or directed or engine == "numba"):
         raise ParameterError("--since / --previous warm-start undirected Leiden (igraph): drop --runs, --directed, "
                              "--engine numba and --method louvain")
-    earlier = None
+    earlier = match = None
     if previous is not None:
         from graphcrm.tables import read_previous_partition
 
         earlier = read_previous_partition(previous)
+    graph = open_snapshot(snapshot, as_of, topic)
+    lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
+    if previous is not None:
+        from graphcrm.tables import partition_match
+
+        match = partition_match(earlier, graph, previous)
     if since is not None:
         earlier_graph = open_snapshot(snapshot, since, topic)
         with step(f"communities of version {since}"):
@@ -233,7 +241,8 @@ def communities(
         labels, tracking = stable_labels(earlier, part)
         table["community"] = labels
         tracking = {"since": since if since is not None else str(previous), **tracking,
-                    **({"quality_since": earlier.quality} if since is not None else {})}
+                    **({"quality_since": earlier.quality} if since is not None else {}),
+                    **({"previous_match": match} if match is not None else {})}
     if "confidence" in part.info:
         table["confidence"] = part.info["confidence"]
     write_table(table, out)
@@ -253,6 +262,11 @@ def communities(
                "profiles": str(profiles) if profiles else None, "tracking": tracking, "seconds": timer.seconds()}
     human = (f"wrote {out}: {part.n_communities} communities, {quality_text(part)}\n"
              + prof.head(10).to_string(index=False))
+    if match is not None:
+        from graphcrm.tables import partition_note
+
+        note = partition_note(match, previous, "--previous")
+        human += f"\n{note}" if note else ""
     if tracking is not None:
         human += (f"\nsince {tracking['since']}: {tracking['kept_share']:.1%} of the accounts in both kept "
                   f"their community id ({tracking['matched']} communities continue, {tracking['new']} new)")
