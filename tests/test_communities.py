@@ -435,3 +435,37 @@ def test_kept_share_of_no_shared_account_is_not_a_hundred_percent():
 
     labels, info = stable_labels(pd.Series([1, 2], index=["x", "y"]), Partition(np.array([0, 0, 1]), IdMap(["a", "b", "c"])))
     assert np.isnan(info["kept_share"]) and info["shared"] == 0 and labels.tolist() == [3, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory):
+    """Version 1: layer 'a' (two triangles); version 2 adds layer 'b'."""
+    root = tmp_path_factory.mktemp("versions")
+    (root / "a.csv").write_text("src,dst\n1,2\n2,3\n3,1\n4,5\n5,6\n6,4\n3,4\n")
+    (root / "b.csv").write_text("src,dst\n1,5\n2,6\n")
+    snap = root / "snap"
+    assert cli("load", "--edges", root / "a.csv", "--layer", "a", "--out", snap)[0] == 0
+    code, _, err = cli("load", "--append", snap, "--edges", root / "b.csv", "--layer", "b")
+    assert code == 0, err
+    return snap
+
+
+def test_since_must_name_an_earlier_version(tmp_path, two_versions):
+    out = tmp_path / "c.csv"
+    code, _, err = cli("communities", two_versions, "--as-of", "1", "--since", "2", "--out", out, "--layer", "a")
+    assert code == 2 and not out.exists()
+    assert one_line_error(err) == ("error: --since 2 (version 2) is not earlier than --as-of 1 (version 1): --since "
+                                   "names the earlier version to warm-start from")
+    code, _, err = cli("communities", two_versions, "--since", "2", "--out", out, "--layer", "a")
+    assert code == 2 and "is not earlier than the current version (2)" in one_line_error(err)
+    code, out_text, err = cli("communities", two_versions, "--since", "1", "--out", out, "--layer", "a")
+    assert code == 0 and "since 1: 100.0% of the accounts in both kept their community id" in out_text, err
+
+
+def test_since_errors_name_the_option_and_the_version(tmp_path, two_versions):
+    code, _, err = cli("communities", two_versions, "--since", "foo", "--out", tmp_path / "c.csv")
+    assert code == 2 and one_line_error(err) == ("error: --since 'foo': expected a version number, an ISO-8601 "
+                                                 "time or Unix seconds")
+    code, _, err = cli("communities", two_versions, "--since", "1", "--layer", "b", "--out", tmp_path / "c.csv")
+    assert code == 2 and one_line_error(err) == (f"error: --since 1: version 1 of {two_versions} has no layer 'b' "
+                                                 "yet (its layers: a); give a later --since")

@@ -109,6 +109,20 @@ class CommunityMethod(str, Enum):
     louvain = "louvain"
 
 
+def _earlier_version(snapshot: Path, as_of: str | None, since: str) -> int:
+    """The version ``--since`` names, checked to be earlier than the one read (``--as-of``, else the current)."""
+    from graphcrm.loaders.errors import ParameterError
+    from graphcrm.loaders.snapshot import read_manifest
+
+    then = int(read_manifest(snapshot_dir(snapshot, since, "--since")).get("version", 1))
+    now = int(read_manifest(snapshot_dir(snapshot, as_of)).get("version", 1))
+    if then >= now:
+        read = f"--as-of {as_of} (version {now})" if as_of is not None else f"the current version ({now})"
+        raise ParameterError(f"--since {since} (version {then}) is not earlier than {read}: --since names the "
+                             "earlier version to warm-start from")
+    return then
+
+
 def quality_text(part) -> str:
     """How good a partition is, each figure under its own name: the modularity (resolution 1, Newman's Q) and,
     when the run optimised something else (CPM, another resolution), that objective's own value.
@@ -207,6 +221,8 @@ def communities(
         raise ParameterError("--since / --previous warm-start undirected Leiden (igraph): drop --runs, --directed, "
                              "--engine numba and --method louvain")
     earlier = match = None
+    if since is not None:
+        since_version = _earlier_version(snapshot, as_of, since)
     if previous is not None:
         from graphcrm.tables import read_previous_partition
 
@@ -218,10 +234,18 @@ def communities(
 
         match = partition_match(earlier, graph, previous)
     if since is not None:
-        earlier_graph = open_snapshot(snapshot, since, topic)
+        from graphcrm.loaders.errors import LayerNotFoundError
+
+        earlier_graph = open_snapshot(snapshot, since, topic, option="--since")
+        try:
+            earlier_layer = earlier_graph.resolve_layer(layer).positive()
+        except LayerNotFoundError:
+            raise LayerNotFoundError(
+                f"--since {since}: version {since_version} of {snapshot} has no layer {layer!r} yet (its layers: "
+                f"{', '.join(earlier_graph.layer_names) or 'none'}); give a later --since") from None
         with step(f"communities of version {since}"):
-            earlier = leiden(earlier_graph, layer=earlier_graph.resolve_layer(layer).positive(), objective=objective,
-                             resolution=resolution, seed=seed, method="igraph")
+            earlier = leiden(earlier_graph, layer=earlier_layer, objective=objective, resolution=resolution,
+                             seed=seed, method="igraph")
     with step(f"finding communities ({method})"):
         if earlier is not None:
             part = leiden(graph, layer=lay, objective=objective, resolution=resolution, seed=seed, initial=earlier)
