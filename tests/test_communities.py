@@ -469,3 +469,19 @@ def test_since_errors_name_the_option_and_the_version(tmp_path, two_versions):
     code, _, err = cli("communities", two_versions, "--since", "1", "--layer", "b", "--out", tmp_path / "c.csv")
     assert code == 2 and one_line_error(err) == (f"error: --since 1: version 1 of {two_versions} has no layer 'b' "
                                                  "yet (its layers: a); give a later --since")
+
+
+def test_communities_on_a_signed_layer_say_the_negative_ties_are_left_out(tmp_path):
+    path = dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")
+    snap = tmp_path / "alpha"
+    assert cli("load", "--signed", path, "--out", snap)[0] == 0
+    ratings = pd.read_csv(path).set_axis(["src", "dst", "rating", "time"], axis=1)
+    negative = int((ratings[ratings.src != ratings.dst].drop_duplicates(["src", "dst"]).rating < 0).sum())
+    code, out, err = cli("communities", snap, "--layer", "trust", "--out", tmp_path / "c.csv", "--json")
+    assert code == 0, err
+    assert json.loads(out)["negative_ties_ignored"] == negative == 1536
+    code, out, err = cli("communities", snap, "--layer", "trust", "--out", tmp_path / "c.csv")
+    assert out.splitlines()[-1] == (f"note: trust: {negative:,} negative ties left out (communities of the positive "
+                                    "ties; supporter / critic camps: signed_communities(graph, layer='trust') in Python)")
+    code, out, _ = cli("communities", "--help")
+    assert "signed_communities" in " ".join(out.split())

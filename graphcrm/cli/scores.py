@@ -109,6 +109,14 @@ class CommunityMethod(str, Enum):
     louvain = "louvain"
 
 
+def _ties_left_out(lay) -> dict:
+    """Ties of a signed layer that the positive-tie version leaves out: ``negative`` and ``zero`` weight."""
+    if not lay.weighted:
+        return {"negative": 0, "zero": 0}
+    w = lay.edge_arrays()[2]
+    return {"negative": int((w < 0).sum()), "zero": int((w == 0).sum())}
+
+
 def _earlier_version(snapshot: Path, as_of: str | None, since: str) -> int:
     """The version ``--since`` names, checked to be earlier than the one read (``--as-of``, else the current)."""
     from graphcrm.loaders.errors import ParameterError
@@ -171,7 +179,10 @@ def communities(
                                                                                   "modularity, one run: --objective, --directed, --engine and "
                                                                                   "--runs are Leiden's)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Layer (default: combined interaction strength, "
-                                                              "else follows)."),
+                                                              "else follows). A signed layer (trust) counts its "
+                                                              "positive ties only: the negative ones are left out "
+                                                              "(a note says how many; supporter / critic camps: "
+                                                              "signed_communities in Python)."),
     objective: str = typer.Option("modularity", "--objective", help="Leiden objective: modularity or cpm."),
     resolution: float = typer.Option(1.0, "--resolution", help="Resolution parameter."),
     directed: bool = typer.Option(False, "--directed", help="Directed modularity (Leiden via leidenalg)."),
@@ -228,7 +239,9 @@ def communities(
 
         earlier = read_previous_partition(previous)
     graph = open_snapshot(snapshot, as_of, topic)
-    lay = graph.resolve_layer(layer).positive()   # as the report: positive ties
+    full = graph.resolve_layer(layer)
+    lay = full.positive()                         # as the report: positive ties
+    left_out = _ties_left_out(full)
     if previous is not None:
         from graphcrm.tables import partition_match
 
@@ -283,9 +296,14 @@ def communities(
                "quality": part.quality, "modularity": part.info.get("modularity"),
                "mean_confidence": part.info.get("mean_confidence"),
                "largest": prof.head(5).to_dict("records"), "out": str(out),
-               "profiles": str(profiles) if profiles else None, "tracking": tracking, "seconds": timer.seconds()}
+               "profiles": str(profiles) if profiles else None, "tracking": tracking,
+               "negative_ties_ignored": left_out["negative"], "seconds": timer.seconds()}
     human = (f"wrote {out}: {part.n_communities} communities, {quality_text(part)}\n"
              + prof.head(10).to_string(index=False))
+    if left_out["negative"] or left_out["zero"]:
+        zero = f" and {left_out['zero']:,} of weight 0" if left_out["zero"] else ""
+        human += (f"\nnote: {full.name}: {left_out['negative']:,} negative ties{zero} left out (communities of the "
+                  f"positive ties; supporter / critic camps: signed_communities(graph, layer={full.name!r}) in Python)")
     if match is not None:
         from graphcrm.tables import partition_note
 
