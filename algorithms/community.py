@@ -400,10 +400,14 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
       ``busiest_day_interactions``, and ``activity_trend`` -- (events in the
       second half of the log's time span - events in the first half) /
       events, from -1 (faded) to +1 (all recent).
+
+    ``partition`` must be a partition of ``graph`` (its accounts, in its order): one of another graph or
+    version is a :class:`ParameterError`.
     """
     from graphcrm.algorithms.centrality import pagerank
     from graphcrm.loaders.layers import INTERACTION_TYPES
 
+    _check_same_accounts(graph, partition)
     lay = _layer(graph, layer)
     m = partition.membership
     k = partition.n_communities
@@ -462,6 +466,23 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame if activity is None else frame.join(activity, on="community")
+
+
+def _check_same_accounts(graph: SocialGraph, partition) -> None:
+    """A :class:`ParameterError` unless ``partition`` is a partition of ``graph``'s accounts (same ids, same
+    dense order), e.g. one computed on another graph or another version of it."""
+    if not isinstance(partition, Partition):
+        raise ParameterError(f"partition must be a Partition (from leiden, louvain, consensus ...), got "
+                             f"{type(partition).__name__}")
+    ours, theirs = graph.id_map, partition.id_map
+    if ours is theirs:
+        return
+    if len(theirs) != len(ours):
+        raise ParameterError(f"the partition has {len(theirs):,} accounts, the graph {len(ours):,}: the partition "
+                             "belongs to another graph (or another version of it); compute it on this graph")
+    if not np.array_equal(np.asarray(theirs.ids), np.asarray(ours.ids)):
+        raise ParameterError("the partition's accounts are not the graph's (same count, other ids): the partition "
+                             "belongs to another graph; compute it on this graph")
 
 
 def _activity_over_time(graph: SocialGraph, layer_names, membership, k) -> pd.DataFrame | None:
@@ -742,7 +763,8 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     is rewarded for positive ties within and negative ties across
     communities (Traag & Bruggeman 2009).  ``quality`` is the signed
     objective; ``info`` has the share of negative ties that fall between
-    communities.
+    communities.  A layer without negative ties is a :class:`ParameterError`
+    (use :func:`leiden`).
     """
     resolution = check_resolution(resolution)
     ig = igraph_module()
@@ -753,6 +775,9 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     keep = src != dst
     src, dst, w = src[keep], dst[keep], w[keep]
     pos, neg = w > 0, w < 0
+    if not (lay.weighted and neg.any()):
+        raise ParameterError(f"layer {layer!r} has no negative ties: signed_communities needs a signed layer "
+                             "(trust, from load_signed); for communities of an unsigned layer use leiden")
     g_pos = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[pos], dst[pos]]), directed=False)
     g_pos.es["weight"] = w[pos].tolist()
     g_neg = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[neg], dst[neg]]), directed=False)
@@ -791,6 +816,11 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
     partitions, weights = [], []
     for name, weight in sorted(layers.items()):
         lay = graph.interaction_strength() if name == "strength" else _layer(graph, name)
+        if not lay.n_edges:
+            what = ("no interaction layers to combine" if name == "strength" and lay.name == "strength"
+                    else "no ties with positive weight")
+            raise ParameterError(f"layer {name!r} has {what} (the graph's layers: {', '.join(graph.layer_names)}): "
+                                 "leave it out of layers=")
         g = _igraph(graph, lay, directed=False, weight=True)
         partitions.append(la.RBConfigurationVertexPartition(g, weights="weight", resolution_parameter=resolution))
         weights.append(float(weight))

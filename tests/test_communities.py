@@ -485,3 +485,24 @@ def test_communities_on_a_signed_layer_say_the_negative_ties_are_left_out(tmp_pa
                                     "ties; supporter / critic camps: signed_communities(graph, layer='trust') in Python)")
     code, out, _ = cli("communities", "--help")
     assert "signed_communities" in " ".join(out.split())
+
+
+def test_python_api_mixups_are_clear_parameter_errors():
+    from graphcrm.algorithms import multilayer_leiden, signed_communities
+    from graphcrm.loaders.errors import ParameterError
+
+    email = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="follows")
+    small, _ = two_cliques()
+    with pytest.raises(ParameterError, match="the partition has 10 accounts, the graph 1,005: the partition belongs "
+                                             "to another graph"):
+        community_profiles(email, leiden(small, layer="x", seed=1), layer="follows")
+    with pytest.raises(ParameterError, match="the partition has 1,005 accounts, the graph 10"):
+        community_profiles(small, leiden(email, layer="follows", seed=1), layer="x")
+    other = GraphBuilder().add_edges("x", list(range(100, 109)), list(range(101, 110))).build()   # 10 other ids
+    with pytest.raises(ParameterError, match="same count, other ids"):
+        community_profiles(small, leiden(other, layer="x"), layer="x")
+    with pytest.raises(ParameterError, match="layer 'strength' has no interaction layers to combine"):
+        multilayer_leiden(email, layers={"strength": 1.0})
+    with pytest.raises(ParameterError, match="layer 'follows' has no negative ties: signed_communities needs a "
+                                             "signed layer"):
+        signed_communities(email, layer="follows")
