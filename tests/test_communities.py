@@ -506,3 +506,31 @@ def test_python_api_mixups_are_clear_parameter_errors():
     with pytest.raises(ParameterError, match="layer 'follows' has no negative ties: signed_communities needs a "
                                              "signed layer"):
         signed_communities(email, layer="follows")
+
+
+def test_notebook_01_and_the_leaders_docstring_state_what_the_code_computes():
+    """Conductance is cut / min(volume, rest) -- a share of tie ends, not 'the share of a community's ties that
+    leave it'; the influence score is 100 ln G / ln(0.5 / n), not 100 (1 - t)."""
+    import graphcrm.leaders as leaders_module
+
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    part = leiden(g, layer="email", seed=1)
+    row = community_profiles(g, part, layer="email").iloc[0]
+    nxg = nx.Graph(g.to_networkx("email").to_undirected())
+    nxg.remove_edges_from(nx.selfloop_edges(nxg))
+    members = {n for n, c in zip(g.id_map.ids, part.membership) if c == row.community}
+    internal = nxg.subgraph(members).number_of_edges()
+    cut = sum(1 for a, b in nxg.edges if (a in members) != (b in members))
+    volume = 2 * internal + cut
+    assert row.conductance == pytest.approx(cut / min(volume, 2 * nxg.number_of_edges() - volume))
+    assert row.conductance < cut / (internal + cut) - 0.1        # the notebook's old wording: far off here
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01-communities.ipynb").read_text())
+    text = " ".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
+    assert "share of a community's ties that leave it" not in text
+    assert "over the smaller of its volume -- twice its internal ties plus the leaving ones -- and the rest" in text
+    doc = " ".join(leaders_module.__doc__.split())
+    assert "100 * (1 - t)" not in doc and "influence_score = 100 * ln(G) / ln(0.5 / n)" in doc
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    tails = (4 - np.array([1, 2, 3, 4]) + 0.5) / 4            # accounts at or above, plus half an account
+    np.testing.assert_allclose(leaders_module.combined_score({"a": values}, {"a": 1.0}),
+                               100 * np.log(tails) / np.log(0.5 / 4))
