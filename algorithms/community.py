@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms._igraph_import import igraph_module
-from graphcrm.algorithms.leiden_parallel import parallel_leiden
+from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import Partition
@@ -139,7 +139,14 @@ def leiden(
     Returns
     -------
     Partition
-        ``quality`` is the objective's value (modularity: Newman's Q).
+        ``quality`` is the objective's value at ``resolution``: modularity
+        with resolution gamma (Newman's Q when gamma is 1; directed
+        modularity with ``directed``), or CPM (igraph's scale: the sum over
+        communities of 2 * internal weight - resolution * size^2, over twice
+        the total weight; leidenalg's unnormalised value with ``directed``).
+        ``info["modularity"]`` is always the modularity at resolution 1
+        (Newman's Q; directed with ``directed``) of the same partition, to
+        compare runs of different objectives or resolutions.
 
     Examples
     --------
@@ -152,8 +159,7 @@ def leiden(
     """
     if objective not in OBJECTIVES:
         raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if resolution <= 0:
-        raise ParameterError(f"resolution must be > 0, got {resolution}")
+    resolution = check_resolution(resolution)
     if method not in LEIDEN_METHODS:
         raise ParameterError(f"method must be one of {LEIDEN_METHODS}, got {method!r}")
     lay = _layer(graph, layer)
@@ -173,7 +179,8 @@ def leiden(
         part = parallel_leiden(graph, layer=lay, resolution=resolution, weight=weight, seed=seed,
                                iterations=n_iterations)
         info = {"method": "leiden", "implementation": "numba", "layer": lay.name, "objective": objective,
-                "resolution": resolution, "directed": False, "weighted": weight, "seed": seed,
+                "resolution": resolution, "modularity": part.info["modularity"], "directed": False,
+                "weighted": weight, "seed": seed,
                 "n_iterations": n_iterations, "seconds": part.info["seconds"], "levels": part.info["levels"]}
         return Partition(part.membership, graph.id_map, part.quality, info)
     active = _active_nodes(lay)    # nodes without a tie are their own communities; igraph never sees them
@@ -190,6 +197,7 @@ def leiden(
         membership = np.asarray(part.membership)
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution, directed=True) \
             if objective == "modularity" else float(part.quality())
+        newman = g.modularity(membership.tolist(), weights="weight", directed=True)
     else:
         random.seed(seed)   # igraph draws from Python's random module
         ig = igraph_module()
@@ -206,8 +214,10 @@ def leiden(
         membership = np.asarray(clustering.membership)
         quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution) \
             if objective == "modularity" else float(clustering.quality)
+        newman = g.modularity(membership.tolist(), weights="weight")
     info = {"method": "leiden", "implementation": "leidenalg" if directed else "igraph", "layer": lay.name,
-            "objective": objective, "resolution": resolution, "directed": directed, "weighted": weight,
+            "objective": objective, "resolution": resolution, "modularity": float(newman), "directed": directed,
+            "weighted": weight,
             "seed": seed, "n_iterations": n_iterations, "warm_start": initial is not None,
             "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
@@ -260,8 +270,8 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     labels : numpy.ndarray
         The stable id of each account of ``current`` (dense order).
     info : dict
-        ``kept_share``: of the accounts in both versions, the share whose id did not change;
-        ``matched`` / ``new`` communities.
+        ``kept_share``: of the accounts in both versions (``shared``), the share whose id did not change
+        (NaN when they share none); ``matched`` / ``new`` communities.
 
     Examples
     --------
@@ -272,18 +282,17 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     >>> labels.tolist(), info["kept_share"]
     ([7, 7, 9, 9, 10], 1.0)
     """
-    old = _by_account(earlier)
-    old = old[old.notna()]                 # an account without a community in the earlier table: not matched
+    old = _integer_labels(_by_account(earlier))
     before, now_ids = pd.Index(old.index), pd.Index(current.id_map.ids)
     if not (before.dtype.kind in "iu" and now_ids.dtype.kind in "iu"):   # ids read back as text match by text
         before, now_ids = before.astype(str), now_ids.astype(str)
     if not before.is_unique:
-        raise InvalidInputError(f"earlier partition: account {before[before.duplicated()][0]!r} appears in more "
-                                "than one row")
+        raise InvalidInputError(f"earlier partition: account {str(before[before.duplicated()][0])!r} appears in "
+                                "more than one row")
     pos = before.get_indexer(now_ids)
     both = pos >= 0
     now = current.membership[both].astype(np.int64)
-    then = old.to_numpy()[pos[both]].astype(np.int64)
+    then = old.to_numpy()[pos[both]]
     mapping = _mutual_best(now, then)
     communities, member_of = np.unique(current.membership, return_inverse=True)
     stable = np.array([mapping.get(c, 0) for c in communities.tolist()], dtype=np.int64)
@@ -291,8 +300,23 @@ def stable_labels(earlier, current: Partition) -> tuple[np.ndarray, dict]:
     # communities without a mutual match get new ids after the largest earlier one, in community order
     stable[unmatched] = (int(old.max()) + 1 if len(old) else 0) + np.arange(int(unmatched.sum()))
     labels = stable[member_of.reshape(-1)]
-    kept = float((labels[both] == then).mean()) if both.any() else 1.0
-    return labels, {"kept_share": kept, "matched": len(mapping), "new": int(unmatched.sum())}
+    kept = float((labels[both] == then).mean()) if both.any() else float("nan")
+    return labels, {"kept_share": kept, "shared": int(both.sum()), "matched": len(mapping),
+                    "new": int(unmatched.sum())}
+
+
+def _integer_labels(labels: pd.Series) -> pd.Series:
+    """The earlier communities as int64 (text ``"7"`` or ``7.0`` read as 7); accounts without one dropped.
+
+    Kept ids are integers: a text label (``"sales"``) is a :class:`ParameterError`, not a guess."""
+    raw = pd.Series(labels.to_numpy(), index=labels.index, dtype=object)
+    raw = raw[raw.notna() & (raw.astype(str).str.strip() != "")]   # no community in the earlier table: not matched
+    numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(numbers) & (numbers == np.round(numbers)))
+    if bad.any():
+        raise ParameterError(f"earlier partition: community {str(raw.iloc[int(np.flatnonzero(bad)[0])])!r} is not "
+                             "an integer id; stable ids continue integer community ids (number named groups first)")
+    return pd.Series(numbers.astype(np.int64), index=raw.index)
 
 
 def _mutual_best(now: np.ndarray, then: np.ndarray) -> dict:
@@ -317,9 +341,11 @@ def _mutual_best(now: np.ndarray, then: np.ndarray) -> dict:
 
 def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, weight: bool = True,
             seed: int = 0) -> Partition:
-    """Louvain communities (Blondel et al. 2008) on the undirected simple version, igraph's multilevel."""
-    if resolution <= 0:
-        raise ParameterError(f"resolution must be > 0, got {resolution}")
+    """Louvain communities (Blondel et al. 2008) on the undirected simple version, igraph's multilevel.
+
+    ``quality`` is the modularity at ``resolution``; ``info["modularity"]`` Newman's Q (resolution 1).
+    """
+    resolution = check_resolution(resolution)
     ig = igraph_module()
 
     lay = _layer(graph, layer)
@@ -330,9 +356,10 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
     ig.set_random_number_generator(random)
     clustering = g.community_multilevel(weights="weight", resolution=resolution)
     membership = np.asarray(clustering.membership)
-    info = {"method": "louvain", "layer": lay.name, "resolution": resolution, "weighted": weight, "seed": seed,
-            "seconds": time.perf_counter() - started}
     quality = g.modularity(membership.tolist(), weights="weight", resolution=resolution)
+    info = {"method": "louvain", "layer": lay.name, "objective": "modularity", "resolution": resolution,
+            "modularity": float(g.modularity(membership.tolist(), weights="weight")), "weighted": weight,
+            "seed": seed, "seconds": time.perf_counter() - started}
     return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, float(quality), info)
 
 
@@ -360,8 +387,11 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
     * ``internal_density``: internal (undirected) ties / possible ties;
     * ``conductance``: weight of ties leaving / min(volume, rest of the graph's volume);
     * ``leaders``: top accounts by PageRank attention *within* the community;
-    * ``bridges``: members with the highest participation coefficient
-      (Guimera & Amaral 2005: ties spread over many communities);
+    * ``bridges``: up to ``bridges`` members with ties to other communities,
+      highest participation coefficient first (Guimera & Amaral 2005: ties
+      spread over many communities); a member without a tie outside its
+      community is never a bridge, so the list is shorter, or empty (and
+      ``bridge_participation`` 0), when fewer members have one;
     * ``dominant_interaction``: the interaction layer with the most internal
       interactions, where the graph has interaction layers;
     * activity over time, where those layers keep their timestamped events:
@@ -370,10 +400,14 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
       ``busiest_day_interactions``, and ``activity_trend`` -- (events in the
       second half of the log's time span - events in the first half) /
       events, from -1 (faded) to +1 (all recent).
+
+    ``partition`` must be a partition of ``graph`` (its accounts, in its order): one of another graph or
+    version is a :class:`ParameterError`.
     """
     from graphcrm.algorithms.centrality import pagerank
     from graphcrm.loaders.layers import INTERACTION_TYPES
 
+    _check_same_accounts(graph, partition)
     lay = _layer(graph, layer)
     m = partition.membership
     k = partition.n_communities
@@ -417,7 +451,8 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
     for c, members in members_by_c:
         members = members.to_numpy()
         lead = members[np.lexsort((members, -pr[members]))][:leaders]
-        br = members[np.lexsort((members, -participation[members]))][:bridges]
+        crossing = members[participation[members] > 0]      # at least one tie to another community
+        br = crossing[np.lexsort((crossing, -participation[crossing]))][:bridges]
         row = {
             "community": int(c), "size": int(sizes[c]), "internal_ties": int(internal_ties[c]),
             "internal_density": float(density[c]), "conductance": float(conductance[c]),
@@ -431,6 +466,23 @@ def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str |
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame if activity is None else frame.join(activity, on="community")
+
+
+def _check_same_accounts(graph: SocialGraph, partition) -> None:
+    """A :class:`ParameterError` unless ``partition`` is a partition of ``graph``'s accounts (same ids, same
+    dense order), e.g. one computed on another graph or another version of it."""
+    if not isinstance(partition, Partition):
+        raise ParameterError(f"partition must be a Partition (from leiden, louvain, consensus ...), got "
+                             f"{type(partition).__name__}")
+    ours, theirs = graph.id_map, partition.id_map
+    if ours is theirs:
+        return
+    if len(theirs) != len(ours):
+        raise ParameterError(f"the partition has {len(theirs):,} accounts, the graph {len(ours):,}: the partition "
+                             "belongs to another graph (or another version of it); compute it on this graph")
+    if not np.array_equal(np.asarray(theirs.ids), np.asarray(ours.ids)):
+        raise ParameterError("the partition's accounts are not the graph's (same count, other ids): the partition "
+                             "belongs to another graph; compute it on this graph")
 
 
 def _activity_over_time(graph: SocialGraph, layer_names, membership, k) -> pd.DataFrame | None:
@@ -492,10 +544,16 @@ def consensus(
     runs in which it sat in the run's best match of its consensus community
     (1.0: always with the same group).
 
+    ``leiden_kwargs`` (``objective``, ``resolution``, ``directed``, ``method``)
+    apply to every run; the final run on the agreement graph is undirected
+    (agreement is symmetric) with the same objective, resolution and method.
+
     Returns
     -------
     Partition
-        ``info["confidence"]`` holds the per-node confidence (dense order);
+        ``quality`` is the objective's value of the consensus partition on ``layer``, on the scale
+        :func:`leiden` reports it (:func:`objective_quality`); ``info["modularity"]`` its modularity at
+        resolution 1.  ``info["confidence"]`` holds the per-node confidence (dense order);
         ``to_frame()`` gains it through :func:`membership_confidence_frame`.
     """
     if n_runs < 2:
@@ -516,11 +574,19 @@ def consensus(
                                    self_loops="keep")
     final = leiden(graph, layer=agree_layer, seed=seed, **{k: v for k, v in leiden_kwargs.items() if k != "directed"})
     confidence = membership_confidence(final.membership, runs)
-    modularity = leiden_quality(graph, lay, final.membership)
+    objective = leiden_kwargs.get("objective", "modularity")
+    resolution = leiden_kwargs.get("resolution", 1.0)
+    directed = bool(leiden_kwargs.get("directed", False))
+    weight = leiden_kwargs.get("weight", True)
+    quality = objective_quality(graph, lay, final.membership, objective=objective, resolution=resolution,
+                                directed=directed, weight=weight)
+    modularity = quality if (objective, resolution) == ("modularity", 1.0) else \
+        objective_quality(graph, lay, final.membership, directed=directed, weight=weight)
     info = dict(final.info, method="consensus", runs=n_runs, threshold=threshold, confidence=confidence,
+                layer=lay.name, objective=objective, resolution=resolution, directed=directed, modularity=modularity,
                 mean_confidence=float(confidence.mean()) if len(confidence) else 1.0,
                 seconds=time.perf_counter() - started)
-    return Partition(final.membership, graph.id_map, modularity, info)
+    return Partition(final.membership, graph.id_map, quality, info)
 
 
 def membership_confidence(reference: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
@@ -541,6 +607,50 @@ def membership_confidence(reference: np.ndarray, runs: list[np.ndarray]) -> np.n
         best[ref_of[order][first]] = run_of[order][first]
         hits += best[reference] == m
     return hits / len(runs)
+
+
+def objective_quality(graph: SocialGraph, layer: str | Layer, membership, *, objective: str = "modularity",
+                      resolution: float = 1.0, directed: bool = False, weight: bool = True) -> float:
+    """The value of Leiden's objective for ``membership``, on the scale :func:`leiden` reports it.
+
+    Modularity with resolution gamma (directed with ``directed``); CPM: the sum over communities of
+    2 * internal weight - resolution * size^2 over twice the total weight (igraph's scale, accounts with a tie
+    only), leidenalg's unnormalised value with ``directed``.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", [0, 1, 2, 3], [1, 2, 0, 4]).build()    # a triangle and a pair
+    >>> objective_quality(g, "x", [0, 0, 0, 1, 1])              # (3/4 - (6/8)^2) + (1/4 - (2/8)^2)
+    0.375
+    >>> objective_quality(g, "x", [0, 0, 0, 1, 1], objective="cpm", resolution=0.5)   # (6 - 4.5 + 2 - 2) / 8
+    0.1875
+    """
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    resolution = check_resolution(resolution)
+    lay = _layer(graph, layer)
+    active = _active_nodes(lay)
+    g = _igraph(graph, lay, directed=directed, weight=weight, active=active)
+    membership = np.asarray(membership)
+    labels = pd.factorize(membership if active is None else membership[active])[0].tolist()
+    if objective == "modularity":
+        return float(g.modularity(labels, weights="weight", resolution=resolution, directed=directed))
+    if directed:
+        import leidenalg as la
+
+        return float(la.CPMVertexPartition(g, initial_membership=labels, weights="weight",
+                                           resolution_parameter=resolution).quality())
+    total = float(sum(g.es["weight"]))
+    if total == 0:
+        return 0.0
+    edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    labels = np.asarray(labels, dtype=np.int64)
+    w = np.asarray(g.es["weight"], dtype=float)
+    inside = labels[edges[:, 0]] == labels[edges[:, 1]]
+    sizes = np.bincount(labels).astype(float)
+    internal = np.bincount(labels[edges[inside, 0]], weights=w[inside], minlength=len(sizes))
+    return float((2 * internal - resolution * sizes**2).sum() / (2 * total))
 
 
 def leiden_quality(graph: SocialGraph, lay: Layer, membership) -> float:
@@ -653,8 +763,10 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     is rewarded for positive ties within and negative ties across
     communities (Traag & Bruggeman 2009).  ``quality`` is the signed
     objective; ``info`` has the share of negative ties that fall between
-    communities.
+    communities.  A layer without negative ties is a :class:`ParameterError`
+    (use :func:`leiden`).
     """
+    resolution = check_resolution(resolution)
     ig = igraph_module()
     import leidenalg as la
 
@@ -663,6 +775,9 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     keep = src != dst
     src, dst, w = src[keep], dst[keep], w[keep]
     pos, neg = w > 0, w < 0
+    if not (lay.weighted and neg.any()):
+        raise ParameterError(f"layer {layer!r} has no negative ties: signed_communities needs a signed layer "
+                             "(trust, from load_signed); for communities of an unsigned layer use leiden")
     g_pos = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[pos], dst[pos]]), directed=False)
     g_pos.es["weight"] = w[pos].tolist()
     g_neg = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src[neg], dst[neg]]), directed=False)
@@ -697,9 +812,15 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
 
     if not layers:
         raise ParameterError("give at least one layer")
+    resolution = check_resolution(resolution)
     partitions, weights = [], []
     for name, weight in sorted(layers.items()):
         lay = graph.interaction_strength() if name == "strength" else _layer(graph, name)
+        if not lay.n_edges:
+            what = ("no interaction layers to combine" if name == "strength" and lay.name == "strength"
+                    else "no ties with positive weight")
+            raise ParameterError(f"layer {name!r} has {what} (the graph's layers: {', '.join(graph.layer_names)}): "
+                                 "leave it out of layers=")
         g = _igraph(graph, lay, directed=False, weight=True)
         partitions.append(la.RBConfigurationVertexPartition(g, weights="weight", resolution_parameter=resolution))
         weights.append(float(weight))

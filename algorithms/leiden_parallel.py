@@ -28,6 +28,28 @@ import numpy as np
 
 from graphcrm.algorithms import _leiden_kernels as _k
 from graphcrm.loaders.errors import ParameterError
+
+
+def check_resolution(resolution, name: str = "resolution") -> float:
+    """``resolution`` as a float, or a :class:`ParameterError` unless it is a finite number > 0 (NaN, inf and
+    0 would leave every account alone, or all in one community, without a word).
+
+    Examples
+    --------
+    >>> check_resolution(0.5)
+    0.5
+    >>> check_resolution(float("nan"))
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: resolution must be a finite number > 0, got nan
+    """
+    try:
+        value = float(resolution)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a finite number > 0, got {resolution!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} must be a finite number > 0, got {resolution}")
+    return value
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import Partition
 
@@ -93,7 +115,8 @@ def parallel_leiden(
     Returns
     -------
     Partition
-        ``quality`` is the modularity; ``info`` has levels, sweeps and timings.
+        ``quality`` is the modularity at ``resolution``; ``info["modularity"]`` Newman's Q (resolution 1);
+        ``info`` also has levels, sweeps and timings.
 
     Examples
     --------
@@ -104,8 +127,7 @@ def parallel_leiden(
     >>> parallel_leiden(g, layer="x").membership.tolist()
     [0, 0, 0, 0, 1, 1, 1, 1]
     """
-    if resolution <= 0:
-        raise ParameterError(f"resolution must be > 0, got {resolution}")
+    resolution = check_resolution(resolution)
     if max_sweeps < 1 or iterations < 1 or not 0 <= min_move_share < 1 or (batch is not None and batch < 1):
         raise ParameterError("need max_sweeps >= 1, iterations >= 1, 0 <= min_move_share < 1 and batch >= 1")
     lay = graph.resolve_layer(layer).positive()
@@ -124,7 +146,9 @@ def parallel_leiden(
                                  min_move_share, batch, levels)
     membership, _ = _k._renumber(membership)
     quality = float(_k._modularity(indptr, indices, weights, membership, float(resolution)))
-    info = {"method": "parallel_leiden", "layer": lay.name, "resolution": resolution, "weighted": weight,
+    newman = quality if resolution == 1.0 else float(_k._modularity(indptr, indices, weights, membership, 1.0))
+    info = {"method": "parallel_leiden", "layer": lay.name, "resolution": resolution, "modularity": newman,
+            "weighted": weight,
             "seed": seed, "iterations": iterations, "levels": levels, "seconds_csr": round(t_csr, 4),
             "seconds": time.perf_counter() - started}
     return Partition(membership.astype(np.int64), graph.id_map, quality, info)

@@ -4,11 +4,14 @@ Each component measure -- attention received (PageRank), core position
 (coreness), expected word-of-mouth reach -- is turned into a percentile rank,
 so no single scale dominates and each row can say *why*: "top 1% by reach,
 top 10% by attention".  The combined score multiplies the *tail shares*
-(the fraction of accounts at or above the account on a measure): the
-geometric mean of the tails, ``t``, gives ``influence_score = 100 * (1 - t)``.
-Unlike a mean of percentiles it does not saturate at the top: being 1 in
-20,000 on reach counts for more than being 1 in 2,000, so a coarse measure
-(coreness takes few values) cannot reorder the leaders on its own.
+(the fraction of the ``n`` accounts at or above the account on a measure,
+plus half an account): with ``G`` the weighted geometric mean of the tails,
+``influence_score = 100 * ln(G) / ln(0.5 / n)`` (:func:`combined_score`) --
+how many orders of magnitude into the top the account sits, 100 for first
+on every measure.  Unlike a mean of percentiles it does not saturate at the
+top: being 1 in 20,000 on reach counts for more than being 1 in 2,000, so a
+coarse measure (coreness takes few values) cannot reorder the leaders on its
+own.
 """
 
 from __future__ import annotations

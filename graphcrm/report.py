@@ -427,7 +427,7 @@ def _community_drawing(part: Partition, links: pd.DataFrame, profiles: pd.DataFr
     big = math.sqrt(sizes[keep[0]])
     prof = profiles.set_index("community")
     nodes = [{"x": float(x), "y": float(y), "r": max(6.0, r_max * math.sqrt(sizes[c]) / big), "label": f"C{c}",
-              "tooltip": f"community {c}: {sizes[c]:,} members; leaders {prof.leaders[c]}; bridges {prof.bridges[c]}"}
+              "tooltip": f"community {c}: {sizes[c]:,} members; leaders {prof.leaders[c]}; bridges {prof.bridges[c] or 'none'}"}
              for c, (x, y) in zip(keep, xy)]
     index = {c: i for i, c in enumerate(keep)}
     wmax = float(sub.weight.max()) if len(sub) else 1.0

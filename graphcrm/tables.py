@@ -14,6 +14,25 @@ from graphcrm.loaders.errors import InputFileError, ParameterError
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def check_table_path(path) -> Path:
+    """``path`` if :func:`write_table` can write it (``.csv`` or ``.parquet``), else a :class:`ParameterError`:
+    verbs check every output path before they compute or write anything.
+
+    Examples
+    --------
+    >>> check_table_path("leaders.parquet").name
+    'leaders.parquet'
+    >>> check_table_path("profiles.txt")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: profiles.txt: output must end in .csv or .parquet
+    """
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise ParameterError(f"{path}: output must end in .csv or .parquet")
+    return path
+
+
 def check_outputs(outputs: dict) -> None:
     """Check output paths before any work: ``outputs`` maps an option name (``"--out"``) to its path or None.
 
@@ -73,12 +92,9 @@ def write_table(frame: pd.DataFrame, path, *, escape: bool | None = None, files=
     With ``files`` (a :class:`~graphcrm.loaders.atomic.FileGroup`) the file is renamed into place when the
     group commits, with the group's other files.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise ParameterError(f"{path}: output must end in .csv or .parquet")
+    path = check_table_path(path)
     write = files.write if files is not None else write_atomic
-    if suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         return write(path, lambda tmp: escape_frame(frame, escape).to_csv(tmp, index=False))
     return write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
@@ -95,6 +111,112 @@ def read_partition(path) -> pd.Series:
         raise ParameterError(f"{path}: a partition file needs columns account_id and community "
                              f"(found: {', '.join(map(str, frame.columns))})")
     return pd.Series(frame[com_col].to_numpy(), index=frame[id_col].to_numpy())
+
+
+def read_previous_partition(path) -> pd.Series:
+    """A partition written before, to warm-start from and keep the ids of (``communities --previous``).
+
+    :func:`read_partition`, checked: every community id an integer (as graphcrm writes them; ``3.0`` reads as
+    3), every account once.  A row with an empty community is left out (the account starts alone).
+
+    Returns
+    -------
+    pandas.Series
+        Community (int64) by account id.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file and the line (row for Parquet) of the first community id that is not an integer, or of
+        an account listed twice.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+    >>> _ = f.write_text("account_id,community\\n7,10\\n9,9\\n")
+    >>> read_previous_partition(f).to_dict()
+    {'7': 10, '9': 9}
+    >>> _ = f.write_text("account_id,community\\n7,sales\\n")
+    >>> read_previous_partition(f)
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InputFileError: ...p.csv, line 2, field 'community': 'sales' is not an integer community id; --previous keeps the integer ids graphcrm writes (number named groups first)
+    """
+    path = Path(path)
+    series = read_partition(path)
+    raw = pd.Series(series.to_numpy(), dtype=object)
+    text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    given = (text != "").to_numpy()
+    numbers = pd.to_numeric(text.where(given), errors="coerce").to_numpy(dtype=float)
+    bad = given & ~(np.isfinite(numbers) & (numbers == np.round(numbers)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        line, unit = _row_line(path, i)
+        raise InputFileError(path, line, "community", f"{text.iloc[i]!r} is not an integer community id; --previous "
+                             "keeps the integer ids graphcrm writes (number named groups first)", unit=unit)
+    ids = pd.Index(series.index)
+    twice = ids.duplicated()
+    if twice.any():
+        i = int(np.flatnonzero(twice)[0])
+        line, unit = _row_line(path, i)
+        raise InputFileError(path, line, "account_id", f"account {str(ids[i])!r} appears in more than one row; "
+                             "a partition lists each account once", unit=unit)
+    return pd.Series(numbers[given].astype(np.int64), index=series.index[given])
+
+
+def _row_line(path: Path, i: int) -> tuple[int, str]:
+    """Where data row ``i`` (0-based) of a partition table is: ``(line, "line")`` of a CSV, ``(row, "row")``."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return i + 1, "row"
+    from graphcrm.loaders.customers import read_table_rows
+
+    try:
+        lines = read_table_rows(path)[3]
+    except InputFileError:
+        lines = []
+    return (lines[i], "line") if i < len(lines) else (i + 2, "line")
+
+
+def partition_match(partition: pd.Series, graph, path) -> dict:
+    """How far a partition file (``account_id -> community``) matches the accounts of ``graph``.
+
+    Returns
+    -------
+    dict
+        ``rows`` (accounts in the file), ``in_graph`` (of those, in the graph), ``graph_accounts`` and
+        ``graph_covered`` (accounts of the graph the file gives a community).
+
+    Raises
+    ------
+    InvalidInputError
+        None of the file's accounts is in the graph (another graph's partition, or ids of another kind): a
+        warm start from it or leaders per community of it would silently be empty.
+    """
+    from graphcrm.loaders.errors import InvalidInputError
+
+    dense = np.asarray(graph.id_map.lookup(np.asarray(partition.index)))
+    found = dense >= 0
+    match = {"rows": int(len(partition)), "in_graph": int(found.sum()), "graph_accounts": int(graph.n_nodes),
+             "graph_covered": int(len(np.unique(dense[found])))}
+    if not match["in_graph"]:
+        raise InvalidInputError(f"{path}: none of its {match['rows']:,} accounts is in the graph "
+                                f"({match['graph_accounts']:,} accounts): a partition of another graph?")
+    return match
+
+
+def partition_note(match: dict, path, option: str) -> str | None:
+    """A one-line note when a partition file and the graph do not cover each other (None when they do).
+
+    Examples
+    --------
+    >>> partition_note({"rows": 3, "in_graph": 2, "graph_accounts": 5, "graph_covered": 2}, "p.csv", "--previous")
+    'note: --previous p.csv: 2 of its 3 accounts are in the graph, which gives 2 of its 5 accounts a community'
+    """
+    if match["in_graph"] == match["rows"] and match["graph_covered"] == match["graph_accounts"]:
+        return None
+    return (f"note: {option} {path}: {match['in_graph']:,} of its {match['rows']:,} accounts are in the graph, "
+            f"which gives {match['graph_covered']:,} of its {match['graph_accounts']:,} accounts a community")
 
 
 def read_id_list(path) -> list:

@@ -381,9 +381,10 @@ def list_versions(path) -> list[dict]:
     return out
 
 
-def version_path(path, as_of=None) -> Path:
+def version_path(path, as_of=None, option: str = "--as-of") -> Path:
     """The directory of the version of ``path`` that ``as_of`` names: a version number, or a time (ISO-8601
     or Unix seconds) -- the newest version created at or before it.  ``None``: the current version.
+    ``option`` is the command-line option a bad value is blamed on (``--as-of``, ``--since``).
 
     Raises
     ------
@@ -398,8 +399,8 @@ def version_path(path, as_of=None) -> Path:
     if text.isdigit() and len(text) < 9:               # a version number (Unix seconds have 9+ digits)
         chosen = [v for v in versions if v["version"] == int(text)]
     else:
-        when = _as_unix(text)
-        chosen = [v for v in versions if v["created_at"] and _as_unix(v["created_at"]) <= when][-1:]
+        when = _as_unix(text, option)
+        chosen = [v for v in versions if v["created_at"] and _as_unix(v["created_at"], option) <= when][-1:]
     if not chosen:
         have = ", ".join(f"{v['version']} ({v['created_at'] or 'no date'})" for v in versions)
         what = (f"no version {text!r}" if text.isdigit() and len(text) < 9
@@ -408,7 +409,7 @@ def version_path(path, as_of=None) -> Path:
     return Path(chosen[0]["path"])
 
 
-def _as_unix(text: str) -> float:
+def _as_unix(text: str, option: str = "--as-of") -> float:
     if text.replace(".", "", 1).isdigit():
         return float(text)
     import pandas as pd
@@ -418,7 +419,7 @@ def _as_unix(text: str) -> float:
     except (ValueError, TypeError):
         stamp = pd.NaT
     if pd.isna(stamp):
-        raise ParameterError(f"--as-of {text!r}: expected a version number, an ISO-8601 time or Unix seconds")
+        raise ParameterError(f"{option} {text!r}: expected a version number, an ISO-8601 time or Unix seconds")
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.timestamp()

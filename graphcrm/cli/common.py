@@ -132,19 +132,21 @@ def read_escaped_csv(path, **kwargs):
     return read_csv(path, **kwargs)
 
 
-def snapshot_dir(path: Path, as_of: str | None = None) -> Path:
-    """The directory of the version of snapshot ``path`` that ``--as-of`` names (``None``: the current one)."""
+def snapshot_dir(path: Path, as_of: str | None = None, option: str = "--as-of") -> Path:
+    """The directory of the version of snapshot ``path`` that ``--as-of`` (or ``option``) names (``None``: the
+    current one)."""
     from graphcrm.loaders.snapshot import version_path
 
-    return version_path(path, as_of)
+    return version_path(path, as_of, option)
 
 
-def open_snapshot(path: Path, as_of: str | None = None, topic: str | None = None):
-    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens), or an earlier version;
-    with ``topic`` (``--topic``) restricted to the events of that topic (see :func:`restrict_topic`)."""
+def open_snapshot(path: Path, as_of: str | None = None, topic: str | None = None, option: str = "--as-of"):
+    """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens), or an earlier version
+    (``as_of``, given as ``option``); with ``topic`` (``--topic``) restricted to the events of that topic (see
+    :func:`restrict_topic`)."""
     from graphcrm.loaders.snapshot import load_snapshot
 
-    return restrict_topic(load_snapshot(snapshot_dir(path, as_of)), topic)
+    return restrict_topic(load_snapshot(snapshot_dir(path, as_of, option)), topic)
 
 
 def restrict_topic(graph, topic: str | None):
