@@ -298,13 +298,16 @@ def read_ids_with_lines(path) -> tuple[list[str], list[int], str]:
 def known_ids_from(graph, path) -> list:
     """The ids of :func:`read_ids_with_lines` ``(path)`` as the graph's own ids, each once in file order; an id
     the graph does not have is an error naming the file and its line (an integer-id graph finds ``"7"``)."""
-    from graphcrm.loaders.errors import InputFileError
-
     values, lines, unit = read_ids_with_lines(path)
     first: dict = {}
     for value, line in zip(values, lines):
         first.setdefault(value, line)
-    values, lines = list(first), list(first.values())
+    return check_known_ids(graph, path, list(first), list(first.values()), unit)
+
+
+def check_known_ids(graph, path, values: list, lines: list, unit: str = "line") -> list:
+    """The graph's own ids for ``values`` read from ``path`` (as :func:`read_ids_with_lines` returns them); the
+    first the graph does not have is an :class:`InputFileError` naming the file and its line."""
     dense = graph.id_map.lookup(np.asarray(values, dtype=object))
     bad = np.flatnonzero(dense < 0)
     if len(bad):

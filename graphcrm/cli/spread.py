@@ -67,9 +67,11 @@ def simulate(
                                      "--recovery": recovery})
     recovery = 0.5 if recovery is None else recovery
     check_outputs({"--out": out, "--activation-out": probabilities, "--hourly-out": hourly_out})
-    from_file = _read_id_file(seeds_file) if seeds_file is not None else None
+    from graphcrm.tables import check_known_ids, read_ids_with_lines
+
+    from_file = read_ids_with_lines(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of, topic)
-    ids = list(seeds) + (_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
+    ids = list(seeds) + (check_known_ids(graph, seeds_file, *from_file) if from_file is not None else [])
     notes = []
     ids, negative = _unique(ids, "seed", notes), _unique(list(negative), "--negative", notes)
     lay = graph.resolve_layer(layer)
@@ -445,34 +447,6 @@ def _refuse_unused(model: str, negative: list, given: dict) -> None:
     if named:
         raise ParameterError(f"{', '.join(named)} {'does' if len(named) == 1 else 'do'} not apply to {kind}: "
                              "drop {}".format("it" if len(named) == 1 else "them"))
-
-
-def _read_id_file(path: Path):
-    """``(ids, numbers, unit)`` of an id file, read as every verb reads one (:func:`graphcrm.tables.read_ids_with_lines`:
-    one id per line with ``#`` comments and blank lines skipped, or a CSV/Parquet table with ``account_id``; a
-    BOM is dropped); a file with no id is the file's fault (exit 1)."""
-    from graphcrm.loaders.errors import InputFileError
-    from graphcrm.tables import read_ids_with_lines
-
-    try:
-        return read_ids_with_lines(path)
-    except ParameterError as exc:
-        raise InputFileError(path, None, None, str(exc).removeprefix(f"{path}: ")) from None
-
-
-def _known_ids(graph, path: Path, values: list, numbers: list, unit: str) -> list:
-    """The graph's ids for ``values`` read from ``path``; the first unknown one stops the run naming its line."""
-    import numpy as np
-
-    from graphcrm.loaders.errors import InputFileError
-
-    dense = np.asarray(graph.id_map.lookup(np.asarray(values, dtype=object)), dtype=np.int64)
-    bad = np.flatnonzero(dense < 0)
-    if len(bad):
-        more = f" ({len(bad) - 1} more unknown)" if len(bad) > 1 else ""
-        raise InputFileError(path, numbers[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
-                             f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
-    return graph.id_map.ids[dense].tolist()
 
 
 def _unique(ids: list, what: str, notes: list) -> list:
