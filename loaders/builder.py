@@ -375,7 +375,9 @@ class GraphBuilder:
         in an earlier node table is overwritten where the later one has a
         value.
         """
-        attributes = pd.DataFrame(index=range(len(ids))) if attributes is None else attributes.reset_index(drop=True)
+        if attributes is None or attributes.shape[1] == 0:      # an id-only node table: accounts, no attributes
+            attributes = pd.DataFrame(index=range(len(ids)))
+        attributes = attributes.reset_index(drop=True)
         if len(attributes) != len(ids):
             raise InvalidInputError(f"{source}: {len(ids)} ids but {len(attributes)} attribute rows")
         self._nodes.append(_NodePart(ids, attributes, source))

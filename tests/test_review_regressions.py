@@ -252,3 +252,14 @@ def test_rows_after_a_quoted_field_spanning_lines_keep_their_line_numbers(tmp_pa
                                       '3,4,RT,1341392402,ok\n4,5,XX,1341392403,bad\n')
     rejects = read_interactions(events, mode="lenient").report.rejects
     assert rejects.line.tolist() == [5] and rejects.text.tolist() == ["4,5,XX,1341392403,bad"]
+
+
+def test_an_id_only_node_table_adds_accounts_without_attributes(tmp_path):
+    """A node table with only an id column (accounts without ties, e.g. new customers' accounts) once failed with
+    '3 ids but 0 attribute rows'."""
+    from graphcrm.loaders.api import build_graph
+
+    edges = write(tmp_path, "e.csv", "1,2\n")
+    for name, text in (("ids.csv", "id\n1\n2\n3\n"), ("ids.txt", "1\n2\n3\n")):
+        g, _ = build_graph(read_edges(edges, layer="x"), read_nodes(write(tmp_path, name, text)))
+        assert g.n_nodes == 3 and sorted(g.id_map.ids.tolist()) == [1, 2, 3]
