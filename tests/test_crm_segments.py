@@ -79,6 +79,10 @@ def test_every_example_segment_kind_runs_on_real_signed_data(alpha):
     critics = seg[seg.segment == "critics"]
     assert (critics.score < 0).all() and critics.reason.str.startswith("negative signs").all()
     assert seg.reason.str.len().min() > 10
+    # participation on positive ties: at most 1 - 1/m for m communities touched (QA: 1.00 for distrusted accounts)
+    bridges = seg[seg.segment == "bridges"]
+    touched = bridges.reason.str.extract(r"ties to (\d+) communities")[0].astype(int)
+    assert len(bridges) and (bridges.score <= 1 - 1 / touched + 1e-9).all() and (bridges.score > 0).all()
 
 
 def test_bad_segment_configs_are_config_errors(tmp_path):
@@ -205,3 +209,24 @@ def test_exports_are_byte_identical_and_pseudonymised_without_writing_the_salt(t
     monkeypatch.delenv(SALT_ENV)
     with pytest.raises(ParameterError, match="salt"):
         load_salt()
+
+
+def test_bridges_count_positive_ties_only(tmp_path):
+    """A signed layer: x distrusts a1 and b1 (-10 each) and trusts c1 once; a1, b1 are only distrusted from outside
+    their triangle.  Positive ties only: x has 1 tie (below min_degree), a1 and b1 touch one community, c1 has
+    weights 1 (from x, community 0) and 10 (its triangle): participation 1 - (1/11)^2 - (10/11)^2 = 20/121.
+    (Signed weights gave x 1.00 with 3 communities and a1, b1 0.00 with "ties to 2 communities".)"""
+    rows = ["x,a1,-10,1", "x,b1,-10,2", "x,c1,1,3"] + [
+        f"{c}{i},{c}{i % 3 + 1},5,{4 + n}" for n, (c, i) in enumerate((c, i) for c in "abc" for i in (1, 2, 3))]
+    (tmp_path / "t.csv").write_text("source,target,rating,time\n" + "\n".join(rows) + "\n")
+    (tmp_path / "part.csv").write_text("account_id,community\nx,0\n" + "".join(
+        f"{c}{i},{k}\n" for k, c in enumerate("abc", start=1) for i in (1, 2, 3)))
+    (tmp_path / "b.toml").write_text('[[segment]]\nname = "bridges"\nkind = "bridges"\nmin_degree = 3\n')
+    assert graphcrm("load", "--signed", tmp_path / "t.csv", "--out", tmp_path / "snap").returncode == 0
+    proc = graphcrm("segments", tmp_path / "snap", "--config", tmp_path / "b.toml", "--partition",
+                    tmp_path / "part.csv", "--out", tmp_path / "b.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(tmp_path / "b.csv")
+    assert out.account_id.tolist() == ["c1"]
+    assert out.score.iloc[0] == pytest.approx(20 / 121, abs=1e-6)
+    assert out.reason.iloc[0] == "ties to 2 communities (participation 0.17, 3 ties)"

@@ -13,7 +13,8 @@ kind               who (parameters)
                    ``"forecast"`` or ``"combined"``; ``horizon`` (e.g. ``"2d"``) for the forecast
 ``advocates``      accounts whose expressed signs / sentiment are positive (``min_evidence``, ``top``)
 ``critics``        the same, negative
-``bridges``        ties spread over several communities: participation coefficient (``min_degree``, ``top``)
+``bridges``        ties spread over several communities: participation coefficient on positive ties
+                   (``min_degree``, ``top``)
 ``reachable_via``  best connectors to a customer list: personalized PageRank from their accounts on the
                    attention walk (``customers`` = file of customer ids, or ``accounts`` = list; ``top``)
 ``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags); with
@@ -383,8 +384,25 @@ def _stance_segment(sign):
 
 
 def participation(graph: SocialGraph, lay: Layer, membership: np.ndarray):
-    """Participation coefficient (Guimera & Amaral 2005), degree and number of communities touched, per account."""
-    u, v, w = undirected_edges(lay)
+    """Participation coefficient (Guimera & Amaral 2005), degree and number of communities touched, per account.
+
+    Computed on the layer's positive ties only (:meth:`Layer.positive`): on a signed layer a distrust rating is
+    not a tie into a community (and a signed strength of 0 or less would make the shares meaningless), so the
+    coefficient lies in ``[0, 1 - 1/m]`` for an account touching ``m`` communities, and ``degree`` /
+    ``touched`` count positive ties too.  Communities are found on the positive ties as well.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("trust", ["x", "x", "x"], ["a", "b", "c"], [-10.0, 1.0, 1.0]).build()
+    >>> membership = np.zeros(4, dtype=np.int64)
+    >>> membership[g.index_of(["x", "a", "b", "c"])] = [0, 1, 2, 3]
+    >>> pc, degree, touched = participation(g, g.layer("trust"), membership)
+    >>> x = g.index_of(["x"])[0]
+    >>> round(float(pc[x]), 2), int(degree[x]), int(touched[x])      # the -10 to a is no tie into community 1
+    (0.5, 2, 2)
+    """
+    u, v, w = undirected_edges(lay.positive())
     n = graph.n_nodes
     k = int(membership.max()) + 1 if len(membership) else 1
     ends, other, ww = np.concatenate([u, v]), np.concatenate([membership[v], membership[u]]), np.concatenate([w, w])
