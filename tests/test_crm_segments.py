@@ -230,3 +230,21 @@ def test_bridges_count_positive_ties_only(tmp_path):
     assert out.account_id.tolist() == ["c1"]
     assert out.score.iloc[0] == pytest.approx(20 / 121, abs=1e-6)
     assert out.reason.iloc[0] == "ties to 2 communities (participation 0.17, 3 ties)"
+
+
+def test_advocates_and_critics_pool_every_layer_with_sentiment(tmp_path):
+    """a likes the brand once (+0.9) and retweets / replies negatively four times (-0.9): mean -0.54 over 5, a
+    critic; b is positive on retweets and replies only: +0.80 over 3.  (Only `likes`, the first layer with
+    sentiment in alphabetical order, was used: a was an advocate at +0.90 over 1, b was missing.)"""
+    (tmp_path / "adv.csv").write_text(
+        "source,target,type,time,sentiment\na,brand,LIKE,1,0.9\na,brand,RT,2,-0.9\na,brand,RT,3,-0.9\n"
+        "a,brand,RT,4,-0.9\na,brand,RE,5,-0.9\nb,brand,RT,6,0.8\nb,brand,RT,7,0.8\nb,brand,RE,8,0.8\n")
+    (tmp_path / "a.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nmin_evidence = 1\n'
+                                     '[[segment]]\nname = "crit"\nkind = "critics"\nmin_evidence = 1\n')
+    assert graphcrm("load", "--interactions", tmp_path / "adv.csv", "--out", tmp_path / "snap").returncode == 0
+    proc = graphcrm("segments", tmp_path / "snap", "--config", tmp_path / "a.toml", "--out", tmp_path / "a.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(tmp_path / "a.csv")
+    assert out[["segment", "account_id", "score", "reason"]].values.tolist() == [
+        ["adv", "b", 0.8, "positive signs: mean +0.80 over 3 interactions"],
+        ["crit", "a", -0.54, "negative signs: mean -0.54 over 5 interactions"]]

@@ -11,7 +11,8 @@ kind               who (parameters)
                    (default: the validated forecast -- the scorer that won on held-out days -- where the graph
                    keeps a timestamped interaction log long enough, else the structural combined score),
                    ``"forecast"`` or ``"combined"``; ``horizon`` (e.g. ``"2d"``) for the forecast
-``advocates``      accounts whose expressed signs / sentiment are positive (``min_evidence``, ``top``)
+``advocates``      accounts whose expressed signs / sentiment are positive: the mean over every interaction on
+                   every signed or sentiment layer, pooled (``layer`` for one; ``min_evidence``, ``top``)
 ``critics``        the same, negative
 ``bridges``        ties spread over several communities: participation coefficient on positive ties
                    (``min_degree``, ``top``)
