@@ -248,3 +248,29 @@ def test_advocates_and_critics_pool_every_layer_with_sentiment(tmp_path):
     assert out[["segment", "account_id", "score", "reason"]].values.tolist() == [
         ["adv", "b", 0.8, "positive signs: mean +0.80 over 3 interactions"],
         ["crit", "a", -0.54, "negative signs: mean -0.54 over 5 interactions"]]
+
+
+@pytest.fixture
+def risk_snapshot(tmp_path):
+    """v retweeted u1 nine times, u2 and u3 once; w retweeted u2 once (u influences v, w)."""
+    rows = [f"v,u1,RT,{t}" for t in range(9)] + ["v,u2,RT,20", "v,u3,RT,21", "w,u2,RT,22"]
+    (tmp_path / "risk.csv").write_text("source,target,type,time\n" + "\n".join(rows) + "\n")
+    assert graphcrm("load", "--interactions", tmp_path / "risk.csv", "--out", tmp_path / "sr").returncode == 0
+    return tmp_path / "sr"
+
+
+def test_at_risk_skips_and_counts_churned_links_to_accounts_not_in_the_graph(risk_snapshot, tmp_path):
+    """CGONE churned and is linked to an account the graph lacks: skipped and counted (it stopped the command)."""
+    (tmp_path / "c.csv").write_text("customer_id,name,churned\nCV,V V,False\nCU2,U Two,True\nCW,W W,False\n"
+                                    "CGONE,Gone Person,True\n")
+    (tmp_path / "l.csv").write_text("customer_id,account_id\nCV,v\nCU2,u2\nCW,w\nCGONE,deleted_account\n")
+    (tmp_path / "r.toml").write_text('[[segment]]\nname = "risk"\nkind = "at_risk"\nmin_exposure = 0.5\n')
+    args = ["segments", risk_snapshot, "--config", tmp_path / "r.toml", "--links", tmp_path / "l.csv",
+            "--customers", tmp_path / "c.csv", "--out", tmp_path / "r.csv"]
+    proc = graphcrm(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: segment 'risk': 1 churned customer(s) linked to an account not in the graph skipped" in proc.stdout
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert out.account_id.tolist() == ["w"] and out.customer_id.tolist() == ["CW"]
+    summary = json.loads(graphcrm(*args, "--json").stdout)
+    assert summary["churned_not_in_graph"] == {"risk": 1}

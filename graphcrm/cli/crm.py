@@ -149,11 +149,13 @@ def segments_cmd(
     counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
     summary = {"snapshot": str(snapshot), "topic": topic, "segments": counts, "rows": len(table), "out": str(out)}
     human = f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    skipped = {"current": dict(table.attrs.get("churned_not_in_graph", {}))}
     if since is not None:
         from graphcrm.loaders.snapshot import load_snapshot_tables
 
         current = load_snapshot_tables(snapshot_dir(snapshot, as_of))     # CRM tables the earlier version lacks
         earlier = _segments_table(snapshot, since, seg_cfg, fallback=current, **options)
+        skipped[f"version {since}"] = dict(earlier.attrs.get("churned_not_in_graph", {}))
         changes = segment_changes(earlier, table, since=f"version {since}")
         changes_out = changes_out or out.with_name(f"{out.stem}.changes{out.suffix}")
         items.append((changes, changes_out, "segment_changes"))
@@ -164,6 +166,13 @@ def segments_cmd(
         human += f"\nsince version {since} -> {changes_out}: " + "; ".join(
             f"{seg} +{c['entered']} -{c['left']} ={c['stayed']}" for seg, c in summary["changes"].items())
     write_exports(items, salt=salt)
+    summary["churned_not_in_graph"] = skipped["current"]
+    if since is not None:
+        summary["churned_not_in_graph_since"] = skipped[f"version {since}"]
+    for version, per_segment in skipped.items():
+        for name, n in per_segment.items():
+            human += (f"\nnote: segment {name!r}: {n:,} churned customer(s) linked to an account not in the graph"
+                      + ("" if version == "current" else f" ({version})") + " skipped")
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
 

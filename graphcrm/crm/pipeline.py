@@ -655,6 +655,8 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
             counts["segment_rows"] = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
             if table.attrs.get("low_quality_excluded"):
                 counts["low_quality_excluded"] = dict(table.attrs["low_quality_excluded"])
+            if table.attrs.get("churned_not_in_graph"):
+                counts["churned_not_in_graph"] = dict(table.attrs["churned_not_in_graph"])
     if "economics" in steps:
         from graphcrm.crm.economics import influencer_economics
 

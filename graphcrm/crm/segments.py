@@ -35,7 +35,8 @@ Any segment can say ``exclude_low_quality = true``: accounts the audience audit 
 suspicious, and influencers whose audience is low quality, are left out of it (the segment still has ``top``
 rows when enough others qualify) -- use it on the segments that pick people to seed or pay (``leaders``,
 ``bridges``, ``reachable_via``).  ``build_segments(...).attrs["low_quality_excluded"]`` counts, per segment,
-the accounts it left out.
+the accounts it left out; ``attrs["churned_not_in_graph"]`` counts, per ``at_risk`` segment, the churned
+customers skipped because their linked account is not in the graph (deleted, or newer than the version read).
 
 Output columns (schema ``segments`` v1): ``segment, kind, rank, account_id, customer_id, score, reason``.
 """
@@ -260,12 +261,13 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     frames = []
     excluded = None
     dropped = {}
+    notes = {}
     for seg in segments:
         kind = seg["kind"]
         maker = _MAKERS[kind]
         if seg.get("exclude_low_quality", False) is not True:
             frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, leader_lists=leader_lists)
+                          reach_samples=reach_samples, leader_lists=leader_lists, notes=notes)
         else:
             if excluded is None:
                 from graphcrm.audience import audit
@@ -274,7 +276,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
                 excluded[audit(graph, []).excluded()] = True
             wider = dict(seg, top=int(seg.get("top", 50)) + int(excluded.sum()))   # enough rows left after
             frame = maker(graph, lay, wider, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, excluded=excluded, leader_lists=leader_lists)
+                          reach_samples=reach_samples, excluded=excluded, leader_lists=leader_lists, notes=notes)
             bad = excluded[graph.index_of(frame.account_id.to_numpy())] if len(frame) else np.zeros(0, bool)
             dropped[seg["name"]] = int(bad.sum())
             frame = frame[~bad]
@@ -292,6 +294,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     out["score"] = out["score"].astype(float).round(6)
     out = out[SEGMENT_COLUMNS]
     out.attrs["low_quality_excluded"] = dropped
+    out.attrs["churned_not_in_graph"] = notes.get("churned_not_in_graph", {})
     return out
 
 
@@ -453,7 +456,7 @@ def _reachable_via(graph, lay, seg, *, links, **_):
     return _top(frame, seg)
 
 
-def _at_risk(graph, lay, seg, *, links, customers, **_):
+def _at_risk(graph, lay, seg, *, links, customers, notes=None, **_):
     negative = seg.get("min_negative_exposure")
     has_flags = customers is not None and links is not None and "churned" in customers
     if not has_flags and (negative is None or links is None):
@@ -465,7 +468,12 @@ def _at_risk(graph, lay, seg, *, links, customers, **_):
         churned_customers = set(customers.customer_id[customers.churned].astype(str))
         churned_acc = [a for c, a in zip(links.customer_id.astype(str), links.account_id) if c in churned_customers]
         if churned_acc:
-            flag[graph.index_of(churned_acc)] = True
+            # a churned customer linked to an account this graph lacks (deleted, or newer than this version)
+            # cannot expose anyone here: skipped and counted, never fatal
+            dense = graph.id_map.lookup(np.asarray(churned_acc, dtype=object))
+            flag[dense[dense >= 0]] = True
+            if notes is not None and (dense < 0).any():
+                notes.setdefault("churned_not_in_graph", {})[seg["name"]] = int((dense < 0).sum())
     pos = lay.positive()
     src, dst, w = pos.edge_arrays()   # src can influence dst
     total = np.bincount(dst, weights=w, minlength=n)
