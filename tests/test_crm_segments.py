@@ -274,3 +274,25 @@ def test_at_risk_skips_and_counts_churned_links_to_accounts_not_in_the_graph(ris
     assert out.account_id.tolist() == ["w"] and out.customer_id.tolist() == ["CW"]
     summary = json.loads(graphcrm(*args, "--json").stdout)
     assert summary["churned_not_in_graph"] == {"risk": 1}
+
+
+@pytest.mark.parametrize("links, where", [
+    ("customer_id,account_id\nC1,1\nC2,someone_handle\n", ", line 3, field 'account_id': 'someone_handle' is not an "
+     "account id; expected the integer ids of this snapshot's accounts"),
+    ("customer_id,account_id\nC1,1\nC2,\n", ", line 3, field 'account_id': empty account id; expected the integer"),
+    ("customer_id,name,churned\nC1,Ann,True\n", ": no account_id column (found: customer_id, name, churned); "
+     "expected a links table from `graphcrm link`"),
+])
+@pytest.mark.parametrize("verb", ["segments", "churn-backtest"])
+def test_a_malformed_links_file_is_one_line_naming_file_line_and_field(trust_snapshot, tmp_path, links, where, verb):
+    """A text or empty account id on an integer-id graph, or a file without account_id, was a traceback."""
+    (tmp_path / "l.csv").write_text(links)
+    (tmp_path / "c.csv").write_text("customer_id,name,churn_date\nC1,Ann,\nC2,Bob,2024-03-05\n")
+    (tmp_path / "s.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\n')
+    tail = (["--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv"] if verb == "segments"
+            else ["--as-of", "2024-03-01", "--out", tmp_path / "o.csv"])
+    proc = graphcrm(verb, trust_snapshot, "--links", tmp_path / "l.csv", "--customers", tmp_path / "c.csv", *tail)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'l.csv'}{where}"), lines
+    assert not (tmp_path / "o.csv").exists()

@@ -183,17 +183,14 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     version, else in ``fallback``)."""
     import pandas as pd
 
-    from graphcrm.crm.export import read_export
     from graphcrm.crm.segments import build_segments
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.snapshot import load_snapshot_tables
-    from graphcrm.tables import read_partition
+    from graphcrm.tables import read_links, read_partition
 
     graph = open_snapshot(snapshot, as_of, topic)
     stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of))}
-    link_table = read_export(links) if links else stored.get("links")
-    if links and graph.id_map.kind == "int":
-        link_table["account_id"] = link_table["account_id"].astype("int64")
+    link_table = read_links(links, graph) if links else stored.get("links")
     cust = read_customers(customers)[0] if customers else stored.get("customers")
     parts = read_partition(partition) if partition else None
     if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
@@ -375,21 +372,19 @@ def churn_backtest_cmd(
 
     Example: graphcrm churn-backtest graphs/posts --customers crm.csv --links links.csv --as-of 2024-03-01 --json
     """
-    from graphcrm.crm.export import read_export
     from graphcrm.crm.exposure import exposure_backtest
     from graphcrm.loaders import write_rejects
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.loaders.snapshot import load_snapshot_tables
+    from graphcrm.tables import read_links
 
     timer = Timer()
     graph = open_snapshot(snapshot, snapshot_as_of)
     with step(f"reading {customers.name}"):
         table, report = read_customers(customers, mode=mode)
     if links:
-        link_table = read_export(links)
-        if graph.id_map.kind == "int":
-            link_table["account_id"] = link_table["account_id"].astype("int64")
+        link_table = read_links(links, graph)
     else:
         link_table = load_snapshot_tables(snapshot_dir(snapshot, snapshot_as_of)).get("links")
         if link_table is None:
