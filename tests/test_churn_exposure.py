@@ -170,8 +170,8 @@ def test_at_risk_segment_gains_negative_exposure():
                               "half_life": 1}], links=links, customers=customers, layer="retweets")
     assert seg.account_id.tolist() == ["d"]
     assert seg.score[0] == pytest.approx(0.203125, abs=1e-6)
-    assert seg.reason[0] == ("0 of 2 influencers churned (exposure 0.00); negative exposure 0.20 from 2 of 2 "
-                             "influencers, most from a (0.19)")
+    assert seg.reason[0] == ("churned influencers hold 0% of its incoming tie strength (0 of 2 influencers); "
+                             "negative exposure 0.20 from 2 of 2 influencers, most from a (0.19)")
     # without churn flags the negative exposure alone decides
     seg = build_segments(g, [{"name": "risk", "kind": "at_risk", "min_negative_exposure": 0.1, "as_of": 10 * DAY,
                               "half_life": 1}], links=links, layer="retweets")

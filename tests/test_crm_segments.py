@@ -44,8 +44,8 @@ def test_bridges_reachable_via_and_at_risk_on_a_hand_made_graph():
     risk = seg[seg.segment == "risk"]
     # a1 churned; a1 influences (is followed by) a4, br, b... : a4 follows only a1, br follows a1, a2, b1, b2
     assert risk.account_id.tolist() == ["a4", "br"] and risk.customer_id.tolist() == ["C-a4", "C-br"]
-    assert risk.reason.tolist() == ["1 of 1 influencers churned (exposure 1.00)",
-                                    "1 of 4 influencers churned (exposure 0.25)"]
+    assert risk.reason.tolist() == ["churned influencers hold 100% of its incoming tie strength (1 of 1 influencers)",
+                                    "churned influencers hold 25% of its incoming tie strength (1 of 4 influencers)"]
     assert list(seg.columns) == ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
 
 
@@ -296,3 +296,19 @@ def test_a_malformed_links_file_is_one_line_naming_file_line_and_field(trust_sna
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'l.csv'}{where}"), lines
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_at_risk_reason_says_the_exposure_is_tie_weighted(risk_snapshot, tmp_path):
+    """u2 churned.  v's ties: u1 9, u2 1, u3 1 -> 1/11 of its tie strength (1 of 3 influencers), below 0.2; w's
+    only tie is u2 -> 100%.  The reason said '1 of 3 influencers churned (exposure 0.09)', a head count on its face."""
+    (tmp_path / "c.csv").write_text("customer_id,name,churned\nCV,V V,False\nCU2,U Two,True\nCW,W W,False\n")
+    (tmp_path / "l.csv").write_text("customer_id,account_id\nCV,v\nCU2,u2\nCW,w\n")
+    (tmp_path / "r.toml").write_text('[[segment]]\nname = "risk"\nkind = "at_risk"\nmin_exposure = 0.05\n')
+    proc = graphcrm("segments", risk_snapshot, "--config", tmp_path / "r.toml", "--links", tmp_path / "l.csv",
+                    "--customers", tmp_path / "c.csv", "--out", tmp_path / "r.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert out.account_id.tolist() == ["w", "v"]
+    assert out.score.tolist() == pytest.approx([1.0, 1 / 11], abs=1e-6)
+    assert out.reason.tolist() == ["churned influencers hold 100% of its incoming tie strength (1 of 1 influencers)",
+                                   "churned influencers hold 9% of its incoming tie strength (1 of 3 influencers)"]

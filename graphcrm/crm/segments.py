@@ -18,7 +18,8 @@ kind               who (parameters)
                    (``min_degree``, ``top``)
 ``reachable_via``  best connectors to a customer list: personalized PageRank from their accounts on the
                    attention walk (``customers`` = file of customer ids, or ``accounts`` = list; ``top``)
-``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags); with
+``at_risk``        the share of an account's incoming tie strength (positive ties) that comes from influencers
+                   who churned -- tie-weighted, not a head count (``min_exposure``; needs churn flags); with
                    ``min_negative_exposure`` also accounts whose negative exposure
                    (:func:`graphcrm.crm.exposure.negative_exposure`: negative messages from their influencers,
                    by tie strength and recency; ``as_of``, ``half_life``, ``topic``, ``negative_threshold``)
@@ -486,7 +487,7 @@ def _at_risk(graph, lay, seg, *, links, customers, notes=None, **_):
         keep = np.flatnonzero(churn_hit & ~flag)
         order = keep[np.lexsort((keep, -exposure[keep]))]
         score = exposure
-        reasons = [f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f})" for i in order]
+        reasons = [_churn_reason(exposure[i], n_churned[i], n_infl[i]) for i in order]
     else:
         neg, n_neg, top, top_amount = _negative_exposure_of(graph, pos, seg)
         keep = np.flatnonzero((churn_hit | (neg >= float(negative))) & ~flag)
@@ -494,14 +495,26 @@ def _at_risk(graph, lay, seg, *, links, customers, notes=None, **_):
         score = neg
         ids = graph.id_map.ids
         # the phrase naming an account is graphcrm.crm.export.REASON_ACCOUNT: exports pseudonymise it, erase cuts it
-        reasons = [(f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f}); "
-                    if has_flags else "") +
+        reasons = [(_churn_reason(exposure[i], n_churned[i], n_infl[i]) + "; " if has_flags else "") +
                    f"negative exposure {neg[i]:.2f} from {n_neg[i]} of {n_infl[i]} influencers" +
                    (f", most from {ids[top[i]]} ({top_amount[i]:.2f})" if top[i] >= 0 else "") for i in order]
     frame = pd.DataFrame({"account_id": graph.id_map.ids[order], "score": score[order], "reason": reasons})
     if seg.get("customers_only", True) and links is not None:
         frame = frame[frame.account_id.astype(str).isin(set(links.account_id.astype(str)))]
     return _top(frame, seg)
+
+
+def _churn_reason(exposure: float, n_churned: int, n_influencers: int) -> str:
+    """The churn half of an ``at_risk`` reason: the score is the churned influencers' share of the account's
+    incoming (positive) tie strength, not of its influencers' count -- the reason says both.
+
+    Examples
+    --------
+    >>> _churn_reason(0.25, 1, 7)
+    'churned influencers hold 25% of its incoming tie strength (1 of 7 influencers)'
+    """
+    return (f"churned influencers hold {exposure:.0%} of its incoming tie strength "
+            f"({n_churned} of {n_influencers} influencers)")
 
 
 def _negative_exposure_of(graph, pos, seg):
