@@ -312,3 +312,25 @@ def test_at_risk_reason_says_the_exposure_is_tie_weighted(risk_snapshot, tmp_pat
     assert out.score.tolist() == pytest.approx([1.0, 1 / 11], abs=1e-6)
     assert out.reason.tolist() == ["churned influencers hold 100% of its incoming tie strength (1 of 1 influencers)",
                                    "churned influencers hold 9% of its incoming tie strength (1 of 3 influencers)"]
+
+
+def test_segments_since_must_name_an_earlier_version_and_its_errors_name_since(tmp_path):
+    """--as-of 1 --since 2 gave a delta backwards in time, --since equal to the version read all 'stayed', and a bad
+    value was blamed on --as-of."""
+    (tmp_path / "t1.csv").write_text("1,2,5,10\n2,3,-2,11\n3,1,4,12\n")
+    (tmp_path / "t2.csv").write_text("1,3,1,20\n4,1,2,21\n")
+    assert graphcrm("load", "--signed", tmp_path / "t1.csv", "--out", tmp_path / "snap").returncode == 0
+    assert graphcrm("load", "--append", tmp_path / "snap", "--signed", tmp_path / "t2.csv").returncode == 0
+    (tmp_path / "s.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nmin_evidence = 1\n')
+    base = ["segments", tmp_path / "snap", "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv"]
+    for extra, message in [(["--as-of", "1", "--since", "2"], "error: --since 2 (version 2) is not earlier than "
+                             "--as-of 1 (version 1)"),
+                           (["--since", "2"], "error: --since 2 (version 2) is not earlier than the current version "
+                            "(2)"),
+                           (["--since", "yesterday"], "error: --since 'yesterday': expected a version number")]:
+        proc = graphcrm(*base, *extra)
+        assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "o.csv").exists()
+    proc = graphcrm(*base, "--since", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o.changes.csv").exists()

@@ -12,7 +12,8 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, TOPIC, Timer, emit, open_snapshot, read_escaped_csv, snapshot_dir
+from graphcrm.cli.common import (AS_OF, TOPIC, Timer, earlier_version, emit, open_snapshot, read_escaped_csv,
+                                 snapshot_dir)
 from graphcrm.progress import step
 
 
@@ -143,6 +144,8 @@ def segments_cmd(
     timer = Timer()
     salt = _salt(pseudonymise, salt_file)
     seg_cfg = read_segments_config(config)
+    if since is not None:           # checked before any work: an earlier version, named as --since
+        earlier_version(snapshot, as_of, since, "to compare the segments with")
     options = {"links": links, "customers": customers, "partition": partition, "seed": seed, "topic": topic}
     table = _segments_table(snapshot, as_of, seg_cfg, **options)
     items = [(table, out, "segments")]
@@ -154,7 +157,7 @@ def segments_cmd(
         from graphcrm.loaders.snapshot import load_snapshot_tables
 
         current = load_snapshot_tables(snapshot_dir(snapshot, as_of))     # CRM tables the earlier version lacks
-        earlier = _segments_table(snapshot, since, seg_cfg, fallback=current, **options)
+        earlier = _segments_table(snapshot, since, seg_cfg, fallback=current, option="--since", **options)
         skipped[f"version {since}"] = dict(earlier.attrs.get("churned_not_in_graph", {}))
         changes = segment_changes(earlier, table, since=f"version {since}")
         changes_out = changes_out or out.with_name(f"{out.stem}.changes{out.suffix}")
@@ -178,7 +181,7 @@ def segments_cmd(
 
 
 def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, partition, seed: int,
-                    fallback: dict | None = None, topic: str | None = None):
+                    fallback: dict | None = None, topic: str | None = None, option: str = "--as-of"):
     """The segments of one version of ``snapshot`` (links / customers from the files given, else stored in that
     version, else in ``fallback``)."""
     import pandas as pd
@@ -188,8 +191,8 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     from graphcrm.loaders.snapshot import load_snapshot_tables
     from graphcrm.tables import read_links, read_partition
 
-    graph = open_snapshot(snapshot, as_of, topic)
-    stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of))}
+    graph = open_snapshot(snapshot, as_of, topic, option=option)
+    stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of, option))}
     link_table = read_links(links, graph) if links else stored.get("links")
     cust = read_customers(customers)[0] if customers else stored.get("customers")
     parts = read_partition(partition) if partition else None
