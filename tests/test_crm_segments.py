@@ -334,3 +334,22 @@ def test_segments_since_must_name_an_earlier_version_and_its_errors_name_since(t
     proc = graphcrm(*base, "--since", "1")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o.changes.csv").exists()
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ("", 2, "key 'segment[1]': segment 'x' (reachable_via): reachable_via needs customers"),
+    ('accounts = ["nope", 424242]', 1, "segment 'x', key 'accounts': account id(s) not in the graph: 'nope', '424242'"),
+    ('accounts = [1, "x"]', 1, "segment 'x', key 'accounts': account id(s) not in the graph: 'x'"),
+    ('customers = ["C-nobody"]', 1, "segment 'x', key 'customers': none of the customers is linked to an account"),
+])
+def test_reachable_via_without_targets_or_with_unknown_ones_is_an_error(trust_snapshot, tmp_path, body, code, message):
+    """It gave an empty segment (exit 0), or dropped the unknown ids silently; the pipeline then reported every
+    earlier member as 'left'."""
+    (tmp_path / "l.csv").write_text("customer_id,account_id\nC1,1\n")
+    config = tmp_path / "s.toml"
+    config.write_text(f'[[segment]]\nname = "x"\nkind = "reachable_via"\n{body}\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--links", tmp_path / "l.csv",
+                    "--out", tmp_path / "o.csv")
+    assert proc.returncode == code and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    assert not (tmp_path / "o.csv").exists()

@@ -208,6 +208,9 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
         context = f"segment {seg['name']!r} ({seg['kind']}): "
         seg = check_table(seg, {**COMMON_KEYS, **KIND_KEYS[seg["kind"]]}, source=source, prefix=f"segment[{i}]",
                           context=context)
+        if seg["kind"] == "reachable_via" and not (seg.get("customers") or seg.get("accounts")):
+            raise ConfigError(source, f"segment[{i}]", f"{context}reachable_via needs customers = \"FILE\" (or a list "
+                              "of customer ids) or accounts = [...]: the people to reach")
         if seg["kind"] == "lookalike" and not (seg.get("seeds") or seg.get("seeds_file")):
             raise ConfigError(source, f"segment[{i}]", f"{context}lookalike needs seeds = [...] or seeds_file = "
                               '"FILE"')
@@ -442,10 +445,14 @@ def _bridges(graph, lay, seg, *, partition, **_):
 
 
 def _reachable_via(graph, lay, seg, *, links, **_):
+    if seg.get("accounts"):
+        with _ids_of(seg, "accounts"):
+            graph.index_of(list(seg["accounts"]))          # a listed account the graph lacks is named
     targets = _accounts_of_customers(seg, links)
-    targets = [t for t in targets if graph.id_map.lookup(np.asarray([t]))[0] >= 0]
+    targets = [t for t in targets if graph.id_map.lookup(np.asarray([t], dtype=object))[0] >= 0]
     if not targets:
-        return pd.DataFrame({"account_id": [], "score": [], "reason": []})
+        raise NodeNotFoundError(f"segment {seg['name']!r}, key 'customers': none of the customers is linked to an "
+                                "account in the graph; nobody to reach")
     ppr = personalized_pagerank(graph, targets, layer=lay.positive())   # whom these people pay attention to
     scores = ppr.values.copy()
     scores[graph.index_of(targets)] = 0.0
