@@ -367,7 +367,8 @@ def churn_backtest_cmd(
                              "rejects file."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient; default: the customers "
                                            "file's name + .rejects.csv)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Per-customer table (exposure, group, churned)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Per-customer table (exposure, group, churned; .csv or "
+                                       ".parquet, schema churn_exposure)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap interval."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
@@ -380,9 +381,11 @@ def churn_backtest_cmd(
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.loaders.snapshot import load_snapshot_tables
-    from graphcrm.tables import read_links
+    from graphcrm.crm.export import write_export
+    from graphcrm.tables import check_outputs, read_links
 
     timer = Timer()
+    check_outputs({"--out": out})          # before any work
     graph = open_snapshot(snapshot, snapshot_as_of)
     with step(f"reading {customers.name}"):
         table, report = read_customers(customers, mode=mode)
@@ -401,10 +404,7 @@ def churn_backtest_cmd(
         rejects_path = write_rejects([report], rejects or customers.with_name(customers.name + ".rejects.csv"))
     if out is not None:
         frame = result.customers.assign(churn_date=result.customers.churn_date.dt.strftime("%Y-%m-%dT%H:%M:%S"))
-        if out.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(out, index=False)
-        else:
-            frame.to_csv(out, index=False)
+        write_export(frame, out, "churn_exposure")      # atomic, spreadsheet-safe, with out.schema.json
     s = result.summary
     summary = {"snapshot": str(snapshot), **s, "rejected_rows": report.n_rejected,
                "rejects": str(rejects_path) if rejects_path else None,
