@@ -353,3 +353,16 @@ def test_reachable_via_without_targets_or_with_unknown_ones_is_an_error(trust_sn
     assert proc.returncode == code and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_an_empty_segment_shows_zero_in_the_summary_and_help_lists_lookalike(trust_snapshot, tmp_path):
+    """An empty segment vanished from 'wrote x.csv: adv 3' and the JSON counts."""
+    (tmp_path / "s.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nmin_evidence = 1\n'
+                                     '[[segment]]\nname = "strict"\nkind = "critics"\nmin_evidence = 100000\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads(proc.stdout)["segments"]
+    assert counts["strict"] == 0 and counts["adv"] > 0
+    proc = graphcrm("segments", trust_snapshot, "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv")
+    assert ", strict 0" in proc.stdout
+    assert "lookalike" in graphcrm("segments", "--help").stdout

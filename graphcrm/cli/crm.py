@@ -130,7 +130,8 @@ def segments_cmd(
     topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons.
+    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans, lookalike) with
+    reasons.
 
     Example: graphcrm segments graphs/trust --config examples/segments.toml --out segments.csv
     (nightly: add --since 3 for who entered, left and stayed since version 3)
@@ -149,7 +150,8 @@ def segments_cmd(
     options = {"links": links, "customers": customers, "partition": partition, "seed": seed, "topic": topic}
     table = _segments_table(snapshot, as_of, seg_cfg, **options)
     items = [(table, out, "segments")]
-    counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+    sizes = table.segment.value_counts()
+    counts = {k: int(sizes.get(k, 0)) for k in sorted(c["name"] for c in seg_cfg)}     # an empty segment shows 0
     summary = {"snapshot": str(snapshot), "topic": topic, "segments": counts, "rows": len(table), "out": str(out)}
     human = f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     skipped = {"current": dict(table.attrs.get("churned_not_in_graph", {}))}
