@@ -366,3 +366,11 @@ def test_an_empty_segment_shows_zero_in_the_summary_and_help_lists_lookalike(tru
     proc = graphcrm("segments", trust_snapshot, "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv")
     assert ", strict 0" in proc.stdout
     assert "lookalike" in graphcrm("segments", "--help").stdout
+
+
+def test_a_bad_layer_in_a_segment_names_the_file_and_the_segment(trust_snapshot, tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nlayer = "nolayer"\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--out", tmp_path / "o.csv")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"error: {config}, segment 'adv', key 'layer': no layer 'nolayer' in this graph (layers: trust)")

@@ -148,7 +148,12 @@ def segments_cmd(
     if since is not None:           # checked before any work: an earlier version, named as --since
         earlier_version(snapshot, as_of, since, "to compare the segments with")
     options = {"links": links, "customers": customers, "partition": partition, "seed": seed, "topic": topic}
-    table = _segments_table(snapshot, as_of, seg_cfg, **options)
+    from graphcrm.loaders.errors import LayerNotFoundError
+
+    try:
+        table = _segments_table(snapshot, as_of, seg_cfg, **options)
+    except LayerNotFoundError as exc:
+        raise LayerNotFoundError(f"{config}, {exc}") from None      # the segments file's layer = "..."
     items = [(table, out, "segments")]
     sizes = table.segment.value_counts()
     counts = {k: int(sizes.get(k, 0)) for k in sorted(c["name"] for c in seg_cfg)}     # an empty segment shows 0

@@ -54,7 +54,7 @@ import pandas as pd
 from graphcrm.algorithms import personalized_pagerank
 from graphcrm.algorithms.community import undirected_edges
 from graphcrm.crm._config import Key, check_table, unknown_key
-from graphcrm.loaders.errors import ConfigError, NodeNotFoundError, ParameterError
+from graphcrm.loaders.errors import ConfigError, LayerNotFoundError, NodeNotFoundError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
 from graphcrm.leaders import stance
@@ -269,6 +269,9 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     for seg in segments:
         kind = seg["kind"]
         maker = _MAKERS[kind]
+        if seg.get("layer") is not None and seg["layer"] not in graph.layer_names:
+            raise LayerNotFoundError(f"segment {seg['name']!r}, key 'layer': no layer {seg['layer']!r} in this graph "
+                                     f"(layers: {', '.join(graph.layer_names)})")
         if seg.get("exclude_low_quality", False) is not True:
             frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
                           reach_samples=reach_samples, leader_lists=leader_lists, notes=notes)
