@@ -80,12 +80,15 @@ def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
            threshold: float = STANCE_THRESHOLD) -> pd.DataFrame:
     """Supporter / critic / neutral from the signs an account *expresses*.
 
-    Uses a signed layer (ratings, trust) or any layer whose events carry a
-    sentiment.  An account's stance score is the mean sign (or sentiment,
-    clipped to [-1, 1]) of the interactions it made -- towards ``targets``
-    only (e.g. the brand's accounts) when given.  Above ``threshold``:
-    supporter; below ``-threshold``: critic; otherwise, or without evidence:
-    neutral.
+    Uses the signed layers (ratings, trust) and the layers whose events carry
+    a sentiment -- all of them, pooled, unless ``layer`` names one.  An
+    account's stance score is the mean sign (or sentiment, clipped to
+    [-1, 1]) over every interaction it made on those layers (each event with
+    a sentiment, each signed tie without one), towards ``targets`` only (e.g.
+    the brand's accounts) when given: a like and four negative retweets are
+    five interactions, mean -0.54 at sentiments +0.9 / -0.9.  Above
+    ``threshold``: supporter; below ``-threshold``: critic; otherwise, or
+    without evidence: neutral.
 
     Returns
     -------
@@ -99,22 +102,18 @@ def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
     >>> stance(g).set_index("account_id").stance.to_dict()
     {'ann': 'supporter', 'bob': 'critic', 'cat': 'neutral'}
     """
-    name = layer or _signed_layer(graph)
+    names = [layer] if layer else _stance_layers(graph)
     frame = pd.DataFrame({"account_id": graph.id_map.ids, "stance": "neutral", "stance_score": 0.0,
                           "stance_evidence": 0})
-    if name is None:
+    if not names:
         return frame
-    lay = graph.layer(name)
-    if lay.events is not None and lay.events.sentiment is not None:
-        src, dst, value = lay.events.src, lay.events.dst, lay.events.sentiment
-    else:
-        src, dst, value = lay.edge_arrays()
-        value = np.sign(value)
-    actor, target = (dst, src) if lay.spec.direction == "reverse" else (src, dst)
-    keep = ~np.isnan(value)
-    if targets is not None:
-        keep &= np.isin(target, graph.index_of(list(targets)))
-    actor, value = actor[keep], np.clip(value[keep], -1.0, 1.0)
+    target_ids = None if targets is None else graph.index_of(list(targets))
+    actors, values = [], []
+    for name in names:
+        actor, value = _expressed(graph.layer(name), target_ids)
+        actors.append(actor)
+        values.append(value)
+    actor, value = np.concatenate(actors), np.concatenate(values)
     n = graph.n_nodes
     evidence = np.bincount(actor, minlength=n)
     total = np.bincount(actor, weights=value, minlength=n)
@@ -126,14 +125,24 @@ def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
     return frame
 
 
-def _signed_layer(graph: SocialGraph) -> str | None:
-    for name, lay in graph.layers.items():
-        if lay.spec.signed:
-            return name
-    for name, lay in graph.layers.items():
-        if lay.events is not None and lay.events.sentiment is not None:
-            return name
-    return None
+def _expressed(lay: Layer, target_ids):
+    """``(actor, value)`` of every sign / sentiment expressed on one layer (values clipped to [-1, 1])."""
+    if lay.events is not None and lay.events.sentiment is not None:
+        src, dst, value = lay.events.src, lay.events.dst, lay.events.sentiment
+    else:
+        src, dst, value = lay.edge_arrays()
+        value = np.sign(value)
+    actor, target = (dst, src) if lay.spec.direction == "reverse" else (src, dst)
+    keep = ~np.isnan(value)
+    if target_ids is not None:
+        keep &= np.isin(target, target_ids)
+    return np.asarray(actor[keep], dtype=np.int64), np.clip(np.asarray(value[keep], dtype=float), -1.0, 1.0)
+
+
+def _stance_layers(graph: SocialGraph) -> list[str]:
+    """Every layer that expresses signs: signed layers and layers whose events carry a sentiment."""
+    return [name for name, lay in graph.layers.items()
+            if lay.spec.signed or (lay.events is not None and lay.events.sentiment is not None)]
 
 
 def opinion_leaders(
@@ -165,8 +174,9 @@ def opinion_leaders(
     model, reach_samples, seed
         Diffusion model and sampling of the expected reach.
     stance_layer : str, optional
-        Signed / sentiment layer for the stance column (default: the first
-        signed layer, else none -> neutral).
+        Signed / sentiment layer for the stance column (default: every
+        signed layer and every layer whose events carry a sentiment, pooled,
+        as :func:`stance`; none -> neutral).
     scores : LeaderScores, optional
         Reuse every account's measures across calls on the same graph (a batch
         job ranks overall, then per community, then for segments): each

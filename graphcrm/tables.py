@@ -317,6 +317,57 @@ def check_known_ids(graph, path, values: list, lines: list, unit: str = "line") 
     return graph.id_map.ids[dense].tolist()
 
 
+def read_links(path, graph) -> pd.DataFrame:
+    """A links table (``graphcrm link``'s ``customer_id, account_id, ...``; CSV or Parquet) with its account ids
+    as the graph's: integers on an integer-id graph.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file: a missing ``customer_id`` / ``account_id`` column (the customers file given by mistake),
+        or the line and field of the first empty or non-integer ``account_id`` on an integer-id graph.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "links.csv"
+    >>> _ = f.write_text("customer_id,account_id\\nC1,2\\nC2,x\\n")
+    >>> read_links(f, g)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InputFileError: .../links.csv, line 3, field 'account_id': 'x' is not an account id; ...
+    """
+    from graphcrm.crm.export import read_export
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, None, None, "is a directory, expected a links table" if path.is_dir()
+                             else "no such links file")
+    table = read_export(path)
+    missing = [c for c in ("customer_id", "account_id") if c not in table.columns]
+    if missing:
+        raise InputFileError(path, None, None, f"no {' or '.join(missing)} column (found: "
+                             f"{', '.join(map(str, table.columns)) or 'none'}); expected a links table from "
+                             "`graphcrm link` (customer_id, account_id, ...)")
+    if graph.id_map.kind == "int":
+        parquet = path.suffix.lower() in (".parquet", ".pq")
+        raw = table["account_id"]
+        text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+        number = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero(number.isna().to_numpy() | (number.fillna(0) % 1 != 0).to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            more = f" ({len(bad) - 1} more)" if len(bad) > 1 else ""
+            what = "empty account id" if text.iloc[i] == "" else f"{text.iloc[i]!r} is not an account id"
+            raise InputFileError(path, i + (1 if parquet else 2), "account_id",
+                                 f"{what}{more}; expected the integer ids of this snapshot's accounts",
+                                 unit="row" if parquet else "line")
+        table["account_id"] = number.astype("int64")
+    return table
+
+
 COST_COLUMNS = ("cost", "price", "fee")        # as the node tables name it (graphcrm.loaders.api.NODE_ATTRIBUTE_ALIASES)
 
 

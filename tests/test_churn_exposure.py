@@ -170,8 +170,8 @@ def test_at_risk_segment_gains_negative_exposure():
                               "half_life": 1}], links=links, customers=customers, layer="retweets")
     assert seg.account_id.tolist() == ["d"]
     assert seg.score[0] == pytest.approx(0.203125, abs=1e-6)
-    assert seg.reason[0] == ("0 of 2 influencers churned (exposure 0.00); negative exposure 0.20 from 2 of 2 "
-                             "influencers, most from a (0.19)")
+    assert seg.reason[0] == ("churned influencers hold 0% of its incoming tie strength (0 of 2 influencers); "
+                             "negative exposure 0.20 from 2 of 2 influencers, most from a (0.19)")
     # without churn flags the negative exposure alone decides
     seg = build_segments(g, [{"name": "risk", "kind": "at_risk", "min_negative_exposure": 0.1, "as_of": 10 * DAY,
                               "half_life": 1}], links=links, layer="retweets")
@@ -227,3 +227,29 @@ def test_as_of_accepts_unix_seconds_and_dates():
     with pytest.raises(ParameterError, match="not a date"):
         _timestamp("soon")
 
+
+
+def test_churn_backtest_out_is_an_export_spreadsheet_safe_with_its_schema(worlds, tmp_path):
+    """--out was raw to_csv: a customer id '=HYPERLINK(...)' went out unescaped, no .schema.json, any extension."""
+    from graphcrm.crm.export import read_export
+
+    planted = worlds[0]
+    snap = tmp_path / "snap"
+    save_snapshot(planted.graph, snap)
+    evil = '=HYPERLINK("http://x")'
+    first = planted.customers.customer_id.iloc[0]
+    crm, links = tmp_path / "crm.csv", tmp_path / "links.csv"
+    planted.customers.replace({"customer_id": {first: evil}}).to_csv(crm, index=False)
+    planted.links.replace({"customer_id": {first: evil}}).to_csv(links, index=False)
+    args = ["churn-backtest", snap, "--customers", crm, "--links", links, "--as-of", planted.as_of,
+            "--layer", "retweets"]
+    code, out, err = cli(*args, "--out", tmp_path / "per.txt")
+    assert code == 2 and err.strip() == f"error: --out {tmp_path / 'per.txt'}: output must end in .csv or .parquet"
+    code, out, err = cli(*args, "--out", tmp_path / "per.csv")
+    assert code == 0, err
+    text = (tmp_path / "per.csv").read_text()
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and '"=HYPERLINK' not in text
+    assert evil in read_export(tmp_path / "per.csv").customer_id.tolist()
+    meta = json.loads((tmp_path / "per.csv.schema.json").read_text())
+    assert meta["schema"] == "graphcrm.churn_exposure" and meta["columns"][:3] == ["customer_id", "account_id",
+                                                                                   "exposure"]

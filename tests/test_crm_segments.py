@@ -44,8 +44,8 @@ def test_bridges_reachable_via_and_at_risk_on_a_hand_made_graph():
     risk = seg[seg.segment == "risk"]
     # a1 churned; a1 influences (is followed by) a4, br, b... : a4 follows only a1, br follows a1, a2, b1, b2
     assert risk.account_id.tolist() == ["a4", "br"] and risk.customer_id.tolist() == ["C-a4", "C-br"]
-    assert risk.reason.tolist() == ["1 of 1 influencers churned (exposure 1.00)",
-                                    "1 of 4 influencers churned (exposure 0.25)"]
+    assert risk.reason.tolist() == ["churned influencers hold 100% of its incoming tie strength (1 of 1 influencers)",
+                                    "churned influencers hold 25% of its incoming tie strength (1 of 4 influencers)"]
     assert list(seg.columns) == ["segment", "kind", "rank", "account_id", "customer_id", "score", "reason"]
 
 
@@ -79,6 +79,10 @@ def test_every_example_segment_kind_runs_on_real_signed_data(alpha):
     critics = seg[seg.segment == "critics"]
     assert (critics.score < 0).all() and critics.reason.str.startswith("negative signs").all()
     assert seg.reason.str.len().min() > 10
+    # participation on positive ties: at most 1 - 1/m for m communities touched (QA: 1.00 for distrusted accounts)
+    bridges = seg[seg.segment == "bridges"]
+    touched = bridges.reason.str.extract(r"ties to (\d+) communities")[0].astype(int)
+    assert len(bridges) and (bridges.score <= 1 - 1 / touched + 1e-9).all() and (bridges.score > 0).all()
 
 
 def test_bad_segment_configs_are_config_errors(tmp_path):
@@ -205,3 +209,168 @@ def test_exports_are_byte_identical_and_pseudonymised_without_writing_the_salt(t
     monkeypatch.delenv(SALT_ENV)
     with pytest.raises(ParameterError, match="salt"):
         load_salt()
+
+
+def test_bridges_count_positive_ties_only(tmp_path):
+    """A signed layer: x distrusts a1 and b1 (-10 each) and trusts c1 once; a1, b1 are only distrusted from outside
+    their triangle.  Positive ties only: x has 1 tie (below min_degree), a1 and b1 touch one community, c1 has
+    weights 1 (from x, community 0) and 10 (its triangle): participation 1 - (1/11)^2 - (10/11)^2 = 20/121.
+    (Signed weights gave x 1.00 with 3 communities and a1, b1 0.00 with "ties to 2 communities".)"""
+    rows = ["x,a1,-10,1", "x,b1,-10,2", "x,c1,1,3"] + [
+        f"{c}{i},{c}{i % 3 + 1},5,{4 + n}" for n, (c, i) in enumerate((c, i) for c in "abc" for i in (1, 2, 3))]
+    (tmp_path / "t.csv").write_text("source,target,rating,time\n" + "\n".join(rows) + "\n")
+    (tmp_path / "part.csv").write_text("account_id,community\nx,0\n" + "".join(
+        f"{c}{i},{k}\n" for k, c in enumerate("abc", start=1) for i in (1, 2, 3)))
+    (tmp_path / "b.toml").write_text('[[segment]]\nname = "bridges"\nkind = "bridges"\nmin_degree = 3\n')
+    assert graphcrm("load", "--signed", tmp_path / "t.csv", "--out", tmp_path / "snap").returncode == 0
+    proc = graphcrm("segments", tmp_path / "snap", "--config", tmp_path / "b.toml", "--partition",
+                    tmp_path / "part.csv", "--out", tmp_path / "b.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(tmp_path / "b.csv")
+    assert out.account_id.tolist() == ["c1"]
+    assert out.score.iloc[0] == pytest.approx(20 / 121, abs=1e-6)
+    assert out.reason.iloc[0] == "ties to 2 communities (participation 0.17, 3 ties)"
+
+
+def test_advocates_and_critics_pool_every_layer_with_sentiment(tmp_path):
+    """a likes the brand once (+0.9) and retweets / replies negatively four times (-0.9): mean -0.54 over 5, a
+    critic; b is positive on retweets and replies only: +0.80 over 3.  (Only `likes`, the first layer with
+    sentiment in alphabetical order, was used: a was an advocate at +0.90 over 1, b was missing.)"""
+    (tmp_path / "adv.csv").write_text(
+        "source,target,type,time,sentiment\na,brand,LIKE,1,0.9\na,brand,RT,2,-0.9\na,brand,RT,3,-0.9\n"
+        "a,brand,RT,4,-0.9\na,brand,RE,5,-0.9\nb,brand,RT,6,0.8\nb,brand,RT,7,0.8\nb,brand,RE,8,0.8\n")
+    (tmp_path / "a.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nmin_evidence = 1\n'
+                                     '[[segment]]\nname = "crit"\nkind = "critics"\nmin_evidence = 1\n')
+    assert graphcrm("load", "--interactions", tmp_path / "adv.csv", "--out", tmp_path / "snap").returncode == 0
+    proc = graphcrm("segments", tmp_path / "snap", "--config", tmp_path / "a.toml", "--out", tmp_path / "a.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(tmp_path / "a.csv")
+    assert out[["segment", "account_id", "score", "reason"]].values.tolist() == [
+        ["adv", "b", 0.8, "positive signs: mean +0.80 over 3 interactions"],
+        ["crit", "a", -0.54, "negative signs: mean -0.54 over 5 interactions"]]
+
+
+@pytest.fixture
+def risk_snapshot(tmp_path):
+    """v retweeted u1 nine times, u2 and u3 once; w retweeted u2 once (u influences v, w)."""
+    rows = [f"v,u1,RT,{t}" for t in range(9)] + ["v,u2,RT,20", "v,u3,RT,21", "w,u2,RT,22"]
+    (tmp_path / "risk.csv").write_text("source,target,type,time\n" + "\n".join(rows) + "\n")
+    assert graphcrm("load", "--interactions", tmp_path / "risk.csv", "--out", tmp_path / "sr").returncode == 0
+    return tmp_path / "sr"
+
+
+def test_at_risk_skips_and_counts_churned_links_to_accounts_not_in_the_graph(risk_snapshot, tmp_path):
+    """CGONE churned and is linked to an account the graph lacks: skipped and counted (it stopped the command)."""
+    (tmp_path / "c.csv").write_text("customer_id,name,churned\nCV,V V,False\nCU2,U Two,True\nCW,W W,False\n"
+                                    "CGONE,Gone Person,True\n")
+    (tmp_path / "l.csv").write_text("customer_id,account_id\nCV,v\nCU2,u2\nCW,w\nCGONE,deleted_account\n")
+    (tmp_path / "r.toml").write_text('[[segment]]\nname = "risk"\nkind = "at_risk"\nmin_exposure = 0.5\n')
+    args = ["segments", risk_snapshot, "--config", tmp_path / "r.toml", "--links", tmp_path / "l.csv",
+            "--customers", tmp_path / "c.csv", "--out", tmp_path / "r.csv"]
+    proc = graphcrm(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: segment 'risk': 1 churned customer(s) linked to an account not in the graph skipped" in proc.stdout
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert out.account_id.tolist() == ["w"] and out.customer_id.tolist() == ["CW"]
+    summary = json.loads(graphcrm(*args, "--json").stdout)
+    assert summary["churned_not_in_graph"] == {"risk": 1}
+
+
+@pytest.mark.parametrize("links, where", [
+    ("customer_id,account_id\nC1,1\nC2,someone_handle\n", ", line 3, field 'account_id': 'someone_handle' is not an "
+     "account id; expected the integer ids of this snapshot's accounts"),
+    ("customer_id,account_id\nC1,1\nC2,\n", ", line 3, field 'account_id': empty account id; expected the integer"),
+    ("customer_id,name,churned\nC1,Ann,True\n", ": no account_id column (found: customer_id, name, churned); "
+     "expected a links table from `graphcrm link`"),
+])
+@pytest.mark.parametrize("verb", ["segments", "churn-backtest"])
+def test_a_malformed_links_file_is_one_line_naming_file_line_and_field(trust_snapshot, tmp_path, links, where, verb):
+    """A text or empty account id on an integer-id graph, or a file without account_id, was a traceback."""
+    (tmp_path / "l.csv").write_text(links)
+    (tmp_path / "c.csv").write_text("customer_id,name,churn_date\nC1,Ann,\nC2,Bob,2024-03-05\n")
+    (tmp_path / "s.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\n')
+    tail = (["--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv"] if verb == "segments"
+            else ["--as-of", "2024-03-01", "--out", tmp_path / "o.csv"])
+    proc = graphcrm(verb, trust_snapshot, "--links", tmp_path / "l.csv", "--customers", tmp_path / "c.csv", *tail)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'l.csv'}{where}"), lines
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_at_risk_reason_says_the_exposure_is_tie_weighted(risk_snapshot, tmp_path):
+    """u2 churned.  v's ties: u1 9, u2 1, u3 1 -> 1/11 of its tie strength (1 of 3 influencers), below 0.2; w's
+    only tie is u2 -> 100%.  The reason said '1 of 3 influencers churned (exposure 0.09)', a head count on its face."""
+    (tmp_path / "c.csv").write_text("customer_id,name,churned\nCV,V V,False\nCU2,U Two,True\nCW,W W,False\n")
+    (tmp_path / "l.csv").write_text("customer_id,account_id\nCV,v\nCU2,u2\nCW,w\n")
+    (tmp_path / "r.toml").write_text('[[segment]]\nname = "risk"\nkind = "at_risk"\nmin_exposure = 0.05\n')
+    proc = graphcrm("segments", risk_snapshot, "--config", tmp_path / "r.toml", "--links", tmp_path / "l.csv",
+                    "--customers", tmp_path / "c.csv", "--out", tmp_path / "r.csv")
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert out.account_id.tolist() == ["w", "v"]
+    assert out.score.tolist() == pytest.approx([1.0, 1 / 11], abs=1e-6)
+    assert out.reason.tolist() == ["churned influencers hold 100% of its incoming tie strength (1 of 1 influencers)",
+                                   "churned influencers hold 9% of its incoming tie strength (1 of 3 influencers)"]
+
+
+def test_segments_since_must_name_an_earlier_version_and_its_errors_name_since(tmp_path):
+    """--as-of 1 --since 2 gave a delta backwards in time, --since equal to the version read all 'stayed', and a bad
+    value was blamed on --as-of."""
+    (tmp_path / "t1.csv").write_text("1,2,5,10\n2,3,-2,11\n3,1,4,12\n")
+    (tmp_path / "t2.csv").write_text("1,3,1,20\n4,1,2,21\n")
+    assert graphcrm("load", "--signed", tmp_path / "t1.csv", "--out", tmp_path / "snap").returncode == 0
+    assert graphcrm("load", "--append", tmp_path / "snap", "--signed", tmp_path / "t2.csv").returncode == 0
+    (tmp_path / "s.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nmin_evidence = 1\n')
+    base = ["segments", tmp_path / "snap", "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv"]
+    for extra, message in [(["--as-of", "1", "--since", "2"], "error: --since 2 (version 2) is not earlier than "
+                             "--as-of 1 (version 1)"),
+                           (["--since", "2"], "error: --since 2 (version 2) is not earlier than the current version "
+                            "(2)"),
+                           (["--since", "yesterday"], "error: --since 'yesterday': expected a version number")]:
+        proc = graphcrm(*base, *extra)
+        assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "o.csv").exists()
+    proc = graphcrm(*base, "--since", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o.changes.csv").exists()
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ("", 2, "key 'segment[1]': segment 'x' (reachable_via): reachable_via needs customers"),
+    ('accounts = ["nope", 424242]', 1, "segment 'x', key 'accounts': account id(s) not in the graph: 'nope', '424242'"),
+    ('accounts = [1, "x"]', 1, "segment 'x', key 'accounts': account id(s) not in the graph: 'x'"),
+    ('customers = ["C-nobody"]', 1, "segment 'x', key 'customers': none of the customers is linked to an account"),
+])
+def test_reachable_via_without_targets_or_with_unknown_ones_is_an_error(trust_snapshot, tmp_path, body, code, message):
+    """It gave an empty segment (exit 0), or dropped the unknown ids silently; the pipeline then reported every
+    earlier member as 'left'."""
+    (tmp_path / "l.csv").write_text("customer_id,account_id\nC1,1\n")
+    config = tmp_path / "s.toml"
+    config.write_text(f'[[segment]]\nname = "x"\nkind = "reachable_via"\n{body}\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--links", tmp_path / "l.csv",
+                    "--out", tmp_path / "o.csv")
+    assert proc.returncode == code and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_an_empty_segment_shows_zero_in_the_summary_and_help_lists_lookalike(trust_snapshot, tmp_path):
+    """An empty segment vanished from 'wrote x.csv: adv 3' and the JSON counts."""
+    (tmp_path / "s.toml").write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nmin_evidence = 1\n'
+                                     '[[segment]]\nname = "strict"\nkind = "critics"\nmin_evidence = 100000\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads(proc.stdout)["segments"]
+    assert counts["strict"] == 0 and counts["adv"] > 0
+    proc = graphcrm("segments", trust_snapshot, "--config", tmp_path / "s.toml", "--out", tmp_path / "o.csv")
+    assert ", strict 0" in proc.stdout
+    assert "lookalike" in graphcrm("segments", "--help").stdout
+
+
+def test_a_bad_layer_in_a_segment_names_the_file_and_the_segment(trust_snapshot, tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('[[segment]]\nname = "adv"\nkind = "advocates"\nlayer = "nolayer"\n')
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--out", tmp_path / "o.csv")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"error: {config}, segment 'adv', key 'layer': no layer 'nolayer' in this graph (layers: trust)")

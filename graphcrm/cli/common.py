@@ -140,6 +140,21 @@ def snapshot_dir(path: Path, as_of: str | None = None, option: str = "--as-of") 
     return version_path(path, as_of, option)
 
 
+def earlier_version(snapshot: Path, as_of: str | None, since: str, purpose: str) -> int:
+    """The version ``--since`` names, checked to be earlier than the one read (``--as-of``, else the current);
+    errors name ``--since`` (exit 2).  ``purpose`` ends the message: what the earlier version is for."""
+    from graphcrm.loaders.errors import ParameterError
+    from graphcrm.loaders.snapshot import read_manifest
+
+    then = int(read_manifest(snapshot_dir(snapshot, since, "--since")).get("version", 1))
+    now = int(read_manifest(snapshot_dir(snapshot, as_of)).get("version", 1))
+    if then >= now:
+        read = f"--as-of {as_of} (version {now})" if as_of is not None else f"the current version ({now})"
+        raise ParameterError(f"--since {since} (version {then}) is not earlier than {read}: --since names the "
+                             f"earlier version {purpose}")
+    return then
+
+
 def open_snapshot(path: Path, as_of: str | None = None, topic: str | None = None, option: str = "--as-of"):
     """The :class:`~graphcrm.loaders.SocialGraph` saved in ``path`` (checked as it opens), or an earlier version
     (``as_of``, given as ``option``); with ``topic`` (``--topic``) restricted to the events of that topic (see

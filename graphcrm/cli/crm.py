@@ -12,7 +12,8 @@ from typing import List, Optional
 
 import typer
 
-from graphcrm.cli.common import AS_OF, TOPIC, Timer, emit, open_snapshot, read_escaped_csv, snapshot_dir
+from graphcrm.cli.common import (AS_OF, TOPIC, Timer, earlier_version, emit, open_snapshot, read_escaped_csv,
+                                 snapshot_dir)
 from graphcrm.progress import step
 
 
@@ -129,7 +130,8 @@ def segments_cmd(
     topic: Optional[str] = TOPIC,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
-    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans) with reasons.
+    """CRM segments (leaders, advocates, critics, bridges, reachable-via, at-risk, engaged fans, lookalike) with
+    reasons.
 
     Example: graphcrm segments graphs/trust --config examples/segments.toml --out segments.csv
     (nightly: add --since 3 for who entered, left and stayed since version 3)
@@ -143,17 +145,27 @@ def segments_cmd(
     timer = Timer()
     salt = _salt(pseudonymise, salt_file)
     seg_cfg = read_segments_config(config)
+    if since is not None:           # checked before any work: an earlier version, named as --since
+        earlier_version(snapshot, as_of, since, "to compare the segments with")
     options = {"links": links, "customers": customers, "partition": partition, "seed": seed, "topic": topic}
-    table = _segments_table(snapshot, as_of, seg_cfg, **options)
+    from graphcrm.loaders.errors import LayerNotFoundError
+
+    try:
+        table = _segments_table(snapshot, as_of, seg_cfg, **options)
+    except LayerNotFoundError as exc:
+        raise LayerNotFoundError(f"{config}, {exc}") from None      # the segments file's layer = "..."
     items = [(table, out, "segments")]
-    counts = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+    sizes = table.segment.value_counts()
+    counts = {k: int(sizes.get(k, 0)) for k in sorted(c["name"] for c in seg_cfg)}     # an empty segment shows 0
     summary = {"snapshot": str(snapshot), "topic": topic, "segments": counts, "rows": len(table), "out": str(out)}
     human = f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    skipped = {"current": dict(table.attrs.get("churned_not_in_graph", {}))}
     if since is not None:
         from graphcrm.loaders.snapshot import load_snapshot_tables
 
         current = load_snapshot_tables(snapshot_dir(snapshot, as_of))     # CRM tables the earlier version lacks
-        earlier = _segments_table(snapshot, since, seg_cfg, fallback=current, **options)
+        earlier = _segments_table(snapshot, since, seg_cfg, fallback=current, option="--since", **options)
+        skipped[f"version {since}"] = dict(earlier.attrs.get("churned_not_in_graph", {}))
         changes = segment_changes(earlier, table, since=f"version {since}")
         changes_out = changes_out or out.with_name(f"{out.stem}.changes{out.suffix}")
         items.append((changes, changes_out, "segment_changes"))
@@ -164,27 +176,31 @@ def segments_cmd(
         human += f"\nsince version {since} -> {changes_out}: " + "; ".join(
             f"{seg} +{c['entered']} -{c['left']} ={c['stayed']}" for seg, c in summary["changes"].items())
     write_exports(items, salt=salt)
+    summary["churned_not_in_graph"] = skipped["current"]
+    if since is not None:
+        summary["churned_not_in_graph_since"] = skipped[f"version {since}"]
+    for version, per_segment in skipped.items():
+        for name, n in per_segment.items():
+            human += (f"\nnote: segment {name!r}: {n:,} churned customer(s) linked to an account not in the graph"
+                      + ("" if version == "current" else f" ({version})") + " skipped")
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
 
 
 def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, partition, seed: int,
-                    fallback: dict | None = None, topic: str | None = None):
+                    fallback: dict | None = None, topic: str | None = None, option: str = "--as-of"):
     """The segments of one version of ``snapshot`` (links / customers from the files given, else stored in that
     version, else in ``fallback``)."""
     import pandas as pd
 
-    from graphcrm.crm.export import read_export
     from graphcrm.crm.segments import build_segments
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.snapshot import load_snapshot_tables
-    from graphcrm.tables import read_partition
+    from graphcrm.tables import read_links, read_partition
 
-    graph = open_snapshot(snapshot, as_of, topic)
-    stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of))}
-    link_table = read_export(links) if links else stored.get("links")
-    if links and graph.id_map.kind == "int":
-        link_table["account_id"] = link_table["account_id"].astype("int64")
+    graph = open_snapshot(snapshot, as_of, topic, option=option)
+    stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of, option))}
+    link_table = read_links(links, graph) if links else stored.get("links")
     cust = read_customers(customers)[0] if customers else stored.get("customers")
     parts = read_partition(partition) if partition else None
     if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
@@ -358,7 +374,8 @@ def churn_backtest_cmd(
                              "rejects file."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Rejects CSV (lenient; default: the customers "
                                            "file's name + .rejects.csv)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Per-customer table (exposure, group, churned)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Per-customer table (exposure, group, churned; .csv or "
+                                       ".parquet, schema churn_exposure)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap interval."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ):
@@ -366,21 +383,21 @@ def churn_backtest_cmd(
 
     Example: graphcrm churn-backtest graphs/posts --customers crm.csv --links links.csv --as-of 2024-03-01 --json
     """
-    from graphcrm.crm.export import read_export
     from graphcrm.crm.exposure import exposure_backtest
     from graphcrm.loaders import write_rejects
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.loaders.snapshot import load_snapshot_tables
+    from graphcrm.crm.export import write_export
+    from graphcrm.tables import check_outputs, read_links
 
     timer = Timer()
+    check_outputs({"--out": out})          # before any work
     graph = open_snapshot(snapshot, snapshot_as_of)
     with step(f"reading {customers.name}"):
         table, report = read_customers(customers, mode=mode)
     if links:
-        link_table = read_export(links)
-        if graph.id_map.kind == "int":
-            link_table["account_id"] = link_table["account_id"].astype("int64")
+        link_table = read_links(links, graph)
     else:
         link_table = load_snapshot_tables(snapshot_dir(snapshot, snapshot_as_of)).get("links")
         if link_table is None:
@@ -394,10 +411,7 @@ def churn_backtest_cmd(
         rejects_path = write_rejects([report], rejects or customers.with_name(customers.name + ".rejects.csv"))
     if out is not None:
         frame = result.customers.assign(churn_date=result.customers.churn_date.dt.strftime("%Y-%m-%dT%H:%M:%S"))
-        if out.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(out, index=False)
-        else:
-            frame.to_csv(out, index=False)
+        write_export(frame, out, "churn_exposure")      # atomic, spreadsheet-safe, with out.schema.json
     s = result.summary
     summary = {"snapshot": str(snapshot), **s, "rejected_rows": report.n_rejected,
                "rejects": str(rejects_path) if rejects_path else None,

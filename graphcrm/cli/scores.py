@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from graphcrm.cli.common import (AS_OF, TOPIC, Timer, emit, open_snapshot, registry_parser, snapshot_dir,
-                                 stored_forecast)
+from graphcrm.cli.common import (AS_OF, TOPIC, Timer, earlier_version, emit, open_snapshot, registry_parser,
+                                 snapshot_dir, stored_forecast)
 from graphcrm.progress import step
 
 
@@ -117,20 +117,6 @@ def _ties_left_out(lay) -> dict:
     return {"negative": int((w < 0).sum()), "zero": int((w == 0).sum())}
 
 
-def _earlier_version(snapshot: Path, as_of: str | None, since: str) -> int:
-    """The version ``--since`` names, checked to be earlier than the one read (``--as-of``, else the current)."""
-    from graphcrm.loaders.errors import ParameterError
-    from graphcrm.loaders.snapshot import read_manifest
-
-    then = int(read_manifest(snapshot_dir(snapshot, since, "--since")).get("version", 1))
-    now = int(read_manifest(snapshot_dir(snapshot, as_of)).get("version", 1))
-    if then >= now:
-        read = f"--as-of {as_of} (version {now})" if as_of is not None else f"the current version ({now})"
-        raise ParameterError(f"--since {since} (version {then}) is not earlier than {read}: --since names the "
-                             "earlier version to warm-start from")
-    return then
-
-
 def quality_text(part) -> str:
     """How good a partition is, each figure under its own name: the modularity (resolution 1, Newman's Q) and,
     when the run optimised something else (CPM, another resolution), that objective's own value.
@@ -233,7 +219,7 @@ def communities(
                              "--engine numba and --method louvain")
     earlier = match = None
     if since is not None:
-        since_version = _earlier_version(snapshot, as_of, since)
+        since_version = earlier_version(snapshot, as_of, since, "to warm-start from")
     if previous is not None:
         from graphcrm.tables import read_previous_partition
 

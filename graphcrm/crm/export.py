@@ -59,6 +59,8 @@ SCHEMAS = {
                                             "expected_reach_ci_low", "expected_reach_ci_high", "cost",
                                             "cost_per_expected_reach"],
                   "id_columns": ["account_id", "max_overlap_with"]},
+    "churn_exposure": {"version": 1, "columns": ["customer_id", "account_id", "exposure", "exposed", "churn_date",
+                                                 "churned", "bin"], "id_columns": ["account_id"]},
 }
 
 

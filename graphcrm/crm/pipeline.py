@@ -652,9 +652,12 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 export(changes, "segment_changes")
                 counts["segment_changes"] = {k: int(v) for k, v in changes.change.value_counts().sort_index().items()}
             state.write("segments", table)
-            counts["segment_rows"] = {k: int(v) for k, v in table.segment.value_counts().sort_index().items()}
+            sizes = table.segment.value_counts()       # an empty segment shows 0
+            counts["segment_rows"] = {k: int(sizes.get(k, 0)) for k in sorted(c["name"] for c in seg_cfg)}
             if table.attrs.get("low_quality_excluded"):
                 counts["low_quality_excluded"] = dict(table.attrs["low_quality_excluded"])
+            if table.attrs.get("churned_not_in_graph"):
+                counts["churned_not_in_graph"] = dict(table.attrs["churned_not_in_graph"])
     if "economics" in steps:
         from graphcrm.crm.economics import influencer_economics
 

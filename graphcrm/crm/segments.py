@@ -11,12 +11,15 @@ kind               who (parameters)
                    (default: the validated forecast -- the scorer that won on held-out days -- where the graph
                    keeps a timestamped interaction log long enough, else the structural combined score),
                    ``"forecast"`` or ``"combined"``; ``horizon`` (e.g. ``"2d"``) for the forecast
-``advocates``      accounts whose expressed signs / sentiment are positive (``min_evidence``, ``top``)
+``advocates``      accounts whose expressed signs / sentiment are positive: the mean over every interaction on
+                   every signed or sentiment layer, pooled (``layer`` for one; ``min_evidence``, ``top``)
 ``critics``        the same, negative
-``bridges``        ties spread over several communities: participation coefficient (``min_degree``, ``top``)
+``bridges``        ties spread over several communities: participation coefficient on positive ties
+                   (``min_degree``, ``top``)
 ``reachable_via``  best connectors to a customer list: personalized PageRank from their accounts on the
                    attention walk (``customers`` = file of customer ids, or ``accounts`` = list; ``top``)
-``at_risk``        share of an account's influencers who churned (``min_exposure``; needs churn flags); with
+``at_risk``        the share of an account's incoming tie strength (positive ties) that comes from influencers
+                   who churned -- tie-weighted, not a head count (``min_exposure``; needs churn flags); with
                    ``min_negative_exposure`` also accounts whose negative exposure
                    (:func:`graphcrm.crm.exposure.negative_exposure`: negative messages from their influencers,
                    by tie strength and recency; ``as_of``, ``half_life``, ``topic``, ``negative_threshold``)
@@ -33,7 +36,8 @@ Any segment can say ``exclude_low_quality = true``: accounts the audience audit 
 suspicious, and influencers whose audience is low quality, are left out of it (the segment still has ``top``
 rows when enough others qualify) -- use it on the segments that pick people to seed or pay (``leaders``,
 ``bridges``, ``reachable_via``).  ``build_segments(...).attrs["low_quality_excluded"]`` counts, per segment,
-the accounts it left out.
+the accounts it left out; ``attrs["churned_not_in_graph"]`` counts, per ``at_risk`` segment, the churned
+customers skipped because their linked account is not in the graph (deleted, or newer than the version read).
 
 Output columns (schema ``segments`` v1): ``segment, kind, rank, account_id, customer_id, score, reason``.
 """
@@ -50,7 +54,7 @@ import pandas as pd
 from graphcrm.algorithms import personalized_pagerank
 from graphcrm.algorithms.community import undirected_edges
 from graphcrm.crm._config import Key, check_table, unknown_key
-from graphcrm.loaders.errors import ConfigError, NodeNotFoundError, ParameterError
+from graphcrm.loaders.errors import ConfigError, LayerNotFoundError, NodeNotFoundError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
 from graphcrm.leaders import stance
@@ -204,6 +208,9 @@ def check_segments(segments, source: str = "<config>", base: Path | None = None)
         context = f"segment {seg['name']!r} ({seg['kind']}): "
         seg = check_table(seg, {**COMMON_KEYS, **KIND_KEYS[seg["kind"]]}, source=source, prefix=f"segment[{i}]",
                           context=context)
+        if seg["kind"] == "reachable_via" and not (seg.get("customers") or seg.get("accounts")):
+            raise ConfigError(source, f"segment[{i}]", f"{context}reachable_via needs customers = \"FILE\" (or a list "
+                              "of customer ids) or accounts = [...]: the people to reach")
         if seg["kind"] == "lookalike" and not (seg.get("seeds") or seg.get("seeds_file")):
             raise ConfigError(source, f"segment[{i}]", f"{context}lookalike needs seeds = [...] or seeds_file = "
                               '"FILE"')
@@ -258,12 +265,16 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     frames = []
     excluded = None
     dropped = {}
+    notes = {}
     for seg in segments:
         kind = seg["kind"]
         maker = _MAKERS[kind]
+        if seg.get("layer") is not None and seg["layer"] not in graph.layer_names:
+            raise LayerNotFoundError(f"segment {seg['name']!r}, key 'layer': no layer {seg['layer']!r} in this graph "
+                                     f"(layers: {', '.join(graph.layer_names)})")
         if seg.get("exclude_low_quality", False) is not True:
             frame = maker(graph, lay, seg, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, leader_lists=leader_lists)
+                          reach_samples=reach_samples, leader_lists=leader_lists, notes=notes)
         else:
             if excluded is None:
                 from graphcrm.audience import audit
@@ -272,7 +283,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
                 excluded[audit(graph, []).excluded()] = True
             wider = dict(seg, top=int(seg.get("top", 50)) + int(excluded.sum()))   # enough rows left after
             frame = maker(graph, lay, wider, links=links, customers=customers, partition=partition, seed=seed,
-                          reach_samples=reach_samples, excluded=excluded, leader_lists=leader_lists)
+                          reach_samples=reach_samples, excluded=excluded, leader_lists=leader_lists, notes=notes)
             bad = excluded[graph.index_of(frame.account_id.to_numpy())] if len(frame) else np.zeros(0, bool)
             dropped[seg["name"]] = int(bad.sum())
             frame = frame[~bad]
@@ -290,6 +301,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     out["score"] = out["score"].astype(float).round(6)
     out = out[SEGMENT_COLUMNS]
     out.attrs["low_quality_excluded"] = dropped
+    out.attrs["churned_not_in_graph"] = notes.get("churned_not_in_graph", {})
     return out
 
 
@@ -383,8 +395,25 @@ def _stance_segment(sign):
 
 
 def participation(graph: SocialGraph, lay: Layer, membership: np.ndarray):
-    """Participation coefficient (Guimera & Amaral 2005), degree and number of communities touched, per account."""
-    u, v, w = undirected_edges(lay)
+    """Participation coefficient (Guimera & Amaral 2005), degree and number of communities touched, per account.
+
+    Computed on the layer's positive ties only (:meth:`Layer.positive`): on a signed layer a distrust rating is
+    not a tie into a community (and a signed strength of 0 or less would make the shares meaningless), so the
+    coefficient lies in ``[0, 1 - 1/m]`` for an account touching ``m`` communities, and ``degree`` /
+    ``touched`` count positive ties too.  Communities are found on the positive ties as well.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("trust", ["x", "x", "x"], ["a", "b", "c"], [-10.0, 1.0, 1.0]).build()
+    >>> membership = np.zeros(4, dtype=np.int64)
+    >>> membership[g.index_of(["x", "a", "b", "c"])] = [0, 1, 2, 3]
+    >>> pc, degree, touched = participation(g, g.layer("trust"), membership)
+    >>> x = g.index_of(["x"])[0]
+    >>> round(float(pc[x]), 2), int(degree[x]), int(touched[x])      # the -10 to a is no tie into community 1
+    (0.5, 2, 2)
+    """
+    u, v, w = undirected_edges(lay.positive())
     n = graph.n_nodes
     k = int(membership.max()) + 1 if len(membership) else 1
     ends, other, ww = np.concatenate([u, v]), np.concatenate([membership[v], membership[u]]), np.concatenate([w, w])
@@ -419,10 +448,14 @@ def _bridges(graph, lay, seg, *, partition, **_):
 
 
 def _reachable_via(graph, lay, seg, *, links, **_):
+    if seg.get("accounts"):
+        with _ids_of(seg, "accounts"):
+            graph.index_of(list(seg["accounts"]))          # a listed account the graph lacks is named
     targets = _accounts_of_customers(seg, links)
-    targets = [t for t in targets if graph.id_map.lookup(np.asarray([t]))[0] >= 0]
+    targets = [t for t in targets if graph.id_map.lookup(np.asarray([t], dtype=object))[0] >= 0]
     if not targets:
-        return pd.DataFrame({"account_id": [], "score": [], "reason": []})
+        raise NodeNotFoundError(f"segment {seg['name']!r}, key 'customers': none of the customers is linked to an "
+                                "account in the graph; nobody to reach")
     ppr = personalized_pagerank(graph, targets, layer=lay.positive())   # whom these people pay attention to
     scores = ppr.values.copy()
     scores[graph.index_of(targets)] = 0.0
@@ -434,7 +467,7 @@ def _reachable_via(graph, lay, seg, *, links, **_):
     return _top(frame, seg)
 
 
-def _at_risk(graph, lay, seg, *, links, customers, **_):
+def _at_risk(graph, lay, seg, *, links, customers, notes=None, **_):
     negative = seg.get("min_negative_exposure")
     has_flags = customers is not None and links is not None and "churned" in customers
     if not has_flags and (negative is None or links is None):
@@ -446,7 +479,12 @@ def _at_risk(graph, lay, seg, *, links, customers, **_):
         churned_customers = set(customers.customer_id[customers.churned].astype(str))
         churned_acc = [a for c, a in zip(links.customer_id.astype(str), links.account_id) if c in churned_customers]
         if churned_acc:
-            flag[graph.index_of(churned_acc)] = True
+            # a churned customer linked to an account this graph lacks (deleted, or newer than this version)
+            # cannot expose anyone here: skipped and counted, never fatal
+            dense = graph.id_map.lookup(np.asarray(churned_acc, dtype=object))
+            flag[dense[dense >= 0]] = True
+            if notes is not None and (dense < 0).any():
+                notes.setdefault("churned_not_in_graph", {})[seg["name"]] = int((dense < 0).sum())
     pos = lay.positive()
     src, dst, w = pos.edge_arrays()   # src can influence dst
     total = np.bincount(dst, weights=w, minlength=n)
@@ -459,7 +497,7 @@ def _at_risk(graph, lay, seg, *, links, customers, **_):
         keep = np.flatnonzero(churn_hit & ~flag)
         order = keep[np.lexsort((keep, -exposure[keep]))]
         score = exposure
-        reasons = [f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f})" for i in order]
+        reasons = [_churn_reason(exposure[i], n_churned[i], n_infl[i]) for i in order]
     else:
         neg, n_neg, top, top_amount = _negative_exposure_of(graph, pos, seg)
         keep = np.flatnonzero((churn_hit | (neg >= float(negative))) & ~flag)
@@ -467,14 +505,26 @@ def _at_risk(graph, lay, seg, *, links, customers, **_):
         score = neg
         ids = graph.id_map.ids
         # the phrase naming an account is graphcrm.crm.export.REASON_ACCOUNT: exports pseudonymise it, erase cuts it
-        reasons = [(f"{n_churned[i]} of {n_infl[i]} influencers churned (exposure {exposure[i]:.2f}); "
-                    if has_flags else "") +
+        reasons = [(_churn_reason(exposure[i], n_churned[i], n_infl[i]) + "; " if has_flags else "") +
                    f"negative exposure {neg[i]:.2f} from {n_neg[i]} of {n_infl[i]} influencers" +
                    (f", most from {ids[top[i]]} ({top_amount[i]:.2f})" if top[i] >= 0 else "") for i in order]
     frame = pd.DataFrame({"account_id": graph.id_map.ids[order], "score": score[order], "reason": reasons})
     if seg.get("customers_only", True) and links is not None:
         frame = frame[frame.account_id.astype(str).isin(set(links.account_id.astype(str)))]
     return _top(frame, seg)
+
+
+def _churn_reason(exposure: float, n_churned: int, n_influencers: int) -> str:
+    """The churn half of an ``at_risk`` reason: the score is the churned influencers' share of the account's
+    incoming (positive) tie strength, not of its influencers' count -- the reason says both.
+
+    Examples
+    --------
+    >>> _churn_reason(0.25, 1, 7)
+    'churned influencers hold 25% of its incoming tie strength (1 of 7 influencers)'
+    """
+    return (f"churned influencers hold {exposure:.0%} of its incoming tie strength "
+            f"({n_churned} of {n_influencers} influencers)")
 
 
 def _negative_exposure_of(graph, pos, seg):
