@@ -108,14 +108,9 @@ def segments_from_table(graph: SocialGraph, frame: pd.DataFrame, *, name: str = 
     if id_col is None or "segment" not in cols:
         raise ParameterError(f"{name}: a segment table needs columns account_id and segment "
                              f"(found: {', '.join(map(str, frame.columns))})")
-    ids = frame[id_col].astype(str).str.strip()
-    if graph.id_map.kind == "int":       # text that is not an integer names no account of an integer-id graph
-        number = pd.to_numeric(ids, errors="coerce")
-        whole = number.notna() & (ids == number.astype("Int64").astype(str))
-        dense = np.full(len(ids), -1)
-        dense[whole.to_numpy()] = graph.id_map.lookup(number[whole].astype(np.int64).to_numpy())
-    else:
-        dense = graph.id_map.lookup(ids.to_numpy(dtype=object))
+    column = frame[id_col]
+    ids = column if pd.api.types.is_numeric_dtype(column) else column.astype(str).str.strip()
+    dense = graph.id_map.lookup(ids.to_numpy(dtype=None if ids is column else object))   # "007" is text
     known = dense >= 0
     if len(ids) and not known.any():
         raise InputFileError(name, None, "account_id", f"none of its {len(ids):,} ids is an account of the snapshot "

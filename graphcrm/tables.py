@@ -30,6 +30,8 @@ def check_table_path(path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise ParameterError(f"{path}: output must end in .csv or .parquet")
+    if path.is_dir():
+        raise ParameterError(f"{path}: is a directory; expected a file name ending in .csv or .parquet")
     return path
 
 
@@ -110,7 +112,26 @@ def read_partition(path) -> pd.Series:
     if id_col is None or com_col is None:
         raise ParameterError(f"{path}: a partition file needs columns account_id and community "
                              f"(found: {', '.join(map(str, frame.columns))})")
-    return pd.Series(frame[com_col].to_numpy(), index=frame[id_col].to_numpy())
+    return pd.Series(_as_numbers(frame[com_col]).to_numpy(), index=frame[id_col].to_numpy())
+
+
+def _as_numbers(column: pd.Series) -> pd.Series:
+    """A column read as text back as integers (or floats) when every value is one, else as it is.
+
+    Examples
+    --------
+    >>> _as_numbers(pd.Series(["2", "10", "1"])).tolist(), _as_numbers(pd.Series(["a", "1"])).tolist()
+    ([2, 10, 1], ['a', '1'])
+    """
+    if pd.api.types.is_numeric_dtype(column):
+        return column
+    try:
+        numbers = pd.to_numeric(column.astype(object).replace("", np.nan))
+    except (ValueError, TypeError):
+        return column
+    if numbers.notna().all() and (numbers == np.floor(numbers)).all():
+        return numbers.astype(np.int64)
+    return numbers
 
 
 def read_previous_partition(path) -> pd.Series:
@@ -225,7 +246,8 @@ def read_id_list(path) -> list:
     In a text file (whatever its extension) blank lines and ``#`` / ``%`` comment lines are skipped, as the
     loaders skip them, and a first line naming ``account_id`` (or ``id``) is the header of a table.  Fields
     follow CSV quoting (``"Smith, John",u001``), graphcrm's spreadsheet escape is undone (``'=x`` -> ``=x``),
-    and every id is text as written: ``NA`` or ``null`` is an id like any other.
+    and every id is text as written: ``NA`` or ``null`` is an id like any other; a row whose id cell is empty
+    (a customer with no linked account) names no account and is skipped.
 
     Examples
     --------
@@ -287,7 +309,7 @@ def read_ids_with_lines(path) -> tuple[list[str], list[int], str]:
                 continue                    # the header of a table
             column = 0
         if column >= len(cells) or not cells[column]:
-            raise InputFileError(path, number, "account_id", f"no account id in field {column + 1} of this line")
+            continue            # an empty id cell of a table (a customer without a linked account): no account
         values.append(unescape_cell(cells[column]))
         numbers.append(number)
     if not values:
@@ -315,57 +337,6 @@ def check_known_ids(graph, path, values: list, lines: list, unit: str = "line") 
         raise InputFileError(path, lines[bad[0]], "account_id", f"account {values[bad[0]]!r} is not in the "
                              f"snapshot{more}; expected ids of the snapshot's accounts", unit=unit)
     return graph.id_map.ids[dense].tolist()
-
-
-def read_links(path, graph) -> pd.DataFrame:
-    """A links table (``graphcrm link``'s ``customer_id, account_id, ...``; CSV or Parquet) with its account ids
-    as the graph's: integers on an integer-id graph.
-
-    Raises
-    ------
-    InputFileError
-        Naming the file: a missing ``customer_id`` / ``account_id`` column (the customers file given by mistake),
-        or the line and field of the first empty or non-integer ``account_id`` on an integer-id graph.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from graphcrm.loaders.builder import GraphBuilder
-    >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
-    >>> f = pathlib.Path(tempfile.mkdtemp()) / "links.csv"
-    >>> _ = f.write_text("customer_id,account_id\\nC1,2\\nC2,x\\n")
-    >>> read_links(f, g)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    graphcrm.loaders.errors.InputFileError: .../links.csv, line 3, field 'account_id': 'x' is not an account id; ...
-    """
-    from graphcrm.crm.export import read_export
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, None, None, "is a directory, expected a links table" if path.is_dir()
-                             else "no such links file")
-    table = read_export(path)
-    missing = [c for c in ("customer_id", "account_id") if c not in table.columns]
-    if missing:
-        raise InputFileError(path, None, None, f"no {' or '.join(missing)} column (found: "
-                             f"{', '.join(map(str, table.columns)) or 'none'}); expected a links table from "
-                             "`graphcrm link` (customer_id, account_id, ...)")
-    if graph.id_map.kind == "int":
-        parquet = path.suffix.lower() in (".parquet", ".pq")
-        raw = table["account_id"]
-        text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
-        number = pd.to_numeric(text, errors="coerce")
-        bad = np.flatnonzero(number.isna().to_numpy() | (number.fillna(0) % 1 != 0).to_numpy())
-        if len(bad):
-            i = int(bad[0])
-            more = f" ({len(bad) - 1} more)" if len(bad) > 1 else ""
-            what = "empty account id" if text.iloc[i] == "" else f"{text.iloc[i]!r} is not an account id"
-            raise InputFileError(path, i + (1 if parquet else 2), "account_id",
-                                 f"{what}{more}; expected the integer ids of this snapshot's accounts",
-                                 unit="row" if parquet else "line")
-        table["account_id"] = number.astype("int64")
-    return table
 
 
 COST_COLUMNS = ("cost", "price", "fee")        # as the node tables name it (graphcrm.loaders.api.NODE_ATTRIBUTE_ALIASES)

@@ -212,7 +212,12 @@ def read_customers(source, *, mode: str = "strict", encoding: str = "utf-8",
     report = LoadReport(label)
     report.path_taken = "precise"
     roles = _match_columns(header, label)
-    parsed = _parse_rows(rows, lines, header, roles, problems, default_country_code)
+    local_phones: list = []
+    parsed = _parse_rows(rows, lines, header, roles, problems, default_country_code, local_phones)
+    if local_phones:
+        report.warnings.append(f"{len(local_phones):,} phone number(s) without an area code (like '555-1234', "
+                               f"first on line {local_phones[0]}) are left out of matching: without it a number "
+                               "names nobody in particular")
     report.rows_read = len(rows) + sum(1 for r in problems.rows if r[2] in ("encoding", "column_count"))
     if problems.rows:
         if mode == "strict":
@@ -445,7 +450,22 @@ def _match_columns(header: list[str], label: str) -> dict:
     return roles
 
 
-def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -> dict:
+def _local_number(value: str, country: str) -> bool:
+    """A North American local number without its area code (``555-1234``): a valid way to write a phone, but
+    it names nobody in particular, so it is not matched.
+
+    Examples
+    --------
+    >>> _local_number("555-1234", "1"), _local_number("call me", "1"), _local_number("555-1234", "44")
+    (True, False, False)
+    """
+    text = str(value).strip()
+    if not PHONE_CHARS_RE.match(text) or text.startswith(("+", "00")):
+        return False
+    return country == "1" and len(re.sub(r"\D", "", text).lstrip("0")) == 7
+
+
+def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str, local_phones: list) -> dict:
     out = {k: [] for k in ("customer_id", "name", "city", "handles", "email_sha256", "phone_sha256", "email_local",
                            "churned", "churn_date", "line")}
     seen: dict[str, int] = {}
@@ -478,7 +498,9 @@ def _parse_rows(rows, lines, header, roles, problems: _Problems, country: str) -
         phone_raw, phone_hash = get(row, "phone"), ""
         if phone_raw:
             phone = normalize_phone(phone_raw, country)
-            if phone is None:
+            if phone is None and _local_number(phone_raw, country):
+                local_phones.append(line)           # a number, but not one person's: left out of matching
+            elif phone is None:
                 problems.add(line, header[roles["phone"]], "bad_phone",
                              f"{phone_raw!r} is not a phone number; expected 7-15 digits with the area code, e.g. "
                              "+1 555 123 4567", text)

@@ -147,6 +147,20 @@ def _int_ids(ext: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if ext.dtype.kind == "f":
         mask = np.isfinite(ext) & (np.floor(ext) == ext) & (np.abs(ext) < 2.0**63)
         return mask, ext[mask].astype(np.int64)
+    if ext.dtype.kind == "O" and all(type(x) is int for x in ext.tolist()):      # Python ints (a list of ids)
+        try:
+            return np.ones(len(ext), dtype=bool), ext.astype(np.int64)
+        except OverflowError:
+            pass
+    if ext.dtype.kind in "UO":                  # numpy parses; the id is an integer id if it prints back the same
+        try:
+            text = np.strings.strip(ext.astype(str))
+            ints = text.astype(np.int64)
+        except (ValueError, TypeError, OverflowError):
+            pass                                # some value is not an integer at all: the slower paths below
+        else:
+            mask = ints.astype(str) == text     # "007", "+7", "-0" print as "7", "7", "0": text ids
+            return mask, ints[mask]
     if ext.dtype.kind in "US" or (ext.dtype.kind == "O" and all(isinstance(x, str) for x in ext.tolist())):
         import pandas as pd
 

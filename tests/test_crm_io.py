@@ -185,6 +185,12 @@ def test_customers_file_details(tmp_path):
     # a North American number without its area code names nobody in particular: not a phone (QA)
     assert [normalize_phone(p) for p in ("555-1234", "+1 555 1234", "1 555 123 4567", "555.123.4567")] == \
         [None, None, "15551234567", "15551234567"]
+    # ... but the row still loads (strict mode too), without a phone to match on, and the load says so
+    (tmp_path / "local.csv").write_text("customer_id,name,email,phone\nC1,Ann Lee,ann@x.com,555-1234\n"
+                                        "C2,Bo,bo@x.com,call me maybe\n")
+    table, report = read_customers(tmp_path / "local.csv", mode="lenient")
+    assert table.customer_id.tolist() == ["C1"] and table.phone_sha256.tolist() == [""]
+    assert dict(report.rejected) == {"bad_phone": 1} and "without an area code" in report.warnings[0]
 
 
 def test_influencers_file_skips_comments_and_reads_a_header(snap, tmp_path):

@@ -326,8 +326,9 @@ def test_cli_lookalike_user_mistakes_are_one_line_errors(email_snapshot, tmp_pat
     assert proc.returncode == 2 and "--seeds" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("lookalike", email_snapshot, "--seeds", "0", "--score", "mean")
     assert proc.returncode == 2 and "centroid" in proc.stderr
+    # a missing id file is an input error (exit 1), as in every verb that reads one
     proc = cli("lookalike", email_snapshot, "--seeds-file", tmp_path / "missing.csv")
-    assert proc.returncode == 2 and "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # ------------------------------------------------------------------------------ recall on real departments

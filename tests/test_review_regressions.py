@@ -263,3 +263,25 @@ def test_an_id_only_node_table_adds_accounts_without_attributes(tmp_path):
     for name, text in (("ids.csv", "id\n1\n2\n3\n"), ("ids.txt", "1\n2\n3\n")):
         g, _ = build_graph(read_edges(edges, layer="x"), read_nodes(write(tmp_path, name, text)))
         assert g.n_nodes == 3 and sorted(g.id_map.ids.tolist()) == [1, 2, 3]
+
+
+def test_tables_read_back_as_written_numbers_as_numbers_and_blank_ids_skipped(tmp_path):
+    """Review of the shared id readers: community ids read back as integers (sorted 0, 1, 2, 10, not as text
+    '0', '1', '10', '2'), an empty id cell of a table is a customer without an account (skipped, as before), and
+    segment files keep 19-digit ids whole beside a blank or text cell."""
+    from graphcrm.report import segments_from_table
+    from graphcrm.tables import read_id_list, read_partition
+
+    part = read_partition(write(tmp_path, "p.csv", "account_id,community\n5,10\n7,2\nNA,0\n"))
+    assert part.to_dict() == {"5": 10, "7": 2, "NA": 0} and part.dtype == np.int64
+    assert read_id_list(write(tmp_path, "seg.csv", "customer_id,account_id\nc1,7\nc2,\nc3,9\n")) == ["7", "9"]
+    big = 1234567890123456789
+    g = GraphBuilder().add_edges("x", [big, 2], [2, 3]).build()
+    frame = pd.DataFrame({"account_id": [str(big), "", "x"], "segment": ["vip", "a", "b"]})
+    seg = segments_from_table(g, frame)
+    assert seg.to_dict() == {big: "vip"} and seg.attrs["unmatched"] == 2
+    from graphcrm.crm.export import read_links
+
+    links = write(tmp_path, "links.csv", "customer_id,account_id\nc1,2\nc2,007\n")
+    with pytest.raises(InputFileError, match="line 3, field 'account_id': '007' is not an account id"):
+        read_links(links, GraphBuilder().add_edges("x", [7, 2], [2, 3]).build())

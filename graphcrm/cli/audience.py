@@ -122,7 +122,7 @@ def lookalike(
     Example: graphcrm lookalike graphs/audience --seeds-file advocates.csv --top 200 --out lookalikes.csv
     """
     from graphcrm.lookalike import SCORES, lookalikes
-    from graphcrm.tables import read_id_list, write_table
+    from graphcrm.tables import check_known_ids, read_ids_with_lines, write_table
 
     timer = Timer()
     if score not in SCORES:
@@ -130,13 +130,12 @@ def lookalike(
     if top < 1 or dim < 1:
         raise ParameterError(f"--top and --dim must be at least 1 (got {top}, {dim})")
     ids = list(seeds)
-    if seeds_file is not None:
-        if not seeds_file.is_file():
-            raise ParameterError(f"--seeds-file {seeds_file}: no such file")
-        ids += read_id_list(seeds_file)
-    if not ids:
+    if not ids and seeds_file is None:
         raise ParameterError("give seed accounts with --seeds ID (repeatable) or --seeds-file FILE")
+    from_file = read_ids_with_lines(seeds_file) if seeds_file is not None else None
     graph = open_snapshot(snapshot, as_of)
+    if from_file is not None:           # an unknown id names the file and line, unless --skip-unknown
+        ids += from_file[0] if skip_unknown else check_known_ids(graph, seeds_file, *from_file)
     with step(f"embedding {graph.n_nodes:,} accounts and ranking lookalikes"):
         table = lookalikes(graph, ids, top=top, layer=layer, dim=dim, seed=seed, score=score,
                            missing="skip" if skip_unknown else "error")

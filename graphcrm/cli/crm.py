@@ -100,12 +100,13 @@ def link_cmd(
                if k in ("linked", "linked_by_method", "review_customers", "candidate_pairs", "model",
                         "prior_has_account")},
                "out": str(out), "review": str(review), "rejects": str(rejects_path) if rejects_path else None,
-               "seconds": timer.seconds()}
+               "warnings": list(report.warnings), "seconds": timer.seconds()}
     human = (f"linked {summary['linked']:,} of {len(table):,} customers "
              f"({', '.join(f'{k}: {v:,}' for k, v in summary['linked_by_method'].items()) or 'none'}); "
              f"{summary['review_customers']:,} to review\nwrote {out} and {review}")
     if rejects_path is not None:
         human += f"\n{report.n_rejected:,} customer rows rejected -> {rejects_path}"
+    human += "".join(f"\nnote: {w}" for w in report.warnings)
     emit(summary, as_json, human)
 
 
@@ -196,7 +197,8 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     from graphcrm.crm.segments import build_segments
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.snapshot import load_snapshot_tables
-    from graphcrm.tables import read_links, read_partition
+    from graphcrm.crm.export import read_links
+    from graphcrm.tables import read_partition
 
     graph = open_snapshot(snapshot, as_of, topic, option=option)
     stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of, option))}
@@ -243,8 +245,10 @@ def economics_cmd(
         raise ParameterError("give influencers with --influencer ID (repeatable) or --influencers-file FILE")
     cost = read_costs(costs) if costs is not None else None
     graph = open_snapshot(snapshot, as_of)
+    ids = graph.id_map.ids[graph.index_of(ids)].tolist() if ids else []        # as the graph's ids, to compare
     if influencers_file is not None:
         ids += known_ids_from(graph, influencers_file)
+    ids = list(dict.fromkeys(ids))            # one influencer given twice (option and file) is priced once
     with step(f"pricing {len(ids)} influencers"):
         table, summary = influencer_economics(graph, ids, costs=cost, n_runs=runs, seed=seed)
     exports = [(table, out, "economics")]
@@ -389,7 +393,8 @@ def churn_backtest_cmd(
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.loaders.snapshot import load_snapshot_tables
     from graphcrm.crm.export import write_export
-    from graphcrm.tables import check_outputs, read_links
+    from graphcrm.crm.export import read_links
+    from graphcrm.tables import check_outputs
 
     timer = Timer()
     check_outputs({"--out": out})          # before any work

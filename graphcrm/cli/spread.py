@@ -451,10 +451,12 @@ def _refuse_unused(model: str, negative: list, given: dict) -> None:
 
 def _unique(ids: list, what: str, notes: list) -> list:
     """``ids`` each once (first mention kept), with a note when some were given twice."""
-    unique = list(dict.fromkeys(str(x) for x in ids))
-    if len(unique) < len(ids):
-        notes.append(f"{len(ids) - len(unique)} duplicate {what} id(s) ignored: {len(unique)} distinct")
-    return [ids[[str(x) for x in ids].index(u)] for u in unique]
+    first: dict = {}
+    for x in ids:                                   # one pass: the first mention of each id, in order
+        first.setdefault(str(x), x)
+    if len(first) < len(ids):
+        notes.append(f"{len(ids) - len(first)} duplicate {what} id(s) ignored: {len(first)} distinct")
+    return list(first.values())
 
 
 def _unknown_note(graph, ids, source: str, verb: str) -> list:

@@ -27,13 +27,14 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphcrm.loaders.atomic import FileGroup
 from graphcrm.loaders.csvsafe import escape_frame, read_csv as read_escaped_csv
-from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.errors import InputFileError, InvalidInputError, ParameterError
 
 SALT_ENV = "GRAPHCRM_PSEUDONYM_SALT"
 #: The one phrase in which a ``reason`` text names another account, at the end of the text (the ``at_risk``
@@ -216,3 +217,56 @@ def read_export(path) -> pd.DataFrame:
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     return read_escaped_csv(path, dtype=str, keep_default_na=False)
+
+
+def read_links(path, graph) -> pd.DataFrame:
+    """A links table (``graphcrm link``'s ``customer_id, account_id, ...``; CSV or Parquet) with its account ids
+    as the graph's: integers on an integer-id graph.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file: a missing ``customer_id`` / ``account_id`` column (the customers file given by mistake),
+        or the line and field of the first empty or non-integer ``account_id`` on an integer-id graph.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("follows", [1, 2], [2, 3]).build()
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "links.csv"
+    >>> _ = f.write_text("customer_id,account_id\\nC1,2\\nC2,x\\n")
+    >>> read_links(f, g)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InputFileError: .../links.csv, line 3, field 'account_id': 'x' is not an account id; ...
+    """
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, None, None, "is a directory, expected a links table" if path.is_dir()
+                             else "no such links file")
+    table = read_export(path)
+    missing = [c for c in ("customer_id", "account_id") if c not in table.columns]
+    if missing:
+        raise InputFileError(path, None, None, f"no {' or '.join(missing)} column (found: "
+                             f"{', '.join(map(str, table.columns)) or 'none'}); expected a links table from "
+                             "`graphcrm link` (customer_id, account_id, ...)")
+    if graph.id_map.kind == "int":
+        parquet = path.suffix.lower() in (".parquet", ".pq")
+        raw = table["account_id"]
+        text = raw.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                       str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
+        from graphcrm.loaders.idmap import as_int_id
+
+        number = pd.Series([as_int_id(v) if v else None for v in text.tolist()], dtype="Int64")  # "007" is text
+        bad = np.flatnonzero(number.isna().to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            more = f" ({len(bad) - 1} more)" if len(bad) > 1 else ""
+            what = "empty account id" if text.iloc[i] == "" else f"{text.iloc[i]!r} is not an account id"
+            raise InputFileError(path, i + (1 if parquet else 2), "account_id",
+                                 f"{what}{more}; expected the integer ids of this snapshot's accounts",
+                                 unit="row" if parquet else "line")
+        table["account_id"] = number.astype("int64")
+    return table
