@@ -374,3 +374,13 @@ def test_a_bad_layer_in_a_segment_names_the_file_and_the_segment(trust_snapshot,
     proc = graphcrm("segments", trust_snapshot, "--config", config, "--out", tmp_path / "o.csv")
     assert proc.returncode == 2 and proc.stderr.strip() == (
         f"error: {config}, segment 'adv', key 'layer': no layer 'nolayer' in this graph (layers: trust)")
+
+
+def test_a_partition_of_another_graph_is_one_error_not_empty_community_leaders(trust_snapshot, tmp_path):
+    config = tmp_path / "s.toml"
+    config.write_text('[[segment]]\nname = "kols"\nkind = "leaders"\ntop = 2\nper_community = true\n')
+    other = tmp_path / "p.csv"
+    other.write_text("account_id,community\n999991,0\n999992,1\n")
+    proc = graphcrm("segments", trust_snapshot, "--config", config, "--partition", other, "--out", tmp_path / "o.csv")
+    assert proc.returncode == 1 and "none of its 2 accounts is in the graph" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o.csv").exists()

@@ -198,13 +198,15 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.snapshot import load_snapshot_tables
     from graphcrm.crm.export import read_links
-    from graphcrm.tables import read_partition
+    from graphcrm.tables import partition_match, read_partition
 
     graph = open_snapshot(snapshot, as_of, topic, option=option)
     stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of, option))}
     link_table = read_links(links, graph) if links else stored.get("links")
     cust = read_customers(customers)[0] if customers else stored.get("customers")
     parts = read_partition(partition) if partition else None
+    if parts is not None:
+        partition_match(parts, graph, partition)       # a partition of another graph: one error, not empty leaders
     if parts is None and any(c["kind"] == "bridges" or c.get("per_community") for c in seg_cfg):
         from graphcrm.algorithms.community import leiden
 
