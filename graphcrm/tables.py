@@ -58,11 +58,10 @@ def check_outputs(outputs: dict) -> None:
     for option, path in outputs.items():
         if path is None:
             continue
-        path = Path(path)
-        if path.suffix.lower() not in TABLE_SUFFIXES:
-            raise ParameterError(f"{option} {path}: output must end in .csv or .parquet")
-        if path.is_dir():
-            raise ParameterError(f"{option} {path}: is a directory; expected a file name ending in .csv or .parquet")
+        try:
+            path = check_table_path(path)
+        except ParameterError as exc:           # the same checks as write_table, with the option named
+            raise ParameterError(f"{option} {exc}") from None
         key = path.resolve()
         if key in seen:
             raise ParameterError(f"{seen[key]} and {option} name the same file {path}: give each output its own file")
