@@ -272,16 +272,21 @@ class Layer:
         )
 
     def positive(self) -> "Layer":
-        """The edges with positive weight (for a signed layer: trust, support), no event log.
+        """The edges with positive weight (for a signed layer: trust, support), and the positive events.
 
         Influence flows along positive ties; scores such as PageRank need
-        non-negative weights.  An unsigned layer is returned as it is.
+        non-negative weights.  The event log, where there is one, keeps the
+        events of positive value (a positive rating, not a negative one), so
+        probabilities learned from it see the positive interactions only.  An
+        unsigned layer is returned as it is.
         """
         if not self.weighted or not (self.out_weights <= 0).any():
             return self
         src, dst, w = self.edge_arrays()
         keep = w > 0
-        return Layer.from_edges(self.n_nodes, src[keep], dst[keep], w[keep], spec=self.spec, self_loops="keep")
+        events = None if self.events is None else self.events.select(self.events.values > 0)
+        return Layer.from_edges(self.n_nodes, src[keep], dst[keep], w[keep], spec=self.spec, self_loops="keep",
+                                events=events)
 
     def equals(self, other: "Layer") -> bool:
         """Same spec, same edges and weights, same events."""

@@ -517,6 +517,24 @@ def test_signed_ratings_are_not_forecast_as_engagement_unless_asked():
     assert fit_forecast(g, layer="trust", horizon=3 * DAY).layer == "trust"
 
 
+def test_backtest_of_signed_ratings_runs_when_asked_as_the_error_says():
+    """The error above tells the user to pass --layer trust; the backtest then stopped with 'no interaction log to
+    learn probabilities from' (the positive layer dropped the log). The positive layer keeps the positive
+    ratings, so every scorer runs, ic_learned included, and learns from positive ratings only."""
+    from graphcrm.backtest import backtest
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    t = np.sort(rng.integers(0, 30 * DAY, n))
+    sign = rng.choice([-1.0, 1.0], n, p=[0.2, 0.8])
+    g = GraphBuilder().add_edges("trust", [f"r{i}" for i in rng.integers(0, 300, n)],
+                                 [f"s{i}" for i in rng.integers(0, 60, n)], sign, time=t).build()
+    positive = g.layer("trust").positive()
+    assert len(positive.events) == int((sign > 0).sum()) and (positive.events.values > 0).all()
+    bt = backtest(g, 20 * DAY, layer="trust", samples=2000)
+    assert {"ic_learned", "ic_wc", "forecast", "leader_default"} <= set(bt.metrics.scorer)
+
+
 def test_an_unknown_layer_is_a_usage_error_in_every_verb(tmp_path):
     """`--layer nosuch` exited 1 (bad data) in rank, forecast and report but 2 in backtest; a name the user typed
     is a usage error (2) everywhere, in one line."""
