@@ -309,6 +309,13 @@ def _integer_labels(labels: pd.Series) -> pd.Series:
     """The earlier communities as int64 (text ``"7"`` or ``7.0`` read as 7); accounts without one dropped.
 
     Kept ids are integers: a text label (``"sales"``) is a :class:`ParameterError`, not a guess."""
+    values = labels.to_numpy()
+    if values.dtype.kind in "iu":                                   # a partition or an int column: as it is
+        return pd.Series(values.astype(np.int64), index=labels.index)
+    if values.dtype.kind == "f":                                    # ints read back as float (a blank made NaN)
+        kept = ~np.isnan(values)
+        if (np.isfinite(values[kept]) & (values[kept] == np.round(values[kept]))).all():
+            return pd.Series(values[kept].astype(np.int64), index=labels.index[kept])
     raw = pd.Series(labels.to_numpy(), index=labels.index, dtype=object)
     raw = raw[raw.notna() & (raw.astype(str).str.strip() != "")]   # no community in the earlier table: not matched
     numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
