@@ -92,9 +92,12 @@ class SeedPlan:
     ----------
     seeds : pandas.DataFrame
         One row per seed in the order chosen: ``rank, account_id,
-        marginal_reach`` (expected new accounts this seed adds, from the
-        sets), ``cumulative_reach``, and with costs ``cost,
-        reach_per_cost``.
+        marginal_reach`` (expected new accounts this seed adds to the
+        seeds above it), ``cumulative_reach`` (expected reach of the seeds
+        up to this row; the last row's is ``expected_reach``), and with costs
+        ``cost, reach_per_cost``.  Both come from the collection
+        ``expected_reach`` comes from: the selection sets' own counts run
+        high, as those sets chose the seeds.
     expected_reach : float
         Unbiased estimate of the set's expected reach, from a collection drawn
         after every decision (``R4``: neither the stopping round, nor a re-pick,
@@ -405,10 +408,7 @@ def plan_seeds(
         fresh = _certify_fixed(winner.chosen, estimate_sets, frame, a3, best.optimum)
         evaluations += 1
         lower = max(winner.lower, fresh.lower)
-        if winner_name == "greedy":
-            gains = best.gains                      # from the selection sets, as before
-        else:
-            gains = _ordered_gains(winner.chosen, estimate_sets, frame)
+        gains = best.gains if winner_name == "greedy" else np.zeros(0)   # the table's gains: from R4, below
         best = _Candidate(winner.chosen, gains, gains, best.n_sets, fresh.covered_check, fresh.estimate, lower,
                           best.optimum, lower / best.optimum if best.optimum > 0 else 1.0)
         picked_from = winner_name
@@ -425,6 +425,10 @@ def plan_seeds(
                           best.lower, best.optimum, best.certified)
         estimate_from = "R4"
     chosen, gains = best.chosen, best.gains
+    if estimate_sets is not None:
+        # the seed table from the same unbiased collection as the headline: each prefix's reach, and the last
+        # cumulative figure is expected_reach (the selection sets' own gains run high: they chose the seeds)
+        gains = _ordered_gains(chosen, estimate_sets, frame)
     lower, optimum, certified = best.lower, best.optimum, best.certified
     if optimum > n_roots:       # no set reaches more accounts (or targets) than there are: the trivial bound
         optimum = float(n_roots)
