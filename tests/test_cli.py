@@ -106,3 +106,17 @@ def test_warmup_compiles_every_kernel():
     code, out, err = run("warmup", "--json")
     assert code == 0, err
     assert "graphcrm.loaders._kernels" in json.loads(out)["kernel_modules"]
+
+
+def test_rank_on_signed_ratings_says_what_it_left_out_and_why_no_forecast(tmp_path):
+    """On a bitcoin-style log `rank` said 'no timestamped interaction log' (there is one: of ratings) and, unlike
+    `communities`, did not say that the negative ratings are left out of the scores."""
+    snap = tmp_path / "btc"
+    assert run("load", "--signed", dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"), "--out", snap)[0] == 0
+    code, out, err = run("rank", snap, "--out", tmp_path / "r.csv")
+    assert code == 0, err
+    assert "(trust) holds signed ratings, not interactions" in out
+    negative = int((pd.read_csv(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")).iloc[:, 2] < 0).sum())
+    assert f"note: trust: {negative:,} negative ties left out of the scores" in out
+    code, out, _ = run("rank", snap, "--out", tmp_path / "p.csv", "--method", "pagerank", "--json")
+    assert code == 0 and json.loads(out)["negative_ties_ignored"] == negative

@@ -100,6 +100,14 @@ def rank(
     if ranking:
         head += f"\nleader score: {ranking['scorer']}" + (f" on {ranking['layer']}" if "layer" in ranking else "")
         head += f" ({ranking['scorer_reason']})"
+    ranked_on = graph.resolve_layer(layer) if ranking.get("scorer", method) not in ("forecast", "in_degree",
+                                                                                   "engagement_decayed") else None
+    left_out = _ties_left_out(ranked_on) if ranked_on is not None else {"negative": 0}
+    if left_out["negative"]:
+        summary["negative_ties_ignored"] = left_out["negative"]
+        stance = " (the stance column weighs both)" if "stance" in table else ""
+        head += (f"\nnote: {ranked_on.name}: {left_out['negative']:,} negative ties left out of the scores: "
+                 f"influence flows along positive ties{stance}")
     shown = table.drop(columns=[c for c in ("why",) if c in table]).head(10)
     emit(summary, as_json, head + "\n" + shown.to_string(index=False))
 
