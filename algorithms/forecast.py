@@ -32,13 +32,14 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from graphcrm.algorithms.forecast_features import account_features, event_layers, known_accounts, log_span, window_targets
+from graphcrm.algorithms.forecast_features import (account_features, engaged_side, engagement_log, event_layers,
+                                                  known_accounts, log_span, window_targets)
 from graphcrm.algorithms.ranks import spearman
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TARGETS = ("engagement", "reach")
 INTERVAL = (0.1, 0.9)
 RIDGE_ALPHA = 1.0
@@ -52,16 +53,14 @@ MIN_VALIDATION_ACCOUNTS = 30
 
 
 def default_target_layer(graph: SocialGraph) -> str:
-    """The layer whose engagement is forecast: re-shares (``retweets``) when logged, else the first event layer."""
+    """The layer whose engagement is forecast: re-shares (``retweets``) when logged, else the first unsigned
+    event layer, else (a log of trust ratings only, bitcoin-style) the first signed one, whose positive
+    ratings received are the engagement."""
     logged = event_layers(graph)
     if not logged:
         raise ParameterError("the graph has no timestamped interaction log: load events with times "
                              "(--interactions) to forecast or backtest")
-    names = [n for n in logged if not graph.layer(n).spec.signed]      # ratings are no engagement
-    if not names:
-        raise ParameterError(f"the graph's timestamped layers ({', '.join(logged)}) are signed ratings, not "
-                             "engagement: load interactions to forecast or backtest, or pass --layer "
-                             f"{logged[0]} to forecast ratings received anyway")
+    names = [n for n in logged if not graph.layer(n).spec.signed] or logged
     for name in INTERACTION_TYPES:
         if name in names:
             return name
@@ -82,13 +81,21 @@ def _log_matrix(frame: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class _Ridge:
-    """``log1p(y) ~ intercept + ((log1p(x) - mean) / scale) . coef`` -- a JSON-able log-linear model."""
+    """``log1p(y) ~ intercept + ((log1p(x) - mean) / scale) . coef`` -- a JSON-able log-linear model.
+
+    At prediction each ``log1p(x)`` is clipped to its training range (``low`` .. ``high``) widened by that
+    range's width on each side: an account past the busiest one seen in training (after a spike) still
+    ranks above it, but a feature nearly constant in training (a 6-hour decayed count on a slow log: almost
+    every row 0, a tiny scale) cannot send the forecast to infinity, as one account with a rating an hour
+    old did."""
 
     features: list[str]
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, y: np.ndarray, weight: np.ndarray, features: list[str]) -> "_Ridge":
@@ -103,17 +110,24 @@ class _Ridge:
         return self.predict_log(_log_matrix(frame[self.features]))
 
     def predict_log(self, x: np.ndarray) -> np.ndarray:
+        if self.low is not None:
+            width = self.high - self.low
+            lo, hi = self.low - width, self.high + width
+            if ((x < lo) | (x > hi)).any():
+                x = np.clip(x, lo, hi)
         slope = self.coef / self.scale           # ((x - mean) / scale) . coef without an n x p temporary
         return x @ slope + (self.intercept - float(self.mean @ slope))
 
     def to_dict(self) -> dict:
         return {"features": self.features, "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+                "coef": self.coef.tolist(), "intercept": self.intercept,
+                **({"low": self.low.tolist(), "high": self.high.tolist()} if self.low is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "_Ridge":
         return cls(list(d["features"]), np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]),
-                   float(d["intercept"]))
+                   float(d["intercept"]), np.asarray(d["low"]) if "low" in d else None,
+                   np.asarray(d["high"]) if "high" in d else None)
 
 
 class _Moments:
@@ -128,8 +142,10 @@ class _Moments:
     (['a'], 8.0)
     """
 
-    def __init__(self, centred: np.ndarray, weight: np.ndarray, mean: np.ndarray, scatter: np.ndarray):
+    def __init__(self, centred: np.ndarray, weight: np.ndarray, mean: np.ndarray, scatter: np.ndarray,
+                 low: np.ndarray | None = None, high: np.ndarray | None = None):
         self.centred, self.weight, self.mean, self.scatter = centred, weight, mean, scatter
+        self.low, self.high = low, high             # each column's range: predictions clip to it
         self.total = float(weight.sum())
         scale = np.sqrt(np.clip(np.diag(scatter), 0, None) / self.total)
         scale[scale == 0] = 1.0
@@ -141,7 +157,8 @@ class _Moments:
         mean = (weight @ x) / weight.sum()
         centred = x - mean
         root = centred * np.sqrt(weight)[:, None]
-        return cls(centred, weight, mean, root.T @ root)
+        low, high = (x.min(axis=0), x.max(axis=0)) if len(x) else (None, None)
+        return cls(centred, weight, mean, root.T @ root, low, high)
 
     def fit(self, y: np.ndarray, idx: list[int], features: list[str]) -> _Ridge:
         """``log1p(y)`` on the standardised columns ``idx`` (named ``features``): the normal equations of
@@ -152,7 +169,8 @@ class _Moments:
         scale = self.scale[idx]
         gram = self.scatter[np.ix_(idx, idx)] / np.outer(scale, scale) + RIDGE_ALPHA * np.eye(len(idx))
         coef = np.linalg.solve(gram, rhs[idx] / scale)
-        return _Ridge(list(features), self.mean[idx], scale, coef.astype(float), y_mean)
+        low, high = (None, None) if self.low is None else (self.low[idx], self.high[idx])
+        return _Ridge(list(features), self.mean[idx], scale, coef.astype(float), y_mean, low, high)
 
 
 @dataclass
@@ -287,7 +305,7 @@ def _cutoffs(first: int, at: int, horizon: int) -> tuple[int, list[int]]:
 
 
 def _training_rows(graph, layer, cut, window, seed):
-    feats = account_features(graph, cut, target_layer=layer)
+    feats = account_features(graph, cut, target_layer=layer, reach_window=window)
     engagement, reach = window_targets(graph, layer, cut, cut + window)
     rows = np.flatnonzero(known_accounts(graph, cut))
     weight = np.ones(len(rows))
@@ -349,9 +367,12 @@ def _top_mask(values: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
-def default_horizon(graph: SocialGraph, at: int | None = None) -> int:
+def default_horizon(graph: SocialGraph, at: int | None = None, layer: str | None = None) -> int:
     """The horizon a forecast without one uses: 7 days, at most a third of the log before ``at`` (default: its
-    end), at least :data:`MIN_WINDOW`.
+    end), at least :data:`MIN_WINDOW` -- doubled (up to that third) while the held-out window it gives, the
+    last ``horizon`` before ``at``, has fewer than :data:`MIN_VALIDATION_ACCOUNTS` accounts engaged on
+    ``layer`` (default :func:`default_target_layer`): a slow log (ratings over years) is validated on
+    months, not on a week with a handful of accounts.
 
     >>> from graphcrm.loaders.builder import GraphBuilder
     >>> g = GraphBuilder().add_events("retweets", ["a", "b"], ["b", "c"], time=[0, 3 * 86400]).build()
@@ -360,7 +381,18 @@ def default_horizon(graph: SocialGraph, at: int | None = None) -> int:
     """
     first, end = log_span(graph)
     at = end if at is None else int(at)
-    return int(min(7 * DAY, max((at - first) // 3, MIN_WINDOW)))
+    cap = max((at - first) // 3, MIN_WINDOW)
+    horizon = min(7 * DAY, cap)
+    lay = graph.layer(layer or default_target_layer(graph))
+    log = engagement_log(lay)
+    engaged = engaged_side(lay, log)[0]
+    while horizon < cap:            # as the fit counts them: engaged in the window, known before it
+        lo, hi = np.searchsorted(log.time, [at - horizon, at], side="left")
+        counted = np.unique(engaged[lo:hi])
+        if np.count_nonzero(known_accounts(graph, at - horizon)[counted]) >= MIN_VALIDATION_ACCOUNTS:
+            break
+        horizon = min(2 * horizon, cap)
+    return int(horizon)
 
 
 def _iso_minute(t: int) -> str:
@@ -421,7 +453,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
     first, end = log_span(graph)
     at = end if at is None else int(at)
     if horizon is None:
-        horizon = default_horizon(graph, at)
+        horizon = default_horizon(graph, at, layer)
     if horizon < MIN_WINDOW:
         raise ParameterError(f"the horizon must be at least {MIN_WINDOW // 60} minutes, got {describe_duration(horizon)}")
     window, cuts = _cutoffs(first, at, int(horizon))
@@ -492,7 +524,7 @@ def forecast(graph: SocialGraph, model: ForecastModel | None = None, *, at: int 
     """
     model = model or fit_forecast(graph, at=at, **fit_kwargs)
     at = model.fitted_at if at is None else int(at)
-    feats = account_features(graph, at, target_layer=model.layer)
+    feats = account_features(graph, at, target_layer=model.layer, reach_window=model.window)
     scale = model.horizon / model.window
     values, low, high, score = {}, {}, {}, {}
     for target in TARGETS:

@@ -15,6 +15,9 @@ time in the last 24 hours) and ``reach_past`` (distinct accounts reached by
 time-respecting chains so far, Bakshy et al. 2011); ``hours_active`` since the
 account's first event; per static layer ``S_out_degree`` / ``S_in_degree``
 (e.g. followers), and the node table's ``followers`` column when present.
+
+On a signed layer (trust ratings) only the positive events count as
+engagement, in the features and in the targets (:func:`engagement_log`).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ HOUR = 3600
 DECAY_HALF_LIVES_H = (6, 24, 72)
 
 
-def engaged_side(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
-    """Per event of ``layer``: ``(engaged, actor)`` -- who received the engagement and who made it.
+def engaged_side(layer: Layer, log: EventLog | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per event of ``layer`` (or of ``log``, events of that layer): ``(engaged, actor)`` -- who received the
+    engagement and who made it.
 
     A retweet row ``a RT b`` is stored as the influence edge ``b -> a``
     (direction ``reverse``), so the engaged account is the source; a mention
@@ -46,7 +50,7 @@ def engaged_side(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     >>> g.ids_of(engaged).tolist(), g.ids_of(actor).tolist()
     (['b'], ['a'])
     """
-    return _sides(layer, layer.events)
+    return _sides(layer, layer.events if log is None else log)
 
 
 def event_layers(graph: SocialGraph) -> list[str]:
@@ -64,6 +68,24 @@ def log_span(graph: SocialGraph) -> tuple[int, int]:
     if lo is None:
         raise ValueError("no timestamped events")
     return lo, hi
+
+
+def engagement_log(layer: Layer) -> EventLog:
+    """The events of ``layer`` that count as engagement: all of them, or on a signed layer (trust ratings)
+    the positive ones -- a negative rating is no endorsement to forecast or to score a leader by.
+
+    Computed once per layer (kept with it), in time order.
+
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("trust", ["a", "b", "c"], ["x", "x", "x"], [5.0, -3.0, 1.0],
+    ...                              time=[1, 2, 3]).build()
+    >>> engagement_log(g.layer("trust")).time.tolist()
+    [1, 3]
+    """
+    ev = layer.events
+    if ev is None or not layer.spec.signed:
+        return ev
+    return layer.derived("engagement_log", lambda: ev.select(ev.values > 0))
 
 
 def _before(ev: EventLog, at: int) -> EventLog:
@@ -129,8 +151,14 @@ def known_accounts(graph: SocialGraph, at: int) -> np.ndarray:
     return known
 
 
-def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.DataFrame:
+def account_features(graph: SocialGraph, at: int, *, target_layer: str, reach_window: int | None = None
+                     ) -> pd.DataFrame:
     """Features of every account from the log before ``at`` (one row per dense id).
+
+    ``reach_past`` follows the chains of the last ``reach_window`` seconds before ``at`` (the forecast passes
+    its window: the reach it learns from is measured as the reach it forecasts), or of the whole log before
+    ``at`` when None.  The search costs up to accounts x events reached: on a log of ratings over years,
+    where time-respecting chains reach most of the graph, the whole log took seconds per cutoff.
 
     Examples
     --------
@@ -146,9 +174,10 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.Da
     first_seen = np.full(n, np.inf)
     for name in event_layers(graph):
         lay = graph.layer(name)
-        ev = _before(lay.events, at)
+        log = engagement_log(lay)
+        ev = _before(log, at)
         engaged, actor = _sides(lay, ev)
-        first = first_of_pair(lay.events)[:len(ev)]
+        first = first_of_pair(log)[:len(ev)]
         t = ev.time.astype(float)
         feats[f"{name}_received"] = np.bincount(engaged, minlength=n).astype(float)
         feats[f"{name}_received_distinct"] = _distinct_per(engaged, first, n)
@@ -164,8 +193,11 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str) -> pd.Da
         if name == target_layer:
             since = int(np.searchsorted(ev.time, at - 24 * HOUR, side="left"))
             feats["new_sources_24h"] = _distinct_per(engaged[since:], first[since:], n)
-            order = source_order(lay.events)
-            feats["reach_past"] = cascade_reach(ev, n, by_source=order[order < len(ev)]).astype(float)
+            order = source_order(log)
+            lo = 0 if reach_window is None else int(np.searchsorted(ev.time, at - int(reach_window), side="left"))
+            recent = EventLog(ev.src[lo:], ev.dst[lo:], ev.time[lo:])
+            kept = order[(order >= lo) & (order < len(ev))] - lo
+            feats["reach_past"] = cascade_reach(recent, n, by_source=kept).astype(float)
     feats["hours_active"] = np.where(np.isfinite(first_seen), (at - first_seen) / HOUR, 0.0)
     for name, lay in sorted(graph.layers.items()):
         if lay.events is None:
@@ -186,7 +218,7 @@ def _sides(lay: Layer, ev: EventLog) -> tuple[np.ndarray, np.ndarray]:
 def window_targets(graph: SocialGraph, layer: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
     """What happened in ``[start, end)`` on ``layer``: engagement received and cascade reach per account."""
     lay = graph.layer(layer)
-    ev = lay.events
+    ev = engagement_log(lay)
     lo, hi = np.searchsorted(ev.time, [start, end], side="left")
     window = EventLog(ev.src[lo:hi], ev.dst[lo:hi], ev.time[lo:hi])
     engaged, _ = _sides(lay, window)

@@ -30,8 +30,9 @@ SCORER_WORDS = {"forecast": "forecast", "engagement_decayed": "recent engagement
 
 
 def has_interaction_log(graph: SocialGraph) -> bool:
-    """Whether an interaction layer (retweets, replies, mentions, likes) keeps timestamped events."""
-    return any(name in INTERACTION_TYPES for name in event_layers(graph))
+    """Whether an interaction layer (retweets, replies, mentions, likes) or a signed rating layer (trust; its
+    positive ratings count as engagement) keeps timestamped events."""
+    return any(name in INTERACTION_TYPES or graph.layer(name).spec.signed for name in event_layers(graph))
 
 
 def choose_scorer(model: ForecastModel) -> tuple[str, str]:

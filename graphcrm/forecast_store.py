@@ -50,11 +50,13 @@ def load_model(snapshot, graph: SocialGraph, layer: str, horizon: int | None = N
         model = ForecastModel.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return None, f"stored model {path} unreadable ({exc.__class__.__name__}); refitted"
-    if data.get("format") != FORMAT_VERSION or model.fingerprint != graph_fingerprint(graph):
+    if data.get("format") != FORMAT_VERSION:
+        return None, "stored model was written by another graphcrm version; refitted"
+    if model.fingerprint != graph_fingerprint(graph):
         return None, "stored model was fitted on another version of the log; refitted"
     if model.validation["engagement"].get("top_k", 0) < MIN_VALIDATION_ACCOUNTS:     # stored by an older version
         return None, "stored model was validated on too few accounts; refitted"
-    wanted = default_horizon(graph) if horizon is None else int(horizon)    # a stored 12 h fit is no default fit
+    wanted = default_horizon(graph, layer=layer) if horizon is None else int(horizon)    # a stored 12 h fit is no default fit
     if model.horizon != wanted:
         return None, f"stored model forecasts {model.horizon} s ahead, not {wanted} s; refitted"
     return model, f"stored model {path}"

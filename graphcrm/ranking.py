@@ -186,12 +186,6 @@ def _forecast_or_none(graph, method, layer, top, partition, horizon, forecast_mo
     from graphcrm.forecast_leaders import forecast_leaders
 
     if method == "auto" and not has_interaction_log(graph):
-        from graphcrm.algorithms.forecast_features import event_layers
-
-        signed = [name for name in event_layers(graph) if graph.layer(name).spec.signed]
-        if signed:          # a timestamped log of ratings (bitcoin-style) is not engagement to forecast
-            return None, (f"the timestamped log ({', '.join(signed)}) holds signed ratings, not interactions, so "
-                          "the structural combined score")
         return None, "no timestamped interaction log, so the structural combined score"
     if method == "auto" and isinstance(layer, Layer):
         return None, "a layer was given to rank on (the forecast ranks a named event layer), so the combined score"

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,14 +110,18 @@ def test_warmup_compiles_every_kernel():
 
 
 def test_rank_on_signed_ratings_says_what_it_left_out_and_why_no_forecast(tmp_path):
-    """On a bitcoin-style log `rank` said 'no timestamped interaction log' (there is one: of ratings) and, unlike
-    `communities`, did not say that the negative ratings are left out of the scores."""
+    """On a bitcoin-style log `rank` said 'no timestamped interaction log' (there is one: of ratings) and listed
+    the structural combined score; unlike `communities`, it did not say that negative ratings are left out.
+    It ranks by the scorer validated on the positive ratings received now, and says what it left out."""
     snap = tmp_path / "btc"
     assert run("load", "--signed", dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz"), "--out", snap)[0] == 0
     code, out, err = run("rank", snap, "--out", tmp_path / "r.csv")
     assert code == 0, err
-    assert "(trust) holds signed ratings, not interactions" in out
+    assert "leader score: " in out and " on trust (top-" in out
     negative = int((pd.read_csv(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")).iloc[:, 2] < 0).sum())
-    assert f"note: trust: {negative:,} negative ties left out of the scores" in out
+    assert f"note: trust: {negative:,} negative ties left out of the scores: only positive ratings count" in out
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert table.scorer.iloc[0] in ("forecast", "engagement_decayed", "in_degree")
+    assert np.isfinite(table.leader_score).all() and np.isfinite(table.forecast_engagement_high).all()
     code, out, _ = run("rank", snap, "--out", tmp_path / "p.csv", "--method", "pagerank", "--json")
     assert code == 0 and json.loads(out)["negative_ties_ignored"] == negative

@@ -323,7 +323,10 @@ def test_erase_removes_one_person_everywhere_and_nothing_else(first_run, tmp_pat
     shutil.copytree(first_run[0], out)
     before_graph = load_snapshot(out / "snapshot", mmap=False)
     before = {name: read_export(out / f"{name}.parquet") for name in EXPORTS}
-    person = 1   # the top leader: in leaders, segments, economics, communities
+    overlap = before["overlap"]
+    listed = set(overlap.influencer_a.astype(str)) | set(overlap.influencer_b.astype(str))
+    # the top leader that is in every export: leaders, segments, economics, overlap, communities
+    person = next(int(a) for a in before["leaders"].account_id.astype(str) if a in listed)
     proc = graphcrm("erase", out / "snapshot", "--account", person, "--exports", out, "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)

@@ -104,7 +104,8 @@ def backtest_cmd(
     s = result.summary
     lines = [f"backtest on {snapshot}: scorers saw {s['events_before_split']:,} {s['layer']} before "
              f"{s['split']}; scored on the next {describe_duration(s['horizon_seconds'])} "
-             + (f"(the log ends there, not {describe_duration(s['horizon_requested_seconds'])} after the split) "
+             + (f"(the log ends there, {describe_duration(s['horizon_requested_seconds'] - s['horizon_seconds'])} "
+                f"short of the {describe_duration(s['horizon_requested_seconds'])} asked) "
                 if "horizon_requested_seconds" in s else "") +
              f"({s['events_in_horizon']:,} events, {s['accounts_engaged_in_horizon']:,} accounts engaged, "
              f"{s['of_them_new_after_split']:,} of them first seen after the split)",
@@ -114,7 +115,17 @@ def backtest_cmd(
         table = headline(result, target).drop(columns=["spearman_top_1000", "overlap_20", "overlap_1000"])
         lines += ["", f"{target} after the split (Spearman on the accounts with any; overlap/NDCG of the top 100):",
                   table.round(3).to_string(index=False)]
-        lines.append(f"winner: {s['winner'][target]}")
+        lines.append(f"winner: {s['winner'][target]} (best mean of the two Spearman columns; the table's order)")
+    engaged = s["accounts_engaged_in_horizon"]
+    if engaged < 100:
+        lines.append(f"note: only {engaged} account{'s' * (engaged != 1)} engaged after the split: overlap_k compares "
+                     f"the top {engaged} where k is larger, and a Spearman over fewer than 30 is left empty -- "
+                     "too few to tell the scorers apart; choose an earlier split or a longer horizon")
+    coverage = s["forecast_interval_coverage_all_known"]
+    if any(v == v for v in coverage.values()):          # not NaN: a forecast ran
+        lines.append("forecast 80% intervals: the interval_coverage column is over the accounts engaged after the "
+                     "split; over every account known before it (most stay quiet, inside an interval from 0) "
+                     + ", ".join(f"{t} {v:.0%}" for t, v in coverage.items()))
     if out is not None:
         lines.append(f"wrote {out}")
     emit(summary, as_json, "\n".join(lines))
@@ -123,4 +134,7 @@ def backtest_cmd(
 def _write_json(path: Path, payload: dict) -> None:
     from graphcrm.loaders.atomic import write_atomic
 
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=1, default=float), encoding="utf-8"))
+    from graphcrm.cli.common import _strict
+
+    text = json.dumps(_strict(payload), indent=1, default=float, allow_nan=False)   # strict JSON: NaN is null
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -100,14 +100,16 @@ def rank(
     if ranking:
         head += f"\nleader score: {ranking['scorer']}" + (f" on {ranking['layer']}" if "layer" in ranking else "")
         head += f" ({ranking['scorer_reason']})"
-    ranked_on = graph.resolve_layer(layer) if ranking.get("scorer", method) not in ("forecast", "in_degree",
-                                                                                   "engagement_decayed") else None
-    left_out = _ties_left_out(ranked_on) if ranked_on is not None else {"negative": 0}
+    by_engagement = "layer" in ranking            # the forecast family ranks the engagement of an event layer
+    ranked_on = graph.layer(ranking["layer"]) if by_engagement else graph.resolve_layer(layer)
+    left_out = _ties_left_out(ranked_on)
     if left_out["negative"]:
         summary["negative_ties_ignored"] = left_out["negative"]
         stance = " (the stance column weighs both)" if "stance" in table else ""
+        what = ("only positive ratings count as engagement" if by_engagement
+                else "influence flows along positive ties")
         head += (f"\nnote: {ranked_on.name}: {left_out['negative']:,} negative ties left out of the scores: "
-                 f"influence flows along positive ties{stance}")
+                 f"{what}{stance}")
     shown = table.drop(columns=[c for c in ("why",) if c in table]).head(10)
     emit(summary, as_json, head + "\n" + shown.to_string(index=False))
 

@@ -317,7 +317,8 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
                              state_root=out_dir / STATE)
         # the paths the outputs will have: run_summary.json is written before the swap
         summary["outputs"] = {k: str(out_dir / Path(v).relative_to(staging)) for k, v in summary["outputs"].items()}
-        (staging / SUMMARY).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        (staging / SUMMARY).write_text(json.dumps(_json_safe(summary), indent=2, default=str) + "\n",
+                                         encoding="utf-8")
         _swap(staging, out_dir)
         (out_dir / OWNER).unlink(missing_ok=True)
     finally:
