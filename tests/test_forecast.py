@@ -602,3 +602,18 @@ def test_backtest_overlap_counts_only_accounts_that_engaged():
     bt3 = backtest(g2, 20 * DAY, samples=2000)
     for target in ("engagement", "reach"):
         assert headline(bt3, target).scorer.iloc[0] == bt3.winner(target)
+
+
+def test_backtest_says_when_engagement_and_reach_rank_two_roles(tmp_path):
+    """QA B4: on mentions (stored mentioner -> mentioned) engagement counts the account named and reach starts
+    from the one who mentions; the top-100 truths of the two overlapped 0.02. The output says so; and --samples
+    0 named the API's n_samples."""
+    snap = tmp_path / "sample"
+    assert run("load", "--interactions", SAMPLE, "--out", snap)[0] == 0
+    code, out, err = run("backtest", snap, "--split", "2012-07-04T07:40:00Z", "--layer", "mentions")
+    assert code == 0, err
+    assert "note: on mentions (influence from the one who acts to the one named)" in out
+    code, out, _ = run("backtest", snap, "--split", "2012-07-04T07:40:00Z")
+    assert "two roles" not in out
+    code, _, err = run("backtest", snap, "--split", "2012-07-04T07:40:00Z", "--samples", "0")
+    assert code == 2 and "--samples must be >= 1" in err

@@ -91,6 +91,8 @@ def backtest_cmd(
     timer = Timer()
     if out is not None and out.suffix.lower() not in (".csv", ".parquet", ".pq", ".json"):
         raise ParameterError(f"--out {out}: use .csv, .parquet or .json")
+    if samples < 1:
+        raise ParameterError(f"--samples must be >= 1, got {samples}")
     graph = open_snapshot(snapshot, as_of)
     with step("backtest"):
         result = backtest(graph, split, horizon=horizon, layer=layer, samples=samples, seed=seed)
@@ -116,6 +118,10 @@ def backtest_cmd(
         lines += ["", f"{target} after the split (Spearman on the accounts with any; overlap/NDCG of the top 100):",
                   table.round(3).to_string(index=False)]
         lines.append(f"winner: {s['winner'][target]} (best mean of the two Spearman columns; the table's order)")
+    if graph.layer(s["layer"]).spec.direction == "forward":       # mentions: the two targets rank two roles
+        lines.append(f"note: on {s['layer']} (influence from the one who acts to the one named) engagement counts "
+                     "what an account received and reach how far its own events travel: two roles, two different "
+                     "top lists")
     engaged = s["accounts_engaged_in_horizon"]
     if engaged < 100:
         lines.append(f"note: only {engaged} account{'s' * (engaged != 1)} engaged after the split: overlap_k compares "
