@@ -287,10 +287,11 @@ def _sample_chunk(lt, indptr, indices, edge_value, node_p, node_skip, roots, see
 
 @jit(parallel=True)
 def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, first, count,
-                          n_workers):
+                          n_workers, count_root=True):
     """How many of the sets ``first .. first + count - 1`` contain each node; nothing is stored.
 
-    The same sets as :func:`_sample_chunk` with the same arguments.
+    The same sets as :func:`_sample_chunk` with the same arguments; with ``count_root=False`` a set does
+    not count for its own root (``queue[0]``).
     ``n_workers`` splits the sets (one scratch area each); the counts do not
     depend on it.
 
@@ -308,7 +309,7 @@ def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_skip, ro
         total = 0
         for i in range(first + count * w // n_workers, first + count * (w + 1) // n_workers):
             size = _rr_set(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, i, mark, queue, picks)
-            for j in range(size):
+            for j in range(0 if count_root else 1, size):
                 counts[queue[j]] += 1
             total += size
         sizes[w] = total
@@ -333,3 +334,4 @@ def _warmup():
                 for p in (node_p, mixed):
                     _sample_chunk(lt, prep(indptr), prep(indices), value, p, skip, roots, 1, 0, 20)
                     _rr_membership_counts(lt, prep(indptr), prep(indices), value, p, skip, roots, 1, 0, 20, 2)
+                    _rr_membership_counts(lt, prep(indptr), prep(indices), value, p, skip, roots, 1, 0, 20, 2, False)

@@ -532,8 +532,10 @@ def expected_reach(
     """Expected word-of-mouth reach of every account seeded alone, under Independent Cascade.
 
     Estimated from ``n_samples`` reverse-reachable sets (Borgs et al. 2014):
-    ``reach(v) = n * (share of sets that contain v)``, so all accounts cost
-    one batch of samples.  Reach counts the seed itself (at least 1).  The
+    ``reach(v) = 1 + n * (share of the sets rooted at another account that
+    contain v)``, so all accounts cost one batch of samples.  Reach counts the
+    seed itself exactly (never below 1; ``n * share of all sets`` is unbiased
+    too but put accounts that reach no one at 0.2-1.8 on wiki-Vote).  The
     sets are those :func:`~graphcrm.algorithms.planning.plan_seeds` samples
     (:class:`~graphcrm.algorithms.rr_sampling.RRSampler`), counted without
     being stored.
@@ -570,12 +572,13 @@ def expected_reach(
     lay = graph.resolve_layer(layer)
     n = graph.n_nodes
     started = time.perf_counter()
-    counts, total = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(n_samples)
-    share = counts / n_samples
+    counts, total = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(n_samples,
+                                                                                        count_root=False)
+    share = counts / n_samples          # sets rooted elsewhere that v reaches: E = (reach(v) - 1) / n
     stderr = n * np.sqrt(share * (1.0 - share) / n_samples)
     info = {"layer": lay.name, "model": model, "n_samples": int(n_samples), "seed": int(seed),
             "mean_rr_set_size": float(total / n_samples), "seconds": time.perf_counter() - started}
-    return NodeScores("expected_reach", n * share, graph.id_map, info, {"expected_reach_stderr": stderr})
+    return NodeScores("expected_reach", 1.0 + n * share, graph.id_map, info, {"expected_reach_stderr": stderr})
 
 
 @rank_measure("betweenness", "bridging: sampled betweenness with a stated error bound", options=("seed",))

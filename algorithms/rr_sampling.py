@@ -218,8 +218,12 @@ class RRSampler:
                    for a, b in zip(bounds[:-1], bounds[1:])]
         return concat_chunks(client.gather(futures))
 
-    def membership_counts(self, n_sets: int, first: int = 0, *, n_workers: int | None = None):
+    def membership_counts(self, n_sets: int, first: int = 0, *, n_workers: int | None = None,
+                          count_root: bool = True):
         """How many of the sets ``first .. first + n_sets - 1`` contain each node, without storing them.
+
+        ``count_root=False``: a set does not count for its own root (the part of a node's count that is
+        known exactly -- it always reaches itself -- left out of the sampling noise).
 
         Equal to counting the members of :meth:`sample` of the same range, in
         ``O(n)`` memory per thread (always local threads, also with a Dask
@@ -245,7 +249,7 @@ class RRSampler:
         if n_sets <= 0 or self.n == 0:
             return np.zeros(self.n, dtype=np.int64), 0
         workers = max(1, n_workers or numba.get_num_threads())
-        counts, total = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers)
+        counts, total = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers, bool(count_root))
         return counts, int(total)
 
     def without_trivial_roots(self) -> tuple["RRSampler", np.ndarray] | None:

@@ -539,7 +539,16 @@ class SocialGraph:
         if (isinstance(layer, str) and layer == STRENGTH_LAYER and layer not in self._layers
                 and any(name in INTERACTION_TYPES for name in self.layer_names)):
             return self.interaction_strength()          # the default layer, by the name the outputs give it
-        return layer if isinstance(layer, Layer) else self.layer(layer)
+        if isinstance(layer, Layer):
+            if layer.n_nodes != self.n_nodes:           # another graph's layer: its ids index past this one
+                raise ParameterError(f"layer '{layer.name}' has {layer.n_nodes:,} accounts and this graph "
+                                     f"{self.n_nodes:,}: it belongs to another graph (a subgraph?); pass a layer "
+                                     "of this graph (graph.layer(name)) or run on the graph it came from")
+            return layer
+        if not isinstance(layer, str):
+            raise ParameterError(f"layer must be a layer name, a Layer of this graph or None, got "
+                                 f"{type(layer).__name__}")
+        return self.layer(layer)
 
     def __repr__(self) -> str:
         parts = "; ".join(f"{k}: {v.n_edges} edges" for k, v in self._layers.items()) or "no layers"

@@ -178,3 +178,19 @@ def test_a_mixed_id_list_names_only_the_unknown_ids():
     assert g.id_map.lookup([1, "nosuch", "3"]).tolist() == [0, -1, 2]
     with pytest.raises(NodeNotFoundError, match=r"not in the graph: 'nosuch'$"):
         g.id_map.to_dense([1, "nosuch"])
+
+
+def test_a_layer_of_another_graph_is_refused_not_a_segfault():
+    """QA (API) F1: pagerank / plan_seeds with a subgraph's layer indexed past the arrays in a numba kernel and
+    killed the process (exit 139: the analyst's Jupyter kernel)."""
+    from graphcrm.algorithms import pagerank, plan_seeds, simulate
+
+    g = GraphBuilder().add_edges("x", list(range(50)), [(i * 7 + 1) % 50 for i in range(50)]).build()
+    sub = g.subgraph(g.id_map.ids[:20])
+    for call in (lambda: pagerank(g, layer=sub.layer("x")), lambda: plan_seeds(g, layer=sub.layer("x"), k=2),
+                 lambda: simulate(g, [3], layer=sub.layer("x"), n_runs=10),
+                 lambda: pagerank(sub, layer=g.layer("x"))):
+        with pytest.raises(ParameterError, match="belongs to another graph"):
+            call()
+    with pytest.raises(ParameterError, match="layer must be a layer name"):
+        pagerank(g, layer=3)
