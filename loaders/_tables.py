@@ -271,6 +271,17 @@ def _validate(columns: dict, specs: list[ColumnSpec], lines: np.ndarray, problem
     return out
 
 
+def _unsigned_past_int64(col, arrow: bool) -> bool:
+    """Whether an unsigned integer column holds a value past int64 (a uint64 hash): int64 would wrap it."""
+    if arrow:
+        if not pa.types.is_unsigned_integer(col.type) or col.type.bit_width < 64 or len(col) == 0:
+            return False
+        top = pc.max(col).as_py()
+        return top is not None and top > _INT64_MAX
+    arr = np.asarray(col)
+    return arr.dtype.kind == "u" and arr.dtype.itemsize >= 8 and len(arr) > 0 and int(arr.max()) > _INT64_MAX
+
+
 def _null_mask(col) -> np.ndarray:
     if isinstance(col, (pa.Array, pa.ChunkedArray)):
         if col.null_count == 0 and not pa.types.is_floating(col.type):
@@ -301,11 +312,12 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                 col = _as_text(col)
                 is_text = True
             else:
-                if arrow and col.null_count == 0 and pa.types.is_integer(typ):
+                unsigned_past = _unsigned_past_int64(col, arrow)
+                if arrow and col.null_count == 0 and pa.types.is_integer(typ) and not unsigned_past:
                     return col  # the common case: arrow integers, no copy (possibly chunked)
                 nulls = _null_mask(col)
                 arr = col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
-                if not nulls.any() and arr.dtype.kind in "iu":
+                if not nulls.any() and arr.dtype.kind in "iu" and not unsigned_past:
                     return np.ascontiguousarray(arr, dtype=np.int64)
                 if nulls.any():
                     problems.add_many(lines[nulls], role, "missing_value", ["missing account id"] * int(nulls.sum()))
@@ -317,9 +329,10 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                                           [f"account id {v!r} is not an integer" for v in arr[frac].tolist()])
                         arr = np.where(frac, 0, arr)
                 elif arr.dtype.kind == "u" and len(arr) and arr.max() > _INT64_MAX:
-                    big = arr > _INT64_MAX
+                    big = arr > _INT64_MAX          # hashed ids (uint64): wrapping would merge or invent accounts
                     problems.add_many(lines[big], role, "bad_id",
-                                      [f"account id {v} does not fit in int64" for v in arr[big].tolist()])
+                                      [f"account id {v} does not fit in int64 (load hashed ids as text: "
+                                       "cast the column to str)" for v in arr[big].tolist()])
                     arr = np.where(big, 0, arr)
                 return np.where(nulls, 0, arr).astype(np.int64)
         text = _as_text(col)

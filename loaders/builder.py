@@ -101,6 +101,58 @@ class _NodePart:
     source: str
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def _clean_ids(values, source: str, role: str):
+    """An id column as the builder takes it, or an :class:`InvalidInputError` naming the row: no missing id
+    (``None`` / ``NaN`` would become an account named "nan"), integral floats as integers (``2.0`` is account
+    2, not a second account "2.0"), no unsigned id past int64 (it would wrap to a negative id).
+
+    >>> _clean_ids(pd.Series([1.0, 3.0]), "<edges>", "actor").tolist()
+    [1, 3]
+    >>> _clean_ids([1, 2.0, "a"], "<edges>", "actor").tolist()
+    [1, 2, 'a']
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if values.null_count:
+            row = int(np.flatnonzero(np.asarray(values.is_null().to_numpy(zero_copy_only=False)))[0])
+            raise InvalidInputError(f"{source}, row {row + 1}, field '{role}': missing account id")
+        return values
+    if isinstance(values, pd.Series):
+        arr = values.to_numpy()
+    elif isinstance(values, (list, tuple)):     # numpy would turn [1, 2.0, "a"] into the strings '1', '2.0', 'a'
+        arr = np.asarray(values)
+        if arr.dtype.kind in "US":
+            arr = np.array(values, dtype=object)
+    else:
+        arr = np.asarray(values)
+    if arr.dtype.kind == "u" and arr.dtype.itemsize >= 8 and len(arr) and int(arr.max()) > _INT64_MAX:
+        row = int(np.argmax(arr > _INT64_MAX))
+        raise InvalidInputError(f"{source}, row {row + 1}, field '{role}': account id {int(arr[row])} does not fit "
+                                "in int64 (pass hashed ids as text)")
+    if arr.dtype.kind in "iuUS":
+        return arr
+    missing = np.asarray(pd.isna(arr), dtype=bool)
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise InvalidInputError(f"{source}, row {row + 1}, field '{role}': missing account id")
+    if arr.dtype.kind == "f":
+        whole = arr == np.round(arr)
+        if not whole.all() or (len(arr) and np.abs(arr).max() >= 2.0**63):
+            row = int(np.argmax(~whole | (np.abs(arr) >= 2.0**63)))
+            raise InvalidInputError(f"{source}, row {row + 1}, field '{role}': account id {arr[row]!r} is not an "
+                                    "integer")
+        return arr.astype(np.int64)
+    mixed = ("floating", "mixed-integer-float", "mixed-integer", "mixed")
+    if arr.dtype.kind == "O" and pd.api.types.infer_dtype(arr, skipna=False) in mixed:
+        arr = np.array([int(v) if isinstance(v, (float, np.floating)) and float(v).is_integer() else v
+                        for v in arr.tolist()], dtype=object)
+        if all(isinstance(v, (int, np.integer)) for v in arr.tolist()):
+            return arr.astype(np.int64)
+    return arr
+
+
 def _id_kind(ids) -> str:
     if isinstance(ids, (pa.Array, pa.ChunkedArray)):
         t = ids.type
@@ -336,6 +388,7 @@ class GraphBuilder:
         n = len(actor)
         if len(target) != n:
             raise InvalidInputError(f"{source}: {n} actors but {len(target)} targets")
+        actor, target = _clean_ids(actor, source, "actor"), _clean_ids(target, source, "target")
 
         def column(values, dtype, what):
             if values is None:
@@ -380,7 +433,7 @@ class GraphBuilder:
         attributes = attributes.reset_index(drop=True)
         if len(attributes) != len(ids):
             raise InvalidInputError(f"{source}: {len(ids)} ids but {len(attributes)} attribute rows")
-        self._nodes.append(_NodePart(ids, attributes, source))
+        self._nodes.append(_NodePart(_clean_ids(ids, source, "id"), attributes, source))
         return self
 
     # -- building ----------------------------------------------------------------

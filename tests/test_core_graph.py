@@ -194,3 +194,26 @@ def test_a_layer_of_another_graph_is_refused_not_a_segfault():
             call()
     with pytest.raises(ParameterError, match="layer must be a layer name"):
         pagerank(g, layer=3)
+
+
+def test_builder_ids_missing_float_and_hashed_are_checked():
+    """QA (API) F3/F4: GraphBuilder made an account named "nan" from a missing id (and turned the graph's ids
+    into text), split account 2 into "2" and "2.0", and a uint64 hash past int64 wrapped to account -1 (also
+    through load_edges of a DataFrame)."""
+    from graphcrm.loaders import InvalidInputError, load_edges
+
+    with pytest.raises(InvalidInputError, match=r"row 2, field 'actor': missing account id"):
+        GraphBuilder().add_edges("x", pd.Series([1.0, np.nan, 3.0]), pd.Series([2.0, 3.0, 1.0]))
+    with pytest.raises(InvalidInputError, match="missing account id"):
+        GraphBuilder().add_edges("x", ["a", None], ["b", "c"])
+    assert GraphBuilder().add_edges("x", pd.Series([1, 2]), pd.Series([2.0, 3.0])).build().id_map.ids.tolist() \
+        == [1, 2, 3]
+    with pytest.raises(InvalidInputError, match="is not an integer"):
+        GraphBuilder().add_edges("x", [1.5], [2])
+    hashed = pd.DataFrame({"source": np.array([2**64 - 1, 2], dtype=np.uint64),
+                           "target": np.array([2, 3], dtype=np.uint64)})
+    with pytest.raises(InvalidInputError, match="does not fit in int64"):
+        load_edges(hashed, layer="x")
+    with pytest.raises(InvalidInputError, match="does not fit in int64"):
+        GraphBuilder().add_edges("x", hashed.source, hashed.target)
+    assert load_edges(hashed.astype(str), layer="x").id_map.kind == "str"
