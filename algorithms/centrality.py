@@ -24,6 +24,7 @@ from graphcrm.algorithms.registry import rank_measure
 from graphcrm.loaders.errors import ConvergenceError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import NodeScores
+from graphcrm.loaders.idmap import id_list
 
 DIRECTIONS = ("attention", "influence")
 
@@ -51,7 +52,7 @@ def _distribution(graph: SocialGraph, values, what: str) -> np.ndarray:
         ids = list(values)
         weights = np.asarray([values[i] for i in ids], dtype=float)
     else:
-        ids = list(np.atleast_1d(np.asarray(values, dtype=object)))
+        ids = id_list(values)
         weights = np.ones(len(ids))
     if len(ids) == 0:
         raise ParameterError(f"{what} is empty: give at least one account")

@@ -26,6 +26,7 @@ from graphcrm.algorithms import _contagion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.idmap import id_list
 
 
 def _interval(sizes: np.ndarray) -> tuple[float, float, float]:
@@ -76,7 +77,7 @@ class CompetitionEstimate:
 
 def _prepare(graph, layer, seeds, prob, seed):
     lay = graph.resolve_layer(layer).positive()
-    dense = np.unique(graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))).astype(np.int64)
+    dense = np.unique(graph.index_of(id_list(seeds))).astype(np.int64)
     return lay, dense, edge_probabilities(lay, prob, seed=seed, side="out")
 
 
@@ -174,7 +175,7 @@ def simulate_competition(
 
     started = time.perf_counter()
     lay, neg, p = _prepare(graph, layer, negative, prob, seed)
-    pos = np.unique(graph.index_of(list(np.atleast_1d(np.asarray(positive, dtype=object))))).astype(np.int64)
+    pos = np.unique(graph.index_of(id_list(positive))).astype(np.int64)
     if len(neg) == 0:
         raise ParameterError("give at least one negative seed account")
     workers = max(1, numba.get_num_threads())

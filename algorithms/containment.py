@@ -37,6 +37,7 @@ from graphcrm.algorithms.probabilities import edge_probabilities
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph, _to_unix
 from graphcrm.loaders.topics import event_authors
+from graphcrm.loaders.idmap import id_list
 
 MAX_STEPS = 64
 
@@ -124,7 +125,7 @@ def _interval(x: np.ndarray) -> tuple[float, float, float]:
 
 
 def _dense(graph: SocialGraph, ids, what: str) -> np.ndarray:
-    ids = list(np.atleast_1d(np.asarray(ids, dtype=object))) if ids is not None else []
+    ids = id_list(ids) if ids is not None else []
     if not ids:
         return np.empty(0, dtype=np.int64)
     from graphcrm.loaders.errors import NodeNotFoundError

@@ -25,6 +25,7 @@ from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.idmap import IdMap
+from graphcrm.loaders.idmap import id_list
 
 MAX_STEP_BUCKETS = 64
 
@@ -159,13 +160,13 @@ def simulate(
     if ci_width is not None and not ci_width > 0:
         raise ParameterError(f"ci_width must be a number > 0, got {ci_width}")
     lay = graph.resolve_layer(layer).positive()
-    seed_ids = graph.index_of(list(np.atleast_1d(np.asarray(seeds, dtype=object))))
+    seed_ids = graph.index_of(id_list(seeds))
     if len(seed_ids) == 0:
         raise ParameterError("give at least one seed account")
     seeds_dense = np.unique(seed_ids).astype(np.int64)
     in_targets = np.zeros(0 if targets is None else graph.n_nodes, dtype=np.bool_)
     if targets is not None:
-        in_targets[graph.index_of(list(np.atleast_1d(np.asarray(list(targets), dtype=object))))] = True
+        in_targets[graph.index_of(id_list(targets))] = True
     if model == "lt":
         lt_weight, ic_edges = lt_weights(lay, prob, seed=seed, side="out"), _k.ic_layout(np.zeros(1, np.int64), lay.out_indices[:0], np.empty(0))
     else:   # each account's out-edges by falling probability, for the kernel's geometric skipping

@@ -33,6 +33,7 @@ import pandas as pd
 from graphcrm.algorithms.embedding import Embedding, fastrp
 from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.idmap import id_list
 
 SCORES = ("centroid", "max")
 LOOKALIKE_COLUMNS = ["account_id", "rank", "similarity", "nearest_seed", "nearest_seed_similarity",
@@ -64,7 +65,7 @@ def resolve_seeds(graph: SocialGraph, seeds, *, missing: str = "error") -> tuple
     """
     if missing not in ("error", "skip"):
         raise ParameterError(f"missing must be 'error' or 'skip', got {missing!r}")
-    ids = list(np.atleast_1d(np.asarray(list(seeds) if not isinstance(seeds, str) else [seeds], dtype=object)))
+    ids = id_list(seeds)
     if not ids:
         raise ParameterError("no seed accounts given: give at least one account id")
     found, unknown = [], []

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError
+from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError, ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,6 +120,7 @@ class IdMap:
         NodeNotFoundError
             Naming up to five unknown ids.
         """
+        external = _id_sequence(external)
         dense = self.lookup(external)
         if (dense < 0).any():
             ext = np.asarray(external).reshape(-1)
@@ -130,12 +131,54 @@ class IdMap:
         return dense
 
     def to_external(self, dense) -> np.ndarray:
-        """External ids of dense indices."""
-        return self._ids[np.asarray(dense, dtype=np.int64)]
+        """External ids of dense indices (``0 .. len - 1``; anything else is an error, not a wrapped index)."""
+        dense = np.asarray(dense, dtype=np.int64)
+        if dense.size and (dense.min() < 0 or dense.max() >= len(self._ids)):
+            bad = int(dense.reshape(-1)[(dense.reshape(-1) < 0) | (dense.reshape(-1) >= len(self._ids))][0])
+            raise ParameterError(f"dense index {bad} is outside 0 .. {len(self._ids) - 1} (dense indices number "
+                                 "the accounts; for external ids use index_of)")
+        return self._ids[dense]
 
     def take(self, dense_sorted) -> "IdMap":
         """The id map of a subset of nodes (dense indices, ascending)."""
         return IdMap(self._ids[np.asarray(dense_sorted, dtype=np.int64)])
+
+
+def _id_sequence(external):
+    """``external`` as a flat sequence of ids: a list, array or Series as it is, a set in a fixed order, the
+    ``account_id`` column of a table (a leader list, ``scores.top(k)``); one id alone as a list of one.
+
+    >>> _id_sequence({3, 1, 2}), _id_sequence(7)
+    ([1, 2, 3], [7])
+    """
+    import pandas as pd
+
+    if isinstance(external, pd.DataFrame):
+        if "account_id" not in external.columns:
+            raise ParameterError("ids: a table needs an account_id column, got columns "
+                                 f"{', '.join(map(str, external.columns[:6]))}")
+        return external["account_id"].to_numpy()
+    if isinstance(external, pd.Series):
+        return external.to_numpy()
+    if isinstance(external, (set, frozenset)):
+        return sorted(external, key=lambda x: (type(x).__name__, x))
+    if isinstance(external, (str, bytes, int, np.integer)):
+        return [external]
+    arr = np.asarray(external, dtype=object) if isinstance(external, (list, tuple)) else np.asarray(external)
+    if arr.ndim > 1:
+        raise ParameterError(f"ids: expected a flat list of account ids, got a {arr.ndim}-d array of shape {arr.shape}")
+    return external
+
+
+def id_list(external) -> list:
+    """Account ids given to a function, as a list: a list, tuple, array or Series, a set (in a fixed order), the
+    ``account_id`` column of a table (a leader list, ``scores.top(k)``), or one id alone.
+
+    >>> id_list({"b", "a"}), id_list(7), id_list(np.array([3, 4]))
+    (['a', 'b'], [7], [3, 4])
+    """
+    seq = _id_sequence(external)
+    return seq.tolist() if isinstance(seq, np.ndarray) else list(seq)
 
 
 _PLAIN_INT = re.compile(r"(0|-?[1-9][0-9]{0,18})")

@@ -217,3 +217,23 @@ def test_builder_ids_missing_float_and_hashed_are_checked():
     with pytest.raises(InvalidInputError, match="does not fit in int64"):
         GraphBuilder().add_edges("x", hashed.source, hashed.target)
     assert load_edges(hashed.astype(str), layer="x").id_map.kind == "str"
+
+
+def test_ids_given_as_a_set_a_table_or_a_score_list_and_bad_dense_indices():
+    """QA (API) F12/F14: a set of seeds was read as one id ("not in the graph: {1, 2}"), a leader table /
+    scores.top(k) gave an IndexError, and ids_of([-1]) silently returned the last account."""
+    from graphcrm.algorithms import pagerank, simulate
+
+    g = GraphBuilder().add_edges("x", [1, 2, 3, 4], [2, 3, 4, 1]).build()
+    by_set = simulate(g, {1, 3}, layer="x", n_runs=50)
+    assert by_set.mean == simulate(g, [1, 3], layer="x", n_runs=50).mean
+    top = pagerank(g, layer="x").top(2)
+    assert simulate(g, top, layer="x", n_runs=50).mean >= 2
+    assert g.index_of(pd.DataFrame({"account_id": [4, 2]})).tolist() == g.index_of([4, 2]).tolist()
+    with pytest.raises(ParameterError, match="flat list"):
+        simulate(g, [[1, 2]], layer="x")
+    with pytest.raises(ParameterError, match="needs an account_id column"):
+        g.index_of(pd.DataFrame({"id": [1]}))
+    for bad in ([-1], [4]):
+        with pytest.raises(ParameterError, match="outside 0 .. 3"):
+            g.ids_of(bad)

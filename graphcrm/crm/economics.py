@@ -26,6 +26,7 @@ from graphcrm.algorithms.diffusion import simulate
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
+from graphcrm.loaders.idmap import id_list
 
 
 def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None, prob: str = "wc",
@@ -57,7 +58,7 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
     >>> summary["unique_reach"], summary["total_audience"]
     (3, 4)
     """
-    ids = list(dict.fromkeys(np.atleast_1d(np.asarray(list(accounts), dtype=object)).tolist()))
+    ids = list(dict.fromkeys(id_list(accounts)))
     if not ids:
         raise ParameterError("give at least one influencer account")
     dense = graph.index_of(ids)
@@ -120,7 +121,7 @@ def audience_overlap(graph: SocialGraph, accounts, *, layer=None) -> pd.DataFram
     >>> audience_overlap(g, ["x", "y"]).values.tolist()
     [['x', 'y', 1, 0.5]]
     """
-    ids = list(dict.fromkeys(np.atleast_1d(np.asarray(list(accounts), dtype=object)).tolist()))
+    ids = list(dict.fromkeys(id_list(accounts)))
     audiences = _audiences(graph, ids, layer)
     rows = []
     for i in range(len(ids)):
