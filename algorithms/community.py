@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from graphcrm.algorithms._igraph_import import igraph_module
 from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
-from graphcrm.loaders.results import Partition
+from graphcrm.loaders.results import Partition, labels_by_account
 
 OBJECTIVES = ("modularity", "cpm")
 LEIDEN_METHODS = ("auto", "igraph", "numba")
@@ -373,18 +374,83 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
 def compare_partitions(a, b, *, method: str = "nmi") -> float:
     """Agreement of two partitions: ``"nmi"`` (normalised mutual information) or ``"ari"`` (adjusted Rand).
 
-    ``a`` and ``b`` are :class:`Partition` objects or label arrays of equal length.
+    Parameters
+    ----------
+    a, b : Partition, pandas.Series, dict, pandas.DataFrame or array-like
+        The community (or any group label, such as a department) of each account:
+
+        * a :class:`~graphcrm.loaders.results.Partition` labels every account of its graph;
+        * a Series (indexed by account id), a dict (keyed by it) or the ``account_id, community`` table of
+          ``Partition.to_frame()`` is matched **by account id**, in any row order; a missing label (NaN)
+          leaves the account out;
+        * a list or numpy array is read **by position**: label ``i`` belongs to dense index ``i`` (the
+          ``i``-th account in sorted id order, the order of ``Partition.membership``), so it needs one label
+          per account.
+    method : {"nmi", "ari"}
+
+    Notes
+    -----
+    Two partitions must be of the same accounts.  Labels by id beside a Partition must name accounts of its
+    graph (:class:`NodeNotFoundError` otherwise) and are compared on the accounts they label; two sets of
+    labels by id are compared on the accounts both label.  An array beside labels by id is refused (its
+    positions mean nothing without a graph).
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.idmap import IdMap
+    >>> part = Partition(np.array([0, 0, 1, 1]), IdMap([10, 20, 30, 40]))
+    >>> compare_partitions(part, pd.Series({40: "y", 30: "y", 20: "x", 10: "x"}))      # by id
+    1.0
+    >>> round(compare_partitions(part, ["x", "y", "x", "y"], method="ari"), 6)         # by position
+    -0.5
     """
     ig = igraph_module()
 
     if method not in ("nmi", "ari"):
         raise ParameterError(f"method must be 'nmi' or 'ari', got {method!r}")
-    la_ = a.membership if isinstance(a, Partition) else pd.factorize(np.asarray(a))[0]
-    lb = b.membership if isinstance(b, Partition) else pd.factorize(np.asarray(b))[0]
-    if len(la_) != len(lb):
-        raise ParameterError(f"partitions of {len(la_)} and {len(lb)} nodes")
+    la_, lb = (pd.factorize(x)[0] for x in _paired_labels(a, b))
+    if not len(la_):
+        raise InvalidInputError("compare_partitions: no account is labelled by both partitions")
     return float(ig.compare_communities(list(map(int, la_)), list(map(int, lb)),
                                         method="nmi" if method == "nmi" else "adjusted_rand"))
+
+
+def _by_id(labels) -> bool:
+    """Whether ``labels`` names its accounts (Partition, Series, mapping, table) rather than listing dense labels."""
+    return isinstance(labels, (Partition, pd.Series, pd.DataFrame, Mapping))
+
+
+def _paired_labels(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """The labels of ``a`` and ``b`` for the same accounts, in the same order (see :func:`compare_partitions`)."""
+    if not _by_id(a) and not _by_id(b):
+        la_, lb = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+        if len(la_) != len(lb):
+            raise ParameterError(f"partitions of {len(la_)} and {len(lb)} nodes")
+        return la_, lb
+    if isinstance(b, Partition) and not isinstance(a, Partition):
+        lb, la_ = _paired_labels(b, a)
+        return la_, lb
+    if not isinstance(a, Partition):
+        if not _by_id(a) or not _by_id(b):
+            raise ParameterError("compare_partitions: an array of labels is read by dense index, which needs a "
+                                 "Partition beside it; pass a pandas Series indexed by account id instead")
+        sa, sb = labels_by_account(a, what="a"), labels_by_account(b, what="b")
+        common = sa.index.intersection(sb.index)
+        return sa.loc[common].to_numpy(), sb.loc[common].to_numpy()
+    if isinstance(b, Partition):
+        if b.id_map != a.id_map:
+            raise ParameterError(f"partitions of different graphs ({len(a.id_map):,} and {len(b.id_map):,} "
+                                 "accounts): compare a.to_series() with b.to_series() on their shared accounts")
+        return a.membership, b.membership
+    if not _by_id(b):
+        lb = np.asarray(b).reshape(-1)
+        if len(lb) != len(a.membership):
+            raise ParameterError(f"{len(lb)} labels for a partition of {len(a.membership)} accounts (an array is "
+                                 "read by dense index; pass a pandas Series indexed by account id)")
+        return a.membership, lb
+    sb = labels_by_account(b, what="b")
+    dense = a.id_map.to_dense(sb.index.to_numpy())
+    return a.membership[dense], sb.to_numpy()
 
 
 def community_profiles(graph: SocialGraph, partition: Partition, *, layer: str | Layer, leaders: int = 3,

@@ -23,8 +23,10 @@ import pandas as pd
 
 from graphcrm.algorithms import coreness, expected_reach, pagerank
 from graphcrm.algorithms.ranks import average_ranks
-from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.results import labels_by_account, partition_match
+
 
 MEASURES = ("pagerank", "coreness", "expected_reach")
 STANCE_THRESHOLD = 0.1
@@ -166,8 +168,11 @@ def opinion_leaders(
         Influence layer to rank on (default: :meth:`SocialGraph.default_layer`).
     top : int
         Rows overall, or per community when ``partition`` is given.
-    partition : mapping or pandas.Series, optional
-        ``account_id -> community``; ranks are then within each community.
+    partition : Partition, pandas.Series, mapping or pandas.DataFrame, optional
+        The community of each account: a :class:`~graphcrm.loaders.results.Partition` (what ``leiden``
+        returns), a Series or dict ``account_id -> community``, or the ``account_id, community`` table of
+        ``Partition.to_frame()``.  Ranks are then within each community; accounts without one are left out
+        (an :class:`InvalidInputError` when none of the partition's accounts is in the graph).
     measure_weights : mapping, optional
         Weights of ``pagerank``, ``coreness``, ``expected_reach`` in the
         combined score (default equal).
@@ -333,9 +338,27 @@ def _no_audience_reason(graph: SocialGraph, lay: Layer) -> str:
 
 
 def _community_of(graph: SocialGraph, partition) -> pd.Series:
-    series = partition if isinstance(partition, pd.Series) else pd.Series(dict(partition))
-    if series.index.has_duplicates:
-        raise InvalidInputError("partition: an account appears in more than one row")
+    """The community of every account (dense-id order, None where the partition gives none).
+
+    Raises
+    ------
+    InvalidInputError
+        None of the partition's accounts is in the graph (a partition of another graph, or ids of another kind):
+        the list would silently be empty.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
+    >>> _community_of(g, {3: "b", 1: "a", 99: "c"}).tolist()
+    ['a', None, 'b']
+    >>> _community_of(g, pd.Series({99: 0}))
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.InvalidInputError: partition: none of its 1 accounts is in the graph (3 accounts): a partition of another graph?
+    """
+    series = labels_by_account(partition, what="partition")
+    partition_match(series, graph, "partition")
     dense = graph.id_map.lookup(series.index.to_numpy())
     known = dense >= 0
     community = pd.Series([None] * graph.n_nodes, dtype=object)

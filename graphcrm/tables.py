@@ -198,35 +198,9 @@ def _row_line(path: Path, i: int) -> tuple[int, str]:
     return (lines[i], "line") if i < len(lines) else (i + 2, "line")
 
 
-def partition_match(partition: pd.Series, graph, path) -> dict:
-    """How far a partition file (``account_id -> community``) matches the accounts of ``graph``.
-
-    Returns
-    -------
-    dict
-        ``rows`` (accounts in the file), ``in_graph`` (of those, in the graph), ``graph_accounts`` and
-        ``graph_covered`` (accounts of the graph the file gives a community).
-
-    Raises
-    ------
-    InvalidInputError
-        None of the file's accounts is in the graph (another graph's partition, or ids of another kind): a
-        warm start from it or leaders per community of it would silently be empty.
-    """
-    from graphcrm.loaders.errors import InvalidInputError
-
-    dense = np.asarray(graph.id_map.lookup(np.asarray(partition.index)))
-    found = dense >= 0
-    match = {"rows": int(len(partition)), "in_graph": int(found.sum()), "graph_accounts": int(graph.n_nodes),
-             "graph_covered": int(len(np.unique(dense[found])))}
-    if not match["in_graph"]:
-        raise InvalidInputError(f"{path}: none of its {match['rows']:,} accounts is in the graph "
-                                f"({match['graph_accounts']:,} accounts): a partition of another graph?")
-    return match
-
-
 def partition_note(match: dict, path, option: str) -> str | None:
-    """A one-line note when a partition file and the graph do not cover each other (None when they do).
+    """A one-line note when a partition file and the graph do not cover each other (None when they do); ``match``
+    is what :func:`graphcrm.loaders.results.partition_match` returns.
 
     Examples
     --------

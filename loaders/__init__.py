@@ -33,6 +33,8 @@ _EXPORTS = {
     "ParameterError": ".errors", "SnapshotError": ".errors",
     # snapshots
     "save_snapshot": ".snapshot", "load_snapshot": ".snapshot",
+    # other libraries' graphs (the to_* half is SocialGraph.to_networkx / to_igraph / to_scipy)
+    "from_networkx": ".convert", "from_igraph": ".convert", "from_scipy": ".convert",
     # file readers
     "read_customers": ".customers", "ERROR_CLASSES": "._tables", "LoadReport": "._tables", "write_rejects": "._tables",
     "INTERACTION_TYPE_NAMES": ".api", "ParsedSource": ".api", "build_graph": ".api", "load_edges": ".api",

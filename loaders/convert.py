@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from graphcrm.loaders.builder import GraphBuilder
 from graphcrm.loaders.errors import InvalidInputError
 from graphcrm.loaders.graph import SocialGraph
+from graphcrm.loaders.layers import spec_for
 from graphcrm.loaders._interop import _missing, to_igraph, to_networkx, to_scipy  # noqa: F401  (the to_* half)
 
 
@@ -40,11 +41,36 @@ def from_scipy(matrix, *, layer: str = "edges", ids=None, weighted: bool = True,
 
 
 def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weight", self_loops: str = "drop") -> SocialGraph:
-    """A one-layer graph from a networkx graph; undirected edges become both directions.
+    """A one-layer graph from a networkx graph, nodes named by their networkx names.
 
-    Node names must be ints or strings; ``weight`` names the edge attribute
-    to keep (``None`` for an unweighted layer; missing values count 1).
+    An edge ``u -> v`` of a ``DiGraph`` becomes the influence edge ``u -> v`` (*u can influence v*), whatever
+    the layer's name (a layer named ``friends`` is undirected in any case).  An undirected ``Graph`` gives an
+    undirected layer: each tie both ways, counted once by degree and coreness, as ``load_edges(...,
+    undirected=True)`` reads it.  For a directed layer with both arcs, pass ``nx_graph.to_directed()``.
+    Parallel edges of a multigraph combine by the layer's rule (``edges``: weights add up).
+
+    Parameters
+    ----------
+    nx_graph : networkx.Graph, DiGraph, MultiGraph or MultiDiGraph
+        Node names must be integers or strings.
+    layer : str
+        Name of the layer (``"edges"``).
+    weight : str or None
+        The edge attribute to keep as weight (a missing value counts 1); ``None`` for an unweighted layer.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = from_networkx(nx.Graph([(1, 2), (2, 3)]))
+    >>> g.layer("edges").undirected, g.layer("edges").n_edges, g.layer("edges").n_ties
+    (True, 4, 2)
+    >>> g.edges("edges")[["src", "dst"]].values.tolist()
+    [[1, 2], [2, 1], [2, 3], [3, 2]]
+    >>> from_networkx(nx.DiGraph([("a", "b")])).edges("edges")[["src", "dst"]].values.tolist()
+    [['a', 'b']]
     """
+    if not hasattr(nx_graph, "is_directed") or not hasattr(nx_graph, "nodes"):
+        raise InvalidInputError(f"from_networkx needs a networkx graph, got {type(nx_graph).__name__}")
     nodes = list(nx_graph.nodes)
     src, dst, w = [], [], []
     for u, v, data in nx_graph.edges(data=True):
@@ -55,24 +81,36 @@ def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weigh
         src.append(u)
         dst.append(v)
         w.append(val)
-        if not nx_graph.is_directed() and u != v:
-            src.append(v)
-            dst.append(u)
-            w.append(val)
     if not all(isinstance(x, (str, int, np.integer)) and not isinstance(x, bool) for x in nodes):
         bad = next(x for x in nodes if not isinstance(x, (str, int, np.integer)) or isinstance(x, bool))
         raise InvalidInputError(f"node {bad!r}: node names must be integers or strings")
     ids = np.array(nodes, dtype=object if any(isinstance(x, str) for x in nodes) else np.int64)
     b = GraphBuilder(self_loops=self_loops)
     b.add_edges(layer, np.array(src, dtype=ids.dtype), np.array(dst, dtype=ids.dtype),
-                w if weight is not None else None, direction="forward", source="<networkx graph>")
+                w if weight is not None else None, source="<networkx graph>",
+                **_orientation(layer, nx_graph.is_directed()))
     b.add_nodes(ids, source="<networkx graph>")
     return b.build()
 
 
 def from_igraph(ig_graph, *, layer: str = "edges", weight: str | None = "weight", name: str = "name",
                 self_loops: str = "drop") -> SocialGraph:
-    """A one-layer graph from an ``igraph.Graph``; ids from vertex attribute ``name`` if present."""
+    """A one-layer graph from an ``igraph.Graph``; ids from vertex attribute ``name`` if present, else ``0..n-1``.
+
+    As :func:`from_networkx`: an edge ``u -> v`` of a directed graph is the influence edge ``u -> v``, and an
+    undirected graph gives an undirected layer (each tie both ways, counted once by degree and coreness).
+
+    Examples
+    --------
+    >>> import igraph as ig
+    >>> g = from_igraph(ig.Graph([(0, 1), (1, 2)]))
+    >>> g.layer("edges").undirected, g.layer("edges").n_edges
+    (True, 4)
+    >>> from_igraph(ig.Graph([(0, 1)], directed=True)).layer("edges").undirected
+    False
+    """
+    if not hasattr(ig_graph, "vcount") or not hasattr(ig_graph, "get_edgelist"):
+        raise InvalidInputError(f"from_igraph needs an igraph.Graph, got {type(ig_graph).__name__}")
     n = ig_graph.vcount()
     if name in ig_graph.vs.attributes():
         ids = np.asarray(ig_graph.vs[name])
@@ -80,11 +118,24 @@ def from_igraph(ig_graph, *, layer: str = "edges", weight: str | None = "weight"
         ids = np.arange(n)
     edges = np.asarray(ig_graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
     w = np.asarray(ig_graph.es[weight], dtype=float) if weight and weight in ig_graph.es.attributes() else None
-    src, dst = edges[:, 0], edges[:, 1]
-    if not ig_graph.is_directed():
-        src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
-        w = np.concatenate([w, w]) if w is not None else None
     b = GraphBuilder(self_loops=self_loops)
-    b.add_edges(layer, ids[src], ids[dst], w, direction="forward", source="<igraph graph>")
+    b.add_edges(layer, ids[edges[:, 0]], ids[edges[:, 1]], w, source="<igraph graph>",
+                **_orientation(layer, ig_graph.is_directed()))
     b.add_nodes(ids, source="<igraph graph>")
     return b.build()
+
+
+def _orientation(layer: str, directed: bool) -> dict:
+    """Spec overrides for a layer read from another library: edges as given (``forward``), and an undirected
+    graph's ties both ways, their duplicates combined by the layer's own rule.
+
+    Examples
+    --------
+    >>> _orientation("edges", False)
+    {'direction': 'forward', 'undirected': True, 'aggregate': 'sum'}
+    >>> _orientation("edges", True)
+    {'direction': 'forward'}
+    """
+    if directed:
+        return {"direction": "forward"}
+    return {"direction": "forward", "undirected": True, "aggregate": spec_for(layer).aggregate}

@@ -9,6 +9,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.idmap import IdMap
 
 #: column names shared by every result table
@@ -168,3 +169,89 @@ class Partition:
     def to_series(self) -> pd.Series:
         """``community`` indexed by account id (the form leader lists take)."""
         return pd.Series(self.membership, index=self.id_map.ids, name="community")
+
+
+def labels_by_account(labels, *, what: str = "partition") -> pd.Series:
+    """``account_id -> label`` from a :class:`Partition`, a Series, a dict or an ``account_id, community`` table.
+
+    Accounts whose label is missing (NaN, None) are left out: they have no label.
+
+    Parameters
+    ----------
+    labels : Partition, pandas.Series, mapping or pandas.DataFrame
+        A Partition labels every account of its graph; a Series is indexed by account id, a dict keyed by it;
+        a DataFrame has the columns ``account_id`` and ``community`` (what :meth:`Partition.to_frame` gives).
+    what : str
+        The argument's name, for messages.
+
+    Raises
+    ------
+    ParameterError
+        Another type, or a DataFrame without those two columns.
+    InvalidInputError
+        An account with two rows.
+
+    Examples
+    --------
+    >>> p = Partition(np.array([5, 5, 2]), IdMap(["a", "b", "c"]))
+    >>> labels_by_account(p.to_frame()).to_dict()
+    {'a': 0, 'b': 0, 'c': 1}
+    >>> labels_by_account({"x": 1, "y": None}).to_dict()
+    {'x': 1}
+    >>> labels_by_account(pd.DataFrame({"id": [1], "group": [0]}))
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: partition: a table needs the columns account_id and community (what Partition.to_frame() gives), got id, group
+    """
+    if isinstance(labels, Partition):
+        return labels.to_series()
+    if isinstance(labels, pd.DataFrame):
+        if not {ACCOUNT_ID, "community"} <= set(labels.columns):
+            raise ParameterError(f"{what}: a table needs the columns {ACCOUNT_ID} and community (what "
+                                 f"Partition.to_frame() gives), got {', '.join(map(str, labels.columns))}")
+        series = pd.Series(labels["community"].to_numpy(), index=pd.Index(labels[ACCOUNT_ID]), name="community")
+    elif isinstance(labels, pd.Series):
+        series = labels
+    elif isinstance(labels, Mapping):
+        series = pd.Series(dict(labels), dtype=object)
+    else:
+        raise ParameterError(f"{what} must be a Partition, a pandas Series or dict of account id -> community, or "
+                             f"a table with columns {ACCOUNT_ID}, community; got {type(labels).__name__}")
+    if series.index.has_duplicates:
+        raise InvalidInputError(f"{what}: an account appears in more than one row")
+    labelled = series[series.notna()]
+    return labelled.infer_objects() if labelled.dtype == object else labelled
+
+
+def partition_match(partition: pd.Series, graph, path) -> dict:
+    """How far a partition (``account_id -> community``: a file's, or one given to a function) matches the
+    accounts of ``graph``.
+
+    Returns
+    -------
+    dict
+        ``rows`` (accounts in the partition), ``in_graph`` (of those, in the graph), ``graph_accounts`` and
+        ``graph_covered`` (accounts of the graph the partition gives a community).
+
+    Raises
+    ------
+    InvalidInputError
+        None of the partition's accounts is in the graph (another graph's partition, or ids of another kind):
+        a warm start from it or leaders per community of it would silently be empty.  ``path`` (a file, or
+        the argument's name) starts the message.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", ["a", "b"], ["b", "c"]).build()
+    >>> partition_match(pd.Series({"a": 0, "zz": 1}), g, "p.csv")
+    {'rows': 2, 'in_graph': 1, 'graph_accounts': 3, 'graph_covered': 1}
+    """
+    dense = np.asarray(graph.id_map.lookup(np.asarray(partition.index)))
+    found = dense >= 0
+    match = {"rows": int(len(partition)), "in_graph": int(found.sum()), "graph_accounts": int(graph.n_nodes),
+             "graph_covered": int(len(np.unique(dense[found])))}
+    if not match["in_graph"]:
+        raise InvalidInputError(f"{path}: none of its {match['rows']:,} accounts is in the graph "
+                                f"({match['graph_accounts']:,} accounts): a partition of another graph?")
+    return match

@@ -73,6 +73,25 @@ def test_leaders_per_community_on_email_departments():
     assert (merged.community == merged.department).all()
 
 
+def test_leaders_per_community_take_a_partition_its_table_or_a_partial_series():
+    """QA API F8 / F6: a Partition crashed, its to_frame() table and a partition of other accounts gave an empty list."""
+    from graphcrm.algorithms import leiden
+    from graphcrm.loaders import InvalidInputError, ParameterError
+
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    communities = leiden(g, layer="email", seed=1)
+    expected = opinion_leaders(g, top=2, partition=communities.to_series(), reach_samples=2000)
+    assert len(expected) > communities.n_communities          # some communities have two leaders
+    for partition in (communities, communities.to_frame(), communities.to_frame().sample(frac=1, random_state=0)):
+        pd.testing.assert_frame_equal(opinion_leaders(g, top=2, partition=partition, reach_samples=2000), expected)
+    partial = opinion_leaders(g, top=2, partition=pd.Series({0: "a", 1: "a", 99999: "b"}), reach_samples=2000)
+    assert set(partial.account_id) == {0, 1} and set(partial.community) == {"a"}
+    with pytest.raises(InvalidInputError, match="none of its 1 accounts is in the graph"):
+        opinion_leaders(g, partition=pd.Series({99999: 0}), reach_samples=2000)
+    with pytest.raises(ParameterError, match="account_id and community"):
+        opinion_leaders(g, partition=pd.DataFrame({"id": [0], "group": [1]}), reach_samples=2000)
+
+
 @pytest.mark.parametrize("n_communities", [1, 7, 300])
 def test_leaders_per_community_equal_ranking_each_community_alone(n_communities):
     from graphcrm.leaders import LeaderScores, _community_of, _rank

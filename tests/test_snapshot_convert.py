@@ -130,6 +130,41 @@ def test_networkx_round_trip_and_cross_check(wiki_graph):
     assert undirected.layer("friends").n_edges == 2 * 78
 
 
+def test_undirected_networkx_and_igraph_graphs_give_undirected_layers():
+    """QA API F7: an undirected nx.Graph gave a directed layer of both arcs, so coreness was twice nx.core_number."""
+    import gzip
+
+    from graphcrm.algorithms import coreness
+
+    with gzip.open(dataset("ego-Facebook/facebook_combined.txt.gz"), "rt") as f:
+        friends = nx.read_edgelist(f, nodetype=int)
+    expected = nx.core_number(friends)
+    g = from_networkx(friends)
+    lay = g.layer("edges")
+    assert lay.undirected and lay.n_ties == friends.number_of_edges() == lay.n_edges // 2
+    core = coreness(g, layer="edges")
+    assert {k: int(core[k]) for k in expected} == expected
+    ig_friends = ig.Graph.from_networkx(friends)
+    ig_friends.vs["name"] = ig_friends.vs["_nx_name"]
+    from_ig = from_igraph(ig_friends)
+    assert from_ig.layer("edges").undirected and from_ig.edges("edges").equals(g.edges("edges"))
+    assert {k: int(v) for k, v in zip(from_ig.id_map.ids, coreness(from_ig, layer="edges").values)} == expected
+    directed = from_networkx(friends.to_directed())                 # both arcs, on purpose: a directed layer
+    assert not directed.layer("edges").undirected and directed.edges("edges").equals(g.edges("edges"))
+    multi = from_networkx(nx.MultiGraph([(1, 2, {"weight": 2.0}), (2, 1, {"weight": 3.0})]))
+    assert multi.edges("edges").weight.tolist() == [5.0, 5.0]      # parallel ties add up, as on a MultiDiGraph
+
+
+def test_converters_are_exported():
+    """QA API F22: from_networkx / from_igraph / from_scipy lived in graphcrm.loaders.convert only."""
+    import graphcrm
+    import graphcrm.loaders
+
+    for name in ("from_networkx", "from_igraph", "from_scipy"):
+        assert getattr(graphcrm, name) is getattr(graphcrm.loaders, name) is globals()[name]
+        assert name in graphcrm.__all__ and name in graphcrm.loaders.__all__
+
+
 def test_igraph_round_trip_and_cross_check(higgs_graph):
     g = to_igraph(higgs_graph, "retweets")
     assert g.vcount() == 304_691 and g.ecount() == 328_132

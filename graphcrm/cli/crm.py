@@ -198,7 +198,8 @@ def _segments_table(snapshot: Path, as_of, seg_cfg: list, *, links, customers, p
     from graphcrm.loaders.customers import read_customers
     from graphcrm.loaders.snapshot import load_snapshot_tables
     from graphcrm.crm.export import read_links
-    from graphcrm.tables import partition_match, read_partition
+    from graphcrm.loaders.results import partition_match
+    from graphcrm.tables import read_partition
 
     graph = open_snapshot(snapshot, as_of, topic, option=option)
     stored = {**(fallback or {}), **load_snapshot_tables(snapshot_dir(snapshot, as_of, option))}

@@ -67,7 +67,8 @@ def rank(
     from graphcrm.backtest import parse_horizon
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.ranking import rank_table
-    from graphcrm.tables import check_table_path, partition_match, partition_note, read_partition, write_table
+    from graphcrm.loaders.results import partition_match
+    from graphcrm.tables import check_table_path, partition_note, read_partition, write_table
 
     timer = Timer()
     if samples < 1:
@@ -239,7 +240,7 @@ def communities(
     lay = full.positive()                         # as the report: positive ties
     left_out = _ties_left_out(full)
     if previous is not None:
-        from graphcrm.tables import partition_match
+        from graphcrm.loaders.results import partition_match
 
         match = partition_match(earlier, graph, previous)
     if since is not None:
