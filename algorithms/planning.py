@@ -72,6 +72,7 @@ from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRS
 from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.idmap import id_list
 
 UNIT_RATIO = 1.0 - 1.0 / math.e            # greedy, k seeds
 BUDGET_RATIO = 1.0 - 1.0 / math.sqrt(math.e)   # cost-effective greedy or best single seed
@@ -255,21 +256,30 @@ def plan_seeds(
     delta = 1.0 / max(n, 2) if delta is None else float(delta)
     if not 0 < delta < 1:
         raise ParameterError(f"delta must be in (0, 1), got {delta}")
+    if k is not None and (isinstance(k, bool) or not float(k).is_integer() or k < 1):
+        raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
+    unknown: dict = {}                      # ids given that the graph does not have: said in info and a warning
     allowed = np.ones(n, dtype=bool)
     if exclude is not None:
-        allowed[_dense(graph, exclude, "exclude", strict=False)] = False
+        allowed[_dense(graph, exclude, "exclude", strict=False, unknown=unknown)] = False
     cost = None
     if budget is not None:
         if costs is None:
             raise ParameterError("a budget needs costs (an account -> cost mapping or a node-table column)")
-        cost = _cost_array(graph, costs)
+        cost = _cost_array(graph, costs, unknown)
         if math.isnan(budget) or budget <= 0:
             raise ParameterError(f"budget must be a number > 0, got {budget}")
         allowed &= np.isfinite(cost) & (cost <= budget)
     candidates = np.flatnonzero(allowed)
     if len(candidates) == 0:
-        raise ParameterError("no account can be seeded (all excluded, or none affordable within the budget)")
-    roots = None if targets is None else _dense(graph, targets, "targets", strict=False)
+        missing = "; ids not in the graph: " + ", ".join(f"{w} {c:,}" for w, c in unknown.items()) if unknown else ""
+        raise ParameterError(f"no account can be seeded (all excluded, or none affordable within the budget){missing}")
+    roots = None if targets is None else _dense(graph, targets, "targets", strict=False, unknown=unknown)
+    if unknown:
+        import warnings
+
+        warnings.warn("plan_seeds: ids not in the graph were left out: "
+                      + ", ".join(f"{what} {count:,}" for what, count in unknown.items()), stacklevel=2)
     sampler = RRSampler(lay, model=model, prob=prob, roots=roots, seed=seed, client=client)
     n_roots = sampler.n_roots
     # roots without in-edges have the RR set {root} every time: counted exactly, only the others are sampled
@@ -445,7 +455,7 @@ def plan_seeds(
         (check.nbytes if check is not r2 else 0) + (estimate_sets.nbytes if estimate_sets is not None else 0)
     info = {"layer": lay.name, "model": model, "prob": prob, "mode": mode, "k": k, "budget": budget,
             "spent": float(cost[chosen].sum()) if cost is not None else None,
-            "targets": None if roots is None else int(n_roots), "excluded": int(n - allowed.sum()),
+            "targets": None if roots is None else int(n_roots), "excluded": int(n - allowed.sum()), "unknown_ids": dict(unknown),
             "eps": eps, "delta": delta, "seed": int(seed), "rounds": i, "refinements": refinements,
             "bounds_computed": evaluations, "max_rounds": rounds,
             "checks_computed": evaluations - i, "checks_allowed": checks,
@@ -626,17 +636,22 @@ def estimate_memory(graph: SocialGraph, *, layer: str | Layer, n_sets: int, mode
     return int(n_sets * _bytes_per_set(mean) + 48 * graph.n_nodes)
 
 
-def _dense(graph: SocialGraph, ids, what: str, *, strict: bool) -> np.ndarray:
-    ids = list(ids.index if isinstance(ids, pd.Series) else ids)
+def _dense(graph: SocialGraph, ids, what: str, *, strict: bool, unknown: dict | None = None) -> np.ndarray:
+    """Dense ids of ``ids`` (a list, set, Series' index, table's account_id ...); unknown ones raise when
+    ``strict``, else are counted in ``unknown[what]`` and left out."""
+    ids = list(ids.index) if isinstance(ids, pd.Series) else id_list(ids)
     dense = graph.id_map.lookup(np.asarray(ids, dtype=object)) if ids else np.empty(0, dtype=np.int64)
     dense = np.asarray(dense, dtype=np.int64)
     if strict and (dense < 0).any():
         raise ParameterError(f"{what}: {int((dense < 0).sum())} account(s) not in the graph")
+    if unknown is not None and (dense < 0).any():
+        unknown[what] = int((dense < 0).sum())
     return np.unique(dense[dense >= 0])
 
 
-def _cost_array(graph: SocialGraph, costs) -> np.ndarray:
-    """Dense cost per account (inf where unknown) from a mapping, Series or node-table column name."""
+def _cost_array(graph: SocialGraph, costs, unknown: dict | None = None) -> np.ndarray:
+    """Dense cost per account (inf where unknown) from a mapping, Series, ``account_id, cost`` table or
+    node-table column name; ids not in the graph are counted in ``unknown["costs"]``."""
     if isinstance(costs, str):
         table = graph.node_attributes
         if costs not in table.columns:
@@ -645,11 +660,24 @@ def _cost_array(graph: SocialGraph, costs) -> np.ndarray:
         values = pd.to_numeric(table[costs], errors="coerce").to_numpy(dtype=float)
         out = np.where(np.isnan(values), np.inf, values)
     else:
-        series = costs if isinstance(costs, pd.Series) else pd.Series(dict(costs))
+        if isinstance(costs, pd.DataFrame):
+            if not {"account_id", "cost"} <= set(costs.columns):
+                raise ParameterError("costs: a table needs account_id and cost columns (as `graphcrm plan --costs` "
+                                     f"reads), got {', '.join(map(str, costs.columns[:6]))}")
+            series = pd.Series(costs["cost"].to_numpy(), index=costs["account_id"].to_numpy())
+        elif isinstance(costs, pd.Series):
+            series = costs
+        elif isinstance(costs, Mapping):
+            series = pd.Series(dict(costs))
+        else:
+            raise ParameterError("costs must be a mapping or Series account id -> cost, a table with account_id "
+                                 f"and cost columns, or a node attribute name; got {type(costs).__name__}")
         out = np.full(graph.n_nodes, np.inf)
         dense = np.asarray(graph.id_map.lookup(series.index.to_numpy()), dtype=np.int64)
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
         known = dense >= 0
+        if unknown is not None and not known.all():
+            unknown["costs"] = int((~known).sum())
         out[dense[known]] = values[known]
     if (out <= 0).any() or np.isnan(out).any():
         raise ParameterError("costs must be positive numbers")

@@ -56,12 +56,18 @@ def thread_budget() -> int:
     return max(1, budget)
 
 
+def _read(path: str) -> str:
+    """A small kernel file's text (closed at once: no ResourceWarning in a user's session)."""
+    with open(path, encoding="ascii") as fh:
+        return fh.read()
+
+
 def _cgroup_cpu_quota() -> int | None:
     """CPUs allowed by the process's cgroup quota (v2 ``cpu.max`` or v1 ``cfs_quota_us``), rounded up."""
     paths = {"": "/"}
     try:        # "0::/path" (v2) or "4:cpu,cpuacct:/path" (v1), one line per hierarchy
-        for line in open("/proc/self/cgroup", encoding="ascii"):
-            _, controllers, path = line.rstrip("\n").split(":", 2)
+        for line in _read("/proc/self/cgroup").splitlines():
+            _, controllers, path = line.split(":", 2)
             for c in controllers.split(",") if controllers else [""]:
                 paths[c] = path
     except (OSError, ValueError):
@@ -75,12 +81,12 @@ def _cgroup_cpu_quota() -> int | None:
     for quota_path, period_path in candidates:
         try:
             if period_path is None:
-                quota, period = open(quota_path, encoding="ascii").read().split()[:2]
+                quota, period = _read(quota_path).split()[:2]
                 if quota == "max":
                     return None
             else:
-                quota = open(quota_path, encoding="ascii").read().strip()
-                period = open(period_path, encoding="ascii").read().strip()
+                quota = _read(quota_path).strip()
+                period = _read(period_path).strip()
                 if int(quota) <= 0:             # -1: no quota
                     return None
             return max(1, -(-int(quota) // int(period)))

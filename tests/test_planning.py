@@ -504,3 +504,24 @@ def test_seed_table_adds_up_to_the_headline_and_is_unbiased_per_prefix():
     for k, d in diffs.items():
         se = np.std(d) / math.sqrt(len(d))
         assert abs(np.mean(d)) < 3.5 * se + 1e-9, (k, np.mean(d), se)
+
+
+def test_plan_seeds_reads_a_cost_table_and_says_which_ids_it_left_out():
+    """QA (API) F13/F17: the `account_id, cost` table `graphcrm plan --costs` reads was misread in Python ("no
+    account can be seeded"), a list of costs gave a TypeError, unknown ids in targets / exclude / costs were
+    dropped without a word (the CLI prints notes), and k=2.5 planned 2 seeds."""
+    g, _ = star_forest()
+    ids = g.id_map.ids.tolist()
+    table = pd.DataFrame({"account_id": ids[:3], "cost": [1.0, 1.0, 1.0]})
+    plan = plan_seeds(g, layer="x", budget=2, costs=table, prob=f"const:{STAR_P}", seed=1)
+    assert set(plan.seed_ids) <= set(ids[:3]) and len(plan.seed_ids) == 2
+    with pytest.warns(UserWarning, match="left out: exclude 1, targets 1"):
+        plan = plan_seeds(g, layer="x", k=2, targets=ids[:5] + ["nobody"], exclude=[ids[0], "nobody"],
+                          prob=f"const:{STAR_P}", seed=1)
+    assert plan.info["unknown_ids"] == {"exclude": 1, "targets": 1}
+    with pytest.raises(ParameterError, match="k must be a whole number"):
+        plan_seeds(g, layer="x", k=2.5)
+    with pytest.raises(ParameterError, match="costs must be a mapping"):
+        plan_seeds(g, layer="x", budget=2, costs=[1.0, 1.0])
+    with pytest.raises(ParameterError, match="ids not in the graph: costs 1"):
+        plan_seeds(g, layer="x", budget=2, costs={"nobody": 1.0})
