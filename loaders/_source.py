@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,14 @@ def open_binary(path: Path):
 
 
 def check_exists(path) -> Path:
+    """``path`` as a Path to an existing file; anything but a path (a list of edges, an array, a networkx
+    graph) is a :class:`ParameterError` saying what the loaders read."""
+    if not isinstance(path, (str, os.PathLike)):
+        kind = f"{type(path).__module__.split('.')[0]}.{type(path).__name__}"
+        hint = (" (for a networkx / igraph graph use graphcrm.from_networkx / from_igraph)"
+                if kind.startswith(("networkx.", "igraph.")) else
+                " (for edges in memory: pandas.DataFrame({'source': [...], 'target': [...]}))")
+        raise ParameterError(f"source must be a file path, a pandas DataFrame or a pyarrow Table, got {kind}{hint}")
     p = Path(path)
     if not p.exists():
         raise InvalidInputError(f"{p}: no such file")

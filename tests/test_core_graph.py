@@ -237,3 +237,16 @@ def test_ids_given_as_a_set_a_table_or_a_score_list_and_bad_dense_indices():
     for bad in ([-1], [4]):
         with pytest.raises(ParameterError, match="outside 0 .. 3"):
             g.ids_of(bad)
+
+
+def test_loaders_given_something_else_than_a_path_or_table_say_what_they_read():
+    """QA (API) F9: load_edges([(1, 2)]) (or an array, a dict, a networkx graph) failed inside pathlib."""
+    import networkx as nx
+
+    from graphcrm.loaders import load_edges, load_interactions
+
+    for source in ([(1, 2), (2, 3)], np.array([[1, 2]]), {"source": [1], "target": [2]}):
+        with pytest.raises(ParameterError, match="source must be a file path, a pandas DataFrame"):
+            load_edges(source)
+    with pytest.raises(ParameterError, match="from_networkx"):
+        load_interactions(nx.DiGraph([(1, 2)]))
