@@ -143,6 +143,18 @@ class SeedPlan:
     def seed_ids(self) -> list:
         return self.seeds["account_id"].tolist()
 
+    def to_frame(self) -> pd.DataFrame:
+        """The seed table (:attr:`seeds`)."""
+        return self.seeds.copy()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(map(repr, self.seed_ids[:5])) + (", ..." if len(self.seeds) > 5 else "")
+        se = self.info.get("expected_reach_stderr")
+        return (f"SeedPlan({len(self.seeds)} seeds [{shown}], expected_reach={self.expected_reach:,.1f}"
+                + (f" (se {se:,.1f})" if se is not None else "")
+                + f", certified >= {self.reach_lower_bound:,.1f}, ratio {self.certified_ratio:.3f} "
+                f"(target {self.target_ratio:.3f}{': met' if self.guarantee_met else ': not met'}))")
+
     def summary(self) -> dict:
         """A JSON-ready summary (CLI ``--json``)."""
         return {"seeds": self.seed_ids, "expected_reach": round(self.expected_reach, 3),

@@ -75,7 +75,14 @@ class NodeScores:
         return self.values[int(self.id_map.to_dense([account])[0])].item()
 
     def __repr__(self) -> str:
-        return f"NodeScores({self.name!r}, n={len(self)}, info={dict(self.info)})"
+        top = self.order()[:3]
+        ids = self.id_map.ids[top].tolist()            # Python ints / strings, not np.int64(160)
+        shown = ", ".join(f"{a!r}: {self.values[i]:.4g}" for a, i in zip(ids, top))
+        return f"NodeScores({self.name!r}, n={len(self)}, top: {{{shown}}}{', ...' if len(self) > 3 else ''})"
+
+    def to_series(self) -> pd.Series:
+        """``account_id -> score`` in dense (id) order, named after the measure."""
+        return pd.Series(self.values, index=pd.Index(self.id_map.ids, name=ACCOUNT_ID), name=self.name)
 
     def ranks(self) -> np.ndarray:
         """Rank of each node (1 = highest score; ties broken by dense index, i.e. external id order)."""

@@ -292,3 +292,16 @@ def test_expected_reach_counts_the_seed_itself_exactly():
     exact = np.array([exact_spread(table, [v]) for v in range(5)])
     se = est.extras["expected_reach_stderr"]
     assert np.all(np.abs(est.values - exact) <= 4 * se + 1e-12), (est.values, exact)
+
+
+def test_scores_and_plans_read_well_in_a_notebook():
+    """QA (API) F19: a NodeScores printed only its run info and a SeedPlan a raw field dump."""
+    from graphcrm.algorithms import plan_seeds
+
+    g = GraphBuilder().add_edges("x", [1, 1, 1, 2], [2, 3, 4, 3]).build()
+    pr = pagerank(g, layer="x")
+    assert repr(pr).startswith("NodeScores('pagerank', n=4, top: {") and "np.int64" not in repr(pr)
+    s = pr.to_series()
+    assert s.index.tolist() == [1, 2, 3, 4] and s[3] == pytest.approx(pr[3]) and s.name == "pagerank"
+    plan = plan_seeds(g, layer="x", k=1, prob="const:1")
+    assert repr(plan).startswith("SeedPlan(1 seeds [1], expected_reach=4.0") and plan.to_frame().equals(plan.seeds)
