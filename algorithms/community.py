@@ -870,15 +870,21 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     return Partition(membership, graph.id_map, float(p_pos.quality() - p_neg.quality()), info)
 
 
-def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolution: float = 1.0) -> Partition:
+def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolution: float = 1.0,
+                      n_iterations: int = COLD_ITERATIONS) -> Partition:
     """One partition for several layers over the same accounts (e.g. follows + interactions).
 
     ``layers`` maps layer names (or ``"strength"`` for the combined
     interaction layer) to their weight in the summed modularity; leidenalg
-    optimises all layers at once.  leidenalg's multiplex optimiser is pure
-    C++ but single-threaded and slow on large graphs (minutes at 300,000
-    accounts): restrict it to the accounts of interest with
-    :meth:`SocialGraph.subgraph` first.
+    optimises all layers at once, over the accounts with a tie in any of
+    them (the others are their own communities, as in :func:`leiden`).
+    ``n_iterations``: Leiden iterations (2, as :func:`leiden` from scratch;
+    -1 iterates until no iteration improves, several times slower).
+    leidenalg's multiplex optimiser is single-threaded C++: on large graphs
+    restrict it to the accounts of interest with :meth:`SocialGraph.subgraph`.
+    ``quality`` is the weighted sum of the layers' modularity terms
+    (leidenalg's unnormalised scale); ``info["modularity"]`` gives each
+    layer's Newman modularity of the partition.
     """
     igraph_module()
     import leidenalg as la
@@ -886,7 +892,9 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
     if not layers:
         raise ParameterError("give at least one layer")
     resolution = check_resolution(resolution)
-    partitions, weights = [], []
+    if n_iterations == 0 or n_iterations < -1:
+        raise ParameterError(f"n_iterations must be >= 1, or -1 (until no improvement), got {n_iterations}")
+    chosen, weights = [], []
     for name, weight in sorted(layers.items()):
         lay = graph.interaction_strength() if name == "strength" else _layer(graph, name)
         if not lay.n_edges:
@@ -894,14 +902,22 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
                     else "no ties with positive weight")
             raise ParameterError(f"layer {name!r} has {what} (the graph's layers: {', '.join(graph.layer_names)}): "
                                  "leave it out of layers=")
-        g = _igraph(graph, lay, directed=False, weight=True)
-        partitions.append(la.RBConfigurationVertexPartition(g, weights="weight", resolution_parameter=resolution))
+        chosen.append((name, lay))
         weights.append(float(weight))
+    tied = np.zeros(graph.n_nodes, dtype=bool)          # the accounts with a tie in any layer: the shared vertices
+    for _, lay in chosen:
+        tied |= (lay.out_degree() > 0) | (lay.in_degree() > 0)
+    active = None if tied.all() else np.flatnonzero(tied)
+    graphs = [_igraph(graph, lay, directed=False, weight=True, active=active) for _, lay in chosen]
+    partitions = [la.RBConfigurationVertexPartition(g, weights="weight", resolution_parameter=resolution)
+                  for g in graphs]
     started = time.perf_counter()
     optimiser = la.Optimiser()
     optimiser.set_rng_seed(seed)
-    optimiser.optimise_partition_multiplex(partitions, layer_weights=weights, n_iterations=-1)
+    optimiser.optimise_partition_multiplex(partitions, layer_weights=weights, n_iterations=n_iterations)
     membership = np.asarray(partitions[0].membership)
+    newman = {name: float(g.modularity(membership.tolist(), weights="weight")) for (name, _), g in zip(chosen, graphs)}
     info = {"method": "multilayer-leiden", "layers": dict(layers), "seed": seed, "resolution": resolution,
-            "seconds": time.perf_counter() - started}
-    return Partition(membership, graph.id_map, float(sum(w * p.quality() for w, p in zip(weights, partitions))), info)
+            "n_iterations": n_iterations, "modularity": newman, "seconds": time.perf_counter() - started}
+    quality = float(sum(w * p.quality() for w, p in zip(weights, partitions)))
+    return Partition(_expand(membership, active, graph.n_nodes), graph.id_map, quality, info)
