@@ -529,14 +529,15 @@ def expected_reach(
     model: str = "wc",
     n_samples: int = 100_000,
     seed: int = 0,
+    prob: str | None = None,
 ) -> NodeScores:
     """Expected word-of-mouth reach of every account seeded alone, under Independent Cascade.
 
     Estimated from ``n_samples`` reverse-reachable sets (Borgs et al. 2014):
-    ``reach(v) = 1 + n * (share of the sets rooted at another account that
-    contain v)``, so all accounts cost one batch of samples.  Reach counts the
-    seed itself exactly (never below 1; ``n * share of all sets`` is unbiased
-    too but put accounts that reach no one at 0.2-1.8 on wiki-Vote).  The
+    ``reach(v) = 1 + (n - 1) * (share of the sets rooted at another account
+    that contain v)``, so all accounts cost one batch of samples.  Reach counts
+    the seed itself exactly (never below 1; ``n * share of all sets`` put
+    accounts that reach no one at 0.2-1.8 on wiki-Vote).  The
     sets are those :func:`~graphcrm.algorithms.planning.plan_seeds` samples
     (:class:`~graphcrm.algorithms.rr_sampling.RRSampler`), counted without
     being stored.
@@ -546,7 +547,9 @@ def expected_reach(
     layer : str or Layer
         Influence edges ``u -> v`` (u can influence v); negative weights are dropped.
     model : str, default "wc"
-        Edge probabilities (see :mod:`graphcrm.algorithms.probabilities`).
+        Edge probabilities (see :mod:`graphcrm.algorithms.probabilities`); ``prob`` is the same option under
+        the name :func:`~graphcrm.algorithms.simulate` and :func:`~graphcrm.algorithms.plan_seeds` give it
+        (their ``model`` is the diffusion model, ``ic`` or ``lt``; this function runs IC).
     n_samples : int
         RR sets; the standard error of each estimate shrinks as
         ``1 / sqrt(n_samples)``.
@@ -570,16 +573,23 @@ def expected_reach(
 
     if n_samples < 1:
         raise ParameterError(f"n_samples must be >= 1, got {n_samples}")
+    if prob is not None:
+        model = prob
+    elif model in ("ic", "lt"):
+        raise ParameterError(f"expected_reach runs Independent Cascade; model= names its edge probabilities here "
+                             f"(wc, const:P, weight, learned), not {model!r}: pass prob='wc' or another")
     lay = graph.resolve_layer(layer)
     n = graph.n_nodes
     started = time.perf_counter()
-    counts, total = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(n_samples,
-                                                                                        count_root=False)
-    share = counts / n_samples          # sets rooted elsewhere that v reaches: E = (reach(v) - 1) / n
-    stderr = n * np.sqrt(share * (1.0 - share) / n_samples)
+    counts, total, rooted = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(
+        n_samples, count_root=False, with_roots=True)
+    others = np.maximum(n_samples - rooted, 1)      # the sets rooted at another account: their roots are uniform
+    share = counts / others                          # over the n - 1 others: E[share] = (reach(v) - 1) / (n - 1)
+    stderr = max(n - 1, 0) * np.sqrt(share * (1.0 - share) / others)
     info = {"layer": lay.name, "model": model, "n_samples": int(n_samples), "seed": int(seed),
             "mean_rr_set_size": float(total / n_samples), "seconds": time.perf_counter() - started}
-    return NodeScores("expected_reach", 1.0 + n * share, graph.id_map, info, {"expected_reach_stderr": stderr})
+    return NodeScores("expected_reach", 1.0 + max(n - 1, 0) * share, graph.id_map, info,
+                      {"expected_reach_stderr": stderr})
 
 
 @rank_measure("betweenness", "bridging: sampled betweenness with a stated error bound", options=("seed",))

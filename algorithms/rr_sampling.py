@@ -219,11 +219,12 @@ class RRSampler:
         return concat_chunks(client.gather(futures))
 
     def membership_counts(self, n_sets: int, first: int = 0, *, n_workers: int | None = None,
-                          count_root: bool = True):
+                          count_root: bool = True, with_roots: bool = False):
         """How many of the sets ``first .. first + n_sets - 1`` contain each node, without storing them.
 
         ``count_root=False``: a set does not count for its own root (the part of a node's count that is
-        known exactly -- it always reaches itself -- left out of the sampling noise).
+        known exactly -- it always reaches itself -- left out of the sampling noise).  ``with_roots``: also
+        return how many of the sets each node is the root of.
 
         Equal to counting the members of :meth:`sample` of the same range, in
         ``O(n)`` memory per thread (always local threads, also with a Dask
@@ -247,10 +248,12 @@ class RRSampler:
 
         n_sets = int(n_sets)
         if n_sets <= 0 or self.n == 0:
-            return np.zeros(self.n, dtype=np.int64), 0
+            empty = np.zeros(self.n, dtype=np.int64)
+            return (empty, 0, empty.copy()) if with_roots else (empty, 0)
         workers = max(1, n_workers or numba.get_num_threads())
-        counts, total = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers, bool(count_root))
-        return counts, int(total)
+        counts, total, rooted = _k._rr_membership_counts(*self._args(), int(first), n_sets, workers,
+                                                         bool(count_root))
+        return (counts, int(total), rooted) if with_roots else (counts, int(total))
 
     def without_trivial_roots(self) -> tuple["RRSampler", np.ndarray] | None:
         """This sampler restricted to the roots that have in-edges, and the roots that have none.

@@ -440,7 +440,8 @@ class GraphBuilder:
     def build(self, metadata: dict | None = None) -> SocialGraph:
         """Build the graph; the builder is emptied (its memory released)."""
         id_columns = [(p, "actor") for p in self._parts] + [(p, "target") for p in self._parts]
-        kinds = {_id_kind(getattr(p, a)) for p, a in id_columns} | {_id_kind(np_.ids) for np_ in self._nodes}
+        kinds = ({_id_kind(getattr(p, a)) for p, a in id_columns if len(getattr(p, a))}      # an empty column
+                 | {_id_kind(np_.ids) for np_ in self._nodes if len(np_.ids)})                # has no kind
         kind = "str" if "str" in kinds else "int"
 
         # 1. dense ids, the rank of each id among all distinct ids: integer ids through a direct-address table

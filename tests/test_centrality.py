@@ -305,3 +305,16 @@ def test_scores_and_plans_read_well_in_a_notebook():
     assert s.index.tolist() == [1, 2, 3, 4] and s[3] == pytest.approx(pr[3]) and s.name == "pagerank"
     plan = plan_seeds(g, layer="x", k=1, prob="const:1")
     assert repr(plan).startswith("SeedPlan(1 seeds [1], expected_reach=4.0") and plan.to_frame().equals(plan.seeds)
+
+
+def test_expected_reach_prob_is_the_option_simulate_calls_prob():
+    """QA (API) F20/F21: expected_reach(model='ic') said 'unknown probability model' (model is the edge
+    probabilities here, the diffusion model elsewhere); prob= is accepted as everywhere. An empty edge list
+    beside integer node ids gave text ids."""
+    from graphcrm.algorithms import expected_reach
+
+    chain = GraphBuilder().add_edges("x", [1, 2], [2, 3]).build()
+    assert expected_reach(chain, layer="x", prob="const:1", n_samples=3000).values.tolist()[0] == 3.0
+    with pytest.raises(ParameterError, match="pass prob="):
+        expected_reach(chain, layer="x", model="ic")
+    assert GraphBuilder().add_edges("x", [], []).add_nodes([1]).build().id_map.kind == "int"
