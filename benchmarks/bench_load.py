@@ -77,6 +77,11 @@ def paired_times(ours, peer, rounds: int) -> list[tuple[float, float]]:
     return pairs
 
 
+def paired_ratios(ours, peer, rounds: int) -> list[float]:
+    """Time of ``ours()`` / time of ``peer()`` in ``rounds`` back-to-back pairs (see :func:`paired_times`)."""
+    return [a / b for a, b in paired_times(ours, peer, rounds)]
+
+
 #: interleaved (load_edges, pyarrow) pairs behind the load target's figure (their median ratio)
 PAIRS = 5
 
