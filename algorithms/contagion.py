@@ -50,6 +50,10 @@ class EpidemicEstimate:
     def __post_init__(self):
         object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
 
+    def __repr__(self) -> str:
+        return (f"EpidemicEstimate(ever infected {self.mean:,.1f} (95% CI {self.ci_low:,.1f} .. {self.ci_high:,.1f}), "
+                f"{len(self.sizes):,} runs, {len(self.prevalence)} steps; .steps_frame())")
+
     def steps_frame(self) -> pd.DataFrame:
         """``step, infected`` (mean accounts infected at each step)."""
         return pd.DataFrame({"step": np.arange(len(self.prevalence)), "infected": self.prevalence})
@@ -68,6 +72,13 @@ class CompetitionEstimate:
 
     def __post_init__(self):
         object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
+
+    def __repr__(self) -> str:
+        def side(t):
+            return f"{float(t[0]):,.1f} (95% CI {float(t[1]):,.1f} .. {float(t[2]):,.1f})" if len(t) >= 3 else str(t)
+
+        return (f"CompetitionEstimate(positive reach {side(self.positive)}, negative reach {side(self.negative)}, "
+                f"negative alone {side(self.negative_alone)})")
 
     @property
     def saved(self) -> float:

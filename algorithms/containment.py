@@ -177,6 +177,15 @@ class ContainmentPlan:
     def __post_init__(self):
         object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
 
+    def __repr__(self) -> str:
+        shown = ", ".join(map(repr, self.table["account_id"].tolist()[:5])) + (", ..." if len(self.table) > 5 else "")
+        return (f"ContainmentPlan({len(self.table)} advocates [{shown}], negative reach {float(self.baseline[0]):,.1f}"
+                f" -> {self.expected_negative_reach:,.1f}; .table)")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The advocate table (:attr:`table`)."""
+        return self.table.copy()
+
     @property
     def expected_negative_reach(self) -> float:
         """Expected negative reach with every advocate seeded (selection runs)."""

@@ -101,6 +101,16 @@ class AudienceAudit:
     low_quality: np.ndarray
     info: Mapping = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        s = self.suspicion
+        return (f"AudienceAudit({len(s.score):,} accounts, {int(s.flagged.sum()):,} flagged at threshold "
+                f"{s.info['threshold']}, {len(self.table):,} audited, {int(self.low_quality.sum()):,} low-quality "
+                "audiences; .table, .summary())")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-account audit table (:attr:`table`)."""
+        return self.table.copy()
+
     def excluded(self) -> np.ndarray:
         """Dense indices that should not be seeded: flagged accounts and low-quality audiences."""
         return np.flatnonzero(self.suspicion.flagged | self.low_quality)

@@ -133,3 +133,24 @@ def test_cli_sir_and_competing_cascades(tmp_path, wiki_vote):
     proc = subprocess.run([exe, "simulate", str(snap), "--seeds", "2565", "--negative", "15", "--model", "lt"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_result_objects_print_a_summary_not_a_field_dump():
+    """QA (API) F19: EpidemicEstimate, CompetitionEstimate, ContainmentPlan and AudienceAudit printed their raw
+    fields in a notebook (kilobytes of arrays, np.float64(...) noise)."""
+    from graphcrm.algorithms.containment import plan_containment
+    from graphcrm.algorithms.contagion import simulate_competition, simulate_epidemic
+    from graphcrm.audience import audit
+    from graphcrm.loaders import load_edges
+    from tests.conftest import dataset
+
+    g = load_edges(dataset("email-Eu-core/email-Eu-core.txt.gz"), layer="email")
+    epi = simulate_epidemic(g, [160], layer="email", n_runs=20)
+    comp = simulate_competition(g, [160], [121], layer="email", n_runs=20)
+    plan = plan_containment(g, [160], k=2, layer="email", n_runs=20)
+    audited = audit(g)
+    for obj, start in ((epi, "EpidemicEstimate(ever infected "), (comp, "CompetitionEstimate(positive reach "),
+                       (plan, "ContainmentPlan(2 advocates ["), (audited, "AudienceAudit(1,005 accounts")):
+        text = repr(obj)
+        assert text.startswith(start) and len(text) < 300 and "np.float64" not in text, text
+    assert plan.to_frame().equals(plan.table) and audited.to_frame().equals(audited.table)
