@@ -299,11 +299,13 @@ def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_skip, ro
     -------
     counts : int64 array (n,)
     total_size : int64, sum of the set sizes
-    rooted : int64 array (n,), how many of the sets each node is the root of
+    rooted : int64 array, how many of the sets each node is the root of (n,) with ``count_root=False``;
+        empty otherwise (nothing kept: the per-thread arrays cost n x threads x 8 B)
     """
     n = indptr.shape[0] - 1
     per_worker = np.zeros((n_workers, n), dtype=np.int64)
-    roots_per_worker = np.zeros((n_workers, n), dtype=np.int64)
+    n_rooted = 0 if count_root else n
+    roots_per_worker = np.zeros((n_workers, n_rooted), dtype=np.int64)
     sizes = np.zeros(n_workers, dtype=np.int64)
     for w in prange(n_workers):
         mark, queue, picks = _scratch(indptr)
@@ -312,16 +314,18 @@ def _rr_membership_counts(lt, indptr, indices, edge_value, node_p, node_skip, ro
         total = 0
         for i in range(first + count * w // n_workers, first + count * (w + 1) // n_workers):
             size = _rr_set(lt, indptr, indices, edge_value, node_p, node_skip, roots, seed, i, mark, queue, picks)
-            rooted[queue[0]] += 1
+            if not count_root:
+                rooted[queue[0]] += 1
             for j in range(0 if count_root else 1, size):
                 counts[queue[j]] += 1
             total += size
         sizes[w] = total
     out = np.zeros(n, dtype=np.int64)
-    rooted_all = np.zeros(n, dtype=np.int64)
+    rooted_all = np.zeros(n_rooted, dtype=np.int64)
     for w in range(n_workers):
         for v in range(n):
             out[v] += per_worker[w, v]
+        for v in range(n_rooted):
             rooted_all[v] += roots_per_worker[w, v]
     return out, sizes.sum(), rooted_all
 

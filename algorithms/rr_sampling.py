@@ -223,8 +223,8 @@ class RRSampler:
         """How many of the sets ``first .. first + n_sets - 1`` contain each node, without storing them.
 
         ``count_root=False``: a set does not count for its own root (the part of a node's count that is
-        known exactly -- it always reaches itself -- left out of the sampling noise).  ``with_roots``: also
-        return how many of the sets each node is the root of.
+        known exactly -- it always reaches itself -- left out of the sampling noise).  ``with_roots`` (with
+        ``count_root=False``): also return how many of the sets each node is the root of.
 
         Equal to counting the members of :meth:`sample` of the same range, in
         ``O(n)`` memory per thread (always local threads, also with a Dask
@@ -246,6 +246,8 @@ class RRSampler:
         """
         import numba
 
+        if with_roots and count_root:
+            raise ParameterError("with_roots counts the roots the counts leave out: pass count_root=False")
         n_sets = int(n_sets)
         if n_sets <= 0 or self.n == 0:
             empty = np.zeros(self.n, dtype=np.int64)

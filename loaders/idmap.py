@@ -164,9 +164,13 @@ def _id_sequence(external):
         return sorted(external, key=lambda x: (type(x).__name__, x))
     if isinstance(external, (str, bytes, int, np.integer)):
         return [external]
-    arr = np.asarray(external, dtype=object) if isinstance(external, (list, tuple)) else np.asarray(external)
-    if arr.ndim > 1:
-        raise ParameterError(f"ids: expected a flat list of account ids, got a {arr.ndim}-d array of shape {arr.shape}")
+    if isinstance(external, (list, tuple)):     # a list of lists, checked on its first item (no copy of the list)
+        if len(external) and isinstance(external[0], (list, tuple, set, np.ndarray)):
+            raise ParameterError(f"ids: expected a flat list of account ids, got a list of "
+                                 f"{type(external[0]).__name__}s")
+    elif np.ndim(external) > 1:
+        raise ParameterError(f"ids: expected a flat list of account ids, got an array of shape "
+                             f"{np.shape(external)}")
     return external
 
 
