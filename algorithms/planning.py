@@ -71,7 +71,7 @@ from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
 from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler, RRSets
 from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import id_list
 
 UNIT_RATIO = 1.0 - 1.0 / math.e            # greedy, k seeds
@@ -258,7 +258,7 @@ def plan_seeds(
     started = time.perf_counter()
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     n = graph.n_nodes
     if (k is None) == (budget is None):
         raise ParameterError("give either k (number of seeds) or budget (with costs)")
@@ -592,10 +592,29 @@ def _ordered_gains(chosen: np.ndarray, sets, frame: _Frame) -> np.ndarray:
     return hits * frame.n_sampled / len(sets) + frame.trivial[chosen]
 
 
+def _by_decreasing_count(counts: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """``candidates`` by decreasing ``counts``, ties by increasing index (a stable sort's order).
+
+    One unstable sort of a combined key ``-count * n + index`` where it cannot overflow (2-3x faster than
+    numpy's stable sort of int64, which is a merge sort), else the stable sort.
+
+    Examples
+    --------
+    >>> _by_decreasing_count(np.array([1, 5, 5, 0]), np.array([0, 1, 2, 3])).tolist()
+    [1, 2, 0, 3]
+    """
+    candidates = np.asarray(candidates, dtype=np.int64)
+    values = counts[candidates]
+    n = len(counts)
+    if len(values) and int(values.max()) < (2 ** 62) // max(n, 1) and int(values.min()) >= 0:
+        return candidates[np.argsort(candidates - values * n)]
+    return candidates[np.argsort(-values, kind="stable")]
+
+
 def _greedy(r1, n, k, budget, cost, candidates, unit, bonus):
     counts = _k._membership_counts(r1.offsets, r1.members, n) * unit + bonus
     if budget is None:
-        order = candidates[np.argsort(-counts[candidates], kind="stable")].astype(np.int64)
+        order = _by_decreasing_count(counts, candidates)
         chosen, gains, covered, upper = _k._greedy_k(r1.offsets, r1.members, n, min(int(k), len(order)), order,
                                                      unit, bonus)
         keep = chosen >= 0
@@ -643,7 +662,7 @@ def estimate_memory(graph: SocialGraph, *, layer: str | Layer, n_sets: int, mode
     >>> estimate_memory(chain, layer="x", n_sets=1_000_000, prob="const:1") > 1_000_000 * 8
     True
     """
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     mean = RRSampler(lay, model=model, prob=prob, seed=seed).mean_set_size()
     return int(n_sets * _bytes_per_set(mean) + 48 * graph.n_nodes)
 
@@ -739,7 +758,7 @@ def influencers_of(
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     dense = graph.id_map.to_dense([target])
     root = int(dense[0])
     if n_samples < 1:
@@ -793,7 +812,7 @@ def degree_discount(graph: SocialGraph, *, layer: str | Layer, k: int, p: float 
     """
     import heapq
 
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     n = graph.n_nodes
     out_deg = lay.out_degree().astype(float)
     if p is None:
@@ -849,7 +868,7 @@ def celf_greedy(graph: SocialGraph, *, layer: str | Layer, k: int, model: str = 
 
     from graphcrm.algorithms.diffusion import simulate
 
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     ids = graph.id_map.to_external(np.arange(graph.n_nodes))
     pool = range(graph.n_nodes) if candidates is None else _dense(graph, candidates, "candidates", strict=True)
 
