@@ -22,7 +22,7 @@ from graphcrm.algorithms import _pagerank_kernels as _pr
 from graphcrm.algorithms import _pagerank_order_kernels as _po
 from graphcrm.algorithms.registry import rank_measure
 from graphcrm.loaders.errors import ConvergenceError, ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.results import NodeScores
 from graphcrm.loaders.idmap import id_list
 
@@ -36,7 +36,7 @@ def _hits_table(result):
 
 
 def _walk_layer(graph: SocialGraph, layer: str | Layer, direction: str) -> Layer:
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     if direction not in DIRECTIONS:
         raise ParameterError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     return lay.reversed() if direction == "attention" else lay
@@ -139,7 +139,7 @@ def pagerank(
     if tol <= 0 or max_iter < 1:
         raise ParameterError(f"tol must be > 0 and max_iter >= 1 (got {tol}, {max_iter})")
     walk = _walk_layer(graph, layer, direction)
-    base = graph.resolve_layer(layer)
+    base = layer_of(graph, layer)
     n = graph.n_nodes
     if n == 0:
         return NodeScores("pagerank", np.empty(0), graph.id_map, {"iterations": 0, "converged": True})
@@ -418,7 +418,7 @@ def coreness(graph: SocialGraph, *, layer: str | Layer, mode: str = "all") -> No
     """
     if mode not in CORENESS_MODES:
         raise ParameterError(f"mode must be one of {CORENESS_MODES}, got {mode!r}")
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     if lay.undirected and mode == "all":
         mode = "out"                # both arcs of a tie are stored: out-degree is the undirected degree
     started = time.perf_counter()
@@ -438,7 +438,7 @@ def degree(graph: SocialGraph, *, layer: str | Layer, mode: str = "in", weight: 
     """
     if mode not in ("in", "out"):
         raise ParameterError(f"mode must be 'in' or 'out', got {mode!r}")
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     if weight:
         values = lay.in_strength() if mode == "in" else lay.out_strength()
     else:
@@ -578,7 +578,7 @@ def expected_reach(
     elif model in ("ic", "lt"):
         raise ParameterError(f"expected_reach runs Independent Cascade; model= names its edge probabilities here "
                              f"(wc, const:P, weight, learned), not {model!r}: pass prob='wc' or another")
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     n = graph.n_nodes
     started = time.perf_counter()
     counts, total, rooted = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(
@@ -637,7 +637,7 @@ def betweenness(
 
     if not (0 < epsilon < 1 and 0 < delta < 1):
         raise ParameterError(f"epsilon and delta must be in (0, 1), got {epsilon}, {delta}")
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     n = graph.n_nodes
     if n < 3:
         return NodeScores("betweenness", np.zeros(n), graph.id_map, {"samples": 0, "bound": 0.0})

@@ -19,7 +19,7 @@ import pandas as pd
 from graphcrm.algorithms._igraph_import import igraph_module
 from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.results import Partition, labels_by_account
 
 OBJECTIVES = ("modularity", "cpm")
@@ -33,7 +33,7 @@ WARM_ITERATIONS = 1
 
 
 def _layer(graph: SocialGraph, layer) -> Layer:
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     return lay.positive()
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from graphcrm.algorithms import _contagion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities
 from graphcrm.loaders.errors import ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import id_list
 
 
@@ -87,7 +87,7 @@ class CompetitionEstimate:
 
 
 def _prepare(graph, layer, seeds, prob, seed):
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     dense = np.unique(graph.index_of(id_list(seeds))).astype(np.int64)
     return lay, dense, edge_probabilities(lay, prob, seed=seed, side="out")
 

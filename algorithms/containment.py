@@ -35,7 +35,7 @@ import pandas as pd
 from graphcrm.algorithms import _contagion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities
 from graphcrm.loaders.errors import ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph, _to_unix
+from graphcrm.loaders.graph import Layer, SocialGraph, _to_unix, layer_of
 from graphcrm.loaders.topics import event_authors
 from graphcrm.loaders.idmap import id_list
 
@@ -140,7 +140,7 @@ def _dense(graph: SocialGraph, ids, what: str) -> np.ndarray:
 def _setup(graph, layer, negative_seeds, prob, seed, n_runs=None):
     if n_runs is not None and n_runs < 1:        # the kernels size their per-run tables by it
         raise ParameterError(f"n_runs must be >= 1, got {n_runs}")
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     neg = _dense(graph, negative_seeds, "negative seed")
     if len(neg) == 0:
         raise ParameterError("give at least one negative seed account")
@@ -398,7 +398,7 @@ def observed_delays(graph: SocialGraph, layer=None) -> np.ndarray:
     """
     from graphcrm.algorithms.probabilities import propagation_delays
 
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     logs = [lay] if lay.events is not None else \
         [x for x in graph.layers.values() if x.events is not None and len(x.events)]
     if not logs:
@@ -434,7 +434,7 @@ def negative_reach_by_hour(graph: SocialGraph, negative_seeds, advocates=(), *, 
     >>> t.values.tolist()      # 1 at hour 0, 2 at hour 1, 3 and 4 at hour 2 (4 answered first: 3)
     [[0.0, 1.0, 1.0], [1.0, 2.0, 2.0], [2.0, 4.0, 3.0]]
     """
-    lay_full = graph.resolve_layer(layer)
+    lay_full = layer_of(graph, layer)
     lay, neg, p = _setup(graph, lay_full, negative_seeds, prob, seed, n_runs)
     if delays_seconds is None:
         delays_seconds = observed_delays(graph, lay_full)

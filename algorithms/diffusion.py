@@ -23,7 +23,7 @@ from graphcrm.algorithms import _diffusion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
 from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import IdMap
 from graphcrm.loaders.idmap import id_list
 
@@ -159,7 +159,7 @@ def simulate(
         raise ParameterError(f"max_steps must be >= 0 (0: the seeds only), got {max_steps}")
     if ci_width is not None and not ci_width > 0:
         raise ParameterError(f"ci_width must be a number > 0, got {ci_width}")
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     seed_ids = graph.index_of(id_list(seeds))
     if len(seed_ids) == 0:
         raise ParameterError("give at least one seed account")
@@ -379,11 +379,11 @@ def simulate_model(graph: SocialGraph, seeds, *, model: str = "ic", layer: str |
             raise ParameterError("--negative races two Independent Cascades: use --model ic")
         if not len(negative):
             raise ParameterError("the competitive model needs negative seeds (--negative ID)")
-        return simulate_competition(graph, negative, seeds, layer=graph.resolve_layer(layer), prob=prob,
+        return simulate_competition(graph, negative, seeds, layer=layer_of(graph, layer), prob=prob,
                                     n_runs=n_runs, seed=seed)
     if family == "epidemic":
-        return simulate_epidemic(graph, seeds, layer=graph.resolve_layer(layer), model=model, prob=prob,
+        return simulate_epidemic(graph, seeds, layer=layer_of(graph, layer), model=model, prob=prob,
                                  recovery=recovery, n_runs=n_runs, max_steps=100 if max_steps is None else max_steps,
                                  seed=seed)
-    return simulate(graph, seeds, layer=graph.resolve_layer(layer) if layer is None else layer, model=model,
+    return simulate(graph, seeds, layer=layer_of(graph, layer) if layer is None else layer, model=model,
                     prob=prob, n_runs=n_runs, seed=seed, max_steps=max_steps, ci_width=ci_width, client=client)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from graphcrm.algorithms import _embedding_kernels as _k
 from graphcrm.loaders.errors import ParameterError
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import IdMap
 from graphcrm.loaders.numba_config import readonly_copy
 from graphcrm.loaders.results import ACCOUNT_ID
@@ -190,7 +190,7 @@ def fastrp(
     >>> cos("a", "b") > 0.9 and abs(cos("a", "x")) < 0.5      # same triangle vs the other triangle
     True
     """
-    lay = graph.resolve_layer(layer)
+    lay = layer_of(graph, layer)
     if int(dim) != dim or dim < 1:
         raise ParameterError(f"dim must be a positive integer, got {dim!r}")
     weights = [float(w) for w in iteration_weights]

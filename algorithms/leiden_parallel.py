@@ -50,7 +50,7 @@ def check_resolution(resolution, name: str = "resolution") -> float:
     if not (np.isfinite(value) and value > 0):
         raise ParameterError(f"{name} must be a finite number > 0, got {resolution}")
     return value
-from graphcrm.loaders.graph import Layer, SocialGraph
+from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.results import Partition
 
 MAX_LEVELS = 64
@@ -130,7 +130,7 @@ def parallel_leiden(
     resolution = check_resolution(resolution)
     if max_sweeps < 1 or iterations < 1 or not 0 <= min_move_share < 1 or (batch is not None and batch < 1):
         raise ParameterError("need max_sweeps >= 1, iterations >= 1, 0 <= min_move_share < 1 and batch >= 1")
-    lay = graph.resolve_layer(layer).positive()
+    lay = layer_of(graph, layer).positive()
     started = time.perf_counter()
     indptr, indices, weights = undirected_csr(lay, weight)
     t_csr = time.perf_counter() - started

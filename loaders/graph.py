@@ -821,3 +821,28 @@ def _to_unix(value, what: str) -> int:
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     return int(ts.timestamp())
+
+
+def layer_of(graph, layer: "str | Layer | None" = None) -> Layer:
+    """``graph.resolve_layer(layer)``, after checking that ``graph`` is a :class:`SocialGraph`.
+
+    The entry check of every algorithm: a networkx or igraph graph (or anything else) gets an error that
+    says how to convert it, not an ``AttributeError`` from inside the function.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> layer_of(nx.DiGraph([(1, 2)]), "follows")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: expected a graphcrm SocialGraph, got a networkx DiGraph: convert it first with graphcrm.from_networkx(graph) (or load_edges / load_snapshot)
+    """
+    if not isinstance(graph, SocialGraph):
+        kind = type(graph)
+        where = kind.__module__.split(".")[0]
+        hint = {"networkx": "graphcrm.from_networkx(graph)", "igraph": "graphcrm.from_igraph(graph)",
+                "scipy": "graphcrm.from_scipy(matrix)"}.get(where)
+        raise ParameterError(f"expected a graphcrm SocialGraph, got a {where} {kind.__name__}"
+                             + (f": convert it first with {hint} (or load_edges / load_snapshot)" if hint else
+                                ": build one with graphcrm.load_edges, load_snapshot or from_networkx"))
+    return graph.resolve_layer(layer)

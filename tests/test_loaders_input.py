@@ -191,3 +191,17 @@ def test_large_integer_ids_never_sized_by_value(tmp_path):
     path = write(tmp_path, "big.txt", f"{2**62} 5\n5 {10**15}\n")
     g = load_edges(path, layer="x")
     assert g.n_nodes == 3 and g.id_map.ids.tolist() == [5, 10**15, 2**62]
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("pagerank", (), {}), ("coreness", (), {}), ("leiden", (), {}), ("fastrp", (), {}),
+    ("simulate", ([1],), {}), ("plan_seeds", (), {"k": 1}), ("expected_reach", (), {}),
+])
+def test_an_algorithm_given_a_networkx_graph_says_how_to_convert_it(name, args, kwargs):
+    import networkx as nx
+
+    from graphcrm import algorithms
+    from graphcrm.loaders.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"got a networkx DiGraph: convert it first with graphcrm.from_networkx"):
+        getattr(algorithms, name)(nx.DiGraph([(1, 2), (2, 3)]), *args, layer="x", **kwargs)
