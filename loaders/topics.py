@@ -40,37 +40,43 @@ def read_topic_rules(path) -> dict[str, list[str]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such topic rules file")
+        raise ConfigError(path, None, "no such topic rules file")
     rules: dict[str, list[str]] = {}
     if path.suffix.lower() == ".toml":
         import tomllib
 
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(path, None, f"not UTF-8 text (byte {exc.start})") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+            raise ConfigError(path, None, f"not valid TOML ({exc})") from None
         table = data.get("topics")
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: expected a [topics] table of topic = [\"keyword\", ...]")
+            raise ConfigError(path, "topics", "expected a [topics] table of topic = [\"keyword\", ...]")
         for topic, words in table.items():
             words = [words] if isinstance(words, str) else words
             if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-                raise ConfigError(f"{path}: topic {topic!r} needs a list of non-empty keywords")
+                raise ConfigError(path, f"topics.{topic}", "needs a list of non-empty keywords")
             rules.setdefault(_norm(topic), []).extend(w.strip() for w in words)
     else:
         import csv
+        import io
 
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or {"topic", "keyword"} - {f.strip().lower() for f in reader.fieldnames}:
-                raise ConfigError(f"{path}: expected a CSV with the header topic,keyword")
-            for i, row in enumerate(reader, start=2):
-                row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-                if not row["topic"] or not row["keyword"]:
-                    raise ConfigError(f"{path}: line {i}: empty topic or keyword")
-                rules.setdefault(_norm(row["topic"]), []).append(row["keyword"])
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(path, None, f"not UTF-8 text (byte {exc.start})") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or {"topic", "keyword"} - {f.strip().lower() for f in reader.fieldnames}:
+            raise ConfigError(path, None, "expected a CSV with the header topic,keyword")
+        for i, row in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            if not row["topic"] or not row["keyword"]:
+                raise ConfigError(path, None, f"line {i}: empty topic or keyword")
+            rules.setdefault(_norm(row["topic"]), []).append(row["keyword"])
     if not rules:
-        raise ConfigError(f"{path}: no topic rules")
+        raise ConfigError(path, None, "no topic rules")
     return rules
 
 

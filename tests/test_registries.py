@@ -198,3 +198,24 @@ def test_info_on_an_int_id_snapshot_needs_no_pandas_or_pyarrow(tmp_path):
 def test_python_dash_m_graphcrm_is_the_cli():
     proc = subprocess.run([sys.executable, "-m", "graphcrm", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Usage: graphcrm" in proc.stdout, proc.stderr
+
+
+def test_no_help_text_has_a_bracket_rich_would_take_for_markup():
+    """Typer renders help with Rich, which drops ``[topics]`` as a markup tag: such brackets must be escaped."""
+    import re
+
+    import typer
+
+    from graphcrm.cli import app
+
+    tag = re.compile(r"(?<!\\)\[[a-zA-Z/#@][^\]\[]*\]")
+
+    def texts(command, path):
+        yield path, command.help or ""
+        for param in getattr(command, "params", []):
+            yield f"{path} --{param.name}", getattr(param, "help", None) or ""
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from texts(sub, f"{path} {name}")
+
+    found = [(where, tag.findall(text)) for where, text in texts(typer.main.get_command(app), "graphcrm")]
+    assert [(where, tags) for where, tags in found if tags] == []

@@ -205,6 +205,31 @@ def test_keyword_rules_from_toml_and_csv_add_topics(tmp_path):
     assert topics == [["brand"], ["brand"], ["sports"], None, ["sports"], None]
 
 
+@pytest.mark.parametrize("name, content, message", [
+    ("flat.toml", b'acme = ["acme"]\n', "key 'topics': expected a \\[topics\\] table"),
+    ("bad.toml", b"[topics\n", "not valid TOML"),
+    ("words.toml", b"[topics]\nacme = 3\n", "key 'topics.acme': needs a list of non-empty keywords"),
+    ("header.csv", b"brand,word\nacme,acme\n", "expected a CSV with the header topic,keyword"),
+    ("empty.csv", b"topic,keyword\nacme,\n", "line 2: empty topic or keyword"),
+    ("latin1.csv", b"topic,keyword\nacme,caf\xe9\n", "not UTF-8 text"),
+    ("missing.toml", None, "no such topic rules file"),
+])
+def test_bad_topic_rules_are_one_config_error_naming_the_file(tmp_path, name, content, message):
+    from graphcrm.loaders.errors import ConfigError
+
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=rf"{name}.*{message}"):
+        read_topic_rules(path)
+
+
+def test_topic_rules_csv_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbftopic,keyword\nacme,acme\n")
+    assert read_topic_rules(path) == {"acme": ["acme"]}
+
+
 # -------------------------------------------------------------------------------- part 3: topics
 def test_topic_filter_equals_loading_only_that_topics_events(planted, tmp_path):
     full = load_interactions(planted)

@@ -73,7 +73,7 @@ def load(
     message_id_col: Optional[str] = typer.Option(None, "--message-id-col", help="Column of the message id."),
     parent_id_col: Optional[str] = typer.Option(None, "--parent-id-col", help="Column of the parent message id "
                                                 "(the message replied to or shared)."),
-    topic_rules: Optional[Path] = typer.Option(None, "--topic-rules", help="TOML ([topics] brand = [\"acme\"]) or "
+    topic_rules: Optional[Path] = typer.Option(None, "--topic-rules", help="TOML (\\[topics] brand = \\[\"acme\"]) or "
                                                "CSV (topic,keyword) rules: events whose text has a keyword (whole "
                                                "word, any case) get the topic."),
     max_memory: Optional[str] = typer.Option(None, "--max-memory", help="Refuse, before reading, a load estimated "
