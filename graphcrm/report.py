@@ -223,7 +223,7 @@ def build_report(graph: SocialGraph, *, layer: str | Layer | None = None, top: i
     sizes = segment_sizes(groups)
     final = curves.groupby("seed_set", sort=False).tail(1).set_index("seed_set")
     summary = {
-        "nodes": graph.n_nodes, "active_accounts": active, "ties": int(lay.n_edges), "layer": lay.name,
+        "nodes": graph.n_nodes, "active_accounts": active, "ties": int(lay.n_ties), "layer": lay.name,
         "communities": int(part.n_communities), "modularity": round(float(part.quality), 4),
         "seeds_per_set": k, "runs_per_set": n_runs,
         "expected_reach": {s: {"mean": round(float(r.reached), 2), "ci95": [round(float(r.ci_low), 2),

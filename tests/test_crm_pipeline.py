@@ -843,3 +843,14 @@ def test_a_run_killed_inside_the_swap_gets_its_outputs_back_on_the_next_run(firs
     assert json.loads(proc.stdout)["counts"]["load"]["mode"] == "append"       # the history carried on
     assert export_bytes(out) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_erase_counts_an_undirected_tie_once(tmp_path):
+    from graphcrm.crm.erase import erase_account
+    from graphcrm.loaders import save_snapshot
+    from graphcrm.loaders.builder import GraphBuilder
+
+    graph = GraphBuilder().add_edges("friends", ["a", "b", "c", "b"], ["b", "c", "a", "d"]).build()
+    save_snapshot(graph, tmp_path / "snap")
+    report = erase_account(tmp_path / "snap", "b")
+    assert report["snapshot"]["edges_removed"] == {"friends": 3}        # b's friends: a, c, d

@@ -286,3 +286,17 @@ def test_layer_whose_events_were_all_dropped(tmp_path):
     proc = graphcrm("report", snap, "--layer", "mentions", "--out", tmp_path / "r.html")
     assert proc.returncode != 0 and "has no ties" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_counts_an_undirected_tie_once():
+    import networkx as nx
+
+    from graphcrm.report import build_report
+
+    ref = nx.karate_club_graph()
+    src, dst = zip(*ref.edges())
+    graph = GraphBuilder().add_edges("friends", list(src), list(dst)).build()
+    assert graph.layer("friends").undirected
+    report = build_report(graph, top=5, k=2, n_runs=50, reach_samples=2_000)
+    assert report.summary["ties"] == ref.number_of_edges() == 78
+    assert '<div class="v">78</div><div class="k">ties</div>' in report.html

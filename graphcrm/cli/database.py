@@ -88,7 +88,7 @@ def pull(
                                     f"store has {has}; nothing written to {out}")
     save_snapshot(graph, out)
     summary = {"out": str(out), "uri": uri, "database": database, "nodes": graph.n_nodes,
-               "edges": {k: v.n_edges for k, v in graph.layers.items()},
+               "edges": {k: v.n_ties for k, v in graph.layers.items()},
                "seconds": timer.seconds()}
     emit(summary, as_json, f"wrote {out}: {graph}")
 

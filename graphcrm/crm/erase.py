@@ -123,7 +123,7 @@ def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_cu
     else:
         ext = graph.id_map.ids[found[0]]
         smaller = graph.subgraph(np.delete(graph.id_map.ids, found[0]))
-        removed_edges = {name: int(graph.layer(name).n_edges - smaller.layer(name).n_edges)
+        removed_edges = {name: int(graph.layer(name).n_ties - smaller.layer(name).n_ties)
                          for name in graph.layer_names}
         removed_events = {name: int(len(graph.layer(name).events) - len(smaller.layer(name).events))
                           for name in graph.layer_names if graph.layer(name).events is not None}

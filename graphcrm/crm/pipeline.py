@@ -546,7 +546,7 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
 
         state = _State(state_root, staging, int(read_manifest(staging / "snapshot").get("version", 1)))
         counts["nodes"] = graph.n_nodes
-        counts["edges"] = {name: graph.layer(name).n_edges for name in graph.layer_names}
+        counts["edges"] = {name: graph.layer(name).n_ties for name in graph.layer_names}
     links = customers = partition = leaders = None
     from graphcrm.ranking import LeaderLists
 
