@@ -156,7 +156,7 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
         frame[f"forecast_{t}_high"] = fc.high[t].round(2)
     frame["engagement_received"] = received.astype(np.int64)
     frame["distinct_engagers"] = distinct.astype(np.int64)
-    frame["audience_size"] = _audience(graph, graph.layer(lay))
+    frame["audience_size"] = _audience(graph, graph.layer(lay).positive())     # signed: who rates it positively
     frame = frame.join(stance(graph).drop(columns="account_id"))
     primary = by[chosen]
     secondary = distinct if chosen == "forecast" else fc.score["engagement"]

@@ -617,3 +617,22 @@ def test_backtest_says_when_engagement_and_reach_rank_two_roles(tmp_path):
     assert "two roles" not in out
     code, _, err = run("backtest", snap, "--split", "2012-07-04T07:40:00Z", "--samples", "0")
     assert code == 2 and "--samples must be >= 1" in err
+
+
+def test_leader_list_of_signed_ratings_counts_positive_raters_as_audience():
+    """`rank` (forecast path) counted negative raters in `audience_size`; `--method combined`, economics and the
+    README count the accounts that rate it positively."""
+    from graphcrm.forecast_leaders import forecast_leaders
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    t = np.sort(rng.integers(0, 30 * DAY, n))
+    raters, rated = rng.integers(0, 300, n), rng.integers(0, 60, n)
+    sign = rng.choice([-1.0, 1.0], n, p=[0.3, 0.7])
+    g = GraphBuilder().add_edges("trust", [f"r{i}" for i in raters], [f"s{i}" for i in rated], sign,
+                                 time=t).build()
+    table, _ = forecast_leaders(g, top=20)
+    pairs = pd.DataFrame({"rater": raters, "rated": rated, "sign": sign}).groupby(["rated", "rater"]).sign.sum()
+    positive_raters = (pairs > 0).groupby(level=0).sum()
+    expected = positive_raters.reindex([int(a[1:]) for a in table.account_id]).to_numpy()
+    assert table.audience_size.tolist() == expected.tolist()
