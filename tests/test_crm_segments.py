@@ -185,6 +185,16 @@ def test_engagement_rate_counts_what_an_influencer_received_on_every_layer():
     assert t.loc["x", "engagement_rate"] == pytest.approx(7 / 10) and t.loc["y", "engagement_rate"] == pytest.approx(1 / 10)
 
 
+def test_engagement_rate_is_empty_without_an_interaction_log():
+    """On a follower/friendship/rating graph the rate was ties received per audience member: 1.0 for every
+    influencer by definition, read by a marketer as 100% engagement (QA README #5)."""
+    fans = [f"f{i}" for i in range(10)]
+    g = GraphBuilder().add_edges("follows", fans + fans[:4], ["x"] * 10 + ["y"] * 4).build()
+    table, summary = influencer_economics(g, ["x", "y"], n_runs=50, seed=1)
+    assert table.engagement_rate.isna().all() and table.audience_size.tolist() == [10, 4]
+    assert "no retweets, replies, mentions or likes" in summary["notes"][0]
+
+
 def test_exports_are_byte_identical_and_pseudonymised_without_writing_the_salt(tmp_path, monkeypatch):
     frame = pd.DataFrame({"account_id": [3, 1, 2], "audience_size": [1, 2, 3], "exclusive_followers": [0, 1, 2],
                           "max_overlap": [0.5, 0.25, 0.0], "max_overlap_with": ["1", "3", ""],

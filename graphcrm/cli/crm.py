@@ -264,7 +264,8 @@ def economics_cmd(
     write_exports(exports)      # both tables, or neither
     emit(summary, as_json, f"wrote {out}\n" + table.to_string(index=False) +
           f"\nunique reach {summary['unique_reach']:,} of {summary['total_audience']:,} audience; "
-          f"expected reach of the set {summary['expected_reach']:,.1f}")
+          f"expected reach of the set {summary['expected_reach']:,.1f}"
+          + "".join(f"\nnote: {n}" for n in summary.get("notes", [])))
 
 
 def run_pipeline_cmd(

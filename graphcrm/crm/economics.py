@@ -7,8 +7,9 @@ used (the accounts it reached directly).  For a set of influencers:
 * ``unique_reach``: accounts in at least one audience (each counted once);
 * ``exclusive_followers``: followers of this influencer and of no other chosen one;
 * ``max_overlap``: largest share of the *smaller* audience shared with another chosen influencer (and with whom);
-* ``engagement_rate``: interactions received (counts on the interaction layers; else ties received) per audience
-  member;
+* ``engagement_rate``: interactions received (counts on the interaction layers) per audience member; empty
+  (NaN, with a note in the summary) on a graph with no interaction layer, where ties received per audience member
+  would be 1 by definition;
 * ``expected_reach``: Monte-Carlo word-of-mouth reach alone (IC, ``prob``), and of the whole set;
 * ``cost_per_expected_reach``: cost / expected reach where costs are known (argument or the ``cost`` node attribute).
 
@@ -73,8 +74,9 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
         if name in INTERACTION_TYPES:      # stored in influence direction: the target of a reverse layer is its source
             inter = graph.layer(name)
             received += inter.out_strength() if inter.spec.direction == "reverse" else inter.in_strength()
-    if not any(name in INTERACTION_TYPES for name in graph.layer_names):
-        received = lay.out_degree().astype(float)    # ratings / ties received, whatever their value
+    logged = any(name in INTERACTION_TYPES for name in graph.layer_names)
+    if not logged:                   # ties received per audience member would be 1 by definition: no figure
+        received[:] = np.nan
     cost = _costs(graph, ids, costs)
     rows = []
     for k, (acc, i, aud) in enumerate(zip(ids, dense, audiences)):
@@ -91,7 +93,8 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
         rows.append({"account_id": acc, "audience_size": len(aud),
                      "exclusive_followers": sum(1 for f in aud if counts[f] == 1),
                      "max_overlap": round(best, 6), "max_overlap_with": with_,
-                     "engagement_rate": round(float(received[i]) / len(aud), 6) if aud else 0.0,
+                     "engagement_rate": (round(float(received[i]) / len(aud), 6) if aud else 0.0) if logged
+                     else float("nan"),
                      "expected_reach": round(est.mean, 6), "expected_reach_ci_low": round(est.ci_low, 6),
                      "expected_reach_ci_high": round(est.ci_high, 6), "cost": c,
                      "cost_per_expected_reach": round(c / est.mean, 6) if c == c and est.mean > 0 else float("nan")})
@@ -105,6 +108,9 @@ def influencer_economics(graph: SocialGraph, accounts, *, layer=None, costs=None
                                                                                round(total.ci_high, 3)],
                "total_cost": total_cost,
                "cost_per_expected_reach": round(total_cost / total.mean, 6) if total_cost and total.mean else None}
+    if not logged:
+        summary["notes"] = ["engagement_rate is empty: the graph has no retweets, replies, mentions or likes (a "
+                            "follower, friendship or rating graph); load an interaction log to measure it"]
     return table, summary
 
 
