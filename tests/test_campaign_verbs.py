@@ -319,3 +319,15 @@ def test_contain_notes_fewer_candidates_than_k(wiki, tmp_path):
     summary = json.loads(out)
     assert code == 0 and len(summary["plan"]) == 2
     assert summary["notes"] == ["--k 5 is more than the 2 candidate advocates left: planned 2"]
+
+
+def test_simulate_says_when_its_step_table_is_cut(tmp_path):
+    """The console table showed 10 steps and stopped without a word (QA README #7)."""
+    from graphcrm.loaders import save_snapshot
+
+    save_snapshot(GraphBuilder().add_edges("x", list(range(14)), list(range(1, 15))).build(), tmp_path / "chain")
+    args = ("simulate", tmp_path / "chain", "--seeds", 0, "--runs", 20, "--prob", "const:1")
+    code, out, err = run(*args)
+    assert code == 0, err
+    steps = json.loads(run(*args, "--json")[1])["steps"]
+    assert steps == 15 and f"(first 10 of {steps} steps; --out FILE writes them all)" in out

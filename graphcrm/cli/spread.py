@@ -105,7 +105,7 @@ def simulate(
                   (hourly, hourly_out)])
     summary = {"snapshot": str(snapshot), "topic": topic, "seeds": len(ids), "model": model, "prob": est.info["prob"],
                "runs": est.info["runs"], "expected_reach": est.mean, "ci95": [est.ci_low, est.ci_high],
-               "reach_per_step": est.reach_per_step[:20].round(3).tolist(),
+               "reach_per_step": est.reach_per_step[:20].round(3).tolist(), "steps": _cascade_steps(est),
                "reach_after_hours": None if hourly is None else {
                    int(h): round(float(r), 3) for h, r in zip(hourly["hours"], hourly["expected_reach"])
                    if h in (1, 6, 24, 48, 168)},
@@ -114,7 +114,8 @@ def simulate(
                "notes": notes, "seconds": timer.seconds()}
     human = (f"expected reach {est.mean:,.2f} accounts (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
              f"from {len(ids)} seeds, {est.info['runs']:,} {model.upper()} runs\n" +
-             est.steps_frame().head(10).round(3).to_string(index=False) + "".join(f"\nnote: {n}" for n in notes))
+             est.steps_frame().head(10).round(3).to_string(index=False) + _steps_cut(_cascade_steps(est), out)
+             + "".join(f"\nnote: {n}" for n in notes))
     if prob.startswith("learned") and graph.layers.get(lay.name) is lay:
         from graphcrm.algorithms.calibration import reach_calibration
 
@@ -500,3 +501,20 @@ def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
              f"from {len(ids)} seeds, {runs:,} runs; infected per step: "
              + ", ".join(f"{x:.1f}" for x in est.prevalence[:10]))
     return summary, human
+
+
+def _cascade_steps(est) -> int:
+    """Steps until the expected reach stops growing (the seeds' step 0 included; the kernel's per-step table
+    has a fixed number of rows, the last ones flat)."""
+    import numpy as np
+
+    grew = np.flatnonzero(np.diff(est.reach_per_step) > 0)
+    return int(grew[-1]) + 2 if len(grew) else 1
+
+
+def _steps_cut(n_steps: int, out) -> str:
+    """The line under a step table cut at 10 rows: how many steps there are and where they all are."""
+    if n_steps <= 10:
+        return ""
+    where = f"all in {out}" if out else "--out FILE writes them all"
+    return f"\n(first 10 of {n_steps} steps; {where})"
