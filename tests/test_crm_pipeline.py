@@ -854,3 +854,24 @@ def test_erase_counts_an_undirected_tie_once(tmp_path):
     save_snapshot(graph, tmp_path / "snap")
     report = erase_account(tmp_path / "snap", "b")
     assert report["snapshot"]["edges_removed"] == {"friends": 3}        # b's friends: a, c, d
+
+
+def test_erase_refuses_a_damaged_snapshot_instead_of_certifying_it(tmp_path):
+    """erase rewrote a snapshot whose bytes no longer matched their checksums and stored fresh checksums for the
+    damage: `info --verify` passed again (QA reliability F2)."""
+    from graphcrm.crm.erase import erase_account
+    from graphcrm.loaders import save_snapshot
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.errors import SnapshotError
+    from graphcrm.loaders.snapshot import verify_snapshot
+
+    graph = GraphBuilder().add_edges("trust", ["a", "b", "c"], ["b", "c", "a"], [1.0, -2.0, 3.0]).build()
+    save_snapshot(graph, tmp_path / "snap")
+    weights = next((tmp_path / "snap").rglob("out_weights.npy"))
+    data = bytearray(weights.read_bytes())
+    data[-8:] = np.float64(1e18).tobytes()
+    weights.write_bytes(bytes(data))
+    with pytest.raises(SnapshotError, match="out_weights.npy does not match its checksum.*nothing erased"):
+        erase_account(tmp_path / "snap", "b")
+    with pytest.raises(SnapshotError, match="does not match its checksum"):
+        verify_snapshot(tmp_path / "snap")                      # still reported as damaged

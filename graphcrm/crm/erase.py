@@ -114,6 +114,7 @@ def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_cu
     Exports first, the snapshot last (see the module docstring): the person stays findable until the end.
     """
     _check_exports(exports, salt)
+    _check_intact(snapshot)
     graph = load_snapshot(snapshot, mmap=False, text=True)
     found = graph.id_map.lookup(np.asarray([account_id]))
     if found[0] < 0:
@@ -156,6 +157,24 @@ def _erase_account(snapshot, account_id, *, exports, salt, graph_stores, find_cu
                                 "versions" + (f", nor in the exports under {exports}" if exports is not None else "")
                                 + ": nothing to erase (erased before, or a mistyped id?)")
     return report
+
+
+def _check_intact(snapshot) -> None:
+    """Every stored version's files against their checksums, before anything is erased.
+
+    Erasing rewrites the snapshot and gives its files fresh checksums: on damaged bytes that would certify the
+    damage as good (``info --verify`` passing again) and leave no way to tell a backup is needed.
+    """
+    from graphcrm.loaders.errors import SnapshotError
+    from graphcrm.loaders.snapshot import verify_snapshot
+
+    if not is_snapshot(snapshot):
+        return                                   # not a snapshot: the load after this names what is wrong
+    for folder in [Path(v["path"]) for v in list_versions(snapshot) if not v["current"]] + [Path(snapshot)]:
+        try:
+            verify_snapshot(folder)
+        except SnapshotError as exc:
+            raise SnapshotError(f"{exc}; nothing erased (erase again once it is restored)") from None
 
 
 def _store_removed(results) -> bool:
@@ -220,6 +239,7 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     (2, ['c2'])
     """
     _check_exports(exports, salt)
+    _check_intact(snapshot)
     customer_id = str(customer_id)
     stored = load_snapshot_tables(snapshot).get("links")
     linked = [] if stored is None else \
