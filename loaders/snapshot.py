@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from graphcrm.loaders.errors import ParameterError, SnapshotError
-from graphcrm.loaders.graph import EventLog, Layer, SocialGraph
-from graphcrm.loaders.idmap import IdMap
+from graphcrm.loaders.graph import INDPTR_DTYPE, WEIGHT_DTYPE, EventLog, Layer, SocialGraph
+from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
 from graphcrm.loaders.layers import LayerSpec
 
 FORMAT_NAME = "graphcrm-snapshot"
@@ -58,6 +58,7 @@ FORMAT_VERSION = 2        # 2: event logs in segments, arrival.npy (see event_se
 PLAIN_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _ARRAYS = ("out_indptr", "out_indices", "out_weights", "in_indptr", "in_indices", "in_weights")
+_ARRAY_DTYPES = {"indptr": INDPTR_DTYPE, "indices": INDEX_DTYPE, "weights": WEIGHT_DTYPE}   # by name's suffix
 _LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -576,7 +577,7 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
     try:
         dense_of = _dense_of_arrival(root, int(manifest["n_nodes"])) if ARRIVAL in files else None
         if manifest["id_kind"] == "int":
-            ids = np.load(root / "ids.npy", mmap_mode=None, allow_pickle=False)
+            ids = _stored_array(root, "ids.npy", np.int64, mmap_mode=None)
         else:
             import pyarrow.parquet as pq
 
@@ -591,7 +592,7 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
         for name, info in manifest["layers"].items():
             ldir = root / "layers" / name
             arrays = {
-                arr: (np.load(ldir / f"{arr}.npy", mmap_mode=mode, allow_pickle=False)
+                arr: (_stored_array(root, f"layers/{name}/{arr}.npy", _ARRAY_DTYPES[arr.split("_")[1]], mmap_mode=mode)
                       if (ldir / f"{arr}.npy").exists() else None)
                 for arr in _ARRAYS
             }
@@ -801,6 +802,17 @@ def _check_ids(root: Path, ids: np.ndarray, rel: str) -> None:
     if not ordered:
         raise SnapshotError(f"{root}: {rel} holds duplicate or unsorted account ids (damaged); re-create the "
                             "snapshot")
+
+
+def _stored_array(root: Path, rel: str, dtype, *, mmap_mode) -> np.ndarray:
+    """``np.load`` of a snapshot array, refused unless its header has the type graphcrm writes there (a damaged
+    header would otherwise be cast silently: int64 bits read as weights)."""
+    arr = np.load(root / rel, mmap_mode=mmap_mode, allow_pickle=False)
+    if arr.dtype != np.dtype(dtype) or arr.ndim != 1:
+        raise SnapshotError(f"{root}: {rel} holds {arr.ndim}-d {arr.dtype.str} values where graphcrm writes "
+                            f"1-d {np.dtype(dtype).str} (damaged header); re-create the snapshot or restore it "
+                            "from a backup")
+    return arr
 
 
 def _check_arrays(root: Path, name: str, layer: Layer, n: int) -> None:

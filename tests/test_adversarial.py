@@ -87,7 +87,16 @@ def indices_out_of_range(snap: Path):
     np.save(f, arr)
 
 
-DAMAGE = {"flipped indptr": flip_middle_indptr, "damaged .npy header": damage_npy_header,
+def wrong_dtype_in_header(snap: Path):
+    """The header says int64 where float64 weights are stored: same size, every value read as garbage (QA F3)."""
+    f = snap / "layers/retweets/out_weights.npy"
+    raw = bytearray(f.read_bytes())
+    at = raw.find(b"<f8")
+    raw[at + 1:at + 3] = b"i8"
+    f.write_bytes(bytes(raw))
+
+
+DAMAGE = {"wrong dtype in a .npy header": wrong_dtype_in_header, "flipped indptr": flip_middle_indptr, "damaged .npy header": damage_npy_header,
           "unsorted ids": unsorted_ids, "duplicate ids": duplicate_ids, "zero-filled nodes.parquet": zero_nodes,
           "truncated events": truncate_events, "neighbour index out of range": indices_out_of_range}
 
