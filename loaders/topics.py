@@ -56,7 +56,7 @@ def read_topic_rules(path) -> dict[str, list[str]]:
             raise ConfigError(path, "topics", "expected a [topics] table of topic = [\"keyword\", ...]")
         for topic, words in table.items():
             words = [words] if isinstance(words, str) else words
-            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
                 raise ConfigError(path, f"topics.{topic}", "needs a list of non-empty keywords")
             rules.setdefault(_norm(topic), []).extend(w.strip() for w in words)
     else:
@@ -84,16 +84,27 @@ def _norm(topic) -> str:
     return str(topic).strip().lstrip("#").strip().lower()
 
 
+#: scripts written without spaces between words (Han, kana, Hangul syllables and jamo, Thai, Lao, Myanmar,
+#: Khmer): a letter of these next to a keyword does not make it part of a longer word ("我喜欢Acme手机")
+_UNSPACED = ("\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF66-\uFF9F\u1100-\u11FF\u3130-\u318F"
+             "\uAC00-\uD7AF\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF")
+#: one character that continues a word: a word character of a script written with spaces
+_WORD = f"(?![{_UNSPACED}])\\w"
+
+
 def match_topics(texts, rules: dict) -> list:
     """Per text, the topics of ``rules`` whose keywords it contains (whole words, any case), or None.
 
+    A word ends at anything but a letter, digit or ``_`` of a script written with spaces, so "Acme" is found in
+    "Acme's", "Acme-Produkte" and "我喜欢Acme手机" (Chinese and Japanese put no spaces between words), not in "acmes".
+
     Examples
     --------
-    >>> match_topics(["Loving my new ACME phone", "football tonight", None],
+    >>> match_topics(["Loving my new ACME phone", "football tonight", None, "Acmeの新しい電話"],
     ...              {"brand": ["acme"], "sports": ["football", "match"]})
-    [['brand'], ['sports'], None]
+    [['brand'], ['sports'], None, ['brand']]
     """
-    compiled = [(_norm(t), re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)",
+    compiled = [(_norm(t), re.compile(f"(?<!{_WORD})(?:" + "|".join(re.escape(w) for w in words) + f")(?!{_WORD})",
                                       re.IGNORECASE)) for t, words in rules.items() if words]
     texts = texts.to_pylist() if hasattr(texts, "to_pylist") else list(texts)
     out = []

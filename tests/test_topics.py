@@ -226,6 +226,7 @@ def test_keyword_rules_from_toml_and_csv_add_topics(tmp_path):
     ("flat.toml", b'acme = ["acme"]\n', "key 'topics': expected a \\[topics\\] table"),
     ("bad.toml", b"[topics\n", "not valid TOML"),
     ("words.toml", b"[topics]\nacme = 3\n", "key 'topics.acme': needs a list of non-empty keywords"),
+    ("nowords.toml", b"[topics]\nacme = []\n", "key 'topics.acme': needs a list of non-empty keywords"),
     ("header.csv", b"brand,word\nacme,acme\n", "expected a CSV with the header topic,keyword"),
     ("empty.csv", b"topic,keyword\nacme,\n", "line 2: empty topic or keyword"),
     ("latin1.csv", b"topic,keyword\nacme,caf\xe9\n", "not UTF-8 text"),
@@ -239,6 +240,15 @@ def test_bad_topic_rules_are_one_config_error_naming_the_file(tmp_path, name, co
         path.write_bytes(content)
     with pytest.raises(ConfigError, match=rf"{name}.*{message}"):
         read_topic_rules(path)
+
+
+def test_keywords_are_found_next_to_chinese_and_japanese_letters():
+    """Keywords matched on Unicode word boundaries, and CJK letters are word characters: "我喜欢Acme手机" had no
+    brand mention (QA reliability F6). Scripts written without spaces end a word."""
+    texts = ["Acmeの新しい電話は最高です", "我喜欢Acme手机", "ACME rocks", "Ich mag Acme-Produkte", "Acme가 좋아",
+             "acmes", "acmecorp", "xacme", "ácme", "我喜欢苹果手机"]
+    found = match_topics(texts, {"acme": ["acme"], "apple": ["苹果"]})
+    assert found == [["acme"]] * 5 + [None] * 4 + [["apple"]]
 
 
 def test_topic_rules_csv_with_a_byte_order_mark(tmp_path):
