@@ -660,6 +660,8 @@ def _read_fast(layout: TextLayout, roles, specs):
             table = _read_csv(stream, layout, names, types, include)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
         return None
+    if _quote_runs_to_the_end(table, layout):
+        return None                 # an unclosed quote took the rest of the file: the precise reader names it
     if len(int_candidates) > 1:                 # the parse releases the GIL: actor and target side by side
         from concurrent.futures import ThreadPoolExecutor
 
@@ -703,6 +705,29 @@ def _int_id_column(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
             return None                     # (no text buffer: every id empty)
         chunks.append(pa.array(out))
     return pa.chunked_array(chunks, pa.int64())
+
+
+def _quote_runs_to_the_end(table: pa.Table, layout: TextLayout) -> bool:
+    """Whether the last row's field spanning lines is an unclosed quote that swallowed the rest of the file.
+
+    pyarrow reads a quoted field across line breaks, so ``"hello`` with no closing quote takes every later line
+    as its text: rows vanish and the count still adds up.  A field closed by its quote leaves the file ending in
+    that quote (the field ends the row) -- checked on the file's last bytes, only when the last row has a
+    field spanning lines at all.
+    """
+    if layout.delimiter not in (",", "\t") or table.num_rows == 0:
+        return False
+    last = table.slice(table.num_rows - 1)
+    if not any(isinstance(v, str) and "\n" in v for col in last.columns for v in col.to_pylist()):
+        return False
+    tail = b""
+    with open_binary(layout.path) as fh:
+        if not layout.compressed:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - 256))
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            tail = (tail + block)[-256:]
+    return not tail.rstrip(b" \t\r\n\x00").endswith(b'"')
 
 
 def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
@@ -822,6 +847,14 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
         if number == header_line or number <= layout.skip_rows or not stripped or stripped.startswith(COMMENT_CHARS):
             continue
         report.rows_read += 1
+        if layout.delimiter in (",", "\t") and text.count('"') % 2:
+            problems.add(number, None, "unclosed_quote", "a quote opens in this line and is not closed (a text "
+                         "spanning lines needs its closing quote; a quote inside a text is written twice: \"\")",
+                         text[:200])
+            if mode == "strict":
+                first_fatal = number
+                break
+            continue
         fields = _split_line(text, layout.delimiter)
         if len(fields) != n_fields:
             problems.add(number, None, "column_count",

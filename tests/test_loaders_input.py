@@ -205,3 +205,23 @@ def test_an_algorithm_given_a_networkx_graph_says_how_to_convert_it(name, args, 
 
     with pytest.raises(ParameterError, match=r"got a networkx DiGraph: convert it first with graphcrm.from_networkx"):
         getattr(algorithms, name)(nx.DiGraph([(1, 2), (2, 3)]), *args, layer="x", **kwargs)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_an_unclosed_quote_does_not_swallow_the_rest_of_the_file(tmp_path, gz):
+    """pyarrow read `"hello` with no closing quote as a text running to the end of the file: 24 of 30 events
+    vanished into it and the load said "6 of 6 rows loaded" (QA reliability F1)."""
+    texts = ['"hello world' if i == 5 else f"msg {i}" for i in range(30)]
+    rows = [f"u{i},u{i + 1},RT,{1700000000 + 60 * i},{texts[i]}" for i in range(30)]
+    path = write(tmp_path, "ev.csv" + (".gz" if gz else ""), "src,dst,type,time,text\n" + "\n".join(rows) + "\n",
+                 gz=gz)
+    with pytest.raises(InputFileError, match=r"line 7: a quote opens in this line and is not closed"):
+        read_interactions(path)
+    lenient = read_interactions(path, mode="lenient")
+    assert lenient.report.rows_loaded == 29 and dict(lenient.report.rejected) == {"unclosed_quote": 1}
+
+
+def test_a_closed_text_spanning_lines_in_the_last_row_still_loads_fast(tmp_path):
+    rows = [f"u{i},u{i + 1},RT,{1700000000 + 60 * i},msg {i}" for i in range(5)] + ['u5,u6,RT,1700000300,"two\nlines"']
+    parsed = read_interactions(write(tmp_path, "ev.csv", "src,dst,type,time,text\n" + "\n".join(rows) + "\n"))
+    assert parsed.report.rows_loaded == 6 and parsed.report.path_taken == "fast"
