@@ -398,22 +398,21 @@ def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems, ex
         text = "\n".join(decoded)
     text = text.lstrip("\ufeff")
     excel_sep = re.match(r"sep=(.)[ \t]*(\r?\n|$)", text)        # Excel's delimiter line: sep=;
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=excel_sep.group(1) if excel_sep else ",")
     header, rows, lines = None, [], []
     previous_limit = csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     try:
-        for fields in _rows_or_error(reader, path):
-            if not fields or all(not f.strip() for f in fields) or (excel_sep and reader.line_num == 1):
+        for line_num, fields in _records(text, excel_sep.group(1) if excel_sep else ",", path, mode, problems):
+            if not fields or all(not f.strip() for f in fields) or (excel_sep and line_num == 1):
                 continue
             if header is None:
                 header = [f.strip() for f in fields]
                 continue
             if len(fields) != len(header):
-                problems.add(reader.line_num, None, "column_count",
+                problems.add(line_num, None, "column_count",
                              f"{len(fields)} fields, the header has {len(header)}", ",".join(fields)[:200])
                 continue
             rows.append(fields)
-            lines.append(reader.line_num)
+            lines.append(line_num)
     finally:
         csv.field_size_limit(previous_limit)
     if header is None:
@@ -421,7 +420,36 @@ def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems, ex
     return header, rows, lines
 
 
-def _rows_or_error(reader, path: Path):
+def _records(text: str, delimiter: str, path: Path, mode: str, problems: _Problems):
+    """``(line where it ends, fields)`` per CSV record; a quote never closed is named by the line it opens in.
+
+    Python's reader takes an unclosed quote's field to the end of the file: every later row would vanish into
+    it.  Strict: an error naming that line.  Lenient: that line is an ``unclosed_quote`` reject and the lines
+    after it are read on.
+    """
+    offset = 0
+    while True:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        records, before = [], 0
+        for fields in _rows_or_error(reader, path, offset):
+            records.append((offset + before + 1, offset + reader.line_num, fields))
+            before = reader.line_num
+        unclosed = bool(records) and any("\n" in f for f in records[-1][2]) and not text.rstrip().endswith('"')
+        if not unclosed:
+            yield from ((end, fields) for _, end, fields in records)
+            return
+        start = records[-1][0]
+        message = ("a quote opens in this line and is not closed (a field spanning lines needs its closing "
+                   "quote; a quote inside a field is written twice: \"\")")
+        if mode == "strict":
+            raise InputFileError(path, start, None, message)
+        yield from ((end, fields) for _, end, fields in records[:-1])
+        physical = text.splitlines(keepends=True)
+        problems.add(start, None, "unclosed_quote", message, physical[start - offset - 1][:200])
+        text, offset = "".join(physical[start - offset:]), start
+
+
+def _rows_or_error(reader, path: Path, offset: int = 0):
     """The reader's rows; a malformed CSV (an over-long field, a stray NUL) is one error naming the line."""
     while True:
         try:
@@ -429,7 +457,7 @@ def _rows_or_error(reader, path: Path):
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputFileError(path, reader.line_num, None, f"not readable as CSV ({exc}); fields may be at most "
+            raise InputFileError(path, offset + reader.line_num, None, f"not readable as CSV ({exc}); fields may be at most "
                                  f"{FIELD_LIMIT // (1 << 20)} MiB") from None
 
 
