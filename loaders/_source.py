@@ -107,10 +107,12 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     try:
         with open_binary(path) as fh:
             raw = fh.read(1 << 16)
-            while len(raw) < (1 << 24) and _only_comments(raw):
+            at_end = len(raw) < 1 << 16
+            # more while the head is comments only or holds no complete data row after a header (a first post
+            # of 66 kB of text read as "a header but no data rows")
+            while not at_end and len(raw) < (1 << 24) and (_only_comments(raw) or raw.count(b"\n") < 3):
                 more = fh.read(len(raw))
-                if not more:
-                    break
+                at_end = len(more) < len(raw)
                 raw += more
     except (OSError, EOFError) as exc:
         raise InputFileError(path, None, None, f"cannot read the file: {exc} (truncated or not really gzip?)") from None
@@ -118,7 +120,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     if text.startswith("\ufeff"):
         text = text[1:]
     lines = text.splitlines()
-    if len(raw) == 1 << 16 and lines:
+    if not at_end and lines:
         lines = lines[:-1]  # possibly cut in the middle
     def is_comment(line: str) -> bool:
         return not line.strip() or line.lstrip().startswith(COMMENT_CHARS)

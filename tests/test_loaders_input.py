@@ -225,3 +225,12 @@ def test_a_closed_text_spanning_lines_in_the_last_row_still_loads_fast(tmp_path)
     rows = [f"u{i},u{i + 1},RT,{1700000000 + 60 * i},msg {i}" for i in range(5)] + ['u5,u6,RT,1700000300,"two\nlines"']
     parsed = read_interactions(write(tmp_path, "ev.csv", "src,dst,type,time,text\n" + "\n".join(rows) + "\n"))
     assert parsed.report.rows_loaded == 6 and parsed.report.path_taken == "fast"
+
+
+@pytest.mark.parametrize("end", ["\nb,c,MT,1700000100,short one\n", "\n", ""])
+def test_a_first_row_longer_than_the_sniffed_head_loads(tmp_path, end):
+    """A first post of 66 kB of text: the file was refused as "a header but no data rows" (QA reliability F4)."""
+    text = "src,dst,type,time,text\na,b,MT,1700000000," + "x" * 66_000 + end
+    parsed = read_interactions(write(tmp_path, "long.csv", text))
+    assert parsed.report.rows_loaded == (2 if "short" in end else 1)
+    assert len(parsed.columns["text"][0].as_py()) == 66_000
