@@ -70,6 +70,7 @@ from graphcrm.loaders.errors import SnapshotError
 from graphcrm.loaders.graph import INDPTR_DTYPE, WEIGHT_DTYPE
 from graphcrm.loaders.idmap import INDEX_DTYPE
 from graphcrm.loaders.layers import LayerSpec, counts_repeats
+from graphcrm.loaders.locking import writer_lock
 from graphcrm.loaders import snapshot as snap
 
 #: entries (edges, ids) read and written per chunk of the streamed pass
@@ -149,28 +150,32 @@ def append_snapshot(path, *sources, self_loops: str = "drop", inputs: list | Non
         New rows for a static layer aggregated by mean, or a snapshot with self-loops appended to without
         ``self_loops="keep"`` (as :func:`~graphcrm.loaders.append.appended_graph`).
     """
-    root = Path(path)
-    manifest = snap.read_manifest(root)
-    try:
-        return _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata or {}, before_reopen)
-    except _Rebuild as why:
-        if before_rebuild is not None:
-            before_rebuild(str(why))
-        return _rebuild(root, sources, self_loops, inputs, keep_versions, metadata or {}, str(why))
+    root = snap.real_target(path)
+    with writer_lock(root):                 # one writer at a time: a concurrent append or erase waits
+        manifest = snap.read_manifest(root)
+        try:
+            return _merge(root, manifest, sources, self_loops, inputs, keep_versions, metadata or {}, before_reopen)
+        except _Rebuild as why:
+            if before_rebuild is not None:
+                before_rebuild(str(why))
+            return _rebuild(root, sources, self_loops, inputs, keep_versions, metadata or {}, str(why))
 
 
 def _rebuild(root, sources, self_loops, inputs, keep_versions, metadata, reason) -> AppendResult:
     from graphcrm.loaders.append import appended_graph
     from graphcrm.loaders.graph import SocialGraph
 
-    graph, reports = appended_graph(snap.load_snapshot(root, text=True), *sources, self_loops=self_loops)
+    stored = snap.load_snapshot(root, text=True)
+    n_before = stored.n_nodes
+    graph, reports = appended_graph(stored, *sources, self_loops=self_loops)
+    del stored
     if metadata:
         graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes, {**graph.metadata, **metadata})
     snap.save_snapshot(graph, root, tables=snap.load_snapshot_tables(root), inputs=inputs, history="append",
                        keep_versions=keep_versions)
     layers = {name: {"spec": lay.spec, "edges": lay.n_ties, "arcs": lay.n_edges} for name, lay in graph.layers.items()}
     return AppendResult("rebuild", reason, int(snap.read_manifest(root)["version"]), graph.n_nodes, layers, reports,
-                        graph=graph)
+                        graph=graph, new_accounts=graph.n_nodes - n_before)
 
 
 # ----------------------------------------------------------------------------------------------- file access

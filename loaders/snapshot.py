@@ -50,6 +50,7 @@ import numpy as np
 from graphcrm.loaders.errors import ParameterError, SnapshotError
 from graphcrm.loaders.graph import INDPTR_DTYPE, WEIGHT_DTYPE, EventLog, Layer, SocialGraph
 from graphcrm.loaders.idmap import INDEX_DTYPE, IdMap
+from graphcrm.loaders.locking import writer_lock
 from graphcrm.loaders.layers import LayerSpec
 
 FORMAT_NAME = "graphcrm-snapshot"
@@ -199,14 +200,17 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None, input
     inputs : list of dict, optional
         The input files this version was made from (``source``, ``kind``, ``blake2b``, ``bytes``), kept in
         the manifest with those of earlier versions, so re-appending a file can be recognised.
-    history : {"new", "append", "replace"}, default "new"
+    history : {"new", "append", "reload", "replace"}, default "new"
         ``"new"``: a new history, version 1 (what ``graphcrm load --out`` does).  ``"append"``: the
         snapshot now at ``path`` becomes a stored earlier version (``versions/NNNNNN/``, files
         hard-linked, so unchanged bytes are not copied) and the new one is numbered after it
-        (``graphcrm load --append``).  ``"replace"``: rewrite the current version in place -- same
-        number, date and inputs, stored versions kept (``graphcrm erase``).
+        (``graphcrm load --append``).  ``"reload"``: as ``"append"``, but the new version is built from
+        ``inputs`` alone (a pipeline's full reload): only they count as loaded, so a file of an earlier
+        version that is not among them can be appended again.  ``"replace"``: rewrite the current version
+        in place -- same number, date and inputs, stored versions kept (``graphcrm erase``).
     keep_versions : int, optional
-        With ``history="append"``: keep at most this many earlier versions (the newest); ``None`` keeps all.
+        With ``history="append"`` or ``"reload"``: keep at most this many earlier versions (the newest);
+        ``None`` keeps all.
 
     Returns
     -------
@@ -228,7 +232,7 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None, input
     >>> load_snapshot(d).equals(g)
     True
     """
-    target = Path(path)
+    target = real_target(path)
     if target.exists() and not target.is_dir():
         raise SnapshotError(f"{target}: exists and is a file, expected a snapshot directory")
     if target.is_dir() and any(target.iterdir()) and not is_snapshot(target):
@@ -239,14 +243,23 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None, input
     for name in list(graph.layer_names) + list(tables or {}):
         if not _LAYER_NAME.match(name):
             raise ParameterError(f"name {name!r} cannot be saved: use letters, digits, '_', '-', '.'")
-    if history not in ("new", "append", "replace"):
-        raise ParameterError(f"history must be 'new', 'append' or 'replace', got {history!r}")
+    if history not in ("new", "append", "reload", "replace"):
+        raise ParameterError(f"history must be 'new', 'append', 'reload' or 'replace', got {history!r}")
     if keep_versions is not None and keep_versions < 0:
         raise ParameterError(f"keep_versions must be >= 0, got {keep_versions}")
-    previous = read_manifest(target) if history != "new" and is_snapshot(target) else None
-    fields = _history_fields(previous, history, inputs)
-    return commit_snapshot(target, lambda tmp: _write_contents(graph, tmp, tables or {}, fields), previous=previous,
-                           history=history, keep_versions=keep_versions)
+    with writer_lock(target):              # one writer at a time (graphcrm.loaders.locking)
+        previous = read_manifest(target) if history != "new" and is_snapshot(target) else None
+        fields = _history_fields(previous, history, inputs)
+        return commit_snapshot(target, lambda tmp: _write_contents(graph, tmp, tables or {}, fields),
+                               previous=previous, history=history, keep_versions=keep_versions)
+
+
+def real_target(path) -> Path:
+    """``path`` with symlinks resolved: a snapshot reached through a link (``current -> /mnt/vol/graph``) is
+    replaced where it lives, and the link keeps pointing at the new version -- swapping the link's own name
+    would turn it into a plain directory and leave its target at the old version."""
+    path = Path(path)
+    return path.resolve() if path.is_symlink() else path
 
 
 def commit_snapshot(target: Path, write, *, previous: dict | None, history: str, keep_versions: int | None) -> Path:
@@ -263,8 +276,9 @@ def commit_snapshot(target: Path, write, *, previous: dict | None, history: str,
         tmp.mkdir()
         write(tmp)
         if previous is not None:
-            _carry_history(target, int(previous.get("version", 1)) if history == "append" else None, tmp,
-                           keep_versions if history == "append" else None)
+            adds = history in ("append", "reload")         # the current version becomes a stored one
+            _carry_history(target, int(previous.get("version", 1)) if adds else None, tmp,
+                           keep_versions if adds else None)
         _fsync_dir(tmp)
         if target.exists():
             if not _exchange(tmp, target):
@@ -275,6 +289,11 @@ def commit_snapshot(target: Path, write, *, previous: dict | None, history: str,
         else:
             os.rename(tmp, target)
         _fsync_dir(target.parent)
+    except OSError as exc:
+        if getattr(exc, "filename", None) is None:         # e.g. a full disk mid-write: name the snapshot
+            raise OSError(exc.errno, f"{exc.strerror or exc} while writing the new version; the stored one is "
+                          "unchanged", str(target)) from None
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -307,8 +326,10 @@ def _history_fields(previous: dict | None, history: str, inputs: list | None) ->
     if history == "replace":
         return {"version": number, "created_at": previous.get("created_at") or now,
                 "inputs": list(previous.get("inputs", []))}
+    held = [] if history == "reload" else list(previous.get("inputs", []))
     return {"version": number + 1, "created_at": now,
-            "inputs": list(previous.get("inputs", [])) + [{**i, "version": number + 1} for i in inputs or []]}
+            "inputs": held + [{**i, "version": number + 1} for i in inputs or []],
+            **({"reloaded": True} if history == "reload" else {})}
 
 
 def _carry_history(current: Path, current_version: int | None, tmp: Path, keep: int | None) -> None:
@@ -378,7 +399,7 @@ def list_versions(path) -> list[dict]:
                     "n_nodes": manifest["n_nodes"],
                     "edges": {k: v.get("n_edges") for k, v in manifest["layers"].items()},
                     "inputs": [i for i in manifest.get("inputs", []) if i.get("version", 1) == number],
-                    "path": str(folder)})
+                    "reloaded": bool(manifest.get("reloaded", False)), "path": str(folder)})
     return out
 
 

@@ -569,3 +569,106 @@ def test_a_tie_repeated_across_days_counts_in_an_unweighted_interaction_layer(tm
     assert graphcrm("load", "--edges", both, "--layer", "mentions", "--out", full).returncode == 0
     appended, loaded = load_snapshot(snap), load_snapshot(full)
     assert appended.equals(loaded) and sorted(loaded.layer("mentions").out_weights.tolist()) == [1, 1, 1, 2]
+
+
+def test_two_writers_on_one_snapshot_take_turns(tmp_path):
+    """No lock: an append and an erase (or two appends) started together each began from the same stored version,
+    and the one that swapped last silently dropped the other's work -- the day lost, its file still recorded as
+    loaded (QA nightly F1). The second writer now waits for the first and starts from what it stored."""
+    import time
+
+    from graphcrm.loaders.locking import writer_lock
+
+    snap = tmp_path / "snap"
+    for name, row in (("base.csv", "1,2,100,RT"), ("a.csv", "3,4,200,RT"), ("b.csv", "5,6,300,MT")):
+        (tmp_path / name).write_text(f"source,target,time,type\n{row}\n")
+    assert graphcrm("load", "--interactions", tmp_path / "base.csv", "--out", snap).returncode == 0
+    exe = shutil.which("graphcrm")
+    with writer_lock(snap):                                     # a writer at work: the next ones must wait
+        appends = [subprocess.Popen([exe, "load", "--append", snap, "--interactions", tmp_path / f],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for f in ("a.csv", "b.csv")]
+        time.sleep(3)
+        assert [p.poll() for p in appends] == [None, None]      # both still waiting
+    results = [p.communicate(timeout=120) for p in appends]
+    assert [p.returncode for p in appends] == [0, 0], results
+    assert sum("waiting: another graphcrm command is writing" in err for _, err in results) == 2
+    assert graphcrm("erase", snap, "--account", 3).returncode == 0
+    versions = list_versions(snap)
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    assert sorted(load_snapshot(snap).id_map.ids.tolist()) == [1, 2, 4, 5, 6]
+    assert 3 not in load_snapshot(versions[1]["path"]).id_map.ids.tolist()
+
+
+def test_a_snapshot_reached_through_a_symlink_is_replaced_where_it_lives(tmp_path):
+    """The swap replaced the link itself with a plain directory: the link's target stayed at the old version and
+    a `.cur.tmp-PID` link was left behind (QA nightly F4)."""
+    real, link = tmp_path / "vol" / "graph", tmp_path / "current"
+    (tmp_path / "base.csv").write_text("source,target,time,type\n1,2,100,RT\n")
+    (tmp_path / "day.csv").write_text("source,target,time,type\n3,4,200,RT\n")
+    assert graphcrm("load", "--interactions", tmp_path / "base.csv", "--out", real).returncode == 0
+    link.symlink_to(real)
+    proc = graphcrm("load", "--append", link, "--interactions", tmp_path / "day.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert read_manifest(real)["version"] == 2 and load_snapshot(link).n_nodes == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.csv", "current", "day.csv", "vol"]
+
+
+def test_a_full_reload_counts_only_its_own_files_as_loaded(tmp_path):
+    """After the pipeline reloaded in full without mon.csv, the snapshot still listed mon.csv as loaded, so
+    `load --append` of it was skipped though its rows were gone (QA nightly F2); the run said nothing."""
+    (tmp_path / "mon.csv").write_text("source,target,time,type\n1,2,100,RT\n2,3,101,RT\n")
+    (tmp_path / "tue.csv").write_text("source,target,time,type\n3,4,200,RT\n4,5,201,RT\n")
+    toml = tmp_path / "p.toml"
+    for files in ('"mon.csv", "tue.csv"', '"tue.csv"'):
+        toml.write_text(f'[pipeline]\noutput_dir = "out"\nformat = "csv"\n[sources]\ninteractions = [{files}]\n')
+        run = graphcrm("run", toml)
+        assert run.returncode == 0, run.stderr
+    assert "warning: " in run.stderr and "mon.csv is no longer configured" in run.stderr
+    snap = tmp_path / "out" / "snapshot"
+    assert load_snapshot(snap).n_nodes == 3
+    info = graphcrm("info", snap)
+    assert "reloaded from tue.csv" in info.stdout and "added mon.csv, tue.csv" in info.stdout
+    appended = graphcrm("load", "--append", snap, "--interactions", tmp_path / "mon.csv")
+    assert appended.returncode == 0 and "skipped" not in appended.stderr, appended.stderr
+    assert load_snapshot(snap).n_nodes == 5
+
+
+def test_pipeline_skips_a_quiet_days_empty_export_and_keeps_n_versions(tmp_path):
+    """A header-only export failed the whole nightly job, with no `allow_empty` to say it may happen; and the
+    pipeline kept every version of its snapshot forever, with no `keep_versions` (QA nightly F6, F7)."""
+    days = {"mon.csv": "1,2,100,RT\n", "tue.csv": "3,4,200,RT\n", "wed.csv": "", "thu.csv": "5,6,400,RT\n"}
+    for name, rows in days.items():
+        (tmp_path / name).write_text("source,target,time,type\n" + rows)
+    toml = tmp_path / "p.toml"
+
+    def night(files, allow_empty):
+        listed = ", ".join(f'"{f}"' for f in files)
+        toml.write_text(f'[pipeline]\noutput_dir = "out"\nformat = "csv"\nkeep_versions = 1\n[sources]\n'
+                        f'interactions = [{listed}]\n' + ("allow_empty = true\n" if allow_empty else ""))
+        return graphcrm("run", toml, "--json")
+
+    assert night(["mon.csv"], True).returncode == 0 and night(["mon.csv", "tue.csv"], True).returncode == 0
+    failed = night(["mon.csv", "tue.csv", "wed.csv"], False)
+    assert failed.returncode == 1 and "wed.csv: the file has a header" in failed.stderr
+    quiet = night(["mon.csv", "tue.csv", "wed.csv"], True)
+    assert quiet.returncode == 0, quiet.stderr
+    import json
+
+    assert json.loads(quiet.stdout)["counts"]["load"]["empty_files"] == [str(tmp_path / "wed.csv")]
+    assert night(["mon.csv", "tue.csv", "wed.csv", "thu.csv"], True).returncode == 0
+    snap = tmp_path / "out" / "snapshot"
+    assert load_snapshot(snap).n_nodes == 6
+    assert [v["version"] for v in list_versions(snap)] == [2, 3]        # one earlier version kept
+
+
+def test_since_a_version_that_does_not_exist_is_a_usage_error_naming_since(tmp_path):
+    (tmp_path / "a.csv").write_text("source,target,time,type\n1,2,100,RT\n2,3,101,RT\n")
+    (tmp_path / "b.csv").write_text("source,target,time,type\n3,4,200,RT\n")
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", tmp_path / "a.csv", "--out", snap)
+    graphcrm("load", "--append", snap, "--interactions", tmp_path / "b.csv")
+    proc = graphcrm("communities", snap, "--since", 99, "--out", tmp_path / "c.csv")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --since 99:") and "no version '99'" in proc.stderr
+    assert not (tmp_path / "c.csv").exists()

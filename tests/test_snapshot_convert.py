@@ -174,3 +174,21 @@ def test_igraph_round_trip_and_cross_check(higgs_graph):
     back = from_igraph(g, layer="retweets")
     assert back.edges("retweets").equals(higgs_graph.edges("retweets"))
     assert from_igraph(ig.Graph.Famous("Zachary"), layer="k").layer("k").n_edges == 156
+
+
+def test_a_full_disk_while_writing_names_the_snapshot(tmp_path):
+    """ENOSPC mid-write said only "No space left on device" (QA nightly F8); the old version stays."""
+    import errno
+
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.snapshot import commit_snapshot, load_snapshot, save_snapshot
+
+    snap = save_snapshot(GraphBuilder().add_edges("follows", [1], [2]).build(), tmp_path / "snap")
+
+    def full_disk(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        commit_snapshot(snap, full_disk, previous=None, history="replace", keep_versions=None)
+    assert caught.value.filename == str(snap) and "the stored one is unchanged" in caught.value.strerror
+    assert load_snapshot(snap).n_nodes == 2 and [p.name for p in tmp_path.iterdir()] == ["snap"]

@@ -282,6 +282,11 @@ def run_pipeline_cmd(
     from graphcrm.crm.pipeline import run_pipeline
 
     summary = run_pipeline(pipeline, output_dir=output_dir, full=full)
+    load = summary.get("counts", {}).get("load", {})
+    if load.get("mode") == "full" and "no longer configured" in str(load.get("reason", "")):
+        # a nightly job listing only recent exports would drop its history every night without a word
+        typer.echo(f"warning: {load['reason']}: the graph now holds only the configured files (list every "
+                   "file the graph should hold; the earlier versions stay readable with --as-of)", err=True)
     lines = [f"pipeline {summary['pipeline']}: ok in {summary['total_seconds']:.1f} s"]
     lines += [f"  {k}: {v}s" for k, v in summary["seconds"].items()]
     lines += [f"  wrote {v}" for v in summary["outputs"].values()]

@@ -115,147 +115,170 @@ def load(
     items = ([("edges", p, layer[i] if layer else "follows") for i, p in enumerate(edges)]
              + [("interactions", p, None) for p in interactions] + [("signed", p, signed_layer) for p in signed]
              + [("nodes", p, None) for p in nodes])
-    inputs, skipped, items = _new_inputs(append, items)
-    edges = [p for kind, p, _ in items if kind == "edges"]
-    layer = [name for kind, _, name in items if kind == "edges"]
-    interactions, signed, nodes = ([p for kind, p, _ in items if kind == k] for k in ("interactions", "signed", "nodes"))
-    for s in skipped:
-        typer.echo(f"skipped {s['path']}: the same bytes were already loaded"
-                   + (f" in version {s['version']}" if s.get("version") else " (before versions were kept)"),
-                   err=True)
-    if out is not None:
-        _warn_replacing_history(out)
-    if not inputs:
-        emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped}, as_json,
-             f"{target}: nothing new to append (every file was already loaded); no new version written")
-        return
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
-    timer = Timer()
-    # an append merges the stored version in chunks (graphcrm.loaders.merge): only the new rows count -- unless
-    # --customers makes it rebuild the stored graph in memory
-    _check_load_memory(edges, signed, interactions, max_memory, stored=append if customers is not None else None)
-    common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
-              "header": "auto" if header is None else header}
-    mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
-               "sentiment": sentiment_col, "text": text_col, "topics": topics_col, "message_id": message_id_col,
-               "parent_id": parent_id_col}
-    edge_columns = _column_mapping(mapping, ("actor", "target", "weight", "time", "sentiment"), "--edges")
-    signed_columns = _column_mapping(mapping, ("actor", "target", "weight", "time"), "--signed")
-    event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment", "text", "topics",
-                                              "message_id", "parent_id"), "--interactions")
-    def read(reader, path, **kwargs):
-        with step(f"reading {path.name}"):
-            try:
-                return [reader(path, **kwargs)]
-            except EmptyInputError as exc:
-                if not allow_empty:
-                    raise
-                typer.echo(f"warning: {exc}: nothing to add from it (--allow-empty)", err=True)
-                # not recorded as loaded: its header would make the next day's file look like it grew in place
-                inputs[:] = [i for i in inputs if i["path"] != str(path)]
-                return []
+    # the whole append (which files are new, the merge, the swap) under the snapshot's writer lock: a second
+    # append or an erase started meanwhile waits, instead of both starting from the same stored version
+    with _writer_lock_of(append):
+        inputs, skipped, items = _new_inputs(append, items)
+        edges = [p for kind, p, _ in items if kind == "edges"]
+        layer = [name for kind, _, name in items if kind == "edges"]
+        interactions, signed, nodes = ([p for kind, p, _ in items if kind == k] for k in ("interactions", "signed", "nodes"))
+        for s in skipped:
+            typer.echo(f"skipped {s['path']}: the same bytes were already loaded"
+                       + (f" in version {s['version']}" if s.get("version") else " (before versions were kept)"),
+                       err=True)
+        if out is not None:
+            _warn_replacing_history(out)
+        if not inputs:
+            emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped, **_current_version(append)}, as_json,
+                 f"{target}: nothing new to append (every file was already loaded); no new version written")
+            return
+        if threshold is not None and not 0.0 < threshold <= 1.0:
+            raise ParameterError(f"--link-threshold must be in (0, 1], got {threshold}")
+        timer = Timer()
+        # an append merges the stored version in chunks (graphcrm.loaders.merge): only the new rows count -- unless
+        # --customers makes it rebuild the stored graph in memory
+        _check_load_memory(edges, signed, interactions, max_memory, stored=append if customers is not None else None)
+        common = {"mode": mode.value, "self_loops": self_loops.value, "encoding": encoding, "skip_rows": skip_rows,
+                  "header": "auto" if header is None else header}
+        mapping = {"actor": source_col, "target": target_col, "weight": weight_col, "time": time_col, "type": type_col,
+                   "sentiment": sentiment_col, "text": text_col, "topics": topics_col, "message_id": message_id_col,
+                   "parent_id": parent_id_col}
+        edge_columns = _column_mapping(mapping, ("actor", "target", "weight", "time", "sentiment"), "--edges")
+        signed_columns = _column_mapping(mapping, ("actor", "target", "weight", "time"), "--signed")
+        event_columns = _column_mapping(mapping, ("actor", "target", "type", "time", "sentiment", "text", "topics",
+                                                  "message_id", "parent_id"), "--interactions")
+        def read(reader, path, **kwargs):
+            with step(f"reading {path.name}"):
+                try:
+                    return [reader(path, **kwargs)]
+                except EmptyInputError as exc:
+                    if not allow_empty:
+                        raise
+                    typer.echo(f"warning: {exc}: nothing to add from it (--allow-empty)", err=True)
+                    # not recorded as loaded: its header would make the next day's file look like it grew in place
+                    inputs[:] = [i for i in inputs if i["path"] != str(path)]
+                    return []
 
-    from graphcrm.loaders.errors import EmptyInputError
+        from graphcrm.loaders.errors import EmptyInputError
 
-    parsed = []
-    for i, path in enumerate(edges):
-        parsed += read(read_edges, path, layer=layer[i] if layer else "follows", format=edges_format or format,
-                       columns=edge_columns, undirected=True if undirected else None, **common)
-    for path in interactions:
-        parsed += read(read_interactions, path, format=interactions_format or format, columns=event_columns,
-                       topic_rules=topic_rules, **common)
-    for path in signed:
-        parsed += read(read_signed, path, layer=signed_layer, columns=signed_columns, **common)
-    for path in nodes:
-        parsed += read(read_nodes, path, mode=mode.value, encoding=encoding)
-    if append is not None and not parsed and customers is None:
-        emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped}, as_json,
-             f"{target}: nothing new to append (the new files hold no rows); no new version written")
-        return
-    customer_table = None
-    if customers is not None:
-        from graphcrm.loaders.customers import read_customers
+        parsed = []
+        for i, path in enumerate(edges):
+            parsed += read(read_edges, path, layer=layer[i] if layer else "follows", format=edges_format or format,
+                           columns=edge_columns, undirected=True if undirected else None, **common)
+        for path in interactions:
+            parsed += read(read_interactions, path, format=interactions_format or format, columns=event_columns,
+                           topic_rules=topic_rules, **common)
+        for path in signed:
+            parsed += read(read_signed, path, layer=signed_layer, columns=signed_columns, **common)
+        for path in nodes:
+            parsed += read(read_nodes, path, mode=mode.value, encoding=encoding)
+        if append is not None and not parsed and customers is None:
+            emit({"snapshot": str(target), "appended_files": 0, "skipped": skipped, **_current_version(append)}, as_json,
+                 f"{target}: nothing new to append (the new files hold no rows); no new version written")
+            return
+        customer_table = None
+        if customers is not None:
+            from graphcrm.loaders.customers import read_customers
 
-        with step(f"reading {customers.name}"):
-            customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
-    if append is not None and customer_table is None:
-        def before_rebuild(why):        # the merge cannot be exact: the stored graph is read into memory
-            _check_load_memory(edges, signed, interactions, max_memory, stored=append,
-                               because=f"the append cannot merge on disk ({why}), so the stored graph is read")
+            with step(f"reading {customers.name}"):
+                customer_table, customer_report = read_customers(customers, mode=mode.value, encoding=encoding)
+        if append is not None and customer_table is None:
+            def before_rebuild(why):        # the merge cannot be exact: the stored graph is read into memory
+                _check_load_memory(edges, signed, interactions, max_memory, stored=append,
+                                   because=f"the append cannot merge on disk ({why}), so the stored graph is read")
 
-        def before_reopen(why, rows):   # late events: the stored event files they reach are read to re-sort
-            _check_load_memory(edges, signed, interactions, max_memory, stored_rows=rows,
-                               because=f"{why}, read to be sorted with them")
+            def before_reopen(why, rows):   # late events: the stored event files they reach are read to re-sort
+                _check_load_memory(edges, signed, interactions, max_memory, stored_rows=rows,
+                                   because=f"{why}, read to be sorted with them")
 
-        _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
-                      self_loops.value, before_rebuild, before_reopen)
-        return
-    with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
-        if append is None:
-            graph, reports = build_graph(*parsed, self_loops=self_loops.value)
-        else:
-            from graphcrm.loaders.append import appended_graph
-            from graphcrm.loaders.snapshot import load_snapshot
+            _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
+                          self_loops.value, before_rebuild, before_reopen)
+            return
+        with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
+            if append is None:
+                graph, reports = build_graph(*parsed, self_loops=self_loops.value)
+            else:
+                from graphcrm.loaders.append import appended_graph
+                from graphcrm.loaders.snapshot import load_snapshot
 
-            graph, reports = appended_graph(load_snapshot(append, text=True), *parsed, self_loops=self_loops.value)
-    if customer_table is not None:
-        reports = [*reports, customer_report]
-    rejects_path = None
-    n_rejected = sum(r.n_rejected for r in reports)
-    if mode is Mode.lenient:
-        rejects_path = write_rejects(reports, rejects or target.with_name(target.name + ".rejects.csv"))
-    empty = [r for r in reports if r.rows_loaded == 0]
-    if (empty or graph.n_nodes == 0) and not allow_empty:
-        from graphcrm.loaders.errors import InvalidInputError
+                graph, reports = appended_graph(load_snapshot(append, text=True), *parsed, self_loops=self_loops.value)
+        if customer_table is not None:
+            reports = [*reports, customer_report]
+        rejects_path = None
+        n_rejected = sum(r.n_rejected for r in reports)
+        if mode is Mode.lenient:
+            rejects_path = write_rejects(reports, rejects or target.with_name(target.name + ".rejects.csv"))
+        empty = [r for r in reports if r.rows_loaded == 0]
+        if (empty or graph.n_nodes == 0) and not allow_empty:
+            from graphcrm.loaders.errors import InvalidInputError
 
-        what = (f"{empty[0].source}: none of its {empty[0].rows_read:,} rows could be loaded" if empty
-                else "the input holds no accounts")
-        where = f" (see {rejects_path})" if rejects_path and n_rejected else ""
-        raise InvalidInputError(f"{what}{where}; nothing written, {target} is unchanged "
-                                "(--allow-empty writes it anyway)")
-    tables, crm = {}, None
-    if customer_table is not None:
-        tables, crm = _link_into_snapshot(graph, customer_table, threshold)
-    elif append is not None:
-        from graphcrm.loaders.snapshot import load_snapshot_tables
+            what = (f"{empty[0].source}: none of its {empty[0].rows_read:,} rows could be loaded" if empty
+                    else "the input holds no accounts")
+            where = f" (see {rejects_path})" if rejects_path and n_rejected else ""
+            raise InvalidInputError(f"{what}{where}; nothing written, {target} is unchanged "
+                                    "(--allow-empty writes it anyway)")
+        tables, crm = {}, None
+        if customer_table is not None:
+            tables, crm = _link_into_snapshot(graph, customer_table, threshold)
+        elif append is not None:
+            from graphcrm.loaders.snapshot import load_snapshot_tables
 
-        tables = load_snapshot_tables(append)           # the CRM links stay with the snapshot
-    with step(f"writing {target}"):
-        save_snapshot(graph, target, tables=tables, inputs=inputs, history="new" if append is None else "append",
-                      keep_versions=keep_versions)
-    from graphcrm.loaders.snapshot import read_manifest
+            tables = load_snapshot_tables(append)           # the CRM links stay with the snapshot
+        with step(f"writing {target}"):
+            save_snapshot(graph, target, tables=tables, inputs=inputs, history="new" if append is None else "append",
+                          keep_versions=keep_versions)
+        from graphcrm.loaders.snapshot import read_manifest
 
-    version = read_manifest(target).get("version", 1)
-    info = graph_info(graph)
-    summary = {
-        "snapshot": str(target),
-        "version": version,
-        **({"skipped": skipped} if skipped else {}),
-        "nodes": graph.n_nodes,
-        "edges": {k: v["edges"] for k, v in info["layers"].items()},
-        **({"undirected_layers": sorted(k for k, v in info["layers"].items() if v.get("undirected"))}
-           if any(v.get("undirected") for v in info["layers"].values()) else {}),
-        "sources": [r.as_dict() for r in reports],
-        "rejected_rows": n_rejected,
-        "rejects_file": str(rejects_path) if rejects_path else None,
-        "seconds": timer.seconds(),
-    }
-    if crm is not None:
-        summary["crm"] = crm
-    specs = {name: lay.spec for name, lay in graph.layers.items()}
-    summary["read_as"] = _how_rows_were_read(parsed, specs)
-    lines = [f"wrote {target} (version {version}): {graph.n_nodes:,} nodes"]
-    lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
-    loops = {name: int(lay.build_report.get("self_loops_dropped", 0)) for name, lay in graph.layers.items()}
-    lines += [f"  {name}: {n:,} self-loop rows dropped (--self-loops keep keeps them)" for name, n in loops.items()
-              if n]
-    if crm is not None:
-        lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
-                     f"({', '.join(f'{k}: {v:,}' for k, v in crm['linked_by_method'].items()) or 'none'}), "
-                     f"{crm['review_customers']:,} to review")
-    _report_lines(lines, reports, summary["read_as"], rejects_path, n_rejected)
-    emit(summary, as_json, "\n".join(lines))
+        version = read_manifest(target).get("version", 1)
+        info = graph_info(graph)
+        summary = {
+            "snapshot": str(target),
+            "version": version,
+            **({"skipped": skipped} if skipped else {}),
+            "nodes": graph.n_nodes,
+            "edges": {k: v["edges"] for k, v in info["layers"].items()},
+            **({"undirected_layers": sorted(k for k, v in info["layers"].items() if v.get("undirected"))}
+               if any(v.get("undirected") for v in info["layers"].values()) else {}),
+            "sources": [r.as_dict() for r in reports],
+            "rejected_rows": n_rejected,
+            "rejects_file": str(rejects_path) if rejects_path else None,
+            "seconds": timer.seconds(),
+        }
+        if crm is not None:
+            summary["crm"] = crm
+        specs = {name: lay.spec for name, lay in graph.layers.items()}
+        summary["read_as"] = _how_rows_were_read(parsed, specs)
+        lines = [f"wrote {target} (version {version}): {graph.n_nodes:,} nodes"]
+        lines += [f"  {k}: {v:,} edges" for k, v in summary["edges"].items()]
+        loops = {name: int(lay.build_report.get("self_loops_dropped", 0)) for name, lay in graph.layers.items()}
+        lines += [f"  {name}: {n:,} self-loop rows dropped (--self-loops keep keeps them)" for name, n in loops.items()
+                  if n]
+        if crm is not None:
+            lines.append(f"  customers: {crm['customers']:,}, linked {crm['linked']:,} "
+                         f"({', '.join(f'{k}: {v:,}' for k, v in crm['linked_by_method'].items()) or 'none'}), "
+                         f"{crm['review_customers']:,} to review")
+        _report_lines(lines, reports, summary["read_as"], rejects_path, n_rejected)
+        emit(summary, as_json, "\n".join(lines))
+
+
+def _current_version(snapshot: Optional[Path]) -> dict:
+    """``version`` and ``nodes`` of the snapshot as it stands (a retried night's summary names them too)."""
+    from graphcrm.loaders.snapshot import is_snapshot, read_manifest
+
+    if snapshot is None or not is_snapshot(snapshot):
+        return {}
+    manifest = read_manifest(snapshot)
+    return {"version": int(manifest.get("version", 1)), "nodes": int(manifest["n_nodes"])}
+
+
+def _writer_lock_of(append: Optional[Path]):
+    """The writer lock of the snapshot being appended to (:mod:`graphcrm.loaders.locking`), or no lock."""
+    from contextlib import nullcontext
+
+    from graphcrm.loaders.locking import writer_lock
+    from graphcrm.loaders.snapshot import real_target
+
+    return nullcontext() if append is None else writer_lock(real_target(append))
 
 
 def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
@@ -532,11 +555,12 @@ def info(
         summary["verified"] = verified
     summary["tables"] = {name: len(frame) for name, frame in load_snapshot_tables(folder).items()}
     text = format_info(summary)
-    if len(versions) > 1:
+    if len(versions) > 1 or (versions and versions[0]["version"] != 1):      # pruned to one: still say which
         text += "\nversions:" + "".join(
             f"\n  {v['version']}{' (current)' if v['current'] else ''}{' <- shown' if v['path'] == str(folder) else ''}"
             f"  {v['created_at'] or '?'}  {v['n_nodes']:,} nodes, {sum(v['edges'].values()):,} edges"
-            + (f"; added {', '.join(Path(i['path']).name for i in v['inputs'])}" if v["inputs"] else "")
+            + (f"; {'reloaded from' if v.get('reloaded') else 'added'} "
+               f"{', '.join(Path(i['path']).name for i in v['inputs'])}" if v["inputs"] else "")
             for v in versions)
     if summary["tables"]:       # e.g. the CRM links `graphcrm load --customers` stored
         text += "\ntables: " + ", ".join(f"{name} {rows:,} rows" for name, rows in summary["tables"].items())

@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 from graphcrm.loaders.csvsafe import escape_frame
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
 from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError, ParameterError
+from graphcrm.loaders.locking import writer_lock
 from graphcrm.loaders.snapshot import is_snapshot, list_versions, load_snapshot, load_snapshot_tables, save_snapshot
 from graphcrm.crm.export import SALT_ENV, pseudonym, reasons_naming
 
@@ -83,8 +84,9 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     >>> report["snapshot"]["edges_removed"], load_snapshot(d / "snap").n_nodes
     ({'follows': 2}, 2)
     """
-    return _erase_account(snapshot, account_id, exports=exports, salt=salt, graph_stores=graph_stores,
-                          find_customers=True)
+    with writer_lock(snapshot):      # one writer at a time: a nightly append waits for the erase, or vice versa
+        return _erase_account(snapshot, account_id, exports=exports, salt=salt, graph_stores=graph_stores,
+                              find_customers=True)
 
 
 def _erase_from_versions(snapshot, account_ids: set, customer_ids: set = frozenset()) -> dict:
@@ -238,6 +240,12 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     >>> load_snapshot(d / "snap").n_nodes, pd.read_csv(d / "out" / "links.csv").customer_id.tolist()
     (2, ['c2'])
     """
+    with writer_lock(snapshot):
+        return _erase_customer(snapshot, customer_id, exports=exports, salt=salt, graph_stores=graph_stores)
+
+
+def _erase_customer(snapshot, customer_id, *, exports, salt, graph_stores) -> dict:
+    """:func:`erase_customer`, the caller holding the snapshot's writer lock."""
     _check_exports(exports, salt)
     _check_intact(snapshot)
     customer_id = str(customer_id)

@@ -98,11 +98,12 @@ def _codec(name) -> None:
 #: ``[pipeline]`` and ``[sources]`` (the graph sources are checked per entry, against their reader)
 PIPELINE_KEYS = {"name": Key("text"), "seed": Key("int", default=0, low=0), "output_dir": Key("path", required=True),
                  "format": Key("choice", default="parquet", choices=("parquet", "csv")),
-                 "pseudonymise": Key("bool", default=False), "salt_file": Key("path")}
+                 "pseudonymise": Key("bool", default=False), "salt_file": Key("path"),
+                 "keep_versions": Key("int", low=0)}
 SOURCE_KEYS = {**{kind: Key("any", what="a path, {path = ...} or a list of them") for kind in GRAPH_SOURCES},
                "customers": Key("path"), "accounts": Key("path"),
                "mode": Key("choice", default="strict", choices=("strict", "lenient")),
-               "encoding": Key("text", default="utf-8", parse=_codec)}
+               "encoding": Key("text", default="utf-8", parse=_codec), "allow_empty": Key("bool", default=False)}
 #: ``[steps.NAME]``: every key a step takes, its type, range or choices and default (see the README's table)
 STEP_KEYS = {
     "link": {"target_precision": Key("number", default=0.98, above=0, high=1),
@@ -301,6 +302,16 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
             salt = load_salt(pipe.get("salt_file"), salt_file_option="pipeline.salt_file")
         except GraphCRMError as exc:
             raise ConfigError(cfg["path"], "pipeline.pseudonymise", str(exc)) from None
+    from graphcrm.loaders.locking import writer_lock
+    from graphcrm.loaders.snapshot import real_target
+
+    out_dir = real_target(out_dir)      # a symlinked output_dir: its target is replaced, the link kept
+    with writer_lock(out_dir):          # two runs on one output_dir: the second waits for the first
+        return _run_in(cfg, out_dir, salt, full)
+
+
+def _run_in(cfg: dict, out_dir: Path, salt, full: bool) -> dict:
+    """:func:`run_pipeline` once the output directory's writer lock is held."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _recover(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / SUMMARY).exists():
@@ -406,7 +417,8 @@ def _previous_snapshot(out_dir: Path) -> Path | None:
     return out_dir / "snapshot" if is_snapshot(out_dir / "snapshot") else None
 
 
-def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encoding: str, full: bool = False):
+def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encoding: str, full: bool = False,
+               allow_empty: bool = False, keep_versions: int | None = None):
     """The pipeline's graph: a full load, or the previous run's snapshot plus the source files new since.
 
     The snapshot's metadata keeps the configured sources (path, kind, reader options, BLAKE2b of the bytes).
@@ -416,6 +428,7 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
     Returns (graph, reports, how) with ``how`` saying what was done.
     """
     from graphcrm.loaders import build_graph, read_edges, read_interactions, read_nodes, read_signed
+    from graphcrm.loaders.errors import EmptyInputError
     from graphcrm.loaders.graph import SocialGraph
     from graphcrm.loaders.merge import append_snapshot
     from graphcrm.loaders.snapshot import file_digest, link_copy, load_snapshot, read_manifest
@@ -450,21 +463,36 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
             todo = [(source, s) for source, s in todo if key(s) not in held]
             how = {"mode": "append", "files_loaded": len(todo), "files_skipped": len(configured) - len(todo)}
         link_copy(previous, target)                       # the history (and, unchanged, the graph) carries over
-    parsed = [readers[kind](entry["path"], mode=mode, encoding=encoding,
-                            **{k: v for k, v in entry.items() if k != "path"}) for (kind, entry), _ in todo]
+    parsed, empty = [], []
+    for (kind, entry), _ in todo:
+        try:
+            parsed.append(readers[kind](entry["path"], mode=mode, encoding=encoding,
+                                        **{k: v for k, v in entry.items() if k != "path"}))
+        except EmptyInputError:
+            if not allow_empty:
+                raise
+            empty.append(entry["path"])         # a quiet day's header-only export: nothing to add from it
+    if empty:
+        how["empty_files"] = [str(p) for p in empty]
+    todo = [(source, s) for source, s in todo if source[1]["path"] not in empty]
     if how["mode"] == "append":
         if not parsed:
             return load_snapshot(target), [], how
-        result = append_snapshot(target, *parsed, inputs=[s for _, s in todo],
+        result = append_snapshot(target, *parsed, inputs=[s for _, s in todo], keep_versions=keep_versions,
                                  metadata={"pipeline_sources": configured})
         how["append"] = result.mode          # merge (on disk) or rebuild (in memory), and why it rebuilt
         if result.reason:
             how["append_reason"] = result.reason
         return load_snapshot(target), result.reports, how
+    if not parsed:
+        from graphcrm.loaders.errors import InvalidInputError
+
+        raise InvalidInputError("every configured source file is empty: nothing to build a graph from")
     graph, reports = build_graph(*parsed)
     graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes,
                         {**graph.metadata, "pipeline_sources": configured})
-    save_snapshot(graph, target, inputs=[s for _, s in todo], history="append" if previous else "new")
+    save_snapshot(graph, target, inputs=[s for _, s in todo], history="reload" if previous else "new",
+                  keep_versions=keep_versions if previous else None)
     return graph, reports, how
 
 
@@ -538,7 +566,8 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
         counts[name] = len(frame)
 
     with _Step("load", timings):
-        graph, reports, how = _load_step(cfg, staging, previous, mode, encoding, full)
+        graph, reports, how = _load_step(cfg, staging, previous, mode, encoding, full,
+                                         allow_empty=sources["allow_empty"], keep_versions=pipe.get("keep_versions"))
         rejects += reports
         counts["load"] = how
         outputs["snapshot"] = str(staging / "snapshot")
