@@ -607,7 +607,7 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
     for seg in list(segments):
         linked(f"layers/{name}/{seg}")
     fields = list((info or {}).get("event_fields") or [])
-    n_day_events = 0
+    n_day_events = repeats = 0
     if lay is not None and lay.events is not None:
         ev = lay.events
         n_day_events = len(ev)
@@ -621,7 +621,7 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
             for c in ev.extra.column_names:
                 table = table.append_column(c, ev.extra.column(c))
         if reopened:
-            earlier, table = _sorted_with_stored(root, ldir_old, reopened, table, plan)
+            earlier, table, repeats = _sorted_with_stored(root, ldir_old, reopened, table, plan)
             if earlier is not None:     # the reopened events before the day's first: a file of their own
                 kept = f"events-{version:06d}-before.parquet"
                 written(f"layers/{name}/{kept}", snap._write_parquet(ldir / kept, earlier))
@@ -650,7 +650,7 @@ def _write_layer(root, tmp, name, info, lay, plan, version, stored_files, linked
     if len(segments) > 1:
         entry["event_segments"] = segments
     ties = (n_edges + n_loops) // 2 if spec.undirected else n_edges
-    return entry, {"spec": spec, "edges": ties, "arcs": n_edges}
+    return entry, {"spec": spec, "edges": ties, "arcs": n_edges, **({"repeated_events": repeats} if repeats else {})}
 
 
 def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_table, plan: _Plan):
@@ -677,6 +677,8 @@ def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_tab
     weight = numeric("weight", 1.0, np.float64)
     has = lambda c: any(c in t.column_names for t in tables)  # noqa: E731
     sentiment = numeric("sentiment", np.nan, np.float64) if has("sentiment") else None
+    n_day = sizes[-1]
+    repeats = _repeated(src, dst, time_, len(src) - n_day)
     dense = _new_dense_of_arrival(root, plan)
     keys = ([sentiment] if sentiment is not None else []) + [weight, dense(dst), dense(src), time_]
     order = np.lexsort(keys)
@@ -693,7 +695,27 @@ def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_tab
                      for t, k in zip(tables, sizes)]
             column = pa.chunked_array([ch for p in parts for ch in p.chunks], type=kind)
             out = out.append_column(c, column.take(pa.array(order)))
-    return earlier, out
+    return earlier, out, repeats
+
+
+def _repeated(src: np.ndarray, dst: np.ndarray, time_: np.ndarray, n_stored: int) -> int:
+    """How many of the rows after the first ``n_stored`` (the day's) have the source, target and time of a
+    stored row: an overlapping export or a re-encoded copy of a loaded file counts them twice.
+
+    >>> _repeated(np.array([1, 2, 1, 3]), np.array([2, 3, 2, 1]), np.array([10, 11, 10, 12]), 2)
+    1
+    """
+    def key(a, b, t):                   # one 64-bit key per row (a collision only under-warns or over-warns)
+        k = a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        k ^= b.astype(np.uint64) + np.uint64(0x632BE59BD9B4E019) + (k << np.uint64(6)) + (k >> np.uint64(2))
+        return k * np.uint64(0xBF58476D1CE4E5B9) ^ t.astype(np.uint64)
+
+    if n_stored == 0 or n_stored == len(src):
+        return 0
+    with np.errstate(over="ignore"):
+        stored = key(src[:n_stored], dst[:n_stored], time_[:n_stored])
+        day = key(src[n_stored:], dst[n_stored:], time_[n_stored:])
+    return int(np.isin(day, stored).sum())
 
 
 def _new_dense_of_arrival(root: Path, plan: _Plan):

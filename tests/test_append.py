@@ -672,3 +672,20 @@ def test_since_a_version_that_does_not_exist_is_a_usage_error_naming_since(tmp_p
     proc = graphcrm("communities", snap, "--since", 99, "--out", tmp_path / "c.csv")
     assert proc.returncode == 2 and proc.stderr.startswith("error: --since 99:") and "no version '99'" in proc.stderr
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_an_overlapping_export_is_warned_about(tmp_path):
+    """Rows an export repeats from the previous one, and a gzip copy of a loaded file, were counted again without
+    a word (QA nightly F3): the repeats are counted in a warning and in --json."""
+    import json
+
+    (tmp_path / "mon.csv").write_text("source,target,time,type\n1,2,100,RT\n2,3,110,RT\n3,1,120,MT\n")
+    (tmp_path / "tue.csv").write_text("source,target,time,type\n2,3,110,RT\n3,1,120,MT\n4,1,200,RT\n")
+    (tmp_path / "wed.csv").write_text("source,target,time,type\n1,4,300,RT\n")
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", tmp_path / "mon.csv", "--out", snap)
+    tue = graphcrm("load", "--append", snap, "--interactions", tmp_path / "tue.csv", "--json")
+    assert tue.returncode == 0 and json.loads(tue.stdout)["repeated_events"] == {"mentions": 1, "retweets": 1}
+    assert "warning: 1 new mentions events, 1 new retweets events have the accounts and time" in tue.stderr
+    wed = graphcrm("load", "--append", snap, "--interactions", tmp_path / "wed.csv", "--json")
+    assert "repeated_events" not in json.loads(wed.stdout) and "warning" not in wed.stderr

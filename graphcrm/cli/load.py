@@ -318,6 +318,14 @@ def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects,
                    **({"reason": result.reason} if result.reason else {})},
         "seconds": timer.seconds(),
     }
+    repeated = {k: v["repeated_events"] for k, v in sorted(layers.items()) if v.get("repeated_events")}
+    if repeated:                # an overlapping export, or a re-encoded copy of a loaded file: counted twice
+        summary["repeated_events"] = repeated
+        typer.echo("warning: " + ", ".join(f"{n:,} new {k} events" for k, n in repeated.items())
+                   + " have the accounts and time of a stored event (an export overlapping an earlier one, or a "
+                   "copy of a loaded file?): they are counted again; if they are the same events, load the "
+                   f"files without the overlap (the previous version stays: --as-of {result.version - 1})",
+                   err=True)
     summary["read_as"] = _how_rows_were_read(parsed, specs)
     how = "merged into the stored version" if result.mode == "merge" else f"rebuilt ({result.reason})"
     lines = [f"wrote {append} (version {result.version}, {how}): {result.n_nodes:,} nodes"]
