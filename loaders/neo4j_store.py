@@ -66,6 +66,12 @@ SEGMENT_LABELS = {"leaders": "Leader", "leader": "Leader", "advocates": "Advocat
                   "bridges": "Bridge", "bridge": "Bridge", "at_risk": "AtRisk", "at-risk": "AtRisk",
                   "influencers": "Influencer", "influencer": "Influencer"}
 LEADER_LABEL = "OpinionLeader"
+def _names(value) -> list:
+    """Segment names of one account: a name or a list of them, blanks and repeats left out, order kept."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return list(dict.fromkeys(str(v).strip() for v in items if v is not None and not pd.isna(v) and str(v).strip()))
+
+
 # -- the store -------------------------------------------------------------------------
 @dataclass
 class WriteReport:
@@ -423,7 +429,8 @@ class Neo4jStore:
 
     def write_back(self, *, scores: Iterable[NodeScores] = (), partition: Partition | pd.Series | None = None,
                    segments: pd.Series | None = None, leaders: Iterable | None = None,
-                   properties: pd.DataFrame | None = None, changed_only: bool = False) -> dict:
+                   properties: pd.DataFrame | None = None, changed_only: bool = False,
+                   segment_kinds: pd.Series | None = None) -> dict:
         """Write results onto accounts as properties and labels; stale ones from earlier runs are removed.
 
         Parameters
@@ -433,8 +440,14 @@ class Neo4jStore:
         partition : Partition or pandas.Series, optional
             Property ``community`` (a Series: community per account id).
         segments : pandas.Series, optional
-            Segment name per account id: property ``segment`` and, for known
-            segments (:data:`SEGMENT_LABELS`), a label such as ``:Critic``.
+            Segment name per account id, or a list of names for an account in
+            several segments: property ``segment`` (several names joined by
+            ``"; "``) and, for known segments (:data:`SEGMENT_LABELS`), a label
+            such as ``:Critic``.
+        segment_kinds : pandas.Series, optional
+            Per account id, the segment kinds (a name or a list) the labels
+            come from instead of the names (a ``segments`` export's ``kind``
+            column: ``key_leaders`` of kind ``leaders`` gets ``:Leader``).
         leaders : iterable of account ids, optional
             Label ``:OpinionLeader``.
         properties : pandas.DataFrame, optional
@@ -469,14 +482,16 @@ class Neo4jStore:
             table = table.join(series, how="outer")
         labels: dict[str, list] = {}
         if segments is not None:
-            segments = segments.astype("string")
-            table = table.join(segments.rename("segment"), how="outer")
+            names = segments.map(_names)
+            kinds = names if segment_kinds is None else segment_kinds.map(_names).reindex(names.index)
+            joined = names.map(lambda n: "; ".join(n) if n else None).astype("string")
+            table = table.join(joined.rename("segment"), how="outer")
             for label in sorted(set(SEGMENT_LABELS.values())):
                 labels[label] = []
-            for account, seg in segments.dropna().items():
-                label = SEGMENT_LABELS.get(str(seg).strip().lower())
-                if label:
-                    labels[label].append(account)
+            for account, these in kinds.items():
+                for label in dict.fromkeys(SEGMENT_LABELS.get(k.lower()) for k in these or []):
+                    if label:
+                        labels[label].append(account)
         if leaders is not None:
             labels[LEADER_LABEL] = list(leaders)
         for column in table.columns:

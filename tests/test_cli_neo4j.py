@@ -215,8 +215,7 @@ def test_write_back_bad_number_and_duplicate_ids_are_one_line_errors(neo4j_store
     _one_line_error(code, out, err, 1)
     assert "sc_bad.csv, line 3, field 'pagerank': 'abc' is not a number" in err
     for option, text in (("--scores", "account_id,pagerank\nu001,0.5\nu002,0.1\nu001,0.7\n"),
-                         ("--partition", "account_id,community\nu001,0\nu002,1\nu001,1\n"),
-                         ("--segments", "account_id,segment\nu001,vip\nu002,vip\nu001,critic\n")):
+                         ("--partition", "account_id,community\nu001,0\nu002,1\nu001,1\n")):
         dup = tmp_path / "dup.csv"
         dup.write_text(text)
         code, out, err = run("neo4j", "write-back", option, dup, *conn(bolt_server))
@@ -224,6 +223,21 @@ def test_write_back_bad_number_and_duplicate_ids_are_one_line_errors(neo4j_store
         assert "dup.csv, line 4, field 'account_id': account id 'u001' already on line 2" in err, err
     assert neo4j_store.query("MATCH (a:Account) WHERE a.score_pagerank IS NOT NULL OR a.community IS NOT NULL "
                              "OR a.segment IS NOT NULL RETURN count(a) AS n")[0]["n"] == 0
+    # a segments export lists an account once per segment: all its segments, labels from the kind column
+    # (QA nightly F5: the export graphcrm writes was refused as duplicate ids)
+    export = tmp_path / "segments.csv"
+    export.write_text("segment,kind,rank,account_id,score,reason\nkey_leaders,leaders,1,u001,9,x\n"
+                      "links,bridges,1,u001,3,y\nkey_leaders,leaders,2,u002,8,z\nvip,custom,1,u003,1,w\n")
+    code, out, err = run("neo4j", "write-back", "--segments", export, *conn(bolt_server), "--json")
+    assert code == 0, err
+    rows = {r["id"]: r for r in neo4j_store.query("MATCH (a:Account) WHERE a.segment IS NOT NULL RETURN a.id AS "
+                                                  "id, a.segment AS segment, labels(a) AS labels")}
+    assert {k: r["segment"] for k, r in rows.items()} == {"u001": "key_leaders; links", "u002": "key_leaders",
+                                                          "u003": "vip"}
+    assert sorted(rows["u001"]["labels"]) == ["Account", "Bridge", "Leader"]
+    assert sorted(rows["u003"]["labels"]) == ["Account"]
+    code, out, err = run("neo4j", "write-back", "--segments", export, *conn(bolt_server), "--changed-only", "--json")
+    assert code == 0 and json.loads(out)["properties"]["segment"]["unchanged"] == 3, out + err
     # a text column (no number in it) is not a measure: skipped and named, the others written
     mixed = tmp_path / "mixed.csv"
     mixed.write_text("account_id,pagerank,stance\nu001,0.5,critic\nu002,,neutral\n")

@@ -216,7 +216,9 @@ def write_back(
                                                            "written by `graphcrm rank`; each numeric column "
                                                            "becomes score_<measure>. Repeatable."),
     partition: Optional[Path] = typer.Option(None, "--partition", help="account_id,community table."),
-    segments: Optional[Path] = typer.Option(None, "--segments", help="account_id,segment table."),
+    segments: Optional[Path] = typer.Option(None, "--segments", help="account_id,segment table (a segments "
+                                            "export: an account in several segments gets them all, its labels "
+                                            "from the kind column)."),
     leaders: Optional[Path] = typer.Option(None, "--leaders", help="Table whose account_ids get :OpinionLeader."),
     changed_only: bool = typer.Option(False, "--changed-only", help="Read the stored values first and write only "
                                                                   "the accounts whose values or labels changed "
@@ -242,10 +244,17 @@ def write_back(
         values = table.values(table.column("a partition file", "community", "community_id"), numbers=False)
         columns["community"] = {a: v for a, v in zip(table.ids, values) if v is not None}
         tables.append(table)
-    if segments:
-        table = _Table(segments, "segment", unique=True)
+    if segments:                # an account may be in several segments (a segments export lists each)
+        table = _Table(segments, "segment", unique=False)
         values = table.cells(table.column("a segments file", "segment"))
-        segment_of = {a: v or None for a, v in zip(table.ids, values)}
+        kinds = table.cells(table.names.index("kind")) if "kind" in table.names else values
+        segment_of, kind_of = {}, {}
+        for a, v, k in zip(table.ids, values, kinds):
+            segment_of.setdefault(a, [])
+            kind_of.setdefault(a, [])
+            if v and v not in segment_of[a]:
+                segment_of[a].append(v)
+                kind_of[a].append(k)
         tables.append(table)
     if leaders:
         table = _Table(leaders, "any other columns", unique=False)
@@ -263,8 +272,9 @@ def write_back(
             props[name] = pd.Series([by_key.get(k) for k in order], index=index, dtype=object)
         kwargs = {"properties": props}
         if segment_of is not None:
-            kwargs["segments"] = pd.Series([segment_of[a] for a in segment_of], dtype=object,
-                                           index=pd.Index([key[a] for a in segment_of], dtype=object))
+            index = pd.Index([key[a] for a in segment_of], dtype=object)
+            kwargs["segments"] = pd.Series([segment_of[a] for a in segment_of], dtype=object, index=index)
+            kwargs["segment_kinds"] = pd.Series([kind_of[a] for a in segment_of], dtype=object, index=index)
         if leader_ids is not None:
             kwargs["leaders"] = [key[a] for a in leader_ids]
         report = store.write_back(**kwargs, changed_only=changed_only)
