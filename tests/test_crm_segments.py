@@ -394,3 +394,23 @@ def test_a_partition_of_another_graph_is_one_error_not_empty_community_leaders(t
     proc = graphcrm("segments", trust_snapshot, "--config", config, "--partition", other, "--out", tmp_path / "o.csv")
     assert proc.returncode == 1 and "none of its 2 accounts is in the graph" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "o.csv").exists()
+
+
+def test_stance_segments_say_they_are_the_tone_of_every_message_when_the_graph_has_topics():
+    """Polite replies to a critic made twelve accounts 'advocates' (QA reliability F7): without a topic or brand
+    accounts the stance is the tone of all messages. A graph with topics now gets a note saying so."""
+    from graphcrm.crm.segments import build_segments
+    from graphcrm.loaders.topics import topic_graph
+
+    fans = [f"u{i}" for i in range(6)]
+    g = (GraphBuilder()
+         .add_events("replies", fans * 3, ["critic"] * 18, time=np.arange(18), sentiment=np.full(18, 0.7),
+                     extra={"topics": [None] * 18})
+         .add_events("mentions", ["critic"] * 4, fans[:4], time=np.arange(20, 24), sentiment=np.full(4, -0.8),
+                     extra={"topics": [["acme"]] * 4})
+         .build())
+    config = [{"name": "fans", "kind": "advocates", "min_evidence": 3}]
+    plain = build_segments(g, config)
+    assert set(plain.account_id) == set(fans) and plain.attrs["stance_of_all_messages"] == {"fans": ["acme"]}
+    on_topic = build_segments(topic_graph(g, "acme"), config)
+    assert on_topic.attrs["stance_of_all_messages"] == {}

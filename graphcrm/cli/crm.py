@@ -184,6 +184,12 @@ def segments_cmd(
         for name, n in per_segment.items():
             human += (f"\nnote: segment {name!r}: {n:,} churned customer(s) linked to an account not in the graph"
                       + ("" if version == "current" else f" ({version})") + " skipped")
+    for name, topics in table.attrs.get("stance_of_all_messages", {}).items():
+        summary.setdefault("notes", []).append(
+            f"segment {name!r} is the tone of every message and rating of an account, whatever it is about; "
+            f"the graph has topics ({', '.join(topics)}): --topic {topics[0]} gives the stance on that topic "
+            "(or brand_accounts = [...] the stance towards those accounts)")
+        human += f"\nnote: {summary['notes'][-1]}"
     summary["seconds"] = timer.seconds()
     emit(summary, as_json, human)
 

@@ -302,6 +302,7 @@ def build_segments(graph: SocialGraph, segments: list[dict], *, links: pd.DataFr
     out = out[SEGMENT_COLUMNS]
     out.attrs["low_quality_excluded"] = dropped
     out.attrs["churned_not_in_graph"] = notes.get("churned_not_in_graph", {})
+    out.attrs["stance_of_all_messages"] = notes.get("stance_of_all_messages", {})
     return out
 
 
@@ -380,9 +381,15 @@ def _horizon(seg: dict) -> int | None:
 
 
 def _stance_segment(sign):
-    def make(graph, lay, seg, **_):
+    def make(graph, lay, seg, notes=None, **_):
         with _ids_of(seg, "brand_accounts"):
             st = stance(graph, layer=seg.get("layer"), targets=seg.get("brand_accounts"))
+        if notes is not None and not seg.get("brand_accounts") and "topic" not in graph.metadata:
+            from graphcrm.loaders.topics import topic_counts
+
+            topics = list(topic_counts(graph))[:5]
+            if topics:         # the tone of every message, polite replies to a critic included: say so
+                notes.setdefault("stance_of_all_messages", {})[seg["name"]] = topics
         st = st[(st.stance_evidence >= int(seg.get("min_evidence", 3))) & (np.sign(st.stance_score) == sign)
                 & (st.stance_score.abs() > float(seg.get("threshold", 0.1)))]
         st = st.assign(strength=st.stance_score.abs() * np.log1p(st.stance_evidence))
