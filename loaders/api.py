@@ -410,6 +410,8 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
                              positional_roles=_event_roles, columns=columns, fmt=format,
                              extra_check=_self_loop_check(self_loops))
     report.layer = "interactions"
+    if "message_id" in cols:
+        _warn_repeated_message_ids(cols["message_id"], report)
     if topic_rules is not None:
         from graphcrm.loaders.topics import match_topics, merge_topics, read_topic_rules
 
@@ -427,6 +429,30 @@ def read_interactions(source, *, format: str | None = None, columns=None, header
 
         cols["sentiment"] = text_sentiment(cols["text"])
     return ParsedSource("events", None, cols, report, {"direction": dict(direction or {})})
+
+
+def _warn_repeated_message_ids(ids, report) -> None:
+    """A message id given to two events (the cascade identity: replies and shares name it as their parent) is
+    loaded as it is, and counted in a warning with the first one repeated."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    import pandas as pd
+
+    column = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(
+        [None if not isinstance(v, str) and pd.isna(v) else str(v) for v in ids], pa.string())
+    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column) if len(column) else column
+    column = pc.drop_null(column)
+    if len(column) == 0:
+        return
+    counts = pc.value_counts(column)
+    repeated = pc.filter(counts, pc.greater(counts.field("counts"), 1))
+    if len(repeated):
+        first = repeated[0]["values"].as_py()
+        extra = int(pc.sum(repeated.field("counts")).as_py()) - len(repeated)
+        report.warnings.append(f"{report.source}: {len(repeated):,} message ids are given to more than one event "
+                               f"({extra:,} repeats; first: {first!r}): a reply or share naming one as its parent "
+                               "cannot tell which it means")
 
 
 def _check_directions(direction):
