@@ -569,9 +569,15 @@ class GraphBuilder:
                     table[col] = attrs[col]
                 elif table[col].dtype == attrs[col].dtype:
                     table[col] = attrs[col].combine_first(table[col])
+                elif _numeric(table[col]) and _numeric(attrs[col]):     # 5 in one table, 7.5 in another: Float64
+                    table[col] = attrs[col].astype("Float64").combine_first(table[col].astype("Float64"))
                 else:  # the same attribute as numbers in one table and text in another: text
                     table[col] = _as_text_column(attrs[col]).combine_first(_as_text_column(table[col]))
         return table
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
 
 
 def _as_text_column(values: pd.Series) -> pd.Series:

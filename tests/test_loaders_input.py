@@ -234,3 +234,14 @@ def test_a_first_row_longer_than_the_sniffed_head_loads(tmp_path, end):
     parsed = read_interactions(write(tmp_path, "long.csv", text))
     assert parsed.report.rows_loaded == (2 if "short" in end else 1)
     assert len(parsed.columns["text"][0].as_py()) == 66_000
+
+
+def test_a_node_attribute_whole_in_one_table_and_fractional_in_another_stays_a_number(tmp_path):
+    """cost 5 in day 1's node table and 7.5 in day 2's became a text column (QA nightly F8)."""
+    edges = read_edges(write(tmp_path, "e.csv", "src,dst\na,b\nb,c\n"), layer="x")
+    one = read_nodes(write(tmp_path, "n1.csv", "account_id,cost\na,5\nb,6\n"))
+    two = read_nodes(write(tmp_path, "n2.csv", "account_id,cost\nc,7.5\n"))
+    for parts in ((one, two), (two, one)):
+        graph, _ = build_graph(edges, *parts)
+        assert str(graph.node_attributes.cost.dtype) == "Float64"
+        assert graph.node_attributes.cost.tolist() == [5.0, 6.0, 7.5]
