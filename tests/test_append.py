@@ -689,3 +689,24 @@ def test_an_overlapping_export_is_warned_about(tmp_path):
     assert "warning: 1 new mentions events, 1 new retweets events have the accounts and time" in tue.stderr
     wed = graphcrm("load", "--append", snap, "--interactions", tmp_path / "wed.csv", "--json")
     assert "repeated_events" not in json.loads(wed.stdout) and "warning" not in wed.stderr
+
+
+def test_pipeline_notes_a_segment_renamed_between_runs(tmp_path):
+    """A renamed segment showed every member leaving the old name and entering the new one, without a word
+    (QA nightly F8)."""
+    import json
+
+    rows = "".join(f"u{i},u{(i * 7) % 40},{100 + i},RT\nu{i},u{(i * 3) % 40},{200 + i},MT\n" for i in range(40))
+    (tmp_path / "ev.csv").write_text("source,target,time,type\n" + rows)
+    (tmp_path / "ev2.csv").write_text("source,target,time,type\nu1,u2,900,RT\n")
+    toml = tmp_path / "p.toml"
+    for name, files in (("kols", '"ev.csv"'), ("key_leaders", '"ev.csv", "ev2.csv"')):     # night 2: a new file
+        toml.write_text(f'[pipeline]\noutput_dir = "out"\nformat = "csv"\n[sources]\ninteractions = [{files}]\n'
+                        '[steps.segments]\nconfig = "seg.toml"\n')
+        (tmp_path / "seg.toml").write_text(f'[[segment]]\nname = "{name}"\nkind = "leaders"\ntop = 5\n'
+                                           'method = "combined"\n')
+        run = graphcrm("run", toml, "--json")
+        assert run.returncode == 0, run.stderr
+    notes = json.loads(run.stdout)["counts"]["segment_changes_notes"]
+    assert notes == ["segment 'kols' of the earlier run is no longer configured (renamed or removed?): its members "
+                     "are listed as left"]

@@ -296,6 +296,7 @@ def run_pipeline_cmd(
     lines = [f"pipeline {summary['pipeline']}: ok in {summary['total_seconds']:.1f} s"]
     lines += [f"  {k}: {v}s" for k, v in summary["seconds"].items()]
     lines += [f"  wrote {v}" for v in summary["outputs"].values()]
+    lines += [f"note: {n}" for n in summary.get("counts", {}).get("segment_changes_notes", [])]
     emit(summary, as_json, "\n".join(lines))
 
 

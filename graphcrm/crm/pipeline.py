@@ -681,6 +681,12 @@ def _run_steps(cfg: dict, staging: Path, salt, previous: Path | None = None, ful
                 changes = segment_changes(earlier, table, since=state.since)
                 export(changes, "segment_changes")
                 counts["segment_changes"] = {k: int(v) for k, v in changes.change.value_counts().sort_index().items()}
+                configured = {c["name"] for c in seg_cfg}
+                gone = sorted(set(earlier.segment) - configured)
+                if gone:      # renamed or removed in the segments file: every member 'left' the old name
+                    counts["segment_changes_notes"] = [
+                        f"segment {name!r} of the earlier run is no longer configured (renamed or removed?): its "
+                        "members are listed as left" for name in gone]
             state.write("segments", table)
             sizes = table.segment.value_counts()       # an empty segment shows 0
             counts["segment_rows"] = {k: int(sizes.get(k, 0)) for k in sorted(c["name"] for c in seg_cfg)}
