@@ -608,7 +608,7 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
     """Read a delimited text file whose fields are ``roles`` in order (``None`` = ignore)."""
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
-    fast = _read_fast(layout, roles, specs)
+    fast = _read_fast(layout, roles, specs, mode)
     if fast is not None:
         columns, n, lines = fast
         lines = LineNumbers(layout.first_data_line, n) if lines is None else lines
@@ -621,7 +621,7 @@ def read_text(layout: TextLayout, roles: list[str], specs: list[ColumnSpec], *, 
     return _read_precise(layout, roles, specs, mode=mode, report=report, extra_check=extra_check)
 
 
-def _read_fast(layout: TextLayout, roles, specs):
+def _read_fast(layout: TextLayout, roles, specs, mode: str = "strict"):
     """pyarrow read; ``None`` when the file needs the precise reader.
 
     Id columns are read as text, then kept as int64 when every id is written
@@ -660,8 +660,13 @@ def _read_fast(layout: TextLayout, roles, specs):
             table = _read_csv(stream, layout, names, types, include)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError, EOFError):
         return None
-    if _quote_runs_to_the_end(table, layout):
-        return None                 # an unclosed quote took the rest of the file: the precise reader names it
+    bad = _malformed_quoted_record(table, layout)
+    if bad is not None:             # an unclosed quote took the lines after it as its text
+        line, span = bad
+        if mode == "strict":
+            raise InputFileError(layout.path, line, None, f"{UNCLOSED_QUOTE} (the {span - 1:,} lines after it were "
+                                 "read as one text)")
+        return None                 # lenient: the line-by-line reader rejects that line and reads on
     if len(int_candidates) > 1:                 # the parse releases the GIL: actor and target side by side
         from concurrent.futures import ThreadPoolExecutor
 
@@ -707,27 +712,55 @@ def _int_id_column(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
     return pa.chunked_array(chunks, pa.int64())
 
 
-def _quote_runs_to_the_end(table: pa.Table, layout: TextLayout) -> bool:
-    """Whether the last row's field spanning lines is an unclosed quote that swallowed the rest of the file.
+#: the message of a row whose quote opens a field and is never closed
+UNCLOSED_QUOTE = ("a quote opens a field in this line and is not closed (a text spanning lines needs its closing "
+                  "quote; a quote inside a quoted text is written twice: \"\")")
+
+
+def _malformed_quoted_record(table: pa.Table, layout: TextLayout):
+    """``(line, lines spanned)`` of the first row whose field spans lines but is not one well-formed CSV record,
+    or None.
 
     pyarrow reads a quoted field across line breaks, so ``"hello`` with no closing quote takes every later line
-    as its text: rows vanish and the count still adds up.  A field closed by its quote leaves the file ending in
-    that quote (the field ends the row) -- checked on the file's last bytes, only when the last row has a
-    field spanning lines at all.
+    as its text -- up to the end of the file, or to the next quote -- and those rows vanish while the count still
+    adds up.  Rows with a line break inside a field are rare, so only they are re-read from the file (one more
+    pass over it, only then) and parsed strictly (:mod:`csv`, ``strict=True``): a legitimate multi-line text is
+    one record; a runaway quote is an error ("unexpected end of data", or a quote followed by more text).
     """
     if layout.delimiter not in (",", "\t") or table.num_rows == 0:
-        return False
-    last = table.slice(table.num_rows - 1)
-    if not any(isinstance(v, str) and "\n" in v for col in last.columns for v in col.to_pylist()):
-        return False
-    tail = b""
-    with open_binary(layout.path) as fh:
-        if not layout.compressed:
-            fh.seek(0, 2)
-            fh.seek(max(0, fh.tell() - 256))
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            tail = (tail + block)[-256:]
-    return not tail.rstrip(b" \t\r\n\x00").endswith(b'"')
+        return None
+    inside = np.zeros(table.num_rows, dtype=np.int64)
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            inside += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(inside)
+    if not len(rows):
+        return None
+    starts = layout.first_data_line + rows + (np.cumsum(inside) - inside)[rows]
+    spans = inside[rows] + 1
+    wanted = {int(a): int(b) for a, b in zip(starts, spans)}
+    last = max(a + b - 1 for a, b in wanted.items())
+    texts: dict[int, list] = {}
+    active: list = []                    # records being collected: [first line, last line]
+    for number, text in iter_lines(layout):
+        if isinstance(text, UnicodeDecodeError):
+            return None                  # the precise reader names the bytes
+        if number in wanted:
+            active.append((number, number + wanted[number] - 1))
+            texts[number] = []
+        for first, _ in active:
+            texts[first].append(text)
+        active = [(a, b) for a, b in active if b > number]
+        if number >= last:
+            break
+    for first in sorted(wanted):
+        try:
+            records = list(csv.reader(["\n".join(texts.get(first, []))], delimiter=layout.delimiter, strict=True))
+        except csv.Error:
+            return first, wanted[first]
+        if len(records) != 1:
+            return first, wanted[first]
+    return None
 
 
 def _read_csv(stream, layout: TextLayout, names, types, include) -> pa.Table:
@@ -815,6 +848,16 @@ def _blank_rows(table: pa.Table):
     return blank
 
 
+def _opens_unclosed_quote(text: str, delimiter: str) -> bool:
+    """Whether a field of the line opens a quote the line does not close (``5" screen`` in an unquoted field is
+    a plain character, as for every CSV reader)."""
+    try:
+        next(csv.reader([text], delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
 def _split_line(text: str, delimiter: str | None) -> list[str]:
     if delimiter is None:
         return text.split()
@@ -847,10 +890,8 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
         if number == header_line or number <= layout.skip_rows or not stripped or stripped.startswith(COMMENT_CHARS):
             continue
         report.rows_read += 1
-        if layout.delimiter in (",", "\t") and text.count('"') % 2:
-            problems.add(number, None, "unclosed_quote", "a quote opens in this line and is not closed (a text "
-                         "spanning lines needs its closing quote; a quote inside a text is written twice: \"\")",
-                         text[:200])
+        if layout.delimiter in (",", "\t") and '"' in text and _opens_unclosed_quote(text, layout.delimiter):
+            problems.add(number, None, "unclosed_quote", UNCLOSED_QUOTE, text[:200])
             if mode == "strict":
                 first_fatal = number
                 break

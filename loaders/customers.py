@@ -423,30 +423,40 @@ def _read_csv_rows(path: Path, encoding: str, mode: str, problems: _Problems, ex
 def _records(text: str, delimiter: str, path: Path, mode: str, problems: _Problems):
     """``(line where it ends, fields)`` per CSV record; a quote never closed is named by the line it opens in.
 
-    Python's reader takes an unclosed quote's field to the end of the file: every later row would vanish into
-    it.  Strict: an error naming that line.  Lenient: that line is an ``unclosed_quote`` reject and the lines
-    after it are read on.
+    Python's reader takes an unclosed quote's field to the end of the file, or to the next quote: the rows in
+    between would vanish into it.  A record spanning lines is therefore re-parsed strictly (a multi-line
+    address is one well-formed record; a runaway quote is not).  Strict: an error naming the line it opens in.
+    Lenient: that line is an ``unclosed_quote`` reject and the lines after it are read on.
     """
     offset = 0
     while True:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        physical = io.StringIO(text, newline="").readlines()       # the lines csv counts (\n, \r\n, \r)
+        reader = csv.reader(physical, delimiter=delimiter)
         records, before = [], 0
         for fields in _rows_or_error(reader, path, offset):
             records.append((offset + before + 1, offset + reader.line_num, fields))
             before = reader.line_num
-        unclosed = bool(records) and any("\n" in f for f in records[-1][2]) and not text.rstrip().endswith('"')
-        if not unclosed:
+        bad = next((first for first, end, fields in records
+                    if end > first and not _one_record("".join(physical[first - offset - 1:end - offset]), delimiter)),
+                   None)
+        if bad is None:
             yield from ((end, fields) for _, end, fields in records)
             return
-        start = records[-1][0]
-        message = ("a quote opens in this line and is not closed (a field spanning lines needs its closing "
-                   "quote; a quote inside a field is written twice: \"\")")
+        message = ("a quote opens a field in this line and is not closed (a field spanning lines needs its closing "
+                   "quote; a quote inside a quoted field is written twice: \"\")")
         if mode == "strict":
-            raise InputFileError(path, start, None, message)
-        yield from ((end, fields) for _, end, fields in records[:-1])
-        physical = text.splitlines(keepends=True)
-        problems.add(start, None, "unclosed_quote", message, physical[start - offset - 1][:200])
-        text, offset = "".join(physical[start - offset:]), start
+            raise InputFileError(path, bad, None, message)
+        yield from ((end, fields) for first, end, fields in records if first < bad)
+        problems.add(bad, None, "unclosed_quote", message, physical[bad - offset - 1].rstrip("\r\n")[:200])
+        text, offset = "".join(physical[bad - offset:]), bad
+
+
+def _one_record(raw: str, delimiter: str) -> bool:
+    """Whether ``raw`` (the lines of one record) parses strictly as exactly one CSV record."""
+    try:
+        return len(list(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True))) == 1
+    except csv.Error:
+        return False
 
 
 def _rows_or_error(reader, path: Path, offset: int = 0):

@@ -472,8 +472,25 @@ def test_customers_file_with_an_unclosed_quote_names_its_line_and_keeps_the_rest
     rows += [f"C{i},{names[i]},c{i}@x.com,,h{i},Paris,False" for i in range(20)]
     path = tmp_path / "customers.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"customers.csv, line 7: a quote opens in this line and is not closed"):
+    with pytest.raises(InputFileError, match=r"customers.csv, line 7: a quote opens a field in this line and is not closed"):
         read_customers(path)
     table, report = read_customers(path, mode="lenient")
     assert len(table) == 19 and dict(report.rejected) == {"unclosed_quote": 1}
     assert report.rejects.line.tolist() == [7]
+
+
+@pytest.mark.parametrize("text, customers, rejected", [
+    ('customer_id,name,city,email\nc1,Ann,Paris,a@x.com\nc2,Bo,"Flat 4\nLondon",b@x.com\n', ["c1", "c2"], {}),
+    ('customer_id,name,city,email\r\nc1,Ann,"Flat 4\r\nParis",a@x.com\r\nc2,Bo,London,b@x.com\r\n', ["c1", "c2"], {}),
+    ('customer_id,name,city,email\nc1,"Ann,Paris,a@x.com\nc2,Bo,London,b@x.com\nc3,Cy,"Rome",c@x.com\n'
+     'c4,Di,Oslo,d@x.com\n', ["c2", "c3", "c4"], {"unclosed_quote": 1}),
+])
+def test_customers_multi_line_addresses_load_and_a_runaway_quote_is_one_reject(tmp_path, text, customers, rejected):
+    """Review: a multi-line address in the last record was refused (the file did not end in a quote); a runaway
+    quote closed by a later quoted field still swallowed customers."""
+    from graphcrm.loaders.customers import read_customers
+
+    path = tmp_path / "customers.csv"
+    path.write_bytes(text.encode("utf-8"))
+    table, report = read_customers(path, mode="lenient")
+    assert table.customer_id.tolist() == customers and dict(report.rejected) == rejected

@@ -215,7 +215,7 @@ def test_an_unclosed_quote_does_not_swallow_the_rest_of_the_file(tmp_path, gz):
     rows = [f"u{i},u{i + 1},RT,{1700000000 + 60 * i},{texts[i]}" for i in range(30)]
     path = write(tmp_path, "ev.csv" + (".gz" if gz else ""), "src,dst,type,time,text\n" + "\n".join(rows) + "\n",
                  gz=gz)
-    with pytest.raises(InputFileError, match=r"line 7: a quote opens in this line and is not closed"):
+    with pytest.raises(InputFileError, match=r"line 7: a quote opens a field in this line and is not closed"):
         read_interactions(path)
     lenient = read_interactions(path, mode="lenient")
     assert lenient.report.rows_loaded == 29 and dict(lenient.report.rejected) == {"unclosed_quote": 1}
@@ -245,3 +245,27 @@ def test_a_node_attribute_whole_in_one_table_and_fractional_in_another_stays_a_n
         graph, _ = build_graph(edges, *parts)
         assert str(graph.node_attributes.cost.dtype) == "Float64"
         assert graph.node_attributes.cost.tolist() == [5.0, 6.0, 7.5]
+
+
+@pytest.mark.parametrize("name, text, strict_line, lenient_rows", [
+    # valid: a multi-line text in a middle column of the last row (the file does not end in a quote)
+    ("middle.csv", 'actor,target,type,text,time\na,b,reply,"hi",1\nc,d,reply,"line1\nline2",2\n', None, 2),
+    ("many.csv", "actor,target,type,text,time\n" + "".join(f'u{i},v{i},RT,"a\nb",{i}\n' for i in range(50)), None, 50),
+    # a runaway quote closed by the next quoted text: the rows between vanished into it
+    ("closed_later.csv", 'actor,target,type,time,text\na,b,reply,1,"hello\nc,d,reply,2,x\ne,f,reply,3,"bye"\n'
+                         'g,h,reply,4,"x"\n', 2, 3),
+    # a quote inside an unquoted field is a plain character
+    ("inches.csv", 'actor,target,type,time,text\na,b,reply,1,my 5" screen\nc,d,reply,2,ok\ne,f,reply,3,x,extra\n',
+     4, 2),
+])
+def test_quotes_in_events_files(tmp_path, name, text, strict_line, lenient_rows):
+    """Review of the unclosed-quote check: valid multi-line texts outside the last column were refused (the file
+    did not end in a quote), a runaway quote closed by a later quoted text still swallowed rows, and a bare " in
+    an unquoted field made the line-by-line reader reject the line."""
+    path = write(tmp_path, name, text)
+    if strict_line is None:
+        assert read_interactions(path).report.rows_loaded == lenient_rows
+    else:
+        with pytest.raises(InputFileError, match=rf"line {strict_line}:"):
+            read_interactions(path)
+    assert read_interactions(path, mode="lenient").report.rows_loaded == lenient_rows
