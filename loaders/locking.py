@@ -31,7 +31,7 @@ import fcntl
 import os
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 _local = threading.local()
@@ -47,8 +47,13 @@ def held(path) -> bool:
 
 
 @contextmanager
-def writer_lock(path):
-    """Hold the exclusive writer lock of the snapshot or directory at ``path`` (waits while another holds it)."""
+def writer_lock(path, *, create: bool = False):
+    """Hold the exclusive writer lock of the snapshot or directory at ``path`` (waits while another holds it).
+
+    ``create``: make the parent directory if it does not exist (a new snapshot); otherwise a missing parent
+    means there is nothing there to protect, and no lock (nor directory) is made -- the caller's own error
+    follows.
+    """
     depth = _local.__dict__.setdefault("depth", {})
     key = _key(path)
     if depth.get(key):
@@ -59,7 +64,11 @@ def writer_lock(path):
             depth[key] -= 1
         return
     target = Path(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        if not create:
+            yield
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
     lock = target.parent / f".{target.name}.lock"
     fd = _acquire(lock, path)
     depth[key] = 1
@@ -69,16 +78,37 @@ def writer_lock(path):
         depth.pop(key, None)
         try:
             os.unlink(lock)              # removed while still held: a waiter that opened it sees it gone
-        except FileNotFoundError:
+        except OSError:                  # (another user's directory, read-only: the file stays, harmless)
             pass
-        os.close(fd)                     # closing the descriptor releases the lock
+        finally:
+            os.close(fd)                 # closing the descriptor releases the lock
+
+
+@contextmanager
+def writer_locks(*paths):
+    """The writer locks of every path given (``None`` skipped), taken in one global order -- sorted resolved
+    paths -- so two commands needing the same locks cannot each hold one and wait for the other."""
+    keys = sorted({_key(p) for p in paths if p is not None})
+    with ExitStack() as stack:
+        for key in keys:
+            stack.enter_context(writer_lock(key))
+        yield
+
+
+def pipeline_dir_of(snapshot) -> Path | None:
+    """The ``graphcrm run`` output directory holding ``snapshot`` (its ``snapshot/``), or None: a command that
+    changes that snapshot or its exports also takes the run's lock, or the run's final swap would put back
+    what it copied before (an erasure undone)."""
+    parent = Path(_key(snapshot)).parent
+    return parent if (parent / "run_summary.json").is_file() else None
 
 
 def _acquire(lock: Path, path) -> int:
     """Open ``lock`` and hold its ``flock``; again if the file was removed meanwhile (its holder finished)."""
     waited = False
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # read-only is enough for flock: another user's lock file (umask permitting) can be waited on too
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

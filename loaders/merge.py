@@ -678,7 +678,13 @@ def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_tab
     has = lambda c: any(c in t.column_names for t in tables)  # noqa: E731
     sentiment = numeric("sentiment", np.nan, np.float64) if has("sentiment") else None
     n_day = sizes[-1]
-    repeats = _repeated(src, dst, time_, len(src) - n_day)
+    if "message_id" in day_table.column_names:       # ids tell same-second events apart: compare them
+        stored_ids = [t.column("message_id").cast(pa.string()) for t in tables[:-1] if "message_id" in t.column_names]
+        day_ids = pc.drop_null(day_table.column("message_id").cast(pa.string()))
+        repeats = 0 if not stored_ids else int(pc.sum(pc.is_in(
+            day_ids, value_set=pa.concat_arrays([c.combine_chunks() for c in stored_ids]))).as_py() or 0)
+    else:
+        repeats = _repeated(src, dst, time_, len(src) - n_day, weight)
     dense = _new_dense_of_arrival(root, plan)
     keys = ([sentiment] if sentiment is not None else []) + [weight, dense(dst), dense(src), time_]
     order = np.lexsort(keys)
@@ -698,23 +704,25 @@ def _sorted_with_stored(root: Path, ldir_old: Path, reopened: list[str], day_tab
     return earlier, out, repeats
 
 
-def _repeated(src: np.ndarray, dst: np.ndarray, time_: np.ndarray, n_stored: int) -> int:
-    """How many of the rows after the first ``n_stored`` (the day's) have the source, target and time of a
-    stored row: an overlapping export or a re-encoded copy of a loaded file counts them twice.
+def _repeated(src: np.ndarray, dst: np.ndarray, time_: np.ndarray, n_stored: int, weight: np.ndarray) -> int:
+    """How many of the rows after the first ``n_stored`` (the day's) have the source, target, time and weight of
+    a stored row: an overlapping export or a re-encoded copy of a loaded file counts them twice (with message
+    ids, the caller compares those instead).
 
-    >>> _repeated(np.array([1, 2, 1, 3]), np.array([2, 3, 2, 1]), np.array([10, 11, 10, 12]), 2)
+    >>> _repeated(np.array([1, 2, 1, 3]), np.array([2, 3, 2, 1]), np.array([10, 11, 10, 12]), 2, np.ones(4))
     1
     """
-    def key(a, b, t):                   # one 64-bit key per row (a collision only under-warns or over-warns)
+    def key(a, b, t, w):                # one 64-bit key per row (a collision only over-warns)
         k = a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         k ^= b.astype(np.uint64) + np.uint64(0x632BE59BD9B4E019) + (k << np.uint64(6)) + (k >> np.uint64(2))
-        return k * np.uint64(0xBF58476D1CE4E5B9) ^ t.astype(np.uint64)
+        k = k * np.uint64(0xBF58476D1CE4E5B9) ^ t.astype(np.uint64)
+        return k * np.uint64(0x94D049BB133111EB) ^ np.ascontiguousarray(w, dtype=np.float64).view(np.uint64)
 
     if n_stored == 0 or n_stored == len(src):
         return 0
     with np.errstate(over="ignore"):
-        stored = key(src[:n_stored], dst[:n_stored], time_[:n_stored])
-        day = key(src[n_stored:], dst[n_stored:], time_[n_stored:])
+        stored = key(src[:n_stored], dst[:n_stored], time_[:n_stored], weight[:n_stored])
+        day = key(src[n_stored:], dst[n_stored:], time_[n_stored:], weight[n_stored:])
     return int(np.isin(day, stored).sum())
 
 

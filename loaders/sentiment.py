@@ -37,8 +37,9 @@ def _analyzer():
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _compound(text: str) -> float:
-    return float(_analyzer().polarity_scores(_opening(text))["compound"])
+def _compound(opening: str) -> float:
+    """VADER's compound score of a text's :func:`_opening` (cached on it: no megabyte keys kept)."""
+    return float(_analyzer().polarity_scores(opening)["compound"])
 
 
 def _opening(text: str) -> str:
@@ -83,6 +84,6 @@ def text_sentiment(texts) -> np.ndarray:
             continue
         score = scores.get(t)
         if score is None:
-            score = scores[t] = _compound(t)
+            score = scores[t] = _compound(_opening(t))
         out[i] = score
     return out

@@ -161,6 +161,31 @@ def _check_header(root: Path, rel: str, size: int) -> None:
         kind = "NumPy array" if rel.endswith(".npy") else "Parquet file"
         raise SnapshotError(f"{root}: {rel} is damaged (not a valid {kind} header); re-create the snapshot "
                             "or restore it from a backup")
+    expected = _npy_dtype(rel)
+    if expected is not None:                 # the type graphcrm writes there (every reader, the merge included)
+        try:
+            with open(root / rel, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                shape, _, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0(fh))
+        except (ValueError, OSError, SyntaxError, TypeError) as exc:
+            raise SnapshotError(f"{root}: {rel} is damaged (unreadable NumPy header: {exc}); re-create the "
+                                "snapshot or restore it from a backup") from None
+        if dtype.newbyteorder("=") != np.dtype(expected) or len(shape) != 1:
+            raise SnapshotError(f"{root}: {rel} holds {len(shape)}-d {dtype.str} values where graphcrm writes "
+                                f"1-d {np.dtype(expected).str} (damaged header); re-create the snapshot or restore "
+                                "it from a backup")
+
+
+def _npy_dtype(rel: str):
+    """The type graphcrm writes in the snapshot array ``rel`` (None: not one of its arrays)."""
+    name = Path(rel).name
+    if name == "ids.npy":
+        return np.int64
+    if name == ARRIVAL:
+        return np.int32
+    suffix = name.removesuffix(".npy").rsplit("_", 1)[-1]
+    return _ARRAY_DTYPES.get(suffix) if rel.startswith("layers/") else None
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -247,7 +272,7 @@ def save_snapshot(graph: SocialGraph, path, *, tables: dict | None = None, input
         raise ParameterError(f"history must be 'new', 'append', 'reload' or 'replace', got {history!r}")
     if keep_versions is not None and keep_versions < 0:
         raise ParameterError(f"keep_versions must be >= 0, got {keep_versions}")
-    with writer_lock(target):              # one writer at a time (graphcrm.loaders.locking)
+    with writer_lock(target, create=True):     # one writer at a time (graphcrm.loaders.locking)
         previous = read_manifest(target) if history != "new" and is_snapshot(target) else None
         fields = _history_fields(previous, history, inputs)
         return commit_snapshot(target, lambda tmp: _write_contents(graph, tmp, tables or {}, fields),
@@ -325,7 +350,8 @@ def _history_fields(previous: dict | None, history: str, inputs: list | None) ->
     number = int(previous.get("version", 1))
     if history == "replace":
         return {"version": number, "created_at": previous.get("created_at") or now,
-                "inputs": list(previous.get("inputs", []))}
+                "inputs": list(previous.get("inputs", [])),
+                **({"reloaded": True} if previous.get("reloaded") else {})}
     held = [] if history == "reload" else list(previous.get("inputs", []))
     return {"version": number + 1, "created_at": now,
             "inputs": held + [{**i, "version": number + 1} for i in inputs or []],
@@ -829,6 +855,8 @@ def _stored_array(root: Path, rel: str, dtype, *, mmap_mode) -> np.ndarray:
     """``np.load`` of a snapshot array, refused unless its header has the type graphcrm writes there (a damaged
     header would otherwise be cast silently: int64 bits read as weights)."""
     arr = np.load(root / rel, mmap_mode=mmap_mode, allow_pickle=False)
+    if arr.ndim == 1 and arr.dtype != np.dtype(dtype) and arr.dtype.newbyteorder("=") == np.dtype(dtype):
+        arr = arr.astype(dtype)              # written on a machine of the other byte order: same values
     if arr.dtype != np.dtype(dtype) or arr.ndim != 1:
         raise SnapshotError(f"{root}: {rel} holds {arr.ndim}-d {arr.dtype.str} values where graphcrm writes "
                             f"1-d {np.dtype(dtype).str} (damaged header); re-create the snapshot or restore it "

@@ -92,6 +92,15 @@ _UNSPACED = ("\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF66-\uFF9F\
 _WORD = f"(?![{_UNSPACED}])\\w"
 
 
+def _keyword_pattern(word: str) -> str:
+    """``word`` as a whole word; an end in a script written without spaces needs no boundary there ("手机" is
+    found in "买了iPhone手机")."""
+    unspaced = re.compile(f"[{_UNSPACED}]")
+    before = "" if unspaced.match(word[:1]) else f"(?<!{_WORD})"
+    after = "" if unspaced.match(word[-1:]) else f"(?!{_WORD})"
+    return f"{before}{re.escape(word)}{after}"
+
+
 def match_topics(texts, rules: dict) -> list:
     """Per text, the topics of ``rules`` whose keywords it contains (whole words, any case), or None.
 
@@ -104,8 +113,8 @@ def match_topics(texts, rules: dict) -> list:
     ...              {"brand": ["acme"], "sports": ["football", "match"]})
     [['brand'], ['sports'], None, ['brand']]
     """
-    compiled = [(_norm(t), re.compile(f"(?<!{_WORD})(?:" + "|".join(re.escape(w) for w in words) + f")(?!{_WORD})",
-                                      re.IGNORECASE)) for t, words in rules.items() if words]
+    compiled = [(_norm(t), re.compile("|".join(_keyword_pattern(w) for w in words), re.IGNORECASE))
+                for t, words in rules.items() if words]
     texts = texts.to_pylist() if hasattr(texts, "to_pylist") else list(texts)
     out = []
     for text in texts:

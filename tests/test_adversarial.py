@@ -494,3 +494,23 @@ def test_customers_multi_line_addresses_load_and_a_runaway_quote_is_one_reject(t
     path.write_bytes(text.encode("utf-8"))
     table, report = read_customers(path, mode="lenient")
     assert table.customer_id.tolist() == customers and dict(report.rejected) == rejected
+
+
+def test_an_append_refuses_an_array_whose_header_has_the_wrong_type(tmp_path):
+    """The on-disk merge read arrays with whatever type their header declared and stored the result with fresh
+    checksums: int64 bits became weights of 4.6e18, certified as good (review)."""
+    from graphcrm.loaders import read_interactions, save_snapshot
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.errors import SnapshotError
+    from graphcrm.loaders.merge import append_snapshot
+
+    snap = save_snapshot(GraphBuilder().add_events("retweets", [1, 2], [2, 3], time=[1, 2]).build(), tmp_path / "s")
+    f = snap / "layers/retweets/out_weights.npy"
+    raw = bytearray(f.read_bytes())
+    at = raw.find(b"<f8")
+    raw[at + 1:at + 3] = b"i8"
+    f.write_bytes(bytes(raw))
+    day = tmp_path / "day.csv"
+    day.write_text("source,target,time,type\n3,4,10,RT\n")
+    with pytest.raises(SnapshotError, match="out_weights.npy holds 1-d <i8 values where graphcrm writes 1-d <f8"):
+        append_snapshot(snap, read_interactions(day))

@@ -571,33 +571,67 @@ def test_a_tie_repeated_across_days_counts_in_an_unweighted_interaction_layer(tm
     assert appended.equals(loaded) and sorted(loaded.layer("mentions").out_weights.tolist()) == [1, 1, 1, 2]
 
 
+def _started_waiting(args):
+    """Start ``graphcrm *args``; return it once it says it waits for the writer lock (60 s at most)."""
+    import threading
+    import time
+
+    proc = subprocess.Popen([shutil.which("graphcrm"), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while not any("waiting: another graphcrm command is writing" in line for line in lines):
+        assert proc.poll() is None, f"finished without waiting for the lock: {lines}"
+        assert time.monotonic() < deadline, f"never waited: {lines}"
+        time.sleep(0.05)
+    return proc, reader, lines
+
+
 def test_two_writers_on_one_snapshot_take_turns(tmp_path):
     """No lock: an append and an erase (or two appends) started together each began from the same stored version,
     and the one that swapped last silently dropped the other's work -- the day lost, its file still recorded as
     loaded (QA nightly F1). The second writer now waits for the first and starts from what it stored."""
-    import time
-
     from graphcrm.loaders.locking import writer_lock
 
     snap = tmp_path / "snap"
     for name, row in (("base.csv", "1,2,100,RT"), ("a.csv", "3,4,200,RT"), ("b.csv", "5,6,300,MT")):
         (tmp_path / name).write_text(f"source,target,time,type\n{row}\n")
     assert graphcrm("load", "--interactions", tmp_path / "base.csv", "--out", snap).returncode == 0
-    exe = shutil.which("graphcrm")
     with writer_lock(snap):                                     # a writer at work: the next ones must wait
-        appends = [subprocess.Popen([exe, "load", "--append", snap, "--interactions", tmp_path / f],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = [_started_waiting(["load", "--append", snap, "--interactions", tmp_path / f])
                    for f in ("a.csv", "b.csv")]
-        time.sleep(3)
-        assert [p.poll() for p in appends] == [None, None]      # both still waiting
-    results = [p.communicate(timeout=120) for p in appends]
-    assert [p.returncode for p in appends] == [0, 0], results
-    assert sum("waiting: another graphcrm command is writing" in err for _, err in results) == 2
+        assert [proc.poll() for proc, _, _ in waiting] == [None, None]
+    for proc, reader, lines in waiting:
+        assert proc.wait(timeout=120) == 0, lines
     assert graphcrm("erase", snap, "--account", 3).returncode == 0
     versions = list_versions(snap)
     assert [v["version"] for v in versions] == [1, 2, 3]
     assert sorted(load_snapshot(snap).id_map.ids.tolist()) == [1, 2, 4, 5, 6]
     assert 3 not in load_snapshot(versions[1]["path"]).id_map.ids.tolist()
+
+
+def test_erase_waits_for_a_pipeline_run_on_its_output_directory(tmp_path):
+    """The run copies its snapshot and exports at the start and swaps the whole output directory in at the end: an
+    erase in between (it locked only the snapshot) was undone by the swap (review)."""
+    from graphcrm.loaders.locking import writer_lock
+
+    (tmp_path / "ev.csv").write_text("source,target,time,type\n1,2,100,RT\n2,3,101,RT\n")
+    toml = tmp_path / "p.toml"
+    toml.write_text('[pipeline]\noutput_dir = "out"\nformat = "csv"\n[sources]\ninteractions = ["ev.csv"]\n')
+    assert graphcrm("run", toml).returncode == 0
+    out = tmp_path / "out"
+    with writer_lock(out):                                      # what graphcrm run holds while it runs
+        proc, reader, lines = _started_waiting(["erase", out / "snapshot", "--account", 1, "--exports", out])
+    assert proc.wait(timeout=120) == 0, lines
+    assert 1 not in load_snapshot(out / "snapshot").id_map.ids.tolist()
+
+
+def test_a_mistyped_snapshot_path_leaves_no_directories(tmp_path):
+    (tmp_path / "a.csv").write_text("source,target,time,type\n1,2,100,RT\n")
+    proc = graphcrm("load", "--append", tmp_path / "no" / "such" / "snap", "--interactions", tmp_path / "a.csv")
+    assert proc.returncode != 0 and not (tmp_path / "no").exists()
 
 
 def test_a_snapshot_reached_through_a_symlink_is_replaced_where_it_lives(tmp_path):
@@ -630,9 +664,11 @@ def test_a_full_reload_counts_only_its_own_files_as_loaded(tmp_path):
     assert load_snapshot(snap).n_nodes == 3
     info = graphcrm("info", snap)
     assert "reloaded from tue.csv" in info.stdout and "added mon.csv, tue.csv" in info.stdout
+    assert graphcrm("erase", snap, "--account", 5).returncode == 0           # a rewrite keeps the reload's mark
+    assert [v["reloaded"] for v in list_versions(snap)] == [False, True]
     appended = graphcrm("load", "--append", snap, "--interactions", tmp_path / "mon.csv")
     assert appended.returncode == 0 and "skipped" not in appended.stderr, appended.stderr
-    assert load_snapshot(snap).n_nodes == 5
+    assert load_snapshot(snap).n_nodes == 4
 
 
 def test_pipeline_skips_a_quiet_days_empty_export_and_keeps_n_versions(tmp_path):
@@ -686,7 +722,7 @@ def test_an_overlapping_export_is_warned_about(tmp_path):
     graphcrm("load", "--interactions", tmp_path / "mon.csv", "--out", snap)
     tue = graphcrm("load", "--append", snap, "--interactions", tmp_path / "tue.csv", "--json")
     assert tue.returncode == 0 and json.loads(tue.stdout)["repeated_events"] == {"mentions": 1, "retweets": 1}
-    assert "warning: 1 new mentions events, 1 new retweets events have the accounts and time" in tue.stderr
+    assert "warning: 1 new mentions events, 1 new retweets events may repeat stored ones" in tue.stderr
     wed = graphcrm("load", "--append", snap, "--interactions", tmp_path / "wed.csv", "--json")
     assert "repeated_events" not in json.loads(wed.stdout) and "warning" not in wed.stderr
 
@@ -710,3 +746,21 @@ def test_pipeline_notes_a_segment_renamed_between_runs(tmp_path):
     notes = json.loads(run.stdout)["counts"]["segment_changes_notes"]
     assert notes == ["segment 'kols' of the earlier run is no longer configured (renamed or removed?): its members "
                      "are listed as left"]
+
+
+def test_late_events_with_their_own_message_ids_are_not_called_repeats(tmp_path):
+    """Two replies in the same second (or day-granular times) are different events when their message ids differ:
+    the warning told the operator to drop valid data (review)."""
+    import json
+
+    (tmp_path / "mon.csv").write_text("source,target,time,type,message_id\n1,2,2024-01-01,reply,m1\n"
+                                      "1,2,2024-01-01,reply,m2\n3,4,2024-01-02,reply,m3\n")
+    (tmp_path / "tue.csv").write_text("source,target,time,type,message_id\n1,2,2024-01-01,reply,m4\n"
+                                      "5,6,2024-01-03,reply,m5\n")
+    (tmp_path / "again.csv").write_text("source,target,time,type,message_id\n3,4,2024-01-02,reply,m3\n")
+    snap = tmp_path / "snap"
+    graphcrm("load", "--interactions", tmp_path / "mon.csv", "--out", snap)
+    tue = graphcrm("load", "--append", snap, "--interactions", tmp_path / "tue.csv", "--json")
+    assert tue.returncode == 0 and "repeated_events" not in json.loads(tue.stdout) and "warning" not in tue.stderr
+    again = graphcrm("load", "--append", snap, "--interactions", tmp_path / "again.csv", "--json")
+    assert json.loads(again.stdout)["repeated_events"] == {"replies": 1}

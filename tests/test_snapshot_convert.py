@@ -192,3 +192,18 @@ def test_a_full_disk_while_writing_names_the_snapshot(tmp_path):
         commit_snapshot(snap, full_disk, previous=None, history="replace", keep_versions=None)
     assert caught.value.filename == str(snap) and "the stored one is unchanged" in caught.value.strerror
     assert load_snapshot(snap).n_nodes == 2 and [p.name for p in tmp_path.iterdir()] == ["snap"]
+
+
+def test_arrays_of_the_other_byte_order_read_as_the_same_values(tmp_path):
+    """The header type check refused a snapshot copied from a big-endian machine as damaged (review)."""
+    import numpy as np
+
+    from graphcrm.loaders.builder import GraphBuilder
+    from graphcrm.loaders.snapshot import load_snapshot, save_snapshot
+
+    graph = GraphBuilder().add_edges("trust", [1, 2, 3], [2, 3, 1], [1.0, -2.0, 3.0]).build()
+    snap = save_snapshot(graph, tmp_path / "snap")
+    for rel in ("ids.npy", "layers/trust/out_weights.npy", "layers/trust/out_indices.npy"):
+        values = np.load(snap / rel)
+        np.save(snap / rel, values.astype(values.dtype.newbyteorder(">")))
+    assert load_snapshot(snap).equals(graph)

@@ -249,6 +249,7 @@ def test_keywords_are_found_next_to_chinese_and_japanese_letters():
              "acmes", "acmecorp", "xacme", "ácme", "我喜欢苹果手机"]
     found = match_topics(texts, {"acme": ["acme"], "apple": ["苹果"]})
     assert found == [["acme"]] * 5 + [None] * 4 + [["apple"]]
+    assert match_topics(["买了iPhone手机", "phones"], {"phone": ["手机", "phone"]}) == [["phone"], None]
 
 
 def test_topic_rules_csv_with_a_byte_order_mark(tmp_path):

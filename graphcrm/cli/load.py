@@ -275,10 +275,10 @@ def _writer_lock_of(append: Optional[Path]):
     """The writer lock of the snapshot being appended to (:mod:`graphcrm.loaders.locking`), or no lock."""
     from contextlib import nullcontext
 
-    from graphcrm.loaders.locking import writer_lock
+    from graphcrm.loaders.locking import pipeline_dir_of, writer_locks
     from graphcrm.loaders.snapshot import real_target
 
-    return nullcontext() if append is None else writer_lock(real_target(append))
+    return nullcontext() if append is None else writer_locks(pipeline_dir_of(append), real_target(append))
 
 
 def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects, allow_empty, timer, as_json,
@@ -322,9 +322,10 @@ def _append_files(append, parsed, inputs, skipped, keep_versions, mode, rejects,
     if repeated:                # an overlapping export, or a re-encoded copy of a loaded file: counted twice
         summary["repeated_events"] = repeated
         typer.echo("warning: " + ", ".join(f"{n:,} new {k} events" for k, n in repeated.items())
-                   + " have the accounts and time of a stored event (an export overlapping an earlier one, or a "
-                   "copy of a loaded file?): they are counted again; if they are the same events, load the "
-                   f"files without the overlap (the previous version stays: --as-of {result.version - 1})",
+                   + " may repeat stored ones (same message id, or same accounts, time and weight: an export "
+                   "overlapping an earlier one, or a copy of a loaded file?): they are counted again; if they are "
+                   f"the same events, load the files without the overlap (the previous version stays: --as-of "
+                   f"{result.version - 1})",
                    err=True)
     summary["read_as"] = _how_rows_were_read(parsed, specs)
     how = "merged into the stored version" if result.mode == "merge" else f"rebuilt ({result.reason})"

@@ -53,8 +53,9 @@ import pyarrow.parquet as pq
 from graphcrm.loaders.csvsafe import escape_frame
 from graphcrm.loaders.csvsafe import read_csv as read_escaped_csv
 from graphcrm.loaders.errors import InvalidInputError, NodeNotFoundError, ParameterError
-from graphcrm.loaders.locking import writer_lock
-from graphcrm.loaders.snapshot import is_snapshot, list_versions, load_snapshot, load_snapshot_tables, save_snapshot
+from graphcrm.loaders.locking import pipeline_dir_of, writer_locks
+from graphcrm.loaders.snapshot import (is_snapshot, list_versions, load_snapshot, load_snapshot_tables, real_target,
+                                       save_snapshot)
 from graphcrm.crm.export import SALT_ENV, pseudonym, reasons_naming
 
 ID_COLUMNS = ("account_id", "src", "dst", "seed", "target", "influencer_a", "influencer_b")
@@ -84,7 +85,8 @@ def erase_account(snapshot, account_id, *, exports=None, salt: bytes | None = No
     >>> report["snapshot"]["edges_removed"], load_snapshot(d / "snap").n_nodes
     ({'follows': 2}, 2)
     """
-    with writer_lock(snapshot):      # one writer at a time: a nightly append waits for the erase, or vice versa
+    # one writer at a time: a nightly append or run waits for the erase, or the erase for them
+    with writer_locks(pipeline_dir_of(snapshot), exports, snapshot):
         return _erase_account(snapshot, account_id, exports=exports, salt=salt, graph_stores=graph_stores,
                               find_customers=True)
 
@@ -240,7 +242,7 @@ def erase_customer(snapshot, customer_id, *, exports=None, salt: bytes | None = 
     >>> load_snapshot(d / "snap").n_nodes, pd.read_csv(d / "out" / "links.csv").customer_id.tolist()
     (2, ['c2'])
     """
-    with writer_lock(snapshot):
+    with writer_locks(pipeline_dir_of(snapshot), exports, snapshot):
         return _erase_customer(snapshot, customer_id, exports=exports, salt=salt, graph_stores=graph_stores)
 
 
@@ -313,7 +315,8 @@ def _erase_customer(snapshot, customer_id, *, exports, salt, graph_stores) -> di
 
 
 def _pending_path(snapshot) -> Path:
-    return Path(snapshot).with_name(Path(snapshot).name + ".erasing.json")
+    target = real_target(snapshot)       # one name for a snapshot reached through a link or directly
+    return target.with_name(target.name + ".erasing.json")
 
 
 def _pending(snapshot) -> dict:
@@ -342,11 +345,14 @@ def _set_pending(snapshot, customer_id: str, accounts) -> None:
 
 def _erase_rejects_beside(snapshot, keys: set, customer_keys: set) -> dict:
     """The rejects file ``graphcrm load`` writes beside the snapshot (raw rows): without the person's rows."""
-    path = Path(snapshot).with_name(Path(snapshot).name + ".rejects.csv")
-    if not path.is_file():
-        return {}
-    n = _erase_from_table(path, keys, customer_keys)
-    return {str(path): n[0]} if n is not None else {}
+    out = {}
+    for name in dict.fromkeys([Path(snapshot), real_target(snapshot)]):     # beside a symlink and its target
+        path = name.with_name(name.name + ".rejects.csv")
+        if path.is_file():
+            n = _erase_from_table(path, keys, customer_keys)
+            if n is not None:
+                out[str(path)] = n[0]
+    return out
 
 
 def _without(tables: dict, accounts: set, customers: set) -> tuple[dict, dict]:

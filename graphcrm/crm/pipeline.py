@@ -306,7 +306,7 @@ def run_pipeline(path, *, output_dir=None, full: bool = False) -> dict:
     from graphcrm.loaders.snapshot import real_target
 
     out_dir = real_target(out_dir)      # a symlinked output_dir: its target is replaced, the link kept
-    with writer_lock(out_dir):          # two runs on one output_dir: the second waits for the first
+    with writer_lock(out_dir, create=True):     # two runs on one output_dir: the second waits for the first
         return _run_in(cfg, out_dir, salt, full)
 
 
