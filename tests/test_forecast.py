@@ -504,6 +504,19 @@ def test_a_winning_margin_within_noise_is_said():
     assert "statistically tied" not in choose_scorer(M())[1]
 
 
+def _random_ratings(seed: int):
+    """30 days of 3,000 trust ratings (70% positive) by 300 raters of 60 accounts: graph, times, raters, rated,
+    signs."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    t = np.sort(rng.integers(0, 30 * DAY, n))
+    raters, rated = rng.integers(0, 300, n), rng.integers(0, 60, n)
+    sign = rng.choice([-1.0, 1.0], n, p=[0.3, 0.7])
+    g = GraphBuilder().add_edges("trust", [f"r{i}" for i in raters], [f"s{i}" for i in rated], sign,
+                                 time=t).build()
+    return g, t, raters, rated, sign
+
+
 def test_signed_ratings_forecast_their_positive_ratings_received():
     """A log of trust ratings only (bitcoin-style) was not forecast by default ('signed ratings, not engagement'),
     so `rank` listed the structural combined score, which lost out of time to every naive sort on both bitcoin
@@ -512,13 +525,7 @@ def test_signed_ratings_forecast_their_positive_ratings_received():
     from graphcrm.algorithms.forecast import default_target_layer
     from graphcrm.algorithms.forecast_features import account_features, window_targets
 
-    rng = np.random.default_rng(4)
-    n = 3000
-    t = np.sort(rng.integers(0, 30 * DAY, n))
-    raters, rated = rng.integers(0, 300, n), rng.integers(0, 60, n)
-    sign = rng.choice([-1.0, 1.0], n, p=[0.3, 0.7])
-    g = GraphBuilder().add_edges("trust", [f"r{i}" for i in raters], [f"s{i}" for i in rated], sign,
-                                 time=t).build()
+    g, t, raters, rated, sign = _random_ratings(4)
     assert g.layer("trust").spec.signed and default_target_layer(g) == "trust"
     feats = account_features(g, 20 * DAY, target_layer="trust")
     before = t < 20 * DAY
@@ -624,13 +631,7 @@ def test_leader_list_of_signed_ratings_counts_positive_raters_as_audience():
     README count the accounts that rate it positively."""
     from graphcrm.forecast_leaders import forecast_leaders
 
-    rng = np.random.default_rng(5)
-    n = 3000
-    t = np.sort(rng.integers(0, 30 * DAY, n))
-    raters, rated = rng.integers(0, 300, n), rng.integers(0, 60, n)
-    sign = rng.choice([-1.0, 1.0], n, p=[0.3, 0.7])
-    g = GraphBuilder().add_edges("trust", [f"r{i}" for i in raters], [f"s{i}" for i in rated], sign,
-                                 time=t).build()
+    g, t, raters, rated, sign = _random_ratings(5)
     table, _ = forecast_leaders(g, top=20)
     pairs = pd.DataFrame({"rater": raters, "rated": rated, "sign": sign}).groupby(["rated", "rater"]).sign.sum()
     positive_raters = (pairs > 0).groupby(level=0).sum()
