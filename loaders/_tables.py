@@ -713,8 +713,8 @@ def _int_id_column(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 
 #: the message of a row whose quote opens a field and is never closed
-UNCLOSED_QUOTE = ("a quote opens a field in this line and is not closed (a text spanning lines needs its closing "
-                  "quote; a quote inside a quoted text is written twice: \"\")")
+UNCLOSED_QUOTE = ("a quote opens a field in this line and is not closed (a field spanning lines needs its closing "
+                  "quote; a quote inside a quoted field is written twice: \"\")")
 
 
 def _malformed_quoted_record(table: pa.Table, layout: TextLayout):

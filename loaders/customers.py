@@ -49,7 +49,7 @@ import pandas as pd
 
 from graphcrm.loaders.errors import InputFileError, InvalidInputError, ParameterError
 from graphcrm.loaders._source import check_exists, open_binary
-from graphcrm.loaders._tables import MODES, LoadReport, _Problems
+from graphcrm.loaders._tables import MODES, UNCLOSED_QUOTE, LoadReport, _Problems
 
 COLUMNS = ("customer_id", "name", "email", "phone", "city", "handles", "churned", "churn_date")
 ALIASES = {
@@ -442,12 +442,10 @@ def _records(text: str, delimiter: str, path: Path, mode: str, problems: _Proble
         if bad is None:
             yield from ((end, fields) for _, end, fields in records)
             return
-        message = ("a quote opens a field in this line and is not closed (a field spanning lines needs its closing "
-                   "quote; a quote inside a quoted field is written twice: \"\")")
         if mode == "strict":
-            raise InputFileError(path, bad, None, message)
+            raise InputFileError(path, bad, None, UNCLOSED_QUOTE)
         yield from ((end, fields) for first, end, fields in records if first < bad)
-        problems.add(bad, None, "unclosed_quote", message, physical[bad - offset - 1].rstrip("\r\n")[:200])
+        problems.add(bad, None, "unclosed_quote", UNCLOSED_QUOTE, physical[bad - offset - 1].rstrip("\r\n")[:200])
         text, offset = "".join(physical[bad - offset:]), bad
 
 

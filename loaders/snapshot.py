@@ -624,7 +624,7 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
     try:
         dense_of = _dense_of_arrival(root, int(manifest["n_nodes"])) if ARRIVAL in files else None
         if manifest["id_kind"] == "int":
-            ids = _stored_array(root, "ids.npy", np.int64, mmap_mode=None)
+            ids = _stored_array(root, "ids.npy", mmap_mode=None)
         else:
             import pyarrow.parquet as pq
 
@@ -639,7 +639,7 @@ def load_snapshot(path, *, mmap: bool = True, text: bool = False) -> SocialGraph
         for name, info in manifest["layers"].items():
             ldir = root / "layers" / name
             arrays = {
-                arr: (_stored_array(root, f"layers/{name}/{arr}.npy", _ARRAY_DTYPES[arr.split("_")[1]], mmap_mode=mode)
+                arr: (_stored_array(root, f"layers/{name}/{arr}.npy", mmap_mode=mode)
                       if (ldir / f"{arr}.npy").exists() else None)
                 for arr in _ARRAYS
             }
@@ -851,17 +851,11 @@ def _check_ids(root: Path, ids: np.ndarray, rel: str) -> None:
                             "snapshot")
 
 
-def _stored_array(root: Path, rel: str, dtype, *, mmap_mode) -> np.ndarray:
-    """``np.load`` of a snapshot array, refused unless its header has the type graphcrm writes there (a damaged
-    header would otherwise be cast silently: int64 bits read as weights)."""
+def _stored_array(root: Path, rel: str, *, mmap_mode) -> np.ndarray:
+    """``np.load`` of a snapshot array whose header :func:`_check_header` has checked (the type graphcrm writes
+    there, in either byte order); one written on a machine of the other byte order is read as native values."""
     arr = np.load(root / rel, mmap_mode=mmap_mode, allow_pickle=False)
-    if arr.ndim == 1 and arr.dtype != np.dtype(dtype) and arr.dtype.newbyteorder("=") == np.dtype(dtype):
-        arr = arr.astype(dtype)              # written on a machine of the other byte order: same values
-    if arr.dtype != np.dtype(dtype) or arr.ndim != 1:
-        raise SnapshotError(f"{root}: {rel} holds {arr.ndim}-d {arr.dtype.str} values where graphcrm writes "
-                            f"1-d {np.dtype(dtype).str} (damaged header); re-create the snapshot or restore it "
-                            "from a backup")
-    return arr
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
 
 def _check_arrays(root: Path, name: str, layer: Layer, n: int) -> None:
