@@ -436,8 +436,8 @@ def version_path(path, as_of=None, option: str = "--as-of") -> Path:
 
     Raises
     ------
-    SnapshotError
-        No such version (the message lists those there are).
+    ParameterError
+        No such version: a usage error naming ``option`` (the message lists the versions there are).
     """
     root = Path(path)
     if as_of is None or str(as_of).strip() == "":
@@ -453,7 +453,7 @@ def version_path(path, as_of=None, option: str = "--as-of") -> Path:
         have = ", ".join(f"{v['version']} ({v['created_at'] or 'no date'})" for v in versions)
         what = (f"no version {text!r}" if text.isdigit() and len(text) < 9
                 else f"no version existed yet at {text!r} (the earliest kept was written later)")
-        raise SnapshotError(f"{root}: {what}; versions: {have}")
+        raise ParameterError(f"{option} {text}: {root}: {what}; versions: {have}")
     return Path(chosen[0]["path"])
 
 

@@ -135,9 +135,10 @@ def test_as_of_reads_the_earlier_version_exactly(higgs_days, tmp_path):
     by_time = graphcrm("info", snap, "--as-of", later, "--json")
     assert '"version": 2' in by_time.stdout
     missing = graphcrm("info", snap, "--as-of", "9")
-    assert missing.returncode == 1 and "no version '9'" in missing.stderr and missing.stderr.count("\n") == 1
+    assert missing.returncode == 2 and missing.stderr.startswith("error: --as-of 9: ") and \
+        "no version '9'" in missing.stderr and missing.stderr.count("\n") == 1      # a usage error: exit 2
     early = graphcrm("info", snap, "--as-of", "2001-01-01")
-    assert early.returncode == 1 and "no version existed yet at '2001-01-01'" in early.stderr
+    assert early.returncode == 2 and "no version existed yet at '2001-01-01'" in early.stderr
 
 
 def test_bad_appended_rows_follow_strict_and_lenient(higgs_days, tmp_path):

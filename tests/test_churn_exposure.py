@@ -202,6 +202,10 @@ def test_cli_churn_backtest_as_a_user(worlds, tmp_path):
     summary = json.loads(out)
     assert summary["lift"] == backtest(planted).summary["lift"] and summary["lift_ci95"][0] > 1
     assert len(summary["bins"]) == 5 and len(pd.read_csv(tmp_path / "per.csv")) == summary["customers"]
+    # a snapshot version that is not there: a usage error naming --snapshot-as-of (--as-of is the exposure date)
+    code, out, err = cli("churn-backtest", snap, "--customers", crm, "--links", links, "--as-of", planted.as_of,
+                         "--snapshot-as-of", "9")
+    assert code == 2 and err.startswith("error: --snapshot-as-of 9: ") and "no version '9'" in err, err
     # a bad churn date: one line naming the file and line, exit 1, no traceback
     lines = crm.read_text().splitlines()
     lines[5] = lines[5].rsplit(",", 1)[0] + ",someday"

@@ -146,14 +146,7 @@ def earlier_version(snapshot: Path, as_of: str | None, since: str, purpose: str)
     from graphcrm.loaders.errors import ParameterError
     from graphcrm.loaders.snapshot import read_manifest
 
-    from graphcrm.loaders.errors import SnapshotError
-
-    try:
-        then = int(read_manifest(snapshot_dir(snapshot, since, "--since")).get("version", 1))
-    except SnapshotError as exc:
-        if "versions:" not in str(exc):     # a damaged snapshot stays what it is
-            raise
-        raise ParameterError(f"--since {since}: {exc}") from None
+    then = int(read_manifest(snapshot_dir(snapshot, since, "--since")).get("version", 1))     # none: names --since
     now = int(read_manifest(snapshot_dir(snapshot, as_of)).get("version", 1))
     if then >= now:
         read = f"--as-of {as_of} (version {now})" if as_of is not None else f"the current version ({now})"

@@ -414,13 +414,13 @@ def churn_backtest_cmd(
 
     timer = Timer()
     check_outputs({"--out": out})          # before any work
-    graph = open_snapshot(snapshot, snapshot_as_of)
+    graph = open_snapshot(snapshot, snapshot_as_of, option="--snapshot-as-of")
     with step(f"reading {customers.name}"):
         table, report = read_customers(customers, mode=mode)
     if links:
         link_table = read_links(links, graph)
     else:
-        link_table = load_snapshot_tables(snapshot_dir(snapshot, snapshot_as_of)).get("links")
+        link_table = load_snapshot_tables(snapshot_dir(snapshot, snapshot_as_of, "--snapshot-as-of")).get("links")
         if link_table is None:
             raise ParameterError("no --links given and the snapshot stores no links; run `graphcrm link` first")
     topics = topic.split(",") if topic and "," in topic else topic
