@@ -33,13 +33,14 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms.forecast_features import (account_features, engaged_side, engagement_log, event_layers,
-                                                  known_accounts, log_span, window_targets)
+                                                  known_accounts, log_span, window_decay_columns,
+                                                  window_decay_half_life, window_targets)
 from graphcrm.algorithms.ranks import spearman
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 TARGETS = ("engagement", "reach")
 INTERVAL = (0.1, 0.9)
 RIDGE_ALPHA = 1.0
@@ -212,7 +213,10 @@ class ForecastModel:
     ``validation`` holds, per target, the Spearman correlation of the chosen
     model and of in-degree with what happened in the held-out internal
     window (accounts that received anything there, and those of them that had
-    received engagement before), and ``beats_in_degree``.
+    received engagement before), and ``beats_in_degree``.  ``decay_feature``
+    is the recent-engagement scorer's column: engagement received, decayed with
+    the half-life (a fraction of the window) that ranked the training windows
+    best -- chosen before the held-out window, which then validates it.
     """
 
     layer: str
@@ -224,10 +228,17 @@ class ForecastModel:
     feature_set: dict[str, str]
     validation: dict = field(default_factory=dict)
     fingerprint: dict = field(default_factory=dict)
+    decay_feature: str = ""
+
+    @property
+    def decay_half_life(self) -> float:
+        """Seconds of half-life of the recent-engagement scorer (``decay_feature``)."""
+        return window_decay_half_life(self.decay_feature, self.window)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT_VERSION, "kind": "log-linear ridge", "layer": self.layer, "horizon": self.horizon,
                 "window": self.window, "fitted_at": self.fitted_at, "feature_set": self.feature_set,
+                "decay_feature": self.decay_feature,
                 "models": {k: m.to_dict() for k, m in self.models.items()},
                 "intervals": {k: i.to_dict() for k, i in self.intervals.items()},
                 "validation": self.validation, "fingerprint": self.fingerprint}
@@ -239,7 +250,7 @@ class ForecastModel:
         return cls(d["layer"], int(d["horizon"]), int(d["window"]), int(d["fitted_at"]),
                    {k: _Ridge.from_dict(m) for k, m in d["models"].items()},
                    {k: _Interval.from_dict(i) for k, i in d["intervals"].items()},
-                   dict(d["feature_set"]), d.get("validation", {}), d.get("fingerprint", {}))
+                   dict(d["feature_set"]), d.get("validation", {}), d.get("fingerprint", {}), str(d["decay_feature"]))
 
     def beats_in_degree(self, target: str = "engagement", *, top: bool = False) -> bool:
         """Whether the forecast ranked the held-out internal window at least as well as in-degree.
@@ -317,6 +328,8 @@ def _training_rows(graph, layer, cut, window, seed):
         keep = rng.choice(quiet, min(keep_n, len(quiet)), replace=False) if len(quiet) else quiet
         weight = np.r_[np.ones(int(active.sum())), np.full(len(keep), len(quiet) / max(len(keep), 1))]
         rows = np.r_[rows[active], rows[keep]]
+        order = np.argsort(rows, kind="stable")       # account order: a top-k tie is not broken by the answer
+        rows, weight = rows[order], weight[order]
     frame = feats.iloc[rows].reset_index(drop=True)
     ys = {"engagement": np.log1p(engagement[rows]), "reach": np.log1p(reach[rows])}
     return frame, ys, weight
@@ -420,7 +433,7 @@ def describe_duration(seconds) -> str:
 
 
 def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int | None = None,
-                 at: int | None = None, seed: int = 0) -> ForecastModel:
+                 at: int | None = None, seed: int = 0, keep_decay: str | None = None) -> ForecastModel:
     """Fit the forecast on the log before ``at`` (default: the end of the log).
 
     Parameters
@@ -433,6 +446,10 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
         Forecast moment, Unix seconds; only events before it are used.
     seed : int
         Fixes the row sample on logs with more than 400,000 known accounts per cutoff.
+    keep_decay : str, optional
+        The recent-engagement column of an earlier fit (``model.decay_feature``): kept unless another
+        half-life ranks the training windows better by more than one standard error (a nightly job's lists
+        do not reorder on noise).
 
     Examples
     --------
@@ -464,6 +481,7 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
                              f"{_iso_minute(at)}) has "
                              f"{engaged} account{'s' * (engaged != 1)} with {layer} received; at least "
                              f"{MIN_VALIDATION_ACCOUNTS} are needed to validate a forecast against the naive scorers")
+    decay = _choose_decay(folds, layer, keep_decay)
     columns = list(folds[0][0].columns)
     sets = {name: (cols, [columns.index(c) for c in cols]) for name, cols in feature_sets(columns).items()}
     logs = [_log_matrix(f[0]) for f in folds]                   # every fit and prediction takes columns of these
@@ -498,11 +516,46 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
                               "in_degree_all": fw[0], "in_degree_warm": fw[1], "top_k": k,
                               "forecast_top_overlap": _top_overlap(pred, yho, k),
                               "in_degree_top_overlap": _top_overlap(indeg, yho, k),
-                              "decayed_top_overlap": _top_overlap(hold[f"{layer}_received_24h"].to_numpy(), yho, k)}
+                              "decayed_top_overlap": _top_overlap(hold[decay].to_numpy(), yho, k)}
         cols, idx = sets[name]
         models[target] = every_m.fit(np.concatenate([f[1][target] for f in folds]), idx, cols)
     return ForecastModel(layer, int(horizon), window, at, models, intervals, chosen, validation,
-                         graph_fingerprint(graph))
+                         graph_fingerprint(graph), decay)
+
+
+# the decayed column kept unless another ranks the training windows clearly better: a quarter of the window
+DEFAULT_DECAY_FRACTION = 4
+
+
+def _choose_decay(folds, layer: str, keep: str | None = None) -> str:
+    """The window-scaled decayed column for the recent-engagement scorer, chosen on the training windows (every
+    cutoff but the most recent, which stays held out to validate the scorers).
+
+    Each column's share of the actual top ``k`` in its own top ``k`` is pooled over those windows (hits over
+    the sum of their ``k``; a window where nobody was engaged says nothing and is skipped).  The default --
+    ``keep`` (a nightly job's earlier choice) when it is one of the columns, else a quarter of the window -- is
+    kept unless another column's pooled share beats it by more than one binomial standard error: windows that
+    overlap each other differ by a few accounts of 100 from night to night, and half of a top-100 list changes
+    between neighbouring half-lives.
+    """
+    columns = window_decay_columns(layer)
+    default = keep if keep in columns else f"{layer}_received_w{DEFAULT_DECAY_FRACTION}"
+    hits, total = dict.fromkeys(columns, 0), 0
+    for frame, ys, _ in folds[1:]:
+        y = ys["engagement"]
+        k = int(min(100, (y > 0).sum()))
+        if k == 0:
+            continue
+        total += k
+        truth = _top_mask(y, k)
+        for column in columns:
+            hits[column] += int(np.count_nonzero(_top_mask(frame[column].to_numpy(), k) & truth))
+    if total == 0:
+        return default
+    best = max([default] + columns, key=lambda c: hits[c])        # max keeps the first of equals: the default
+    share = hits[best] / total
+    error = float(np.sqrt(share * (1.0 - share) / total))
+    return best if (hits[best] - hits[default]) / total > error else default
 
 
 def forecast(graph: SocialGraph, model: ForecastModel | None = None, *, at: int | None = None, **fit_kwargs) -> Forecast:

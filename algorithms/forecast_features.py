@@ -11,8 +11,12 @@ Every feature of an account is computed from events strictly before ``at``
 ``L_hours_since``         hours since the last one received (the log's span when never)
 
 and on the target layer ``new_sources_24h`` (accounts engaging for the first
-time in the last 24 hours) and ``reach_past`` (distinct accounts reached by
-time-respecting chains so far, Bakshy et al. 2011); ``hours_active`` since the
+time in the last 24 hours), ``reach_past`` (distinct accounts reached by
+time-respecting chains so far, Bakshy et al. 2011) and, when the forecast's
+window ``w`` is given, ``L_received_w8/_w4/_w2/_w1``: received events decayed
+with a half-life of ``w / 8 ... w`` -- recent engagement on the time scale of
+the forecast (a 24-hour half-life is "the last day" on a log of retweets and
+noise on years of ratings forecast 90 days ahead); ``hours_active`` since the
 account's first event; per static layer ``S_out_degree`` / ``S_in_degree``
 (e.g. followers), and the node table's ``followers`` column when present.
 
@@ -32,6 +36,26 @@ from graphcrm.loaders.graph import EventLog, Layer, SocialGraph
 
 HOUR = 3600
 DECAY_HALF_LIVES_H = (6, 24, 72)
+# half-lives as fractions of the forecast window: column L_received_w{k} has half-life window / k
+WINDOW_DECAY_FRACTIONS = (8, 4, 2, 1)
+
+
+def window_decay_columns(layer: str) -> list[str]:
+    """The target layer's window-scaled decayed columns, shortest half-life first.
+
+    >>> window_decay_columns("retweets")
+    ['retweets_received_w8', 'retweets_received_w4', 'retweets_received_w2', 'retweets_received_w1']
+    """
+    return [f"{layer}_received_w{k}" for k in WINDOW_DECAY_FRACTIONS]
+
+
+def window_decay_half_life(column: str, window: int) -> float:
+    """Seconds of half-life of a :func:`window_decay_columns` column for a forecast window of ``window`` s.
+
+    >>> window_decay_half_life("retweets_received_w4", 86400)
+    21600.0
+    """
+    return window / int(column.rsplit("_w", 1)[1])
 
 
 def engaged_side(layer: Layer, log: EventLog | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +181,8 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str, reach_wi
 
     ``reach_past`` follows the chains of the last ``reach_window`` seconds before ``at`` (the forecast passes
     its window: the reach it learns from is measured as the reach it forecasts), or of the whole log before
-    ``at`` when None.  The search costs up to accounts x events reached: on a log of ratings over years,
+    ``at`` when None; with a ``reach_window`` the target layer also gets the window-scaled decayed counts
+    (:func:`window_decay_columns`).  The search costs up to accounts x events reached: on a log of ratings over years,
     where time-respecting chains reach most of the graph, the whole log took seconds per cutoff.
 
     Examples
@@ -193,6 +218,10 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str, reach_wi
         if name == target_layer:
             since = int(np.searchsorted(ev.time, at - 24 * HOUR, side="left"))
             feats["new_sources_24h"] = _distinct_per(engaged[since:], first[since:], n)
+            if reach_window is not None:
+                for k, column in zip(WINDOW_DECAY_FRACTIONS, window_decay_columns(name)):
+                    w = np.exp2(-(at - t) * k / float(reach_window))
+                    feats[column] = np.bincount(engaged, weights=w, minlength=n)
             order = source_order(log)
             lo = 0 if reach_window is None else int(np.searchsorted(ev.time, at - int(reach_window), side="left"))
             recent = EventLog(ev.src[lo:], ev.dst[lo:], ev.time[lo:])

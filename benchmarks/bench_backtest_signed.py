@@ -77,7 +77,8 @@ def write(rows: list[dict], path: Path, seconds: float) -> None:
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC ({seconds:.0f} s). Engagement = positive ratings "
              f"received; splits at {', '.join(f'{q:.0%}' for q in QUANTILES)} of each log's events; horizons "
              f"{', '.join(HORIZONS)}; {SAMPLES:,} RR samples for the IC scorers. *naive best*: the best of ratings "
-             "received, distinct raters and recent ratings (24-hour half-life) on that metric, chosen after the "
+             "received, distinct raters and recent ratings (decayed, half-life a quarter of the horizon) on that "
+             "metric, chosen after the "
              "fact (no scorer can know it before); *structural*: the combined influence score `rank` listed "
              "on these logs before 2026-12-07; *leader*: what `rank` lists now (scorer chosen on the log's "
              "held-out window before the split).", "",
@@ -97,7 +98,9 @@ def write(rows: list[dict], path: Path, seconds: float) -> None:
         d_struct = frame[f"leader_{metric}"] - frame[f"structural_{metric}"]
         lines.append(f"| {metric} | {d_naive.mean():+.3f}, >= in {int((d_naive >= -1e-12).sum())} of {len(frame)} | "
                      f"{d_struct.mean():+.3f}, >= in {int((d_struct >= -1e-12).sum())} of {len(frame)} |")
-    lines.append("")
+    lines += ["", "Means over the runs: " + "; ".join(
+        f"{metric} leader {frame[f'leader_{metric}'].mean():.3f}, forecast {frame[f'forecast_{metric}'].mean():.3f}"
+        for metric in METRICS) + ".", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -9,7 +9,8 @@ Every scorer sees only the events before ``split`` (the graph is cut with
   events (:func:`graphcrm.algorithms.cascades.cascade_reach`).
 
 Scorers: the naive baselines (in-degree = distinct accounts that engaged,
-engagement count, time-decayed count), PageRank attention, coreness, the
+engagement count, time-decayed count with a half-life of a quarter of the
+horizon -- a fixed rule, no fit), PageRank attention, coreness, the
 structural ``influence_score`` of the leader list, Independent-Cascade
 expected reach under weighted cascade and learned probabilities, past
 cascade reach (Bakshy et al. 2011) and the forecast
@@ -36,7 +37,7 @@ import pandas as pd
 from graphcrm.algorithms import coreness, expected_reach, pagerank
 from graphcrm.algorithms.forecast import (MIN_VALIDATION_ACCOUNTS, MIN_WINDOW, TARGETS, describe_duration,
                                          fit_forecast, forecast)
-from graphcrm.algorithms.forecast_features import HOUR, event_layers, log_span, window_targets
+from graphcrm.algorithms.forecast_features import event_layers, log_span, window_targets
 from graphcrm.algorithms.ranks import spearman
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph, _to_unix
@@ -46,7 +47,7 @@ from graphcrm.leaders import combined_score
 GROUPS = ("all", "active_in_training", "top_1000")
 OVERLAP_KS = (20, 100, 1000)
 NAIVE = ("in_degree", "engagement_count", "engagement_decayed")
-DECAY_HALF_LIFE_H = 24
+NAIVE_DECAY_FRACTION = 4          # the naive decayed count's half-life: the horizon / 4
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -173,10 +174,10 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
     from graphcrm.algorithms.forecast_features import account_features
     feats = account_features(train, split, target_layer=layer, reach_window=horizon)   # reach: the last horizon
     per_time = horizon / max(split - first, 1)
-    decay_rate = np.log(2) / (DECAY_HALF_LIFE_H * HOUR)
+    decay_rate = np.log(2) * NAIVE_DECAY_FRACTION / horizon       # per second: decayed sum -> count per second
     indeg = feats[f"{layer}_received_distinct"].to_numpy()
     count = feats[f"{layer}_received"].to_numpy()
-    decayed = feats[f"{layer}_received_{DECAY_HALF_LIFE_H}h"].to_numpy()
+    decayed = feats[f"{layer}_received_w{NAIVE_DECAY_FRACTION}"].to_numpy()
     scores = {"in_degree": indeg, "engagement_count": count, "engagement_decayed": decayed}
     as_count = {"in_degree": indeg * per_time, "engagement_count": count * per_time,
                 "engagement_decayed": decayed * decay_rate * horizon}
@@ -216,7 +217,7 @@ def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: in
         per_target[t]["leader_default"] = {
             "forecast": fc.score["engagement"],
             "in_degree": indeg + (tie - tie.min()) / (np.ptp(tie) + 1.0) * 0.5,
-            "engagement_decayed": _lexicographic(decayed, tie)}[chosen]
+            "engagement_decayed": _lexicographic(fc.features[model.decay_feature].to_numpy(), tie)}[chosen]
         counts[t]["forecast"] = fc.values[t]
         intervals[t] = (fc.low[t], fc.high[t])
     return per_target, counts, intervals, {"forecast_model": model.to_dict(), "known": feats,

@@ -16,7 +16,6 @@ import pandas as pd
 
 from graphcrm.loaders.snapshot import save_snapshot
 from graphcrm.info import format_info, graph_info
-from graphcrm.forecast_leaders import SCORER_WORDS
 from graphcrm.progress import step
 from graphcrm.ranking import rank_table
 from graphcrm.report import build_report, write_report
@@ -95,7 +94,7 @@ def format_demo(summary: dict) -> str:
         hours = ranking["horizon_seconds"] / 3600
         span = f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:g} hours" if hours >= 1 else f"{hours * 60:.0f} minutes"
         lines += [
-            f"opinion leaders as `graphcrm rank` lists them: by {SCORER_WORDS[ranking['scorer']]}, the scorer that",
+            f"opinion leaders as `graphcrm rank` lists them: by {ranking['scorer_words']}, the scorer that",
             f"predicted the held-out end of this log best ({ranking['scorer_reason']});",
             f"forecast_engagement: {ranking['layer']} expected in the next {span} (80% interval: _low, _high);",
             f"distinct_engagers / engagement_received: accounts that engaged so far / their {ranking['layer']}:",

@@ -25,8 +25,19 @@ from graphcrm.loaders.layers import INTERACTION_TYPES
 from graphcrm.leaders import _audience, _community_of, stance, top_per_community
 
 SCORERS = ("forecast", "engagement_decayed", "in_degree")
-SCORER_WORDS = {"forecast": "forecast", "engagement_decayed": "recent engagement (24-hour half-life)",
-                "in_degree": "in-degree"}
+SCORER_WORDS = {"forecast": "forecast", "engagement_decayed": "recent engagement", "in_degree": "in-degree"}
+
+
+def scorer_words(scorer: str, model: ForecastModel | None = None) -> str:
+    """The scorer in words; recent engagement with the half-life ``model`` chose for it.
+
+    >>> scorer_words("in_degree")
+    'in-degree'
+    """
+    words = SCORER_WORDS[scorer]
+    if scorer == "engagement_decayed" and model is not None and model.decay_feature:
+        words += f" (half-life {describe_duration(model.decay_half_life)})"
+    return words
 
 
 def has_interaction_log(graph: SocialGraph) -> bool:
@@ -38,9 +49,9 @@ def has_interaction_log(graph: SocialGraph) -> bool:
 def choose_scorer(model: ForecastModel) -> tuple[str, str]:
     """``(scorer, reason)``: whichever put most of the actual top 100 in its own top 100 on the held-out window.
 
-    The candidates are the forecast, recent engagement (received, decayed with a 24-hour half-life) and
-    in-degree (distinct accounts engaged); ties go to the forecast, then to recent engagement.  Models stored
-    before recent engagement was validated choose between the other two.
+    The candidates are the forecast, recent engagement (received, decayed with the half-life the fit chose on
+    its training windows, ``model.decay_feature``: a fraction of the forecast window) and in-degree (distinct
+    accounts engaged); ties go to the forecast, then to recent engagement.
     """
     overlap, figures = _overlaps(model)
     chosen = max(SCORERS, key=lambda s: overlap[s])          # max keeps the first of equals: SCORERS' order
@@ -51,7 +62,7 @@ def choose_scorer(model: ForecastModel) -> tuple[str, str]:
                     "statistically tied")
     if chosen == "forecast":
         return chosen, figures
-    return chosen, figures + f" (the forecast lost, so the list is ranked by {SCORER_WORDS[chosen]})"
+    return chosen, figures + f" (the forecast lost, so the list is ranked by {scorer_words(chosen, model)})"
 
 
 def _standard_error(share: float, k: int) -> float:
@@ -67,7 +78,7 @@ def _overlaps(model: ForecastModel) -> tuple[dict, str]:
                "in_degree": v["in_degree_top_overlap"]}
     figures = (f"top-{k} overlap with the actual top {k} on the held-out window "
                f"{_day(v['window'][0])}..{_day(v['window'][1])}: " +
-               ", ".join(f"{SCORER_WORDS[s]} {overlap[s]:.2f}" for s in SCORERS if overlap[s] >= 0))
+               ", ".join(f"{scorer_words(s, model)} {overlap[s]:.2f}" for s in SCORERS if overlap[s] >= 0))
     return overlap, figures
 
 
@@ -85,8 +96,9 @@ def keep_or_choose_scorer(model: ForecastModel, earlier: str | None) -> tuple[st
         return chosen, why
     error = _standard_error(overlap[chosen], model.validation["engagement"]["top_k"])
     if overlap[chosen] - overlap[earlier] <= error:
-        return earlier, (figures + f" (kept {SCORER_WORDS[earlier]}, the scorer of the run before: within one "
-                                   f"standard error, {error:.2f}, of the best, {SCORER_WORDS[chosen]})")
+        return earlier, (figures + f" (kept {scorer_words(earlier, model)}, the scorer of the run before: "
+                                   f"within one standard error, {error:.2f}, of the best, "
+                                   f"{scorer_words(chosen, model)})")
     return chosen, why
 
 
@@ -144,7 +156,7 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
     lay = model.layer
     received = fc.features[f"{lay}_received"].to_numpy()
     distinct = fc.features[f"{lay}_received_distinct"].to_numpy()
-    recent = fc.features[f"{lay}_received_24h"].to_numpy()
+    recent = fc.features[model.decay_feature].to_numpy()
     by = {"forecast": fc.score["engagement"], "engagement_decayed": recent, "in_degree": distinct}
     frame = pd.DataFrame({"account_id": graph.id_map.ids})
     frame["leader_score"] = {"forecast": fc.values["engagement"], "engagement_decayed": recent.round(2),
@@ -172,10 +184,11 @@ def forecast_leaders(graph: SocialGraph, *, top: int = 50, layer: str | None = N
     received_other = fc.features[others].to_numpy(dtype=np.float64)      # rows: accounts, for the why
     shown = len(table) if explain is None else max(0, min(int(explain), len(table)))
     positions = table.pop("_pos_kept").to_numpy()
-    table["why"] = [_why(row, lay, model.horizon, chosen, others, received_other[int(pos)])
+    table["why"] = [_why(row, model, chosen, others, received_other[int(pos)])
                     for row, pos in zip(table.head(shown).itertuples(index=False), positions[:shown])] + \
         [""] * (len(table) - shown)
-    summary = {"layer": lay, "horizon_seconds": model.horizon, "scorer": chosen, "scorer_reason": why_scorer,
+    summary = {"layer": lay, "horizon_seconds": model.horizon, "scorer": chosen,
+               "scorer_words": scorer_words(chosen, model), "scorer_reason": why_scorer,
                "forecast_at": _day(model.fitted_at), "validation": model.validation["engagement"],
                "feature_set": model.feature_set["engagement"]}
     return table, summary
@@ -196,8 +209,8 @@ def _ranked_within(frame: pd.DataFrame, top: int) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _why(row, layer: str, horizon: int, scorer: str, other_layers: list, other_received: np.ndarray) -> str:
-    span = describe_duration(horizon)
+def _why(row, model: ForecastModel, scorer: str, other_layers: list, other_received: np.ndarray) -> str:
+    layer, span = model.layer, describe_duration(model.horizon)
     parts = [f"forecast {row.forecast_engagement:,.0f} {layer} received in the next {span} "
              f"(80%: {row.forecast_engagement_low:,.0f}-{row.forecast_engagement_high:,.0f})"]
     if row.distinct_engagers:
@@ -211,5 +224,6 @@ def _why(row, layer: str, horizon: int, scorer: str, other_layers: list, other_r
     if scorer == "in_degree":
         parts.insert(0, f"ranked by distinct accounts engaged ({row.distinct_engagers:,})")
     elif scorer == "engagement_decayed":
-        parts.insert(0, f"ranked by recent {layer} received ({row.leader_score:,.1f}, 24-hour half-life)")
+        parts.insert(0, f"ranked by recent {layer} received ({row.leader_score:,.1f}, half-life "
+                        f"{describe_duration(model.decay_half_life)})")
     return "; ".join(parts)

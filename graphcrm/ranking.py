@@ -75,14 +75,15 @@ def rank_table(graph: SocialGraph, *, method: str = "auto", layer=None, top: int
 
 def _fitted(graph, layer, horizon, seed, fits: dict):
     """``(model, forecast)`` of ``layer``, fitted and applied once per (layer, horizon, seed) in ``fits``; a
-    fit that failed raises its error again."""
+    fit that failed raises its error again.  ``fits["keep_decay"]``, when set, is the recent-engagement
+    column an earlier run chose (see :func:`~graphcrm.algorithms.forecast.fit_forecast`)."""
     from graphcrm.algorithms.forecast import default_target_layer, fit_forecast, forecast
 
     name = layer or default_target_layer(graph)
     key = (name, horizon, seed)
     if key not in fits:
         try:
-            model = fit_forecast(graph, layer=name, horizon=horizon, seed=seed)
+            model = fit_forecast(graph, layer=name, horizon=horizon, seed=seed, keep_decay=fits.get("keep_decay"))
             fits[key] = (model, forecast(graph, model))
         except ParameterError as exc:
             fits[key] = exc
@@ -133,6 +134,11 @@ class LeaderLists:
         if kept and ranking.get("scorer") == kept[0]:
             ranking["scorer_reason"] = kept[1]
         return table
+
+    def keep_decay(self, column: str | None) -> None:
+        """Fit the forecasts of this graph keeping ``column`` (an earlier run's ``model.decay_feature``) as the
+        recent-engagement scorer unless another half-life is clearly better; call before the first list."""
+        self.fits["keep_decay"] = column
 
     def keep_scorer(self, scorer: str, reason: str, *, layer: str | None = None, horizon: int | None = None,
                     seed: int = 0) -> None:

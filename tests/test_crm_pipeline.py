@@ -181,6 +181,7 @@ def test_leader_segments_without_a_leaders_step_record_their_scorer_for_the_next
     run = json.loads(next((tmp_path / "out" / "state").glob("v*/run.json")).read_text())
     scorer, reason = run["leader_scorer"]
     assert "held-out window" in reason
+    assert run["leader_decay"].startswith("retweets_received_w")       # the next night keeps this half-life
     why = read_export(tmp_path / "out" / "segments.csv").reason.iloc[0]
     words = {"forecast": "forecast", "engagement_decayed": "ranked by recent", "in_degree": "ranked by distinct"}
     assert why.startswith(words[scorer])

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from graphcrm.algorithms.cascades import cascade_reach
-from graphcrm.algorithms.forecast import fit_forecast, forecast
+from graphcrm.algorithms.forecast import ForecastModel, fit_forecast, forecast
+from graphcrm.algorithms.forecast_features import account_features
 from graphcrm.backtest import backtest, parse_duration
 from graphcrm.loaders import GraphBuilder
 from graphcrm.loaders.errors import ParameterError
@@ -98,8 +99,10 @@ def test_nothing_after_the_split_reaches_any_scorer():
         b.add_events(name, both[actor].to_numpy(), both[target].to_numpy(), time=both.time.to_numpy())
     perturbed = b.build()
     assert perturbed.id_map.ids.tolist() == graph.id_map.ids.tolist()
-    one = backtest(graph, split, samples=5000, seed=2)
-    two = backtest(perturbed, split, samples=5000, seed=2)
+    # the horizon is the question asked (the naive decayed count's half-life is a quarter of it): the same
+    # for both; by default it runs to the log's end, which the perturbation moved
+    one = backtest(graph, split, horizon=5 * DAY, samples=5000, seed=2)
+    two = backtest(perturbed, split, horizon=5 * DAY, samples=5000, seed=2)
     for target in one.scores:
         for scorer, values in one.scores[target].items():
             np.testing.assert_array_equal(values, two.scores[target][scorer], err_msg=f"{scorer} saw the future")
@@ -498,10 +501,13 @@ def test_a_winning_margin_within_noise_is_said():
     class M:
         validation = {"engagement": {"top_k": 100, "window": [0, 3600], "forecast_top_overlap": 0.30,
                                      "decayed_top_overlap": 0.31, "in_degree_top_overlap": 0.29}}
+        decay_feature, decay_half_life = "retweets_received_w4", 900.0
 
     assert "statistically tied" in choose_scorer(M())[1]
     M.validation["engagement"]["decayed_top_overlap"] = 0.50
-    assert "statistically tied" not in choose_scorer(M())[1]
+    scorer, why = choose_scorer(M())
+    assert "statistically tied" not in why
+    assert scorer == "engagement_decayed" and why.endswith("ranked by recent engagement (half-life 15 minutes))")
 
 
 def _random_ratings(seed: int):
@@ -637,3 +643,106 @@ def test_leader_list_of_signed_ratings_counts_positive_raters_as_audience():
     positive_raters = (pairs > 0).groupby(level=0).sum()
     expected = positive_raters.reindex([int(a[1:]) for a in table.account_id]).to_numpy()
     assert table.audience_size.tolist() == expected.tolist()
+
+
+def test_window_scaled_decay_columns_sum_halving_weights():
+    from graphcrm.algorithms.forecast_features import window_decay_columns
+
+    times = [0, 3 * DAY, 7 * DAY, 8 * DAY - 3600]
+    g = GraphBuilder().add_events("retweets", ["f1", "f2", "f3", "f4"], ["a", "a", "a", "b"], time=times).build()
+    at, window = 8 * DAY, 4 * DAY
+    f = account_features(g, at, target_layer="retweets", reach_window=window)
+    a = g.index_of(["a"])[0]
+    for k, column in zip((8, 4, 2, 1), window_decay_columns("retweets")):
+        expected = sum(2.0 ** (-(at - t) / (window / k)) for t in times[:3])
+        assert f.loc[a, column] == pytest.approx(expected)
+    assert "retweets_received_w4" not in account_features(g, at, target_layer="retweets").columns   # no window
+
+
+def _fad_or_steady_log(steady: bool, seed: int):
+    """60 days, 300 accounts retweeted by fresh fans.  ``steady``: each account at its own constant rate all
+    along (the long past says most).  Otherwise fads: each account is retweeted only during 5 bursts of 2 days
+    at random times, a fresh popularity each (what matters is the last few days)."""
+    rng = np.random.default_rng(seed)
+    n, days = 300, 60
+    rate = rng.lognormal(0.0, 1.0, n)
+    if steady:
+        counts = rng.poisson(rate * days)
+        who = np.repeat(np.arange(n), counts)
+        t = rng.uniform(0, days * DAY, len(who))
+    else:
+        burst = np.repeat(np.arange(n), 5)                       # burst j belongs to account burst[j]
+        start = rng.uniform(0, days - 2, len(burst)) * DAY
+        counts = rng.poisson(rng.lognormal(1.5, 1.0, len(burst)))
+        which = np.repeat(np.arange(len(burst)), counts)
+        who = burst[which]
+        t = start[which] + rng.uniform(0, 2 * DAY, len(which))
+    fans = [f"f{i}" for i in range(len(who))]
+    return GraphBuilder().add_events("retweets", fans, [f"a{i}" for i in who], time=t.astype(np.int64)).build()
+
+
+def test_recent_engagement_half_life_is_chosen_on_the_training_windows():
+    from graphcrm.algorithms.forecast_features import window_decay_half_life
+
+    steady = [fit_forecast(_fad_or_steady_log(True, s), horizon=8 * DAY) for s in (1, 2)]
+    fads = [fit_forecast(_fad_or_steady_log(False, s), horizon=8 * DAY) for s in (1, 2)]
+    for m in steady + fads:
+        assert m.decay_half_life == window_decay_half_life(m.decay_feature, m.window)
+        assert m.decay_feature.startswith("retweets_received_w")
+    # a steady rate is best read over a long memory, a fad over the last days
+    assert min(m.decay_half_life for m in steady) > max(m.decay_half_life for m in fads)
+    assert ForecastModel.from_dict(steady[0].to_dict()).decay_feature == steady[0].decay_feature
+
+
+def _decay_fold(hits: dict, n=1000, k=100, seed=0):
+    """A training fold (frame, targets, weights) whose actual top ``k`` is accounts 0..k-1 and where column
+    ``c`` puts exactly ``hits[c]`` of them in its own top ``k``; ``k=0``: nobody engaged."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n)
+    y[:k] = rng.uniform(1, 5, k)
+    frame = {}
+    for column, h in hits.items():
+        score = rng.uniform(0, 1, n)
+        top = np.r_[np.arange(h), np.arange(k, 2 * k - h)]          # h true leaders and k - h others
+        score[top] += 10
+        frame[column] = score
+    return pd.DataFrame(frame), {"engagement": y}, np.ones(n)
+
+
+def test_the_recent_engagement_half_life_changes_only_on_a_clear_margin():
+    from graphcrm.algorithms.forecast import _choose_decay
+    from graphcrm.algorithms.forecast_features import window_decay_columns
+
+    w8, w4, w2, w1 = window_decay_columns("retweets")
+    held_out = _decay_fold({w8: 0, w4: 0, w2: 0, w1: 0})               # never looked at
+    close = {w8: 50, w4: 60, w2: 63, w1: 40}                           # w2 ahead by 0.03 < one standard error
+    assert _choose_decay([held_out, _decay_fold(close), _decay_fold(close, seed=1)], "retweets") == w4
+    assert _choose_decay([held_out, _decay_fold(close)], "retweets", keep=w8) == w2   # 0.13 ahead of w8: clear
+    clear = {w8: 50, w4: 60, w2: 75, w1: 40}
+    assert _choose_decay([held_out, _decay_fold(clear), _decay_fold(clear, seed=1)], "retweets") == w2
+    # a window where nobody was engaged says nothing (it used to count as a perfect top-1 for any column)
+    nobody = _decay_fold({w8: 0, w4: 0, w2: 0, w1: 0}, k=0)
+    assert _choose_decay([held_out, _decay_fold(close), nobody], "retweets") == w4
+    assert _choose_decay([held_out, nobody], "retweets", keep=w1) == w1
+    # the held-out fold never decides
+    assert _choose_decay([_decay_fold(clear), _decay_fold(close)], "retweets") == w4
+
+
+def test_a_nightly_fit_keeps_the_earlier_half_life_unless_another_is_clearly_better():
+    steady = _fad_or_steady_log(True, 4)
+    fresh = fit_forecast(steady, horizon=8 * DAY)
+    assert fresh.decay_feature == "retweets_received_w1"        # a steady log: the long memory, clearly
+    assert fit_forecast(steady, horizon=8 * DAY, keep_decay="retweets_received_w8").decay_feature == \
+        "retweets_received_w1"
+    assert fit_forecast(steady, horizon=8 * DAY, keep_decay="mentions_received_w8").decay_feature == \
+        "retweets_received_w1"                                  # another layer's column: not a candidate
+
+
+def test_leader_lists_fit_with_the_half_life_a_nightly_job_kept():
+    from graphcrm.ranking import LeaderLists
+
+    steady = _fad_or_steady_log(True, 1)
+    assert LeaderLists(steady).model(horizon=8 * DAY).decay_feature == "retweets_received_w1"
+    lists = LeaderLists(steady)
+    lists.keep_decay("retweets_received_w2")        # within noise of w1 on this log: kept
+    assert lists.model(horizon=8 * DAY).decay_feature == "retweets_received_w2"

@@ -263,12 +263,16 @@ def _json_safe(value):
 def _keep_nightly_scorer(leader_lists, state, horizon, seed):
     """Decide the scorer of the ``auto`` leader lists of this fit (horizon, seed): the night's winner, or the
     earlier run's while it is within noise of it (:func:`~graphcrm.forecast_leaders.keep_or_choose_scorer`),
-    recorded for the next run and for retries.  Returns the fitted model (None where the log cannot support
+    recorded for the next run and for retries; the fit keeps the earlier run's recent-engagement half-life
+    unless another is clearly better (``keep_decay`` of :func:`~graphcrm.algorithms.forecast.fit_forecast`).  Returns the fitted model (None where the log cannot support
     a forecast)."""
+    leader_lists.keep_decay(state.earlier("leader_decay"))     # and the half-life of its recent engagement
     model = leader_lists.model(horizon=horizon, seed=seed)
     if model is None:
         return None
     from graphcrm.forecast_leaders import keep_or_choose_scorer
+
+    state.decided("leader_decay", model.decay_feature)
 
     earlier = state.earlier("leader_scorer")
     kept = state.decided("leader_scorer", list(keep_or_choose_scorer(model, earlier[0] if earlier else None)))
