@@ -47,11 +47,11 @@ def load_model(snapshot, graph: SocialGraph, layer: str, horizon: int | None = N
         return None, "no stored model"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("format") != FORMAT_VERSION:     # before reading it as this one
+            return None, "stored model was written by another graphcrm version; refitted"
         model = ForecastModel.from_dict(data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return None, f"stored model {path} unreadable ({exc.__class__.__name__}); refitted"
-    if data.get("format") != FORMAT_VERSION:
-        return None, "stored model was written by another graphcrm version; refitted"
     if model.fingerprint != graph_fingerprint(graph):
         return None, "stored model was fitted on another version of the log; refitted"
     if model.validation["engagement"].get("top_k", 0) < MIN_VALIDATION_ACCOUNTS:     # stored by an older version

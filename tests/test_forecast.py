@@ -138,6 +138,13 @@ def test_stored_model_is_reused_only_on_the_same_log(tmp_path):
     (snap / "models" / "forecast-retweets.json").write_text("{not json")
     broken, note = load_model(snap, graph, "retweets")
     assert broken is None and "unreadable" in note
+    (snap / "models" / "forecast-retweets.json").write_text("[1, 2]")
+    assert "unreadable" in load_model(snap, graph, "retweets")[1]
+    # a model of an earlier format (no recent-engagement half-life: format 2) is refitted, not misread
+    older = {k: v for k, v in model.to_dict().items() if k != "decay_feature"}
+    (snap / "models" / "forecast-retweets.json").write_text(json.dumps({**older, "format": 2}))
+    old, note = load_model(snap, graph, "retweets", 2 * DAY)
+    assert old is None and note == "stored model was written by another graphcrm version; refitted"
 
 
 def test_leader_list_says_which_scorer_and_why():
