@@ -125,3 +125,19 @@ def test_rank_on_signed_ratings_says_what_it_left_out_and_why_no_forecast(tmp_pa
     assert np.isfinite(table.leader_score).all() and np.isfinite(table.forecast_engagement_high).all()
     code, out, _ = run("rank", snap, "--out", tmp_path / "p.csv", "--method", "pagerank", "--json")
     assert code == 0 and json.loads(out)["negative_ties_ignored"] == negative
+
+
+def test_no_output_option_may_overwrite_a_file_the_command_reads(tmp_path):
+    data = tmp_path / "ties.csv"
+    data.write_text("source,target,weight\n1,2,3\n2,3,x\n")
+    before = data.read_bytes()
+    code, out, err = run("load", "--edges", data, "--mode", "lenient", "--rejects", data, "--out", tmp_path / "s")
+    assert code == 2 and err.startswith(f"error: --rejects {data} is a file this command reads"), err
+    assert data.read_bytes() == before and not (tmp_path / "s").exists()
+    code, out, err = run("load", "--edges", data, "--mode", "lenient", "--out", tmp_path / "s")
+    assert code == 0, err
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text("account_id\n1\n")
+    code, out, err = run("simulate", tmp_path / "s", "--seeds-file", seeds, "--out", seeds)
+    assert code == 2 and "--out" in err and "is a file this command reads" in err, err
+    assert seeds.read_text() == "account_id\n1\n"

@@ -18,6 +18,7 @@ import sys
 import typer
 
 from graphcrm.cli import audience, crm, database, forecast, jobs, load, report, scores, spread
+from graphcrm.cli.common import protect_inputs
 from graphcrm.loaders.errors import GraphCRMError
 
 #: verb groups in the order ``graphcrm --help`` lists them
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 for _module in VERB_MODULES:
     _module.register(app)
+protect_inputs(app)         # no output option may name a file the command reads
 
 
 def main(argv=None) -> int:

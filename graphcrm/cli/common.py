@@ -252,3 +252,50 @@ def stored_forecast(snapshot: Path, graph, layer: str | None, horizon: int | Non
     if name not in graph.layers:
         return None
     return load_model(snapshot, graph, name, horizon)[0]
+
+
+#: options that name a file a command writes (besides every ``--...-out``)
+OUTPUT_OPTIONS = ("--out", "--rejects")
+
+
+def protect_inputs(app) -> None:
+    """Make every command of ``app`` (and of its sub-groups) refuse an output option that names one of the
+    files it reads: ``load --edges in.csv --rejects in.csv`` would replace the user's data with the rejects
+    report.  Outputs are ``--out``, ``--rejects`` and every ``--...-out``; inputs are the other path values
+    that are existing files.  The check runs before the command does any work (exit 2)."""
+    for info in app.registered_commands:
+        info.callback = _refusing_outputs_over_inputs(info.callback)
+    for group in app.registered_groups:
+        protect_inputs(group.typer_instance)
+
+
+def _refusing_outputs_over_inputs(func):
+    import functools
+    import inspect
+
+    signature = inspect.signature(func)
+    outputs = {}
+    for name, parameter in signature.parameters.items():
+        flags = [d for d in (getattr(parameter.default, "param_decls", None) or ()) if d.startswith("--")]
+        flag = next((f for f in flags if f in OUTPUT_OPTIONS or f.endswith("-out")), None)
+        if flag:
+            outputs[name] = flag
+
+    @functools.wraps(func)
+    def checked(*args, **kwargs):
+        given = signature.bind_partial(*args, **kwargs).arguments
+        read = {}
+        for name, value in given.items():
+            if name in outputs:
+                continue
+            for path in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(path, Path) and path.is_file():
+                    read.setdefault(path.resolve(), path)
+        for name, option in outputs.items():
+            path = given.get(name)
+            if isinstance(path, Path) and path.resolve() in read:
+                raise ParameterError(f"{option} {path} is a file this command reads ({read[path.resolve()]}): "
+                                     "writing it would replace your data; give the output another name")
+        return func(*args, **kwargs)
+
+    return checked
