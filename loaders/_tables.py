@@ -755,7 +755,7 @@ def _malformed_quoted_record(table: pa.Table, layout: TextLayout):
             break
     for first in sorted(wanted):
         try:
-            records = list(csv.reader(["\n".join(texts.get(first, []))], delimiter=layout.delimiter, strict=True))
+            records = _csv_records(["\n".join(texts.get(first, []))], layout.delimiter, strict=True)
         except csv.Error:
             return first, wanted[first]
         if len(records) != 1:
@@ -852,17 +852,73 @@ def _opens_unclosed_quote(text: str, delimiter: str) -> bool:
     """Whether a field of the line opens a quote the line does not close (``5" screen`` in an unquoted field is
     a plain character, as for every CSV reader)."""
     try:
-        next(csv.reader([text], delimiter=delimiter, strict=True))
+        _csv_records([text], delimiter, strict=True)
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
     return False
+
+
+# a quoted field may span lines up to this much text: a runaway quote stops there, not at the end of the file
+MAX_RECORD_CHARS = 1 << 24
+
+
+def _multi_line_record(first: str, source, pushed: list, delimiter: str, n_fields: int):
+    r"""``(fields, [])``: the record a quoted field opened on line ``first`` makes with the lines after it, read
+    on from ``source`` (``pushed`` first) until the quote closes; or ``(None, lines read)`` when it never closes
+    (end of file, :data:`MAX_RECORD_CHARS`, a line that cannot be read) or does not make one record of
+    ``n_fields`` fields -- a runaway quote, as the fast reader's check calls it.
+
+    >>> lines = iter([(2, 'two"'), (3, "3,4,x")])
+    >>> _multi_line_record('1,2,"one', lines, [], ",", 3)
+    (['1', '2', 'one\ntwo'], [])
+    """
+    parts, ahead, size = [first], [], len(first)
+    while size <= MAX_RECORD_CHARS:
+        item = pushed.pop() if pushed else next(source, None)
+        if item is None:
+            break
+        ahead.append(item)
+        if isinstance(item[1], UnicodeDecodeError):
+            break
+        parts.append(item[1])
+        size += len(item[1]) + 1
+        if '"' not in item[1]:           # only a quote can close the field
+            continue
+        try:
+            records = _csv_records(["\n".join(parts)], delimiter, strict=True)
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                continue                 # still inside the quoted field
+            break
+        if len(records) == 1 and len(records[0]) == n_fields:
+            return [f.strip() for f in records[0]], []
+        break
+    return None, ahead
+
+
+# a field may be as long as a line may be (the csv module's default limit is 128 KiB: a long message would
+# raise "field larger than field limit" -- a traceback, or a valid multi-line text refused as an unclosed quote)
+_FIELD_LIMIT = 1 << 30
+
+
+def _csv_records(lines, delimiter: str, strict: bool = False) -> list[list[str]]:
+    """``list(csv.reader(lines, ...))`` with the field size limit raised for the call (and restored).
+
+    >>> _csv_records(['a,"' + 'x' * 200_000 + '"'], ",")[0][1] == 'x' * 200_000
+    True
+    """
+    previous = csv.field_size_limit(_FIELD_LIMIT)
+    try:
+        return list(csv.reader(lines, delimiter=delimiter, strict=strict))
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _split_line(text: str, delimiter: str | None) -> list[str]:
     if delimiter is None:
         return text.split()
     if '"' in text:
-        return [f.strip() for f in next(csv.reader([text], delimiter=delimiter))]
+        return [f.strip() for f in _csv_records([text], delimiter)[0]]
     return [f.strip() for f in text.split(delimiter)]
 
 
@@ -876,7 +932,13 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
     header_line = layout.first_data_line - 1 if layout.header else None
     first_fatal = None
     role_names = " ".join(r or "_" for r in roles)
-    for number, text in iter_lines(layout):
+    source = iter_lines(layout)
+    pushed: list = []                    # lines read ahead for a multi-line record that did not close
+    while True:
+        item = pushed.pop() if pushed else next(source, None)
+        if item is None:
+            break
+        number, text = item
         if isinstance(text, UnicodeDecodeError):
             msg = (f"bytes not valid {layout.encoding} (0x{text.object[text.start:text.start + 1].hex()} at "
                    f"column {text.start + 1}); pass the file's encoding, e.g. --encoding latin-1 (Python: encoding='latin-1'), or re-encode it as UTF-8")
@@ -890,13 +952,18 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
         if number == header_line or number <= layout.skip_rows or not stripped or stripped.startswith(COMMENT_CHARS):
             continue
         report.rows_read += 1
+        fields = None
         if layout.delimiter in (",", "\t") and '"' in text and _opens_unclosed_quote(text, layout.delimiter):
-            problems.add(number, None, "unclosed_quote", UNCLOSED_QUOTE, text[:200])
-            if mode == "strict":
-                first_fatal = number
-                break
-            continue
-        fields = _split_line(text, layout.delimiter)
+            fields, ahead = _multi_line_record(text, source, pushed, layout.delimiter, n_fields)
+            if fields is None:           # never closed (or not one record): the lines after it are rows again
+                pushed.extend(reversed(ahead))
+                problems.add(number, None, "unclosed_quote", UNCLOSED_QUOTE, text[:200])
+                if mode == "strict":
+                    first_fatal = number
+                    break
+                continue
+        if fields is None:
+            fields = _split_line(text, layout.delimiter)
         if len(fields) != n_fields:
             problems.add(number, None, "column_count",
                          f"expected {n_fields} fields ({role_names}), found {len(fields)}", text[:200])
