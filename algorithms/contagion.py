@@ -89,7 +89,7 @@ class CompetitionEstimate:
 def _prepare(graph, layer, seeds, prob, seed):
     lay = layer_of(graph, layer).positive()
     dense = np.unique(graph.index_of(id_list(seeds))).astype(np.int64)
-    return lay, dense, edge_probabilities(lay, prob, seed=seed, side="out")
+    return lay, dense, edge_probabilities(lay, prob, side="out")
 
 
 def simulate_epidemic(

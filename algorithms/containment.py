@@ -144,7 +144,7 @@ def _setup(graph, layer, negative_seeds, prob, seed, n_runs=None):
     neg = _dense(graph, negative_seeds, "negative seed")
     if len(neg) == 0:
         raise ParameterError("give at least one negative seed account")
-    return lay, neg, edge_probabilities(lay, prob, seed=seed, side="out")
+    return lay, neg, edge_probabilities(lay, prob, side="out")
 
 
 def _workers() -> int:

@@ -10,8 +10,11 @@ Models (``model=`` strings, as on the command line):
   person is influenced in proportion to how much of their attention the
   sender gets; ``1 / in-degree`` on an unweighted layer);
 * ``"const:P"`` -- the same ``P`` on every edge, e.g. ``"const:0.01"``;
-* ``"trivalency"`` -- each edge draws one of 0.1, 0.01, 0.001 at random
-  (seeded, from the edge's ends, so the draw does not depend on array order).
+* ``"trivalency"`` -- each edge draws one of 0.1, 0.01, 0.001 at random, from
+  the edge's ends (so the draw does not depend on array order) and a fixed key:
+  the model is the same whatever seed a simulation samples with (the
+  simulators pass none), so ``plan``'s Monte-Carlo check, run with another
+  sampling seed, checks the model the plan was made on.
 
 * ``"weight"`` -- the layer's own edge weights *are* the probabilities (an
   influence-maximization edge file ``u v p``, loaded with its third column or
@@ -39,6 +42,8 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
 
     Parameters
     ----------
+    seed : int
+        The key of the trivalency draw (default 0, what every simulator uses: a model, not sampling noise).
     side : {"in", "out"}
         Align with the in-edge arrays (``layer.in_indices``, what
         reverse-reachable sampling walks) or the out-edge arrays (forward

@@ -145,7 +145,7 @@ class RRSampler:
             self.edge_value = np.empty(0)
             self._finish(roots)
             return
-        value = lt_weights(lay, prob, seed=seed) if model == "lt" else edge_probabilities(lay, prob, seed=seed)
+        value = lt_weights(lay, prob) if model == "lt" else edge_probabilities(lay, prob)
         self.node_p = _uniform_per_node(lay.in_indptr, value)
         if model == "lt":
             heads = np.repeat(np.arange(self.n), lay.in_degree())

@@ -243,9 +243,9 @@ def test_plan_headline_interval_is_a_labelled_95_percent_interval(wiki):
     assert code == 0, err
     summary = json.loads(out)
     half = 1.96 * summary["expected_reach_stderr"]
-    low, high = summary["expected_reach_ci95"]
-    assert low == pytest.approx(summary["expected_reach"] - half, abs=2e-3)
-    assert high == pytest.approx(summary["expected_reach"] + half, abs=2e-3)
+    low, high = summary["expected_reach_ci95"]        # Wilson: about +-1.96 se on many RR sets, never width 0
+    assert low < summary["expected_reach"] < high
+    assert high - low == pytest.approx(2 * half, rel=0.05)
     code, out, err = run("plan", wiki, "--k", 3, "--evaluate-runs", 0)
     assert code == 0, err
     assert f"expected reach {summary['expected_reach']:,.1f} (95% CI {low:,.1f} .. {high:,.1f}) accounts;" in out

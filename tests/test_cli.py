@@ -141,3 +141,19 @@ def test_no_output_option_may_overwrite_a_file_the_command_reads(tmp_path):
     code, out, err = run("simulate", tmp_path / "s", "--seeds-file", seeds, "--out", seeds)
     assert code == 2 and "--out" in err and "is a file this command reads" in err, err
     assert seeds.read_text() == "account_id\n1\n"
+
+
+def test_simulate_learned_on_a_log_without_delays_still_simulates(tmp_path):
+    """QA spread F2: `--prob learned` computed re-share delays for the hourly summary even when no
+    --hourly-out was asked for, and a log with none stopped the run."""
+    log = tmp_path / "rt.csv"
+    log.write_text("actor,target,type,time\n2,1,retweet,0\n2,1,retweet,3600\n3,1,retweet,7200\n1,9,retweet,10800\n")
+    assert run("load", "--interactions", log, "--out", tmp_path / "g")[0] == 0
+    code, out, err = run("simulate", tmp_path / "g", "--seeds", "9", "--layer", "retweets", "--prob", "learned", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["reach_after_hours"] is None and any("no reach over time" in n for n in summary["notes"])
+    assert abs(summary["expected_reach"] - 2.131) < 0.05                  # exact: 2.131 (every live-edge world)
+    code, out, err = run("simulate", tmp_path / "g", "--seeds", "9", "--layer", "retweets", "--prob", "learned",
+                         "--hourly-out", tmp_path / "h.csv")
+    assert code != 0 and "no observed delays" in err                        # asked for: says why not

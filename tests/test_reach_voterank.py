@@ -192,3 +192,17 @@ def test_betweenness_hand_made_and_deterministic():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one, betweenness(g, layer="x", epsilon=0.05, seed=2).values)
+
+
+def test_trivalency_is_one_model_whatever_seed_a_simulation_samples_with():
+    """QA spread F1: the trivalency draw hashed the sampling seed, so `simulate --seed 1` ran another model
+    (star of 300: 11.5 against 12.4) and `plan`'s Monte-Carlo check (run with seed + 1) checked another model
+    than the plan's."""
+    from graphcrm.algorithms.diffusion import simulate
+
+    g = GraphBuilder().add_edges("x", [0] * 300, list(range(1, 301))).build()
+    exact = 1 + edge_probabilities(g.layer("x"), "trivalency", side="out").sum()       # the hub's reach
+    runs = [simulate(g, [0], layer="x", prob="trivalency", n_runs=20_000, seed=s) for s in (0, 1, 7)]
+    for r in runs:
+        stderr = r.sizes.std() / np.sqrt(len(r.sizes))
+        assert abs(r.mean - exact) < 4 * stderr, (r.mean, exact)

@@ -96,10 +96,12 @@ def simulate(
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
                   ci_width=ci_width, client=dask_client(scheduler) if scheduler else None)
     hourly = None
-    if delays is not None:
+    if delays is not None and (hourly_out is not None or len(delays)):
         from graphcrm.algorithms.diffusion import reach_over_time
 
-        hourly = reach_over_time(est, delays, seed=seed)
+        hourly = reach_over_time(est, delays, seed=seed)         # asked for with no delays on record: says so
+    elif delays is not None:              # --prob learned shows reach over time where the log has delays
+        notes.append("no reach over time: the log has no re-share delays to spread the steps over")
     # the step table, the activation probabilities and the hourly reach are one result: all written, or none
     write_tables([(est.steps_frame() if out else None, out), (est.to_frame() if probabilities else None, probabilities),
                   (hourly, hourly_out)])
@@ -236,11 +238,11 @@ def plan(
         summary["outputs"] = {"seeds": str(out)}
     summary["seconds"] = timer.seconds()
     met = "met" if result.guarantee_met else "NOT met"
-    # the estimate's 95% interval (1.96 standard errors), as every other interval the verbs print
-    half = 1.96 * result.info["expected_reach_stderr"]
-    summary["expected_reach_ci95"] = [round(result.expected_reach - half, 3), round(result.expected_reach + half, 3)]
+    # the estimate's 95% interval (Wilson, on the share of RR sets covered: never of width 0)
+    low, high = result.info["expected_reach_ci95"]
+    summary["expected_reach_ci95"] = [low, high]
     human = (f"{len(table)} seeds, expected reach {result.expected_reach:,.1f} (95% CI "
-             f"{result.expected_reach - half:,.1f} .. {result.expected_reach + half:,.1f})"
+             f"{low:,.1f} .. {high:,.1f})"
              f"{' target accounts' if targets is not None else ' accounts'}; certified >= "
              f"{result.reach_lower_bound:,.1f}, within {result.certified_ratio:.3f} of the best possible "
              f"(target {result.target_ratio:.3f}: {met}, probability >= {1 - result.info['delta']:.6f})")
