@@ -85,9 +85,9 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         ``"auto"``: tab if the first data line has one, else comma if it has
         one, else whitespace.  ``None`` means runs of whitespace.
     header : bool or "auto"
-        ``"auto"``: the first non-comment line is a header when one of its
-        fields is a known column name (``header_aliases``) or none of its
-        fields is a number while the next line has one.
+        ``"auto"``: the first non-comment line is a header when none of its
+        fields is a number and one of them is a known column name
+        (``header_aliases``) or the next line has a number.
     skip_rows : int
         Rows to skip after the leading comment lines, whatever they hold,
         e.g. 1 for a size line ``n m`` before the edges (or the ``rows cols
@@ -153,7 +153,9 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         known = any(f.lower() in aliases for f in fields)
         numeric_now = any(_is_number(f) for f in fields)
         numeric_next = len(data) > 1 and any(_is_number(f) for f in split(data[1]))
-        header = known or (not numeric_now and numeric_next)
+        # a row holding a number is data, even where a text field happens to be a column name
+        # ("1,user,10": the account 1 with the role "user"), as a row without one before rows with one is a header
+        header = not numeric_now and (known or numeric_next)
     hdr = fields if header else None
     if header and len(data) == 1:
         raise EmptyInputError(path, None, None, f"the file has a header ({', '.join(fields)}) but no data rows")

@@ -407,14 +407,27 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                               [f"unknown {role} {t!r}; expected one of: {accepted}" for t in text[unknown]])
         return mapped.fillna("").to_numpy(dtype=object)
 
-    # auto: numbers stay numbers, text stays text
+    # auto: numbers stay numbers, text stays text -- and so does a code written with digits (02134, +4917..)
     if is_text:
         text = _as_text(col)
         nums = pd.to_numeric(pd.Series(text).replace("", np.nan), errors="coerce")
-        if nums.notna().sum() == (text != "").sum():
+        if nums.notna().sum() == (text != "").sum() and not _written_as_code(text):
             return nums.to_numpy()
         return pd.Series(text).replace("", None).to_numpy(dtype=object)
     return col.to_numpy(zero_copy_only=False) if arrow else np.asarray(col)
+
+
+_CODE_RE = re.compile(r"^(?:0\d|\+)")
+
+
+def _written_as_code(text: np.ndarray) -> bool:
+    """Whether a column of digits is written as a code, not a quantity: a value with a leading zero (02134,
+    0012) or a plus sign (+4917...) -- as account ids, such a column stays text, so no zero is lost.
+
+    >>> _written_as_code(np.array(["02134", "10115"], dtype=object)), _written_as_code(np.array(["5", "0.5"]))
+    (True, False)
+    """
+    return any(_CODE_RE.match(str(v)) for v in text)
 
 
 _TOPIC_SPLIT = re.compile(r"[\s,;|]+")
@@ -652,9 +665,8 @@ def _read_fast(layout: TextLayout, roles, specs, mode: str = "strict"):
         elif kind == "time":
             sample = [row[i] for row in layout.sample if i < len(row)]
             types[name] = pa.float64() if sample and all(_is_number(v) for v in sample) else pa.string()
-        elif kind in ("text", "topics"):
-            types[name] = pa.string()
-        # attributes: arrow infers int64, float64 or string
+        elif kind in ("text", "topics", "auto"):
+            types[name] = pa.string()       # attributes as text first: a zip code 02134 is no number
     try:
         with open_binary(layout.path) as stream:
             table = _read_csv(stream, layout, names, types, include)
@@ -934,6 +946,7 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
     role_names = " ".join(r or "_" for r in roles)
     source = iter_lines(layout)
     pushed: list = []                    # lines read ahead for a multi-line record that did not close
+    comments_inside: list = []           # (line, text) of comment lines among the data rows
     while True:
         item = pushed.pop() if pushed else next(source, None)
         if item is None:
@@ -949,7 +962,11 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
                 break
             continue
         stripped = text.strip()
-        if number == header_line or number <= layout.skip_rows or not stripped or stripped.startswith(COMMENT_CHARS):
+        if number == header_line or number <= layout.skip_rows or not stripped:
+            continue
+        if stripped.startswith(COMMENT_CHARS):
+            if lines or report.rows_read:            # after the data began: said, not dropped without a word
+                comments_inside.append((number, stripped[:60]))
             continue
         report.rows_read += 1
         fields = None
@@ -974,6 +991,12 @@ def _read_precise(layout: TextLayout, roles, specs, *, mode, report, extra_check
         for i, r in wanted:
             values[r].append(fields[i])
         lines.append(number)
+    if comments_inside:
+        line, text = comments_inside[0]
+        report.warnings.append(
+            f"{path}: {len(comments_inside):,} line{'s' * (len(comments_inside) != 1)} among the data starting with "
+            f"{' or '.join(COMMENT_CHARS)} skipped as comments (first: line {line}, {text!r}); a row whose first "
+            "account id starts with # (a hashtag) is read as a comment: quote that id (\"#acme\") to load it")
     lines_arr = np.asarray(lines, dtype=np.int64)
     columns = {r: np.asarray(v, dtype=object) for r, v in values.items()}
     parsed = _validate(columns, specs, lines_arr, problems)

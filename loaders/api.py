@@ -209,11 +209,52 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         _require({r: r for r in field_roles if r}, required, field_roles, str(path))
     active = [s for s in specs if s.role in field_roles]
     cols = read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check)
+    warning = null_marker_warning(cols, [s.role for s in active if s.kind == "id"], report.source)
+    if warning:
+        report.warnings.append(warning)
     if request.kind in ("edges", "signed"):
         warning = size_line_warning(layout, report.rows_read)
         if warning:
             report.warnings.append(warning)
     return cols, report
+
+
+#: what spreadsheets, databases and pandas write for a missing value
+NULL_MARKERS = ("NULL", "null", "None", "none", "NaN", "nan", "NA", "N/A", "n/a", "#N/A", "<NA>", "nil", "-")
+
+
+def null_marker_warning(columns: dict, id_roles: list, source: str) -> str | None:
+    """A warning when account ids read as missing-value markers (``NULL``, ``#N/A``, ``nan`` ...): loaded as
+    accounts of that name -- an account really called "null" exists -- but a column of them is a hub of
+    missing values, so the load says how many and where.
+
+    >>> null_marker_warning({"src": np.array(["a", "NULL", "NULL"], dtype=object)}, ["src"], "e.csv")
+    "e.csv: 2 account ids read as missing-value markers (NULL: 2) in src: loaded as accounts of that name; if they are missing values, drop those rows (an exporter's empty cell)"
+    """
+    found, where = {}, []
+    for role in id_roles:
+        col = columns.get(role)
+        if col is None:
+            continue
+        if isinstance(col, (pa.Array, pa.ChunkedArray)):
+            if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+                continue
+            hits = pc.filter(col, pc.is_in(col, value_set=pa.array(NULL_MARKERS))).to_pylist()
+        else:
+            arr = np.asarray(col)
+            if arr.dtype.kind != "O":
+                continue
+            hits = arr[np.isin(arr, NULL_MARKERS)].tolist()
+        if hits:
+            where.append(role)
+            for h in hits:
+                found[h] = found.get(h, 0) + 1
+    if not found:
+        return None
+    total = sum(found.values())
+    listed = ", ".join(f"{k}: {v:,}" for k, v in sorted(found.items(), key=lambda kv: -kv[1]))
+    return (f"{source}: {total:,} account ids read as missing-value markers ({listed}) in {', '.join(where)}: "
+            "loaded as accounts of that name; if they are missing values, drop those rows (an exporter's empty cell)")
 
 
 def _by_position(positions: dict, layout, positional_roles, source: str):

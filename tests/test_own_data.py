@@ -273,3 +273,35 @@ def test_options_that_do_not_apply_are_refused_not_ignored(tmp_path):
         assert done.returncode == 2 and "applies to --edges files" in done.stderr, done.stderr
     loaded = graphcrm("load", "--edges", rows, "--layer", "calls", "--out", tmp_path / "c")
     assert loaded.returncode == 0 and "calls: 1 self-loop rows dropped" in loaded.stdout
+
+
+def test_own_files_from_spreadsheets_load_as_written(tmp_path):
+    """QA own-data F4/F5/F7/F11: a headerless first row with a number was read as a header because a text field
+    was a column name ("1,user,10"); NULL / #N/A ids became a hub without a word; zip codes and phone numbers
+    in a node table lost their leading zeros and plus signs; a row starting with a hashtag vanished as a
+    comment."""
+    (tmp_path / "e.csv").write_text("1,2\n2,3\n")
+    (tmp_path / "n.csv").write_text("1,user,10\n2,admin,20\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "n.csv", "--out", tmp_path / "a")
+    assert proc.returncode == 0, proc.stderr
+    g = load_snapshot(tmp_path / "a")
+    assert g.id_map.ids.tolist() == [1, 2, 3] and g.node_attributes.iloc[:2, 0].tolist() == ["user", "admin"]
+
+    (tmp_path / "nulls.csv").write_text("source,target\n1,NULL\n2,NULL\n3,#N/A\n4,x\n")
+    proc = graphcrm("load", "--edges", tmp_path / "nulls.csv", "--out", tmp_path / "b")
+    assert proc.returncode == 0 and "3 account ids read as missing-value markers (NULL: 2, #N/A: 1)" in proc.stderr
+
+    (tmp_path / "people.csv").write_text("id,zip,phone,handle,score\n1,02134,+4917612345678,0012,1e5\n"
+                                         "2,10115,+33123,abc,2.5\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "people.csv", "--out", tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    attrs = load_snapshot(tmp_path / "c").node_attributes
+    assert attrs.zip.tolist()[:2] == ["02134", "10115"] and attrs.phone.tolist()[:2] == ["+4917612345678", "+33123"]
+    assert attrs.handle.tolist()[:2] == ["0012", "abc"] and attrs.score.tolist()[:2] == [100000.0, 2.5]
+
+    (tmp_path / "tags.csv").write_text("source,target\nbob,#acme\n#acme,carol\n")
+    proc = graphcrm("load", "--edges", tmp_path / "tags.csv", "--out", tmp_path / "d")
+    assert proc.returncode == 0 and "1 line among the data starting with # or % skipped as comments" in proc.stderr
+    (tmp_path / "tags.csv").write_text('source,target\nbob,#acme\n"#acme",carol\n')
+    graphcrm("load", "--edges", tmp_path / "tags.csv", "--out", tmp_path / "e")
+    assert load_snapshot(tmp_path / "e").n_nodes == 3
