@@ -209,9 +209,10 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         _require({r: r for r in field_roles if r}, required, field_roles, str(path))
     active = [s for s in specs if s.role in field_roles]
     cols = read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check)
-    warning = null_marker_warning(cols, [s.role for s in active if s.kind == "id"], report.source)
-    if warning:
-        report.warnings.append(warning)
+    for warning in (null_marker_warning(cols, [s.role for s in active if s.kind == "id"], report.source),
+                    early_times_warning(cols.get("time"), report.source)):
+        if warning:
+            report.warnings.append(warning)
     if request.kind in ("edges", "signed"):
         warning = size_line_warning(layout, report.rows_read)
         if warning:
@@ -255,6 +256,31 @@ def null_marker_warning(columns: dict, id_roles: list, source: str) -> str | Non
     listed = ", ".join(f"{k}: {v:,}" for k, v in sorted(found.items(), key=lambda kv: -kv[1]))
     return (f"{source}: {total:,} account ids read as missing-value markers ({listed}) in {', '.join(where)}: "
             "loaded as accounts of that name; if they are missing values, drop those rows (an exporter's empty cell)")
+
+
+#: 1980-01-01 UTC: a log of social interactions is later -- times before it are dates written another way
+EARLIEST_PLAUSIBLE = 315_532_800
+
+
+def early_times_warning(times, source: str) -> str | None:
+    """A warning when every timestamp read falls before 1980: numbers such as ``20120704`` (a date written
+    YYYYMMDD) or ``41094.375`` (Excel serial days) are valid Unix seconds -- in 1970.
+
+    >>> early_times_warning(np.array([20120704.0, 20120705.0]), "e.csv")[:72]
+    'e.csv: every timestamp falls before 1980 (1970-08-21T21:05:04Z .. 1970-0'
+    >>> early_times_warning(np.array([1341100000.0]), "e.csv") is None
+    True
+    """
+    if times is None:
+        return None
+    values = np.asarray(times.to_numpy(zero_copy_only=False) if isinstance(times, (pa.Array, pa.ChunkedArray))
+                        else times, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values) or values.max() >= EARLIEST_PLAUSIBLE:
+        return None
+    lo, hi = (pd.Timestamp(int(v), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for v in (values.min(), values.max()))
+    return (f"{source}: every timestamp falls before 1980 ({lo} .. {hi}) read as Unix seconds; dates written "
+            "as 20120704 or as spreadsheet serial days are no Unix seconds -- write them as ISO-8601 (2012-07-04)")
 
 
 def _by_position(positions: dict, layout, positional_roles, source: str):

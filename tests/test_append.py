@@ -716,9 +716,11 @@ def test_an_overlapping_export_is_warned_about(tmp_path):
     a word (QA nightly F3): the repeats are counted in a warning and in --json."""
     import json
 
-    (tmp_path / "mon.csv").write_text("source,target,time,type\n1,2,100,RT\n2,3,110,RT\n3,1,120,MT\n")
-    (tmp_path / "tue.csv").write_text("source,target,time,type\n2,3,110,RT\n3,1,120,MT\n4,1,200,RT\n")
-    (tmp_path / "wed.csv").write_text("source,target,time,type\n1,4,300,RT\n")
+    (tmp_path / "mon.csv").write_text("source,target,time,type\n1,2,1700000100,RT\n2,3,1700000110,RT\n"
+                                      "3,1,1700000120,MT\n")
+    (tmp_path / "tue.csv").write_text("source,target,time,type\n2,3,1700000110,RT\n3,1,1700000120,MT\n"
+                                      "4,1,1700000200,RT\n")
+    (tmp_path / "wed.csv").write_text("source,target,time,type\n1,4,1700000300,RT\n")
     snap = tmp_path / "snap"
     graphcrm("load", "--interactions", tmp_path / "mon.csv", "--out", snap)
     tue = graphcrm("load", "--append", snap, "--interactions", tmp_path / "tue.csv", "--json")

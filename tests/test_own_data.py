@@ -305,3 +305,13 @@ def test_own_files_from_spreadsheets_load_as_written(tmp_path):
     (tmp_path / "tags.csv").write_text('source,target\nbob,#acme\n"#acme",carol\n')
     graphcrm("load", "--edges", tmp_path / "tags.csv", "--out", tmp_path / "e")
     assert load_snapshot(tmp_path / "e").n_nodes == 3
+
+
+def test_dates_that_are_no_unix_seconds_are_said(tmp_path):
+    """QA own-data F9: 20120704 (a date written YYYYMMDD) and Excel serial days are valid Unix seconds in 1970."""
+    (tmp_path / "ymd.csv").write_text("actor,target,time,type\n1,2,20120704,RT\n2,3,41094.375,RT\n")
+    proc = graphcrm("load", "--interactions", tmp_path / "ymd.csv", "--out", tmp_path / "s")
+    assert proc.returncode == 0 and "every timestamp falls before 1980" in proc.stderr
+    (tmp_path / "iso.csv").write_text("actor,target,time,type\n1,2,2012-07-04,RT\n2,3,1341400000,RT\n")
+    proc = graphcrm("load", "--interactions", tmp_path / "iso.csv", "--out", tmp_path / "t")
+    assert proc.returncode == 0 and "1980" not in proc.stderr

@@ -375,7 +375,8 @@ def test_cli_append_keeps_the_text_of_stored_events(tmp_path):
 def test_a_message_id_given_to_two_events_is_warned_about(tmp_path):
     """Duplicate message ids loaded silently (QA reliability minor): the id is what replies and shares name."""
     f = tmp_path / "ev.csv"
-    f.write_text("src,dst,type,time,message_id\na,b,RT,1,m1\nb,c,MT,2,m1\nc,d,RT,3,m2\nd,e,RT,4,\n")
+    f.write_text("src,dst,type,time,message_id\na,b,RT,1700000001,m1\nb,c,MT,1700000002,m1\nc,d,RT,1700000003,m2\n"
+                 "d,e,RT,1700000004,\n")
     warnings = read_interactions(f).report.warnings
     assert len(warnings) == 1 and "1 message ids are given to more than one event (1 repeats; first: 'm1')" in warnings[0]
     rows = pd.DataFrame({"actor": ["a", "b"], "target": ["b", "c"], "type": "RT", "time": [1, 2],
