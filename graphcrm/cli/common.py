@@ -255,7 +255,7 @@ def stored_forecast(snapshot: Path, graph, layer: str | None, horizon: int | Non
 
 
 #: options that name a file a command writes (besides every ``--...-out``)
-OUTPUT_OPTIONS = ("--out", "--rejects")
+OUTPUT_OPTIONS = ("--out", "--rejects", "--review", "--output-dir")
 
 
 def protect_inputs(app) -> None:
