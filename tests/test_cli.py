@@ -157,3 +157,16 @@ def test_simulate_learned_on_a_log_without_delays_still_simulates(tmp_path):
     code, out, err = run("simulate", tmp_path / "g", "--seeds", "9", "--layer", "retweets", "--prob", "learned",
                          "--hourly-out", tmp_path / "h.csv")
     assert code != 0 and "no observed delays" in err                        # asked for: says why not
+
+
+def test_a_cascade_longer_than_the_step_table_is_said(tmp_path):
+    """QA spread F5: steps past 64 were summed into step 64 without a word (a 101-account chain at p = 1)."""
+    (tmp_path / "chain.csv").write_text("".join(f"{i},{i + 1}\n" for i in range(100)))
+    assert run("load", "--edges", tmp_path / "chain.csv", "--layer", "infl", "--out", tmp_path / "g")[0] == 0
+    code, out, err = run("simulate", tmp_path / "g", "--seeds", "0", "--prob", "const:1", "--runs", "50", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["expected_reach"] == 101 and any("ran past 64 steps" in n for n in summary["notes"])
+    code, out, err = run("simulate", tmp_path / "g", "--seeds", "0", "--prob", "const:1", "--runs", "50",
+                         "--max-steps", "10", "--json")
+    assert code == 0 and not any("ran past" in n for n in json.loads(out)["notes"])

@@ -95,6 +95,12 @@ def simulate(
     with step(f"simulating {runs:,} cascades"):
         est = run(graph, ids, layer=lay, model=model, prob=prob, n_runs=runs, seed=seed, max_steps=max_steps,
                   ci_width=ci_width, client=dask_client(scheduler) if scheduler else None)
+    from graphcrm.algorithms.diffusion import MAX_STEP_BUCKETS
+
+    last = len(est.new_per_step) - 1
+    if last == MAX_STEP_BUCKETS and est.new_per_step[last] > 0 and (max_steps is None or max_steps > last):
+        notes.append(f"some cascades ran past {last} steps: the step table's last row ({last}) sums every later "
+                     "step, and reach over time spreads it as one step (the total reach counts the whole cascade)")
     hourly = None
     if delays is not None and (hourly_out is not None or len(delays)):
         from graphcrm.algorithms.diffusion import reach_over_time
