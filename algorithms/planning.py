@@ -729,8 +729,13 @@ def _cost_array(graph: SocialGraph, costs, unknown: dict | None = None) -> np.nd
         if unknown is not None and not known.all():
             unknown["costs"] = int((~known).sum())
         out[dense[known]] = values[known]
-    if (out <= 0).any() or np.isnan(out).any():
-        raise ParameterError("costs must be positive numbers")
+    bad = np.flatnonzero((out <= 0) | np.isnan(out))
+    if len(bad):
+        where = f"node attribute {costs!r}" if isinstance(costs, str) else "the costs given"
+        shown = ", ".join(f"{graph.id_map.ids[i]!s}: {out[i]:g}" for i in bad[:5])
+        raise ParameterError(f"costs must be positive numbers: {len(bad):,} account{'s' * (len(bad) != 1)} in "
+                             f"{where} {'have' if len(bad) != 1 else 'has'} a cost of 0 or less ({shown}"
+                             f"{', ...' if len(bad) > 5 else ''}); an account that cannot be bought gets no cost")
     return out
 
 

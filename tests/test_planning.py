@@ -564,3 +564,15 @@ def test_the_expected_reach_interval_covers_the_exact_reach_and_never_has_width_
         assert high - low > 0.01 and low <= plan.expected_reach <= high
         covered += low <= truth[chosen] <= high
     assert covered >= 0.85 * 60          # a 95% interval; the old one covered ~85% here
+
+
+def test_a_cost_of_zero_names_the_account_and_where_it_came_from():
+    """QA spread F6: a node-table cost of 0 passed `load`, then `plan --budget` said only "costs must be positive
+    numbers"."""
+    from graphcrm.loaders import GraphBuilder
+    from graphcrm.loaders.errors import ParameterError
+
+    g = GraphBuilder().add_edges("x", ["a", "b"], ["b", "c"]).add_nodes(
+        ["a", "b", "c"], pd.DataFrame({"cost": [0.0, 2.0, 1.0]})).build()
+    with pytest.raises(ParameterError, match=r"1 account in node attribute 'cost' has a cost of 0 or less \(a: 0\)"):
+        plan_seeds(g, layer="x", budget=3, costs="cost")
