@@ -170,3 +170,12 @@ def test_a_cascade_longer_than_the_step_table_is_said(tmp_path):
     code, out, err = run("simulate", tmp_path / "g", "--seeds", "0", "--prob", "const:1", "--runs", "50",
                          "--max-steps", "10", "--json")
     assert code == 0 and not any("ran past" in n for n in json.loads(out)["notes"])
+
+
+def test_plan_says_unknown_ids_once_as_a_note_not_a_python_warning(tmp_path):
+    (tmp_path / "e.csv").write_text("0,1\n1,2\n2,3\n")
+    assert run("load", "--edges", tmp_path / "e.csv", "--layer", "infl", "--out", tmp_path / "g")[0] == 0
+    (tmp_path / "ex.txt").write_text("99\n1\n")
+    code, out, err = run("plan", tmp_path / "g", "--k", "1", "--exclude", tmp_path / "ex.txt", "--evaluate-runs", "0")
+    assert code == 0, err
+    assert "UserWarning" not in err and "warnings.warn" not in err and "not in the snapshot" in out + err

@@ -210,7 +210,10 @@ def plan(
             low_quality = low_quality_accounts(graph)
         excluded = (excluded or []) + low_quality
     client = dask_client(scheduler) if scheduler else None
-    with step("sampling and selecting seeds"):
+    import warnings
+
+    with step("sampling and selecting seeds"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)        # ids not in the graph: the note below says so
         result = plan_seeds(graph, layer=lay, k=k, budget=budget, costs=cost_source, targets=targets,
                             exclude=excluded, model=model, prob=prob, eps=eps, delta=delta, seed=seed,
                             max_memory=parse_bytes(max_memory) if max_memory else None, client=client,
