@@ -333,13 +333,16 @@ def read_jsonl(path: Path, request: ReadRequest, report: "LoadReport") -> TableS
                              "pass --encoding latin-1 (or the right one; Python: encoding=...) or re-encode the file as UTF-8")
                 report.rows_read += 1
                 continue
+            if number == 1 and text.startswith("\ufeff"):      # a byte-order mark, as the text readers drop it
+                text = text[1:]
             if not text.strip():
                 continue
             report.rows_read += 1
             try:
                 rec = json.loads(text)
                 if not isinstance(rec, dict):
-                    raise ValueError("not an object")
+                    raise ValueError("a JSON array: write one object per line (JSON lines)" if isinstance(rec, list)
+                                     else "not an object")
             except ValueError as exc:
                 problems.add(number, None, "malformed_row", f"not a JSON object ({exc})", text[:200])
                 continue

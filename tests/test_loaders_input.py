@@ -293,3 +293,15 @@ def test_the_line_by_line_reader_reads_texts_spanning_lines_and_long_fields(tmp_
     spanning = "\n".join(["y" * 100] * 15_000)            # 1.5 MB in one field: past pyarrow's block
     parsed = read_interactions(write(tmp_path, "huge.csv", rows[0] + f'\na,b,1700000000,RT,"{spanning}"\nc,d,1,RT,x\n'))
     assert parsed.report.rows_loaded == 2 and str(parsed.columns["text"][0]) == spanning
+
+
+def test_json_lines_with_a_byte_order_mark_and_blank_lines_load_and_an_array_is_named(tmp_path):
+    """QA own-data F13/F14: with a BOM and a blank line (the line-by-line reader) line 1 was rejected."""
+    rows = ['{"actor": 1, "target": 2, "time": 1341100000, "type": "RT"}',
+            '{"actor": 2, "target": 3, "time": 1341100001, "type": "RT"}']
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (rows[0] + "\n\n" + rows[1] + "\n").encode())
+    assert read_interactions(path).report.rows_loaded == 2
+    (tmp_path / "arr.json").write_text("[" + rows[0] + "]\n")
+    with pytest.raises(InputFileError, match=r"line 1: not a JSON object \(a JSON array: write one object per line"):
+        read_interactions(tmp_path / "arr.json")
