@@ -120,6 +120,21 @@ STRENGTH_LAYER = "strength"
 DEFAULT_HALF_LIFE = 7 * 24 * 3600.0
 
 
+def near_conventional(name: str) -> str | None:
+    """The conventional layer ``name`` is a near miss of (another case, singular), or None.
+
+    Layer names are case-sensitive: ``Follows`` is a custom layer with the default forward direction, the
+    opposite of ``follows``.
+
+    >>> near_conventional("Follows"), near_conventional("follow"), near_conventional("follows"), near_conventional("votes")
+    ('follows', 'follows', None, None)
+    """
+    if name in DEFAULT_SPECS:
+        return None
+    key = name.strip().lower().rstrip("s")
+    return next((known for known in DEFAULT_SPECS if known.rstrip("s") == key), None)
+
+
 def spec_for(name: str, **overrides) -> LayerSpec:
     """The conventional spec of layer ``name`` with ``overrides`` applied.
 

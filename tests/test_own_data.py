@@ -315,3 +315,13 @@ def test_dates_that_are_no_unix_seconds_are_said(tmp_path):
     (tmp_path / "iso.csv").write_text("actor,target,time,type\n1,2,2012-07-04,RT\n2,3,1341400000,RT\n")
     proc = graphcrm("load", "--interactions", tmp_path / "iso.csv", "--out", tmp_path / "t")
     assert proc.returncode == 0 and "1980" not in proc.stderr
+
+
+def test_a_layer_name_near_a_conventional_one_is_warned_about(tmp_path):
+    """QA own-data F15: --layer Follows (or follow) is a custom forward layer, influence the opposite way to follows,
+    and only the "read as" line showed it."""
+    (tmp_path / "e.csv").write_text("1,2\n2,3\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--layer", "Follows", "--out", tmp_path / "s")
+    assert proc.returncode == 0 and "--layer Follows is not the conventional layer 'follows'" in proc.stderr
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--layer", "votes", "--out", tmp_path / "t")
+    assert proc.returncode == 0 and "conventional" not in proc.stderr

@@ -110,6 +110,14 @@ def load(
         raise ParameterError(f"{len(layer)} --layer values for {len(edges)} --edges files: give one, or one per file")
     if len(layer) == 1 and len(edges) > 1:
         layer = layer * len(edges)
+    from graphcrm.loaders.layers import near_conventional
+
+    for name in dict.fromkeys(layer):
+        known = near_conventional(name)
+        if known:
+            typer.echo(f"warning: --layer {name} is not the conventional layer '{known}' (names are case-sensitive): "
+                       f"it is read as a custom layer of its own direction; use --layer {known} for that convention",
+                       err=True)
     if keep_versions is not None and keep_versions < 0:
         raise ParameterError(f"--keep-versions must be >= 0, got {keep_versions}")
     items = ([("edges", p, layer[i] if layer else "follows") for i, p in enumerate(edges)]
