@@ -191,7 +191,7 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
             raise ParameterError(f"{path}: the file has a header ({', '.join(layout.header)}); pass columns as a "
                                  "dict {'role': 'column name'}, or header=False to name the fields by position")
         if len(set(layout.header)) != len(layout.header):
-            raise InvalidInputError(f"{path}: the header names a column more than once ({', '.join(layout.header)})")
+            raise InvalidInputError(f"{path}: {_duplicate_names(layout.header)}")
         roles_by_name = _match_roles(layout.header, wanted, columns if isinstance(columns, dict) else None, str(path))
         _require(roles_by_name, required, layout.header, str(path))
         by_name = {v: k for k, v in roles_by_name.items()}
@@ -218,6 +218,23 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         if warning:
             report.warnings.append(warning)
     return cols, report
+
+
+def _duplicate_names(names: list) -> str:
+    """Why a header is refused: the names it repeats, or its empty names (a spreadsheet's trailing columns).
+
+    >>> _duplicate_names(["source", "target", "", ""])
+    "the header has 2 empty column names (columns 3, 4: a spreadsheet's empty trailing columns?); name them or delete them"
+    >>> _duplicate_names(["a", "b", "a"])
+    'the header names a column more than once: a (columns 1, 3)'
+    """
+    empty = [i + 1 for i, n in enumerate(names) if not str(n).strip()]
+    if len(empty) > 1:
+        return (f"the header has {len(empty)} empty column names (columns {', '.join(map(str, empty))}: a "
+                "spreadsheet's empty trailing columns?); name them or delete them")
+    repeated = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    return "the header names a column more than once: " + "; ".join(
+        f"{n} (columns {', '.join(str(i + 1) for i, m in enumerate(names) if m == n)})" for n in repeated)
 
 
 #: what spreadsheets, databases and pandas write for a missing value
@@ -630,8 +647,7 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
                 if len(names) != layout.n_fields:
                     raise ParameterError(f"{label}: {layout.n_fields} fields per row but {len(names)} column names")
     if len(set(map(str, names))) != len(names):
-        dupes = sorted({str(n) for n in names if list(map(str, names)).count(str(n)) > 1})
-        raise InvalidInputError(f"{label}: column name(s) {', '.join(dupes)} appear more than once")
+        raise InvalidInputError(f"{label}: {_duplicate_names([str(n) for n in names])}")
     if "account_id" in names and (id_column or "account_id") != "account_id":
         raise InvalidInputError(f"{label}: a column 'account_id' that is not the id column; rename it")
     id_name = id_column or _match_roles(names, ["id"], None, label).get("id")

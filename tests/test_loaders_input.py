@@ -305,3 +305,11 @@ def test_json_lines_with_a_byte_order_mark_and_blank_lines_load_and_an_array_is_
     (tmp_path / "arr.json").write_text("[" + rows[0] + "]\n")
     with pytest.raises(InputFileError, match=r"line 1: not a JSON object \(a JSON array: write one object per line"):
         read_interactions(tmp_path / "arr.json")
+
+
+def test_a_header_with_empty_trailing_columns_says_so(tmp_path):
+    """QA own-data F14: Excel's empty trailing columns gave "header names a column more than once (source, target, , )"."""
+    with pytest.raises(InvalidInputError, match=r"the header has 2 empty column names \(columns 3, 4: a spreadsheet"):
+        read_edges(write(tmp_path, "e.csv", "source,target,,\n1,2,,\n2,3,,\n"), layer="x")
+    with pytest.raises(InvalidInputError, match=r"names a column more than once: a \(columns 1, 3\)"):
+        read_nodes(write(tmp_path, "n.csv", "a,b,a\n1,2,3\n"))
