@@ -707,7 +707,30 @@ def build_graph(*sources: ParsedSource, self_loops: str = "drop") -> tuple[Socia
     for r in reports:
         if r.layer in graph.layers:
             r.build = dict(graph.layer(r.layer).build_report)
+    _warn_unmatched_node_ids(graph, sources)
     return graph, reports
+
+
+def _warn_unmatched_node_ids(graph: SocialGraph, sources) -> None:
+    """A warning on a node table none of whose ids is an account of the graph's ties or events: ids written
+    another way (``1.0`` in one file, ``1`` in the other; a prefix; another id space) make two accounts each."""
+    if not graph.layers or not any(s.kind != "nodes" for s in sources):
+        return
+    tied = np.zeros(graph.n_nodes, dtype=bool)
+    for lay in graph.layers.values():
+        tied |= (lay.out_degree() > 0) | (lay.in_degree() > 0)
+    for s in sources:
+        if s.kind != "nodes" or not len(s.columns["id"]):
+            continue
+        ids = s.columns["id"]
+        ids = ids.to_numpy(zero_copy_only=False) if isinstance(ids, (pa.Array, pa.ChunkedArray)) else np.asarray(ids)
+        dense = np.asarray(graph.index_of(ids), dtype=np.int64)
+        alone = ~tied[dense]
+        if alone.all():
+            s.report.warnings.append(
+                f"{s.report.source}: none of its {len(ids):,} ids is an account of the ties or events loaded with "
+                f"it (first: {ids[0]}); ids must be written alike in every file (1 and 1.0, or @ann and ann, are "
+                "different accounts)")
 
 
 def load_edges(source, **kwargs) -> SocialGraph:

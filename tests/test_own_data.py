@@ -325,3 +325,15 @@ def test_a_layer_name_near_a_conventional_one_is_warned_about(tmp_path):
     assert proc.returncode == 0 and "--layer Follows is not the conventional layer 'follows'" in proc.stderr
     proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--layer", "votes", "--out", tmp_path / "t")
     assert proc.returncode == 0 and "conventional" not in proc.stderr
+
+
+def test_a_node_table_matching_no_account_of_the_ties_is_warned_about(tmp_path):
+    """QA own-data F10: edges written 1.0, 2.0 (a pandas float export) and nodes 1, 2, 3 made 6 accounts
+    without a word."""
+    (tmp_path / "e.csv").write_text("source,target\n1.0,2.0\n2.0,3.0\n")
+    (tmp_path / "n.csv").write_text("id,city\n1,Paris\n2,Rome\n3,Oslo\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "n.csv", "--out", tmp_path / "s")
+    assert proc.returncode == 0 and "none of its 3 ids is an account of the ties or events" in proc.stderr
+    (tmp_path / "e.csv").write_text("source,target\n1,2\n2,3\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "n.csv", "--out", tmp_path / "t")
+    assert proc.returncode == 0 and "none of its" not in proc.stderr
