@@ -102,7 +102,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         codecs.lookup(encoding)
     except LookupError:
         raise ParameterError(f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
-    if delimiter not in ("auto", None) and (not isinstance(delimiter, str) or len(delimiter) != 1):
+    if delimiter not in ("auto", "csv", None) and (not isinstance(delimiter, str) or len(delimiter) != 1):
         raise ParameterError(f"delimiter must be one character, None (whitespace) or 'auto', got {delimiter!r}")
     try:
         with open_binary(path) as fh:
@@ -138,7 +138,10 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         raise EmptyInputError(path, None, None, "the file has no data rows")
     first = data[0]
     if delimiter == "auto":
-        delimiter = "\t" if "\t" in first else ("," if "," in first else None)
+        delimiter = "\t" if "\t" in first else (";" if _semicolon_separated(first)
+                                                else ("," if "," in first else None))
+    elif delimiter == "csv":            # a .csv file: comma-separated, or semicolon-separated as some locales write
+        delimiter = ";" if _semicolon_separated(first) else ","
     split = (lambda s: s.split()) if delimiter is None else (lambda s: [f.strip().strip('"') for f in s.split(delimiter)])
     fields = split(first)
     if not skip_rows and header is not True and len(data) > 2 and all(_INT_TEXT.match(f) for f in fields):
@@ -189,6 +192,19 @@ def size_line_warning(layout: TextLayout, rows_read: int) -> str | None:
     return (f"{layout.path}, line {layout.first_data_line} ({' '.join(first)!r}) looks like a size line: its last "
             f"number is the count of the {rows_read - 1:,} rows after it, and it was loaded as an edge; "
             "load again with --skip-rows 1 (skip_rows=1)")
+
+
+_DECIMAL_COMMA = re.compile(r"\d,\d")
+
+
+def _semicolon_separated(line: str) -> bool:
+    """Whether a line is semicolon-separated (a spreadsheet export in a decimal-comma locale): it has a ``;``
+    and no comma other than between digits -- ``1;2;0,5`` is three fields, not ``"1;2;0"`` and ``5``.
+
+    >>> _semicolon_separated("1;2;0,5"), _semicolon_separated("a;b"), _semicolon_separated("a,b;c")
+    (True, True, False)
+    """
+    return ";" in line and "," not in _DECIMAL_COMMA.sub("", line)
 
 
 def _only_comments(raw: bytes) -> bool:

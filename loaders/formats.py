@@ -160,7 +160,7 @@ def _sniff(path: Path, request: ReadRequest, delimiter: str | None) -> "TextLayo
         # sniffed), as read_nodes has always done
         given = "\t" if delimiter == "\t" else given
     elif given == "auto" and delimiter is not None:
-        given = delimiter
+        given = "csv" if delimiter == "," else delimiter     # a .csv: commas, or semicolons (decimal-comma locales)
     return sniff_text(path, encoding=request.encoding, delimiter=given, header=request.header,
                       header_aliases=request.header_aliases, skip_rows=request.skip_rows)
 

@@ -313,3 +313,12 @@ def test_a_header_with_empty_trailing_columns_says_so(tmp_path):
         read_edges(write(tmp_path, "e.csv", "source,target,,\n1,2,,\n2,3,,\n"), layer="x")
     with pytest.raises(InvalidInputError, match=r"names a column more than once: a \(columns 1, 3\)"):
         read_nodes(write(tmp_path, "n.csv", "a,b,a\n1,2,3\n"))
+
+
+def test_semicolon_separated_files_from_decimal_comma_locales(tmp_path):
+    """QA own-data F8: `1;2;0,5` in a .csv loaded as the edges "1;2;0" -> "5" (split at the decimal comma)."""
+    with pytest.raises(InputFileError, match=r"line 1, field 'weight': '0,5' is not a finite number"):
+        read_edges(write(tmp_path, "w.csv", "1;2;0,5\n2;3;1,5\n"), layer="x")
+    parsed = read_edges(write(tmp_path, "h.csv", "source;target;weight\nann;bob;2\nbob;cat;3\n"), layer="x")
+    assert parsed.report.rows_loaded == 2 and list(parsed.columns["weight"]) == [2.0, 3.0]
+    assert read_edges(write(tmp_path, "c.csv", "source,target\nann,bob;x\n"), layer="x").report.rows_loaded == 1
