@@ -84,10 +84,14 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
     delimiter : str, None or "auto"
         ``"auto"``: tab if the first data line has one, else comma if it has
         one, else whitespace.  ``None`` means runs of whitespace.
+        A first line ``sep=;`` (as Excel writes it) names the delimiter
+        unless one is given, and is skipped.
     header : bool or "auto"
         ``"auto"``: the first non-comment line is a header when none of its
         fields is a number and one of them is a known column name
-        (``header_aliases``) or the next line has a number.
+        (``header_aliases``) or the next line has a number; a line with a
+        number is a header only when its first field, or two of its
+        fields, are known column names (``id,2020``).
     skip_rows : int
         Rows to skip after the leading comment lines, whatever they hold,
         e.g. 1 for a size line ``n m`` before the edges (or the ``rows cols
@@ -132,7 +136,14 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
         skip += 1
         while skip < len(lines) and is_comment(lines[skip]):
             skip += 1
-    skip_through = skip if skip_rows else 0  # the precise reader skips every line up to this one
+    excel_sep = _EXCEL_SEP.match(lines[skip]) if skip < len(lines) else None
+    if excel_sep:                           # Excel's first line "sep=;" names the delimiter, and is no data
+        if delimiter in ("auto", "csv"):
+            delimiter = excel_sep.group(1)
+        skip += 1
+        while skip < len(lines) and is_comment(lines[skip]):
+            skip += 1
+    skip_through = skip if skip_rows or excel_sep else 0  # the precise reader skips every line up to this one
     data = [ln for ln in lines[skip : skip + SNIFF_LINES] if ln.strip() and not ln.lstrip().startswith(COMMENT_CHARS)]
     if not data:
         raise EmptyInputError(path, None, None, "the file has no data rows")
@@ -153,12 +164,13 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
                                  "--skip-rows 1 (skip_rows=1)")
     if header == "auto":
         aliases = {a.lower() for a in header_aliases}
-        known = any(f.lower() in aliases for f in fields)
+        known = [f.lower() in aliases for f in fields]
         numeric_now = any(_is_number(f) for f in fields)
         numeric_next = len(data) > 1 and any(_is_number(f) for f in split(data[1]))
         # a row holding a number is data, even where a text field happens to be a column name
-        # ("1,user,10": the account 1 with the role "user"), as a row without one before rows with one is a header
-        header = not numeric_now and (known or numeric_next)
+        # ("1,user,10": the account 1 with the role "user"), as a row without one before rows with one is a
+        # header -- unless it starts with a column name or names two ("id,2020,2021": sales by year)
+        header = ((known[0] or sum(known) > 1) if numeric_now else (any(known) or numeric_next))
     hdr = fields if header else None
     if header and len(data) == 1:
         raise EmptyInputError(path, None, None, f"the file has a header ({', '.join(fields)}) but no data rows")
@@ -170,6 +182,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
 
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
+_EXCEL_SEP = re.compile(r"^sep=(\S)\s*$")
 
 
 def size_line_warning(layout: TextLayout, rows_read: int) -> str | None:

@@ -25,7 +25,7 @@ from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.formats import ReadRequest, format_for
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import SELF_LOOP_POLICIES
-from graphcrm.loaders._source import TextLayout, check_exists, size_line_warning
+from graphcrm.loaders._source import TextLayout, _is_number, check_exists, size_line_warning
 from graphcrm.loaders._tables import ColumnSpec, LoadReport, _Problems, read_frame, read_text
 
 ALIASES = {
@@ -217,7 +217,70 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         warning = size_line_warning(layout, report.rows_read)
         if warning:
             report.warnings.append(warning)
+    if request.header == "auto" and layout.header is None:
+        warning = header_row_warning(layout, cols, report.rows_read)
+        if warning:
+            report.warnings.append(warning)
     return cols, report
+
+
+def header_row_warning(layout: TextLayout, columns: dict, rows_read: int) -> str | None:
+    """A warning when the first row, read as data, may be a header no column name of which is known: a row of
+    words (``Name,Friend``) whose two accounts appear in no other row.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> lay = TextLayout(Path("e.csv"), False, "utf-8", ",", 0, False, None, 1, 2,
+    ...                  (("Name", "Friend"), ("ann", "bob"), ("bob", "cat")))
+    >>> cols = {"actor": np.array(["Name", "ann", "bob"], dtype=object),
+    ...         "target": np.array(["Friend", "bob", "cat"], dtype=object)}
+    >>> header_row_warning(lay, cols, 3)[:61]
+    "e.csv, line 1 ('Name', 'Friend') was loaded as a tie between "
+    >>> cols["actor"][1] = "Friend"
+    >>> header_row_warning(lay, cols, 3) is None
+    True
+    """
+    if rows_read < 3 or not layout.sample or any(_is_number(f) for f in layout.sample[0]):
+        return None
+    ends = []
+    for role in ("actor", "target"):
+        col = columns.get(role)
+        if col is None or not len(col):
+            return None
+        ends.append(col)
+    firsts = []
+    for col in ends:
+        first = col[0].as_py() if isinstance(col, (pa.Array, pa.ChunkedArray)) else col[0]
+        if not isinstance(first, str):
+            return None
+        firsts.append(first)
+    if firsts[0] == firsts[1] or not set(firsts) <= set(layout.sample[0]):
+        return None
+    for value in firsts:
+        seen = 0
+        for col in ends:
+            if isinstance(col, (pa.Array, pa.ChunkedArray)):
+                seen += pc.sum(pc.equal(col, value)).as_py() or 0
+            else:
+                seen += int(np.count_nonzero(np.asarray(col) == value))
+        if seen > 1:
+            return None
+    return (f"{layout.path}, line {layout.first_data_line} ({firsts[0]!r}, {firsts[1]!r}) was loaded as a tie "
+            f"between two accounts that appear in no other row: if it is a header, load again with --header "
+            f"--source-col {_shell_word(firsts[0])} --target-col {_shell_word(firsts[1])} (Python: header=True, "
+            f"columns={{'actor': {firsts[0]!r}, 'target': {firsts[1]!r}}})")
+
+
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a shell command line where it needs it.
+
+    >>> _shell_word("Name"), _shell_word("Who follows")
+    ('Name', "'Who follows'")
+    """
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _duplicate_names(names: list) -> str:
@@ -731,6 +794,47 @@ def _warn_unmatched_node_ids(graph: SocialGraph, sources) -> None:
                 f"{s.report.source}: none of its {len(ids):,} ids is an account of the ties or events loaded with "
                 f"it (first: {ids[0]}); ids must be written alike in every file (1 and 1.0, or @ann and ann, are "
                 "different accounts)")
+        elif alone.any():
+            found = _spelled_otherwise(graph, ids[alone][:SPELLING_CHECK_LIMIT], tied)
+            if found:
+                count, mine, theirs = found
+                s.report.warnings.append(
+                    f"{s.report.source}: {count:,} of its ids without ties match a tied account written another "
+                    f"way (first: {mine!r} here, {theirs!r} in the ties): they were loaded as separate accounts; "
+                    "write ids alike in every file")
+
+
+#: node ids without ties checked for another spelling of a tied account (a sample: the check is per id)
+SPELLING_CHECK_LIMIT = 200_000
+
+
+def _spelled_otherwise(graph: SocialGraph, ids: np.ndarray, tied: np.ndarray):
+    """``(count, id, tied spelling)`` of the ``ids`` that name a tied account when written as a number
+    (``1.0`` / ``1``), without ``@``, or in lower case; ``None`` when none does."""
+    text = pd.Series(ids.astype(str) if ids.dtype.kind != "O" else ids, dtype=object).astype(str)
+    integral = text.str.fullmatch(r"[+-]?\d+\.0*")
+    variants = [
+        text.where(~integral, text.str.replace(r"\.0*$", "", regex=True)),
+        text.where(~text.str.fullmatch(r"-?\d+"), text + ".0"),
+        text.str.lstrip("@"),
+        "@" + text,
+        text.str.lower(),
+    ]
+    hit = np.full(len(text), -1, dtype=np.int64)
+    for variant in variants:
+        changed = (variant != text).to_numpy() & (hit < 0)
+        if not changed.any():
+            continue
+        dense = np.asarray(graph._id_map.lookup(variant[changed].to_numpy(dtype=object)), dtype=np.int64)
+        ok = dense >= 0
+        ok[ok] = tied[dense[ok]]
+        where = np.flatnonzero(changed)
+        hit[where[ok]] = dense[ok]
+    matched = np.flatnonzero(hit >= 0)
+    if not len(matched):
+        return None
+    first = matched[0]
+    return len(matched), text.iloc[first], str(graph.ids_of(np.array([hit[first]]))[0])
 
 
 def load_edges(source, **kwargs) -> SocialGraph:

@@ -131,6 +131,7 @@ def test_reach_headline_counts_every_account_found_not_top(tmp_path):
     code, out, err = run("reach", snap, "--target", 4, "--top", 20, "--prob", "const:1", "--samples", 100, "--json")
     summary = json.loads(out)
     assert summary["accounts_found"] == 5 and summary["listed"] == 5
+    assert summary["target"] == 4 and summary["influencers"][0]["account_id"] in range(10)   # ids as stored, alike
     code, out, err = run("reach", snap, "--target", 6, "--prob", "const:1", "--samples", 100)
     assert code == 0 and out.strip() == "no account reaches 6 in 100 samples (IC, const:1)"
     for top in (0, -2):

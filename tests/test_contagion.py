@@ -123,6 +123,7 @@ def test_cli_sir_and_competing_cascades(tmp_path, wiki_vote):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["ci95"][0] <= summary["ever_reached"] <= summary["ci95"][1]
+    assert summary["expected_reach"] == summary["ever_reached"]      # the key every other model reports too
     assert (tmp_path / "sir.csv").exists()
     proc = subprocess.run([exe, "simulate", str(snap), "--seeds", "2565", "--seeds", "766", "--negative", "15",
                            "--runs", "1000", "--json"], capture_output=True, text=True)

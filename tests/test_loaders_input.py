@@ -6,6 +6,7 @@ import gzip
 import json
 
 import pandas as pd
+import numpy as np
 import pytest
 
 from graphcrm.loaders.errors import InputFileError, InvalidInputError
@@ -322,3 +323,33 @@ def test_semicolon_separated_files_from_decimal_comma_locales(tmp_path):
     parsed = read_edges(write(tmp_path, "h.csv", "source;target;weight\nann;bob;2\nbob;cat;3\n"), layer="x")
     assert parsed.report.rows_loaded == 2 and list(parsed.columns["weight"]) == [2.0, 3.0]
     assert read_edges(write(tmp_path, "c.csv", "source,target\nann,bob;x\n"), layer="x").report.rows_loaded == 1
+
+
+def test_excels_sep_line_names_the_delimiter_of_every_table(tmp_path):
+    """QA own-data: Excel's first line `sep=;` was honoured by the customers reader only; an edge file with it
+    failed on line 1 ("missing account id")."""
+    parsed = read_edges(write(tmp_path, "s.csv", "sep=;\nsource;target\nann;bob\nbob;cat\n"), layer="x")
+    assert parsed.report.rows_loaded == 2 and parsed.columns["actor"].to_pylist() == ["ann", "bob"]
+    parsed = read_edges(write(tmp_path, "t.csv", "sep=,\n1,2\n2,3\n3,1\n"), layer="x")
+    assert parsed.report.rows_loaded == 3 and np.asarray(parsed.columns["actor"]).tolist() == [1, 2, 3]
+    # the line-by-line reader (a blank line sends the file there) skips it too
+    parsed = read_edges(write(tmp_path, "u.csv", "sep=,\n\n1,2\n2,3\n"), layer="x")
+    assert parsed.report.rows_loaded == 2 and not parsed.report.n_rejected
+    nodes = read_nodes(write(tmp_path, "n.csv", "sep=;\nid;city\nann;Paris\n"))
+    assert np.asarray(nodes.columns["city"]).tolist() == ["Paris"]
+
+
+def test_a_first_row_of_words_whose_accounts_appear_nowhere_else_is_warned_about(tmp_path):
+    """QA own-data: `Name,Friend` over `alice,bob` loaded the header as a tie without a word (no column name is
+    known, and no field is a number)."""
+    parsed = read_edges(write(tmp_path, "h.csv", "Name,Friend\nalice,bob\nbob,carol\ncarol,alice\n"), layer="x")
+    (warning,) = [w for w in parsed.report.warnings if "line 1" in w]
+    assert "('Name', 'Friend') was loaded as a tie" in warning and "--header --source-col Name --target-col Friend" in warning
+    parsed = read_edges(write(tmp_path, "h.csv", "Name,Friend\nalice,bob\nbob,carol\ncarol,alice\n"), layer="x",
+                        header=True, columns={"actor": "Name", "target": "Friend"})
+    assert parsed.report.rows_loaded == 3 and not parsed.report.warnings
+    # a first tie whose accounts recur, a numeric first row, or an explicit header=False: no warning
+    for text, kw in (("alice,bob\nbob,carol\ncarol,alice\n", {}), ("1,2\n3,4\n5,6\n", {}),
+                     ("Name,Friend\nalice,bob\nbob,carol\n", {"header": False})):
+        parsed = read_edges(write(tmp_path, "q.csv", text), layer="x", **kw)
+        assert not [w for w in parsed.report.warnings if "appear in no other row" in w], text

@@ -337,3 +337,30 @@ def test_a_node_table_matching_no_account_of_the_ties_is_warned_about(tmp_path):
     (tmp_path / "e.csv").write_text("source,target\n1,2\n2,3\n")
     proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "n.csv", "--out", tmp_path / "t")
     assert proc.returncode == 0 and "none of its" not in proc.stderr
+
+
+def test_node_ids_spelled_another_way_than_some_tied_accounts_are_warned_about(tmp_path):
+    """QA own-data: only a node table matching *no* tied account was warned about; `1.0` or `@2` among
+    matching ids made separate accounts silently."""
+    (tmp_path / "e.csv").write_text("source,target\n1,2\n2,3\n3,1\n")
+    (tmp_path / "n.csv").write_text("id,city\n1.0,Paris\n@2,Rome\n3,Oslo\n4,Bonn\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "n.csv", "--out", tmp_path / "s")
+    assert proc.returncode == 0
+    assert "2 of its ids without ties match a tied account written another way (first: '1.0' here, '1'" in proc.stderr
+    (tmp_path / "n.csv").write_text("id,city\n1,Paris\n2,Rome\n4,Bonn\n")
+    proc = graphcrm("load", "--edges", tmp_path / "e.csv", "--nodes", tmp_path / "n.csv", "--out", tmp_path / "t")
+    assert proc.returncode == 0 and "written another way" not in proc.stderr
+
+
+def test_a_header_naming_a_column_by_a_number_is_still_a_header(tmp_path):
+    """QA own-data: `id,2020,2021` (sales by year) was read as data since a row with a number is data; a row
+    starting with a column name, or naming two, is a header."""
+    from graphcrm.loaders import read_edges, read_nodes
+
+    (tmp_path / "n.csv").write_text("id,2020,2021\nann,5,6\nbob,7,8\n")
+    parsed = read_nodes(tmp_path / "n.csv")
+    assert parsed.report.rows_loaded == 2 and list(parsed.columns)[:3] == ["id", "2020", "2021"]
+    (tmp_path / "e.csv").write_text("source,target,2020\n1,2,5\n2,3,6\n")
+    assert read_edges(tmp_path / "e.csv", layer="x", columns={"actor": "source", "target": "target"}).report.rows_loaded == 2
+    (tmp_path / "d.csv").write_text("1,user,10\n2,admin,20\n")       # still data: starts with no column name
+    assert read_nodes(tmp_path / "d.csv").report.rows_loaded == 2

@@ -306,7 +306,10 @@ def reach(
     if out is not None:
         write_table(table, out)
     found = table.attrs["accounts_found"]
-    summary = {"snapshot": str(snapshot), "topic": topic, "target": target, "samples": samples, "model": model, "prob": prob,
+    stored_target = graph.ids_of(graph.index_of([target]))[0]      # the id as stored: 14454, not "14454"
+    summary = {"snapshot": str(snapshot), "topic": topic,
+               "target": stored_target.item() if hasattr(stored_target, "item") else stored_target,
+               "samples": samples, "model": model, "prob": prob,
                "accounts_found": found, "listed": len(table),
                "influencers": table.head(top).to_dict("records"), "outputs": {"table": str(out) if out else None},
                "seconds": timer.seconds()}
@@ -505,7 +508,7 @@ def _contagion_summary(est, ids, *, model, prob, recovery, negative, runs, out):
                  f"positive reach {est.positive[0]:,.1f}")
         return summary, human
     summary = {"model": model, "prob": prob, "recovery": recovery, "runs": runs, "seeds": len(ids),
-               "ever_reached": est.mean, "ci95": [est.ci_low, est.ci_high],
+               "expected_reach": est.mean, "ever_reached": est.mean, "ci95": [est.ci_low, est.ci_high],
                "infected_per_step": est.prevalence[:20].round(3).tolist(),
                "outputs": {"steps": str(out) if out else None}}
     human = (f"{model.upper()}: {est.mean:,.2f} accounts ever reached (95% CI {est.ci_low:,.2f} .. {est.ci_high:,.2f}) "
