@@ -569,6 +569,7 @@ def expected_reach(
     >>> expected_reach(chain, layer="x", n_samples=30_000).values.round(1).tolist()
     [3.0, 2.0, 1.0]
     """
+    from graphcrm.algorithms.probabilities import trivalency_keys
     from graphcrm.algorithms.rr_sampling import RRSampler
 
     if n_samples < 1:
@@ -581,7 +582,8 @@ def expected_reach(
     lay = layer_of(graph, layer)
     n = graph.n_nodes
     started = time.perf_counter()
-    counts, total, rooted = RRSampler(lay, model="ic", prob=model, seed=seed).membership_counts(
+    counts, total, rooted = RRSampler(lay, model="ic", prob=model, seed=seed,
+                                      node_keys=trivalency_keys(graph, model)).membership_counts(
         n_samples, count_root=False, with_roots=True)
     others = np.maximum(n_samples - rooted, 1)      # the sets rooted at another account: their roots are uniform
     share = counts / others                          # over the n - 1 others: E[share] = (reach(v) - 1) / (n - 1)

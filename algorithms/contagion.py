@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import _contagion_kernels as _k
-from graphcrm.algorithms.probabilities import edge_probabilities
+from graphcrm.algorithms.probabilities import edge_probabilities, trivalency_keys
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import id_list
@@ -89,7 +89,7 @@ class CompetitionEstimate:
 def _prepare(graph, layer, seeds, prob, seed):
     lay = layer_of(graph, layer).positive()
     dense = np.unique(graph.index_of(id_list(seeds))).astype(np.int64)
-    return lay, dense, edge_probabilities(lay, prob, side="out")
+    return lay, dense, edge_probabilities(lay, prob, side="out", node_keys=trivalency_keys(graph, prob))
 
 
 def simulate_epidemic(

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import _contagion_kernels as _k
-from graphcrm.algorithms.probabilities import edge_probabilities
+from graphcrm.algorithms.probabilities import edge_probabilities, trivalency_keys
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph, _to_unix, layer_of
 from graphcrm.loaders.topics import event_authors
@@ -144,7 +144,7 @@ def _setup(graph, layer, negative_seeds, prob, seed, n_runs=None):
     neg = _dense(graph, negative_seeds, "negative seed")
     if len(neg) == 0:
         raise ParameterError("give at least one negative seed account")
-    return lay, neg, edge_probabilities(lay, prob, side="out")
+    return lay, neg, edge_probabilities(lay, prob, side="out", node_keys=trivalency_keys(graph, prob))
 
 
 def _workers() -> int:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import _diffusion_kernels as _k
-from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights, trivalency_keys
 from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
@@ -168,10 +168,11 @@ def simulate(
     if targets is not None:
         in_targets[graph.index_of(id_list(targets))] = True
     if model == "lt":
-        lt_weight, ic_edges = lt_weights(lay, prob, side="out"), _k.ic_layout(np.zeros(1, np.int64), lay.out_indices[:0], np.empty(0))
+        lt_weight, ic_edges = lt_weights(lay, prob, side="out", node_keys=trivalency_keys(graph, prob)), _k.ic_layout(np.zeros(1, np.int64), lay.out_indices[:0], np.empty(0))
     else:   # each account's out-edges by falling probability, for the kernel's geometric skipping
         lt_weight = np.empty(0)
-        ic_edges = _k.ic_layout(lay.out_indptr, lay.out_indices, edge_probabilities(lay, prob, side="out"))
+        ic_edges = _k.ic_layout(lay.out_indptr, lay.out_indices,
+                                 edge_probabilities(lay, prob, side="out", node_keys=trivalency_keys(graph, prob)))
     started = time.perf_counter()
     import numba
 

@@ -89,10 +89,7 @@ def node_keys(id_map: IdMap) -> np.ndarray:
     >>> bool(a[1] == b[0] and a[2] == b[1])
     True
     """
-    ids = id_map.ids
-    if id_map.kind == "str":
-        ids = ids.astype(str).astype(object)
-    return np.ascontiguousarray(pd.util.hash_array(np.asarray(ids)), dtype=np.uint64)
+    return id_map.hash_keys()
 
 
 def _chunk_bounds(lay: Layer, n_chunks: int) -> np.ndarray:

@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import _im_kernels as _k
-from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights
+from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights, trivalency_keys
 from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler, RRSets
 from graphcrm.loaders import progress_hook
 from graphcrm.loaders.errors import ParameterError
@@ -292,7 +292,8 @@ def plan_seeds(
 
         warnings.warn("plan_seeds: ids not in the graph were left out: "
                       + ", ".join(f"{what} {count:,}" for what, count in unknown.items()), stacklevel=2)
-    sampler = RRSampler(lay, model=model, prob=prob, roots=roots, seed=seed, client=client)
+    sampler = RRSampler(lay, model=model, prob=prob, roots=roots, seed=seed, client=client,
+                        node_keys=trivalency_keys(graph, prob))
     n_roots = sampler.n_roots
     # roots without in-edges have the RR set {root} every time: counted exactly, only the others are sampled
     trivial = np.zeros(n, dtype=bool)
@@ -682,7 +683,7 @@ def estimate_memory(graph: SocialGraph, *, layer: str | Layer, n_sets: int, mode
     True
     """
     lay = layer_of(graph, layer)
-    mean = RRSampler(lay, model=model, prob=prob, seed=seed).mean_set_size()
+    mean = RRSampler(lay, model=model, prob=prob, seed=seed, node_keys=trivalency_keys(graph, prob)).mean_set_size()
     return int(n_sets * _bytes_per_set(mean) + 48 * graph.n_nodes)
 
 
@@ -789,7 +790,8 @@ def influencers_of(
         raise ParameterError(f"n_samples must be >= 1, got {n_samples}")
     if top < 1:
         raise ParameterError(f"top must be >= 1, got {top}")
-    sampler = RRSampler(lay, model=model, prob=prob, roots=[root], seed=seed)
+    keys = trivalency_keys(graph, prob)
+    sampler = RRSampler(lay, model=model, prob=prob, roots=[root], seed=seed, node_keys=keys)
     sets = sampler.sample(0, n_samples)
     counts = _k._membership_counts(sets.offsets, sets.members, graph.n_nodes)
     counts[root] = 0
@@ -798,7 +800,8 @@ def influencers_of(
     found = found[np.lexsort((found, -counts[found]))][:top]
     share = counts[found] / n_samples
     # most likely paths: shortest paths to the target on -log p, walking in-edges backwards from it
-    p = lt_weights(lay, prob) if model == "lt" else edge_probabilities(lay, prob)
+    p = (lt_weights(lay, prob, node_keys=keys) if model == "lt"
+         else edge_probabilities(lay, prob, node_keys=keys))
     heads = np.repeat(np.arange(graph.n_nodes), lay.in_degree())
     live = p > 0
     cost = -np.log(np.clip(p[live], 1e-300, 1.0)) + 1e-12          # scipy drops explicit zeros

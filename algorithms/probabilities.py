@@ -11,7 +11,8 @@ Models (``model=`` strings, as on the command line):
   sender gets; ``1 / in-degree`` on an unweighted layer);
 * ``"const:P"`` -- the same ``P`` on every edge, e.g. ``"const:0.01"``;
 * ``"trivalency"`` -- each edge draws one of 0.1, 0.01, 0.001 at random, from
-  the edge's ends (so the draw does not depend on array order) and a fixed key:
+  the edge's two account ids (so the draw depends neither on array order nor on
+  which other accounts the graph holds) and a fixed key:
   the model is the same whatever seed a simulation samples with (the
   simulators pass none), so ``plan``'s Monte-Carlo check, run with another
   sampling seed, checks the model the plan was made on.
@@ -37,7 +38,8 @@ from graphcrm.loaders.graph import Layer
 TRIVALENCY = (0.1, 0.01, 0.001)
 
 
-def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "in") -> np.ndarray:
+def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "in",
+                       node_keys: np.ndarray | None = None) -> np.ndarray:
     """Propagation probability of every edge of ``layer`` under ``model``.
 
     Parameters
@@ -48,6 +50,11 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
         Align with the in-edge arrays (``layer.in_indices``, what
         reverse-reachable sampling walks) or the out-edge arrays (forward
         simulation).  An edge gets the same probability on both sides.
+    node_keys : numpy.ndarray of uint64, optional
+        Per-account keys of the trivalency draw (``graph.id_map.hash_keys()``, see :func:`trivalency_keys`):
+        with them an edge's draw depends on its two account ids only, not on the dense indices, so renaming
+        or adding accounts leaves every other edge's probability as it was.  Without them the dense indices
+        key the draw.
 
     Examples
     --------
@@ -104,7 +111,12 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
             raise ParameterError(f"model {model!r}: P must be in [0, 1]")
         return np.full(layer.n_edges, p)
     if model == "trivalency":
-        return np.asarray(TRIVALENCY)[_edge_hash(tails(), heads(), seed) % np.uint64(3)]
+        src, dst = tails(), heads()
+        if node_keys is not None:
+            if len(node_keys) != layer.n_nodes:
+                raise ParameterError(f"node_keys has {len(node_keys):,} keys for {layer.n_nodes:,} accounts")
+            src, dst = node_keys[src], node_keys[dst]
+        return np.asarray(TRIVALENCY)[_edge_hash(src, dst, seed) % np.uint64(3)]
     if model == "learned" or model.startswith("learned*"):
         p_in = learned_probabilities(layer)
         if model != "learned":
@@ -230,7 +242,8 @@ def propagation_delays(layer: Layer, *, lookback_seconds: int = 48 * 3600) -> np
     return delay[keep].astype(np.int64)
 
 
-def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "in") -> np.ndarray:
+def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "in",
+               node_keys: np.ndarray | None = None) -> np.ndarray:
     """Linear Threshold edge weights from any probability model: ``p(u, v)``, scaled down where they sum past 1.
 
     LT needs each account's in-weights to sum to at most 1; where the model's
@@ -244,7 +257,7 @@ def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "i
     >>> lt_weights(lay, "const:0.8").tolist()     # in-edges of 1: (0); of 2: (0, 1) -> 0.8 / 1.6 each
     [0.8, 0.5, 0.5]
     """
-    p = edge_probabilities(layer, model, seed=seed, side="in")
+    p = edge_probabilities(layer, model, seed=seed, side="in", node_keys=node_keys)
     heads = np.repeat(np.arange(layer.n_nodes), layer.in_degree())
     totals = np.bincount(heads, weights=p, minlength=layer.n_nodes)
     scale = np.maximum(totals, 1.0)
@@ -254,6 +267,20 @@ def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "i
     if side != "out":
         raise ParameterError(f"side must be 'in' or 'out', got {side!r}")
     return w_in[_in_to_out_order(layer)]
+
+
+def trivalency_keys(graph, prob: str) -> np.ndarray | None:
+    """The per-account keys of the trivalency draw (``graph.id_map.hash_keys()``) when ``prob`` is
+    ``"trivalency"``, else ``None`` (no other model draws per edge): what the simulators pass as ``node_keys``.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.builder import GraphBuilder
+    >>> g = GraphBuilder().add_edges("x", ["a"], ["b"]).build()
+    >>> trivalency_keys(g, "wc") is None, trivalency_keys(g, "trivalency").dtype
+    (True, dtype('uint64'))
+    """
+    return graph.id_map.hash_keys() if prob == "trivalency" else None
 
 
 def _in_to_out_order(layer: Layer) -> np.ndarray:

@@ -118,6 +118,8 @@ class RRSampler:
         Set ``i`` is a function of ``(seed, i)`` only.
     client : dask.distributed.Client, optional
         Sample on the cluster's workers instead of local threads (same sets).
+    node_keys : numpy.ndarray of uint64, optional
+        Per-account keys of a trivalency draw (:func:`~graphcrm.algorithms.probabilities.trivalency_keys`).
 
     Examples
     --------
@@ -130,7 +132,7 @@ class RRSampler:
     """
 
     def __init__(self, layer: Layer, *, model: str = "ic", prob: str = "wc", roots=None, seed: int = 0,
-                 client=None):
+                 client=None, node_keys=None):
         if model not in CASCADE_MODELS:
             raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
         self.layer = layer.positive()
@@ -145,7 +147,8 @@ class RRSampler:
             self.edge_value = np.empty(0)
             self._finish(roots)
             return
-        value = lt_weights(lay, prob) if model == "lt" else edge_probabilities(lay, prob)
+        value = (lt_weights(lay, prob, node_keys=node_keys) if model == "lt"
+                 else edge_probabilities(lay, prob, node_keys=node_keys))
         self.node_p = _uniform_per_node(lay.in_indptr, value)
         if model == "lt":
             heads = np.repeat(np.arange(self.n), lay.in_degree())

@@ -40,7 +40,7 @@ class IdMap:
     [10]
     """
 
-    __slots__ = ("_ids", "_index", "kind")
+    __slots__ = ("_ids", "_index", "kind", "_keys")
 
     def __init__(self, ids):
         ids = np.asarray(ids)
@@ -60,6 +60,7 @@ class IdMap:
         ids.flags.writeable = False
         self._ids = ids
         self._index = None
+        self._keys = None
 
     @classmethod
     def from_unsorted(cls, ids) -> "IdMap":
@@ -85,6 +86,26 @@ class IdMap:
         if self.kind == "int":
             return int(self._ids.nbytes)
         return int(self._ids.nbytes + sum(len(s) + 49 for s in self._ids[:1000]) * max(1, len(self) / 1000))
+
+    def hash_keys(self) -> np.ndarray:
+        """A 64-bit key per account from its external id alone (``pandas.util.hash_array``, fixed hash key),
+        computed once: what a per-account or per-edge random draw is keyed by, so that it does not depend on
+        which other accounts are in the graph, on their order or on the dense indices.
+
+        Examples
+        --------
+        >>> a, b = IdMap(np.array([1, 2, 3])).hash_keys(), IdMap(np.array([2, 3, 4])).hash_keys()
+        >>> bool(a[1] == b[0] and a[2] == b[1])
+        True
+        """
+        if self._keys is None:
+            import pandas as pd
+
+            ids = self._ids.astype(str).astype(object) if self.kind == "str" else self._ids
+            keys = np.ascontiguousarray(pd.util.hash_array(np.asarray(ids)), dtype=np.uint64)
+            keys.flags.writeable = False
+            self._keys = keys
+        return self._keys
 
     def _pandas_index(self) -> pd.Index:
         if self._index is None:

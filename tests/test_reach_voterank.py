@@ -201,8 +201,44 @@ def test_trivalency_is_one_model_whatever_seed_a_simulation_samples_with():
     from graphcrm.algorithms.diffusion import simulate
 
     g = GraphBuilder().add_edges("x", [0] * 300, list(range(1, 301))).build()
-    exact = 1 + edge_probabilities(g.layer("x"), "trivalency", side="out").sum()       # the hub's reach
+    from graphcrm.algorithms.probabilities import trivalency_keys
+
+    keys = trivalency_keys(g, "trivalency")
+    exact = 1 + edge_probabilities(g.layer("x"), "trivalency", side="out", node_keys=keys).sum()   # the hub's reach
     runs = [simulate(g, [0], layer="x", prob="trivalency", n_runs=20_000, seed=s) for s in (0, 1, 7)]
     for r in runs:
         stderr = r.sizes.std() / np.sqrt(len(r.sizes))
         assert abs(r.mean - exact) < 4 * stderr, (r.mean, exact)
+
+
+def test_trivalency_depends_on_the_account_ids_not_on_the_dense_indices():
+    """QA invariance F1: the draw hashed dense indices, so renaming the accounts (`u_` prefix) or appending two
+    unrelated accounts gave two thirds of the edges another probability (email: 311.7 against 307.1)."""
+    from graphcrm.algorithms.diffusion import simulate
+    from graphcrm.algorithms.probabilities import trivalency_keys
+
+    rng = np.random.default_rng(5)
+    src, dst = rng.integers(0, 200, 1500), rng.integers(0, 200, 1500)
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+
+    def probabilities(graph):
+        edges = graph.edges("x")
+        keys = trivalency_keys(graph, "trivalency")
+        p = edge_probabilities(graph.layer("x"), "trivalency", side="out", node_keys=keys)
+        return dict(zip(zip(edges["src"].astype(str).str.removeprefix("u_"), edges["dst"].astype(str)
+                            .str.removeprefix("u_")), p))
+
+    base = GraphBuilder().add_edges("x", src, dst).build()
+    more = GraphBuilder().add_edges("x", np.r_[src, -2], np.r_[dst, -1]).build()        # two accounts sort first
+    named = GraphBuilder().add_edges("x", [f"u_{s}" for s in src], [f"u_{d}" for d in dst]).build()
+    named_more = GraphBuilder().add_edges("x", [f"u_{s}" for s in src] + ["a"], [f"u_{d}" for d in dst] + ["b"]).build()
+    p_base, p_more, p_named, p_named_more = map(probabilities, (base, more, named, named_more))
+    assert set(p_more) - set(p_base) == {("-2", "-1")}
+    assert all(p_more[e] == p for e, p in p_base.items())
+    assert all(p_named_more[e] == p for e, p in p_named.items())       # text ids: "a" sorts before every "u_"
+    assert sorted(set(p_base.values())) == [0.001, 0.01, 0.1]
+    # the simulators use the keys: the same estimate on the renamed graph, to the bit (same seeds, same order)
+    a = simulate(base, [int(src[0])], layer="x", prob="trivalency", n_runs=2000, seed=3)
+    b = simulate(more, [int(src[0])], layer="x", prob="trivalency", n_runs=2000, seed=3)
+    assert abs(a.mean - b.mean) < 4 * np.hypot(a.sizes.std(), b.sizes.std()) / np.sqrt(2000)
