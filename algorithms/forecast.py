@@ -36,6 +36,7 @@ from graphcrm.algorithms.forecast_features import (account_features, engaged_sid
                                                   known_accounts, log_span, window_decay_columns,
                                                   window_decay_half_life, window_targets)
 from graphcrm.algorithms.ranks import spearman
+from graphcrm.algorithms.topk import top_membership, top_overlap
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph
 from graphcrm.loaders.layers import INTERACTION_TYPES
@@ -350,36 +351,6 @@ def _nanmean(values) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
-def _top_overlap(score, y, k: int) -> float:
-    """Share of the actual top ``k`` (by ``y``) among the top ``k`` by ``score`` (ties by index)."""
-    return int(np.count_nonzero(_top_mask(score, k) & _top_mask(y, k))) / k
-
-
-def _top_mask(values: np.ndarray, k: int) -> np.ndarray:
-    """Mask of the ``k`` largest values, ties by index (the first ``k`` of a stable sort by falling value), in
-    linear time.
-
-    >>> _top_mask(np.array([1.0, 3.0, 3.0, 2.0, 3.0]), 2).tolist()
-    [False, True, True, False, False]
-    """
-    values = np.asarray(values, dtype=np.float64)
-    mask = np.zeros(len(values), dtype=bool)
-    if k >= len(values):
-        mask[:] = True
-        return mask
-    if k <= 0:
-        return mask
-    if np.isnan(values).any():                      # NaN last, as a stable sort of -values puts it
-        mask[np.lexsort((np.arange(len(values)), np.nan_to_num(-values, nan=np.inf)))[:k]] = True
-        return mask
-    kth = np.partition(values, len(values) - k)[len(values) - k]      # the k-th largest value
-    above = values > kth
-    mask |= above
-    ties = np.flatnonzero(values == kth)[:k - int(above.sum())]
-    mask[ties] = True
-    return mask
-
-
 def default_horizon(graph: SocialGraph, at: int | None = None, layer: str | None = None) -> int:
     """The horizon a forecast without one uses: 7 days, at most a third of the log before ``at`` (default: its
     end), at least :data:`MIN_WINDOW` -- doubled (up to that third) while the held-out window it gives, the
@@ -514,9 +485,9 @@ def fit_forecast(graph: SocialGraph, *, layer: str | None = None, horizon: int |
         validation[target] = {"window": [int(cuts[0]), int(cuts[0] + window)], "forecast": float(_nanmean(fs)),
                               "in_degree": float(_nanmean(fw)), "forecast_all": fs[0], "forecast_warm": fs[1],
                               "in_degree_all": fw[0], "in_degree_warm": fw[1], "top_k": k,
-                              "forecast_top_overlap": _top_overlap(pred, yho, k),
-                              "in_degree_top_overlap": _top_overlap(indeg, yho, k),
-                              "decayed_top_overlap": _top_overlap(hold[decay].to_numpy(), yho, k)}
+                              "forecast_top_overlap": top_overlap(pred, yho, k),
+                              "in_degree_top_overlap": top_overlap(indeg, yho, k),
+                              "decayed_top_overlap": top_overlap(hold[decay].to_numpy(), yho, k)}
         cols, idx = sets[name]
         models[target] = every_m.fit(np.concatenate([f[1][target] for f in folds]), idx, cols)
     return ForecastModel(layer, int(horizon), window, at, models, intervals, chosen, validation,
@@ -540,16 +511,16 @@ def _choose_decay(folds, layer: str, keep: str | None = None) -> str:
     """
     columns = window_decay_columns(layer)
     default = keep if keep in columns else f"{layer}_received_w{DEFAULT_DECAY_FRACTION}"
-    hits, total = dict.fromkeys(columns, 0), 0
+    hits, total = dict.fromkeys(columns, 0.0), 0
     for frame, ys, _ in folds[1:]:
         y = ys["engagement"]
         k = int(min(100, (y > 0).sum()))
         if k == 0:
             continue
         total += k
-        truth = _top_mask(y, k)
-        for column in columns:
-            hits[column] += int(np.count_nonzero(_top_mask(frame[column].to_numpy(), k) & truth))
+        truth = top_membership(y, k)
+        for column in columns:       # expected hits, ties ordered at random (not by account index)
+            hits[column] += float(np.dot(top_membership(frame[column].to_numpy(), k), truth))
     if total == 0:
         return default
     best = max([default] + columns, key=lambda c: hits[c])        # max keeps the first of equals: the default

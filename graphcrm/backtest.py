@@ -19,10 +19,13 @@ cascade reach (Bakshy et al. 2011) and the forecast
 Metrics, per scorer and target: Spearman correlation on the accounts that
 received anything after the split (``all``), on those of them that had also
 received engagement before it (``active_in_training``) and on the actual top
-1,000 (``top_1000``); overlap@20/100/1000 and NDCG@100 of the scorer's top
-accounts against the actual top (over every account); median absolute error
+1,000 (``top_1000``, with every account tied at the 1,000th count); overlap@20/100/1000 and NDCG@100 of the
+scorer's top accounts against the actual top (over every account); median absolute error
 of ``log(1 + count)`` for scorers that predict a count; the share of actual
-counts inside the forecast's 80% interval.
+counts inside the forecast's 80% interval.  Overlap and NDCG are their expectations with every tie -- in the
+counts (hundreds of accounts received exactly one retweet) and in the scores (coreness, in-degree) -- in
+random order (:mod:`graphcrm.algorithms.topk`): cut by account index, they changed when the accounts were
+renamed.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from graphcrm.algorithms.forecast import (MIN_VALIDATION_ACCOUNTS, MIN_WINDOW, T
                                          fit_forecast, forecast)
 from graphcrm.algorithms.forecast_features import event_layers, log_span, window_targets
 from graphcrm.algorithms.ranks import spearman
+from graphcrm.algorithms.topk import ndcg as topk_ndcg, top_membership, top_or_tied
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph, _to_unix
 from graphcrm.forecast_leaders import choose_scorer
@@ -153,18 +157,6 @@ def _spearman(score, actual, mask) -> float:
         return float("nan")
     rho = spearman(score[mask], actual[mask])
     return rho if np.isfinite(rho) else 0.0       # a constant scorer orders nothing
-
-
-def _top(score: np.ndarray, k: int) -> np.ndarray:
-    return np.lexsort((np.arange(len(score)), -score))[:k]
-
-
-def _ndcg(score, actual, k=100) -> float:
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.sort(actual)[::-1][:k]
-    idcg = float((ideal * disc[: len(ideal)]).sum())
-    got = actual[_top(score, k)]
-    return float((got * disc[: len(got)]).sum() / idcg) if idcg > 0 else float("nan")
 
 
 def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: int, samples: int, seed: int,
@@ -287,18 +279,19 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
     rows = []
     for target in TARGETS:
         y = actual[target]
-        top_k = np.zeros(len(y), dtype=bool)
-        top_k[_top(y, 1000)] = True
-        masks = {"all": y > 0, "active_in_training": (y > 0) & warm, "top_1000": top_k & (y > 0)}
+        # the top 1000 with every account tied at the 1000th count: cut by index, the group changed with the ids
+        masks = {"all": y > 0, "active_in_training": (y > 0) & warm, "top_1000": top_or_tied(y, 1000) & (y > 0)}
         engaged = int(np.count_nonzero(y > 0))
         # the actual top k are accounts that engaged: with fewer than k, the top `engaged` (quiet accounts are no
         # one's top; counting them credited scorers for quiet accounts of low id)
         top_k = {k: min(k, engaged) for k in OVERLAP_KS}
-        true_top = {k: set(_top(y, top_k[k]).tolist()) for k in OVERLAP_KS}
+        # expected overlap and NDCG with the ties (in the counts and in the scores) in random order
+        # (graphcrm.algorithms.topk): the same whatever the accounts are called
+        truth = {k: top_membership(y, top_k[k]) for k in OVERLAP_KS}
         for scorer, score in scores[target].items():
-            overlap = {f"overlap_{k}": len(true_top[k] & set(_top(score, top_k[k]).tolist())) / top_k[k]
+            overlap = {f"overlap_{k}": float(np.dot(top_membership(score, top_k[k]), truth[k]) / top_k[k])
                        if top_k[k] else float("nan") for k in OVERLAP_KS}
-            ndcg = _ndcg(score, y)
+            ndcg = topk_ndcg(score, y, 100)
             count = counts[target].get(scorer)
             for group, mask in masks.items():
                 mae = (float(np.median(np.abs(np.log1p(np.maximum(count[mask], 0)) - np.log1p(y[mask]))))
