@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms._igraph_import import igraph_module
-from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden
+from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden, sums_weights
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.results import Partition, labels_by_account
@@ -43,7 +43,9 @@ def undirected_edges(lay: Layer, weight: bool = True):
     Unweighted (or ``weight=False``): every tie weighs 1, whichever directions
     it has.  Weighted: the weights of both directions are summed (two people
     who retweet each other are tied by all of it) -- on an undirected layer,
-    whose ties are stored as two equal arcs, each tie keeps its own weight.
+    whose ties are stored as two equal arcs, each tie keeps its own weight.  A
+    static layer whose weights are all 1 counts as unweighted
+    (:func:`~graphcrm.algorithms.leiden_parallel.sums_weights`).
     Self-loops are dropped.
     """
     src, dst, w = lay.edge_arrays()
@@ -51,8 +53,9 @@ def undirected_edges(lay: Layer, weight: bool = True):
     a, b, w = np.minimum(src, dst)[keep], np.maximum(src, dst)[keep], w[keep]
     key = a.astype(np.int64) * lay.n_nodes + b
     uniq, inverse = np.unique(key, return_inverse=True)
-    total = np.bincount(inverse, weights=w) if (weight and lay.weighted) else np.ones(len(uniq))
-    if weight and lay.weighted and lay.undirected:
+    summed = sums_weights(lay, weight)
+    total = np.bincount(inverse, weights=w) if summed else np.ones(len(uniq))
+    if summed and lay.undirected:
         total = total / 2.0             # an undirected tie is stored as two arcs of the same weight
     return (uniq // lay.n_nodes).astype(np.int64), (uniq % lay.n_nodes).astype(np.int64), total
 

@@ -71,10 +71,32 @@ def undirected_csr(lay: Layer, weight: bool = True):
     >>> indptr.tolist(), indices.tolist(), weights.tolist()
     ([0, 1, 3, 4], [1, 0, 2, 1], [1.0, 1.0, 1.0, 1.0])
     """
-    use_w = bool(weight and lay.weighted)
+    use_w = sums_weights(lay, weight)
     empty = np.empty(0)
     return _k._undirected_csr(lay.out_indptr, lay.out_indices, lay.out_weights if use_w else empty,
                               lay.in_indptr, lay.in_indices, lay.in_weights if use_w else empty, use_w)
+
+
+def sums_weights(lay: Layer, weight: bool = True) -> bool:
+    """Whether the undirected simple version of ``lay`` sums the weights of a tie's two directions.
+
+    It does for a weighted layer, except a static one whose weights are all 1 (a file's weight column of 1s,
+    a networkx graph without weights): those carry nothing an unweighted layer does not, so a pair listed
+    both ways is one tie of weight 1 there too -- the same communities and modularity as the file without
+    the column.  An interaction layer's weights are counts: a pair who retweet each other once each are
+    tied by 2.
+
+    Examples
+    --------
+    >>> from graphcrm.loaders.graph import Layer
+    >>> sums_weights(Layer.from_edges(2, [0, 1], [1, 0], [1.0, 1.0], spec="x"))
+    False
+    >>> sums_weights(Layer.from_edges(2, [0, 1], [1, 0], [1.0, 2.0], spec="x"))
+    True
+    """
+    if not (weight and lay.weighted):
+        return False
+    return lay.events is not None or not bool((lay.out_weights == 1.0).all())
 
 
 def parallel_leiden(
