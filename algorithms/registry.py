@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
 
+import numpy as np
+
+from graphcrm.loaders.results import tie_at_cut
+
 #: options ``graphcrm rank`` can hand to a measure; each measure names those it takes (``k`` is ``--top``)
 RANK_OPTIONS = ("seed", "model", "n_samples", "k")
 
@@ -42,6 +46,12 @@ class RankMeasure:
         kwargs = {k: options[k] for k in self.options if k in options}
         result = self.function(graph, layer=layer, **{**kwargs, **self.defaults})
         frame = self.table(result) if self.table is not None else result.to_frame()
+        if self.table is None:            # a list cut through a tie lists some of it, in id order: said
+            tie = tie_at_cut(frame[result.name].to_numpy(dtype=np.float64), top)
+            frame = frame.head(top)
+            if tie is not None:
+                frame.attrs["tie_at_cut"] = {"measure": result.name, **tie}
+            return frame
         return frame.head(top)
 
 

@@ -100,16 +100,55 @@ class NodeScores:
         return self.to_frame().head(k)
 
     def to_frame(self) -> pd.DataFrame:
-        """``account_id, <name>, rank`` sorted by rank."""
+        """``account_id, <name>, rank`` sorted by score, ties in id order; accounts of equal score share the
+        rank of the first of them (1, 2, 2, 4: a tie is not ordered by id spelling).
+
+        >>> NodeScores("k", np.array([3.0, 5.0, 3.0, 1.0]), IdMap(["a", "b", "c", "d"])).to_frame()["rank"].tolist()
+        [1, 2, 2, 4]
+        """
         order = self.order()
         frame = pd.DataFrame({
             ACCOUNT_ID: self.id_map.ids[order],
             self.name: self.values[order],
-            RANK: np.arange(1, len(order) + 1),
+            RANK: competition_ranks(self.values[order]),
         })
         for key, arr in self.extras.items():
             frame[key] = arr[order]
         return frame
+
+
+def competition_ranks(falling: np.ndarray) -> np.ndarray:
+    """Ranks of values sorted from highest to lowest (NaN last), equal values sharing the first one's rank.
+
+    >>> competition_ranks(np.array([9.0, 7.0, 7.0, 7.0, 2.0, np.nan, np.nan])).tolist()
+    [1, 2, 2, 2, 5, 6, 6]
+    """
+    falling = np.asarray(falling, dtype=np.float64)
+    n = len(falling)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    same = np.r_[False, (falling[1:] == falling[:-1]) | (np.isnan(falling[1:]) & np.isnan(falling[:-1]))]
+    starts = np.where(same, 0, np.arange(1, n + 1))
+    return np.maximum.accumulate(starts).astype(np.int64)
+
+
+def tie_at_cut(falling: np.ndarray, top: int) -> dict | None:
+    """The tie a top-``top`` list cuts through (values sorted from highest to lowest): its value, the rank it
+    shares, how many accounts it holds and how many the list shows; ``None`` when the cut falls between two
+    values.
+
+    >>> tie_at_cut(np.array([9.0, 7.0, 7.0, 7.0, 2.0]), 2)
+    {'value': 7.0, 'rank': 2, 'tied': 3, 'listed': 1}
+    >>> tie_at_cut(np.array([9.0, 7.0, 7.0, 7.0, 2.0]), 4) is None
+    True
+    """
+    falling = np.asarray(falling, dtype=np.float64)
+    if top <= 0 or top >= len(falling) or falling[top - 1] != falling[top]:
+        return None
+    value = falling[top - 1]
+    first = int(np.searchsorted(-falling, -value, side="left"))
+    last = int(np.searchsorted(-falling, -value, side="right"))
+    return {"value": float(value), "rank": first + 1, "tied": last - first, "listed": top - first}
 
 
 @dataclass(frozen=True, eq=False)

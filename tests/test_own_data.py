@@ -364,3 +364,21 @@ def test_a_header_naming_a_column_by_a_number_is_still_a_header(tmp_path):
     assert read_edges(tmp_path / "e.csv", layer="x", columns={"actor": "source", "target": "target"}).report.rows_loaded == 2
     (tmp_path / "d.csv").write_text("1,user,10\n2,admin,20\n")       # still data: starts with no column name
     assert read_nodes(tmp_path / "d.csv").report.rows_loaded == 2
+
+
+def test_a_top_list_cut_through_a_tie_shares_the_rank_and_says_so(tmp_path):
+    """QA invariance F2: 97 accounts tie at the top coreness of email-Eu-core; `rank --method coreness --top 10`
+    numbered ten of them 1..10 in id order (1 of 10 in common after renaming the accounts), without a word."""
+    rows = [f"{a},{b}" for a in range(6) for b in range(6) if a != b] + ["5,6", "6,7"]       # a 6-clique and a tail
+    (tmp_path / "e.csv").write_text("source,target\n" + "\n".join(rows) + "\n")
+    assert graphcrm("load", "--edges", tmp_path / "e.csv", "--out", tmp_path / "s").returncode == 0
+    proc = graphcrm("rank", tmp_path / "s", "--method", "coreness", "--top", "3", "--out", tmp_path / "r.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert ("note: 6 accounts tie at coreness 10 (rank 1); the top 3 lists 3 of them, in account-id order"
+            in proc.stdout) and "--top 6 lists the whole tie" in proc.stdout
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert table["rank"].tolist() == [1, 1, 1]
+    proc = graphcrm("rank", tmp_path / "s", "--method", "coreness", "--top", "6", "--out", tmp_path / "r.csv")
+    assert pd.read_csv(tmp_path / "r.csv")["rank"].tolist() == [1] * 6 and "tie at" not in proc.stdout
+    proc = graphcrm("rank", tmp_path / "s", "--method", "coreness", "--top", "8", "--out", tmp_path / "r.csv")
+    assert pd.read_csv(tmp_path / "r.csv")["rank"].tolist() == [1] * 6 + [7, 7] and "tie at" not in proc.stdout

@@ -85,6 +85,7 @@ def rank(
         table = rank_table(graph, method=method, layer=layer, top=top, partition=parts, model=model,
                            samples=samples, seed=seed, horizon=seconds, forecast_model=stored)
     ranking = table.attrs.pop("ranking", {})
+    tie = table.attrs.pop("tie_at_cut", None)
     if topic is not None:
         from graphcrm.topics import topic_why
 
@@ -111,6 +112,11 @@ def rank(
                 else "influence flows along positive ties")
         head += (f"\nnote: {ranked_on.name}: {left_out['negative']:,} negative ties left out of the scores: "
                  f"{what}{stance}")
+    if tie is not None:
+        summary["tie_at_cut"] = tie
+        head += (f"\nnote: {tie['tied']:,} accounts tie at {tie['measure']} {tie['value']:g} (rank {tie['rank']:,}); "
+                 f"the top {top:,} lists {tie['listed']:,} of them, in account-id order -- no measure tells them "
+                 f"apart (--top {tie['rank'] - 1 + tie['tied']:,} lists the whole tie)")
     shown = table.drop(columns=[c for c in ("why",) if c in table]).head(10)
     emit(summary, as_json, head + "\n" + shown.to_string(index=False))
 
