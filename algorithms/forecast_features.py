@@ -226,7 +226,8 @@ def account_features(graph: SocialGraph, at: int, *, target_layer: str, reach_wi
             lo = 0 if reach_window is None else int(np.searchsorted(ev.time, at - int(reach_window), side="left"))
             recent = EventLog(ev.src[lo:], ev.dst[lo:], ev.time[lo:])
             kept = order[(order >= lo) & (order < len(ev))] - lo
-            feats["reach_past"] = cascade_reach(recent, n, by_source=kept).astype(float)
+            feats["reach_past"] = cascade_reach(recent, n, by_source=kept,
+                                                node_keys=graph.id_map.hash_keys).astype(float)
     feats["hours_active"] = np.where(np.isfinite(first_seen), (at - first_seen) / HOUR, 0.0)
     for name, lay in sorted(graph.layers.items()):
         if lay.events is None:
@@ -252,4 +253,4 @@ def window_targets(graph: SocialGraph, layer: str, start: int, end: int) -> tupl
     window = EventLog(ev.src[lo:hi], ev.dst[lo:hi], ev.time[lo:hi])
     engaged, _ = _sides(lay, window)
     engagement = np.bincount(engaged, minlength=graph.n_nodes).astype(float)
-    return engagement, cascade_reach(window, graph.n_nodes).astype(float)
+    return engagement, cascade_reach(window, graph.n_nodes, node_keys=graph.id_map.hash_keys).astype(float)
