@@ -23,7 +23,8 @@ def _first_at_or_after(time, lo, hi, t):
 
 @jit
 def _reach_from(s, indptr, dst, time, arrival, stack, touched, cap, max_pushes):
-    """Accounts reached from ``s`` by time-respecting chains; -1 past ``cap`` accounts or ``max_pushes`` pushes.
+    """Accounts reached from ``s`` by time-respecting chains; -1 past ``cap`` accounts (or ``max_pushes`` pushes:
+    the caller passes events + 1, which a search never needs).
 
     ``arrival`` is all ``never`` on entry and on return (only the touched entries are reset).
     """

@@ -36,7 +36,7 @@ def cascade_reach(events: EventLog, n_nodes: int, starts=None, *, by_source=None
     more are searched to the end.  Past that many, those starts get a HyperLogLog estimate (Flajolet et al.
     2007) from sketches built in one pass over the events in decreasing time (Cohen's reachability sketches on
     the time-respecting order): relative standard error 4.6% with the default 512 registers per account, never
-    below ``exact_cap + 1``.  Work: starts x ``exact_cap`` + events x registers; the searches run in parallel.
+    below ``exact_cap + 1`` (a chain back to the start counts it once more: +1 on more than 1,000).  Work: starts x ``exact_cap`` + events x registers; the searches run in parallel.
 
     Parameters
     ----------
@@ -78,17 +78,17 @@ def cascade_reach(events: EventLog, n_nodes: int, starts=None, *, by_source=None
     indptr = np.zeros(n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n_nodes), out=indptr[1:])
     cap = int(min(max(int(exact_cap), 1), max(n_nodes, 1)))
-    pushes = int(min(32 * cap, 4 * n_nodes + 64))      # re-pushes past this: the start is sketched instead
+    # an event pushes its target at most once per search (after it, arrival <= its time): m + 1 pushes always
+    # suffice, so a search ends early only past ``cap`` accounts
+    pushes = len(order) + 1
     n_chunks = int(max(1, min(len(starts), 4 * numba.get_num_threads())))
-    reach = _k._capped_reach(indptr, np.asarray(events.dst, dtype=np.int64)[order],
-                             np.asarray(events.time, dtype=np.int64)[order], n_nodes, starts, cap, pushes,
-                             n_chunks)
+    dst_sorted = np.asarray(events.dst, dtype=np.int64)[order]
+    time_sorted = np.asarray(events.time, dtype=np.int64)[order]
+    reach = _k._capped_reach(indptr, dst_sorted, time_sorted, n_nodes, starts, cap, pushes, n_chunks)
     over = np.flatnonzero(reach < 0)
-    if 0 < len(over) <= EXACT_PAST_CAP and cap < n_nodes:     # a few big cascades: finished exactly
-        whole = int(max(n_nodes, 1))
-        reach[over] = _k._capped_reach(indptr, np.asarray(events.dst, dtype=np.int64)[order],
-                                       np.asarray(events.time, dtype=np.int64)[order], n_nodes, starts[over],
-                                       whole, int(4 * n_nodes + 64), int(max(1, min(len(over), n_chunks))))
+    if 0 < len(over) <= EXACT_PAST_CAP:          # a few big cascades: searched to the end
+        reach[over] = _k._capped_reach(indptr, dst_sorted, time_sorted, n_nodes, starts[over], int(max(n_nodes, 1)),
+                                       pushes, int(max(1, min(len(over), n_chunks))))
         over = over[reach[over] < 0]
     if len(over):
         estimate = _sketched_reach(events, n_nodes, starts[over], node_keys)
@@ -110,12 +110,14 @@ def _sketched_reach(events: EventLog, n_nodes: int, starts: np.ndarray, node_key
         registers //= 2
     if callable(node_keys):
         node_keys = node_keys()
-    keys = (np.asarray(node_keys, dtype=np.uint64)[active] if node_keys is not None
-            else _splitmix(active.astype(np.uint64)))
+    # mixed once more: a key of 0 (pandas hashes the id 0 to 0) would take the highest rank
+    keys = _splitmix(np.asarray(node_keys, dtype=np.uint64)[active] if node_keys is not None
+                     else active.astype(np.uint64))
     own_j, own_rho = _k._hll_ranks(keys, int(registers).bit_length() - 1)
     regs = np.zeros((len(active), registers), dtype=np.uint8)
     _k._hll_reach_sketches(np.searchsorted(active, src), np.searchsorted(active, dst), time, own_j, own_rho, regs)
-    return _k._hll_estimates(regs, np.searchsorted(active, starts))
+    # nobody reaches more than the other accounts of the log's events
+    return np.minimum(_k._hll_estimates(regs, np.searchsorted(active, starts)), len(active) - 1)
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:

@@ -526,7 +526,8 @@ def _choose_decay(folds, layer: str, keep: str | None = None) -> str:
     best = max([default] + columns, key=lambda c: hits[c])        # max keeps the first of equals: the default
     share = hits[best] / total
     error = float(np.sqrt(share * (1.0 - share) / total))
-    return best if (hits[best] - hits[default]) / total > error else default
+    # expected hits are sums of fractions: a difference of rounding is no difference (share 0 or 1: error 0)
+    return best if (hits[best] - hits[default]) / total > error + 1e-9 else default
 
 
 def forecast(graph: SocialGraph, model: ForecastModel | None = None, *, at: int | None = None, **fit_kwargs) -> Forecast:

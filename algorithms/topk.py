@@ -12,7 +12,8 @@ usual measure where there is no tie at the cut.
   ``sum(p_score * p_actual) / k`` (the two tie orders are independent).
 * :func:`ndcg` -- NDCG@k where accounts tied in the score share the mean discount of the positions they span
   (McSherry & Najork, ECIR 2008).
-* :func:`top_or_tied` -- the accounts at or above the ``k``-th value (every tie at the cut included).
+* :func:`top_or_tied` -- the accounts at or above the ``k``-th value (every tie at the cut included);
+  :func:`top_group` -- the same unless that tie would more than double the group (then strictly above it).
 """
 
 from __future__ import annotations
@@ -124,3 +125,19 @@ def top_or_tied(values, k: int) -> np.ndarray:
     if k <= 0:
         return np.zeros(len(values), dtype=bool)
     return values >= _kth_largest(values, k)
+
+
+def top_group(values, k: int) -> np.ndarray:
+    """Mask of about the ``k`` largest entries, chosen without regard to order: those at or above the ``k``-th
+    value, unless the tie at the cut would more than double the group (hundreds of accounts with one retweet
+    when ``k`` is 1,000) -- then those strictly above it.
+
+    >>> top_group(np.array([5.0, 3.0, 3.0, 1.0]), 2).tolist()
+    [True, True, True, False]
+    >>> top_group(np.array([5.0, 1.0, 1.0, 1.0, 1.0, 1.0]), 2).tolist()
+    [True, False, False, False, False, False]
+    """
+    mask = top_or_tied(values, k)
+    if k > 0 and mask.sum() > 2 * k:
+        mask = _finite_low(values) > _kth_largest(_finite_low(values), k)
+    return mask

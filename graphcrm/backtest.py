@@ -19,7 +19,8 @@ cascade reach (Bakshy et al. 2011) and the forecast
 Metrics, per scorer and target: Spearman correlation on the accounts that
 received anything after the split (``all``), on those of them that had also
 received engagement before it (``active_in_training``) and on the actual top
-1,000 (``top_1000``, with every account tied at the 1,000th count); overlap@20/100/1000 and NDCG@100 of the
+1,000 (``top_1000``: the tie at the 1,000th count whole, or left out where it would more than double the
+group); overlap@20/100/1000 and NDCG@100 of the
 scorer's top accounts against the actual top (over every account); median absolute error
 of ``log(1 + count)`` for scorers that predict a count; the share of actual
 counts inside the forecast's 80% interval.  Overlap and NDCG are their expectations with every tie -- in the
@@ -42,7 +43,7 @@ from graphcrm.algorithms.forecast import (MIN_VALIDATION_ACCOUNTS, MIN_WINDOW, T
                                          fit_forecast, forecast)
 from graphcrm.algorithms.forecast_features import event_layers, log_span, window_targets
 from graphcrm.algorithms.ranks import spearman
-from graphcrm.algorithms.topk import ndcg as topk_ndcg, top_membership, top_or_tied
+from graphcrm.algorithms.topk import ndcg as topk_ndcg, top_group, top_membership
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import SocialGraph, _to_unix
 from graphcrm.forecast_leaders import choose_scorer
@@ -279,8 +280,9 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
     rows = []
     for target in TARGETS:
         y = actual[target]
-        # the top 1000 with every account tied at the 1000th count: cut by index, the group changed with the ids
-        masks = {"all": y > 0, "active_in_training": (y > 0) & warm, "top_1000": top_or_tied(y, 1000) & (y > 0)}
+        # the top 1000 without a cut by index (that group changed with the ids): the tie at the 1000th count
+        # whole, or left out where it would more than double the group (graphcrm.algorithms.topk.top_group)
+        masks = {"all": y > 0, "active_in_training": (y > 0) & warm, "top_1000": top_group(y, 1000) & (y > 0)}
         engaged = int(np.count_nonzero(y > 0))
         # the actual top k are accounts that engaged: with fewer than k, the top `engaged` (quiet accounts are no
         # one's top; counting them credited scorers for quiet accounts of low id)

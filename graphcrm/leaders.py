@@ -25,7 +25,7 @@ from graphcrm.algorithms import coreness, expected_reach, pagerank
 from graphcrm.algorithms.ranks import average_ranks
 from graphcrm.loaders.errors import ParameterError
 from graphcrm.loaders.graph import Layer, SocialGraph
-from graphcrm.loaders.results import labels_by_account, partition_match
+from graphcrm.loaders.results import labels_by_account, partition_match, settled
 
 
 MEASURES = ("pagerank", "coreness", "expected_reach")
@@ -48,28 +48,6 @@ def percentile(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return np.empty(0)
     return average_ranks(settled(values)) / len(values) * 100.0
-
-
-#: relative resolution below which two scores count as equal (floating-point noise of the kernels)
-SCORE_RESOLUTION = 1e-10
-
-
-def settled(values: np.ndarray) -> np.ndarray:
-    """``values`` rounded to :data:`SCORE_RESOLUTION` of their largest magnitude, so scores that are equal but
-    for the last bits of a sum (PageRank of two symmetric accounts, summed in another order after a renaming)
-    tie, as they should, in a percentile or a rank.
-
-    >>> a = np.array([0.1 + 0.2, 0.3, 0.5])
-    >>> bool(a[0] == a[1]), bool(settled(a)[0] == settled(a)[1])
-    (False, True)
-    """
-    values = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(values)
-    scale = float(np.abs(values[finite]).max()) if finite.any() else 0.0
-    if scale == 0.0:
-        return values
-    step = scale * SCORE_RESOLUTION
-    return np.where(finite, np.round(values / step) * step, values)
 
 
 def combined_score(measures: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:

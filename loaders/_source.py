@@ -182,7 +182,7 @@ def sniff_text(path, *, encoding: str = "utf-8", delimiter: str | None = "auto",
 
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
-_EXCEL_SEP = re.compile(r"^sep=(\S)\s*$")
+_EXCEL_SEP = re.compile(r'^"?sep=([^"\r\n])"?[ \t]*$')      # sep=; or "sep=;" (quoted by another tool), sep=<tab>
 
 
 def size_line_warning(layout: TextLayout, rows_read: int) -> str | None:

@@ -117,13 +117,35 @@ class NodeScores:
         return frame
 
 
+#: relative resolution below which two scores count as equal (floating-point noise of the kernels)
+SCORE_RESOLUTION = 1e-10
+
+
+def settled(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to :data:`SCORE_RESOLUTION` of their largest magnitude, so scores that are equal but
+    for the last bits of a sum (PageRank of two symmetric accounts, summed in another order after a renaming)
+    tie, as they should, in a percentile or a rank.
+
+    >>> a = np.array([0.1 + 0.2, 0.3, 0.5])
+    >>> bool(a[0] == a[1]), bool(settled(a)[0] == settled(a)[1])
+    (False, True)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    scale = float(np.abs(values[finite]).max()) if finite.any() else 0.0
+    if scale == 0.0:
+        return values
+    step = scale * SCORE_RESOLUTION
+    return np.where(finite, np.round(values / step) * step, values)
+
+
 def competition_ranks(falling: np.ndarray) -> np.ndarray:
     """Ranks of values sorted from highest to lowest (NaN last), equal values sharing the first one's rank.
 
     >>> competition_ranks(np.array([9.0, 7.0, 7.0, 7.0, 2.0, np.nan, np.nan])).tolist()
     [1, 2, 2, 2, 5, 6, 6]
     """
-    falling = np.asarray(falling, dtype=np.float64)
+    falling = settled(falling)          # equal but for rounding: one rank
     n = len(falling)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -142,12 +164,13 @@ def tie_at_cut(falling: np.ndarray, top: int) -> dict | None:
     >>> tie_at_cut(np.array([9.0, 7.0, 7.0, 7.0, 2.0]), 4) is None
     True
     """
-    falling = np.asarray(falling, dtype=np.float64)
+    raw = np.asarray(falling, dtype=np.float64)
+    falling = settled(raw)
     if top <= 0 or top >= len(falling) or falling[top - 1] != falling[top]:
         return None
-    value = falling[top - 1]
-    first = int(np.searchsorted(-falling, -value, side="left"))
-    last = int(np.searchsorted(-falling, -value, side="right"))
+    value = raw[top - 1]
+    first = int(np.searchsorted(-falling, -falling[top - 1], side="left"))
+    last = int(np.searchsorted(-falling, -falling[top - 1], side="right"))
     return {"value": float(value), "rank": first + 1, "tied": last - first, "listed": top - first}
 
 

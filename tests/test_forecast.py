@@ -811,3 +811,19 @@ def test_backtest_measures_do_not_change_when_the_accounts_are_renamed():
                       .set_index(["scorer", "target", "group"]).sort_index())
     cols = ["spearman", "overlap_20", "overlap_100", "overlap_1000", "ndcg_100"]
     np.testing.assert_allclose(frames[0][cols].to_numpy(float), frames[1][cols].to_numpy(float), atol=1e-12)
+
+
+@pytest.mark.parametrize("padding, exact_cap", [(0, 1000), (5000, 1000), (0, 10), (5000, 10)])
+def test_cascade_reach_is_exact_however_often_an_account_is_reached_earlier(padding, exact_cap):
+    """Review: a search that re-pushed accounts (each x reaches the same 50 y, earlier each time) hit a push limit
+    of 4 n + 64 and was sketched, floored at the cap: 102 accounts reached of 101 (or 1,001 with isolated
+    accounts padding the graph).  An event pushes its target once per search: events + 1 pushes suffice."""
+    k = 50
+    src = [0] * k + [i for i in range(1, k + 1) for _ in range(k)]
+    dst = list(range(1, k + 1)) + [k + 1 + j for _ in range(1, k + 1) for j in range(k)]
+    t = list(range(1, k + 1)) + [1000 * i + j for i in range(1, k + 1) for j in range(k)]
+    order = np.argsort(t, kind="stable")
+    ev = EventLog(np.array(src)[order], np.array(dst)[order], np.array(t)[order])
+    n = 2 * k + 1 + padding
+    got = cascade_reach(ev, n, exact_cap=exact_cap)
+    assert got[0] == 2 * k and got[1] == k and got[k + 1] == 0

@@ -335,6 +335,9 @@ def test_excels_sep_line_names_the_delimiter_of_every_table(tmp_path):
     # the line-by-line reader (a blank line sends the file there) skips it too
     parsed = read_edges(write(tmp_path, "u.csv", "sep=,\n\n1,2\n2,3\n"), layer="x")
     assert parsed.report.rows_loaded == 2 and not parsed.report.n_rejected
+    for name, text in (("tab.tsv", "sep=\t\nsource\ttarget\nann\tbob\n"), ("q.csv", '"sep=;"\nsource;target\nann;bob\n')):
+        parsed = read_edges(write(tmp_path, name, text), layer="x")      # a tab; quoted by another tool
+        assert parsed.report.rows_loaded == 1 and parsed.columns["actor"].to_pylist() == ["ann"], name
     nodes = read_nodes(write(tmp_path, "n.csv", "sep=;\nid;city\nann;Paris\n"))
     assert np.asarray(nodes.columns["city"]).tolist() == ["Paris"]
 
