@@ -36,7 +36,9 @@ def cascade_reach(events: EventLog, n_nodes: int, starts=None, *, by_source=None
     more are searched to the end.  Past that many, those starts get a HyperLogLog estimate (Flajolet et al.
     2007) from sketches built in one pass over the events in decreasing time (Cohen's reachability sketches on
     the time-respecting order): relative standard error 4.6% with the default 512 registers per account, never
-    below ``exact_cap + 1`` (a chain back to the start counts it once more: +1 on more than 1,000).  Work: starts x ``exact_cap`` + events x registers; the searches run in parallel.
+    below ``exact_cap + 1`` and at most the log's other accounts (a chain back to the start counts it once
+    more: +1 on more than 1,000).  Work: starts x ``exact_cap`` + events x registers; the searches run in
+    parallel.
 
     Parameters
     ----------
