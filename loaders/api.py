@@ -825,7 +825,7 @@ def _spelled_otherwise(graph: SocialGraph, ids: np.ndarray, tied: np.ndarray):
         changed = (variant != text).to_numpy() & (hit < 0)
         if not changed.any():
             continue
-        dense = np.asarray(graph._id_map.lookup(variant[changed].to_numpy(dtype=object)), dtype=np.int64)
+        dense = np.asarray(graph.id_map.lookup(variant[changed].to_numpy(dtype=object)), dtype=np.int64)
         ok = dense >= 0
         ok[ok] = tied[dense[ok]]
         where = np.flatnonzero(changed)
