@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphcrm.loaders.builder import GraphBuilder
+from graphcrm.loaders.builder import GraphBuilder, release_arrow_memory
 from graphcrm.loaders.errors import InvalidInputError, ParameterError
 from graphcrm.loaders.formats import ReadRequest, format_for
 from graphcrm.loaders.graph import SocialGraph
@@ -79,6 +79,21 @@ class ParsedSource:
     columns: dict
     report: LoadReport
     options: dict
+
+    def keep_first_row(self) -> None:
+        """Drop every parsed row but the first (a copy), e.g. once the builder holds them.
+
+        :func:`build_graph` calls it on edge and event sources: otherwise the source's id columns (tens of
+        bytes a row with text ids) would stay alive through the build beside the builder's own copies.
+        """
+        def first(col):
+            if isinstance(col, (pa.Array, pa.ChunkedArray)):
+                return pa.array(col[:1].to_pylist(), type=col.type)
+            if isinstance(col, pd.Series):
+                return col.iloc[:1].copy()
+            return None if col is None else np.array(col[:1], copy=True)
+
+        self.columns = {k: first(v) for k, v in self.columns.items()}
 
     def add_to(self, builder: GraphBuilder) -> GraphBuilder:
         c, src = self.columns, self.report.source
@@ -209,6 +224,7 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         _require({r: r for r in field_roles if r}, required, field_roles, str(path))
     active = [s for s in specs if s.role in field_roles]
     cols = read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check)
+    release_arrow_memory()           # the parse's block buffers: returned now, not held through the build
     for warning in (null_marker_warning(cols, [s.role for s in active if s.kind == "id"], report.source),
                     early_times_warning(cols.get("time"), report.source)):
         if warning:
@@ -760,11 +776,14 @@ def build_graph(*sources: ParsedSource, self_loops: str = "drop") -> tuple[Socia
 
     ``self_loops="error"`` was already enforced by the readers; here
     ``"keep"`` keeps self-loops and anything else drops them (counted in
-    each layer's ``build_report``).
+    each layer's ``build_report``).  Edge and event sources are consumed:
+    afterwards each keeps its first row only (:meth:`ParsedSource.keep_first_row`).
     """
     builder = GraphBuilder(self_loops="keep" if self_loops == "keep" else "drop")
     for s in sources:
         s.add_to(builder)
+        if s.kind != "nodes":               # node ids are read again below, by the spelling check
+            s.keep_first_row()
     graph = builder.build(metadata={"loads": [s.report.as_dict() for s in sources]})
     reports = [s.report for s in sources]
     for r in reports:

@@ -153,6 +153,15 @@ def _clean_ids(values, source: str, role: str):
     return arr
 
 
+def release_arrow_memory() -> None:
+    """Hand the memory arrow's pool keeps after a parse or a build back to the system.
+
+    The pool (mimalloc or jemalloc) holds freed pages for reuse; after a load of millions of rows that is a
+    few hundred MiB the rest of the run never asks for again.
+    """
+    pa.default_memory_pool().release_unused()
+
+
 def _id_kind(ids) -> str:
     if isinstance(ids, (pa.Array, pa.ChunkedArray)):
         t = ids.type
@@ -193,14 +202,14 @@ def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.unify_dictionaries().combine_chunks() if enc.num_chunks > 1 else enc.chunk(0)
         codes = np.array(enc.indices.to_numpy(zero_copy_only=False), dtype=INDEX_DTYPE)  # writable copy
-        return codes, np.asarray(enc.dictionary.to_pylist(), dtype=object)
+        return codes, enc.dictionary          # text stays in arrow: no Python string per distinct id
     arr = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
     if arr.dtype.kind != "O":
         arr = arr.astype(str).astype(object)
     else:
         arr = np.array([str(x) for x in arr], dtype=object)
     codes, uniques = pd.factorize(arr)
-    return codes.astype(INDEX_DTYPE), np.asarray(uniques, dtype=object)
+    return codes.astype(INDEX_DTYPE), pa.array(uniques, type=pa.large_string())
 
 
 #: integer ids map through a direct-address table (one int32 slot, and one byte while marking, per value
@@ -296,10 +305,14 @@ def _global_ranks(uniques: list[np.ndarray], kind: str, pool) -> tuple[np.ndarra
             universe = _kernels._merge_unique(universe, part)
         ranks = [_kernels._rank_in(sp, o, universe) for sp, o in zip(sorted_parts, orders)]
         return universe, ranks
-    texts = [u.astype(str) for u in uniques]
-    universe = np.unique(np.concatenate(texts))
-    ranks = [np.searchsorted(universe, t).astype(INDEX_DTYPE) for t in texts]
-    return universe.astype(object), ranks
+    # Text: in arrow (hash unique, one sort, hash look-ups).  Sorting UTF-8 bytes gives code-point order,
+    # the order of Python's and numpy's string comparison, so the merge of appended days keeps it
+    texts = [pc.cast(u, pa.large_string()) for u in uniques]
+    universe = pc.unique(pa.chunked_array(texts, type=pa.large_string()))
+    universe = universe.take(pc.array_sort_indices(universe))
+    ranks = [np.asarray(pc.index_in(t, value_set=universe).to_numpy(zero_copy_only=False), dtype=INDEX_DTYPE)
+             for t in texts]
+    return universe.to_numpy(zero_copy_only=False), ranks
 
 
 class GraphBuilder:
@@ -498,6 +511,7 @@ class GraphBuilder:
         sources = sorted({p.source for p in self._parts} | {p.source for p in self._nodes})
         self._parts, self._nodes = [], []
         meta = {"sources": sources, **(metadata or {})}
+        release_arrow_memory()
         return SocialGraph(id_map, layers, nodes, meta)
 
     def _build_one(self, n, spec, pieces) -> Layer:

@@ -129,3 +129,39 @@ def test_split_even_keeps_every_item_in_order(sizes, parts):
     runs = builder._split_even(list(range(len(sizes))), sizes, parts)
     assert [i for run in runs for i in run] == list(range(len(sizes)))
     assert len(runs) <= parts and all(runs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=6),
+                min_size=2, max_size=40),
+       st.integers(0, 3))
+def test_text_ids_rank_in_code_point_order_from_arrow_and_python_columns(words, cut):
+    """Text ids are ranked in arrow; the dense index must still be the rank in Python's string order (the
+    order the append merge and ``IdMap`` search in), whether the columns came from a file or from Python."""
+    actors, targets = words[::2], words[1::2]
+    m = min(len(actors), len(targets))
+    actors, targets = actors[:m], targets[:m]
+    b = GraphBuilder(self_loops="keep")
+    if cut % 2:
+        b.add_edges("follows", pa.array(actors), pa.array(targets))
+    else:
+        b.add_edges("follows", list(actors), list(targets))
+    g = b.build()
+    assert g.id_map.ids.tolist() == sorted(set(actors) | set(targets))
+    assert all(type(x) is str for x in g.id_map.ids)
+    out = g.layer("follows")
+    src = np.repeat(np.arange(g.n_nodes), np.diff(out.out_indptr))
+    pairs = {(g.id_map.ids[s], g.id_map.ids[t]) for s, t in zip(src, out.out_indices)}
+    assert pairs == set(zip(targets, actors))          # follows: influence runs from the followed account
+
+
+def test_build_graph_keeps_only_the_first_row_of_what_it_consumed(tmp_path):
+    from graphcrm.loaders import build_graph, read_edges
+
+    path = tmp_path / "f.csv"
+    path.write_text("source,target\nann,bob\nbob,cy\ncy,ann\n")
+    parsed = read_edges(path)
+    g, _ = build_graph(parsed)
+    assert g.n_nodes == 3 and g.layer("follows").n_edges == 3
+    assert {k: len(v) for k, v in parsed.columns.items() if k in ("actor", "target")} == {"actor": 1, "target": 1}
+    assert parsed.columns["actor"][0].as_py() == "ann"
