@@ -44,3 +44,38 @@ def test_step_draws_a_bar_on_a_terminal_only(wiki_graph, monkeypatch):
     env = {k: v for k, v in os.environ.items() if k != "GRAPHCRM_PROGRESS"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env)   # stderr: a pipe
     assert proc.returncode == 3
+
+
+def test_lines_mode_writes_a_log_a_batch_job_can_keep(tmp_path):
+    """``GRAPHCRM_PROGRESS=lines``: the CLI, run as a batch job runs it (stderr a file), writes one line when a
+    step starts and one with its time when it ends; the command's own output is unchanged."""
+    snap = tmp_path / "g"
+    edges = tmp_path / "e.csv"
+    edges.write_text("source,target\n1,2\n2,3\n3,1\n")
+    env = {**os.environ, "GRAPHCRM_PROGRESS": "lines"}
+    log = tmp_path / "job.log"
+    with open(log, "w") as err:
+        proc = subprocess.run([sys.executable, "-m", "graphcrm", "load", "--edges", str(edges), "--out", str(snap)],
+                              stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+    assert proc.returncode == 0 and "wrote" in proc.stdout
+    lines = log.read_text().splitlines()
+    assert any(line.endswith("graphcrm: building the graph ...") for line in lines)
+    assert any("graphcrm: building the graph: done in" in line for line in lines)
+    assert all(line.startswith("[20") for line in lines if "graphcrm:" in line)
+
+
+def test_lines_mode_reports_how_far_and_a_failed_step(monkeypatch, capsys, wiki_graph):
+    import pytest
+
+    import graphcrm.progress as progress
+
+    monkeypatch.setenv("GRAPHCRM_PROGRESS", "lines")
+    monkeypatch.setattr(progress, "LINE_EVERY_SECONDS", 0.0)
+    with step("simulating"):
+        simulate(wiki_graph, [11], layer="votes", n_runs=20_000)
+    err = capsys.readouterr().err
+    assert "simulating: 100% after" in err and "simulating: done in" in err
+    with pytest.raises(KeyError):
+        with step("failing"):
+            raise KeyError("x")
+    assert "failing: stopped after" in capsys.readouterr().err
