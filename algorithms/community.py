@@ -250,7 +250,7 @@ def _initial_membership(graph: SocialGraph, initial, active) -> tuple[list, np.n
     """The warm start for igraph: earlier communities of the nodes igraph sees, new accounts alone; and which
     accounts (dense ids) are new."""
     earlier = _by_account(initial)
-    index = np.asarray(earlier.index).astype(str).astype(object) if graph.id_map.kind == "str" else \
+    index = pd.Index(earlier.index).astype(str).to_numpy(dtype=object) if graph.id_map.kind == "str" else \
         np.asarray(earlier.index)
     dense = graph.id_map.lookup(index)
     start = np.full(graph.n_nodes, -1, dtype=np.int64)

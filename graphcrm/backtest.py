@@ -96,12 +96,28 @@ def parse_horizon(text) -> int:
     return seconds
 
 
+#: what ``--split`` accepts besides Unix seconds: ISO-8601 dates and times, as the loaders read them
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.I)
+
+
 def parse_time(text) -> int:
-    """Unix seconds from an ISO-8601 time (UTC if no zone) or a number of Unix seconds."""
-    if isinstance(text, str) and re.fullmatch(r"\s*-?\d+\s*", text):
-        return int(text)
+    """Unix seconds from an ISO-8601 time (UTC if no zone) or a number of Unix seconds (a fraction floored, as the
+    loaders read event times).  Nothing else: ``05/07/2012`` is 7 May to one reader and 5 July to another.
+
+    >>> parse_time("2012-07-05"), parse_time("1341446400.5"), parse_time("2012-07-05T02:00:00+02:00")
+    (1341446400, 1341446400, 1341446400)
+    >>> parse_time("05/07/2012")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: --split '05/07/2012' is not a time: use ISO-8601 like 2012-07-05 or 2012-07-05T12:00:00Z, or Unix seconds
+    """
+    if isinstance(text, str) and re.fullmatch(r"\s*-?\d+(\.\d*)?\s*", text):
+        return int(np.floor(float(text))) if "." in text else int(text)
     if text is None or not str(text).strip():
         raise ParameterError("--split is empty: use ISO-8601 like 2012-07-05 or 2012-07-05T12:00:00Z, or Unix seconds")
+    if isinstance(text, str) and not _ISO_TIME.fullmatch(text.strip()):
+        raise ParameterError(f"--split {text!r} is not a time: use ISO-8601 like 2012-07-05 or "
+                             "2012-07-05T12:00:00Z, or Unix seconds")
     try:
         return _to_unix(text, "split")
     except ParameterError:
@@ -157,7 +173,7 @@ def _spearman(score, actual, mask) -> float:
     if mask.sum() < MIN_VALIDATION_ACCOUNTS:        # a rank correlation over a handful of accounts is noise
         return float("nan")
     rho = spearman(score[mask], actual[mask])
-    return rho if np.isfinite(rho) else 0.0       # a constant scorer orders nothing
+    return rho if np.isfinite(rho) else float("nan")   # a constant scorer orders nothing: no figure, no winner
 
 
 def _scorers(train: SocialGraph, layer: str, split: int, first: int, horizon: int, samples: int, seed: int,
@@ -323,7 +339,8 @@ def backtest(graph: SocialGraph, split, *, horizon=None, layer: str | None = Non
                "reach_calibration": {
                    scorer: {"mean_predicted": float(counts["reach"][scorer][known].mean()),
                             "mean_actual": float(reach[known].mean()),
-                            "ratio": float(counts["reach"][scorer][known].mean() / max(reach[known].mean(), 1e-12))}
+                            "ratio": (float(counts["reach"][scorer][known].mean() / reach[known].mean())
+                                      if reach[known].mean() > 0 else float("nan"))}
                    for scorer in ("ic_wc", "ic_learned", "forecast") if scorer in counts["reach"]},
                "samples": int(samples), "seed": int(seed),
                **({"horizon_requested_seconds": int(requested)} if requested and requested > horizon else {})}

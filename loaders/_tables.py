@@ -232,6 +232,27 @@ def _as_text(values) -> np.ndarray:
     return np.array(["" if _missing(v) else str(v).strip() for v in arr], dtype=object)
 
 
+def _as_id_text(values) -> np.ndarray:
+    """:func:`_as_text` for account ids: a whole number stored as a float is the integer's text (``2.0`` is
+    account ``2``, as :func:`~graphcrm.loaders.builder._clean_ids` reads it), not a second account "2.0".
+
+    >>> _as_id_text(np.array([1.0, "z", None, 2.5], dtype=object)).tolist()
+    ['1', 'z', '', '2.5']
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return _as_text(values)
+    arr = np.asarray(values, dtype=object)
+    whole = [isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer() for v in arr]
+    if any(whole):
+        arr = np.array([str(int(v)) if w else v for v, w in zip(arr, whole)], dtype=object)
+    return _as_text(arr)
+
+
+#: why a text id with a NUL character is refused (numpy, parquet readers and terminals disagree about it)
+NUL_ID_MESSAGE = ("account id contains a NUL character (\\x00): is the file UTF-16 or binary? save it as UTF-8 "
+                  "text")
+
+
 def _missing(v) -> bool:
     try:
         return bool(pd.isna(v))
@@ -335,10 +356,13 @@ def _validate_column(col, spec: ColumnSpec, lines, problems: _Problems):
                                        "cast the column to str)" for v in arr[big].tolist()])
                     arr = np.where(big, 0, arr)
                 return np.where(nulls, 0, arr).astype(np.int64)
-        text = _as_text(col)
+        text = _as_id_text(col)
         empty = text == ""
         if empty.any():
             problems.add_many(lines[empty], role, "missing_value", ["missing account id"] * int(empty.sum()))
+        nul = np.array(["\x00" in t for t in text], dtype=bool)
+        if nul.any():
+            problems.add_many(lines[nul], role, "bad_id", [NUL_ID_MESSAGE] * int(nul.sum()))
         ints = _as_int_ids(text)
         return ints if ints is not None else text
 
@@ -501,6 +525,9 @@ def _arrow_ids(col, role, lines, problems):
     empty = np.asarray(pc.equal(col, "").to_numpy(zero_copy_only=False), dtype=bool)
     if empty.any():
         problems.add_many(lines[empty], role, "missing_value", ["missing account id"] * int(empty.sum()))
+    nul = np.asarray(pc.match_substring(col, "\x00").to_numpy(zero_copy_only=False), dtype=bool)
+    if nul.any():
+        problems.add_many(lines[nul], role, "bad_id", [NUL_ID_MESSAGE] * int(nul.sum()))
     is_int = pc.match_substring_regex(col, _INT_RE.pattern)
     if pc.all(pc.or_(is_int, pc.equal(col, ""))).as_py():
         try:

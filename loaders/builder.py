@@ -309,6 +309,10 @@ def _global_ranks(uniques: list[np.ndarray], kind: str, pool) -> tuple[np.ndarra
     # the order of Python's and numpy's string comparison, so the merge of appended days keeps it
     texts = [pc.cast(u, pa.large_string()) for u in uniques]
     universe = pc.unique(pa.chunked_array(texts, type=pa.large_string()))
+    nul = pc.match_substring(universe, "\x00")
+    if pc.any(nul).as_py():
+        bad = universe.filter(nul)[0].as_py()
+        raise InvalidInputError(f"account id {bad!r} contains a NUL character (\\x00); ids are text without one")
     universe = universe.take(pc.array_sort_indices(universe))
     ranks = [np.asarray(pc.index_in(t, value_set=universe).to_numpy(zero_copy_only=False), dtype=INDEX_DTYPE)
              for t in texts]

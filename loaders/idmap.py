@@ -101,7 +101,7 @@ class IdMap:
         if self._keys is None:
             import pandas as pd
 
-            ids = self._ids.astype(str).astype(object) if self.kind == "str" else self._ids
+            ids = self._ids           # text ids are Python strings already (no fixed-width copy)
             keys = np.ascontiguousarray(pd.util.hash_array(np.asarray(ids)), dtype=np.uint64)
             keys.flags.writeable = False
             self._keys = keys

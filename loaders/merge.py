@@ -417,7 +417,7 @@ def _plan(root: Path, manifest: dict, day) -> _Plan:
         del old_ids
     else:
         old_ids = _string_ids(root)
-        day_text = day_ids.astype(str)
+        day_text = np.asarray(day_ids, dtype=object)
         pos = np.searchsorted(old_ids, day_text)
         inside = pos < n_old
         found = np.zeros(len(day_ids), dtype=bool)
@@ -441,8 +441,10 @@ def _plan(root: Path, manifest: dict, day) -> _Plan:
 
 
 def _string_ids(root: Path) -> np.ndarray:
-    column = pq.read_table(root / "ids.parquet").column("account_id").to_numpy(zero_copy_only=False)
-    return column.astype(str)
+    """The stored text ids, Python strings (numpy's fixed-width text would take 4 bytes per character of the
+    longest id for every id, and drop a trailing NUL)."""
+    return np.asarray(pq.read_table(root / "ids.parquet").column("account_id").to_numpy(zero_copy_only=False),
+                      dtype=object)
 
 
 def _write_version(root, tmp, manifest, day, plan, sources, fields, metadata, version, reopen) -> dict:
@@ -472,9 +474,8 @@ def _write_version(root, tmp, manifest, day, plan, sources, fields, metadata, ve
             linked("ids.parquet")
         else:
             old_ids = _string_ids(root)
-            merged = np.insert(old_ids.astype(object), plan.q, _new_ids(day, plan).astype(str).astype(object))
-            written("ids.parquet", snap._write_parquet(tmp / "ids.parquet",
-                                                       pd.DataFrame({"account_id": merged.astype(str)})))
+            merged = np.insert(old_ids, plan.q, np.asarray(_new_ids(day, plan), dtype=object))
+            written("ids.parquet", snap._write_parquet(tmp / "ids.parquet", pd.DataFrame({"account_id": merged})))
             del old_ids, merged
     has_arrival = snap.ARRIVAL in manifest.get("files", {})
     if k == 0 and has_arrival:

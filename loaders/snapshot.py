@@ -497,7 +497,7 @@ def _write_contents(graph: SocialGraph, root: Path, tables: dict, history: dict)
     if graph.id_map.kind == "int":
         files["ids.npy"] = _write_npy(root / "ids.npy", ids)
     else:
-        files["ids.parquet"] = _write_parquet(root / "ids.parquet", pd.DataFrame({"account_id": ids.astype(str)}))
+        files["ids.parquet"] = _write_parquet(root / "ids.parquet", pd.DataFrame({"account_id": ids}))
     files["nodes.parquet"] = _write_parquet(root / "nodes.parquet", graph.node_attributes)
     layers = {}
     for name, layer in graph.layers.items():
