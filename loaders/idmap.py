@@ -130,8 +130,15 @@ class IdMap:
             pos = np.minimum(pos, max(len(self._ids) - 1, 0))
             found = (len(self._ids) > 0) & (self._ids[pos] == ext) if len(self._ids) else np.zeros(len(ext), bool)
             return np.where(found, pos, -1).astype(INDEX_DTYPE)
-        ext = ext.astype(str).astype(object) if ext.dtype.kind != "O" else np.array([str(x) for x in ext], dtype=object)
-        return self._pandas_index().get_indexer(ext).astype(INDEX_DTYPE)
+        ext = np.array([str(x) for x in ext.tolist()], dtype=object)
+        out = self._pandas_index().get_indexer(ext).astype(INDEX_DTYPE)
+        missed = np.flatnonzero(out < 0)
+        if len(missed):             # " 1988" from a command line or a pasted list: the readers store ids stripped
+            stripped = np.array([s.strip() for s in ext[missed]], dtype=object)
+            changed = stripped != ext[missed]
+            if changed.any():
+                out[missed[changed]] = self._pandas_index().get_indexer(stripped[changed])
+        return out
 
     def to_dense(self, external) -> np.ndarray:
         """Dense indices of ``external`` ids; unknown ids raise.

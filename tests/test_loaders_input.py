@@ -429,3 +429,12 @@ def test_a_row_dated_far_after_the_rest_of_the_log_is_named_in_a_warning(tmp_pat
     assert any("1 event lies far after the other 400 (2021-09-18" in w for w in warnings), warnings
     path.write_text("actor,target,type,time\n" + "\n".join(rows[:-1]) + "\n")
     assert not any("far after" in w for w in read_interactions(path).report.warnings)
+
+
+def test_a_text_id_with_spaces_around_it_finds_the_account_the_readers_stored_stripped():
+    from graphcrm.loaders.idmap import IdMap
+
+    m = IdMap(np.array(["1988", "ann", "bob"], dtype=object))
+    assert m.lookup([" 1988", "ann", "zz", "bob "]).tolist() == [0, 1, -1, 2]
+    exact = IdMap(np.array([" x", "x"], dtype=object))          # an id stored with its space is found as written
+    assert exact.lookup([" x", "x"]).tolist() == [0, 1]
