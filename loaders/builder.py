@@ -209,7 +209,20 @@ def _factorize(ids, kind: str) -> tuple[np.ndarray, np.ndarray]:
     else:
         arr = np.array([str(x) for x in arr], dtype=object)
     codes, uniques = pd.factorize(arr)
-    return codes.astype(INDEX_DTYPE), pa.array(uniques, type=pa.large_string())
+    try:
+        return codes.astype(INDEX_DTYPE), pa.array(uniques, type=pa.large_string())
+    except UnicodeEncodeError:                    # a lone surrogate ('\ud800'): no text a file could hold
+        bad = next(u for u in uniques if not _encodes(u))
+        raise InvalidInputError(f"account id {bad!r} is not valid Unicode text (a lone surrogate); ids must be "
+                                "text a UTF-8 file could hold") from None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 #: integer ids map through a direct-address table (one int32 slot, and one byte while marking, per value

@@ -438,3 +438,10 @@ def test_a_text_id_with_spaces_around_it_finds_the_account_the_readers_stored_st
     assert m.lookup([" 1988", "ann", "zz", "bob "]).tolist() == [0, 1, -1, 2]
     exact = IdMap(np.array([" x", "x"], dtype=object))          # an id stored with its space is found as written
     assert exact.lookup([" x", "x"]).tolist() == [0, 1]
+
+
+def test_a_lone_surrogate_id_from_python_is_an_input_error_not_a_unicode_traceback():
+    from graphcrm.loaders import GraphBuilder
+
+    with pytest.raises(InvalidInputError, match="not valid Unicode"):
+        GraphBuilder().add_edges("follows", ["a\ud800", "b"], ["b", "a"]).build()
