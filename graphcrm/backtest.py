@@ -97,7 +97,7 @@ def parse_horizon(text) -> int:
 
 
 #: what ``--split`` accepts besides Unix seconds: ISO-8601 dates and times, as the loaders read them
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.I)
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?", re.I)
 
 
 def parse_time(text) -> int:
@@ -144,7 +144,8 @@ class Backtest:
     def winner(self, target: str = "engagement") -> str | None:
         """The scorer with the best mean Spearman over the groups ``all`` and ``active_in_training``."""
         m = self.metrics[(self.metrics.target == target) & self.metrics.group.isin(GROUPS[:2])]
-        means = m.groupby("scorer", sort=False).spearman.mean()
+        # both groups or no figure: a scorer constant on one group (NaN there) does not win on the other alone
+        means = m.groupby("scorer", sort=False).spearman.agg(lambda s: s.mean(skipna=False))
         return None if means.isna().all() else str(means.idxmax())     # too few engaged accounts to rank
 
 
@@ -405,7 +406,7 @@ def headline(result: Backtest, target: str = "engagement") -> pd.DataFrame:
     out = wide.join(first[["overlap_20", "overlap_100", "overlap_1000", "ndcg_100", "median_abs_log_error",
                            "interval_coverage"]])
     # in the order of the winner line: the mean Spearman over the two groups (the best first)
-    order = out[["spearman_all", "spearman_active_in_training"]].mean(axis=1, skipna=True)
+    order = out[["spearman_all", "spearman_active_in_training"]].mean(axis=1, skipna=False)
     return out.iloc[np.argsort(-order.fillna(-np.inf).to_numpy(), kind="stable")].reset_index()
 
 

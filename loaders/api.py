@@ -74,8 +74,8 @@ class ParsedSource:
     options : dict
         ``direction``, ``aggregate`` ... overrides for the builder.
     consumed : bool
-        Set once :func:`build_graph` has built it (only its first row is kept then): building it again is an
-        error, not a graph of one row.
+        Set once :func:`build_graph` took it over (``consume=True``; only its first row is kept then): building
+        it again is an error, not a graph of one row.
     """
 
     kind: str
@@ -103,8 +103,8 @@ class ParsedSource:
 
     def add_to(self, builder: GraphBuilder) -> GraphBuilder:
         if self.consumed:
-            raise ParameterError(f"{self.report.source}: this parsed source was already built into a graph (and "
-                                 "its rows let go); read the file again to build another")
+            raise ParameterError(f"{self.report.source}: this parsed source was handed to build_graph(consume=True) "
+                                 "(its rows let go); read the file again to build another graph from it")
         c, src = self.columns, self.report.source
         if self.kind == "nodes":
             attrs = pd.DataFrame({k: v for k, v in c.items() if k != "id"})
@@ -197,7 +197,9 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         roles = _match_roles(names, wanted, columns if isinstance(columns, dict) else None, label)
         _require(roles, required, names, label)
         report = LoadReport(label)
-        return read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=extra_check), report
+        cols = read_frame(source, roles, specs, source=label, mode=mode, report=report, extra_check=extra_check)
+        _time_warnings(cols, report, text=False)
+        return cols, report
     path = check_exists(source)
     report = LoadReport(str(path))
     opened = format_for(path, fmt, kind=request.kind).reader(path, request, report)
@@ -205,8 +207,10 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         table = opened.table
         roles = _match_roles(table.column_names, wanted, columns if isinstance(columns, dict) else None, str(path))
         _require(roles, required, table.column_names, str(path))
-        return read_frame(table, roles, specs, source=str(path), mode=mode, report=report, extra_check=extra_check,
-                          lines=opened.lines, problems=opened.problems), report
+        cols = read_frame(table, roles, specs, source=str(path), mode=mode, report=report, extra_check=extra_check,
+                          lines=opened.lines, problems=opened.problems)
+        _time_warnings(cols, report, text=False)
+        return cols, report
     layout = opened
     if isinstance(columns, dict) and columns and all(isinstance(v, int) for v in columns.values()):
         columns = _by_position(columns, layout, positional_roles, str(path))
@@ -234,11 +238,10 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
     active = [s for s in specs if s.role in field_roles]
     cols = read_text(layout, field_roles, active, mode=mode, report=report, extra_check=extra_check)
     release_arrow_memory()           # the parse's block buffers: returned now, not held through the build
-    for warning in (null_marker_warning(cols, [s.role for s in active if s.kind == "id"], report.source),
-                    early_times_warning(cols.get("time"), report.source),
-                    outlying_times_warning(cols.get("time"), report.source)):
-        if warning:
-            report.warnings.append(warning)
+    warning = null_marker_warning(cols, [s.role for s in active if s.kind == "id"], report.source)
+    if warning:
+        report.warnings.append(warning)
+    _time_warnings(cols, report)
     if request.kind in ("edges", "signed"):
         warning = size_line_warning(layout, report.rows_read)
         if warning:
@@ -248,6 +251,15 @@ def _read_any(source, request: ReadRequest, *, specs, required, positional_roles
         if warning:
             report.warnings.append(warning)
     return cols, report
+
+
+def _time_warnings(cols: dict, report: LoadReport, *, text: bool = True) -> None:
+    """The warnings about event times: outlying times whatever format the rows came in; times that all fall
+    before 1980 in text, where a date written ``20120704`` reads as Unix seconds."""
+    for warning in (early_times_warning(cols.get("time"), report.source) if text else None,
+                    outlying_times_warning(cols.get("time"), report.source)):
+        if warning:
+            report.warnings.append(warning)
 
 
 def header_row_warning(layout: TextLayout, columns: dict, rows_read: int) -> str | None:
@@ -415,7 +427,12 @@ def outlying_times_warning(times, source: str, *, now: float | None = None) -> s
                         else times, dtype=np.float64)
     values = np.sort(values[np.isfinite(values)])
     n = len(values)
-    iso = lambda v: pd.Timestamp(int(v), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    def iso(v) -> str:
+        try:
+            return pd.Timestamp(int(v), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (ValueError, OverflowError, NotImplementedError):    # past what a timestamp prints
+            return f"{int(v)} s"
+
     notes = []
     tail = min(max(int(n * OUTLIER_SHARE), 1), OUTLIER_MAX_ROWS)
     if n >= 50:
@@ -832,19 +849,24 @@ def read_nodes(source, *, id_column: str | None = None, format: str | None = Non
 
 
 # ------------------------------------------------------------------------------ graph builds
-def build_graph(*sources: ParsedSource, self_loops: str = "drop") -> tuple[SocialGraph, list[LoadReport]]:
+def build_graph(*sources: ParsedSource, self_loops: str = "drop", consume: bool = False
+                ) -> tuple[SocialGraph, list[LoadReport]]:
     """One graph from several parsed sources (one id map for all of them).
 
     ``self_loops="error"`` was already enforced by the readers; here
     ``"keep"`` keeps self-loops and anything else drops them (counted in
-    each layer's ``build_report``).  Edge and event sources are consumed:
-    afterwards each keeps its first row only (:meth:`ParsedSource.keep_first_row`).
+    each layer's ``build_report``).  With ``consume=True`` (the CLI and the
+    pipeline) edge and event sources are handed over once all are added: each
+    keeps its first row only (:meth:`ParsedSource.keep_first_row`), so a load of
+    millions of rows does not hold every id twice while the graph is built.
     """
     builder = GraphBuilder(self_loops="keep" if self_loops == "keep" else "drop")
     for s in sources:
         s.add_to(builder)
-        if s.kind != "nodes":               # node ids are read again below, by the spelling check
-            s.keep_first_row()
+    if consume:
+        for s in sources:
+            if s.kind != "nodes":           # node ids are read again below, by the spelling check
+                s.keep_first_row()
     graph = builder.build(metadata={"loads": [s.report.as_dict() for s in sources]})
     reports = [s.report for s in sources]
     for r in reports:

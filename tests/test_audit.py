@@ -374,7 +374,10 @@ def test_the_pipeline_leader_list_can_leave_low_quality_accounts_out(ring_snapsh
     assert set(leaders["false"].account_id) & ring
     assert not set(leaders["true"].account_id) & ring
     assert leaders["true"]["rank"].astype(int).tolist() == [1, 2, 3, 4, 5]
-    assert summary["counts"]["leaders_low_quality_excluded"] == len(ring)
+    # every ring account the unfiltered top 5 listed was skipped, and no more than the ring (how many of the
+    # ring rank above the 5th kept leader depends on the scorer's order)
+    skipped = summary["counts"]["leaders_low_quality_excluded"]
+    assert len(set(leaders["false"].account_id) & ring) <= skipped <= len(ring)
     bad = tmp_path / "bad.toml"
     bad.write_text(cfg.read_text().replace("exclude_low_quality = true", 'exclude_low_quality = "yes"'))
     with pytest.raises(ConfigError, match="exclude_low_quality"):

@@ -865,3 +865,15 @@ def test_a_scorer_that_gives_every_engaged_account_one_value_has_no_spearman_and
     mask = np.ones(60, dtype=bool)
     assert np.isnan(_spearman(np.ones(60), np.arange(60.0), mask))
     assert _spearman(np.arange(60.0), np.arange(60.0), mask) == pytest.approx(1.0)
+
+
+def test_a_scorer_defined_on_one_group_only_does_not_win_on_it_alone():
+    """Review: a scorer constant on the accounts active in training (NaN there) won on ``all`` alone."""
+    from graphcrm.backtest import Backtest
+
+    rows = [("good", "engagement", "all", 0.89), ("good", "engagement", "active_in_training", 0.74),
+            ("binary", "engagement", "all", 0.95), ("binary", "engagement", "active_in_training", float("nan"))]
+    metrics = pd.DataFrame(rows, columns=["scorer", "target", "group", "spearman"])
+    bt = Backtest.__new__(Backtest)
+    bt.metrics = metrics
+    assert bt.winner("engagement") == "good"

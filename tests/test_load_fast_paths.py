@@ -161,7 +161,7 @@ def test_build_graph_keeps_only_the_first_row_of_what_it_consumed(tmp_path):
     path = tmp_path / "f.csv"
     path.write_text("source,target\nann,bob\nbob,cy\ncy,ann\n")
     parsed = read_edges(path)
-    g, _ = build_graph(parsed)
+    g, _ = build_graph(parsed, consume=True)
     assert g.n_nodes == 3 and g.layer("follows").n_edges == 3
     assert {k: len(v) for k, v in parsed.columns.items() if k in ("actor", "target")} == {"actor": 1, "target": 1}
     assert parsed.columns["actor"][0].as_py() == "ann"

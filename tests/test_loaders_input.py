@@ -391,9 +391,10 @@ def test_a_parsed_source_built_once_cannot_be_built_again_by_accident(tmp_path):
     from graphcrm.loaders import ParameterError, build_graph, read_edges
 
     parsed = read_edges(pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "a"]}))
-    g, _ = build_graph(parsed)
-    assert g.layer("follows").n_edges == 3
-    with pytest.raises(ParameterError, match="already built"):
+    g, _ = build_graph(parsed)                              # the Python default: sources stay whole
+    again, _ = build_graph(parsed, consume=True)            # the CLI and the pipeline: rows handed over
+    assert g.layer("follows").n_edges == again.layer("follows").n_edges == 3
+    with pytest.raises(ParameterError, match="handed to build_graph"):
         build_graph(parsed)
 
 
@@ -429,6 +430,11 @@ def test_a_row_dated_far_after_the_rest_of_the_log_is_named_in_a_warning(tmp_pat
     assert any("1 event lies far after the other 400 (2021-09-18" in w for w in warnings), warnings
     path.write_text("actor,target,type,time\n" + "\n".join(rows[:-1]) + "\n")
     assert not any("far after" in w for w in read_interactions(path).report.warnings)
+    frame = pd.DataFrame([r.split(",") for r in rows], columns=["actor", "target", "type", "time"])
+    frame["time"] = frame["time"].astype("int64")
+    assert any("far after" in w for w in read_interactions(frame).report.warnings)      # tables too
+    frame.to_parquet(tmp_path / "e.parquet")
+    assert any("far after" in w for w in read_interactions(tmp_path / "e.parquet").report.warnings)
 
 
 def test_a_text_id_with_spaces_around_it_finds_the_account_the_readers_stored_stripped():

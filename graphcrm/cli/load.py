@@ -204,7 +204,7 @@ def load(
             return
         with step("building the graph" if append is None else f"adding {len(parsed)} files to {append}"):
             if append is None:
-                graph, reports = build_graph(*parsed, self_loops=self_loops.value)
+                graph, reports = build_graph(*parsed, self_loops=self_loops.value, consume=True)
             else:
                 from graphcrm.loaders.append import appended_graph
                 from graphcrm.loaders.snapshot import load_snapshot

@@ -105,8 +105,9 @@ def _erase_from_versions(snapshot, account_ids: set, customer_ids: set = frozens
         present = [i for i in graph.id_map.ids.tolist() if str(i) in account_ids]
         tables, rows = _without(load_snapshot_tables(folder), set(account_ids), set(customer_ids))
         if present or rows:
-            kept = graph.id_map.ids[~np.isin(graph.id_map.ids.astype(str), list(account_ids))] \
-                if present else graph.id_map.ids
+            ids = graph.id_map.ids
+            kept = ids[~np.fromiter((str(i) in account_ids for i in ids.tolist()), bool, len(ids))] \
+                if present else ids
             save_snapshot(graph.subgraph(kept) if present else graph, folder, tables=tables, history="replace")
             done[version["version"]] = {"accounts_removed": len(present), "table_rows_removed": rows}
     return done

@@ -492,7 +492,7 @@ def _load_step(cfg: dict, staging: Path, previous: Path | None, mode: str, encod
         from graphcrm.loaders.errors import InvalidInputError
 
         raise InvalidInputError("every configured source file is empty: nothing to build a graph from")
-    graph, reports = build_graph(*parsed)
+    graph, reports = build_graph(*parsed, consume=True)
     graph = SocialGraph(graph.id_map, graph.layers, graph.node_attributes,
                         {**graph.metadata, "pipeline_sources": configured})
     save_snapshot(graph, target, inputs=[s for _, s in todo], history="reload" if previous else "new",
