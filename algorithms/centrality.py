@@ -21,7 +21,7 @@ from graphcrm.algorithms import _centrality_kernels as _k
 from graphcrm.algorithms import _pagerank_kernels as _pr
 from graphcrm.algorithms import _pagerank_order_kernels as _po
 from graphcrm.algorithms.registry import rank_measure
-from graphcrm.loaders.errors import ConvergenceError, ParameterError
+from graphcrm.loaders.errors import ConvergenceError, ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.results import NodeScores
 from graphcrm.loaders.idmap import id_list
@@ -508,8 +508,7 @@ def voterank(graph: SocialGraph, *, layer: str | Layer, k: int = 10, direction: 
     """
     import pandas as pd
 
-    if k < 1:
-        raise ParameterError(f"k must be >= 1, got {k}")
+    k = whole_number(k, "k")
     walk = _walk_layer(graph, layer, direction)
     n = graph.n_nodes
     if n == 0 or walk.n_edges == 0:
@@ -645,7 +644,9 @@ def betweenness(
         return NodeScores("betweenness", np.zeros(n), graph.id_map, {"samples": 0, "bound": 0.0})
     _, labels = connected_components(_as_csr(lay), directed=True, connection="weak")
     vd = int(np.bincount(labels).max())
-    if n_samples is None:
+    if n_samples is not None:
+        n_samples = whole_number(n_samples, "n_samples")
+    else:
         n_samples = math.ceil(0.5 / epsilon**2 * (math.floor(math.log2(max(vd - 2, 2))) + 1 + math.log(1 / delta)))
     started = time.perf_counter()
     hits = _b._sampled_betweenness(lay.out_indptr, lay.out_indices, lay.in_indptr, lay.in_indices,

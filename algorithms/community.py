@@ -776,6 +776,13 @@ def track_communities(
     """
     if len(windows) < 1:
         raise ParameterError("give at least one time window")
+    logged = [name for name, lay in graph.layers.items() if lay.events is not None]
+    if not logged or (layer is not None and layer not in logged):
+        graph.layer(layer) if layer is not None else None        # an unknown name: the graph's own error
+        raise ParameterError("communities are tracked over time windows of the interaction log: "
+                             + (f"layer '{layer}' has no timestamps" if layer is not None else
+                                "this graph has no timestamped events")
+                             + " (load interactions with times: --interactions)")
     from graphcrm.algorithms.centrality import pagerank
 
     ids = graph.id_map.ids

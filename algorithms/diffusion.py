@@ -22,7 +22,7 @@ import pandas as pd
 from graphcrm.algorithms import _diffusion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights, trivalency_keys
 from graphcrm.loaders import progress_hook
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import IdMap
 from graphcrm.loaders.idmap import id_list
@@ -153,10 +153,10 @@ def simulate(
     """
     if model not in CASCADE_MODELS:
         raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
-    if n_runs < 1 or batch < 1 or first_run < 0:
-        raise ParameterError(f"n_runs and batch must be >= 1, first_run >= 0 (got {n_runs}, {batch}, {first_run})")
-    if max_steps is not None and max_steps < 0:     # the kernels index a per-step table by it: never negative
-        raise ParameterError(f"max_steps must be >= 0 (0: the seeds only), got {max_steps}")
+    n_runs, batch = whole_number(n_runs, "n_runs"), whole_number(batch, "batch")
+    first_run = whole_number(first_run, "first_run", 0)
+    if max_steps is not None:                       # the kernels index a per-step table by it: never negative
+        max_steps = whole_number(max_steps, "max_steps (0: the seeds only)", 0)
     if ci_width is not None and not ci_width > 0:
         raise ParameterError(f"ci_width must be a number > 0, got {ci_width}")
     lay = layer_of(graph, layer).positive()

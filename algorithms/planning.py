@@ -70,7 +70,7 @@ from graphcrm.algorithms import _im_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities, lt_weights, trivalency_keys
 from graphcrm.algorithms.rr_sampling import BYTES_PER_MEMBER, BYTES_PER_SET, RRSampler, RRSets
 from graphcrm.loaders import progress_hook
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import id_list
 
@@ -788,8 +788,7 @@ def influencers_of(
     root = int(dense[0])
     if n_samples < 1:
         raise ParameterError(f"n_samples must be >= 1, got {n_samples}")
-    if top < 1:
-        raise ParameterError(f"top must be >= 1, got {top}")
+    top = whole_number(top, "top")
     keys = trivalency_keys(graph, prob)
     sampler = RRSampler(lay, model=model, prob=prob, roots=[root], seed=seed, node_keys=keys)
     sets = sampler.sample(0, n_samples)
@@ -839,6 +838,7 @@ def degree_discount(graph: SocialGraph, *, layer: str | Layer, k: int, p: float 
     """
     import heapq
 
+    k = whole_number(k, "k")
     lay = layer_of(graph, layer).positive()
     n = graph.n_nodes
     out_deg = lay.out_degree().astype(float)
@@ -895,6 +895,7 @@ def celf_greedy(graph: SocialGraph, *, layer: str | Layer, k: int, model: str = 
 
     from graphcrm.algorithms.diffusion import simulate
 
+    k = whole_number(k, "k")
     lay = layer_of(graph, layer).positive()
     ids = graph.id_map.to_external(np.arange(graph.n_nodes))
     pool = range(graph.n_nodes) if candidates is None else _dense(graph, candidates, "candidates", strict=True)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from graphcrm.algorithms import coreness, expected_reach, pagerank
 from graphcrm.algorithms.ranks import average_ranks
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph
 from graphcrm.loaders.results import labels_by_account, partition_match, settled
 
@@ -105,6 +105,10 @@ def stance(graph: SocialGraph, *, layer: str | None = None, targets=None,
     {'ann': 'supporter', 'bob': 'critic', 'cat': 'neutral'}
     """
     names = [layer] if layer else _stance_layers(graph)
+    if layer and layer not in _stance_layers(graph):
+        lay = graph.layer(layer)                          # an unknown name: the graph's own error
+        raise ParameterError(f"layer '{lay.name}' expresses no sign: stance reads a signed layer (ratings, trust) or "
+                             f"events with a sentiment; this graph's are: {', '.join(_stance_layers(graph)) or 'none'}")
     frame = pd.DataFrame({"account_id": graph.id_map.ids, "stance": "neutral", "stance_score": 0.0,
                           "stance_evidence": 0})
     if not names:
@@ -204,8 +208,7 @@ def opinion_leaders(
     >>> opinion_leaders(g, top=2, reach_samples=2000)[["rank", "account_id"]].values.tolist()
     [[1, 'hub'], [2, 'a']]
     """
-    if top < 1:
-        raise ParameterError(f"top must be >= 1, got {top}")
+    top = whole_number(top, "top")
     scores = scores if scores is not None else LeaderScores(graph)
     frame = scores.table(layer=layer, measure_weights=measure_weights, model=model, reach_samples=reach_samples,
                          seed=seed, stance_layer=stance_layer)

@@ -52,9 +52,16 @@ def to_scipy(graph, layer: str, *, direction: str = "out") -> sp.csr_array:
 
 
 def to_networkx(graph, layer: str | None = None):
-    """``networkx.DiGraph`` of one layer, nodes named by external id with their attributes.
+    """``networkx.DiGraph`` of one layer (a ``networkx.Graph``, each tie once, when the layer is undirected),
+    nodes named by external id with their attributes.
 
     ``layer`` may be omitted when the graph has exactly one layer.
+
+    >>> import networkx as nx
+    >>> from graphcrm.loaders.convert import from_networkx
+    >>> back = to_networkx(from_networkx(nx.path_graph(3)))
+    >>> type(back).__name__, sorted(back.edges())
+    ('Graph', [(0, 1), (1, 2)])
     """
     import networkx as nx
 
@@ -62,8 +69,13 @@ def to_networkx(graph, layer: str | None = None):
         if len(graph.layers) != 1:
             raise ParameterError(f"name the layer to convert (layers: {', '.join(graph.layer_names)})")
         layer = graph.layer_names[0]
-    frame = graph.edges(layer)
-    g = nx.DiGraph()
+    lay = graph.layer(layer)
+    src, dst, w = lay.edge_arrays()
+    undirected = lay.spec.undirected
+    if undirected:                      # stored both ways: each tie once
+        once = src <= dst
+        src, dst, w = src[once], dst[once], w[once]
+    g = nx.Graph() if undirected else nx.DiGraph()
     attrs = graph.node_attributes
     ids = graph.id_map.ids.tolist()
     if attrs.shape[1]:
@@ -71,7 +83,8 @@ def to_networkx(graph, layer: str | None = None):
         g.add_nodes_from((i, {k: v for k, v in r.items() if not _missing(v)}) for i, r in zip(ids, records))
     else:
         g.add_nodes_from(ids)
-    g.add_weighted_edges_from(zip(frame["src"].tolist(), frame["dst"].tolist(), frame["weight"].tolist()))
+    external = graph.id_map.ids
+    g.add_weighted_edges_from(zip(external[src].tolist(), external[dst].tolist(), np.asarray(w, float).tolist()))
     return g
 
 
@@ -83,12 +96,16 @@ def _missing(value) -> bool:
 
 
 def to_igraph(graph, layer: str):
-    """``igraph.Graph`` (directed) of one layer; vertex ``name`` = external id, edge ``weight``."""
+    """``igraph.Graph`` of one layer, directed (undirected, each tie once, when the layer is); vertex ``name`` =
+    external id, edge ``weight``."""
     import igraph as ig
 
     lay = graph.layer(layer)
     src, dst, w = lay.edge_arrays()
-    g = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src, dst]), directed=True)
+    if lay.spec.undirected:             # stored both ways: each tie once
+        once = src <= dst
+        src, dst, w = src[once], dst[once], w[once]
+    g = ig.Graph(n=graph.n_nodes, edges=np.column_stack([src, dst]), directed=not lay.spec.undirected)
     g.vs["name"] = graph.id_map.ids.tolist()
     g.es["weight"] = w.tolist()
     return g

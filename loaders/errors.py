@@ -124,3 +124,23 @@ class StoreDatabaseError(ConnectionError):
 
 class StoreQueryError(ConnectionError):
     """The graph store rejected a statement or its data (constraint, type, syntax)."""
+
+
+def whole_number(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an ``int`` when it is a whole number >= ``minimum`` (``10`` and ``10.0`` alike), else a
+    :class:`ParameterError` naming ``name``: what the numba kernels would otherwise meet as a float or a string.
+
+    >>> whole_number(10.0, "n_runs"), whole_number(0, "max_steps", 0)
+    (10, 0)
+    >>> whole_number(2.5, "k")
+    Traceback (most recent call last):
+    ...
+    graphcrm.loaders.errors.ParameterError: k must be a whole number >= 1, got 2.5
+    """
+    import numbers
+
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() \
+        and value >= minimum
+    if not ok:
+        raise ParameterError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)

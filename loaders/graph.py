@@ -488,8 +488,10 @@ class SocialGraph:
         """
         try:
             return self._layers[name]
-        except KeyError:
+        except (KeyError, TypeError):        # TypeError: a list or another unhashable thing given as the name
             have = ", ".join(self._layers) or "none"
+            if not isinstance(name, str):
+                raise LayerNotFoundError(f"a layer is named by one string, got {name!r} (layers: {have})") from None
             raise LayerNotFoundError(f"no layer '{name}' in this graph (layers: {have})") from None
 
     def default_layer(self) -> "str | Layer":

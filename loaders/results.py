@@ -97,7 +97,9 @@ class NodeScores:
 
     def top(self, k: int) -> pd.DataFrame:
         """The ``k`` highest-scoring accounts (see :meth:`to_frame`)."""
-        return self.to_frame().head(k)
+        from graphcrm.loaders.errors import whole_number
+
+        return self.to_frame().head(whole_number(k, "k"))
 
     def to_frame(self) -> pd.DataFrame:
         """``account_id, <name>, rank`` sorted by score, ties in id order; accounts of equal score share the

@@ -285,3 +285,58 @@ def test_tables_read_back_as_written_numbers_as_numbers_and_blank_ids_skipped(tm
     links = write(tmp_path, "links.csv", "customer_id,account_id\nc1,2\nc2,007\n")
     with pytest.raises(InputFileError, match="line 3, field 'account_id': '007' is not an account id"):
         read_links(links, GraphBuilder().add_edges("x", [7, 2], [2, 3]).build())
+
+
+def test_api_numbers_are_checked_before_any_kernel_sees_them():
+    """QA (Python API): n_runs=10.0 reached numba as a TypingError, betweenness(n_samples=-5) returned -0.0
+    everywhere, celf_greedy(k=-1) and degree_discount(k=0) returned nothing, top(-1) returned n - 1 rows."""
+    import networkx as nx
+
+    from graphcrm.algorithms.centrality import betweenness, pagerank
+    from graphcrm.algorithms.diffusion import simulate
+    from graphcrm.algorithms.planning import celf_greedy, degree_discount
+    from graphcrm.loaders.convert import from_networkx
+    from graphcrm.loaders.errors import ParameterError
+
+    g = from_networkx(nx.gnp_random_graph(30, 0.2, seed=1, directed=True))
+    assert len(simulate(g, [0], layer="edges", n_runs=10.0, seed=1).sizes) == 10
+    for call in (lambda: simulate(g, [0], layer="edges", n_runs="10"),
+                 lambda: simulate(g, [0], layer="edges", n_runs=10, max_steps=2.5),
+                 lambda: betweenness(g, layer="edges", n_samples=-5),
+                 lambda: celf_greedy(g, layer="edges", k=-1),
+                 lambda: degree_discount(g, layer="edges", k=2.5),
+                 lambda: pagerank(g, layer="edges").top(-1)):
+        with pytest.raises(ParameterError, match="whole number"):
+            call()
+
+
+def test_stance_refuses_a_layer_that_expresses_no_sign_and_a_layer_named_by_a_list():
+    import networkx as nx
+
+    from graphcrm.leaders import stance
+    from graphcrm.loaders.convert import from_networkx
+    from graphcrm.loaders.errors import LayerNotFoundError, ParameterError
+
+    g = from_networkx(nx.karate_club_graph(), layer="email")
+    with pytest.raises(ParameterError, match="expresses no sign"):
+        stance(g, layer="email")
+    with pytest.raises(LayerNotFoundError, match="named by one string"):
+        g.layer(["email"])
+
+
+def test_an_undirected_layer_goes_back_to_networkx_and_igraph_undirected():
+    """QA: nx.Graph -> from_networkx -> to_networkx gave a DiGraph with both arcs (core numbers doubled)."""
+    import networkx as nx
+
+    from graphcrm.algorithms.centrality import coreness
+    from graphcrm.loaders.convert import from_networkx, to_igraph, to_networkx
+
+    karate = nx.karate_club_graph()
+    g = from_networkx(karate)
+    back = to_networkx(g)
+    assert not back.is_directed() and back.number_of_edges() == karate.number_of_edges()
+    assert nx.core_number(back) == {int(k): int(v) for k, v in
+                                    zip(coreness(g, layer="edges").to_frame().account_id,
+                                        coreness(g, layer="edges").to_frame().coreness)}
+    ig_graph = to_igraph(g, "edges")
+    assert not ig_graph.is_directed() and ig_graph.ecount() == karate.number_of_edges()
