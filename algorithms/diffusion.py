@@ -156,7 +156,7 @@ def simulate(
     n_runs, batch = whole_number(n_runs, "n_runs"), whole_number(batch, "batch")
     first_run = whole_number(first_run, "first_run", 0)
     if max_steps is not None:                       # the kernels index a per-step table by it: never negative
-        max_steps = whole_number(max_steps, "max_steps (0: the seeds only)", 0)
+        max_steps = whole_number(max_steps, "max_steps", 0)            # 0: the seeds only
     if ci_width is not None and not ci_width > 0:
         raise ParameterError(f"ci_width must be a number > 0, got {ci_width}")
     lay = layer_of(graph, layer).positive()

@@ -65,7 +65,7 @@ def test_negative_counts_are_usage_errors_before_any_kernel_runs(wiki, args, mes
 
 def test_api_refuses_negative_max_steps_and_run_counts():
     g = chain()
-    with pytest.raises(ParameterError, match="max_steps must be >= 0"):
+    with pytest.raises(ParameterError, match="max_steps must be a whole number >= 0"):
         simulate(g, [1], layer="x", prob="const:1", n_runs=100, max_steps=-1)
     with pytest.raises(ParameterError, match="ci_width"):
         simulate(g, [1], layer="x", prob="const:1", n_runs=100, ci_width=float("nan"))
