@@ -88,8 +88,9 @@ class ParsedSource:
     def keep_first_row(self) -> None:
         """Drop every parsed row but the first (a copy), e.g. once the builder holds them.
 
-        :func:`build_graph` calls it on edge and event sources: otherwise the source's id columns (tens of
-        bytes a row with text ids) would stay alive through the build beside the builder's own copies.
+        :func:`build_graph` with ``consume=True`` (the CLI, the pipeline) calls it on edge and event sources once
+        all are added: otherwise their id columns (tens of bytes a row with text ids) would stay alive through
+        the build beside the builder's own copies.
         """
         def first(col):
             if isinstance(col, (pa.Array, pa.ChunkedArray)):
