@@ -7,6 +7,7 @@ so time and memory are linear in the edges / events, apart from the co-action pa
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from graphcrm.loaders.numba_config import jit, readonly_copy
 
@@ -103,6 +104,93 @@ def _co_action_pairs(indptr, actor, times, window, cap):
     return a_out, b_out, t_out
 
 
+
+@jit
+def _in_row(indptr, indices, v, w):
+    """Is ``w`` in the sorted row ``v``?"""
+    lo = indptr[v]
+    end = indptr[v + 1]
+    hi = end
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indices[mid] < w:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and indices[lo] == w
+
+
+@jit
+def _tied(out_indptr, out_indices, in_indptr, in_indices, v, w):
+    """Is there an edge ``v -> w`` or ``w -> v``?  Each is looked up in the shorter of its two rows."""
+    if out_indptr[v + 1] - out_indptr[v] <= in_indptr[w + 1] - in_indptr[w]:
+        forward = _in_row(out_indptr, out_indices, v, w)
+    else:
+        forward = _in_row(in_indptr, in_indices, w, v)
+    if forward:
+        return True
+    if out_indptr[w + 1] - out_indptr[w] <= in_indptr[v + 1] - in_indptr[v]:
+        return _in_row(out_indptr, out_indices, w, v)
+    return _in_row(in_indptr, in_indices, v, w)
+
+
+@jit(parallel=True)
+def _followee_ties(accounts, in_indptr, in_indices, out_indptr, out_indices, degree, two_m, max_pairs, seed):
+    """For each account of ``accounts``: the pairs of accounts it follows that are tied, and the ties their
+    popularity alone predicts on the same pairs.
+
+    The layer is in influence direction (an account's in-row lists whom it follows, its out-row its followers);
+    a tie is an edge in either direction.  Every pair of followees is examined when there are at most
+    ``max_pairs`` pairs; otherwise ``max_pairs`` pairs drawn at random (two different followees each, by a
+    generator seeded with ``seed`` and the account: the same draw every run).  The prediction is the
+    configuration model's, ``min(1, d_i d_j / 2m)`` per pair, with ``degree`` the undirected degree and
+    ``two_m`` its sum.  Returns ``observed, expected, pairs`` (pairs examined).  Cost: at most ``max_pairs``
+    pairs of binary searches per account, whatever the degrees.
+    """
+    k_acc = accounts.shape[0]
+    observed = np.zeros(k_acc)
+    expected = np.zeros(k_acc)
+    pairs = np.zeros(k_acc, dtype=np.int64)
+    for a in prange(k_acc):
+        u = accounts[a]
+        lo = in_indptr[u]
+        k = in_indptr[u + 1] - lo
+        ties = 0
+        exp = 0.0
+        if k * (k - 1) // 2 <= max_pairs:
+            for i in range(lo, lo + k):
+                v = in_indices[i]
+                for j in range(i + 1, lo + k):
+                    w = in_indices[j]
+                    if v == w or u == v or u == w:
+                        continue
+                    pairs[a] += 1
+                    exp += min(1.0, degree[v] * degree[w] / two_m)
+                    if _tied(out_indptr, out_indices, in_indptr, in_indices, v, w):
+                        ties += 1
+        elif k > 1:
+            state = np.uint64((seed * 1_000_003 + u) * 2 + 1)
+            for _ in range(max_pairs):
+                state ^= state >> np.uint64(12)                 # xorshift64*
+                state ^= state << np.uint64(25)
+                state ^= state >> np.uint64(27)
+                r = (state * np.uint64(2685821657736338717)) >> np.uint64(11)
+                x = np.int64(r % np.uint64(k))
+                y = np.int64((r // np.uint64(k)) % np.uint64(k - 1))
+                if y >= x:
+                    y += 1
+                v = in_indices[lo + x]
+                w = in_indices[lo + y]
+                if u == v or u == w:
+                    continue
+                pairs[a] += 1
+                exp += min(1.0, degree[v] * degree[w] / two_m)
+                if _tied(out_indptr, out_indices, in_indptr, in_indices, v, w):
+                    ties += 1
+        observed[a] = ties
+        expected[a] = exp
+    return observed, expected, pairs
+
 def _warmup():
     indptr = readonly_copy(np.array([0, 1, 2, 2], dtype=np.int64))
     indices = readonly_copy(np.array([1, 0], dtype=np.int32))
@@ -111,3 +199,4 @@ def _warmup():
     times = np.array([0, 5, 7], dtype=np.int64)
     _max_in_window(groups, times, 10)
     _co_action_pairs(groups, np.array([0, 1, 2], dtype=np.int32), times, 10, 5)
+    _followee_ties(np.array([0], dtype=np.int64), indptr, indices, indptr, indices, np.ones(3), 2.0, 1, 0)

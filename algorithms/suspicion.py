@@ -19,7 +19,12 @@ graph's own distribution, so nothing is tied to one dataset):
     :data:`FOLLOW_RATIO_RAMP` (5x normal .. 20x suspicious; practitioners treat "following >> followers" as the
     mark of mass-followers), times a ramp on the number followed, from the graph's 90th to its 99th percentile of
     followees (:data:`MASS_FOLLOW_QUANTILE`, at least :data:`MASS_FOLLOW_FLOOR`) to :data:`MASS_FOLLOW_SPAN` times
-    that, so only accounts that follow *many* for this graph count.
+    that, so only accounts that follow *many* for this graph count -- unless the accounts it follows form a
+    community: people who follow many follow circles whose members know each other, bought followers follow
+    popular and random accounts.  The ties among its followees (either direction) are set against the ties
+    their popularity alone predicts (configuration model, ``min(1, d_i d_j / 2m)`` per pair), and the z-score
+    ``(observed - expected) / sqrt(expected)`` clears the signal over :data:`COMMUNITY_Z_RAMP`.  Only the
+    accounts the ramp could flag are examined, on at most :data:`COMMUNITY_PAIRS` pairs of followees each.
 ``low_reciprocity``
     Follows many (the same ramp) and almost none follow back (reciprocity below
     :data:`RECIPROCITY_LOW`).  Weak alone (:data:`WEIGHTS`), since fans of celebrities are not followed back.
@@ -81,6 +86,13 @@ MASS_FOLLOW_QUANTILE = 0.90
 MASS_FOLLOW_SPAN = 3.0
 #: ... and never starts below this many followees
 MASS_FOLLOW_FLOOR = 20
+#: evidence that the accounts a mass-follower follows form a community: z-score of the ties among them over the
+#: ties their popularity alone predicts (configuration model); from 1 (starts to clear the mass-following signal)
+#: to 3 (clears it): people who follow many follow circles that know each other, bought followers do not
+COMMUNITY_Z_RAMP = (1.0, 3.0)
+#: pairs of followees examined per account at most: every pair below, a fixed-seed sample above (about 200
+#: followees), so the cost per account is bounded whatever it follows
+COMMUNITY_PAIRS = 20_000
 #: reciprocity below this counts as "nobody follows back"
 RECIPROCITY_LOW = 0.05
 #: the short window of burst-only activity, seconds
@@ -127,7 +139,8 @@ class Suspicion:
     ----------
     graph : SocialGraph
     columns : mapping of str to numpy.ndarray
-        Raw values per account, by dense index (``followees, followers, follow_ratio, reciprocity, actions``
+        Raw values per account, by dense index (``followees, followers, follow_ratio, reciprocity,
+        followee_ties, followee_ties_expected, followee_community_z`` (mass-following candidates only), ``actions``
         (timestamped, of any kind), ``busiest_window_actions, burst_share, sync_partner_targets, sync_share,
         interactions_made, ring_share, ring_partners, followees_flagged_share``); NaN where the graph cannot
         say.
@@ -310,8 +323,10 @@ def suspicion(
     >>> s = suspicion(GraphBuilder().add_edges("follows", src, dst).build())
     >>> bool(s.flagged[s.graph.index_of(["bot"])[0]]), int(s.flagged.sum())
     (True, 1)
-    >>> s.reason(int(s.graph.index_of(["bot"])[0]))
-    'mass-following: follows 80 accounts, followed by 0 (ratio 81x; many here: 20+); follows 80, 0% follow back'
+    >>> for part in s.reason(int(s.graph.index_of(["bot"])[0])).split(", and "):
+    ...     print(part)
+    mass-following: follows 80 accounts, followed by 0 (ratio 81x; many here: 20+)
+    the accounts it follows form no community (160 ties among them, 165 expected from popularity alone); follows 80, 0% follow back
     """
     if not 0.0 < threshold <= 1.0:
         raise ParameterError(f"threshold must be in (0, 1], got {threshold}")
@@ -336,6 +351,7 @@ def suspicion(
         many = ramp(followees, lo, hi)
         if fl.undirected:
             cols["follow_ratio"] = cols["reciprocity"] = nan.copy()
+            cols["followee_ties"] = cols["followee_ties_expected"] = cols["followee_community_z"] = nan.copy()
             st["mass_following"] = st["low_reciprocity"] = nan.copy()
             missing["mass_following"] = missing["low_reciprocity"] = f"layer '{fl.name}' is undirected"
         else:
@@ -343,10 +359,15 @@ def suspicion(
             recip = K._reciprocal_count(fl.out_indptr, fl.out_indices, fl.in_indptr, fl.in_indices)
             reciprocity = np.divide(recip, followees, out=nan.copy(), where=followees > 0)
             cols["follow_ratio"], cols["reciprocity"] = ratio, reciprocity
-            st["mass_following"] = ramp(np.log(ratio), *np.log(FOLLOW_RATIO_RAMP)) * many
+            mass = ramp(np.log(ratio), *np.log(FOLLOW_RATIO_RAMP)) * many
+            cols["followee_ties"], cols["followee_ties_expected"], cols["followee_community_z"] = (
+                _followee_community(fl, np.flatnonzero(mass > 0), recip))
+            st["mass_following"] = mass * (1.0 - np.nan_to_num(ramp(cols["followee_community_z"],
+                                                                    *COMMUNITY_Z_RAMP), nan=0.0))
             st["low_reciprocity"] = many * (np.nan_to_num(reciprocity, nan=1.0) < RECIPROCITY_LOW)
     else:
-        for c in ("followees", "followers", "follow_ratio", "reciprocity", "followees_flagged_share"):
+        for c in ("followees", "followers", "follow_ratio", "reciprocity", "followee_ties", "followee_ties_expected",
+                  "followee_community_z", "followees_flagged_share"):
             cols[c] = nan.copy()
         for s in ("mass_following", "low_reciprocity", "follows_suspicious"):
             st[s] = nan.copy()
@@ -453,6 +474,25 @@ def _combine(strengths: Mapping, n: int) -> np.ndarray:
     return 1.0 - keep
 
 
+def _followee_community(fl: Layer, accounts: np.ndarray, recip: np.ndarray):
+    """Ties among the accounts each of ``accounts`` follows, the ties their popularity alone predicts, and the
+    z-score ``(observed - expected) / sqrt(expected)``; NaN for every other account (and where nothing is
+    expected: no evidence either way).  Ties are edges in either direction, counted over every pair of the
+    account's followees or, above :data:`COMMUNITY_PAIRS` pairs, over that many pairs drawn with a fixed seed."""
+    n = fl.n_nodes
+    observed, expected, z = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    if len(accounts) == 0:
+        return observed, expected, z
+    src, dst, _ = fl.edge_arrays()
+    loops = np.bincount(src[src == dst], minlength=n)
+    degree = (fl.out_degree() + fl.in_degree() - recip - loops).astype(np.float64)     # undirected, simple
+    obs, exp, _ = K._followee_ties(accounts.astype(np.int64), fl.in_indptr, fl.in_indices, fl.out_indptr,
+                                   fl.out_indices, degree, float(degree.sum()), COMMUNITY_PAIRS, 0)
+    observed[accounts], expected[accounts] = obs, exp
+    z[accounts] = np.divide(obs - exp, np.sqrt(exp), out=np.full(len(obs), np.nan), where=exp > 0)
+    return observed, expected, z
+
+
 def _synchronisation(n: int, actor, target, times):
     """Per account: distinct targets co-acted on (within SYNC_WINDOW) with its most frequent partner, and that
     count over the account's distinct targets."""
@@ -495,7 +535,8 @@ def _ring(n: int, actor, target, weight):
 def _describe(name: str, c: Mapping, i: int, cut: Mapping) -> str:
     if name == "mass_following":
         return (f"mass-following: follows {c['followees'][i]:,.0f} accounts, followed by {c['followers'][i]:,.0f} "
-                f"(ratio {c['follow_ratio'][i]:,.0f}x; many here: {cut['mass_follow_from']:,.0f}+)")
+                f"(ratio {c['follow_ratio'][i]:,.0f}x; many here: {cut['mass_follow_from']:,.0f}+)"
+                + _community_words(c, i))
     if name == "low_reciprocity":
         return f"follows {c['followees'][i]:,.0f}, {100 * c['reciprocity'][i]:.0f}% follow back"
     if name == "inactive":
@@ -510,3 +551,15 @@ def _describe(name: str, c: Mapping, i: int, cut: Mapping) -> str:
         return (f"ring: {100 * c['ring_share'][i]:.0f}% of its interactions go to {c['ring_partners'][i]:,.0f} "
                 "accounts that interact back")
     return f"{100 * c['followees_flagged_share'][i]:.0f}% of the accounts it follows are flagged"
+
+
+def _community_words(c: Mapping, i: int) -> str:
+    z = c["followee_community_z"][i]
+    if np.isnan(z):
+        return ""
+    obs, exp = c["followee_ties"][i], c["followee_ties_expected"][i]
+    if z < COMMUNITY_Z_RAMP[0]:
+        return (f", and the accounts it follows form no community ({obs:,.0f} ties among them, "
+                f"{exp:,.0f} expected from popularity alone)")
+    return (f"; partly cleared: the accounts it follows form a community ({obs:,.0f} ties among them, "
+            f"{exp:,.0f} expected from popularity alone)")

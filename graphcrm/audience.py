@@ -39,6 +39,7 @@ import pandas as pd
 
 from graphcrm.algorithms.suspicion import (
     DEFAULT_THRESHOLD,
+    FOLLOW_RATIO_RAMP,
     SIGNALS,
     WEIGHTS,
     Suspicion,
@@ -227,7 +228,12 @@ def audit(
         hit = (known[member]).astype(np.float64)
         by_signal["known"] = np.divide(np.bincount(owner, weights=hit, minlength=n), size, out=np.full(n, np.nan),
                                        where=size > 0)
-    mass = np.nan_to_num(susp.strengths["mass_following"], nan=0.0) > 0
+    # mass-followers whether or not the accounts they follow form a community (that clears suspicion, not the
+    # following): follows many for this graph, and far more than follow it
+    cols = susp.columns
+    with np.errstate(invalid="ignore"):
+        mass = ((np.nan_to_num(cols["follow_ratio"], nan=0.0) > FOLLOW_RATIO_RAMP[0])
+                & (np.nan_to_num(cols["followees"], nan=0.0) > susp.info["cutoffs"].get("mass_follow_from", np.inf)))
     mass_share = np.divide(np.bincount(owner, weights=mass[member].astype(np.float64), minlength=n), size,
                            out=np.full(n, np.nan), where=size > 0) if fl is not None else np.full(n, np.nan)
     inactive = np.nan_to_num(susp.strengths["inactive"], nan=0.0) > 0
