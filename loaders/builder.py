@@ -320,8 +320,11 @@ def _global_ranks(uniques: list[np.ndarray], kind: str, pool) -> tuple[np.ndarra
         return universe, ranks
     # Text: in arrow (hash unique, one sort, hash look-ups).  Sorting UTF-8 bytes gives code-point order,
     # the order of Python's and numpy's string comparison, so the merge of appended days keeps it
-    texts = [pc.cast(u, pa.large_string()) for u in uniques]
+    # ids are trimmed as the readers trim them (" alice " is alice), and an empty id is no account
+    texts = [pc.utf8_trim_whitespace(pc.cast(u, pa.large_string())) for u in uniques]
     universe = pc.unique(pa.chunked_array(texts, type=pa.large_string()))
+    if pc.any(pc.equal(pc.utf8_length(universe), 0)).as_py():
+        raise InvalidInputError("an account id is empty (or only spaces); every row needs an actor and a target")
     nul = pc.match_substring(universe, "\x00")
     if pc.any(nul).as_py():
         bad = universe.filter(nul)[0].as_py()

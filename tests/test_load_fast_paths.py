@@ -132,12 +132,13 @@ def test_split_even_keeps_every_item_in_order(sizes, parts):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=6),
-                min_size=2, max_size=40),
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=6)
+                .filter(str.strip), min_size=2, max_size=40),
        st.integers(0, 3))
 def test_text_ids_rank_in_code_point_order_from_arrow_and_python_columns(words, cut):
     """Text ids are ranked in arrow; the dense index must still be the rank in Python's string order (the
-    order the append merge and ``IdMap`` search in), whether the columns came from a file or from Python."""
+    order the append merge and ``IdMap`` search in), whether the columns came from a file or from Python.
+    Arrow's whitespace trim is Python's ``str.strip`` for every code point (checked up to U+2FFFF)."""
     actors, targets = words[::2], words[1::2]
     m = min(len(actors), len(targets))
     actors, targets = actors[:m], targets[:m]
@@ -147,6 +148,7 @@ def test_text_ids_rank_in_code_point_order_from_arrow_and_python_columns(words, 
     else:
         b.add_edges("follows", list(actors), list(targets))
     g = b.build()
+    actors, targets = [a.strip() for a in actors], [t.strip() for t in targets]      # trimmed as files are
     assert g.id_map.ids.tolist() == sorted(set(actors) | set(targets))
     assert all(type(x) is str for x in g.id_map.ids)
     out = g.layer("follows")

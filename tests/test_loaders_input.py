@@ -375,6 +375,21 @@ def test_an_id_with_a_nul_character_is_refused_by_row_or_rejected(tmp_path):
         GraphBuilder().add_edges("follows", ["a\x00", "b"], ["b", "a"]).build()
 
 
+def test_the_builder_trims_text_ids_as_the_readers_do_and_refuses_an_empty_one(tmp_path):
+    """A file row `` alice ,bob`` is alice; the Python builder agrees, so one account never becomes two."""
+    from graphcrm.loaders import GraphBuilder, build_graph, read_edges
+
+    path = tmp_path / "e.csv"
+    path.write_text("source,target\n alice ,bob\ncarol, bob\n", encoding="utf-8")
+    from_file, _ = build_graph(read_edges(path))
+    built = GraphBuilder().add_edges("edges", [" alice ", "carol\t"], ["bob", "\u00a0bob"]).build()
+    assert built.id_map.ids.tolist() == from_file.id_map.ids.tolist() == ["alice", "bob", "carol"]
+    assert built.layers["edges"].n_edges == 2
+    for bad in ("", "   "):
+        with pytest.raises(InvalidInputError, match="empty"):
+            GraphBuilder().add_edges("follows", ["a", bad], ["b", "a"]).build()
+
+
 def test_a_whole_float_in_a_mixed_id_column_is_the_integer_account(tmp_path):
     from graphcrm.loaders import build_graph, read_edges, read_interactions
 
