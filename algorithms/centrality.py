@@ -568,6 +568,7 @@ def expected_reach(
     >>> expected_reach(chain, layer="x", n_samples=30_000).values.round(1).tolist()
     [3.0, 2.0, 1.0]
     """
+    seed = whole_number(seed, "seed", 0)
     from graphcrm.algorithms.probabilities import trivalency_keys
     from graphcrm.algorithms.rr_sampling import RRSampler
 
@@ -629,6 +630,7 @@ def betweenness(
     >>> abs(b[2] - 0.5) <= b.info["bound"], b[1], b[3]
     (True, 0.0, 0.0)
     """
+    seed = whole_number(seed, "seed", 0)
     import math
 
     import numba

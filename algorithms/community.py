@@ -18,7 +18,7 @@ import pandas as pd
 
 from graphcrm.algorithms._igraph_import import igraph_module
 from graphcrm.algorithms.leiden_parallel import check_resolution, parallel_leiden, sums_weights
-from graphcrm.loaders.errors import InvalidInputError, ParameterError
+from graphcrm.loaders.errors import InvalidInputError, ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.results import Partition, labels_by_account
 
@@ -161,6 +161,7 @@ def leiden(
     >>> leiden(g, layer="x").membership.tolist()
     [0, 0, 0, 0, 1, 1, 1, 1]
     """
+    seed = whole_number(seed, "seed", 0)
     if objective not in OBJECTIVES:
         raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     resolution = check_resolution(resolution)
@@ -356,6 +357,7 @@ def louvain(graph: SocialGraph, *, layer: str | Layer, resolution: float = 1.0, 
 
     ``quality`` is the modularity at ``resolution``; ``info["modularity"]`` Newman's Q (resolution 1).
     """
+    seed = whole_number(seed, "seed", 0)
     resolution = check_resolution(resolution)
     ig = igraph_module()
 
@@ -632,6 +634,7 @@ def consensus(
         resolution 1.  ``info["confidence"]`` holds the per-node confidence (dense order);
         ``to_frame()`` gains it through :func:`membership_confidence_frame`.
     """
+    seed = whole_number(seed, "seed", 0)
     if n_runs < 2:
         raise ParameterError(f"n_runs must be >= 2, got {n_runs}")
     if not 0 < threshold <= 1:
@@ -774,6 +777,7 @@ def track_communities(
         ``dissolved``/``split``, of the next), ``window`` is the index in
         ``windows``.
     """
+    seed = whole_number(seed, "seed", 0)
     if len(windows) < 1:
         raise ParameterError("give at least one time window")
     logged = [name for name, lay in graph.layers.items() if lay.events is not None]
@@ -849,6 +853,7 @@ def signed_communities(graph: SocialGraph, *, layer: str, seed: int = 0, resolut
     communities.  A layer without negative ties is a :class:`ParameterError`
     (use :func:`leiden`).
     """
+    seed = whole_number(seed, "seed", 0)
     resolution = check_resolution(resolution)
     ig = igraph_module()
     import leidenalg as la
@@ -896,6 +901,7 @@ def multilayer_leiden(graph: SocialGraph, *, layers: dict, seed: int = 0, resolu
     (leidenalg's unnormalised scale); ``info["modularity"]`` gives each
     layer's Newman modularity of the partition.
     """
+    seed = whole_number(seed, "seed", 0)
     igraph_module()
     import leidenalg as la
 

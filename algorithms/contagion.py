@@ -24,7 +24,7 @@ import pandas as pd
 
 from graphcrm.algorithms import _contagion_kernels as _k
 from graphcrm.algorithms.probabilities import edge_probabilities, trivalency_keys
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import id_list
 
@@ -126,6 +126,7 @@ def simulate_epidemic(
     >>> bool(abs(est.ever_infected_probability[1] - 2 / 3) < 0.02)   # each step: reach 2 (0.5), else stay (0.5): 0.5 / 0.75
     True
     """
+    seed = whole_number(seed, "seed", 0)
     if model not in ("sir", "sis"):
         raise ParameterError(f"model must be 'sir' or 'sis', got {model!r}")
     if not 0.0 <= recovery <= 1.0:
@@ -178,6 +179,7 @@ def simulate_competition(
     >>> out.negative[0], out.positive[0], out.saved          # 9 takes 3 (and 4) before the bad news arrives
     (2.0, 3.0, 2.0)
     """
+    seed = whole_number(seed, "seed", 0)
     if ties not in ("negative", "positive"):
         raise ParameterError(f"ties must be 'negative' or 'positive', got {ties!r}")
     if n_runs < 1:

@@ -151,6 +151,7 @@ def simulate(
     >>> simulate(chain, [1], layer="x", prob="const:1", n_runs=100, targets=[3, 4]).in_targets()
     (2.0, 2.0, 2.0)
     """
+    seed = whole_number(seed, "seed", 0)
     if model not in CASCADE_MODELS:
         raise ParameterError(f"model must be one of {CASCADE_MODELS}, got {model!r}")
     n_runs, batch = whole_number(n_runs, "n_runs"), whole_number(batch, "batch")
@@ -263,6 +264,7 @@ def reach_over_time(estimate: SpreadEstimate, delays_seconds, *, hours=None, n_d
     >>> reach_over_time(est, [3600, 3600], hours=[0, 1, 2]).to_dict("list")   # every hop takes one hour
     {'hours': [0.0, 1.0, 2.0], 'expected_reach': [1.0, 2.0, 3.0]}
     """
+    seed = whole_number(seed, "seed", 0)
     delays = np.asarray(delays_seconds, dtype=float) / 3600.0
     if len(delays) == 0:
         raise ParameterError("no observed delays to spread steps over time")
@@ -370,6 +372,7 @@ def simulate_model(graph: SocialGraph, seeds, *, model: str = "ic", layer: str |
     >>> sorted(MODELS)
     ['competitive', 'ic', 'lt', 'sir', 'sis']
     """
+    seed = whole_number(seed, "seed", 0)
     from graphcrm.algorithms.contagion import simulate_competition, simulate_epidemic
 
     if model not in MODELS:

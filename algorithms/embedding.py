@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from graphcrm.algorithms import _embedding_kernels as _k
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 from graphcrm.loaders.graph import Layer, SocialGraph, layer_of
 from graphcrm.loaders.idmap import IdMap
 from graphcrm.loaders.numba_config import readonly_copy
@@ -187,6 +187,7 @@ def fastrp(
     >>> cos("a", "b") > 0.9 and abs(cos("a", "x")) < 0.5      # same triangle vs the other triangle
     True
     """
+    seed = whole_number(seed, "seed", 0)
     lay = layer_of(graph, layer)
     if int(dim) != dim or dim < 1:
         raise ParameterError(f"dim must be a positive integer, got {dim!r}")

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from graphcrm.algorithms import _leiden_kernels as _k
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 
 
 def check_resolution(resolution, name: str = "resolution") -> float:
@@ -149,6 +149,7 @@ def parallel_leiden(
     >>> parallel_leiden(g, layer="x").membership.tolist()
     [0, 0, 0, 0, 1, 1, 1, 1]
     """
+    seed = whole_number(seed, "seed", 0)
     resolution = check_resolution(resolution)
     if max_sweeps < 1 or iterations < 1 or not 0 <= min_move_share < 1 or (batch is not None and batch < 1):
         raise ParameterError("need max_sweeps >= 1, iterations >= 1, 0 <= min_move_share < 1 and batch >= 1")

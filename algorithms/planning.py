@@ -255,6 +255,7 @@ def plan_seeds(
     >>> sorted(quick.seed_ids), quick.info["mode"], quick.certified_ratio >= quick.target_ratio
     ([1, 5], 'fast', True)
     """
+    seed = whole_number(seed, "seed", 0)
     started = time.perf_counter()
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
@@ -891,6 +892,7 @@ def celf_greedy(graph: SocialGraph, *, layer: str | Layer, k: int, model: str = 
     >>> celf_greedy(g, layer="x", k=2, prob="const:1", n_runs=10)["account_id"].tolist()
     [1, 5]
     """
+    seed = whole_number(seed, "seed", 0)
     import heapq
 
     from graphcrm.algorithms.diffusion import simulate

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcrm.loaders.errors import ParameterError
+from graphcrm.loaders.errors import ParameterError, whole_number
 from graphcrm.loaders.graph import Layer
 
 TRIVALENCY = (0.1, 0.01, 0.001)
@@ -67,6 +67,7 @@ def edge_probabilities(layer: Layer, model: str = "wc", *, seed: int = 0, side: 
     >>> edge_probabilities(lay, "const:0.2").tolist()
     [0.2, 0.2, 0.2]
     """
+    seed = whole_number(seed, "seed", 0)
     if side not in ("in", "out"):
         raise ParameterError(f"side must be 'in' or 'out', got {side!r}")
     if side == "in":
@@ -257,6 +258,7 @@ def lt_weights(layer: Layer, model: str = "wc", *, seed: int = 0, side: str = "i
     >>> lt_weights(lay, "const:0.8").tolist()     # in-edges of 1: (0); of 2: (0, 1) -> 0.8 / 1.6 each
     [0.8, 0.5, 0.5]
     """
+    seed = whole_number(seed, "seed", 0)
     p = edge_probabilities(layer, model, seed=seed, side="in", node_keys=node_keys)
     heads = np.repeat(np.arange(layer.n_nodes), layer.in_degree())
     totals = np.bincount(heads, weights=p, minlength=layer.n_nodes)

@@ -78,6 +78,31 @@ def test_api_refuses_negative_max_steps_and_run_counts():
         exposed_accounts(g, [1], [3], layer="x", prob="const:1", n_runs=0)
 
 
+
+@pytest.mark.parametrize("bad", ["1", -1, 2.5, None])
+def test_every_seeded_verb_takes_a_whole_number_seed_only(bad):
+    """A seed of "1" was accepted by some verbs (turned into something else) and raised raw numpy errors in
+    others; one message everywhere now."""
+    from graphcrm.algorithms.centrality import betweenness, expected_reach
+    from graphcrm.algorithms.community import leiden
+    from graphcrm.algorithms.contagion import simulate_epidemic
+    from graphcrm.algorithms.embedding import fastrp
+    from graphcrm.algorithms.planning import celf_greedy, plan_seeds
+
+    g = chain()
+    calls = [lambda s: simulate(g, [1], layer="x", n_runs=10, seed=s),
+             lambda s: simulate_epidemic(g, [1], layer="x", n_runs=10, seed=s),
+             lambda s: betweenness(g, layer="x", seed=s),
+             lambda s: expected_reach(g, layer="x", seed=s),
+             lambda s: leiden(g, layer="x", seed=s),
+             lambda s: fastrp(g, layer="x", dim=8, seed=s),
+             lambda s: plan_seeds(g, layer="x", k=1, seed=s),
+             lambda s: celf_greedy(g, layer="x", k=1, seed=s)]
+    for call in calls:
+        with pytest.raises(ParameterError, match="seed must be a whole number >= 0"):
+            call(bad)
+    assert simulate(g, [1], layer="x", n_runs=10, seed=3.0).mean == simulate(g, [1], layer="x", n_runs=10, seed=3).mean
+
 # -- finding 2: --seeds-file reads what every other id option reads, plan --out's file included ----------------
 
 
