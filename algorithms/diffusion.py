@@ -12,6 +12,7 @@ probabilities, scaled down where they sum past 1, see
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -312,6 +313,14 @@ def spread_by_segment(estimate: SpreadEstimate, segments) -> pd.DataFrame:
     labels = pd.Series([None] * len(estimate.id_map), dtype=object)
     dense = estimate.id_map.lookup(series.index.to_numpy())
     known = dense >= 0
+    if not known.all():
+        unknown = series.index[~known]
+        shown = ", ".join(repr(x) for x in unknown[:3]) + (", ..." if len(unknown) > 3 else "")
+        if not known.any():
+            raise ParameterError(f"none of the {len(series):,} labelled accounts is in the graph (e.g. {shown}); "
+                                 "are the segments of another graph?")
+        warnings.warn(f"{len(unknown):,} of {len(series):,} labelled accounts are not in the graph and are left "
+                      f"out ({shown})", UserWarning, stacklevel=2)
     labels.iloc[dense[known]] = series.to_numpy()[known]
     frame = pd.DataFrame({"segment": labels, "p": estimate.activation_probability})
     out = frame.groupby("segment", dropna=False).agg(accounts=("p", "size"), expected_reached=("p", "sum"))

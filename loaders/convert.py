@@ -84,13 +84,31 @@ def from_networkx(nx_graph, *, layer: str = "edges", weight: str | None = "weigh
     if not all(isinstance(x, (str, int, np.integer)) and not isinstance(x, bool) for x in nodes):
         bad = next(x for x in nodes if not isinstance(x, (str, int, np.integer)) or isinstance(x, bool))
         raise InvalidInputError(f"node {bad!r}: node names must be integers or strings")
-    ids = np.array(nodes, dtype=object if any(isinstance(x, str) for x in nodes) else np.int64)
+    text = any(isinstance(x, str) for x in nodes)
+    if text:
+        _refuse_colliding_names(nodes)
+    ids = np.array(nodes, dtype=object if text else np.int64)
     b = GraphBuilder(self_loops=self_loops)
     b.add_edges(layer, np.array(src, dtype=ids.dtype), np.array(dst, dtype=ids.dtype),
                 w if weight is not None else None, source="<networkx graph>",
                 **_orientation(layer, nx_graph.is_directed()))
     b.add_nodes(ids, source="<networkx graph>")
     return b.build()
+
+
+def _refuse_colliding_names(nodes) -> None:
+    """Two node names that would become one account id, named, instead of a duplicate-row error: ``1`` and
+    ``"1"`` (names mixing integers and text are read as text), ``"a"`` and ``" a"`` (ids are trimmed)."""
+    seen = {}
+    for x in nodes:
+        key = str(x).strip()
+        if key in seen:
+            first = seen[key]
+            why = ("a graph whose node names mix integers and text reads them all as text"
+                   if isinstance(first, str) != isinstance(x, str) else "account ids do not keep surrounding spaces")
+            raise InvalidInputError(f"nodes {first!r} and {x!r} would both be account '{key}': {why}; rename one "
+                                    "of them")
+        seen[key] = x
 
 
 def from_igraph(ig_graph, *, layer: str = "edges", weight: str | None = "weight", name: str = "name",
@@ -113,7 +131,10 @@ def from_igraph(ig_graph, *, layer: str = "edges", weight: str | None = "weight"
         raise InvalidInputError(f"from_igraph needs an igraph.Graph, got {type(ig_graph).__name__}")
     n = ig_graph.vcount()
     if name in ig_graph.vs.attributes():
-        ids = np.asarray(ig_graph.vs[name])
+        names = ig_graph.vs[name]
+        if any(isinstance(x, str) for x in names):
+            _refuse_colliding_names(names)
+        ids = np.asarray(names)
     else:
         ids = np.arange(n)
     edges = np.asarray(ig_graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)

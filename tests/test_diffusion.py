@@ -127,6 +127,12 @@ def test_reach_by_segment_and_bad_seeds(wiki_graph):
         simulate(wiki_graph, [-5], layer="votes")
     with pytest.raises(ParameterError):
         simulate(wiki_graph, [11], layer="votes", model="sir")
+    # labels for accounts the graph does not have: left out with a warning that counts them; none known: an error
+    with pytest.warns(UserWarning, match=r"2 of \d[\d,]* labelled accounts are not in the graph .*'nobody'"):
+        partial = spread_by_segment(est, {**segments, "nobody": "odd", -7: "even"})
+    assert partial.equals(table)
+    with pytest.raises(ParameterError, match="none of the 2 labelled accounts is in the graph"):
+        spread_by_segment(est, {"nobody": "odd", -7: "even"})
 
 
 EXE = shutil.which("graphcrm")

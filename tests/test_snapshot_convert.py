@@ -207,3 +207,19 @@ def test_arrays_of_the_other_byte_order_read_as_the_same_values(tmp_path):
         values = np.load(snap / rel)
         np.save(snap / rel, values.astype(values.dtype.newbyteorder(">")))
     assert load_snapshot(snap).equals(graph)
+
+
+def test_node_names_that_would_become_one_account_are_named():
+    """``1`` and ``"1"`` in one networkx graph gave 'the same account id appears on several rows'."""
+    from graphcrm.loaders.convert import from_igraph, from_networkx
+    from graphcrm.loaders.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=r"nodes 1 and '1' would both be account '1': .*mix integers and text"):
+        from_networkx(nx.DiGraph([(1, "1"), ("1", 2)]))
+    with pytest.raises(InvalidInputError, match=r"nodes 'a' and ' a' would both be account 'a': .*surrounding spaces"):
+        from_networkx(nx.DiGraph([("a", " a")]))
+    named = ig.Graph([(0, 1), (1, 2)], directed=True)
+    named.vs["name"] = [7, "7", "b"]
+    with pytest.raises(InvalidInputError, match="nodes 7 and '7'"):
+        from_igraph(named)
+    assert from_networkx(nx.DiGraph([(1, "a"), ("b", 2)])).id_map.ids.tolist() == ["1", "2", "a", "b"]
