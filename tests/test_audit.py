@@ -608,3 +608,46 @@ def test_planted_follow_farms_in_wiki_vote_are_told_from_its_real_mass_voters():
     assert tp / (tp + fp) >= 0.6, (tp, fp)
     assert tp >= 0.5 * bot.sum()
     assert roc_auc_score(bot, s.score) >= 0.95
+
+
+def test_farms_and_bursts_that_are_a_large_share_of_the_graph_do_not_set_their_own_bar():
+    """The bars are what accounts *not* showing the pattern do.  Over every account, 10% planted farm accounts
+    lifted wiki-Vote's mass-following bar onto the farms (ROC-AUC 0.81, recall 0.30), and 2% planted burst
+    accounts lifted one higgs day's burst bar (the day of the test above)."""
+    from graphcrm.loaders import load_edges, load_interactions
+
+    wiki = load_edges(dataset("wiki-Vote/wiki-Vote.txt.gz"), layer="follows")
+    g, labels = Planter(wiki, 5).follow_farm(int(0.10 * wiki.n_nodes)).result()
+    s = suspicion(g)
+    bot = labels.to_numpy() != ""
+    assert roc_auc_score(bot, s.score) >= 0.95
+    assert s.flagged[bot].mean() >= 0.6 and s.flagged[~bot].mean() < 0.005
+    assert s.info["cutoffs"]["mass_follow_from"] < 40          # wiki-Vote's own bar is about 30; the farms' 97
+
+    day = load_interactions(dataset("higgs-twitter/higgs-activity_time.txt.gz"), self_loops="keep").window(
+        "2012-07-04", "2012-07-05")
+    g, labels = Planter(day, seed=12).burst(int(0.02 * day.n_nodes)).result()
+    s = suspicion(g)
+    burst = labels.to_numpy() == "burst"
+    assert s.flagged[burst].mean() >= 0.8
+    assert s.flagged[~burst].mean() < 0.005
+
+
+def test_a_small_farm_in_a_small_audience_is_seen():
+    """QA: 5 farm accounts among 40 following accounts scored the influencer's audience 100/100."""
+    rng = np.random.default_rng(4)
+    people = np.arange(40)
+    src, dst = [], []
+    for a in people:                                   # each follows 3-6 others; most are followed back
+        for b in rng.choice(people[people != a], int(rng.integers(3, 7)), replace=False):
+            src.append(a), dst.append(b)
+    influencer = 100
+    src += list(people[:20]) + [200, 201, 202, 203, 204]
+    dst += [influencer] * 25
+    for bot in (200, 201, 202, 203, 204):             # farm accounts follow everyone, nobody follows them
+        src += [bot] * 40
+        dst += list(people)
+    g = GraphBuilder().add_edges("follows", np.array(src), np.array(dst)).build()
+    table = audit(g, [influencer]).table.set_index("account_id")
+    assert table.loc[influencer, "suspicious_share"] == pytest.approx(5 / 25)
+    assert table.loc[influencer, "audience_quality"] == pytest.approx(80.0)
