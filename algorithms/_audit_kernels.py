@@ -135,61 +135,63 @@ def _tied(out_indptr, out_indices, in_indptr, in_indices, v, w):
 
 
 @jit(parallel=True)
-def _followee_ties(accounts, in_indptr, in_indices, out_indptr, out_indices, degree, two_m, max_pairs, seed):
-    """For each account of ``accounts``: the pairs of accounts it follows that are tied, and the ties their
-    popularity alone predicts on the same pairs.
+def _followee_ties(accounts, in_indptr, in_indices, out_indptr, out_indices, degree, two_m, excluded,
+                   max_followees, seed):
+    """For each account of ``accounts``: the pairs of accounts it follows that are tied, the ties their
+    popularity alone predicts on the same pairs, and how many pairs and followees were examined.
 
     The layer is in influence direction (an account's in-row lists whom it follows, its out-row its followers);
-    a tie is an edge in either direction.  Every pair of followees is examined when there are at most
-    ``max_pairs`` pairs; otherwise ``max_pairs`` pairs drawn at random (two different followees each, by a
+    a tie is an edge in either direction.  Followees marked ``excluded`` (the other mass-following candidates:
+    a farm's members following each other are no community of real people) and the account itself are left
+    out.  Every pair of the remaining followees is examined when there are at most ``max_followees`` of them;
+    otherwise every pair of ``max_followees`` of them drawn without replacement (partial Fisher-Yates, a
     generator seeded with ``seed`` and the account: the same draw every run).  The prediction is the
     configuration model's, ``min(1, d_i d_j / 2m)`` per pair, with ``degree`` the undirected degree and
-    ``two_m`` its sum.  Returns ``observed, expected, pairs`` (pairs examined).  Cost: at most ``max_pairs``
-    pairs of binary searches per account, whatever the degrees.
+    ``two_m`` its sum.  Returns ``observed, expected, pairs, followees``; cost at most
+    ``max_followees**2 / 2`` pairs of binary searches per account, whatever the degrees.
     """
     k_acc = accounts.shape[0]
     observed = np.zeros(k_acc)
     expected = np.zeros(k_acc)
     pairs = np.zeros(k_acc, dtype=np.int64)
+    examined = np.zeros(k_acc, dtype=np.int64)
     for a in prange(k_acc):
         u = accounts[a]
         lo = in_indptr[u]
-        k = in_indptr[u + 1] - lo
-        ties = 0
-        exp = 0.0
-        if k * (k - 1) // 2 <= max_pairs:
-            for i in range(lo, lo + k):
-                v = in_indices[i]
-                for j in range(i + 1, lo + k):
-                    w = in_indices[j]
-                    if v == w or u == v or u == w:
-                        continue
-                    pairs[a] += 1
-                    exp += min(1.0, degree[v] * degree[w] / two_m)
-                    if _tied(out_indptr, out_indices, in_indptr, in_indices, v, w):
-                        ties += 1
-        elif k > 1:
+        hi = in_indptr[u + 1]
+        kept = np.empty(hi - lo, dtype=in_indices.dtype)
+        k = 0
+        for i in range(lo, hi):
+            v = in_indices[i]
+            if v != u and not excluded[v]:
+                kept[k] = v
+                k += 1
+        if k > max_followees:
             state = np.uint64((seed * 1_000_003 + u) * 2 + 1)
-            for _ in range(max_pairs):
+            for i in range(max_followees):
                 state ^= state >> np.uint64(12)                 # xorshift64*
                 state ^= state << np.uint64(25)
                 state ^= state >> np.uint64(27)
                 r = (state * np.uint64(2685821657736338717)) >> np.uint64(11)
-                x = np.int64(r % np.uint64(k))
-                y = np.int64((r // np.uint64(k)) % np.uint64(k - 1))
-                if y >= x:
-                    y += 1
-                v = in_indices[lo + x]
-                w = in_indices[lo + y]
-                if u == v or u == w:
-                    continue
-                pairs[a] += 1
+                j = i + np.int64(r % np.uint64(k - i))
+                tmp = kept[i]
+                kept[i] = kept[j]
+                kept[j] = tmp
+            k = max_followees
+        ties = 0
+        exp = 0.0
+        for i in range(k):
+            v = kept[i]
+            for j in range(i + 1, k):
+                w = kept[j]
                 exp += min(1.0, degree[v] * degree[w] / two_m)
                 if _tied(out_indptr, out_indices, in_indptr, in_indices, v, w):
                     ties += 1
         observed[a] = ties
         expected[a] = exp
-    return observed, expected, pairs
+        pairs[a] = k * (k - 1) // 2
+        examined[a] = k
+    return observed, expected, pairs, examined
 
 def _warmup():
     indptr = readonly_copy(np.array([0, 1, 2, 2], dtype=np.int64))
@@ -199,4 +201,5 @@ def _warmup():
     times = np.array([0, 5, 7], dtype=np.int64)
     _max_in_window(groups, times, 10)
     _co_action_pairs(groups, np.array([0, 1, 2], dtype=np.int32), times, 10, 5)
-    _followee_ties(np.array([0], dtype=np.int64), indptr, indices, indptr, indices, np.ones(3), 2.0, 1, 0)
+    _followee_ties(np.array([0], dtype=np.int64), indptr, indices, indptr, indices, np.ones(3), 2.0,
+                   np.zeros(3, dtype=np.bool_), 2, 0)

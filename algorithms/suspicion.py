@@ -24,8 +24,12 @@ graph's own distribution, so nothing is tied to one dataset):
     community: people who follow many follow circles whose members know each other, bought followers follow
     popular and random accounts.  The ties among its followees (either direction) are set against the ties
     their popularity alone predicts (configuration model, ``min(1, d_i d_j / 2m)`` per pair), and the z-score
-    ``(observed - expected) / sqrt(expected)`` clears the signal over :data:`COMMUNITY_Z_RAMP`.  Only the
-    accounts the ramp could flag are examined, on at most :data:`COMMUNITY_PAIRS` pairs of followees each.
+    ``(observed - expected) / sqrt(max(expected, 1))`` clears the signal over :data:`COMMUNITY_Z_RAMP`.  Only
+    the accounts the ramp could flag are examined, each on at most :data:`COMMUNITY_SAMPLE` of its followees
+    (a fixed-seed sample), leaving out the followees that are candidates themselves (a farm following itself is no
+    community).  Blind spot: a farm whose accounts all follow one real community looks, on structure alone,
+    like the real heavy followers of that community, and is cleared; timestamps (synchronised follows) and an
+    interaction layer (inactive) still see it.
 ``low_reciprocity``
     Follows many (the same ramp) and almost none follow back (reciprocity below
     :data:`RECIPROCITY_LOW`).  Weak alone (:data:`WEIGHTS`), since fans of celebrities are not followed back.
@@ -93,9 +97,14 @@ MASS_FOLLOW_FLOOR = 20
 #: ties their popularity alone predicts (configuration model); from 1 (starts to clear the mass-following signal)
 #: to 3 (clears it): people who follow many follow circles that know each other, bought followers do not
 COMMUNITY_Z_RAMP = (1.0, 3.0)
-#: pairs of followees examined per account at most: every pair below, a fixed-seed sample above (about 200
-#: followees), so the cost per account is bounded whatever it follows
-COMMUNITY_PAIRS = 20_000
+#: followees examined per account at most: every pair of them below, every pair of a fixed-seed sample of this
+#: many above (19,900 pairs), so the cost per account is bounded whatever it follows
+COMMUNITY_SAMPLE = 200
+#: the z-score's variance never counts below this many ties: one chance tie where 0.05 are expected is no
+#: community (without the floor it gave z = 4.4 and cleared farm accounts that follow each other in threes)
+COMMUNITY_MIN_VARIANCE = 1.0
+#: the columns of the community test (NaN for accounts it does not examine)
+COMMUNITY_COLUMNS = ("followee_ties", "followee_ties_expected", "followee_community_z", "followees_examined")
 #: a reference set (accounts not showing a pattern, whose counts set its bar) smaller than this falls back to
 #: every account that could show it
 REFERENCE_MIN_ACCOUNTS = 20
@@ -335,7 +344,7 @@ def suspicion(
     >>> for part in s.reason(int(s.graph.index_of(["bot"])[0])).split(", and "):
     ...     print(part)
     mass-following: follows 80 accounts, followed by 0 (ratio 81x; many here: 20+)
-    the accounts it follows form no community (160 ties among them, 165 expected from popularity alone); follows 80, 0% follow back
+    the accounts it follows form no community (160 ties among 80 of them, 164.6 expected from popularity alone, z -0.4); follows 80, 0% follow back
     """
     if not 0.0 < threshold <= 1.0:
         raise ParameterError(f"threshold must be in (0, 1], got {threshold}")
@@ -365,7 +374,8 @@ def suspicion(
         many = ramp(followees, lo, hi)
         if fl.undirected:
             cols["follow_ratio"] = cols["reciprocity"] = nan.copy()
-            cols["followee_ties"] = cols["followee_ties_expected"] = cols["followee_community_z"] = nan.copy()
+            for c in COMMUNITY_COLUMNS:
+                cols[c] = nan.copy()
             st["mass_following"] = st["low_reciprocity"] = nan.copy()
             missing["mass_following"] = missing["low_reciprocity"] = f"layer '{fl.name}' is undirected"
         else:
@@ -374,14 +384,13 @@ def suspicion(
             reciprocity = np.divide(recip, followees, out=nan.copy(), where=followees > 0)
             cols["follow_ratio"], cols["reciprocity"] = ratio, reciprocity
             mass = ramp(np.log(ratio), *np.log(FOLLOW_RATIO_RAMP)) * many
-            cols["followee_ties"], cols["followee_ties_expected"], cols["followee_community_z"] = (
-                _followee_community(fl, np.flatnonzero(mass > 0), recip))
+            cols.update(_followee_community(fl, mass > 0, recip))
             st["mass_following"] = mass * (1.0 - np.nan_to_num(ramp(cols["followee_community_z"],
                                                                     *COMMUNITY_Z_RAMP), nan=0.0))
             st["low_reciprocity"] = many * (np.nan_to_num(reciprocity, nan=1.0) < RECIPROCITY_LOW)
     else:
-        for c in ("followees", "followers", "follow_ratio", "reciprocity", "followee_ties", "followee_ties_expected",
-                  "followee_community_z", "followees_flagged_share"):
+        for c in ("followees", "followers", "follow_ratio", "reciprocity", *COMMUNITY_COLUMNS,
+                  "followees_flagged_share"):
             cols[c] = nan.copy()
         for s in ("mass_following", "low_reciprocity", "follows_suspicious"):
             st[s] = nan.copy()
@@ -490,23 +499,34 @@ def _combine(strengths: Mapping, n: int) -> np.ndarray:
     return 1.0 - keep
 
 
-def _followee_community(fl: Layer, accounts: np.ndarray, recip: np.ndarray):
-    """Ties among the accounts each of ``accounts`` follows, the ties their popularity alone predicts, and the
-    z-score ``(observed - expected) / sqrt(expected)``; NaN for every other account (and where nothing is
-    expected: no evidence either way).  Ties are edges in either direction, counted over every pair of the
-    account's followees or, above :data:`COMMUNITY_PAIRS` pairs, over that many pairs drawn with a fixed seed."""
+def _followee_community(fl: Layer, candidate: np.ndarray, recip: np.ndarray) -> dict:
+    """For each ``candidate`` account: the ties among the accounts it follows, the ties their popularity alone
+    predicts, the z-score ``(observed - expected) / sqrt(max(expected, COMMUNITY_MIN_VARIANCE))`` and how many
+    followees were examined (the columns :data:`COMMUNITY_COLUMNS`); NaN for every other account.
+
+    Ties are edges in either direction, among the followees that are not candidates themselves (a farm's
+    accounts following each other are no community), over every pair of them or, above
+    :data:`COMMUNITY_SAMPLE`, every pair of a fixed-seed sample of that many.
+    """
     n = fl.n_nodes
-    observed, expected, z = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    out = {c: np.full(n, np.nan) for c in COMMUNITY_COLUMNS}
+    accounts = np.flatnonzero(candidate)
     if len(accounts) == 0:
-        return observed, expected, z
-    src, dst, _ = fl.edge_arrays()
-    loops = np.bincount(src[src == dst], minlength=n)
-    degree = (fl.out_degree() + fl.in_degree() - recip - loops).astype(np.float64)     # undirected, simple
-    obs, exp, _ = K._followee_ties(accounts.astype(np.int64), fl.in_indptr, fl.in_indices, fl.out_indptr,
-                                   fl.out_indices, degree, float(degree.sum()), COMMUNITY_PAIRS, 0)
-    observed[accounts], expected[accounts] = obs, exp
-    z[accounts] = np.divide(obs - exp, np.sqrt(exp), out=np.full(len(obs), np.nan), where=exp > 0)
-    return observed, expected, z
+        return out
+    degree = (fl.out_degree() + fl.in_degree() - recip).astype(np.float64)       # undirected, simple
+    if not fl.loop_free:
+        src, dst, _ = fl.edge_arrays()
+        degree -= np.bincount(src[src == dst], minlength=n)
+    # the candidates in a fixed shuffled order: the parallel loop splits them evenly by cost (farm accounts
+    # often have neighbouring ids and the largest lists)
+    order = np.random.default_rng(0).permutation(accounts)
+    obs, exp, _, examined = K._followee_ties(order.astype(np.int64), fl.in_indptr, fl.in_indices, fl.out_indptr,
+                                             fl.out_indices, degree, float(degree.sum()), candidate,
+                                             COMMUNITY_SAMPLE, 0)
+    out["followee_ties"][order], out["followee_ties_expected"][order] = obs, exp
+    out["followees_examined"][order] = examined
+    out["followee_community_z"][order] = (obs - exp) / np.sqrt(np.maximum(exp, COMMUNITY_MIN_VARIANCE))
+    return out
 
 
 def _synchronisation(n: int, actor, target, times):
@@ -573,9 +593,11 @@ def _community_words(c: Mapping, i: int) -> str:
     z = c["followee_community_z"][i]
     if np.isnan(z):
         return ""
-    obs, exp = c["followee_ties"][i], c["followee_ties_expected"][i]
+    obs, exp, k = c["followee_ties"][i], c["followee_ties_expected"][i], c["followees_examined"][i]
+    among = (f"{obs:,.0f} {'tie' if obs == 1 else 'ties'} among {k:,.0f} of them"
+             + f", {exp:,.1f} expected from popularity alone, z {z:.1f}")
     if z < COMMUNITY_Z_RAMP[0]:
-        return (f", and the accounts it follows form no community ({obs:,.0f} ties among them, "
-                f"{exp:,.0f} expected from popularity alone)")
-    return (f"; partly cleared: the accounts it follows form a community ({obs:,.0f} ties among them, "
-            f"{exp:,.0f} expected from popularity alone)")
+        return f", and the accounts it follows form no community ({among})"
+    if z < COMMUNITY_Z_RAMP[1]:
+        return f"; partly cleared: the accounts it follows are somewhat tied to each other ({among})"
+    return f"; cleared: the accounts it follows form a community ({among})"

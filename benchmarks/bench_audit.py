@@ -136,7 +136,7 @@ def main(argv=None):
              f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, Python "
              f"{platform.python_version()}; seeds {args.seeds}; {100 * args.rate:.1f}% of each graph's accounts "
              f"planted per pattern; default threshold {args.threshold}. Thresholds were developed on seed 101 "
-             "(other sizes); this run uses other seeds.", "",
+             "(other sizes); the community test and the bars of 2026-12-08 on seeds 7-8; seeds 21-23 were held out.", "",
              "Bots: follow farms (farms of 5-50, each following 40-400 real accounts, half drawn by popularity; "
              "15% follow each other, 40% get 0-5 real followers), retweet/rating rings (groups of 4-30, 5-24 "
              "campaigns on a member or a boosted real account, each member joining 60-100% with "

@@ -485,9 +485,9 @@ def test_run_counts_and_the_backtest_split_are_named_by_their_options(ring_snaps
     assert not (tmp / "r.html").exists() and not (tmp / "e.csv").exists()
 
 
-def _slow_followee_ties(src, dst, accounts):
-    """Reference: ties (either direction) among each account's followees and the configuration model's
-    prediction, pair by pair (rows are ``follower -> followed``)."""
+def _slow_followee_ties(src, dst, accounts, excluded=()):
+    """Reference: ties (either direction) among each account's followees (but the ``excluded`` ones) and the
+    configuration model's prediction, pair by pair (rows are ``follower -> followed``)."""
     ties = set()
     for a, b in zip(src, dst):
         if a != b:
@@ -503,7 +503,7 @@ def _slow_followee_ties(src, dst, accounts):
         follows.setdefault(a, set()).add(b)
     out = {}
     for u in accounts:
-        t = sorted(follows.get(u, set()) - {u})                 # following oneself is no tie to judge
+        t = sorted(follows.get(u, set()) - {u} - set(excluded))   # following oneself is no tie to judge
         obs = sum((min(v, w), max(v, w)) in ties for i, v in enumerate(t) for w in t[i + 1:])
         exp = sum(min(1.0, degree[v] * degree[w] / two_m) for i, v in enumerate(t) for w in t[i + 1:])
         out[u] = (obs, exp)
@@ -526,16 +526,23 @@ def test_followee_ties_match_a_pair_by_pair_count(seed):
     # the graph's edges run followed -> follower; the reference reads follower -> followed rows
     fs, fd, _ = fl.edge_arrays()
     ids = g.id_map.ids
-    ref = _slow_followee_ties(list(ids[fd]), list(ids[fs]), list(range(40)))
-    obs, exp, z = _followee_community(fl, accounts, recip)
+    candidates = [0, 3, 5, 7, 11, 20, 33]                   # judged, and left out of each other's followees
+    ref = _slow_followee_ties(list(ids[fd]), list(ids[fs]), candidates, excluded=candidates)
+    mask = np.zeros(g.n_nodes, dtype=bool)
+    mask[accounts[candidates]] = True
+    got = _followee_community(fl, mask, recip)
     for u in range(40):
         k = accounts[u]
-        assert obs[k] == ref[u][0], u
-        assert exp[k] == pytest.approx(ref[u][1], rel=1e-12, abs=1e-12), u
-        assert z[k] == pytest.approx((ref[u][0] - ref[u][1]) / np.sqrt(ref[u][1]), rel=1e-9), u
+        if u not in candidates:
+            assert np.isnan(got["followee_community_z"][k])
+            continue
+        obs, exp = ref[u]
+        assert got["followee_ties"][k] == obs, u
+        assert got["followee_ties_expected"][k] == pytest.approx(exp, rel=1e-12, abs=1e-12), u
+        assert got["followee_community_z"][k] == pytest.approx((obs - exp) / np.sqrt(max(exp, 1.0)), rel=1e-9), u
 
 
-def test_followee_pairs_sample_is_the_same_every_run_and_unbiased():
+def test_followee_sample_is_the_same_every_run_and_unbiased():
     from graphcrm.algorithms import _audit_kernels as K
 
     rng = np.random.default_rng(3)
@@ -546,19 +553,50 @@ def test_followee_pairs_sample_is_the_same_every_run_and_unbiased():
     fl = g.layers["follows"]
     degree = (fl.out_degree() + fl.in_degree()).astype(np.float64)
     u = g.index_of([5000]).astype(np.int64)
-    args = (fl.in_indptr, fl.in_indices, fl.out_indptr, fl.out_indices, degree, float(degree.sum()))
-    obs, exp, pairs = K._followee_ties(u, *args, 2_000_000, 0)
-    assert pairs[0] == 2000 * 1999 // 2                      # every pair
-    sample = K._followee_ties(u, *args, 20_000, 0)
-    assert sample[2][0] == 20_000
-    assert [x[0] for x in sample] == [x[0] for x in K._followee_ties(u, *args, 20_000, 0)]
-    assert sample[0][0] != K._followee_ties(u, *args, 20_000, 1)[0][0]
+    none = np.zeros(g.n_nodes, dtype=bool)
+    args = (fl.in_indptr, fl.in_indices, fl.out_indptr, fl.out_indices, degree, float(degree.sum()), none)
+    obs, exp, pairs, examined = K._followee_ties(u, *args, 5000, 0)
+    assert pairs[0] == 2000 * 1999 // 2 and examined[0] == 2000           # every pair
+    sample = K._followee_ties(u, *args, 300, 0)
+    assert sample[2][0] == 300 * 299 // 2 and sample[3][0] == 300
+    assert [x[0] for x in sample] == [x[0] for x in K._followee_ties(u, *args, 300, 0)]
+    assert sample[0][0] != K._followee_ties(u, *args, 300, 1)[0][0]
     # per pair, the sample's tie rate and prediction are the whole set's, within sampling error
-    draws = [K._followee_ties(u, *args, 20_000, s) for s in range(20)]
+    draws = [K._followee_ties(u, *args, 300, s) for s in range(30)]
     rate = obs[0] / pairs[0]
     sample_rates = np.array([d[0][0] / d[2][0] for d in draws])
-    assert abs(sample_rates.mean() - rate) < 4 * np.sqrt(rate / (20 * 20_000))
+    assert abs(sample_rates.mean() - rate) < 4 * sample_rates.std(ddof=1) / np.sqrt(len(draws))
     assert np.mean([d[1][0] / d[2][0] for d in draws]) == pytest.approx(exp[0] / pairs[0], rel=0.02)
+
+
+def test_one_chance_tie_or_a_farm_following_itself_clears_nobody():
+    """Review: on a sparse graph one tie where 0.05 are expected gave z = 4.4, and farm accounts that follow
+    each other in threes were all cleared.  Other candidates are left out of the followees and the variance
+    counts at least one tie."""
+    # 50,000 pairs of accounts; 'bot' follows 60 of them, two of which are a pair (one tie, 0.07 expected)
+    src, dst = np.arange(0, 100_000, 2), np.arange(1, 100_000, 2)
+    follows = np.concatenate([[0, 1], np.arange(4, 4 + 2 * 58, 2)])
+    g = GraphBuilder().add_edges("follows", np.concatenate([src, np.full(60, 999_999)]),
+                                 np.concatenate([dst, follows])).build()
+    s = suspicion(g)
+    i = g.index_of([999_999])[0]
+    assert s.columns["followee_ties"][i] == 1 and s.columns["followee_ties_expected"][i] < 0.1
+    assert s.columns["followee_community_z"][i] < 1.0 and s.flagged[i]
+    assert "1 tie among 60 of them" in s.reason(int(i))
+
+    # farm accounts in threes following each other, and 100 random accounts each
+    rng = np.random.default_rng(6)
+    src, dst = _normal_follows(rng, n=20_000, per=3)
+    bots = np.arange(100_000, 100_060)
+    rows = [(b, t) for b in bots for t in rng.choice(20_000, 100, replace=False)]
+    rows += [(b, m) for k, b in enumerate(bots) for m in bots[k // 3 * 3:k // 3 * 3 + 3] if m != b]
+    a, b = zip(*rows)
+    g = GraphBuilder().add_edges("follows", np.concatenate([src, a]), np.concatenate([dst, b])).build()
+    s = suspicion(g)
+    idx = g.index_of(list(bots))
+    assert (s.columns["followees_examined"][idx] == 100).all()      # the two farm mates are left out
+    assert s.columns["followee_community_z"][idx].max() < 3.0
+    assert s.flagged[idx].mean() >= 0.95
 
 
 def _community_graph(seed=0):
@@ -605,7 +643,7 @@ def test_planted_follow_farms_in_wiki_vote_are_told_from_its_real_mass_voters():
     s = suspicion(g)
     bot = labels.to_numpy() != ""
     tp, fp = int((s.flagged & bot).sum()), int((s.flagged & ~bot).sum())
-    assert tp / (tp + fp) >= 0.6, (tp, fp)
+    assert tp / (tp + fp) >= 0.5, (tp, fp)                 # 0.16-0.22 without the community test
     assert tp >= 0.5 * bot.sum()
     assert roc_auc_score(bot, s.score) >= 0.95
 
