@@ -201,6 +201,24 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
+def snapshot_holding(path) -> Path | None:
+    """The snapshot directory that ``path`` lies inside (a parent whose manifest is a graphcrm snapshot's), or
+    None; ``path`` itself may be a snapshot.  Another tool's ``manifest.json`` (a web app's) is not one.
+
+    >>> snapshot_holding("/") is None
+    True
+    """
+    for parent in Path(os.path.abspath(path)).parents:
+        manifest = parent / MANIFEST
+        if manifest.is_file():
+            try:
+                if json.loads(manifest.read_text(encoding="utf-8")).get("format") == "graphcrm-snapshot":
+                    return parent
+            except (OSError, ValueError, AttributeError):
+                continue
+    return None
+
+
 def is_snapshot(path) -> bool:
     """Whether ``path`` is a directory holding a graphcrm snapshot manifest."""
     return (Path(path) / MANIFEST).is_file()

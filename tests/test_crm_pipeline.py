@@ -876,3 +876,79 @@ def test_erase_refuses_a_damaged_snapshot_instead_of_certifying_it(tmp_path):
         erase_account(tmp_path / "snap", "b")
     with pytest.raises(SnapshotError, match="does not match its checksum"):
         verify_snapshot(tmp_path / "snap")                      # still reported as damaged
+
+
+def test_a_pipeline_refuses_inputs_inside_its_output_dir_and_an_output_dir_inside_a_snapshot(tmp_path):
+    """QA: a costs file kept in output_dir was read, then deleted by the run's final swap; an output_dir inside
+    another run's output or a snapshot was moved into the snapshot's versions by the next append."""
+    path = _pipeline_file(tmp_path)
+    proc = graphcrm("run", path)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "o" / "my_costs.csv").write_text("account_id,cost\n1,10\n")
+    inside = BASE_PIPELINE.replace('costs = "costs.csv"', 'costs = "o/my_costs.csv"')
+    path.write_text(inside)
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2 and "key 'steps.economics.costs'" in proc.stderr
+    assert "inside pipeline.output_dir" in proc.stderr and (tmp_path / "o" / "my_costs.csv").exists()
+    for nested in ("o/snapshot/sub", "o/weekly"):
+        path.write_text(BASE_PIPELINE.replace('output_dir = "o"', f'output_dir = "{nested}"'))
+        proc = graphcrm("run", path)
+        assert proc.returncode == 2 and "key 'pipeline.output_dir'" in proc.stderr, proc.stderr
+        assert "a snapshot or another pipeline's output" in proc.stderr and not (tmp_path / nested).exists()
+    path.write_text(BASE_PIPELINE)
+    proc = graphcrm("run", path, "--output-dir", tmp_path / "o" / "snapshot" / "sub")     # the option: the CLI's check
+    assert proc.returncode == 2 and "is inside the snapshot" in proc.stderr
+
+
+def test_outputs_inside_a_snapshot_or_named_twice_are_refused(tmp_path):
+    """QA: ``rank SNAP --out SNAP/nodes.parquet`` damaged the snapshot; ``audit --out a.csv --accounts-out a.csv``
+    lost the first table."""
+    path = _pipeline_file(tmp_path)
+    assert graphcrm("run", path).returncode == 0
+    snap = tmp_path / "o" / "snapshot"
+    before = {p.name: p.read_bytes() for p in snap.iterdir() if p.is_file()}
+    for args in (("rank", snap, "--out", snap / "nodes.parquet"),
+                 ("load", "--signed", tmp_path / "trust.csv", "--out", tmp_path / "s2", "--rejects", snap / "manifest.json")):
+        proc = graphcrm(*args)
+        assert proc.returncode == 2 and "is inside the snapshot" in proc.stderr, proc.stderr
+    assert {p.name: p.read_bytes() for p in snap.iterdir() if p.is_file()} == before
+    assert graphcrm("info", snap).returncode == 0
+    proc = graphcrm("audit", snap, "--out", tmp_path / "a.csv", "--accounts-out", tmp_path / "a.csv")
+    assert proc.returncode == 2 and "named for two outputs (--out and --accounts-out)" in proc.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    ("layer = 5", "expected a layer name (text), got 5"),
+    ('layer = ["a"]', "expected a layer name (text)"),
+    ("columns = 5", "expected a list of column names or a table"),
+    ("header = 1", 'expected true, false or "auto"'),
+    ("skip_rows = -1", "expected a whole number >= 0"),
+])
+def test_a_source_option_of_the_wrong_type_is_a_config_error_before_anything_runs(tmp_path, option, message):
+    """QA: ``layer = 5`` failed in the snapshot writer after the whole graph was built, ``columns = 5`` in the
+    reader, both as Python tracebacks; ``undirected = "yes"`` was taken as true."""
+    path = _pipeline_file(tmp_path, BASE_PIPELINE.replace('signed = ["trust.csv"]',
+                                                          f'signed = [{{path = "trust.csv", {option}}}]'))
+    proc = graphcrm("run", path)
+    key = option.split(" ")[0]
+    assert proc.returncode == 2 and f"key 'sources.signed[0].{key}'" in proc.stderr and message in proc.stderr, \
+        proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
+    path.write_text(BASE_PIPELINE.replace('signed = ["trust.csv"]',
+                                          'signed = ["trust.csv"]\nedges = [{path = "trust.csv", undirected = "yes"}]'))
+    proc = graphcrm("run", path)
+    assert proc.returncode == 2 and "key 'sources.edges[0].undirected': expected true or false" in proc.stderr
+
+
+def test_a_topic_rules_file_is_found_relative_to_the_pipeline_file(tmp_path):
+    """QA: ``topic_rules = "rules.toml"`` in a source entry was looked up in the current directory."""
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "ev.csv").write_text("actor,target,type,time,text\n1,2,RT,1341100000,the higgs boson\n"
+                                "2,3,RT,1341100100,more higgs\n3,1,MT,1341100200,hello\n")
+    (job / "rules.toml").write_text('[topics]\nphysics = ["higgs"]\n')
+    (job / "p.toml").write_text('[pipeline]\noutput_dir = "o"\n[sources]\n'
+                                'interactions = [{path = "ev.csv", topic_rules = "rules.toml"}]\n')
+    proc = graphcrm("run", job / "p.toml", cwd="/")
+    assert proc.returncode == 0, proc.stderr

@@ -291,11 +291,25 @@ def _refusing_outputs_over_inputs(func):
             for path in value if isinstance(value, (list, tuple)) else [value]:
                 if isinstance(path, Path) and path.is_file():
                     read.setdefault(path.resolve(), path)
+        named = {}
         for name, option in outputs.items():
             path = given.get(name)
-            if isinstance(path, Path) and path.resolve() in read:
-                raise ParameterError(f"{option} {path} is a file this command reads ({read[path.resolve()]}): "
+            if not isinstance(path, Path):
+                continue
+            resolved = path.resolve()
+            if resolved in read:
+                raise ParameterError(f"{option} {path} is a file this command reads ({read[resolved]}): "
                                      "writing it would replace your data; give the output another name")
+            if resolved in named:
+                raise ParameterError(f"{path}: named for two outputs ({named[resolved]} and {option}); give each "
+                                     "output its own file")
+            named[resolved] = option
+            from graphcrm.loaders.snapshot import snapshot_holding
+
+            inside = snapshot_holding(resolved)
+            if inside is not None:
+                raise ParameterError(f"{option} {path} is inside the snapshot {inside}: writing there would damage "
+                                     "it; write outside the snapshot's directory")
         return func(*args, **kwargs)
 
     return checked

@@ -119,6 +119,46 @@ STEP_KEYS = {
 STEPS = tuple(STEP_KEYS)
 
 
+def _text(v) -> bool:
+    return isinstance(v, str) and v != ""
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _names(v) -> bool:
+    return ((isinstance(v, list) and all(_text(x) for x in v))
+            or (isinstance(v, dict) and all(_text(k) and _text(x) for k, x in v.items())))
+
+
+#: what each reader option of a ``[sources]`` entry takes, checked before anything runs (a wrong type reached
+#: the readers as a Python error)
+SOURCE_OPTION_TYPES = {
+    "layer": (_text, "a layer name (text)"),
+    "format": (_text, "a format name (text)"),
+    "columns": (_names, "a list of column names or a table of role = column name"),
+    "header": (lambda v: isinstance(v, bool) or v == "auto", 'true, false or "auto"'),
+    "delimiter": (_text, "one character (text)"),
+    "direction": (lambda v: _text(v) or (isinstance(v, dict) and all(_text(x) for x in v.values())),
+                  'a direction ("forward" or "reverse") or a table of type = direction'),
+    "aggregate": (_text, "an aggregation name (text)"),
+    "self_loops": (_text, '"drop", "keep" or "error"'),
+    "skip_rows": (_whole, "a whole number >= 0"),
+    "undirected": (lambda v: isinstance(v, bool), "true or false (a TOML boolean)"),
+    "topic_rules": (lambda v: _text(v) or isinstance(v, dict), "a topic rules file (path) or a table of rules"),
+    "sentiment_from_text": (lambda v: isinstance(v, bool), "true or false (a TOML boolean)"),
+    "id_column": (_text, "a column name (text)"),
+}
+
+
+def _source_option_ok(option: str, value) -> bool:
+    """Whether a ``[sources]`` entry's reader option has a type its reader takes (unknown options pass: the
+    reader's signature lists them, :func:`_reader_keys`)."""
+    check = SOURCE_OPTION_TYPES.get(option)
+    return check is None or check[0](value)
+
+
 def _reader_keys(kind: str) -> list[str]:
     """The options a ``[sources]`` entry of ``kind`` may give: its reader's, less mode and encoding (the
     pipeline's own)."""
@@ -196,6 +236,12 @@ def read_pipeline(path, *, output_dir=None) -> dict:
             if not isinstance(entry["path"], str) or not entry["path"]:
                 raise ConfigError(path, f"{key}.path", f"expected a path (text), got {entry['path']!r}")
             entry["path"] = resolve(entry["path"], key)
+            for option, value in entry.items():
+                if option != "path" and not _source_option_ok(option, value):
+                    raise ConfigError(path, f"{key}.{option}", f"expected {SOURCE_OPTION_TYPES[option][1]}, got "
+                                      f"{value!r}")
+            if isinstance(entry.get("topic_rules"), str):        # a rules file: relative to the pipeline file
+                entry["topic_rules"] = resolve(entry["topic_rules"], f"{key}.topic_rules")
             graph_sources.append((kind, entry))
     if not graph_sources:
         raise ConfigError(path, "sources", "no graph source: give edges, interactions, signed or nodes")
@@ -225,11 +271,23 @@ def read_pipeline(path, *, output_dir=None) -> dict:
         steps["leaders"]["horizon"] = None if horizon is None else _horizon(horizon)
     if "economics" in steps and "leaders" not in steps:
         raise ConfigError(path, "steps.economics", "economics prices the leader list: add [steps.leaders]")
+    out = Path(os.path.realpath(pipe["output_dir"]))
     for file, key in inputs:
         if not file.exists():
             raise ConfigError(path, key, f"{file}: no such file")
         if file.is_dir():
             raise ConfigError(path, key, f"{file}: is a directory, expected a file")
+        if out in Path(os.path.realpath(file)).parents:
+            raise ConfigError(path, key, f"{file} is inside pipeline.output_dir ({pipe['output_dir']}), which every "
+                              "run replaces as a whole: the file would be deleted; keep inputs outside it")
+    from graphcrm.loaders.snapshot import snapshot_holding
+
+    holder = snapshot_holding(out)
+    if holder is None:
+        holder = next((p for p in out.parents if (p / "run_summary.json").is_file()), None)
+    if holder is not None:
+        raise ConfigError(path, "pipeline.output_dir", f"{pipe['output_dir']} is inside {holder}, a snapshot or "
+                          "another pipeline's output, which replaces or prunes what it holds; write elsewhere")
     if "segments" in steps:
         from graphcrm.crm.segments import read_segments_config
 
