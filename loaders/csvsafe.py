@@ -41,9 +41,16 @@ def escape_cell(value):
     >>> [escape_cell(v) for v in ["=1+1", "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "-2", "bob", 7]]
     ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", '-2', 'bob', 7]
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.match(value):
+    if isinstance(value, str) and _needs_quote(value):
         return "'" + value
     return value
+
+
+def _needs_quote(text: str) -> bool:
+    """A formula start after any leading quotes, and not a plain number: ``=x`` and ``'=x`` alike (the quote a
+    reader strips must be one graphcrm added, or ``'=x`` would come back as ``=x``)."""
+    bare = text.lstrip("'")
+    return bare.startswith(FORMULA_START) and not _NUMBER.match(bare)
 
 
 def unescape_cell(value):
@@ -53,8 +60,10 @@ def unescape_cell(value):
     --------
     >>> unescape_cell("'=1+1"), unescape_cell("'quoted"), unescape_cell("bob")
     ('=1+1', "'quoted", 'bob')
+    >>> [unescape_cell(escape_cell(v)) for v in ["'=vip", "=vip", "''@x", "'-2", "'quoted"]]
+    ["'=vip", '=vip', "''@x", "'-2", "'quoted"]
     """
-    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_START):
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and _needs_quote(value[1:]):
         return value[1:]
     return value
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphcrm.demo import sample_path
 
@@ -514,3 +516,15 @@ def test_an_append_refuses_an_array_whose_header_has_the_wrong_type(tmp_path):
     day.write_text("source,target,time,type\n3,4,10,RT\n")
     with pytest.raises(SnapshotError, match="out_weights.npy holds 1-d <i8 values where graphcrm writes 1-d <f8"):
         append_snapshot(snap, read_interactions(day))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="'=+-@\t\r1.eaZ ", max_size=8))
+def test_escaping_round_trips_every_text_and_never_leaves_a_formula(text):
+    """QA: ``'=vip`` was written as is and read back as ``=vip`` (another account), so ``erase`` left the
+    person's rows in the CSV exports."""
+    from graphcrm.loaders.csvsafe import escape_cell, unescape_cell
+
+    escaped = escape_cell(text)
+    assert unescape_cell(escaped) == text
+    assert not spreadsheet_would_run(escaped)
