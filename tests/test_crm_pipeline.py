@@ -428,7 +428,7 @@ def test_link_segments_economics_verbs(tmp_path, capsys):
     # one file named for both outputs: refused before anything is written
     assert main(["link", "--customers", str(crm / "customers.csv"), "--accounts", str(crm / "accounts.csv"),
                  "--out", str(tmp_path / "links.csv"), "--review", str(tmp_path / "links.csv")]) == 2
-    assert "named for two outputs" in capsys.readouterr().err
+    assert "--out and --review name the same file" in capsys.readouterr().err
     assert (tmp_path / "links.csv").read_bytes() == before
     snap = tmp_path / "snap"
     assert main(["load", "--signed", str(dataset("soc-sign-bitcoin/soc-sign-bitcoinalpha.csv.gz")),
@@ -914,7 +914,7 @@ def test_outputs_inside_a_snapshot_or_named_twice_are_refused(tmp_path):
     assert {p.name: p.read_bytes() for p in snap.iterdir() if p.is_file()} == before
     assert graphcrm("info", snap).returncode == 0
     proc = graphcrm("audit", snap, "--out", tmp_path / "a.csv", "--accounts-out", tmp_path / "a.csv")
-    assert proc.returncode == 2 and "named for two outputs (--out and --accounts-out)" in proc.stderr
+    assert proc.returncode == 2 and "--out and --accounts-out name the same file" in proc.stderr
     assert not (tmp_path / "a.csv").exists()
 
 

@@ -301,8 +301,8 @@ def _refusing_outputs_over_inputs(func):
                 raise ParameterError(f"{option} {path} is a file this command reads ({read[resolved]}): "
                                      "writing it would replace your data; give the output another name")
             if resolved in named:
-                raise ParameterError(f"{path}: named for two outputs ({named[resolved]} and {option}); give each "
-                                     "output its own file")
+                raise ParameterError(f"{named[resolved]} and {option} name the same file {path}: give each output "
+                                     "its own file")
             named[resolved] = option
             from graphcrm.loaders.snapshot import snapshot_holding
 
